@@ -1,0 +1,46 @@
+"""Health check, the merged OpenAPI document of every API function, and Swagger UI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from shared.http.api import API_KEY_SCHEME
+
+FUNCTIONS_ROOT = Path(__file__).resolve().parent.parent
+
+app = APIGatewayRestResolver()
+app.enable_swagger(path="/docs", title="OMS API")
+_merged = False
+
+
+def _merge_schemas() -> None:
+    """Powertools discovers the resolvers of the other API functions and merges their schemas, so the
+    document describes exactly the routes they serve. Done on the first docs request, not at import:
+    it loads every API module, which /health must not pay for."""
+    global _merged
+    if not _merged:
+        app.configure_openapi_merge(
+            path=str(FUNCTIONS_ROOT), pattern="*_api/handler.py", recursive=True, title="OMS API",
+            version="0.1.0", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}], on_conflict="error",
+            description="Serverless order management: capture, reserve, route. "
+                        "Authenticate with the x-api-key header.",
+        )
+        _merged = True
+
+
+@app.get("/health", include_in_schema=False)
+def health() -> dict:
+    return {"status": "ok"}
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi() -> Response:
+    return Response(status_code=200, content_type="application/json", body=app.get_openapi_merge_json_schema())
+
+
+def lambda_handler(event: dict, context) -> dict:
+    if event.get("path") != "/health":
+        _merge_schemas()
+    return app.resolve(event, context)

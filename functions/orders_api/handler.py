@@ -1,0 +1,96 @@
+"""Order endpoints for channels (their own orders) and operators (all orders)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, Field
+
+from shared.adapters.orders_repo import OrderFilter
+from shared.domain.orders import Order, OrderRequest, OrderStatus
+from shared.errors import AccessDenied
+from shared.http.api import API_KEY_SCHEME, install, principal
+from shared.observability import logger, metrics, tracer
+from shared.services.capture import capture_order
+from shared.services.clock import utc_now
+from shared.services.context import repositories
+from shared.services.order_actions import cancel_order, get_order, list_orders, reject_order, release_order
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
+install(app)
+
+
+class OrderAccepted(BaseModel):
+    order_id: str
+    channel_order_id: str
+    status: OrderStatus
+    duplicate: bool = Field(description="true when this channel order id was captured before")
+
+
+class OrderPage(BaseModel):
+    orders: list[Order]
+    next_cursor: str | None
+
+
+class Reason(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested"
+
+
+@app.post("/orders", summary="Capture an order (idempotent per channel_order_id)")
+def post_order(order: OrderRequest) -> Response[OrderAccepted]:
+    channel = principal(app).channel
+    if channel is None:
+        raise AccessDenied("orders are captured with a channel's API key, not an operator's")
+    result = capture_order(order, channel, repositories(), utc_now())
+    if result.created:
+        metrics.add_metric(name="OrdersCaptured", unit=MetricUnit.Count, value=1)
+    body = OrderAccepted(order_id=result.order.order_id, channel_order_id=order.channel_order_id,
+                         status=result.order.status, duplicate=not result.created)
+    return Response(status_code=202, content_type="application/json", body=body.model_dump(mode="json"))
+
+
+@app.get("/orders/<order_id>", summary="An order with allocations, holds, history and routing reasons")
+def read_order(order_id: str) -> Order:
+    return get_order(order_id, principal(app), repositories())
+
+
+@app.get("/orders", summary="List orders, oldest first, by status, channel and creation time")
+def orders(
+    status: Annotated[OrderStatus | None, Query()] = None,
+    channel: Annotated[str | None, Query(max_length=64)] = None,
+    created_from: Annotated[datetime | None, Query()] = None,
+    created_to: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> OrderPage:
+    f = OrderFilter(channel=channel, status=status, created_from=created_from, created_to=created_to)
+    found, next_cursor = list_orders(f, principal(app), limit, cursor, repositories(), utc_now())
+    return OrderPage(orders=found, next_cursor=next_cursor)
+
+
+@app.post("/orders/<order_id>/cancel", summary="Cancel before shipping; releases every reservation")
+def cancel(order_id: str, body: Annotated[Reason | None, Body()] = None) -> Order:
+    reason = body.reason if body else "requested"
+    return cancel_order(order_id, principal(app), reason, repositories(), utc_now())
+
+
+@app.post("/orders/<order_id>/release", summary="Operator: release a held order back to allocation")
+def release(order_id: str) -> Order:
+    return release_order(order_id, principal(app), repositories(), utc_now())
+
+
+@app.post("/orders/<order_id>/reject", summary="Operator: reject a held order")
+def reject(order_id: str, body: Annotated[Reason | None, Body()] = None) -> Order:
+    return reject_order(order_id, principal(app), body.reason if body else "rejected", repositories(), utc_now())
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,29 @@
+"""StockChanged (available went up) from SQS -> give the SKU to waiting orders, oldest first."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+
+from shared.batch import sqs_processor
+from shared.config import settings
+from shared.events_in import StockEventRecord
+from shared.observability import logger, metrics, tracer
+from shared.services.backorders import release_backorders
+from shared.services.clock import utc_now
+from shared.services.context import repositories
+
+processor = sqs_processor(StockEventRecord)
+
+
+def release(record: StockEventRecord) -> None:
+    sku = record.body.detail.sku
+    report = release_backorders(sku, repositories(), settings().channel_policy, utc_now())
+    logger.info("backorders examined", extra={"sku": sku, "examined": report.examined,
+                                              "allocated": report.allocated})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=release, processor=processor, context=context)

@@ -1,0 +1,219 @@
+"""The one wiring declaration of the OMS.
+
+Which function serves which route, queue, stream or schedule, which resources exist and what each
+function may do with them is declared here once. The CDK stack (`infra/stack.py`) and the local
+runtime (`local/runtime.py`) both read this module, so the cloud and the laptop cannot drift.
+
+Plain data only: no CDK and no boto3 import, so both readers load it cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.domain.events import EVENT_SOURCE
+
+# ---------------------------------------------------------------- resources
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    ttl_attribute: str = "expires_at"
+    indexes: tuple[Index, ...] = ()
+
+
+TABLE = TableSpec(
+    indexes=(
+        # Orders by channel, newest last: GET /orders?channel=...
+        Index("gsi1", "gsi1pk", "gsi1sk"),
+        # Orders by status (and so backorders oldest first): GET /orders?status=...
+        Index("gsi2", "gsi2pk", "gsi2sk"),
+        # Orders by creation month: an operator's GET /orders without filters.
+        Index("gsi3", "gsi3pk", "gsi3sk"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    # EventBridge patterns whose events land on this queue (one rule per pattern).
+    event_patterns: tuple[dict, ...] = ()
+    # Must exceed the consumer's timeout so a slow batch is not delivered twice while in flight.
+    visibility_timeout_s: int = 60
+    # After this many failed receives the message moves to the queue's DLQ.
+    max_receive_count: int = 5
+    batch_size: int = 10
+
+
+# ---------------------------------------------------------------- functions
+
+Access = Literal["read", "write"]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway syntax: /orders/{order_id}
+    # Routes without an API key: the health check and the API description.
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    # Module under functions/ that defines `lambda_handler` (the Lambda asset is functions/).
+    module: str
+    description: str
+    routes: tuple[Route, ...] = ()
+    queue: QueueSpec | None = None
+    # Consume the table's stream (INSERTs of outbox items).
+    table_stream: bool = False
+    schedule_minutes: int | None = None
+    table_access: Access | None = None
+    publishes_events: bool = False
+    # Read the handler code of all API functions (the OpenAPI merge).
+    reads_api_code: bool = False
+    memory_mb: int = 512
+    timeout_s: int = 15
+    # 1 serialises a consumer (one batch at a time); None lets Lambda scale out.
+    reserved_concurrency: int | None = None
+    needs_api_principals: bool = False
+
+
+ORDER_EVENTS_FOR_ALLOCATION = {"source": [EVENT_SOURCE], "detail-type": ["OrderReceived"]}
+STOCK_INCREASES = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["StockChanged"],
+    "detail": {"available_increased": [True]},
+}
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        name="orders-api",
+        module="orders_api.handler",
+        description="Channel and operator order endpoints: capture, read, list, cancel, hold release",
+        routes=(
+            Route("POST", "/orders"),
+            Route("GET", "/orders"),
+            Route("GET", "/orders/{order_id}"),
+            Route("POST", "/orders/{order_id}/cancel"),
+            Route("POST", "/orders/{order_id}/release"),
+            Route("POST", "/orders/{order_id}/reject"),
+        ),
+        table_access="write",
+        needs_api_principals=True,
+    ),
+    Function(
+        name="inventory-api",
+        module="inventory_api.handler",
+        description="Locations and stock: set, adjust, import, read",
+        routes=(
+            Route("PUT", "/locations/{location_id}"),
+            Route("GET", "/locations"),
+            Route("PUT", "/inventory/{sku}/{location_id}"),
+            Route("POST", "/inventory/adjustments"),
+            Route("POST", "/inventory/import"),
+            Route("GET", "/inventory/{sku}"),
+        ),
+        table_access="write",
+        needs_api_principals=True,
+    ),
+    Function(
+        name="api-docs",
+        module="api_docs.handler",
+        description="Health check, merged OpenAPI document and Swagger UI",
+        routes=(
+            Route("GET", "/health", public=True),
+            Route("GET", "/openapi.json", public=True),
+            Route("GET", "/docs", public=True),
+        ),
+        reads_api_code=True,
+        memory_mb=1024,
+    ),
+    Function(
+        name="allocate-orders",
+        module="allocate_orders.handler",
+        description="Verifies received orders, routes them and reserves stock in one transaction",
+        queue=QueueSpec(name="allocation", event_patterns=(ORDER_EVENTS_FOR_ALLOCATION,)),
+        table_access="write",
+    ),
+    Function(
+        name="release-backorders",
+        module="release_backorders.handler",
+        description="Allocates backordered orders oldest first when a SKU's stock rises",
+        queue=QueueSpec(name="backorders", event_patterns=(STOCK_INCREASES,), batch_size=10),
+        table_access="write",
+        # One batch at a time keeps "oldest first" true across concurrent restocks.
+        reserved_concurrency=1,
+        timeout_s=60,
+    ),
+    Function(
+        name="publish-events",
+        module="publish_events.handler",
+        description="Relays outbox records from the table stream to the EventBridge bus",
+        table_stream=True,
+        publishes_events=True,
+    ),
+)
+
+
+def function(name: str) -> Function:
+    return next(f for f in FUNCTIONS if f.name == name)
+
+
+def routes() -> list[tuple[Route, Function]]:
+    return [(route, fn) for fn in FUNCTIONS for route in fn.routes]
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A sales channel: it gets its own API key and usage plan (its own throttle)."""
+
+    name: str
+    allow_split: bool = True
+    allow_partial: bool = False
+    rate_limit_rps: int = 50
+    burst_limit: int = 100
+
+
+DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
+    ChannelSpec("web"),
+    ChannelSpec("app"),
+    ChannelSpec("pos", allow_split=False),
+    ChannelSpec("marketplace", allow_partial=True),
+)
+
+OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Names the functions read from their environment (see shared/config.py)."""
+
+    table: str = "OMS_TABLE_NAME"
+    bus: str = "OMS_EVENT_BUS_NAME"
+    principals: str = "OMS_API_PRINCIPALS"
+    channels: str = "OMS_CHANNELS"
+
+
+ENV = Environment()
+
+
+@dataclass(frozen=True)
+class Defaults:
+    table_name: str = "oms"
+    bus_name: str = "oms-events"
+
+
+DEFAULTS = Defaults()

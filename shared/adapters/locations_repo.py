@@ -1,0 +1,43 @@
+"""Locations. All live in one partition (pk=LOCATION): a merchant has tens, not millions.
+
+Access patterns: all locations (Query pk=LOCATION), one location (pk=LOCATION, sk=<id>).
+"""
+
+from __future__ import annotations
+
+import time
+
+from shared.adapters.dynamo import Table
+from shared.domain.locations import Location
+
+PK = "LOCATION"
+CACHE_SECONDS = 30.0
+
+
+class LocationRepository:
+    def __init__(self, table: Table):
+        self.table = table
+        self._cache: tuple[float, list[Location]] | None = None
+
+    def put(self, location: Location) -> None:
+        self.table.put_item({"pk": PK, "sk": location.location_id, "doc": location.model_dump_json()})
+        self._cache = None
+
+    def get(self, location_id: str) -> Location | None:
+        item = self.table.get(PK, location_id)
+        return Location.model_validate_json(item["doc"]) if item else None
+
+    def all(self) -> list[Location]:
+        items = self.table.query_all(key_condition="pk = :pk", values={":pk": PK}, consistent=True)
+        return [Location.model_validate_json(i["doc"]) for i in items]
+
+    def all_cached(self) -> list[Location]:
+        """Locations for routing, re-read at most every 30 s per warm container.
+
+        Routing on a slightly stale location list is safe: stock and capacity are still guarded by
+        the reservation's conditions; it saves one read per order.
+        """
+        now = time.monotonic()
+        if self._cache is None or now - self._cache[0] > CACHE_SECONDS:
+            self._cache = (now, self.all())
+        return self._cache[1]

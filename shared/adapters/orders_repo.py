@@ -1,0 +1,183 @@
+"""Orders and their channel idempotency keys. The only module that knows their keys and indexes.
+
+Access patterns (docs/data-model.md):
+- order by id: pk=ORDER#<id>, sk=ORDER
+- channel order id -> order: pk=CHANNEL_ORDER#<channel>#<channel order id>, sk=KEY
+- orders of a channel by creation time: gsi1 (CHANNEL#<channel>, <created_at>#<id>)
+- orders in a status by creation time (backorders oldest first): gsi2 (STATUS#<status>, ...)
+- all orders of a month by creation time: gsi3 (MONTH#<yyyy-mm>, ...)
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.adapters.dynamo import Table, decode_cursor, encode_cursor
+from shared.domain.orders import Order, OrderStatus
+from shared.errors import InvalidInput
+
+ORDER_SK = "ORDER"
+
+
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def channel_key_pk(channel: str, channel_order_id: str) -> str:
+    return f"CHANNEL_ORDER#{channel}#{channel_order_id}"
+
+
+@dataclass(frozen=True)
+class ChannelOrderKey:
+    order_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    channel: str | None = None
+    status: OrderStatus | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class OrderRepository:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def get(self, order_id: str) -> Order | None:
+        item = self.table.get(order_pk(order_id), ORDER_SK)
+        return Order.model_validate_json(item["doc"]) if item else None
+
+    def get_channel_key(self, channel: str, channel_order_id: str) -> ChannelOrderKey | None:
+        item = self.table.get(channel_key_pk(channel, channel_order_id), "KEY")
+        return ChannelOrderKey(item["order_id"], item["fingerprint"]) if item else None
+
+    def create_actions(self, order: Order) -> list[dict]:
+        """The channel key and the order, both new; the key's condition is what stops a duplicate."""
+        key_item = {
+            "pk": channel_key_pk(order.channel, order.request.channel_order_id),
+            "sk": "KEY",
+            "order_id": order.order_id,
+            "fingerprint": order.request_fingerprint,
+        }
+        return [
+            self.table.put(key_item, condition="attribute_not_exists(pk)"),
+            self.table.put(self._item(order), condition="attribute_not_exists(pk)"),
+        ]
+
+    def save_action(self, order: Order, expected_version: int) -> dict:
+        """Replace the order if nobody changed it since we read it (optimistic concurrency)."""
+        return self.table.put(
+            self._item(order),
+            condition="version = :expected",
+            values={":expected": expected_version},
+        )
+
+    @staticmethod
+    def _item(order: Order) -> dict:
+        created = order.created_at.isoformat()
+        sort = f"{created}#{order.order_id}"
+        return {
+            "pk": order_pk(order.order_id),
+            "sk": ORDER_SK,
+            "version": order.version,
+            "status": order.status.value,
+            "channel": order.channel,
+            "waiting_skus": order.waiting_skus or None,
+            "gsi1pk": f"CHANNEL#{order.channel}",
+            "gsi1sk": sort,
+            "gsi2pk": f"STATUS#{order.status.value}",
+            "gsi2sk": sort,
+            "gsi3pk": f"MONTH#{created[:7]}",
+            "gsi3sk": sort,
+            "doc": order.model_dump_json(),
+        }
+
+    # -------------------------------------------------------------- listings
+
+    def list(self, f: OrderFilter, limit: int, cursor: str | None, months: list[str]) -> tuple[list[Order], str | None]:
+        """One page of orders, oldest first. `months` (yyyy-mm, ascending) bound an unfiltered scan."""
+        if f.status is not None:
+            index, pk_value = "gsi2", f"STATUS#{f.status.value}"
+        elif f.channel is not None:
+            index, pk_value = "gsi1", f"CHANNEL#{f.channel}"
+        else:
+            return self._list_by_month(f, limit, cursor, months)
+        names, values, conditions = self._filters(f, channel_in_filter=f.status is not None)
+        start = decode_cursor(cursor, {"pk", "sk", f"{index}pk", f"{index}sk"}, (f"{index}pk", pk_value))
+        items, last = self._query_page(index, pk_value, f, limit, start, names, values, conditions)
+        return items, encode_cursor(last)
+
+    def _list_by_month(self, f, limit, cursor, months):
+        # The cursor carries the month it stopped in so the next page resumes there.
+        month_index = 0
+        start = None
+        if cursor:
+            try:
+                month_part, _, key_part = cursor.partition(".")
+                month_index = months.index(month_part)
+            except ValueError:
+                raise InvalidInput("cursor is not one this listing returned", field="cursor") from None
+            start = decode_cursor(key_part, {"pk", "sk", "gsi3pk", "gsi3sk"}, ("gsi3pk", f"MONTH#{month_part}"))
+        names, values, conditions = self._filters(f, channel_in_filter=False)
+        found: list[Order] = []
+        while month_index < len(months) and len(found) < limit:
+            month = months[month_index]
+            items, last = self._query_page("gsi3", f"MONTH#{month}", f, limit - len(found), start, names,
+                                           values, conditions)
+            found.extend(items)
+            if last:
+                return found, f"{month}.{encode_cursor(last)}"
+            month_index, start = month_index + 1, None
+        if month_index < len(months):
+            return found, f"{months[month_index]}."
+        return found, None
+
+    @staticmethod
+    def _filters(f: OrderFilter, channel_in_filter: bool):
+        names: dict[str, str] = {}
+        values: dict[str, object] = {}
+        conditions: list[str] = []
+        if channel_in_filter and f.channel is not None:
+            names["#ch"] = "channel"
+            values[":ch"] = f.channel
+            conditions.append("#ch = :ch")
+        return names, values, conditions
+
+    def _query_page(self, index, pk_value, f, limit, start, names, values, conditions):
+        pk_attr, sk_attr = f"{index}pk", f"{index}sk"
+        key_condition = f"{pk_attr} = :pk"
+        values = {**values, ":pk": pk_value}
+        low = f.created_from.isoformat() if f.created_from else None
+        # "~" sorts after every "<iso time>#<id>" that starts with the bound.
+        high = f"{f.created_to.isoformat()}~" if f.created_to else None
+        if low and high:
+            key_condition += f" AND {sk_attr} BETWEEN :lo AND :hi"
+            values.update({":lo": low, ":hi": high})
+        elif low:
+            key_condition += f" AND {sk_attr} >= :lo"
+            values[":lo"] = low
+        elif high:
+            key_condition += f" AND {sk_attr} <= :hi"
+            values[":hi"] = high
+        items, last = self.table.query(
+            index=index, key_condition=key_condition, values=values, names=names or None,
+            filter_expression=" AND ".join(conditions) or None, limit=limit, start_key=start,
+        )
+        return [Order.model_validate_json(i["doc"]) for i in items], last
+
+    def awaiting_stock(self, sku: str) -> Iterator[Order]:
+        """Backordered and partially allocated orders that wait for `sku`, oldest first."""
+        streams = []
+        for status in (OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_ALLOCATED):
+            streams.append(self.table.query_all(
+                index="gsi2", key_condition="gsi2pk = :pk", values={":pk": f"STATUS#{status.value}", ":sku": sku},
+                filter_expression="contains(waiting_skus, :sku)",
+            ))
+        merged = heapq.merge(*streams, key=lambda i: i["gsi2sk"])
+        for item in merged:
+            yield Order.model_validate_json(item["doc"])

@@ -1,0 +1,140 @@
+"""Domain events: every state change the OMS announces on its EventBridge bus.
+
+Each class is one `detail-type`; its JSON schema is generated into docs/events/ and listed in
+docs/events.md. Events are written to the outbox in the same transaction as the change they
+announce (see shared/adapters/outbox.py), so a change and its event never diverge.
+Consumers must be idempotent on `event_id`: delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENT_SOURCE = "oms"
+"""`source` of every event the OMS puts on its bus."""
+
+
+class DomainEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_type: ClassVar[str]
+    description: ClassVar[str]
+
+    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: datetime
+
+
+class LineQuantity(BaseModel):
+    sku: str
+    quantity: int
+
+
+class AllocatedLine(LineQuantity):
+    location_id: str
+
+
+class HoldInfo(BaseModel):
+    reason: str
+    detail: str
+
+
+class OrderReceived(DomainEvent):
+    event_type = "OrderReceived"
+    description = "An order was captured from a channel (once per channel order id)."
+    order_id: str
+    channel: str
+    channel_order_id: str
+    total: str
+    currency: str
+    lines: list[LineQuantity]
+
+
+class OrderReleased(DomainEvent):
+    event_type = "OrderReleased"
+    description = "An operator released a held order; it goes back to allocation."
+    order_id: str
+    channel: str
+    released: list[str]
+    released_by: str
+
+
+class OrderOnHold(DomainEvent):
+    event_type = "OrderOnHold"
+    description = "Verification put the order on hold with typed reasons for a person to act on."
+    order_id: str
+    channel: str
+    holds: list[HoldInfo]
+
+
+class OrderAllocated(DomainEvent):
+    event_type = "OrderAllocated"
+    description = "Stock was reserved for the order (all of it, or part when `partial` is true)."
+    order_id: str
+    channel: str
+    allocations: list[AllocatedLine]
+    partial: bool
+    backordered: list[LineQuantity]
+
+
+class OrderBackordered(DomainEvent):
+    event_type = "OrderBackordered"
+    description = "No stock could be reserved; the order waits and is released oldest first."
+    order_id: str
+    channel: str
+    lines: list[LineQuantity]
+
+
+class OrderCancelled(DomainEvent):
+    event_type = "OrderCancelled"
+    description = "The order was cancelled before shipping; its reservations were released."
+    order_id: str
+    channel: str
+    reason: str
+    released: list[AllocatedLine]
+
+
+class OrderRejected(DomainEvent):
+    event_type = "OrderRejected"
+    description = "An operator rejected a held order. Terminal."
+    order_id: str
+    channel: str
+    reason: str
+
+
+class StockChanged(DomainEvent):
+    event_type = "StockChanged"
+    description = "On hand, safety stock or reservations of one SKU at one location changed."
+    sku: str
+    location_id: str
+    cause: str = Field(description="set, adjustment:<reason>, import or reservation_released")
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+    available_before: int
+    available_increased: bool = Field(description="true when more can be promised than before")
+
+
+class StockLow(DomainEvent):
+    event_type = "StockLow"
+    description = "Available stock of a SKU at a location fell to or below its low-stock threshold."
+    sku: str
+    location_id: str
+    available: int
+    threshold: int
+
+
+EVENT_TYPES: tuple[type[DomainEvent], ...] = (
+    OrderReceived,
+    OrderReleased,
+    OrderOnHold,
+    OrderAllocated,
+    OrderBackordered,
+    OrderCancelled,
+    OrderRejected,
+    StockChanged,
+    StockLow,
+)

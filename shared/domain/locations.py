@@ -1,0 +1,63 @@
+"""Locations: warehouses, stores and 3PLs that hold stock and fulfil orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.domain.money import ZERO, Amount
+from shared.domain.routing import Candidate
+
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+
+
+class LocationType(StrEnum):
+    WAREHOUSE = "warehouse"
+    STORE = "store"
+    THIRD_PARTY = "3pl"
+
+
+class LocationRequest(BaseModel):
+    """PUT /locations/{location_id}: the whole location (create or replace)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    type: LocationType
+    country: Country
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    ships_to: Annotated[list[Country], Field(max_length=250, description="Countries it ships to")] = []
+    pickup_enabled: bool = False
+    priority: Annotated[int, Field(ge=1, le=1000, description="1 is preferred first")] = 100
+    handling_cost: Amount = ZERO
+    daily_order_capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        default=None, description="Orders it can take per UTC day; omit for no limit"
+    )
+    active: bool = True
+
+    @field_validator("ships_to")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return sorted(set(v))
+
+
+class Location(LocationRequest):
+    location_id: str
+    updated_at: datetime
+
+    def candidate(self, orders_today: int) -> Candidate:
+        cap = self.daily_order_capacity
+        return Candidate(
+            location_id=self.location_id,
+            country=self.country,
+            ships_to=frozenset(self.ships_to),
+            lat=self.lat,
+            lon=self.lon,
+            priority=self.priority,
+            handling_cost=self.handling_cost,
+            pickup_enabled=self.pickup_enabled,
+            capacity_left=None if cap is None else cap - orders_today,
+        )

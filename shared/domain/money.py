@@ -1,0 +1,45 @@
+"""Money: Decimal amounts with an ISO 4217 currency. Never float."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, PlainSerializer
+
+# ISO 4217 active codes (2024 list). Checked so a typo ("EUD") is a 422, not a silent new currency.
+ISO_4217 = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
+    GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW
+    KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN
+    NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+    SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS
+    VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG""".split()
+)
+
+
+def _currency(value: Any) -> Any:
+    if isinstance(value, str) and value not in ISO_4217:
+        raise ValueError("must be an ISO 4217 currency code such as EUR or USD")
+    return value
+
+
+def _decimal_string(value: Any) -> Any:
+    # A float has already lost cents ("0.1" is not 0.1); channels must send amounts as strings.
+    if isinstance(value, float):
+        raise ValueError('must be a decimal string such as "19.99", not a JSON number')
+    return value
+
+
+CurrencyCode = Annotated[str, BeforeValidator(_currency), Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(ge=0, max_digits=14, decimal_places=4, examples=["19.99"]),
+    PlainSerializer(lambda d: str(d), return_type=str, when_used="json"),
+]
+"""A non-negative money amount; JSON carries it as a decimal string."""
+
+ZERO = Decimal("0")

@@ -1,0 +1,233 @@
+"""The order aggregate: what a channel sends, what we keep, and the lifecycle it may follow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from shared.domain.money import ZERO, Amount, CurrencyCode
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
+Sku = Annotated[str, Field(pattern=ID_PATTERN, examples=["TSHIRT-BLK-M"])]
+LocationId = Annotated[str, Field(pattern=ID_PATTERN, examples=["WH-DE-1"])]
+ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+MAX_LINES = 25  # keeps the reservation inside one 100-action DynamoDB transaction
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    ON_HOLD = "ON_HOLD"
+    BACKORDERED = "BACKORDERED"
+    PARTIALLY_ALLOCATED = "PARTIALLY_ALLOCATED"
+    ALLOCATED = "ALLOCATED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.RECEIVED: frozenset({S.ON_HOLD, S.BACKORDERED, S.PARTIALLY_ALLOCATED, S.ALLOCATED, S.CANCELLED, S.REJECTED}),
+    S.ON_HOLD: frozenset({S.RECEIVED, S.CANCELLED, S.REJECTED}),
+    S.BACKORDERED: frozenset({S.PARTIALLY_ALLOCATED, S.ALLOCATED, S.CANCELLED}),
+    S.PARTIALLY_ALLOCATED: frozenset({S.ALLOCATED, S.PARTIALLY_SHIPPED, S.CANCELLED}),
+    S.ALLOCATED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.BACKORDERED, S.CANCELLED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+CANCELLABLE = frozenset({S.RECEIVED, S.ON_HOLD, S.BACKORDERED, S.PARTIALLY_ALLOCATED, S.ALLOCATED})
+AWAITING_STOCK = (S.BACKORDERED, S.PARTIALLY_ALLOCATED)
+
+
+class HoldReason(StrEnum):
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
+    PAYMENT_MISMATCH = "PAYMENT_MISMATCH"
+    UNKNOWN_SKU = "UNKNOWN_SKU"
+    UNDELIVERABLE_ADDRESS = "UNDELIVERABLE_ADDRESS"
+    PICKUP_UNAVAILABLE = "PICKUP_UNAVAILABLE"
+    MANUAL = "MANUAL"
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: OrderStatus, target: OrderStatus):
+        super().__init__(f"an order in {current} cannot become {target}")
+        self.current, self.target = current, target
+
+
+# ------------------------------------------------------------------ what a channel sends
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: ExternalId
+    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 ()\-]{4,31}$")] | None = None
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="BCP 47, e.g. en, de-CH")] = "en"
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(max_length=200)] | None = None
+    line1: Annotated[str, Field(min_length=1, max_length=200)]
+    line2: Annotated[str, Field(max_length=200)] | None = None
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    postal_code: Annotated[str, Field(max_length=20)] | None = None
+    region: Annotated[str, Field(max_length=100)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Address:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon must be given together")
+        return self
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: Sku
+    quantity: Annotated[int, Field(gt=0, le=10_000)]
+    unit_price: Amount
+
+
+class Payment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["authorized", "paid", "pending", "cod"]
+    amount: Amount
+
+
+class Fulfillment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["ship", "pickup"] = "ship"
+    location_id: LocationId | None = Field(default=None, description="The pickup store (pickup only)")
+
+    @model_validator(mode="after")
+    def _pickup_needs_location(self) -> Fulfillment:
+        if self.type == "pickup" and not self.location_id:
+            raise ValueError("location_id is required when type is pickup")
+        if self.type == "ship" and self.location_id:
+            raise ValueError("location_id is only for pickup orders")
+        return self
+
+
+class OrderRequest(BaseModel):
+    """POST /orders: one order in the OMS canonical format."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel_order_id: ExternalId
+    customer: Customer
+    shipping_address: Address
+    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_LINES)]
+    currency: CurrencyCode
+    payment: Payment
+    fulfillment: Fulfillment = Fulfillment()
+    shipping_price: Amount = ZERO
+    discount_total: Amount = ZERO
+    promised_by: AwareDatetime | None = None
+
+    @property
+    def total(self) -> Decimal:
+        subtotal = sum((line.unit_price * line.quantity for line in self.lines), ZERO)
+        return subtotal + self.shipping_price - self.discount_total
+
+    def fingerprint(self) -> str:
+        """Hash of the canonical body: the same id with a different body is a conflict."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# ------------------------------------------------------------------ what we keep
+
+
+class Allocation(BaseModel):
+    location_id: str
+    sku: str
+    quantity: int
+
+
+class Hold(BaseModel):
+    reason: HoldReason
+    detail: str
+    placed_at: datetime
+    released_at: datetime | None = None
+    released_by: str | None = None
+
+
+class StatusChange(BaseModel):
+    status: OrderStatus
+    at: datetime
+    note: str | None = None
+
+
+class RoutingRecord(BaseModel):
+    """The routing decision as stored on the order: which locations and why."""
+
+    decided_at: datetime
+    locations: list[str]
+    reasons: list[str]
+    excluded: dict[str, str] = {}
+
+
+class BackorderedLine(BaseModel):
+    sku: str
+    quantity: int
+
+
+class Order(BaseModel):
+    order_id: str
+    channel: str
+    version: int = 0
+    status: OrderStatus = OrderStatus.RECEIVED
+    created_at: datetime
+    updated_at: datetime
+    request: OrderRequest
+    request_fingerprint: str
+    total: Amount
+    allocations: list[Allocation] = []
+    backordered: list[BackorderedLine] = []
+    holds: list[Hold] = []
+    history: list[StatusChange] = []
+    routing: list[RoutingRecord] = []
+    cancel_reason: str | None = None
+
+    def move_to(self, status: OrderStatus, at: datetime, note: str | None = None) -> None:
+        if status != self.status and status not in TRANSITIONS[self.status]:
+            raise IllegalTransition(self.status, status)
+        if status != self.status:
+            self.status = status
+            self.history.append(StatusChange(status=status, at=at, note=note))
+        self.updated_at = at
+
+    @property
+    def open_holds(self) -> list[Hold]:
+        return [h for h in self.holds if h.released_at is None]
+
+    @property
+    def released_hold_reasons(self) -> set[HoldReason]:
+        return {h.reason for h in self.holds if h.released_at is not None}
+
+    @property
+    def waiting_skus(self) -> list[str]:
+        return sorted({b.sku for b in self.backordered})
+
+    def remaining_lines(self) -> list[BackorderedLine]:
+        """What still needs stock: all lines before the first allocation, else the backorder."""
+        if self.status == OrderStatus.RECEIVED:
+            return [BackorderedLine(sku=ln.sku, quantity=ln.quantity) for ln in self.request.lines]
+        return list(self.backordered)

@@ -1,0 +1,85 @@
+"""Stock per (SKU, location): on hand, reserved, safety stock and what is available to promise."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.orders import ExternalId, LocationId, Sku
+
+Quantity = Annotated[int, Field(ge=0, le=100_000_000)]
+
+
+class StockLevel(BaseModel):
+    sku: str
+    location_id: str
+    on_hand: int = 0
+    reserved: int = 0
+    safety_stock: int = 0
+    available: int = 0
+    low_stock_threshold: int = 0
+    version: int = 0
+    updated_at: datetime | None = None
+
+    def with_counts(self, on_hand: int, safety_stock: int, at: datetime) -> StockLevel:
+        """The level after setting on hand and safety stock; reservations stay as they are."""
+        return self.model_copy(
+            update={
+                "on_hand": on_hand,
+                "safety_stock": safety_stock,
+                "available": on_hand - self.reserved - safety_stock,
+                "version": self.version + 1,
+                "updated_at": at,
+            }
+        )
+
+
+class SetStockRequest(BaseModel):
+    """PUT /inventory/{sku}/{location_id}: absolute counts, optionally compare-and-set."""
+
+    model_config = ConfigDict(extra="forbid")
+    on_hand: Quantity
+    safety_stock: Quantity | None = Field(default=None, description="Unchanged when omitted")
+    low_stock_threshold: Quantity | None = Field(default=None, description="StockLow fires at or below it")
+    expected_on_hand: Quantity | None = Field(
+        default=None, description="Apply only if on hand is still this value (409 otherwise)"
+    )
+
+
+class AdjustmentReason(StrEnum):
+    RECEIVED = "received"
+    RETURNED = "returned"
+    DAMAGED = "damaged"
+    LOST = "lost"
+    FOUND = "found"
+    COUNT_CORRECTION = "count_correction"
+    OTHER = "other"
+
+
+class Adjustment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    adjustment_id: ExternalId
+    sku: Sku
+    location_id: LocationId
+    delta: Annotated[int, Field(ge=-100_000_000, le=100_000_000)]
+    reason: AdjustmentReason
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+class AdjustmentsRequest(BaseModel):
+    """POST /inventory/adjustments: deltas, each applied once per adjustment_id."""
+
+    model_config = ConfigDict(extra="forbid")
+    adjustments: Annotated[list[Adjustment], Field(min_length=1, max_length=50)]
+
+
+class StockRow(BaseModel):
+    """One row of POST /inventory/import."""
+
+    sku: Sku
+    location_id: LocationId
+    on_hand: Quantity
+    safety_stock: Quantity | None = None

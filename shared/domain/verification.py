@@ -1,0 +1,39 @@
+"""Order verification: what must be true before stock is reserved, as holds with typed reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from shared.domain.locations import Location
+from shared.domain.orders import HoldReason, Order
+
+
+def verify(order: Order, known_skus: set[str], locations: Iterable[Location]) -> list[tuple[HoldReason, str]]:
+    """Reasons to hold this order; holds an operator already released are not raised again."""
+    req = order.request
+    holds: list[tuple[HoldReason, str]] = []
+    if req.payment.status == "pending":
+        holds.append((HoldReason.AWAITING_PAYMENT, "payment is pending"))
+    elif req.payment.amount != order.total:
+        holds.append((
+            HoldReason.PAYMENT_MISMATCH,
+            f"payment amount {req.payment.amount} differs from the order total {order.total} {req.currency}",
+        ))
+    unknown = sorted({line.sku for line in req.lines} - known_skus)
+    if unknown:
+        holds.append((HoldReason.UNKNOWN_SKU, "no location stocks " + ", ".join(unknown)))
+    active = [loc for loc in locations if loc.active]
+    if req.fulfillment.type == "pickup":
+        store = next((loc for loc in active if loc.location_id == req.fulfillment.location_id), None)
+        if store is None or not store.pickup_enabled:
+            holds.append((
+                HoldReason.PICKUP_UNAVAILABLE,
+                f"location {req.fulfillment.location_id} does not offer pickup",
+            ))
+    elif not any(req.shipping_address.country in loc.ships_to for loc in active):
+        holds.append((
+            HoldReason.UNDELIVERABLE_ADDRESS,
+            f"no location ships to {req.shipping_address.country}",
+        ))
+    released = order.released_hold_reasons
+    return [(reason, detail) for reason, detail in holds if reason not in released]

@@ -1,0 +1,35 @@
+"""Domain outcomes that a caller must hear about. shared/http/errors.py maps them to HTTP answers."""
+
+from __future__ import annotations
+
+
+class OmsError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None, details: list[dict] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details or []
+
+
+class NotFound(OmsError):
+    code = "not_found"
+
+
+class Conflict(OmsError):
+    code = "conflict"
+
+
+class AccessDenied(OmsError):
+    code = "forbidden"
+
+
+class InvalidInput(OmsError):
+    code = "invalid_input"
+
+
+class Busy(OmsError):
+    """Contention outlasted our retries; the caller may safely retry the same request."""
+
+    code = "busy"

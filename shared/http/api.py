@@ -1,0 +1,78 @@
+"""What every HTTP function shares: caller identity, error answers, the body size limit.
+
+One mapping from domain outcomes to HTTP for every route:
+  InvalidInput 422, request validation 422, malformed JSON 400, AccessDenied 403, NotFound 404,
+  Conflict 409, oversized body 413, Busy 503 (safe to retry). The body always names the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from shared.config import settings
+from shared.domain.principal import Principal
+from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound, OmsError
+
+_STATUS = {InvalidInput: 422, AccessDenied: 403, NotFound: 404, Conflict: 409, Busy: 503}
+
+API_KEY_SCHEME = {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   errors: list[dict] | None = None) -> Response:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if field:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    """The caller, from the API key id API Gateway checked (a caller cannot set it)."""
+    identity = app.current_event.request_context.identity
+    key_id = identity.api_key_id if identity else None
+    name = settings().principals.get(key_id or "")
+    if name is None:
+        raise AccessDenied("this API key is not assigned to a channel or operator")
+    return Principal(name)
+
+
+def _field(loc: tuple) -> str:
+    # Powertools prefixes locations with "body"/"query"/"path"; keep the part the caller wrote.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def install(app: APIGatewayRestResolver) -> None:
+    """Error handlers and the body limit, for every route of `app`."""
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        problems = error.errors()
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return error_response(400, "malformed_json", "the request body is not valid JSON", field="body")
+        errors = [{"field": _field(tuple(p.get("loc", ()))), "problem": p.get("msg", "invalid")} for p in problems]
+        first = errors[0] if errors else {"field": "body", "problem": "invalid"}
+        return error_response(422, "validation_failed", f"{first['field']}: {first['problem']}",
+                              field=first["field"], errors=errors)
+
+    @app.exception_handler(OmsError)
+    def _domain(error: OmsError) -> Response:
+        status = next((s for cls, s in _STATUS.items() if isinstance(error, cls)), 400)
+        return error_response(status, error.code, error.message, field=error.field, errors=error.details or None)
+
+    def body_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        body = app.current_event.body
+        if body and len(body) > settings().max_body_bytes:
+            return error_response(413, "payload_too_large",
+                                  f"the body exceeds {settings().max_body_bytes} bytes", field="body")
+        return next_middleware(app)
+
+    app.use(middlewares=[body_limit])

@@ -1,0 +1,177 @@
+"""Allocation: verify an order, plan where its stock comes from, reserve it in one transaction.
+
+Safe under at-least-once delivery and races: every write is conditioned on the order's version
+(a redelivered or concurrent attempt finds the order already moved on and does nothing) and each
+stock decrement on `available >= q` (two orders racing for the last unit cannot both win). A
+refused transaction means the world changed: re-read, re-plan, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from shared.adapters.dynamo import TransactionCancelled
+from shared.adapters.outbox import event_action
+from shared.config import ChannelPolicy
+from shared.domain.events import AllocatedLine, DomainEvent, HoldInfo, LineQuantity, OrderAllocated, \
+    OrderBackordered, OrderOnHold, StockLow
+from shared.domain.orders import AWAITING_STOCK, Allocation, BackorderedLine, Hold, HoldReason, Order, \
+    OrderStatus, RoutingRecord
+from shared.domain.routing import Destination, Line, RoutingDecision, RoutingRequest, plan_route
+from shared.domain.stock import StockLevel
+from shared.domain.verification import verify
+from shared.errors import Busy
+from shared.services.context import Repositories
+
+MAX_ATTEMPTS = 6
+
+
+class Outcome(StrEnum):
+    ALLOCATED = "ALLOCATED"
+    PARTIALLY_ALLOCATED = "PARTIALLY_ALLOCATED"
+    BACKORDERED = "BACKORDERED"
+    ON_HOLD = "ON_HOLD"
+    STILL_WAITING = "STILL_WAITING"
+    NOTHING_TO_DO = "NOTHING_TO_DO"
+    NOT_FOUND = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    outcome: Outcome
+    order: Order | None = None
+    # Available units of each SKU across all locations as planning saw them.
+    available_by_sku: dict[str, int] | None = None
+
+
+PolicyFor = Callable[[str], ChannelPolicy]
+
+
+def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, now: datetime) -> AllocationResult:
+    for attempt in range(MAX_ATTEMPTS):
+        order = repos.orders.get(order_id)
+        if order is None:
+            return AllocationResult(Outcome.NOT_FOUND)
+        if order.status != OrderStatus.RECEIVED and order.status not in AWAITING_STOCK:
+            return AllocationResult(Outcome.NOTHING_TO_DO, order)
+        try:
+            return _attempt(order, repos, policy_for(order.channel), now)
+        except TransactionCancelled as cancelled:
+            # The order moved, stock ran short or capacity was taken meanwhile: read again, plan again.
+            if cancelled.retryable or attempt:
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+    raise Busy(f"order {order_id} could not be allocated after {MAX_ATTEMPTS} attempts")
+
+
+def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: datetime) -> AllocationResult:
+    expected = order.version
+    locations = repos.locations.all_cached()
+    remaining = order.remaining_lines()
+    levels, used_today = repos.stock.snapshot({ln.sku for ln in remaining}, [loc.location_id for loc in locations],
+                                              now.date())
+    available_by_sku: dict[str, int] = {}
+    for (sku, _), level in levels.items():
+        available_by_sku[sku] = available_by_sku.get(sku, 0) + max(0, level.available)
+
+    if order.status == OrderStatus.RECEIVED:
+        holds = verify(order, {sku for sku, _ in levels}, locations)
+        if holds:
+            _hold(order, holds, repos, now)
+            return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)
+
+    req = order.request
+    address = req.shipping_address
+    decision = plan_route(
+        RoutingRequest(
+            lines=tuple(Line(ln.sku, ln.quantity) for ln in remaining),
+            destination=Destination(address.country, address.lat, address.lon),
+            pickup_location_id=req.fulfillment.location_id if req.fulfillment.type == "pickup" else None,
+            allow_split=policy.allow_split,
+            allow_partial=policy.allow_partial,
+        ),
+        [loc.candidate(used_today.get(loc.location_id, 0)) for loc in locations if loc.active],
+        {key: level.available for key, level in levels.items()},
+    )
+    record = RoutingRecord(decided_at=now, locations=list(decision.locations), reasons=list(decision.reasons),
+                           excluded=dict(decision.excluded))
+
+    if not decision.assignments:
+        if order.status != OrderStatus.RECEIVED:
+            return AllocationResult(Outcome.STILL_WAITING, order, available_by_sku)
+        order.backordered = list(remaining)
+        order.routing.append(record)
+        order.move_to(OrderStatus.BACKORDERED, now, note=decision.reasons[0])
+        order.version += 1
+        event = OrderBackordered(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                                 lines=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in remaining])
+        repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)])
+        return AllocationResult(Outcome.BACKORDERED, order, available_by_sku)
+
+    return _reserve(order, expected, decision, record, levels, locations, repos, now, available_by_sku)
+
+
+def _reserve(order, expected, decision: RoutingDecision, record, levels, locations, repos: Repositories, now,
+             available_by_sku) -> AllocationResult:
+    already_at = {a.location_id for a in order.allocations}
+    order.allocations = _merge(order.allocations, decision)
+    order.backordered = [BackorderedLine(sku=u.sku, quantity=u.quantity) for u in decision.unfilled]
+    order.routing.append(record)
+    status = OrderStatus.ALLOCATED if decision.complete else OrderStatus.PARTIALLY_ALLOCATED
+    order.move_to(status, now, note="; ".join(decision.reasons[:1]))
+    order.version += 1
+
+    capacity = {loc.location_id: loc.daily_order_capacity for loc in locations}
+    new_locations = {loc: capacity.get(loc) for loc in decision.locations if loc not in already_at}
+    events: list[DomainEvent] = [OrderAllocated(
+        occurred_at=now, order_id=order.order_id, channel=order.channel,
+        allocations=[AllocatedLine(location_id=a.location_id, sku=a.sku, quantity=a.quantity)
+                     for a in decision.assignments],
+        partial=not decision.complete,
+        backordered=[LineQuantity(sku=u.sku, quantity=u.quantity) for u in decision.unfilled],
+    )]
+    events += _stock_low_events(decision, levels, now)
+    actions = (
+        repos.stock.reserve_actions(order.order_id, decision.assignments, now)
+        + repos.stock.count_order_actions(new_locations, now.date())
+        + [repos.orders.save_action(order, expected)]
+        + [event_action(repos.table, e) for e in events]
+    )
+    plan = "|".join(f"{a.sku}@{a.location_id}x{a.quantity}" for a in decision.assignments)
+    token = hashlib.sha256(f"{order.order_id}:{expected}:{plan}".encode()).hexdigest()
+    repos.table.transact(actions, token=token)
+    outcome = Outcome.ALLOCATED if decision.complete else Outcome.PARTIALLY_ALLOCATED
+    return AllocationResult(outcome, order, available_by_sku)
+
+
+def _merge(existing: list[Allocation], decision: RoutingDecision) -> list[Allocation]:
+    totals: dict[tuple[str, str], int] = {(a.location_id, a.sku): a.quantity for a in existing}
+    for a in decision.assignments:
+        totals[(a.location_id, a.sku)] = totals.get((a.location_id, a.sku), 0) + a.quantity
+    return [Allocation(location_id=loc, sku=sku, quantity=q) for (loc, sku), q in totals.items()]
+
+
+def _stock_low_events(decision: RoutingDecision, levels: dict[tuple[str, str], StockLevel], now) -> list[StockLow]:
+    events = []
+    for a in decision.assignments:
+        level = levels[(a.sku, a.location_id)]
+        after = level.available - a.quantity
+        if after <= level.low_stock_threshold < level.available:
+            events.append(StockLow(occurred_at=now, sku=a.sku, location_id=a.location_id, available=after,
+                                   threshold=level.low_stock_threshold))
+    return events
+
+
+def _hold(order: Order, holds: list[tuple[HoldReason, str]], repos: Repositories, now: datetime) -> None:
+    expected = order.version
+    order.holds.extend(Hold(reason=reason, detail=detail, placed_at=now) for reason, detail in holds)
+    order.move_to(OrderStatus.ON_HOLD, now, note=", ".join(reason.value for reason, _ in holds))
+    order.version += 1
+    event = OrderOnHold(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                        holds=[HoldInfo(reason=reason.value, detail=detail) for reason, detail in holds])
+    repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)])

@@ -1,0 +1,33 @@
+"""Backorder release: when a SKU's stock rises, waiting orders get it oldest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.services.allocation import Outcome, PolicyFor, allocate_order
+from shared.services.context import Repositories
+
+MAX_ORDERS_PER_SKU = 200  # bounded work per event; the next restock or reconciliation continues
+
+
+@dataclass
+class ReleaseReport:
+    sku: str
+    examined: int = 0
+    allocated: list[str] = field(default_factory=list)
+
+
+def release_backorders(sku: str, repos: Repositories, policy_for: PolicyFor, now: datetime) -> ReleaseReport:
+    report = ReleaseReport(sku)
+    for order in repos.orders.awaiting_stock(sku):
+        if report.examined >= MAX_ORDERS_PER_SKU:
+            break
+        report.examined += 1
+        result = allocate_order(order.order_id, repos, policy_for, now)
+        if result.outcome in (Outcome.ALLOCATED, Outcome.PARTIALLY_ALLOCATED):
+            report.allocated.append(order.order_id)
+        # Nothing of this SKU left to promise: younger orders cannot be served either.
+        if result.available_by_sku is not None and result.available_by_sku.get(sku, 0) == 0:
+            break
+    return report

@@ -1,0 +1,84 @@
+"""Capture: one channel order becomes exactly one OMS order, however often the channel retries."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.adapters.dynamo import TransactionCancelled, from_item
+from shared.adapters.orders_repo import channel_key_pk
+from shared.adapters.outbox import event_action
+from shared.domain.events import LineQuantity, OrderReceived
+from shared.domain.orders import Order, OrderRequest, OrderStatus, StatusChange
+from shared.errors import Busy, Conflict, InvalidInput
+from shared.services.context import Repositories
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    order: Order
+    created: bool
+
+
+def new_order_id(now: datetime) -> str:
+    """Time-ordered and unguessable: 12 hex digits of milliseconds, 12 of randomness."""
+    return f"o{int(now.timestamp() * 1000):012x}{secrets.token_hex(6)}"
+
+
+def capture_order(request: OrderRequest, channel: str, repos: Repositories, now: datetime) -> CaptureResult:
+    if request.fulfillment.type == "pickup":
+        store = repos.locations.get(request.fulfillment.location_id or "")
+        if store is None or not store.active:
+            raise InvalidInput("unknown pickup location", field="fulfillment.location_id")
+        if not store.pickup_enabled:
+            raise InvalidInput("this location does not offer pickup", field="fulfillment.location_id")
+
+    order = Order(
+        order_id=new_order_id(now),
+        channel=channel,
+        created_at=now,
+        updated_at=now,
+        request=request,
+        request_fingerprint=request.fingerprint(),
+        total=request.total,
+        history=[StatusChange(status=OrderStatus.RECEIVED, at=now)],
+    )
+    event = OrderReceived(
+        occurred_at=now,
+        order_id=order.order_id,
+        channel=channel,
+        channel_order_id=request.channel_order_id,
+        total=str(order.total),
+        currency=request.currency,
+        lines=[LineQuantity(sku=ln.sku, quantity=ln.quantity) for ln in request.lines],
+    )
+    for _ in range(ATTEMPTS):
+        try:
+            # Key, order and event in one transaction: no order without its key, no event without both.
+            repos.table.transact(repos.orders.create_actions(order) + [event_action(repos.table, event)])
+            return CaptureResult(order, created=True)
+        except TransactionCancelled as cancelled:
+            if 0 in cancelled.failed_indexes():
+                return _existing(cancelled.reasons[0].get("Item"), order, repos)
+            if not cancelled.retryable:
+                raise
+    raise Busy("the order could not be stored because of contention; retry the same request")
+
+
+def _existing(old_key: dict | None, attempted: Order, repos: Repositories) -> CaptureResult:
+    request = attempted.request
+    key = from_item(old_key) if old_key else repos.table.get(channel_key_pk(attempted.channel, request.channel_order_id), "KEY")
+    if key is None:  # the key vanished between the refusal and now: impossible unless deleted by hand
+        raise Busy("retry the same request")
+    if key["fingerprint"] != attempted.request_fingerprint:
+        raise Conflict(
+            f"channel_order_id {request.channel_order_id!r} was already used for a different order",
+            field="channel_order_id",
+        )
+    order = repos.orders.get(key["order_id"])
+    if order is None:
+        raise Busy("retry the same request")
+    return CaptureResult(order, created=False)

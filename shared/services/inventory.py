@@ -1,0 +1,166 @@
+"""Locations and stock: set absolutely, adjust by deltas (idempotent), import CSV, read."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from shared.adapters.dynamo import TransactionCancelled, from_item
+from shared.adapters.outbox import event_action
+from shared.domain.events import DomainEvent, StockChanged, StockLow
+from shared.domain.locations import Location, LocationRequest
+from shared.domain.stock import Adjustment, SetStockRequest, StockLevel, StockRow
+from shared.errors import Busy, Conflict, InvalidInput, NotFound
+from shared.services.context import Repositories
+
+ATTEMPTS = 6
+MAX_IMPORT_ROWS = 1000
+
+
+def put_location(location_id: str, request: LocationRequest, repos: Repositories, now: datetime) -> Location:
+    location = Location(location_id=location_id, updated_at=now, **request.model_dump())
+    repos.locations.put(location)
+    return location
+
+
+def _require_location(location_id: str, repos: Repositories) -> None:
+    if repos.locations.get(location_id) is None:
+        raise NotFound(f"location {location_id} does not exist; create it with PUT /locations/{location_id}",
+                       field="location_id")
+
+
+def set_stock(sku: str, location_id: str, request: SetStockRequest, repos: Repositories, now: datetime,
+              cause: str = "set", check_location: bool = True) -> StockLevel:
+    if check_location:
+        _require_location(location_id, repos)
+    for _ in range(ATTEMPTS):
+        current = repos.stock.level(sku, location_id)
+        before = current or StockLevel(sku=sku, location_id=location_id)
+        if request.expected_on_hand is not None and before.on_hand != request.expected_on_hand:
+            raise Conflict(f"on hand is {before.on_hand}, not the expected {request.expected_on_hand}",
+                           field="expected_on_hand")
+        safety = before.safety_stock if request.safety_stock is None else request.safety_stock
+        after = before.with_counts(request.on_hand, safety, now)
+        if request.low_stock_threshold is not None:
+            after.low_stock_threshold = request.low_stock_threshold
+        try:
+            _write(before, after, current is not None, cause, [], repos, now)
+            return after
+        except TransactionCancelled:
+            continue  # a reservation or another write moved the level: recompute from a fresh read
+    raise Busy("the stock level is changing too fast; retry")
+
+
+@dataclass
+class AdjustmentResult:
+    adjustment_id: str
+    level: StockLevel
+    duplicate: bool = False
+
+
+def adjust_stock(adj: Adjustment, repos: Repositories, now: datetime) -> AdjustmentResult:
+    """Apply a delta once per adjustment id: the id is written in the same transaction as the stock."""
+    _require_location(adj.location_id, repos)
+    fingerprint = adj.model_dump_json()
+    for _ in range(ATTEMPTS):
+        current = repos.stock.level(adj.sku, adj.location_id)
+        before = current or StockLevel(sku=adj.sku, location_id=adj.location_id)
+        if before.on_hand + adj.delta < 0:
+            raise InvalidInput(f"on hand is {before.on_hand}; a delta of {adj.delta} would take it below zero",
+                               field="delta")
+        after = before.with_counts(before.on_hand + adj.delta, before.safety_stock, now)
+        record = repos.table.put(
+            {"pk": f"ADJUSTMENT#{adj.adjustment_id}", "sk": "ADJUSTMENT", "fingerprint": fingerprint,
+             "level": after.model_dump_json(), "applied_at": now.isoformat()},
+            condition="attribute_not_exists(pk)",
+        )
+        try:
+            _write(before, after, current is not None, f"adjustment:{adj.reason.value}", [record], repos, now)
+            return AdjustmentResult(adj.adjustment_id, after)
+        except TransactionCancelled as cancelled:
+            if 2 in cancelled.failed_indexes():  # the adjustment id was applied before
+                old = cancelled.reasons[2].get("Item")
+                old = from_item(old) if old else repos.table.get(f"ADJUSTMENT#{adj.adjustment_id}", "ADJUSTMENT")
+                if old["fingerprint"] != fingerprint:
+                    raise Conflict(f"adjustment_id {adj.adjustment_id} was already used for a different adjustment",
+                                   field="adjustment_id") from None
+                return AdjustmentResult(adj.adjustment_id, StockLevel.model_validate_json(old["level"]), True)
+    raise Busy("the stock level is changing too fast; retry")
+
+
+def _write(before: StockLevel, after: StockLevel, exists: bool, cause: str, extra: list[dict],
+           repos: Repositories, now: datetime) -> None:
+    events: list[DomainEvent] = [StockChanged(
+        occurred_at=now, sku=after.sku, location_id=after.location_id, cause=cause, on_hand=after.on_hand,
+        reserved=after.reserved, safety_stock=after.safety_stock, available=after.available,
+        available_before=before.available, available_increased=after.available > before.available,
+    )]
+    if after.available <= after.low_stock_threshold < before.available:
+        events.append(StockLow(occurred_at=now, sku=after.sku, location_id=after.location_id,
+                               available=after.available, threshold=after.low_stock_threshold))
+    # Index 0 is the level and index 1 the first event; `extra` starts at index 2.
+    actions = [repos.stock.write_level_action(after, before.version if exists else None),
+               event_action(repos.table, events[0]), *extra, *(event_action(repos.table, e) for e in events[1:])]
+    repos.table.transact(actions)
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+
+def import_stock_csv(text: str, repos: Repositories, now: datetime) -> ImportResult:
+    """`sku,location_id,on_hand[,safety_stock]` rows; good rows are applied, bad rows reported."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if rows and [c.strip().lower() for c in rows[0][:3]] == ["sku", "location_id", "on_hand"]:
+        rows = rows[1:]
+        first = 2
+    else:
+        first = 1
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise InvalidInput(f"at most {MAX_IMPORT_ROWS} rows per import; split the file", field="body")
+    known = {loc.location_id for loc in repos.locations.all()}
+    result = ImportResult()
+    for number, row in enumerate(rows, start=first):
+        if not any(cell.strip() for cell in row):
+            continue
+        try:
+            sku, location_id, request = _parse_row(row)
+        except InvalidInput as bad:
+            result.errors.append({"row": number, "field": bad.field, "problem": bad.message})
+            continue
+        if location_id not in known:
+            result.errors.append({"row": number, "field": "location_id", "problem": f"unknown location {location_id}"})
+            continue
+        try:
+            set_stock(sku, location_id, request, repos, now, cause="import", check_location=False)
+            result.imported += 1
+        except (Busy, Conflict) as failed:
+            result.errors.append({"row": number, "field": failed.field, "problem": failed.message})
+    return result
+
+
+def _parse_row(row: list[str]) -> tuple[str, str, SetStockRequest]:
+    if len(row) not in (3, 4):
+        raise InvalidInput(f"expected 3 or 4 columns, found {len(row)}", field="row")
+    data = dict(zip(("sku", "location_id", "on_hand", "safety_stock"), (c.strip() for c in row), strict=False))
+    if not data.get("safety_stock"):
+        data.pop("safety_stock", None)
+    try:
+        parsed = StockRow.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise InvalidInput(err["msg"], field=str(err["loc"][0])) from None
+    return parsed.sku, parsed.location_id, SetStockRequest(on_hand=parsed.on_hand, safety_stock=parsed.safety_stock)
+
+
+def stock_for_sku(sku: str, repos: Repositories) -> list[StockLevel]:
+    levels = repos.stock.levels_for_sku(sku)
+    if not levels:
+        raise NotFound(f"no stock recorded for SKU {sku}", field="sku")
+    return levels

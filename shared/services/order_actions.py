@@ -1,0 +1,128 @@
+"""What channels and operators do to an existing order: read, list, cancel, release, reject."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.adapters.dynamo import TransactionCancelled
+from shared.adapters.orders_repo import OrderFilter
+from shared.adapters.outbox import event_action
+from shared.domain.events import AllocatedLine, DomainEvent, OrderCancelled, OrderRejected, OrderReleased, \
+    StockChanged
+from shared.domain.orders import CANCELLABLE, Order, OrderStatus
+from shared.domain.principal import Principal
+from shared.errors import AccessDenied, Busy, Conflict, NotFound
+from shared.services.context import Repositories
+
+ATTEMPTS = 5
+
+
+def get_order(order_id: str, principal: Principal, repos: Repositories) -> Order:
+    order = repos.orders.get(order_id)
+    # Another channel's order is "not found", not "forbidden": its existence is not ours to reveal.
+    if order is None or not principal.can_see(order.channel):
+        raise NotFound(f"order {order_id} not found", field="order_id")
+    return order
+
+
+def list_orders(f: OrderFilter, principal: Principal, limit: int, cursor: str | None, repos: Repositories,
+                now: datetime) -> tuple[list[Order], str | None]:
+    if not principal.is_operator:
+        if f.channel not in (None, principal.channel):
+            raise AccessDenied("a channel can only list its own orders", field="channel")
+        f = OrderFilter(channel=principal.channel, status=f.status, created_from=f.created_from,
+                        created_to=f.created_to)
+    return repos.orders.list(f, limit, cursor, _months(f, now))
+
+
+def _months(f: OrderFilter, now: datetime) -> list[str]:
+    """Months an unfiltered listing walks: the created range, by default the last twelve months."""
+    end = f.created_to or now
+    start = f.created_from
+    y, m = (start.year, start.month) if start else ((end.year - 1, end.month + 1) if end.month < 12 else (end.year, 1))
+    months = []
+    while (y, m) <= (end.year, end.month):
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+def cancel_order(order_id: str, principal: Principal, reason: str, repos: Repositories, now: datetime) -> Order:
+    """Cancel before shipping: the order and the release of every reservation in one transaction."""
+    for _ in range(ATTEMPTS):
+        order = get_order(order_id, principal, repos)
+        if order.status == OrderStatus.CANCELLED:
+            return order  # a repeated cancel answers the same
+        if order.status not in CANCELLABLE:
+            raise Conflict(f"order is {order.status}; it can no longer be cancelled", field="status")
+        expected = order.version
+        released = list(order.allocations)
+        levels, _ = repos.stock.snapshot({a.sku for a in released}, {a.location_id for a in released}, now.date())
+        order.allocations, order.backordered, order.cancel_reason = [], [], reason
+        order.move_to(OrderStatus.CANCELLED, now, note=reason)
+        order.version += 1
+        events: list[DomainEvent] = [OrderCancelled(
+            occurred_at=now, order_id=order.order_id, channel=order.channel, reason=reason,
+            released=[AllocatedLine(location_id=a.location_id, sku=a.sku, quantity=a.quantity) for a in released],
+        )]
+        for a in released:
+            before = levels[(a.sku, a.location_id)]
+            events.append(StockChanged(
+                occurred_at=now, sku=a.sku, location_id=a.location_id, cause="reservation_released",
+                on_hand=before.on_hand, reserved=before.reserved - a.quantity, safety_stock=before.safety_stock,
+                available=before.available + a.quantity, available_before=before.available,
+                available_increased=True,
+            ))
+        versions = {(a.sku, a.location_id): levels[(a.sku, a.location_id)].version for a in released}
+        actions = (repos.stock.release_actions(order.order_id, released, now, versions)
+                   + [repos.orders.save_action(order, expected)]
+                   + [event_action(repos.table, e) for e in events])
+        try:
+            repos.table.transact(actions)
+            return order
+        except TransactionCancelled:
+            continue  # the order or a stock level moved while we worked: read again
+    raise Busy("the order is changing too fast to cancel; retry")
+
+
+def release_order(order_id: str, principal: Principal, repos: Repositories, now: datetime) -> Order:
+    """An operator releases a held order: its holds are marked released and allocation runs again."""
+    def change(order: Order) -> DomainEvent:
+        released = []
+        for hold in order.open_holds:
+            hold.released_at, hold.released_by = now, principal.name
+            released.append(hold.reason.value)
+        order.move_to(OrderStatus.RECEIVED, now, note="released by " + principal.name)
+        return OrderReleased(occurred_at=now, order_id=order.order_id, channel=order.channel, released=released,
+                             released_by=principal.name)
+
+    return _operator_change(order_id, principal, OrderStatus.RECEIVED, change, repos)
+
+
+def reject_order(order_id: str, principal: Principal, reason: str, repos: Repositories, now: datetime) -> Order:
+    def change(order: Order) -> DomainEvent:
+        order.move_to(OrderStatus.REJECTED, now, note=reason)
+        order.cancel_reason = reason
+        return OrderRejected(occurred_at=now, order_id=order.order_id, channel=order.channel, reason=reason)
+
+    return _operator_change(order_id, principal, OrderStatus.REJECTED, change, repos)
+
+
+def _operator_change(order_id, principal: Principal, target: OrderStatus, change, repos: Repositories) -> Order:
+    if not principal.is_operator:
+        raise AccessDenied("only an operator may release or reject a held order")
+    for _ in range(ATTEMPTS):
+        order = get_order(order_id, principal, repos)
+        if order.status == target and target == OrderStatus.REJECTED:
+            return order
+        if order.status != OrderStatus.ON_HOLD:
+            raise Conflict(f"order is {order.status}, not ON_HOLD", field="status")
+        expected = order.version
+        event = change(order)
+        order.version += 1
+        try:
+            repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)])
+            return order
+        except TransactionCancelled:
+            continue
+    raise Busy("the order is changing too fast; retry")
