@@ -1,9 +1,14 @@
-"""Messages our queue consumers receive: EventBridge events delivered through SQS (Powertools Parser)."""
+"""Messages our queue consumers receive: EventBridge events delivered through SQS.
+
+Parsed with Powertools' SqsRecordModel; the EventBridge envelope is modelled by hand with only the
+fields we read, because moto's EventBridge omits `account` (which Powertools' EventBridgeModel
+requires) and we want the same model to accept the emulator's and AWS's events.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
-from pydantic import BaseModel, Json
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, Field, Json
 
 
 class OrderRef(BaseModel):
@@ -15,11 +20,17 @@ class SkuRef(BaseModel):
     location_id: str
 
 
-class OrderEvent(EventBridgeModel):
+class _Envelope(BaseModel):
+    id: str
+    source: str
+    detail_type: str = Field(alias="detail-type")
+
+
+class OrderEvent(_Envelope):
     detail: OrderRef
 
 
-class StockEvent(EventBridgeModel):
+class StockEvent(_Envelope):
     detail: SkuRef
 
 

@@ -1,0 +1,44 @@
+"""Demo data for the local runtime: four locations in three countries and twenty SKUs with stock.
+
+Loaded through the same use cases the API calls, so it emits the same StockChanged events.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from shared.domain.locations import LocationRequest, LocationType
+from shared.domain.stock import SetStockRequest
+from shared.services.clock import utc_now
+from shared.services.context import repositories
+from shared.services.inventory import put_location, set_stock
+
+EU = ["AT", "BE", "CH", "DE", "DK", "ES", "FR", "IT", "LU", "NL", "PL", "PT", "SE"]
+
+LOCATIONS = {
+    "WH-DE-BER": LocationRequest(name="Berlin warehouse", type=LocationType.WAREHOUSE, country="DE", lat=52.52,
+                                 lon=13.405, ships_to=EU, priority=1, handling_cost=Decimal("2.50"),
+                                 daily_order_capacity=5000),
+    "WH-ES-MAD": LocationRequest(name="Madrid 3PL", type=LocationType.THIRD_PARTY, country="ES", lat=40.4168,
+                                 lon=-3.7038, ships_to=["ES", "PT", "FR"], priority=2, handling_cost=Decimal("3.10")),
+    "STORE-FR-PAR": LocationRequest(name="Paris Rivoli store", type=LocationType.STORE, country="FR", lat=48.8606,
+                                    lon=2.3376, ships_to=["FR"], pickup_enabled=True, priority=5,
+                                    handling_cost=Decimal("4.00"), daily_order_capacity=200),
+    "WH-US-NJ": LocationRequest(name="New Jersey warehouse", type=LocationType.WAREHOUSE, country="US", lat=40.0583,
+                                lon=-74.4057, ships_to=["US", "CA"], priority=1, handling_cost=Decimal("2.00")),
+}
+
+PRODUCTS = [f"{kind}-{colour}-{size}" for kind in ("TEE", "HOODIE") for colour in ("BLK", "WHT")
+            for size in ("S", "M", "L", "XL", "XXL")]
+
+
+def load_demo_data() -> None:
+    repos, now = repositories(), utc_now()
+    for location_id, location in LOCATIONS.items():
+        put_location(location_id, location, repos, now)
+    for n, sku in enumerate(PRODUCTS):
+        for i, location_id in enumerate(LOCATIONS):
+            on_hand = (n * 7 + i * 13) % 40  # varied, some zero, deterministic
+            if on_hand:
+                set_stock(sku, location_id, SetStockRequest(on_hand=on_hand, safety_stock=1 if i == 0 else 0,
+                                                            low_stock_threshold=3), repos, now, cause="demo")

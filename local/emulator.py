@@ -1,0 +1,109 @@
+"""The embedded AWS emulation: a moto server on 127.0.0.1, and the resources the wiring declares.
+
+moto's DynamoDB backend has no per-operation lock: under concurrent requests a threaded moto server
+loses updates, answers 500s and can even let a conditional write oversell, whereas real DynamoDB
+applies each request atomically. So every request into the emulator is serialised by one lock
+around its WSGI app: what we run and test is our logic under DynamoDB's real per-request
+semantics, not moto's races. (SQS long polling would hold that lock, so pollers never wait
+server-side; they poll with WaitTimeSeconds=0 and back off on their own.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+
+import boto3
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from infra import wiring
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account id
+
+
+class SerialisedApp:
+    """WSGI middleware: one request at a time, body fully produced inside the lock."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+def start_moto(port: int = 0) -> tuple[BaseWSGIServer, str]:
+    from moto.server import DomainDispatcherApplication, create_backend_app
+
+    app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def use_emulator(endpoint: str) -> None:
+    """Point every boto3 client of this process at the emulator, with throwaway credentials."""
+    os.environ.update({
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    })
+
+
+@dataclass
+class Provisioned:
+    table_name: str
+    bus_name: str
+    stream_arn: str
+    queue_urls: dict[str, str] = field(default_factory=dict)  # function name -> queue url
+    dlq_urls: dict[str, str] = field(default_factory=dict)
+
+
+def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: str) -> Provisioned:
+    """Create what infra/stack.py creates in AWS, from the same wiring declaration."""
+    ddb = session.client("dynamodb", endpoint_url=endpoint)
+    spec = wiring.TABLE
+    attrs = {spec.partition_key, spec.sort_key} | {a for i in spec.indexes for a in (i.partition_key, i.sort_key)}
+    ddb.create_table(
+        TableName=table_name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"},
+                   {"AttributeName": spec.sort_key, "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+        GlobalSecondaryIndexes=[{
+            "IndexName": i.name,
+            "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
+                          {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        } for i in spec.indexes],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    stream_arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+
+    events = session.client("events", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    events.create_event_bus(Name=bus_name)
+    out = Provisioned(table_name, bus_name, stream_arn)
+    for fn in wiring.FUNCTIONS:
+        if fn.queue is None:
+            continue
+        q = fn.queue
+        dlq_url = sqs.create_queue(QueueName=f"{q.name}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(QueueName=q.name, Attributes={
+            "VisibilityTimeout": str(q.visibility_timeout_s),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}),
+        })["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for n, pattern in enumerate(q.event_patterns):
+            rule = f"{q.name}-{n}"
+            events.put_rule(Name=rule, EventBusName=bus_name, EventPattern=json.dumps(pattern))
+            events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": q.name, "Arn": arn}])
+        out.queue_urls[fn.name], out.dlq_urls[fn.name] = url, dlq_url
+    return out

@@ -1,0 +1,367 @@
+"""The OMS on a laptop: moto for AWS, and this process doing what API Gateway, Lambda's event
+source mappings and EventBridge Scheduler do in the cloud, all read from infra/wiring.py.
+
+    make run            # or: python -m local.runtime
+
+Configuration: OMS_PORT (default 8080), OMS_LOCAL_CONCURRENCY (containers per function, default 4),
+OMS_LOG_LEVEL (default WARNING), OMS_DEMO_DATA (default 1).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import threading
+import time
+import uuid
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import boto3
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from infra import wiring
+from local.emulator import Provisioned, provision, start_moto, use_emulator
+from local.functions import Functions
+
+log = logging.getLogger("oms.local")
+
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads with 413
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    value: str
+    principal: str  # a channel name or "operator"
+
+
+def demo_keys() -> list[ApiKey]:
+    """Local demo keys (documented in README). In AWS, API Gateway generates the key values."""
+    names = [wiring.OPERATOR] + [c.name for c in wiring.DEFAULT_CHANNELS]
+    return [ApiKey(f"local-key-{n}", f"demo-{n}-key", n) for n in names]
+
+
+# ------------------------------------------------------------------------------ API Gateway
+
+
+class ApiGateway:
+    """Matches a request to the wiring's routes and invokes the serving function with a REST proxy
+    event shaped like API Gateway's, including `requestContext.identity.apiKeyId`."""
+
+    def __init__(self, functions: Functions, keys: list[ApiKey]):
+        self.functions = functions
+        self.keys = {k.value: k for k in keys}
+        self.routes = []
+        for route, fn in wiring.routes():
+            pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$"
+            # API Gateway prefers literal path segments over {parameters}.
+            literal = route.path.count("/") - route.path.count("{")
+            self.routes.append((route, fn, re.compile(pattern), literal))
+        self.routes.sort(key=lambda r: -r[3])
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        matches = [(r, fn, m) for r, fn, rx, _ in self.routes if (m := rx.match(request.path))]
+        if not matches:
+            return _json(404, {"message": "Not Found"})
+        chosen = next(((r, fn, m) for r, fn, m in matches if r.method == request.method), None)
+        if chosen is None:
+            return _json(405, {"message": f"{request.method} is not allowed on {request.path}"})
+        route, fn, match = chosen
+        key = None
+        if not route.public:
+            key = self.keys.get(request.headers.get("x-api-key", ""))
+            if key is None:
+                return _json(403, {"message": "Forbidden"})
+        if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
+            return _json(413, {"message": "Request Too Long"})
+        body = request.get_data(as_text=True) if request.method not in ("GET", "HEAD") else None
+        event = self._event(request, route, match.groupdict(), key, body)
+        result = self.functions.invoke(fn.name, event)
+        headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        return Response(result.get("body") or "", status=result["statusCode"], headers=headers)
+
+    @staticmethod
+    def _event(request: Request, route: wiring.Route, params: dict, key: ApiKey | None, body: str | None) -> dict:
+        query = {k: request.args.getlist(k) for k in request.args}
+        headers = {k: v for k, v in request.headers.items()}
+        return {
+            "resource": route.path,
+            "path": request.path,
+            "httpMethod": request.method,
+            "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+            "multiValueQueryStringParameters": query or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.path,
+                "httpMethod": request.method,
+                "path": request.path,
+                "stage": "local",
+                "requestId": str(uuid.uuid4()),
+                "accountId": "123456789012",
+                "apiId": "local",
+                "requestTimeEpoch": int(time.time() * 1000),
+                "identity": {
+                    "apiKeyId": key.key_id if key else None,
+                    "apiKey": key.value if key else None,
+                    "sourceIp": request.remote_addr or "127.0.0.1",
+                },
+            },
+            "body": body or None,
+            "isBase64Encoded": False,
+        }
+
+
+def _json(status: int, body: dict) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+# ------------------------------------------------------------------------------ event sources
+
+
+class Poller(threading.Thread, ABC):
+    """Idle pollers back off to 200 ms so they do not crowd the serialised emulator."""
+
+    def __init__(self, name: str, stop: threading.Event):
+        super().__init__(name=name, daemon=True)
+        self.stop_event = stop
+        self.idle_sleep = 0.01
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                busy = self.poll_once()
+            except Exception:  # a poller must survive anything a handler does; Lambda would too
+                log.exception("%s failed", self.name)
+                busy = False
+            self.idle_sleep = 0.01 if busy else min(0.2, self.idle_sleep * 2)
+            if not busy:
+                self.stop_event.wait(self.idle_sleep)
+
+    @abstractmethod
+    def poll_once(self) -> bool:
+        """Do one round of work; True when there was some."""
+
+
+class QueuePoller(Poller):
+    """What Lambda's SQS event source mapping does: receive a batch, invoke, delete what succeeded.
+    Failed records stay on the queue until the visibility timeout (shortened locally to
+    `retry_delay_s`), and SQS's redrive policy moves them to the DLQ after maxReceiveCount."""
+
+    def __init__(self, fn: wiring.Function, url: str, sqs, functions: Functions, stop, retry_delay_s: int):
+        super().__init__(f"sqs:{fn.name}", stop)
+        self.fn, self.url, self.sqs, self.functions, self.retry_delay_s = fn, url, sqs, functions, retry_delay_s
+        self.arn = f"arn:aws:sqs:us-east-1:123456789012:{fn.queue.name}"
+
+    def poll_once(self) -> bool:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=self.fn.queue.batch_size, WaitTimeSeconds=0,
+            AttributeNames=["All"], MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return False
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs", "eventSourceARN": self.arn, "awsRegion": "us-east-1",
+        } for m in messages]}
+        try:
+            failed = {f["itemIdentifier"] for f in self.functions.invoke(self.fn.name, event)["batchItemFailures"]}
+        except Exception as error:  # Powertools raises when every record failed: Lambda retries them all
+            log.warning("%s: the whole batch failed: %s", self.fn.name, type(error).__name__)
+            failed = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        retry = [m for m in messages if m["MessageId"] in failed]
+        if retry:
+            self.sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.retry_delay_s}
+                for i, m in enumerate(retry)])
+        return True
+
+
+class StreamPoller(Poller):
+    """What Lambda's DynamoDB stream event source mapping does, for the outbox relay."""
+
+    def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop):
+        super().__init__(f"stream:{fn.name}", stop)
+        self.fn, self.arn, self.streams, self.functions = fn, stream_arn, streams, functions
+        self.iterators: dict[str, str] = {}
+
+    def poll_once(self) -> bool:
+        if not self.iterators:
+            for shard in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
+                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                    StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        busy = False
+        for shard_id, iterator in list(self.iterators.items()):
+            resp = self.streams.get_records(ShardIterator=iterator, Limit=100)
+            records = resp["Records"]
+            while records:
+                busy = True
+                failed = self.functions.invoke(self.fn.name, {"Records": [_stream_record(r, self.arn) for r in records]})
+                failures = failed.get("batchItemFailures") or []
+                if not failures:
+                    break
+                # Retry from the first failed record, as Lambda's stream mapping does.
+                seq = failures[0]["itemIdentifier"]
+                records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= int(seq)]
+                time.sleep(0.2)
+            self.iterators[shard_id] = resp["NextShardIterator"]
+        return busy
+
+
+def _stream_record(r: dict, arn: str) -> dict:
+    d = dict(r["dynamodb"])
+    created = d.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        d["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**{k: v for k, v in r.items() if k != "dynamodb"}, "dynamodb": d, "eventSourceARN": arn}
+
+
+class Scheduler(Poller):
+    """What an EventBridge schedule does: invoke the function every `schedule_minutes`."""
+
+    def __init__(self, fn: wiring.Function, functions: Functions, stop):
+        super().__init__(f"schedule:{fn.name}", stop)
+        self.fn, self.functions = fn, functions
+        self.next_run = time.monotonic() + fn.schedule_minutes * 60
+
+    def poll_once(self) -> bool:
+        if time.monotonic() < self.next_run:
+            return False
+        self.next_run = time.monotonic() + self.fn.schedule_minutes * 60
+        self.functions.invoke(self.fn.name, {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": datetime.now(UTC).isoformat(), "region": "us-east-1",
+            "resources": [], "detail": {}})
+        return True
+
+
+# ------------------------------------------------------------------------------ the whole thing
+
+
+class LocalOms:
+    def __init__(self, port: int = 8080, concurrency: int = 4, retry_delay_s: int = 2, demo_data: bool = True):
+        self.port, self.concurrency, self.retry_delay_s, self.demo_data = port, concurrency, retry_delay_s, demo_data
+        self.keys = demo_keys()
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.url = ""
+        self.emulator_url = ""
+        self.resources: Provisioned | None = None
+
+    def start(self) -> LocalOms:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per emulator call otherwise
+        self.moto, self.emulator_url = start_moto()
+        use_emulator(self.emulator_url)
+        channels = {c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
+                    for c in wiring.DEFAULT_CHANNELS}
+        os.environ.update({
+            wiring.ENV.table: wiring.DEFAULTS.table_name,
+            wiring.ENV.bus: wiring.DEFAULTS.bus_name,
+            wiring.ENV.principals: json.dumps({k.key_id: k.principal for k in self.keys}),
+            wiring.ENV.channels: json.dumps(channels),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("OMS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_SERVICE_NAME": "oms",
+        })
+        _reset_process_caches()
+        # The runtime's own clients come from a separate session so a benchmark counting the
+        # handlers' AWS calls does not count the pollers standing in for AWS services.
+        session = boto3.Session()
+        self.resources = provision(session, self.emulator_url, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
+        self.functions = Functions(self.concurrency)
+        sqs = session.client("sqs", endpoint_url=self.emulator_url)
+        streams = session.client("dynamodbstreams", endpoint_url=self.emulator_url)
+        for fn in wiring.FUNCTIONS:
+            if fn.queue is not None:
+                for _ in range(fn.reserved_concurrency or self.concurrency):
+                    self.threads.append(QueuePoller(fn, self.resources.queue_urls[fn.name], sqs, self.functions,
+                                                    self.stop_event, self.retry_delay_s))
+            if fn.table_stream:
+                self.threads.append(StreamPoller(fn, self.resources.stream_arn, streams, self.functions,
+                                                 self.stop_event))
+            if fn.schedule_minutes:
+                self.threads.append(Scheduler(fn, self.functions, self.stop_event))
+        for t in self.threads:
+            t.start()
+        self.http = make_server("127.0.0.1", self.port, ApiGateway(self.functions, self.keys), threaded=True)
+        self.url = f"http://127.0.0.1:{self.http.server_port}"
+        threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()
+        if self.demo_data:
+            from local.demo import load_demo_data
+
+            load_demo_data()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.http.shutdown()
+        for t in self.threads:
+            t.join(timeout=5)
+        self.moto.shutdown()
+        _reset_process_caches()
+
+    def key(self, principal: str) -> str:
+        return next(k.value for k in self.keys if k.principal == principal)
+
+
+def _reset_process_caches() -> None:
+    """Settings and clients are cached per process (per Lambda container in AWS); a new emulator
+    needs new ones."""
+    from shared.adapters.aws import client
+    from shared.config import settings
+    from shared.services.context import repositories
+
+    settings.cache_clear()
+    client.cache_clear()
+    repositories.cache_clear()
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.basicConfig(level=os.environ.get("OMS_LOG_LEVEL", "WARNING"))
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    oms = LocalOms(
+        port=int(os.environ.get("OMS_PORT", "8080")),
+        concurrency=int(os.environ.get("OMS_LOCAL_CONCURRENCY", "4")),
+        demo_data=os.environ.get("OMS_DEMO_DATA", "1") != "0",
+    ).start()
+    print(f"\nOMS running at {oms.url}")
+    print(f"  health:   {oms.url}/health")
+    print(f"  API docs: {oms.url}/docs  (OpenAPI: {oms.url}/openapi.json)")
+    print("  API keys (header x-api-key):")
+    for k in oms.keys:
+        print(f"    {k.principal:<12} {k.value}")
+    print(f"  AWS emulator (moto): {oms.emulator_url}\nPress Ctrl+C to stop.", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    oms.stop()
+
+
+if __name__ == "__main__":
+    main()
