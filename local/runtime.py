@@ -271,21 +271,11 @@ class LocalOms:
 
     def start(self) -> LocalOms:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per emulator call otherwise
+        self._saved_env = dict(os.environ)
         self.moto, self.emulator_url = start_moto()
         use_emulator(self.emulator_url)
-        channels = {c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
-                    for c in wiring.DEFAULT_CHANNELS}
-        os.environ.update({
-            wiring.ENV.table: wiring.DEFAULTS.table_name,
-            wiring.ENV.bus: wiring.DEFAULTS.bus_name,
-            wiring.ENV.principals: json.dumps({k.key_id: k.principal for k in self.keys}),
-            wiring.ENV.channels: json.dumps(channels),
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("OMS_LOG_LEVEL", "WARNING"),
-            "POWERTOOLS_SERVICE_NAME": "oms",
-        })
-        _reset_process_caches()
+        os.environ.update(function_environment(self.keys))
+        reset_process_caches()
         # The runtime's own clients come from a separate session so a benchmark counting the
         # handlers' AWS calls does not count the pollers standing in for AWS services.
         session = boto3.Session()
@@ -320,13 +310,31 @@ class LocalOms:
         for t in self.threads:
             t.join(timeout=5)
         self.moto.shutdown()
-        _reset_process_caches()
+        os.environ.clear()
+        os.environ.update(self._saved_env)
+        reset_process_caches()
 
     def key(self, principal: str) -> str:
         return next(k.value for k in self.keys if k.principal == principal)
 
 
-def _reset_process_caches() -> None:
+def function_environment(keys: list[ApiKey]) -> dict[str, str]:
+    """The environment the stack gives each function, for the local stand-ins of those functions."""
+    channels = {c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
+                for c in wiring.DEFAULT_CHANNELS}
+    return {
+        wiring.ENV.table: wiring.DEFAULTS.table_name,
+        wiring.ENV.bus: wiring.DEFAULTS.bus_name,
+        wiring.ENV.principals: json.dumps({k.key_id: k.principal for k in keys}),
+        wiring.ENV.channels: json.dumps(channels),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("OMS_LOG_LEVEL", "WARNING"),
+        "POWERTOOLS_SERVICE_NAME": "oms",
+    }
+
+
+def reset_process_caches() -> None:
     """Settings and clients are cached per process (per Lambda container in AWS); a new emulator
     needs new ones."""
     from shared.adapters.aws import client

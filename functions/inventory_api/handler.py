@@ -12,7 +12,7 @@ from shared.domain.locations import Location, LocationRequest
 from shared.domain.orders import ID_PATTERN
 from shared.domain.stock import AdjustmentsRequest, SetStockRequest, StockLevel
 from shared.errors import AccessDenied
-from shared.http.api import API_KEY_SCHEME, install, principal
+from shared.http.api import API_KEY_SCHEME, install, principal, resolve
 from shared.observability import logger, metrics, tracer
 from shared.services import inventory
 from shared.services.clock import utc_now
@@ -97,4 +97,4 @@ def get_stock(sku: SkuPath) -> SkuStock:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

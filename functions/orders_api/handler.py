@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from shared.adapters.orders_repo import OrderFilter
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.errors import AccessDenied
-from shared.http.api import API_KEY_SCHEME, install, principal
+from shared.http.api import API_KEY_SCHEME, install, principal, resolve
 from shared.observability import logger, metrics, tracer
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
@@ -93,4 +93,4 @@ def reject(order_id: str, body: Annotated[Reason | None, Body()] = None) -> Orde
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

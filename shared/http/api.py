@@ -2,15 +2,15 @@
 
 One mapping from domain outcomes to HTTP for every route:
   InvalidInput 422, request validation 422, malformed JSON 400, AccessDenied 403, NotFound 404,
-  Conflict 409, oversized body 413, Busy 503 (safe to retry). The body always names the field.
+  Conflict 409, oversized body 413, Busy 503 (safe to retry). The body names the field.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.config import settings
@@ -51,7 +51,7 @@ def _field(loc: tuple) -> str:
 
 
 def install(app: APIGatewayRestResolver) -> None:
-    """Error handlers and the body limit, for every route of `app`."""
+    """The error handlers, for every route of `app`."""
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
@@ -68,11 +68,14 @@ def install(app: APIGatewayRestResolver) -> None:
         status = next((s for cls, s in _STATUS.items() if isinstance(error, cls)), 400)
         return error_response(status, error.code, error.message, field=error.field, errors=error.details or None)
 
-    def body_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-        body = app.current_event.body
-        if body and len(body) > settings().max_body_bytes:
-            return error_response(413, "payload_too_large",
-                                  f"the body exceeds {settings().max_body_bytes} bytes", field="body")
-        return next_middleware(app)
 
-    app.use(middlewares=[body_limit])
+def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
+    """`app.resolve`, after refusing oversized bodies: Powertools validates a body before any
+    middleware runs, and parsing megabytes only to refuse them is what we want to avoid."""
+    body = event.get("body") or ""
+    limit = settings().max_body_bytes
+    if len(body) > limit:
+        return {"statusCode": 413, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
+                "body": json.dumps({"error": "payload_too_large", "message": f"the body exceeds {limit} bytes",
+                                    "field": "body"})}
+    return app.resolve(event, context)
