@@ -11,6 +11,7 @@ server-side; they poll with WaitTimeSeconds=0 and back off on their own.)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class SerialisedApp:
 def start_moto(port: int = 0) -> tuple[BaseWSGIServer, str]:
     from moto.server import DomainDispatcherApplication, create_backend_app
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()

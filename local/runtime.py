@@ -270,7 +270,6 @@ class LocalOms:
         self.resources: Provisioned | None = None
 
     def start(self) -> LocalOms:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per emulator call otherwise
         self._saved_env = dict(os.environ)
         self.moto, self.emulator_url = start_moto()
         use_emulator(self.emulator_url)

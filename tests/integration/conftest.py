@@ -1,4 +1,4 @@
-"""Handlers and repositories on moto, in-process (`mock_aws`): one fresh account per test.
+"""Handlers and repositories on moto: one fresh emulated account per test.
 
 `pump` moves work along the way AWS would (stream -> relay -> bus -> queues -> consumers) using the
 local runtime's own pollers, synchronously, so a test can say "and then everything settles".
@@ -11,26 +11,35 @@ import threading
 
 import boto3
 import pytest
-from moto import mock_aws
+import requests
 from werkzeug.test import Client
 
 from infra import wiring
-from local.emulator import provision
+from local.emulator import provision, start_moto
 from local.functions import Functions
 from local.runtime import ApiGateway, QueuePoller, StreamPoller, demo_keys, function_environment, \
     reset_process_caches
 from shared.services.context import repositories
 
 
+@pytest.fixture(scope="session")
+def emulator():
+    server, endpoint = start_moto()
+    yield endpoint
+    server.shutdown()
+
+
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", **function_environment(demo_keys())}.items():
+def aws(emulator, monkeypatch):
+    """A fresh emulated account per test: the same serialised moto server the local runtime uses
+    (in-process `mock_aws` does not route DynamoDB Streams calls), reset between tests."""
+    requests.post(f"{emulator}/moto-api/reset", timeout=10)
+    for name, value in {"AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        **function_environment(demo_keys())}.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
-        reset_process_caches()
-        yield provision(boto3.Session(), None, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
+    reset_process_caches()
+    yield provision(boto3.Session(), emulator, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
     reset_process_caches()
 
 
