@@ -199,12 +199,31 @@ class QueuePoller(Poller):
 
 
 class StreamPoller(Poller):
-    """What Lambda's DynamoDB stream event source mapping does, for the outbox relay."""
+    """What Lambda's DynamoDB stream event source mapping does, for the outbox relay.
 
-    def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop):
+    moto applies the writes of a transaction one by one and restores the table when a condition
+    fails, but the stream records of the undone writes stay readable; DynamoDB never emits records
+    for a cancelled transaction. So records whose item is not in the table are dropped here,
+    locally only, to keep AWS's semantics (no event for a write that did not happen)."""
+
+    def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop, ddb, table: str):
         super().__init__(f"stream:{fn.name}", stop)
         self.fn, self.arn, self.streams, self.functions = fn, stream_arn, streams, functions
+        self.ddb, self.table = ddb, table
         self.iterators: dict[str, str] = {}
+
+    def _committed(self, records: list[dict]) -> list[dict]:
+        keys = {json.dumps(r["dynamodb"]["Keys"], sort_keys=True): r["dynamodb"]["Keys"] for r in records}
+        found = set()
+        pending = list(keys.values())
+        while pending:
+            batch, pending = pending[:100], pending[100:]
+            resp = self.ddb.batch_get_item(RequestItems={self.table: {"Keys": batch, "ConsistentRead": True,
+                                                                      "ProjectionExpression": "pk, sk"}})
+            found |= {json.dumps(i, sort_keys=True) for i in resp["Responses"].get(self.table, [])}
+            pending += resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+        return [r for r in records if r["eventName"] != "INSERT"
+                or json.dumps(r["dynamodb"]["Keys"], sort_keys=True) in found]
 
     def poll_once(self) -> bool:
         if not self.iterators:
@@ -214,7 +233,7 @@ class StreamPoller(Poller):
         busy = False
         for shard_id, iterator in list(self.iterators.items()):
             resp = self.streams.get_records(ShardIterator=iterator, Limit=100)
-            records = resp["Records"]
+            records = self._committed(resp["Records"]) if resp["Records"] else []
             while records:
                 busy = True
                 failed = self.functions.invoke(self.fn.name, {"Records": [_stream_record(r, self.arn) for r in records]})
@@ -282,6 +301,7 @@ class LocalOms:
         self.functions = Functions(self.concurrency)
         sqs = session.client("sqs", endpoint_url=self.emulator_url)
         streams = session.client("dynamodbstreams", endpoint_url=self.emulator_url)
+        ddb = session.client("dynamodb", endpoint_url=self.emulator_url)
         for fn in wiring.FUNCTIONS:
             if fn.queue is not None:
                 for _ in range(fn.reserved_concurrency or self.concurrency):
@@ -289,7 +309,7 @@ class LocalOms:
                                                     self.stop_event, self.retry_delay_s))
             if fn.table_stream:
                 self.threads.append(StreamPoller(fn, self.resources.stream_arn, streams, self.functions,
-                                                 self.stop_event))
+                                                 self.stop_event, ddb, self.resources.table_name))
             if fn.schedule_minutes:
                 self.threads.append(Scheduler(fn, self.functions, self.stop_event))
         for t in self.threads:

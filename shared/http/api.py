@@ -11,7 +11,10 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from shared.config import settings
 from shared.domain.principal import Principal
@@ -62,6 +65,11 @@ def install(app: APIGatewayRestResolver) -> None:
         first = errors[0] if errors else {"field": "body", "problem": "invalid"}
         return error_response(422, "validation_failed", f"{first['field']}: {first['problem']}",
                               field=first["field"], errors=errors)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(error: RequestUnsupportedContentType) -> Response:
+        return error_response(415, "unsupported_media_type", "send the body as application/json",
+                              field="content-type")
 
     @app.exception_handler(OmsError)
     def _domain(error: OmsError) -> Response:
