@@ -1,0 +1,47 @@
+"""CDK app: `python infra/app.py` synthesises into cdk.out/ without the CDK CLI or AWS credentials.
+
+The CDK CLI (`npx cdk synth|deploy`, see cdk.json) runs this same file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, only infra/ is on sys.path; wiring imports `shared`, and we import `infra`.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from aws_cdk import App, Validations  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra import wiring  # noqa: E402
+from infra.stack import OmsStack  # noqa: E402
+
+STACK_NAME = "Oms"
+
+
+def cdk_json_context() -> dict:
+    """cdk.json's context, so a plain `python infra/app.py` sees what the CLI would pass."""
+    return json.loads((REPO_ROOT / "cdk.json").read_text()).get("context", {})
+
+
+def build_app(outdir: str | None = None) -> App:
+    # Context given here is the default; the CLI's CDK_CONTEXT_JSON (cdk.json, -c) overrides it.
+    app = App(context=cdk_json_context(), outdir=outdir)
+    OmsStack(
+        app, STACK_NAME,
+        bus_name=app.node.try_get_context("oms:busName") or wiring.DEFAULTS.bus_name,
+        powertools_version=app.node.try_get_context("oms:powertoolsVersion") or "latest",
+    )
+    # Any AwsSolutions finding not fixed or acknowledged (with its reason) fails the synth.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+if __name__ == "__main__":
+    # The CLI chooses the output directory itself (CDK_OUTDIR); a plain run writes to cdk.out/.
+    build_app(outdir=None if os.environ.get("CDK_OUTDIR") else str(REPO_ROOT / "cdk.out")).synth()

@@ -1,0 +1,71 @@
+"""One Lambda function per `wiring.Function`: code, layers, logs, tracing and least-privilege grants."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import wiring
+from infra.components.layers import ARCHITECTURE, RUNTIME
+from infra.components.nag import acknowledge, table_index_wildcard
+
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+class OmsFunction(Construct):
+    def __init__(self, scope: Construct, id: str, *, spec: wiring.Function, code: lambda_.Code,
+                 layers: list[lambda_.ILayerVersion], environment: dict[str, str]) -> None:
+        super().__init__(scope, id)
+        self.spec = spec
+        log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
+        # Our own role instead of the default AWSLambdaBasicExecutionRole: it may write to its own log
+        # group only, not create or write any log group in the account.
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                             description=f"OMS {spec.name}")
+        log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self, "Function",
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=code,
+            handler=f"{spec.module}.lambda_handler",
+            layers=layers,
+            environment=environment,
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            reserved_concurrent_executions=spec.reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=self.role,
+        )
+        self.function.metric_errors(period=Duration.minutes(5), statistic="Sum").create_alarm(
+            self, "ErrorsAlarm",
+            alarm_description=f"{spec.name} raised errors",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        acknowledge(self.role, {"AwsSolutions-IAM5[Resource::*]": (
+            "X-Ray PutTraceSegments/PutTelemetryRecords, added for active tracing, support no "
+            "resource-level permissions.")})
+
+    def grant(self, table: dynamodb.Table, bus: events.IEventBus) -> None:
+        """Exactly what the wiring declares, nothing more."""
+        if self.spec.table_access == "read":
+            table.grant_read_data(self.function)
+        elif self.spec.table_access == "write":
+            table.grant_read_write_data(self.function)
+        if self.spec.table_access:
+            acknowledge(self.role, {table_index_wildcard(table): (
+                "grant_*_data covers the table's GSIs as <table arn>/index/*; the function queries "
+                "the GSIs declared in wiring.TABLE and nothing outside this table.")})
+        if self.spec.publishes_events:
+            bus.grant_put_events_to(self.function)

@@ -1,0 +1,64 @@
+"""The OMS stack, generated entirely from `infra/wiring.py`: every function, route, queue, rule,
+stream and schedule comes from a loop over the wiring, never from a per-function block."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra import wiring
+from infra.components.api import ApiKeys, OmsApi
+from infra.components.functions import OmsFunction
+from infra.components.layers import PYTHON_CACHES, Layers
+from infra.components.storage import OrdersTable
+from infra.components.triggers import add_triggers
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Every API client gets a key and a usage plan. The operator is throttled like a default channel:
+# the wiring declares no limits of its own for it.
+API_CLIENTS = [*wiring.DEFAULT_CHANNELS, wiring.ChannelSpec(wiring.OPERATOR)]
+
+
+def construct_id(function_name: str) -> str:
+    return "".join(part.capitalize() for part in function_name.split("-"))
+
+
+class OmsStack(Stack):
+    def __init__(self, scope: Construct, id: str, *, bus_name: str, powertools_version: str, **kwargs) -> None:
+        super().__init__(scope, id, description="Serverless order management system", **kwargs)
+        table = OrdersTable(self, "Orders").table
+        bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
+        layers = Layers(self, "Layers", shared_package=REPO_ROOT / "shared", powertools_version=powertools_version)
+        keys = ApiKeys(self, "ApiKeys", API_CLIENTS)
+        # One asset for all functions: handler = <module>.lambda_handler, and api-docs reads the
+        # other API handlers' code next to its own.
+        code = lambda_.Code.from_asset(str(REPO_ROOT / "functions"), exclude=PYTHON_CACHES)
+        environment = {
+            wiring.ENV.table: table.table_name,
+            wiring.ENV.bus: bus.event_bus_name,
+            wiring.ENV.channels: json.dumps({
+                c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
+                for c in wiring.DEFAULT_CHANNELS}),
+            "POWERTOOLS_SERVICE_NAME": "oms",
+            "POWERTOOLS_METRICS_NAMESPACE": "OMS",
+        }
+        functions: dict[str, lambda_.IFunction] = {}
+        for spec in wiring.FUNCTIONS:
+            principals = {wiring.ENV.principals: keys.principals_json()} if spec.needs_api_principals else {}
+            fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code, layers=layers.all,
+                             environment={**environment, **principals})
+            fn.grant(table, bus)
+            add_triggers(fn, table=table, bus=bus)
+            functions[spec.name] = fn.function
+        api = OmsApi(self, "Api", functions=functions, keys=keys).api
+
+        CfnOutput(self, "ApiUrl", value=api.url)
+        for name, key in keys.keys.items():
+            # Key ids only: fetch a value with `aws apigateway get-api-key --api-key <id> --include-value`.
+            CfnOutput(self, f"{construct_id(name)}ApiKeyId", value=key.key_id)
