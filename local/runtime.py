@@ -33,6 +33,7 @@ from local.functions import Functions
 log = logging.getLogger("oms.local")
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads with 413
+STREAM_RETRY_ATTEMPTS = 10  # as the stack's stream event source mapping
 
 
 @dataclass(frozen=True)
@@ -201,50 +202,49 @@ class QueuePoller(Poller):
 class StreamPoller(Poller):
     """What Lambda's DynamoDB stream event source mapping does, for the outbox relay.
 
-    moto applies the writes of a transaction one by one and restores the table when a condition
-    fails, but the stream records of the undone writes stay readable; DynamoDB never emits records
-    for a cancelled transaction. So records whose item is not in the table are dropped here,
-    locally only, to keep AWS's semantics (no event for a write that did not happen)."""
+    moto undoes a cancelled transaction by putting back a copy of the table taken before it, and
+    with it a new stream shard object; an iterator chained from an older response keeps reading
+    the discarded shard and never sees another record. So every poll asks for a fresh iterator
+    after the last sequence number handled. (The discarded shard also holds records of the undone
+    writes, which DynamoDB never emits; fresh iterators never read them.)"""
 
-    def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop, ddb, table: str):
+    def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop):
         super().__init__(f"stream:{fn.name}", stop)
         self.fn, self.arn, self.streams, self.functions = fn, stream_arn, streams, functions
-        self.ddb, self.table = ddb, table
-        self.iterators: dict[str, str] = {}
+        self.after: dict[str, str | None] = {}  # shard id -> last sequence number handled
 
-    def _committed(self, records: list[dict]) -> list[dict]:
-        keys = {json.dumps(r["dynamodb"]["Keys"], sort_keys=True): r["dynamodb"]["Keys"] for r in records}
-        found = set()
-        pending = list(keys.values())
-        while pending:
-            batch, pending = pending[:100], pending[100:]
-            resp = self.ddb.batch_get_item(RequestItems={self.table: {"Keys": batch, "ConsistentRead": True,
-                                                                      "ProjectionExpression": "pk, sk"}})
-            found |= {json.dumps(i, sort_keys=True) for i in resp["Responses"].get(self.table, [])}
-            pending += resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
-        return [r for r in records if r["eventName"] != "INSERT"
-                or json.dumps(r["dynamodb"]["Keys"], sort_keys=True) in found]
+    def _iterator(self, shard_id: str) -> str:
+        last = self.after.get(shard_id)
+        position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last} if last else {
+            "ShardIteratorType": "TRIM_HORIZON"}
+        return self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, **position)["ShardIterator"]
 
     def poll_once(self) -> bool:
-        if not self.iterators:
-            for shard in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
-                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
         busy = False
-        for shard_id, iterator in list(self.iterators.items()):
-            resp = self.streams.get_records(ShardIterator=iterator, Limit=100)
-            records = self._committed(resp["Records"]) if resp["Records"] else []
-            while records:
+        for shard in shards:
+            records = self.streams.get_records(ShardIterator=self._iterator(shard["ShardId"]), Limit=100)["Records"]
+            for attempt in range(STREAM_RETRY_ATTEMPTS + 1):
+                if not records:
+                    break
                 busy = True
-                failed = self.functions.invoke(self.fn.name, {"Records": [_stream_record(r, self.arn) for r in records]})
-                failures = failed.get("batchItemFailures") or []
+                if attempt == STREAM_RETRY_ATTEMPTS:
+                    log.error("%s: giving up on %d stream records (AWS sends them to the DLQ)", self.fn.name,
+                              len(records))
+                    break
+                result = self.functions.invoke(self.fn.name, {"Records": [_stream_record(r, self.arn) for r in records]})
+                failures = result.get("batchItemFailures") or []
                 if not failures:
                     break
                 # Retry from the first failed record, as Lambda's stream mapping does.
-                seq = failures[0]["itemIdentifier"]
-                records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= int(seq)]
+                first_failed = int(failures[0]["itemIdentifier"])
+                handled = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) < first_failed]
+                if handled:
+                    self.after[shard["ShardId"]] = handled[-1]["dynamodb"]["SequenceNumber"]
+                records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= first_failed]
                 time.sleep(0.2)
-            self.iterators[shard_id] = resp["NextShardIterator"]
+            if records:
+                self.after[shard["ShardId"]] = records[-1]["dynamodb"]["SequenceNumber"]
         return busy
 
 
@@ -301,7 +301,6 @@ class LocalOms:
         self.functions = Functions(self.concurrency)
         sqs = session.client("sqs", endpoint_url=self.emulator_url)
         streams = session.client("dynamodbstreams", endpoint_url=self.emulator_url)
-        ddb = session.client("dynamodb", endpoint_url=self.emulator_url)
         for fn in wiring.FUNCTIONS:
             if fn.queue is not None:
                 for _ in range(fn.reserved_concurrency or self.concurrency):
@@ -309,7 +308,7 @@ class LocalOms:
                                                     self.stop_event, self.retry_delay_s))
             if fn.table_stream:
                 self.threads.append(StreamPoller(fn, self.resources.stream_arn, streams, self.functions,
-                                                 self.stop_event, ddb, self.resources.table_name))
+                                                 self.stop_event))
             if fn.schedule_minutes:
                 self.threads.append(Scheduler(fn, self.functions, self.stop_event))
         for t in self.threads:

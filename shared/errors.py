@@ -1,4 +1,4 @@
-"""Domain outcomes that a caller must hear about. shared/http/errors.py maps them to HTTP answers."""
+"""Domain outcomes that a caller must hear about. shared/http/api.py maps them to HTTP answers."""
 
 from __future__ import annotations
 

@@ -96,8 +96,12 @@ class Table:
         try:
             self.client.transact_write_items(**kwargs)
         except ClientError as e:
-            if e.response["Error"]["Code"] == "TransactionCanceledException":
+            code = e.response["Error"]["Code"]
+            if code == "TransactionCanceledException":
                 raise TransactionCancelled(e.response.get("CancellationReasons", [])) from e
+            if code in ("TransactionInProgressException", "IdempotentParameterMismatchException"):
+                # Another attempt with the same token is in flight or was different: re-read and retry.
+                raise TransactionCancelled([{"Code": "TransactionConflict"}] * len(actions)) from e
             raise
 
     # -------------------------------------------------------------- single calls

@@ -136,14 +136,18 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         backordered=[LineQuantity(sku=u.sku, quantity=u.quantity) for u in decision.unfilled],
     )]
     events += _stock_low_events(decision, levels, now)
+    # The token makes an SDK retry of a committed transaction a no-op. It covers the whole request:
+    # same order version, plan and moment -> same event ids, so a retry is byte-identical.
+    plan = "|".join(f"{a.sku}@{a.location_id}x{a.quantity}" for a in decision.assignments)
+    token = hashlib.sha256(f"{order.order_id}:{expected}:{now.isoformat()}:{plan}".encode()).hexdigest()
+    for n, event in enumerate(events):
+        event.event_id = hashlib.sha256(f"{token}:{n}".encode()).hexdigest()[:32]
     actions = (
         repos.stock.reserve_actions(order.order_id, decision.assignments, now)
         + repos.stock.count_order_actions(new_locations, now.date())
         + [repos.orders.save_action(order, expected)]
         + [event_action(repos.table, e) for e in events]
     )
-    plan = "|".join(f"{a.sku}@{a.location_id}x{a.quantity}" for a in decision.assignments)
-    token = hashlib.sha256(f"{order.order_id}:{expected}:{plan}".encode()).hexdigest()
     repos.table.transact(actions, token=token)
     outcome = Outcome.ALLOCATED if decision.complete else Outcome.PARTIALLY_ALLOCATED
     return AllocationResult(outcome, order, available_by_sku)

@@ -77,8 +77,7 @@ class Pump:
         stop = threading.Event()
         sqs = session.client("sqs")
         self.pollers = [StreamPoller(wiring.function("publish-events"), resources.stream_arn,
-                                     session.client("dynamodbstreams"), functions, stop,
-                                     session.client("dynamodb"), resources.table_name)]
+                                     session.client("dynamodbstreams"), functions, stop)]
         self.pollers += [QueuePoller(fn, resources.queue_urls[fn.name], sqs, functions, stop, retry_delay_s=0)
                          for fn in wiring.FUNCTIONS if fn.queue]
 
