@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.domain.locations import Location, LocationRequest
 from shared.domain.orders import ID_PATTERN
@@ -36,8 +36,9 @@ class SkuStock(BaseModel):
 
 class AdjustmentOutcome(BaseModel):
     adjustment_id: str
-    duplicate: bool
-    level: StockLevel
+    outcome: Literal["applied", "duplicate", "rejected"]
+    level: StockLevel | None = None
+    error: dict | None = Field(default=None, description="error, field and problem of a rejected adjustment")
 
 
 class ImportOutcome(BaseModel):
@@ -68,11 +69,18 @@ def set_stock(sku: SkuPath, location_id: LocationPath, counts: SetStockRequest) 
     return inventory.set_stock(sku, location_id, counts, repositories(), utc_now())
 
 
-@app.post("/inventory/adjustments", summary="Apply deltas, each once per adjustment_id")
-def adjust(request: AdjustmentsRequest) -> list[AdjustmentOutcome]:
+@app.post("/inventory/adjustments", summary="Apply deltas, each once per adjustment_id",
+          description="200 when every adjustment applied (or was a duplicate); 422 when any was rejected. "
+                      "Either way the body reports each adjustment, and the others still applied.")
+def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:
     _operator()
-    results = [inventory.adjust_stock(a, repositories(), utc_now()) for a in request.adjustments]
-    return [AdjustmentOutcome(adjustment_id=r.adjustment_id, duplicate=r.duplicate, level=r.level) for r in results]
+    results = inventory.adjust_stock_batch(request.adjustments, repositories(), utc_now())
+    body = [AdjustmentOutcome(
+        adjustment_id=r.adjustment_id, outcome=r.outcome, level=r.level,
+        error={"error": r.error.code, "field": r.error.field, "problem": r.error.message} if r.error else None,
+    ).model_dump(mode="json") for r in results]
+    status = 422 if any(r.error for r in results) else 200
+    return Response(status_code=status, content_type="application/json", body=body)
 
 
 @app.post("/inventory/import", summary="Bulk CSV import",

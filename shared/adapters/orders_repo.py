@@ -20,6 +20,7 @@ from shared.domain.orders import Order, OrderStatus
 from shared.errors import InvalidInput
 
 ORDER_SK = "ORDER"
+MAX_QUERIES_PER_PAGE = 10
 
 
 def order_pk(order_id: str) -> str:
@@ -164,11 +165,19 @@ class OrderRepository:
         elif high:
             key_condition += f" AND {sk_attr} <= :hi"
             values[":hi"] = high
-        items, last = self.table.query(
-            index=index, key_condition=key_condition, values=values, names=names or None,
-            filter_expression=" AND ".join(conditions) or None, limit=limit, start_key=start,
-        )
-        return [Order.model_validate_json(i["doc"]) for i in items], last
+        found: list[dict] = []
+        last = start
+        # A filter applies after DynamoDB's Limit, so one query can return fewer items than asked
+        # (even none) while more exist; keep reading, within bounds, until the page is full.
+        for _ in range(MAX_QUERIES_PER_PAGE):
+            items, last = self.table.query(
+                index=index, key_condition=key_condition, values=values, names=names or None,
+                filter_expression=" AND ".join(conditions) or None, limit=limit - len(found), start_key=last,
+            )
+            found += items
+            if not last or len(found) >= limit:
+                break
+        return [Order.model_validate_json(i["doc"]) for i in found], last
 
     def awaiting_stock(self, sku: str) -> Iterator[Order]:
         """Backordered and partially allocated orders that wait for `sku`, oldest first."""

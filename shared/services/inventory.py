@@ -14,7 +14,7 @@ from shared.adapters.outbox import event_action
 from shared.domain.events import DomainEvent, StockChanged, StockLow
 from shared.domain.locations import Location, LocationRequest
 from shared.domain.stock import Adjustment, SetStockRequest, StockLevel, StockRow
-from shared.errors import Busy, Conflict, InvalidInput, NotFound
+from shared.errors import Busy, Conflict, InvalidInput, NotFound, OmsError
 from shared.services.context import Repositories
 
 ATTEMPTS = 6
@@ -58,8 +58,25 @@ def set_stock(sku: str, location_id: str, request: SetStockRequest, repos: Repos
 @dataclass
 class AdjustmentResult:
     adjustment_id: str
-    level: StockLevel
+    level: StockLevel | None
     duplicate: bool = False
+    error: OmsError | None = None
+
+    @property
+    def outcome(self) -> str:
+        return "rejected" if self.error else "duplicate" if self.duplicate else "applied"
+
+
+def adjust_stock_batch(adjustments: list[Adjustment], repos: Repositories, now: datetime) -> list[AdjustmentResult]:
+    """Each adjustment stands alone: a refused one is reported and the others still apply."""
+    results = []
+    for n, adj in enumerate(adjustments):
+        try:
+            results.append(adjust_stock(adj, repos, now))
+        except OmsError as refused:
+            refused.field = f"adjustments.{n}.{refused.field or 'adjustment_id'}"
+            results.append(AdjustmentResult(adj.adjustment_id, None, error=refused))
+    return results
 
 
 def adjust_stock(adj: Adjustment, repos: Repositories, now: datetime) -> AdjustmentResult:

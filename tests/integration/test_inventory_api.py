@@ -51,16 +51,28 @@ def test_adjustments_apply_once_per_id(api, berlin):
     first = api("POST", "/inventory/adjustments", json={"adjustments": [adjustment()]})
     again = api("POST", "/inventory/adjustments", json={"adjustments": [adjustment()]})
     assert first.status_code == again.status_code == 200
-    assert (first.json[0]["duplicate"], again.json[0]["duplicate"]) == (False, True)
+    assert (first.json[0]["outcome"], again.json[0]["outcome"]) == ("applied", "duplicate")
     assert api("GET", "/inventory/SKU-1", as_="web").json["on_hand"] == 5
 
-    reused = api("POST", "/inventory/adjustments", json={"adjustments": [adjustment(delta=7)]})
-    assert reused.status_code == 409 and reused.json["field"] == "adjustment_id"
-    below_zero = api("POST", "/inventory/adjustments", json={"adjustments": [adjustment("ADJ-2", delta=-6)]})
-    assert below_zero.status_code == 422 and below_zero.json["field"] == "delta"
     damaged = api("POST", "/inventory/adjustments",
                   json={"adjustments": [adjustment("ADJ-3", delta=-2, reason="damaged")]})
     assert damaged.json[0]["level"]["on_hand"] == 3
+
+
+def test_a_refused_adjustment_is_reported_and_the_others_still_apply(api, berlin):
+    api("POST", "/inventory/adjustments", json={"adjustments": [adjustment()]})
+    mixed = api("POST", "/inventory/adjustments", json={"adjustments": [
+        adjustment(delta=7),                    # id reused with another body
+        adjustment("ADJ-2", delta=-6),          # would take on hand below zero
+        adjustment("ADJ-4", delta=2),           # fine
+        adjustment("ADJ-5", location_id="NOWHERE"),
+    ]})
+
+    assert mixed.status_code == 422
+    assert [(r["outcome"], (r["error"] or {}).get("field")) for r in mixed.json] == [
+        ("rejected", "adjustments.0.adjustment_id"), ("rejected", "adjustments.1.delta"), ("applied", None),
+        ("rejected", "adjustments.3.location_id")]
+    assert api("GET", "/inventory/SKU-1", as_="web").json["on_hand"] == 7
 
 
 def test_csv_import_keeps_good_rows_and_reports_bad_ones(api, berlin):

@@ -103,3 +103,20 @@ def test_list_filters_and_pages_with_a_cursor(api, stocked):
 def test_unknown_routes_and_methods(api):
     assert api("GET", "/nothing-here").status_code == 404
     assert api("DELETE", "/orders").status_code == 405
+
+
+def test_a_filtered_page_is_full_when_more_orders_match(api, stocked):
+    for n in range(3):
+        api("POST", "/orders", as_="web", json=order_body(channel_order_id=f"W-{n}"))
+        api("POST", "/orders", as_="app", json=order_body(channel_order_id=f"A-{n}"))
+
+    pages, cursor = [], None
+    while True:
+        query = {"status": "RECEIVED", "limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = api("GET", "/orders", as_="app", query_string=query).json
+        pages.append([o["request"]["channel_order_id"] for o in page["orders"]])
+        cursor = page["next_cursor"]
+        if not cursor or len(pages) > 5:
+            break
+    assert [p for p in pages if p] == [["A-0"], ["A-1"], ["A-2"]]
+    assert all(pages[:3])
