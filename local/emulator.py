@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+import urllib.request
 from dataclasses import dataclass, field
 
 import boto3
@@ -44,7 +45,10 @@ def start_moto(port: int = 0) -> tuple[BaseWSGIServer, str]:
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+    # moto keeps its state per process, not per server: start from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+    return server, endpoint
 
 
 def use_emulator(endpoint: str) -> None:
