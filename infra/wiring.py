@@ -115,12 +115,21 @@ FUNCTIONS: tuple[Function, ...] = (
         needs_api_principals=True,
     ),
     Function(
-        name="inventory-api",
-        module="inventory_api.handler",
-        description="Locations and stock: set, adjust, import, read",
+        name="locations-api",
+        module="locations_api.handler",
+        description="Locations: create or replace, list",
         routes=(
             Route("PUT", "/locations/{location_id}"),
             Route("GET", "/locations"),
+        ),
+        table_access="write",
+        needs_api_principals=True,
+    ),
+    Function(
+        name="inventory-api",
+        module="inventory_api.handler",
+        description="Stock: set, adjust, import, read",
+        routes=(
             Route("PUT", "/inventory/{sku}/{location_id}"),
             Route("POST", "/inventory/adjustments"),
             Route("POST", "/inventory/import"),

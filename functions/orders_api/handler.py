@@ -8,12 +8,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, Field
 
 from shared.adapters.orders_repo import OrderFilter
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, install, principal, resolve
+from shared.http.views import OrderAccepted, OrderPage, Reason
 from shared.observability import logger, metrics, tracer
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
@@ -23,22 +23,6 @@ from shared.services.order_actions import cancel_order, get_order, list_orders, 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
 install(app)
-
-
-class OrderAccepted(BaseModel):
-    order_id: str
-    channel_order_id: str
-    status: OrderStatus
-    duplicate: bool = Field(description="true when this channel order id was captured before")
-
-
-class OrderPage(BaseModel):
-    orders: list[Order]
-    next_cursor: str | None
-
-
-class Reason(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested"
 
 
 @app.post("/orders", summary="Capture an order (idempotent per channel_order_id)")

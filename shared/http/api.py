@@ -45,6 +45,13 @@ def principal(app: APIGatewayRestResolver) -> Principal:
     return Principal(name)
 
 
+def require_operator(app: APIGatewayRestResolver) -> Principal:
+    caller = principal(app)
+    if not caller.is_operator:
+        raise AccessDenied("only an operator may do this")
+    return caller
+
+
 def _field(loc: tuple) -> str:
     # Powertools prefixes locations with "body"/"query"/"path"; keep the part the caller wrote.
     parts = [str(p) for p in loc]

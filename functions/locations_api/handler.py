@@ -1,0 +1,36 @@
+"""Location endpoints: every key reads, the operator writes."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from shared.domain.locations import Location, LocationRequest
+from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve
+from shared.http.views import LocationPath
+from shared.observability import logger, metrics, tracer
+from shared.services.clock import utc_now
+from shared.services.context import repositories
+from shared.services.inventory import put_location
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
+install(app)
+
+
+@app.put("/locations/<location_id>", summary="Create or replace a location")
+def put(location_id: LocationPath, location: LocationRequest) -> Location:
+    require_operator(app)
+    return put_location(location_id, location, repositories(), utc_now())
+
+
+@app.get("/locations", summary="All locations")
+def get_all() -> list[Location]:
+    principal(app)
+    return repositories().locations.all()
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return resolve(app, event, context)
