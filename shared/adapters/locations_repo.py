@@ -19,9 +19,9 @@ class LocationRepository:
         self.table = table
         self._cache: tuple[float, list[Location]] | None = None
 
-    def put(self, location: Location) -> None:
-        self.table.put_item({"pk": PK, "sk": location.location_id, "doc": location.model_dump_json()})
+    def put_action(self, location: Location) -> dict:
         self._cache = None
+        return self.table.put({"pk": PK, "sk": location.location_id, "doc": location.model_dump_json()})
 
     def get(self, location_id: str) -> Location | None:
         item = self.table.get(PK, location_id)

@@ -127,6 +127,17 @@ class StockLow(DomainEvent):
     threshold: int
 
 
+class LocationChanged(DomainEvent):
+    event_type = "LocationChanged"
+    description = "A location was created or replaced (type, country, shipping reach, capacity, ...)."
+    location_id: str
+    created: bool
+    active: bool
+    ships_to: list[str]
+    pickup_enabled: bool
+    daily_order_capacity: int | None
+
+
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     OrderReceived,
     OrderReleased,
@@ -137,4 +148,5 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     OrderRejected,
     StockChanged,
     StockLow,
+    LocationChanged,
 )

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from shared.adapters.dynamo import TransactionCancelled, from_item
 from shared.adapters.outbox import event_action
-from shared.domain.events import DomainEvent, StockChanged, StockLow
+from shared.domain.events import DomainEvent, LocationChanged, StockChanged, StockLow
 from shared.domain.locations import Location, LocationRequest
 from shared.domain.stock import Adjustment, SetStockRequest, StockLevel, StockRow
 from shared.errors import Busy, Conflict, InvalidInput, NotFound, OmsError
@@ -22,8 +22,14 @@ MAX_IMPORT_ROWS = 1000
 
 
 def put_location(location_id: str, request: LocationRequest, repos: Repositories, now: datetime) -> Location:
+    """Create or replace a location; the write and its LocationChanged event in one transaction."""
     location = Location(location_id=location_id, updated_at=now, **request.model_dump())
-    repos.locations.put(location)
+    event = LocationChanged(
+        occurred_at=now, location_id=location_id, created=repos.locations.get(location_id) is None,
+        active=location.active, ships_to=location.ships_to, pickup_enabled=location.pickup_enabled,
+        daily_order_capacity=location.daily_order_capacity,
+    )
+    repos.table.transact([repos.locations.put_action(location), event_action(repos.table, event)])
     return location
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 LOCATION = {"name": "Berlin", "type": "warehouse", "country": "DE", "lat": 52.52, "lon": 13.40,
@@ -97,3 +99,12 @@ def test_stock_of_a_sku_per_location_and_in_total(api, berlin):
     assert {x["location_id"]: x["available"] for x in stock["locations"]} == {"BER": 4, "MAD": -2}
     assert (stock["on_hand"], stock["reserved"], stock["available_to_promise"]) == (5, 0, 4)
     assert api("GET", "/inventory/NOPE", as_="app").status_code == 404
+
+
+def test_a_location_change_is_announced_with_its_write(api, berlin, repos):
+    api("PUT", "/locations/BER", json={**LOCATION, "active": False})
+    outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+                                     ExpressionAttributeValues={":t": {"S": "LocationChanged"}})["Items"]
+    details = sorted((json.loads(i["detail"]["S"]) for i in outbox), key=lambda d: d["occurred_at"])
+    assert [(d["location_id"], d["created"], d["active"]) for d in details] == [("BER", True, True),
+                                                                               ("BER", False, False)]
