@@ -1,0 +1,249 @@
+"""Order capture through the local runtime: throughput, latency and AWS calls per order.
+
+Starts the whole OMS in-process (moto, API front, pollers), tops up the demo stock, posts N web
+orders over HTTP, waits until allocation has taken every one out of RECEIVED, and prints:
+capture rate, capture-to-allocated rate, capture latency percentiles, final statuses, and the
+AWS API calls per order, split into what our Lambda code calls and what the runtime's stand-ins
+for AWS services (SQS event source mapping, stream polling) call.
+
+    python -m bench.capture_throughput [--orders 100] [--concurrency 8] [--baseline]
+
+Why 100 orders by default: moto deep-copies the whole table for every action of every transaction
+(its rollback snapshot), so each order costs more than the one before and the run time grows with
+the square of N. 100 orders take about 2 minutes on a 2-core box; 500 would take tens of minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+from bench.common import CallCounter, percentile, quiet, table
+
+EU_COUNTRIES = {"DE": ("Berlin", 52.52, 13.40), "FR": ("Paris", 48.86, 2.35), "ES": ("Madrid", 40.42, -3.70)}
+STOCK_TOP_UP = 1_000_000
+ALLOCATOR = "allocate-orders"  # the function that takes an order out of RECEIVED
+
+
+def order_body(run: str, n: int, skus: list[str], rng: random.Random) -> dict:
+    country = rng.choice(sorted(EU_COUNTRIES))
+    city, lat, lon = EU_COUNTRIES[country]
+    lines = [{"sku": sku, "quantity": rng.randint(1, 3), "unit_price": f"{rng.randint(900, 4999) / 100:.2f}"}
+             for sku in rng.sample(skus, rng.randint(1, 2))]
+    amount = sum(Decimal(ln["unit_price"]) * ln["quantity"] for ln in lines)
+    return {
+        "channel_order_id": f"BENCH-{run}-{n}",
+        "customer": {"id": f"c{n}", "email": f"c{n}@example.com", "name": "Bench Customer"},
+        "shipping_address": {"line1": "Benchstrasse 1", "city": city, "country": country, "lat": lat, "lon": lon},
+        "lines": lines, "currency": "EUR",
+        "payment": {"status": "paid", "amount": str(amount)},  # equal to the lines: no payment hold
+    }
+
+
+class Watch:
+    """Wraps the runtime's invoke (an instance attribute, so the API front and the pollers all call
+    the wrapper). It labels each thread with the function it runs, so every AWS call can be
+    attributed, and notes the orders allocation has finished with: progress is seen without
+    reading the emulator, whose queries scan the whole table under its one lock."""
+
+    def __init__(self, functions):
+        self.local, self.lock, self.done = threading.local(), threading.Lock(), set()
+        inner = functions.invoke
+
+        def invoke(name: str, event: dict) -> dict:
+            self.local.label = f"{name} {event['httpMethod']} {event['resource']}" if "httpMethod" in event else name
+            try:
+                result = inner(name, event)
+            finally:
+                self.local.label = ""
+            if name == ALLOCATOR:  # records not reported as failed are allocated, backordered or held
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures") or []}
+                ids = [json.loads(r["body"])["detail"]["order_id"] for r in event["Records"]
+                       if r["messageId"] not in failed]
+                with self.lock:
+                    self.done.update(ids)
+            return result
+
+        functions.invoke = invoke
+
+    def label(self) -> str:
+        return getattr(self.local, "label", "") or "outside a function"
+
+    def wait_allocated(self, order_ids: set[str], timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if order_ids <= self.done:
+                    return True
+            time.sleep(0.02)
+        return False
+
+
+def run(orders: int, concurrency: int, containers: int, timeout_s: float, seed: int) -> dict:
+    import requests
+
+    from bench.common import emulator_client
+    from infra.wiring import DEFAULTS
+    from local.demo import LOCATIONS, PRODUCTS
+    from local.runtime import LocalOms, QueuePoller, StreamPoller
+    from shared.adapters.aws import client
+
+    progress("starting the local OMS")
+    oms = LocalOms(port=0, concurrency=containers, demo_data=True).start()
+    try:
+        watch = Watch(oms.functions)
+        handlers = CallCounter(watch.label)
+        for service in ("dynamodb", "events"):  # the cached clients every handler uses
+            handlers.hook(client(service))
+        runtime = CallCounter(lambda: threading.current_thread().name)  # e.g. sqs:allocate-orders
+        for poller in oms.threads:
+            if isinstance(poller, QueuePoller):
+                runtime.hook(poller.sqs)
+            elif isinstance(poller, StreamPoller):
+                runtime.hook(poller.streams)
+        ddb = emulator_client("dynamodb", oms.emulator_url)  # unhooked: the benchmark's own reads
+
+        def items() -> int:
+            return ddb.describe_table(TableName=DEFAULTS.table_name)["Table"]["ItemCount"]
+
+        progress("topping up demo stock")
+        operator = requests.Session()
+        operator.headers["x-api-key"] = oms.key("operator")
+        eu = [loc for loc, spec in LOCATIONS.items() if spec.country in EU_COUNTRIES]
+        for sku in PRODUCTS:  # demo stock is a few dozen units: top it up so stock is never the limit
+            for loc in eu:
+                operator.put(f"{oms.url}/inventory/{sku}/{loc}", json={"on_hand": STOCK_TOP_UP}).raise_for_status()
+
+        sessions = threading.local()
+
+        def post(body: dict) -> tuple[float, int, str | None]:
+            if not hasattr(sessions, "s"):
+                sessions.s = requests.Session()
+                sessions.s.headers["x-api-key"] = oms.key("web")
+            start = time.perf_counter()
+            response = sessions.s.post(f"{oms.url}/orders", json=body)
+            elapsed = time.perf_counter() - start
+            return elapsed, response.status_code, response.json().get("order_id") if response.ok else None
+
+        rng, run_id = random.Random(seed), uuid.uuid4().hex[:6]
+        progress("warming up")  # untimed, uncounted: one order per client thread loads the containers
+        with ThreadPoolExecutor(concurrency) as pool:
+            warm = list(pool.map(post, [order_body(f"{run_id}w", i, PRODUCTS, rng) for i in range(concurrency)]))
+        watch.wait_allocated({r[2] for r in warm if r[2]}, timeout_s)
+        handlers.wait_quiet()  # the top-up's and warm-up's events drain before counting starts
+        handlers_before, runtime_before, items_before = handlers.snapshot(), runtime.snapshot(), items()
+
+        progress(f"capturing {orders} orders")
+        bodies = [order_body(run_id, i, PRODUCTS, rng) for i in range(orders)]
+        start = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            results = list(pool.map(post, bodies))
+        captured_s = time.perf_counter() - start
+        drained = watch.wait_allocated({r[2] for r in results if r[2]}, timeout_s)
+        allocated_s = time.perf_counter() - start
+        handlers.wait_quiet()  # allocation's own events (OrderAllocated, StockLow) reach the bus
+        return {
+            "orders": orders, "concurrency": concurrency, "containers": containers,
+            "latencies": [r[0] for r in results], "http": Counter(r[1] for r in results),
+            "captured_s": captured_s, "allocated_s": allocated_s, "drained": drained,
+            "handler_calls": handlers.snapshot() - handlers_before,
+            "runtime_calls": runtime.snapshot() - runtime_before,
+            "items": (items_before, items()),
+            "statuses": final_statuses(operator, oms.url, f"BENCH-{run_id}-"),
+        }
+    finally:
+        oms.stop()
+
+
+def progress(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def final_statuses(session, url: str, prefix: str) -> Counter:
+    statuses: Counter = Counter()
+    cursor = None
+    for _ in range(1000):  # bounded: 200 orders a page
+        params = {"channel": "web", "limit": 200} | ({"cursor": cursor} if cursor else {})
+        page = session.get(f"{url}/orders", params=params).json()
+        statuses.update(o["status"] for o in page["orders"] if o["request"]["channel_order_id"].startswith(prefix))
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    return statuses
+
+
+def calls_table(calls: Counter, orders: int, caller: str) -> tuple[str, int]:
+    rows = sorted(((label, svc, op, n, n / orders) for (label, svc, op), n in calls.items()),
+                  key=lambda r: (r[0], -r[3]))
+    total = sum(r[3] for r in rows)
+    rows.append(("total", "", "", total, total / orders))
+    return table(rows, [caller, "service", "operation", "calls", "per order"]), total
+
+
+def report(r: dict, baseline_tps: float | None) -> None:
+    n, ms = r["orders"], [x * 1000 for x in r["latencies"]]
+    capture_rate, allocated_rate = n / r["captured_s"], n / r["allocated_s"]
+    print(f"\n{n} orders, {r['concurrency']} client threads, {r['containers']} containers per function")
+    print(f"HTTP statuses of POST /orders: {dict(sorted(r['http'].items()))}")
+    print(f"capture:               {capture_rate:7.1f} orders/s  ({r['captured_s']:.1f} s)")
+    print(f"capture to allocated:  {allocated_rate:7.1f} orders/s  ({r['allocated_s']:.1f} s)"
+          + ("" if r["drained"] else "  NOT DRAINED: some orders still RECEIVED at the timeout"))
+    print(f"capture latency (ms):  p50 {percentile(ms, 50):.0f}  p95 {percentile(ms, 95):.0f}  "
+          f"p99 {percentile(ms, 99):.0f}  max {max(ms):.0f}")
+    print(f"final statuses: {dict(r['statuses'].most_common())}")
+    print(f"table items: {r['items'][0]} before capture, {r['items'][1]} after (moto's transactions slow "
+          "down as the table grows: they deep-copy it)")
+
+    handler_table, handler_total = calls_table(r["handler_calls"], n, "function")
+    print("\nAWS API calls made by our Lambda code (what we pay for and are throttled on in AWS):")
+    print(handler_table)
+    runtime_table, _ = calls_table(r["runtime_calls"], n, "poller")
+    print("\nAWS API calls AWS itself makes for us (event source mappings: SQS receive/delete, stream reads);")
+    print("idle polling included, so per order it depends on the run's length:")
+    print(runtime_table)
+    print(f"\nhandler AWS calls per order: {handler_total / n:.2f} "
+          "(target <= 12 capture to delivered; this run covers capture to allocated)")
+    if baseline_tps is not None:
+        from bench.emulator_baseline import TARGET_LINE, TARGET_RATIO
+
+        ratio = capture_rate / baseline_tps
+        print(f"emulator bare conditional transactions: {baseline_tps:.1f} tx/s; capture {capture_rate:.1f} orders/s; "
+              f"ratio {ratio:.2f} ({'meets' if ratio >= TARGET_RATIO else 'below'} the target: {TARGET_LINE})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", "-n", type=int, default=100, help="orders to capture (default 100)")
+    parser.add_argument("--concurrency", type=int, default=8, help="HTTP client threads (default 8)")
+    parser.add_argument("--containers", type=int, default=4, help="containers per function, as `make run` (default 4)")
+    parser.add_argument("--timeout", type=float, default=120, help="longest wait for allocation, s (default 120)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated orders")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also measure the emulator's bare conditional transaction rate, and print the ratio")
+    parser.add_argument("--baseline-transactions", type=int, default=None,
+                        help="transactions for --baseline (default: as many as --orders)")
+    args = parser.parse_args()
+    quiet()
+    with contextlib.redirect_stdout(sys.stderr):  # handlers' log and metric lines: stdout has only figures
+        result = run(args.orders, args.concurrency, args.containers, args.timeout, args.seed)
+    baseline_tps = None
+    if args.baseline:
+        from bench.emulator_baseline import measure
+
+        # After the capture, on a table prefilled to the size the OMS table had when capture began:
+        # moto's transaction cost grows with the table, so both are measured from the same size.
+        progress(f"measuring the emulator baseline from {result['items'][0]} items")
+        baseline_tps = measure(args.baseline_transactions or args.orders, args.concurrency, result["items"][0])
+    report(result, baseline_tps)
+
+if __name__ == "__main__":
+    main()
