@@ -3,7 +3,6 @@ stream and schedule comes from a loop over the wiring, never from a per-function
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Stack
@@ -42,9 +41,7 @@ class OmsStack(Stack):
         environment = {
             wiring.ENV.table: table.table_name,
             wiring.ENV.bus: bus.event_bus_name,
-            wiring.ENV.channels: json.dumps({
-                c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
-                for c in wiring.DEFAULT_CHANNELS}),
+            wiring.ENV.channels: wiring.channel_policies(),
             "POWERTOOLS_SERVICE_NAME": "oms",
             "POWERTOOLS_METRICS_NAMESPACE": "OMS",
         }

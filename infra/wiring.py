@@ -9,6 +9,7 @@ Plain data only: no CDK and no boto3 import, so both readers load it cheaply.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -204,6 +205,12 @@ DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
 )
 
 OPERATOR = "operator"
+
+
+def channel_policies() -> str:
+    """The OMS_CHANNELS value every function gets: each channel's split and partial policy."""
+    return json.dumps({c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
+                       for c in DEFAULT_CHANNELS})
 
 
 @dataclass(frozen=True)

@@ -338,13 +338,11 @@ class LocalOms:
 
 def function_environment(keys: list[ApiKey]) -> dict[str, str]:
     """The environment the stack gives each function, for the local stand-ins of those functions."""
-    channels = {c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
-                for c in wiring.DEFAULT_CHANNELS}
     return {
         wiring.ENV.table: wiring.DEFAULTS.table_name,
         wiring.ENV.bus: wiring.DEFAULTS.bus_name,
         wiring.ENV.principals: json.dumps({k.key_id: k.principal for k in keys}),
-        wiring.ENV.channels: json.dumps(channels),
+        wiring.ENV.channels: wiring.channel_policies(),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("OMS_LOG_LEVEL", "WARNING"),
