@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from shared.batch import sqs_processor
 from shared.config import settings
 from shared.events_in import OrderEventRecord
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, traced
 from shared.services.allocation import allocate_order
 from shared.services.clock import utc_now
 from shared.services.context import repositories
@@ -25,7 +25,7 @@ def allocate(record: OrderEventRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     return process_partial_response(event=event, record_handler=allocate, processor=processor, context=context)

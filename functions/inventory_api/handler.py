@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from shared.domain.stock import AdjustmentsRequest, SetStockRequest, StockLevel
 from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve
 from shared.http.views import AdjustmentOutcome, ImportOutcome, LocationPath, SkuPath, SkuStock
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, traced
 from shared.services import inventory
 from shared.services.clock import utc_now
 from shared.services.context import repositories
@@ -51,7 +51,7 @@ def get_stock(sku: SkuPath) -> SkuStock:
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     return resolve(app, event, context)

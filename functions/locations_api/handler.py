@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from shared.domain.locations import Location, LocationRequest
 from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve
 from shared.http.views import LocationPath
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
 from shared.services.context import repositories
 from shared.services.inventory import put_location
@@ -30,7 +30,7 @@ def get_all() -> list[Location]:
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     return resolve(app, event, context)

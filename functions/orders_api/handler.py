@@ -14,7 +14,7 @@ from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, install, principal, resolve
 from shared.http.views import OrderAccepted, OrderPage, Reason
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, traced
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
 from shared.services.context import repositories
@@ -74,7 +74,7 @@ def reject(order_id: str, body: Annotated[Reason | None, Body()] = None) -> Orde
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     return resolve(app, event, context)

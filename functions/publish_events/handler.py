@@ -13,7 +13,7 @@ from shared.adapters.aws import client
 from shared.adapters.event_bus import OutboxRecord, publish
 from shared.adapters.outbox import OUTBOX_PREFIX
 from shared.config import settings
-from shared.observability import logger, tracer
+from shared.observability import logger, traced
 
 
 def outbox_records(event: DynamoDBStreamEvent) -> list[OutboxRecord]:
@@ -29,7 +29,7 @@ def outbox_records(event: DynamoDBStreamEvent) -> list[OutboxRecord]:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @event_source(data_class=DynamoDBStreamEvent)
 def lambda_handler(event: DynamoDBStreamEvent, context) -> dict:
     records = outbox_records(event)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from shared.batch import sqs_processor
 from shared.config import settings
 from shared.events_in import StockEventRecord
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, traced
 from shared.services.backorders import release_backorders
 from shared.services.clock import utc_now
 from shared.services.context import repositories
@@ -23,7 +23,7 @@ def release(record: StockEventRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     return process_partial_response(event=event, record_handler=release, processor=processor, context=context)
