@@ -1,0 +1,186 @@
+"""Cold start of each Lambda function: importing its handler module plus its first invocation.
+
+Each sample is a fresh interpreter (bench/cold_child.py) talking to a moto server started here,
+with the environment the stack gives the function. The baseline is the least any function that
+touches DynamoDB pays: import boto3, create one client, make one call. The guide's target is a
+median within 1.5x of that baseline. Finally the slowest function is run once more under
+`python -X importtime` to show which modules its cold start spends time on.
+
+    python -m bench.cold_start [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+from bench.cold_child import BASELINE, MARK
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 1.5
+BASELINE_NAME = "baseline (boto3 + 1 call)"
+UNKNOWN = "BENCH-UNKNOWN"  # ids that exist nowhere: the first call does a real read and answers "not found"
+CHEAP_READS = ("/health", "/locations", "/orders/{order_id}")  # else an API function's first GET route
+KEY_ID = "bench-operator-key"
+
+
+def api_event(fn) -> dict:
+    gets = [r for r in fn.routes if r.method == "GET"]
+    route = next((r for r in gets if r.path in CHEAP_READS), gets[0])
+    params = {p.strip("{}"): UNKNOWN for p in route.path.split("/") if p.startswith("{")}
+    path = route.path.format(**params)
+    headers = {"Host": "localhost", "x-api-key": "bench"}
+    return {  # API Gateway's REST proxy event, as local/runtime.py ApiGateway builds it
+        "resource": route.path, "path": path, "httpMethod": "GET", "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": params or None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": route.path, "httpMethod": "GET", "path": path, "stage": "local",
+            "requestId": str(uuid.uuid4()), "accountId": "123456789012", "apiId": "local",
+            "requestTimeEpoch": 0, "identity": {"apiKeyId": KEY_ID, "apiKey": "bench", "sourceIp": "127.0.0.1"},
+        },
+    }
+
+
+def sqs_event(fn) -> dict:
+    """An EventBridge event through SQS, as the queue's rule delivers it, about nothing that exists."""
+    detail_type = fn.queue.event_patterns[0]["detail-type"][0]
+    body = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "oms",
+            "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"order_id": UNKNOWN, "sku": UNKNOWN, "location_id": UNKNOWN}}
+    return {"Records": [{
+        "messageId": str(uuid.uuid4()), "receiptHandle": "bench", "body": json.dumps(body),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1735689600000", "SenderId": "bench",
+                       "ApproximateFirstReceiveTimestamp": "1735689600000"},
+        "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{fn.queue.name}", "awsRegion": "us-east-1",
+    }]}
+
+
+def stream_event(stream_arn: str) -> dict:
+    """One outbox INSERT from the table stream."""
+    detail = {"event_id": uuid.uuid4().hex, "occurred_at": "2025-01-01T00:00:00Z", "sku": UNKNOWN}
+    image = {"pk": {"S": f"EVENT#{detail['event_id']}"}, "sk": {"S": "EVENT"}, "detail_type": {"S": "StockChanged"},
+             "detail": {"S": json.dumps(detail)}, "expires_at": {"N": "1736294400"}}
+    return {"Records": [{
+        "eventID": uuid.uuid4().hex, "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1", "eventSourceARN": stream_arn,
+        "dynamodb": {"ApproximateCreationDateTime": 1735689600, "Keys": {k: image[k] for k in ("pk", "sk")},
+                     "NewImage": image, "SequenceNumber": "100000000000000000001", "SizeBytes": 200,
+                     "StreamViewType": "NEW_IMAGE"},
+    }]}
+
+
+def first_event(fn, stream_arn: str) -> dict:
+    if fn.routes:
+        return api_event(fn)
+    if fn.queue:
+        return sqs_event(fn)
+    if fn.table_stream:
+        return stream_event(stream_arn)
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {}}
+
+
+def child_environment(endpoint: str) -> dict[str, str]:
+    from bench.common import EMULATOR_CREDENTIALS
+    from infra import wiring
+
+    channels = {c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
+                for c in wiring.DEFAULT_CHANNELS}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "OMS_", "PYTHON"))}
+    return inherited | EMULATOR_CREDENTIALS | {
+        "AWS_ENDPOINT_URL": endpoint,
+        wiring.ENV.table: wiring.DEFAULTS.table_name,
+        wiring.ENV.bus: wiring.DEFAULTS.bus_name,
+        wiring.ENV.principals: json.dumps({KEY_ID: wiring.OPERATOR}),
+        wiring.ENV.channels: json.dumps(channels),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "oms",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+
+
+def cold_start(module: str, event: dict, env: dict, importtime: bool = False) -> tuple[dict, str]:
+    cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "bench.cold_child",
+           module, json.dumps(event)]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith(MARK)), None)
+    if line is None:
+        raise RuntimeError(f"{module} failed:\n{done.stderr[-3000:]}")
+    return json.loads(line[len(MARK):]), done.stderr
+
+
+def import_profile(stderr: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """Top modules by their own import time, and top packages by the sum of theirs (ms)."""
+    own: dict[str, float] = {}
+    for line in stderr.splitlines():  # "import time: self [us] | cumulative | imported package"
+        if line.startswith("import time:") and "|" in line and "self [us]" not in line:
+            self_us, _, name = line[len("import time:"):].split("|")
+            own[name.strip()] = float(self_us) / 1000
+    packages: dict[str, float] = defaultdict(float)
+    for name, ms in own.items():
+        packages[name.split(".")[0]] += ms
+    top = sorted(own.items(), key=lambda kv: -kv[1])[:10]
+    return top, sorted(packages.items(), key=lambda kv: -kv[1])[:10]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", "-r", type=int, default=5, help="cold starts per function (default 5)")
+    args = parser.parse_args()
+
+    import boto3
+
+    from bench.common import REGION, quiet, table
+    from infra import wiring
+    from local.emulator import provision, start_moto
+
+    quiet()
+    server, endpoint = start_moto()
+    try:
+        session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+        stream_arn = provision(session, endpoint, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name).stream_arn
+        env = child_environment(endpoint)
+        cases = {BASELINE_NAME: (BASELINE, {"table": wiring.DEFAULTS.table_name})}
+        cases |= {fn.name: (fn.module, first_event(fn, stream_arn)) for fn in wiring.FUNCTIONS}
+        samples: dict[str, list[dict]] = defaultdict(list)
+        for n in range(args.repeats):  # round robin, so drift on the box affects every function alike
+            print(f"... round {n + 1}/{args.repeats}", file=sys.stderr, flush=True)
+            for name, (module, event) in cases.items():
+                samples[name].append(cold_start(module, event, env)[0])
+
+        def median(name: str, key: str) -> float:
+            return statistics.median(s[key] for s in samples[name]) if key != "total" else \
+                statistics.median(s["import_ms"] + s["invoke_ms"] for s in samples[name])
+
+        floor = median(BASELINE_NAME, "total")
+        rows = [(name, median(name, "import_ms"), median(name, "invoke_ms"), median(name, "total"),
+                 median(name, "total") / floor, samples[name][-1]["outcome"]) for name in cases]
+        print(f"\ncold start, median of {args.repeats} fresh interpreters (ms); target <= {TARGET_RATIO}x baseline")
+        print(table(rows, ["function", "import", "1st invoke", "total", "x baseline", "1st invoke answered"]))
+        worst = max((r for r in rows if r[0] != BASELINE_NAME), key=lambda r: r[3])
+        print(f"\nworst: {worst[0]} at {worst[4]:.2f}x the baseline ({worst[3]:.0f} ms vs {floor:.0f} ms)")
+
+        module, event = cases[worst[0]]
+        top, packages = import_profile(cold_start(module, event, env, importtime=True)[1])
+        print(f"\n{worst[0]} under -X importtime (its own inflated clock): top modules by self time")
+        print(table([(name, ms) for name, ms in top], ["module", "self ms"]))
+        print("\n... and by top-level package (sum of self times)")
+        print(table([(name, ms) for name, ms in packages], ["package", "self ms"]))
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
