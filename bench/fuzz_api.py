@@ -1,0 +1,123 @@
+"""Fuzz the HTTP API with schemathesis from its own OpenAPI document, and count server errors.
+
+Starts the local OMS, runs `schemathesis run <url>/openapi.json` once per API key (operator:
+every operator route; web: a channel's view, the only one that may POST /orders), bounded by
+--max-examples per operation and a timeout per pass, then prints requests and 5xx responses per
+operation from schemathesis's HAR report, and every request that got a 5xx, after schemathesis's
+own summary of each pass. --all-checks adds its other checks (documented status codes, response
+schemas...), which find documentation mismatches rather than crashes.
+
+    python -m bench.fuzz_api [--max-examples 25] [--keys operator,web] [--timeout 80] [--all-checks]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+def run_schemathesis(url: str, key: str, args: argparse.Namespace, workdir: Path) -> tuple[list, str]:
+    """One bounded `st run`; returns the HAR entries and the CLI's summary section."""
+    har = workdir / "report.har"
+    # By default only the server-error check, and on past failures: schemathesis stops fuzzing an
+    # operation at its first failure of any check, and documentation mismatches would end the
+    # search for 5xx early.
+    checks = [] if args.all_checks else ["--checks", "not_a_server_error", "--continue-on-failure"]
+    cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{url}/openapi.json", "--url", url,
+           "-H", f"x-api-key: {key}", "--max-examples", str(args.max_examples), "--seed", str(args.seed),
+           "--no-color", "--generation-database", "none", "--report", "har", "--report-har-path", str(har),
+           "--workers", "2", *checks]
+    timeout_s = args.timeout
+    try:
+        # cwd: schemathesis keeps a cache in ./.schemathesis; keep it out of the repository.
+        out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout_s).stdout
+    except subprocess.TimeoutExpired:
+        out = f"schemathesis did not finish within {timeout_s:.0f} s; counting what it reported\n"
+    entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
+    summary = out[out.find("SUMMARY"):] if "SUMMARY" in out else out[-2000:]
+    return entries, summary
+
+
+def operations(url: str) -> list[tuple[str, str, re.Pattern]]:
+    import requests
+
+    paths = requests.get(f"{url}/openapi.json", timeout=10).json()["paths"]
+    ops = [(method.upper(), path, re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"))
+           for path, item in paths.items() for method in item if method in ("get", "put", "post", "delete", "patch")]
+    return sorted(ops, key=lambda op: -op[1].count("/") + op[1].count("{"))  # literal segments first
+
+
+def operation_of(entry: dict, ops) -> str:
+    method, path = entry["request"]["method"], urlsplit(entry["request"]["url"]).path
+    templates = [p for _, p, rx in ops if rx.match(path)]
+    if not templates:
+        return f"{method} (no documented path)"  # e.g. a path parameter holding an encoded slash
+    documented = next((p for m, p, rx in ops if m == method and rx.match(path)), None)
+    return f"{method} {documented}" if documented else "other methods on documented paths (probes)"
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-examples", type=int, default=25, help="test cases per operation and phase (default 25)")
+    parser.add_argument("--keys", default="operator,web", help="principals to fuzz as, one pass each (default operator,web)")
+    parser.add_argument("--timeout", type=float, default=80, help="longest pass, s (default 80)")
+    parser.add_argument("--seed", type=int, default=1, help="schemathesis seed, for a reproducible run")
+    parser.add_argument("--all-checks", action="store_true",
+                        help="every schemathesis check (status codes, schemas...), not only server errors")
+    args = parser.parse_args()
+
+    from bench.common import quiet, table
+    from local.runtime import LocalOms
+
+    quiet()
+    with contextlib.redirect_stdout(sys.stderr):  # handlers' log lines: stdout has only figures
+        oms = LocalOms(port=0, demo_data=True).start()
+    try:
+        ops = operations(oms.url)
+        requests_, errors, server_errors = Counter(), Counter(), []
+        for principal in args.keys.split(","):
+            print(f"... schemathesis as {principal}", file=sys.stderr, flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                entries, summary = run_schemathesis(oms.url, oms.key(principal), args, Path(tmp))
+            for e in entries:
+                op = (operation_of(e, ops), principal)
+                requests_[op] += 1
+                if e["response"]["status"] >= 500:
+                    errors[op] += 1
+                    server_errors.append((principal, e))
+            print(f"\n--- schemathesis as {principal}: {len(entries)} requests\n{summary.strip()}")
+    finally:
+        oms.stop()
+
+    principals = args.keys.split(",")
+    names = sorted({op for op, _ in requests_})
+    rows = [(op, *(n for p in principals for n in (requests_[(op, p)], errors[(op, p)]))) for op in names]
+    rows.append(("total", *(n for p in principals for n in (sum(v for (_, q), v in requests_.items() if q == p),
+                                                          sum(v for (_, q), v in errors.items() if q == p)))))
+    print("\nrequests and 5xx responses per operation, per API key")
+    print(table(rows, ["operation", *(f"{p} {col}" for p in principals for col in ("requests", "5xx"))]))
+    # One example per distinct answer: the same cause tends to repeat on every operation with a body.
+    causes: dict[tuple, list] = {}
+    for principal, e in server_errors:
+        req, resp = e["request"], e["response"]
+        content_type = next((h["value"] for h in req["headers"] if h["name"].lower() == "content-type"), "-")
+        answer = " ".join(resp["content"].get("text", "").split())[:300]
+        causes.setdefault((resp["status"], content_type, answer), []).append((operation_of(e, ops), principal, req))
+    for (status, content_type, answer), cases in causes.items():
+        where = sorted({f"{op} ({principal})" for op, principal, _ in cases})
+        _, principal, req = cases[0]
+        print(f"\n{status} x{len(cases)} with content-type {content_type!r} on:\n  " + "\n  ".join(where))
+        print(f"  e.g. as {principal}: {req['method']} {req['url']}")
+        if req.get("postData"):
+            print(f"  body: {req['postData'].get('text', '')[:600]}")
+        print(f"  answer: {answer}")
+
+if __name__ == "__main__":
+    main()
