@@ -42,8 +42,18 @@ def run_schemathesis(url: str, key: str, args: argparse.Namespace, workdir: Path
     except subprocess.TimeoutExpired:
         out = f"schemathesis did not finish within {timeout_s:.0f} s; counting what it reported\n"
     entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
-    summary = out[out.find("SUMMARY"):] if "SUMMARY" in out else out[-2000:]
-    return entries, summary
+    # Requests that got no answer (e.g. timed out) are not in the HAR: they are in the ERRORS section.
+    return entries, (section(out, "ERRORS") + section(out, "SUMMARY")) or out[-2000:]
+
+
+def section(out: str, name: str) -> str:
+    """A `==== NAME ====` section of schemathesis's output, up to the next one."""
+    lines = [ln for ln in out.splitlines() if "Need more help" not in ln and "discord.gg" not in ln]
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("=") and f" {name} " in ln), None)
+    if start is None:
+        return ""
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^=+ .* =+$", lines[i])), len(lines))
+    return "\n".join(lines[start:end + (name == "SUMMARY")]) + "\n"
 
 
 def operations(url: str) -> list[tuple[str, str, re.Pattern]]:
