@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 
 def run_schemathesis(url: str, key: str, args: argparse.Namespace, workdir: Path) -> tuple[list, str]:
-    """One bounded `st run`; returns the HAR entries and the CLI's summary section."""
+    """One bounded `st run`; returns the HAR entries and the CLI's errors and summary."""
     har = workdir / "report.har"
     # By default only the server-error check, and on past failures: schemathesis stops fuzzing an
     # operation at its first failure of any check, and documentation mismatches would end the
@@ -35,12 +35,11 @@ def run_schemathesis(url: str, key: str, args: argparse.Namespace, workdir: Path
            "-H", f"x-api-key: {key}", "--max-examples", str(args.max_examples), "--seed", str(args.seed),
            "--no-color", "--generation-database", "none", "--report", "har", "--report-har-path", str(har),
            "--workers", "2", *checks]
-    timeout_s = args.timeout
     try:
         # cwd: schemathesis keeps a cache in ./.schemathesis; keep it out of the repository.
-        out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout_s).stdout
+        out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=args.timeout).stdout
     except subprocess.TimeoutExpired:
-        out = f"schemathesis did not finish within {timeout_s:.0f} s; counting what it reported\n"
+        out = f"schemathesis did not finish within {args.timeout:.0f} s; counting what it reported\n"
     entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
     # Requests that got no answer (e.g. timed out) are not in the HAR: they are in the ERRORS section.
     return entries, (section(out, "ERRORS") + section(out, "SUMMARY")) or out[-2000:]
@@ -76,7 +75,8 @@ def operation_of(entry: dict, ops) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=25, help="test cases per operation and phase (default 25)")
-    parser.add_argument("--keys", default="operator,web", help="principals to fuzz as, one pass each (default operator,web)")
+    parser.add_argument("--keys", default="operator,web",
+                        help="principals to fuzz as, one pass each (default operator,web)")
     parser.add_argument("--timeout", type=float, default=80, help="longest pass, s (default 80)")
     parser.add_argument("--seed", type=int, default=1, help="schemathesis seed, for a reproducible run")
     parser.add_argument("--all-checks", action="store_true",
