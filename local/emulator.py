@@ -41,6 +41,9 @@ class SerialisedApp:
 def start_moto(port: int = 0) -> tuple[BaseWSGIServer, str]:
     from moto.server import DomainDispatcherApplication, create_backend_app
 
+    from local import moto_transactions
+
+    moto_transactions.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", port, app, threaded=True)

@@ -200,30 +200,23 @@ class QueuePoller(Poller):
 
 
 class StreamPoller(Poller):
-    """What Lambda's DynamoDB stream event source mapping does, for the outbox relay.
-
-    moto undoes a cancelled transaction by putting back a copy of the table taken before it, and
-    with it a new stream shard object; an iterator chained from an older response keeps reading
-    the discarded shard and never sees another record. So every poll asks for a fresh iterator
-    after the last sequence number handled. (The discarded shard also holds records of the undone
-    writes, which DynamoDB never emits; fresh iterators never read them.)"""
+    """What Lambda's DynamoDB stream event source mapping does, for the outbox relay."""
 
     def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop):
         super().__init__(f"stream:{fn.name}", stop)
         self.fn, self.arn, self.streams, self.functions = fn, stream_arn, streams, functions
-        self.after: dict[str, str | None] = {}  # shard id -> last sequence number handled
-
-    def _iterator(self, shard_id: str) -> str:
-        last = self.after.get(shard_id)
-        position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last} if last else {
-            "ShardIteratorType": "TRIM_HORIZON"}
-        return self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, **position)["ShardIterator"]
+        self.iterators: dict[str, str] = {}
 
     def poll_once(self) -> bool:
-        shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+        if not self.iterators:
+            for shard in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
+                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                    StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         busy = False
-        for shard in shards:
-            records = self.streams.get_records(ShardIterator=self._iterator(shard["ShardId"]), Limit=100)["Records"]
+        for shard_id, iterator in list(self.iterators.items()):
+            response = self.streams.get_records(ShardIterator=iterator, Limit=100)
+            self.iterators[shard_id] = response["NextShardIterator"]
+            records = response["Records"]
             for attempt in range(STREAM_RETRY_ATTEMPTS + 1):
                 if not records:
                     break
@@ -238,13 +231,8 @@ class StreamPoller(Poller):
                     break
                 # Retry from the first failed record, as Lambda's stream mapping does.
                 first_failed = int(failures[0]["itemIdentifier"])
-                handled = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) < first_failed]
-                if handled:
-                    self.after[shard["ShardId"]] = handled[-1]["dynamodb"]["SequenceNumber"]
                 records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= first_failed]
                 time.sleep(0.2)
-            if records:
-                self.after[shard["ShardId"]] = records[-1]["dynamodb"]["SequenceNumber"]
         return busy
 
 

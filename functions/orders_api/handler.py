@@ -13,7 +13,7 @@ from shared.adapters.orders_repo import OrderFilter
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, install, principal, resolve
-from shared.http.views import OrderAccepted, OrderPage, Reason
+from shared.http.views import OrderAccepted, OrderIdPath, OrderPage, Reason
 from shared.observability import logger, metrics, traced
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
@@ -39,7 +39,7 @@ def post_order(order: OrderRequest) -> Response[OrderAccepted]:
 
 
 @app.get("/orders/<order_id>", summary="An order with allocations, holds, history and routing reasons")
-def read_order(order_id: str) -> Order:
+def read_order(order_id: OrderIdPath) -> Order:
     return get_order(order_id, principal(app), repositories())
 
 
@@ -58,18 +58,18 @@ def orders(
 
 
 @app.post("/orders/<order_id>/cancel", summary="Cancel before shipping; releases every reservation")
-def cancel(order_id: str, body: Annotated[Reason | None, Body()] = None) -> Order:
+def cancel(order_id: OrderIdPath, body: Annotated[Reason | None, Body()] = None) -> Order:
     reason = body.reason if body else "requested"
     return cancel_order(order_id, principal(app), reason, repositories(), utc_now())
 
 
 @app.post("/orders/<order_id>/release", summary="Operator: release a held order back to allocation")
-def release(order_id: str) -> Order:
+def release(order_id: OrderIdPath) -> Order:
     return release_order(order_id, principal(app), repositories(), utc_now())
 
 
 @app.post("/orders/<order_id>/reject", summary="Operator: reject a held order")
-def reject(order_id: str, body: Annotated[Reason | None, Body()] = None) -> Order:
+def reject(order_id: OrderIdPath, body: Annotated[Reason | None, Body()] = None) -> Order:
     return reject_order(order_id, principal(app), body.reason if body else "rejected", repositories(), utc_now())
 
 

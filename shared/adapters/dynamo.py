@@ -88,19 +88,15 @@ class Table:
             action["ExpressionAttributeNames"] = dict(names)
         return action
 
-    def transact(self, actions: list[dict], token: str | None = None) -> None:
-        kwargs: dict[str, Any] = {"TransactItems": actions}
-        if token:
-            # Makes an SDK retry of a transaction that did commit a no-op for 10 minutes.
-            kwargs["ClientRequestToken"] = token[:36]
+    def transact(self, actions: list[dict]) -> None:
         try:
-            self.client.transact_write_items(**kwargs)
+            self.client.transact_write_items(TransactItems=actions)
         except ClientError as e:
             code = e.response["Error"]["Code"]
             if code == "TransactionCanceledException":
                 raise TransactionCancelled(e.response.get("CancellationReasons", [])) from e
-            if code in ("TransactionInProgressException", "IdempotentParameterMismatchException"):
-                # Another attempt with the same token is in flight or was different: re-read and retry.
+            if code == "TransactionInProgressException":
+                # An SDK retry of this very call is still being applied: re-read and retry.
                 raise TransactionCancelled([{"Code": "TransactionConflict"}] * len(actions)) from e
             raise
 
@@ -186,7 +182,8 @@ def decode_cursor(cursor: str | None, expected_attrs: set[str], partition: tuple
         ok = (
             isinstance(start, dict)
             and set(start) == expected_attrs
-            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in start.values())
+            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and 0 < len(v["S"]) <= 1024
+                    for v in start.values())
             and start[partition[0]]["S"] == partition[1]
         )
     except ValueError:

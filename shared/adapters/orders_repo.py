@@ -101,14 +101,17 @@ class OrderRepository:
     # -------------------------------------------------------------- listings
 
     def list(self, f: OrderFilter, limit: int, cursor: str | None, months: list[str]) -> tuple[list[Order], str | None]:
-        """One page of orders, oldest first. `months` (yyyy-mm, ascending) bound an unfiltered scan."""
-        if f.status is not None:
-            index, pk_value = "gsi2", f"STATUS#{f.status.value}"
-        elif f.channel is not None:
+        """One page of orders, oldest first. `months` (yyyy-mm, ascending) bound an unfiltered scan.
+
+        A channel's listing always reads the channel's own partition (status is then a filter), so
+        its cursor, DynamoDB's last evaluated key, can only ever name that channel's own orders."""
+        if f.channel is not None:
             index, pk_value = "gsi1", f"CHANNEL#{f.channel}"
+        elif f.status is not None:
+            index, pk_value = "gsi2", f"STATUS#{f.status.value}"
         else:
             return self._list_by_month(f, limit, cursor, months)
-        names, values, conditions = self._filters(f, channel_in_filter=f.status is not None)
+        names, values, conditions = self._filters(f, status_in_filter=index == "gsi1")
         start = decode_cursor(cursor, {"pk", "sk", f"{index}pk", f"{index}sk"}, (f"{index}pk", pk_value))
         items, last = self._query_page(index, pk_value, f, limit, start, names, values, conditions)
         return items, encode_cursor(last)
@@ -124,7 +127,7 @@ class OrderRepository:
             except ValueError:
                 raise InvalidInput("cursor is not one this listing returned", field="cursor") from None
             start = decode_cursor(key_part, {"pk", "sk", "gsi3pk", "gsi3sk"}, ("gsi3pk", f"MONTH#{month_part}"))
-        names, values, conditions = self._filters(f, channel_in_filter=False)
+        names, values, conditions = self._filters(f, status_in_filter=False)
         found: list[Order] = []
         while month_index < len(months) and len(found) < limit:
             month = months[month_index]
@@ -139,14 +142,14 @@ class OrderRepository:
         return found, None
 
     @staticmethod
-    def _filters(f: OrderFilter, channel_in_filter: bool):
+    def _filters(f: OrderFilter, status_in_filter: bool):
         names: dict[str, str] = {}
         values: dict[str, object] = {}
         conditions: list[str] = []
-        if channel_in_filter and f.channel is not None:
-            names["#ch"] = "channel"
-            values[":ch"] = f.channel
-            conditions.append("#ch = :ch")
+        if status_in_filter and f.status is not None:
+            names["#st"] = "status"
+            values[":st"] = f.status.value
+            conditions.append("#st = :st")
         return names, values, conditions
 
     def _query_page(self, index, pk_value, f, limit, start, names, values, conditions):

@@ -14,11 +14,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from shared.domain.money import ZERO, Amount, CurrencyCode
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
+ORDER_ID_PATTERN = r"^o[0-9a-f]{24}$"
 Sku = Annotated[str, Field(pattern=ID_PATTERN, examples=["TSHIRT-BLK-M"])]
 LocationId = Annotated[str, Field(pattern=ID_PATTERN, examples=["WH-DE-1"])]
 ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
-MAX_LINES = 25  # keeps the reservation inside one 100-action DynamoDB transaction
+MAX_LINES = 25
+MAX_TOTAL = Decimal("10000000000")  # an Amount has at most 14 digits, 4 of them decimals
 
 
 class OrderStatus(StrEnum):
@@ -145,6 +147,14 @@ class OrderRequest(BaseModel):
     def total(self) -> Decimal:
         subtotal = sum((line.unit_price * line.quantity for line in self.lines), ZERO)
         return subtotal + self.shipping_price - self.discount_total
+
+    @model_validator(mode="after")
+    def _total_is_a_sane_amount(self) -> OrderRequest:
+        if self.total < 0:
+            raise ValueError("discount_total exceeds the lines and shipping: the total would be negative")
+        if self.total >= MAX_TOTAL:
+            raise ValueError(f"the order total must be below {MAX_TOTAL}")
+        return self
 
     def fingerprint(self) -> str:
         """Hash of the canonical body: the same id with a different body is a conflict."""

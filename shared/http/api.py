@@ -78,6 +78,12 @@ def install(app: APIGatewayRestResolver) -> None:
         return error_response(415, "unsupported_media_type", "send the body as application/json",
                               field="content-type")
 
+    @app.exception_handler([RecursionError, ValueError])
+    def _unparseable(error: Exception) -> Response:
+        # Powertools lets these through from json.loads: nesting past the recursion limit, integer
+        # literals past Python's digit limit. Our own code raises domain errors, not these.
+        return error_response(400, "malformed_json", "the request body could not be parsed", field="body")
+
     @app.exception_handler(OmsError)
     def _domain(error: OmsError) -> Response:
         status = next((s for cls, s in _STATUS.items() if isinstance(error, cls)), 400)
@@ -85,12 +91,19 @@ def install(app: APIGatewayRestResolver) -> None:
 
 
 def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
-    """`app.resolve`, after refusing oversized bodies: Powertools validates a body before any
+    """`app.resolve`, after refusing what no route accepts: Powertools validates a body before any
     middleware runs, and parsing megabytes only to refuse them is what we want to avoid."""
     body = event.get("body") or ""
     limit = settings().max_body_bytes
     if len(body) > limit:
-        return {"statusCode": 413, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
-                "body": json.dumps({"error": "payload_too_large", "message": f"the body exceeds {limit} bytes",
-                                    "field": "body"})}
+        return _refusal(413, "payload_too_large", f"the body exceeds {limit} bytes", "body")
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    if headers.get("content-type", "").lower().startswith("multipart/"):
+        # Powertools' multipart parser raises a bare ValueError on a malformed boundary; we take no forms.
+        return _refusal(415, "unsupported_media_type", "send the body as application/json", "content-type")
     return app.resolve(event, context)
+
+
+def _refusal(status: int, code: str, message: str, field: str) -> dict:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
+            "body": json.dumps({"error": code, "message": message, "field": field})}

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, Field
 
-from shared.domain.orders import ID_PATTERN, Order, OrderStatus
+from shared.domain.orders import ID_PATTERN, ORDER_ID_PATTERN, Order, OrderStatus
 from shared.domain.stock import StockLevel
 
 if TYPE_CHECKING:  # the orders function need not import the inventory use cases
@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the orders function need not import the inventory use cases
 
 SkuPath = Annotated[str, Path(pattern=ID_PATTERN)]
 LocationPath = Annotated[str, Path(pattern=ID_PATTERN)]
+OrderIdPath = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
 
 
 class OrderAccepted(BaseModel):

@@ -8,7 +8,6 @@ refused transaction means the world changed: re-read, re-plan, a bounded number 
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from collections.abc import Callable
@@ -136,19 +135,15 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         backordered=[LineQuantity(sku=u.sku, quantity=u.quantity) for u in decision.unfilled],
     )]
     events += _stock_low_events(decision, levels, now)
-    # The token makes an SDK retry of a committed transaction a no-op. It covers the whole request:
-    # same order version, plan and moment -> same event ids, so a retry is byte-identical.
-    plan = "|".join(f"{a.sku}@{a.location_id}x{a.quantity}" for a in decision.assignments)
-    token = hashlib.sha256(f"{order.order_id}:{expected}:{now.isoformat()}:{plan}".encode()).hexdigest()
-    for n, event in enumerate(events):
-        event.event_id = hashlib.sha256(f"{token}:{n}".encode()).hexdigest()[:32]
     actions = (
         repos.stock.reserve_actions(order.order_id, decision.assignments, now)
         + repos.stock.count_order_actions(new_locations, now.date())
         + [repos.orders.save_action(order, expected)]
         + [event_action(repos.table, e) for e in events]
     )
-    repos.table.transact(actions, token=token)
+    # An SDK retry after a timeout reuses the ClientRequestToken botocore generated for this call,
+    # so a transaction that did commit is not applied twice.
+    repos.table.transact(actions)
     outcome = Outcome.ALLOCATED if decision.complete else Outcome.PARTIALLY_ALLOCATED
     return AllocationResult(outcome, order, available_by_sku)
 

@@ -139,7 +139,10 @@ class ImportResult:
 
 def import_stock_csv(text: str, repos: Repositories, now: datetime) -> ImportResult:
     """`sku,location_id,on_hand[,safety_stock]` rows; good rows are applied, bad rows reported."""
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    except csv.Error as unreadable:
+        raise InvalidInput(f"the CSV could not be read: {unreadable}", field="body") from None
     if rows and [c.strip().lower() for c in rows[0][:3]] == ["sku", "location_id", "on_hand"]:
         rows = rows[1:]
         first = 2

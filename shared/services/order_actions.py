@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from shared.adapters.dynamo import TransactionCancelled
 from shared.adapters.orders_repo import OrderFilter
@@ -11,10 +12,11 @@ from shared.domain.events import AllocatedLine, DomainEvent, OrderCancelled, Ord
     StockChanged
 from shared.domain.orders import CANCELLABLE, Order, OrderStatus
 from shared.domain.principal import Principal
-from shared.errors import AccessDenied, Busy, Conflict, NotFound
+from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.services.context import Repositories
 
 ATTEMPTS = 5
+MAX_MONTHS = 36
 
 
 def get_order(order_id: str, principal: Principal, repos: Repositories) -> Order:
@@ -30,16 +32,31 @@ def list_orders(f: OrderFilter, principal: Principal, limit: int, cursor: str | 
     if not principal.is_operator:
         if f.channel not in (None, principal.channel):
             raise AccessDenied("a channel can only list its own orders", field="channel")
-        f = OrderFilter(channel=principal.channel, status=f.status, created_from=f.created_from,
-                        created_to=f.created_to)
-    return repos.orders.list(f, limit, cursor, _months(f, now))
+        f = replace(f, channel=principal.channel)
+    # Sort keys are UTC ISO 8601: compare bounds in UTC whatever offset the caller used.
+    f = replace(f, created_from=_utc(f.created_from), created_to=_utc(f.created_to))
+    if f.created_from and f.created_to and f.created_from > f.created_to:
+        raise InvalidInput("created_from is after created_to", field="created_from")
+    unfiltered = f.channel is None and f.status is None
+    return repos.orders.list(f, limit, cursor, _months(f, now) if unfiltered else [])
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _months(f: OrderFilter, now: datetime) -> list[str]:
-    """Months an unfiltered listing walks: the created range, by default the last twelve months."""
+    """Months an unfiltered listing walks: the created range, by default the last twelve months.
+
+    One index query per month, so the span is bounded; longer ranges filter by status or channel."""
     end = f.created_to or now
     start = f.created_from
     y, m = (start.year, start.month) if start else ((end.year - 1, end.month + 1) if end.month < 12 else (end.year, 1))
+    if (end.year - y) * 12 + end.month - m >= MAX_MONTHS:
+        raise InvalidInput(f"without a status or channel filter, created_from..created_to may span at most "
+                           f"{MAX_MONTHS} months", field="created_from")
     months = []
     while (y, m) <= (end.year, end.month):
         months.append(f"{y:04d}-{m:02d}")

@@ -131,13 +131,13 @@ def test_a_crash_around_the_reservation_converges_on_retry(stocked, functions, m
     real = type(repos.table).transact
     calls = {"n": 0}
 
-    def crashing(self, actions, token=None):
+    def crashing(self, actions):
         calls["n"] += 1
         if calls["n"] == 1:
             if crash_after_commit:
-                real(self, actions, token)  # reserved and recorded, then the Lambda dies
+                real(self, actions)  # reserved and recorded, then the Lambda dies
             raise RuntimeError("injected crash")
-        return real(self, actions, token)
+        return real(self, actions)
 
     monkeypatch.setattr(type(repos.table), "transact", crashing)
     event = sqs_event("OrderReceived", {"order_id": order.order_id})

@@ -108,3 +108,10 @@ def test_a_location_change_is_announced_with_its_write(api, berlin, repos):
     details = sorted((json.loads(i["detail"]["S"]) for i in outbox), key=lambda d: d["occurred_at"])
     assert [(d["location_id"], d["created"], d["active"]) for d in details] == [("BER", True, True),
                                                                                ("BER", False, False)]
+
+
+def test_an_unreadable_csv_is_a_422(api, berlin):
+    resp = api("POST", "/inventory/import", data='SKU-1,BER,"' + "x" * 200_000 + '"\n', content_type="text/csv")
+    assert resp.status_code in (413, 422) and resp.json["field"] == "body"
+    bom = api("POST", "/inventory/import", data="\ufeffsku,location_id,on_hand\nSKU-1,BER,3\n", content_type="text/csv")
+    assert bom.json == {"imported": 1, "errors": []}

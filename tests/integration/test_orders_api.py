@@ -120,3 +120,51 @@ def test_a_filtered_page_is_full_when_more_orders_match(api, stocked):
             break
     assert [p for p in pages if p] == [["A-0"], ["A-1"], ["A-2"]]
     assert all(pages[:3])
+
+
+def test_forms_are_refused_and_listings_are_bounded(api, stocked):
+    form = api("POST", "/orders", as_="web", data="x", content_type="multipart/form-data")
+    assert form.status_code == 415 and form.json["field"] == "content-type"
+    ancient = api("GET", "/orders", query_string={"created_from": "1066-11-07T12:35:29Z"})
+    assert ancient.status_code == 422 and ancient.json["field"] == "created_from"
+    filtered = api("GET", "/orders", query_string={"created_from": "1066-11-07T12:35:29Z", "status": "RECEIVED"})
+    assert filtered.status_code == 200
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    (json.dumps(order_body(discount_total="1000.00")), 422, ""),
+    (json.dumps(order_body([("SKU-1", 10_000)], price="9999999999.9999")), 422, ""),
+    ("[" * 100_000 + "]" * 100_000, 400, "body"),
+    ('{"channel_order_id": ' + "9" * 5000 + "}", 400, "body"),
+])
+def test_pathological_bodies_are_4xx(api, stocked, body, status, field):
+    resp = api("POST", "/orders", as_="web", data=body, content_type="application/json")
+    assert resp.status_code == status, resp.text
+    assert resp.json.get("field", "").startswith(field)
+
+
+def test_ranges_ids_and_cursors_that_cannot_be_served_are_4xx(api, stocked):
+    order_id = api("POST", "/orders", as_="web", json=order_body()).json["order_id"]
+    created = api("GET", f"/orders/{order_id}", as_="web").json["created_at"]
+    backwards = {"created_from": "2026-12-01T00:00:00Z", "created_to": "2026-11-01T00:00:00Z", "channel": "web"}
+    assert api("GET", "/orders", query_string=backwards).status_code == 422
+    assert api("GET", "/orders/" + "x" * 3000, as_="web").status_code == 422
+    forged = "eyJwayI6IHsiUyI6ICIifX0="  # {"pk": {"S": ""}}
+    assert api("GET", "/orders", query_string={"cursor": forged, "channel": "web"}).status_code == 422
+
+    # Bounds with an offset mean the same instant as in UTC.
+    from datetime import datetime, timedelta
+
+    at = datetime.fromisoformat(created)
+    around = {"created_from": (at - timedelta(minutes=1)).astimezone().isoformat(),
+              "created_to": (at + timedelta(minutes=1)).astimezone().isoformat(), "channel": "web"}
+    assert [o["order_id"] for o in api("GET", "/orders", query_string=around).json["orders"]] == [order_id]
+    shifted = {"created_from": (at - timedelta(minutes=1)).astimezone(_tz(5)).isoformat(),
+               "created_to": (at + timedelta(minutes=1)).astimezone(_tz(5)).isoformat(), "channel": "web"}
+    assert [o["order_id"] for o in api("GET", "/orders", query_string=shifted).json["orders"]] == [order_id]
+
+
+def _tz(hours):
+    from datetime import timedelta, timezone
+
+    return timezone(timedelta(hours=hours))

@@ -1,0 +1,76 @@
+"""A cheaper, more faithful rollback for moto's TransactWriteItems.
+
+moto 5.2 makes a deep copy of every table a transaction touches, once per action, to restore it
+if a condition fails. That costs time in proportion to the table (88% of the emulator's time in a
+capture benchmark) and, on rollback, swaps in new table and stream-shard objects: stream readers
+holding an iterator keep reading the discarded shard, which also holds records of the undone
+writes (DynamoDB never emits those). Since our emulator serialises requests (see emulator.py),
+no other request can observe a transaction half-applied, so saving just the items it touches, and
+the stream's length, is a complete rollback.
+
+moto has no option for this, so it is patched here, for the local runtime and tests only.
+"""
+
+from __future__ import annotations
+
+import copy
+from types import SimpleNamespace
+from typing import Any
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    def deepcopy_except_tables(value: Any, memo: dict | None = None) -> Any:
+        # The original rollback copies whole tables; ours restores touched items instead.
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    models.copy = SimpleNamespace(deepcopy=deepcopy_except_tables)  # type: ignore[attr-defined]
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
+        saved = []
+        streams = {}
+        for action in transact_items:
+            op = next(iter(action.values()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            attrs = op.get("Item") or op.get("Key") or {}
+            if table.hash_key_attr not in attrs:
+                continue
+            hash_key = DynamoType(attrs[table.hash_key_attr])
+            range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr in attrs else None
+            saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+            if table.stream_shard is not None:
+                streams[id(table)] = (table.stream_shard, len(table.stream_shard.items))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_key, range_key, item in reversed(saved):
+                _restore(table, hash_key, range_key, item)
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+    _installed = True
+
+
+def _restore(table, hash_key, range_key, item) -> None:
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+    elif item is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = item
