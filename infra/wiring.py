@@ -50,11 +50,14 @@ class QueueSpec:
     name: str
     # EventBridge patterns whose events land on this queue (one rule per pattern).
     event_patterns: tuple[dict, ...] = ()
-    # Must exceed the consumer's timeout so a slow batch is not delivered twice while in flight.
-    visibility_timeout_s: int = 60
+    # AWS advises six times the consumer's timeout, so a batch is not redelivered while in flight.
+    visibility_timeout_s: int = 90
     # After this many failed receives the message moves to the queue's DLQ.
     max_receive_count: int = 5
     batch_size: int = 10
+    # How many batches the event source mapping hands the function at once (2 is AWS's minimum).
+    # Not reserved concurrency: the SQS poller ignores it, and throttled batches burn receives.
+    max_concurrency: int | None = None
 
 
 # ---------------------------------------------------------------- functions
@@ -162,10 +165,9 @@ FUNCTIONS: tuple[Function, ...] = (
         name="release-backorders",
         module="release_backorders.handler",
         description="Allocates backordered orders oldest first when a SKU's stock rises",
-        queue=QueueSpec(name="backorders", event_patterns=(STOCK_INCREASES,), batch_size=10),
+        queue=QueueSpec(name="backorders", event_patterns=(STOCK_INCREASES,), batch_size=10,
+                        visibility_timeout_s=360, max_concurrency=2),
         table_access="write",
-        # One batch at a time keeps "oldest first" true across concurrent restocks.
-        reserved_concurrency=1,
         timeout_s=60,
     ),
     Function(

@@ -291,7 +291,7 @@ class LocalOms:
         streams = session.client("dynamodbstreams", endpoint_url=self.emulator_url)
         for fn in wiring.FUNCTIONS:
             if fn.queue is not None:
-                for _ in range(fn.reserved_concurrency or self.concurrency):
+                for _ in range(fn.queue.max_concurrency or self.concurrency):
                     self.threads.append(QueuePoller(fn, self.resources.queue_urls[fn.name], sqs, self.functions,
                                                     self.stop_event, self.retry_delay_s))
             if fn.table_stream:

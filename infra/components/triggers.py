@@ -69,7 +69,8 @@ class QueueTrigger(Construct):
                 targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dlq)],
             )
         fn.function.add_event_source(sources.SqsEventSource(
-            self.queue, batch_size=spec.batch_size, report_batch_item_failures=True))
+            self.queue, batch_size=spec.batch_size, report_batch_item_failures=True,
+            max_concurrency=spec.max_concurrency))
 
 
 class StreamTrigger(Construct):

@@ -227,6 +227,7 @@ def test_queue_has_a_dlq_and_a_batch_mapping(resources, function_ids, name):
     mapping = mapping_of(resources, function_ids[name])
     assert mapping["BatchSize"] == spec.batch_size
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping.get("ScalingConfig", {}).get("MaximumConcurrency") == spec.max_concurrency
     queue_id = mapping["EventSourceArn"]["Fn::GetAtt"][0]
     queue = resources[queue_id]["Properties"]
     assert queue["VisibilityTimeout"] == spec.visibility_timeout_s
