@@ -61,7 +61,7 @@ class HoldReason(StrEnum):
     UNKNOWN_SKU = "UNKNOWN_SKU"
     UNDELIVERABLE_ADDRESS = "UNDELIVERABLE_ADDRESS"
     PICKUP_UNAVAILABLE = "PICKUP_UNAVAILABLE"
-    MANUAL = "MANUAL"
+    TOO_LARGE = "TOO_LARGE"
 
 
 class IllegalTransition(Exception):

@@ -29,6 +29,10 @@ from shared.errors import Busy
 from shared.services.context import Repositories
 
 MAX_ATTEMPTS = 6
+MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's TransactWriteItems limit
+# Cancelling releases every allocation in one transaction: a level, a reservation record and a
+# StockChanged event each, plus the order and OrderCancelled.
+MAX_ALLOCATIONS = (MAX_TRANSACTION_ACTIONS - 2) // 3
 
 
 class Outcome(StrEnum):
@@ -118,7 +122,19 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
 def _reserve(order, expected, decision: RoutingDecision, record, levels, locations, repos: Repositories, now,
              available_by_sku) -> AllocationResult:
     already_at = {a.location_id for a in order.allocations}
-    order.allocations = _merge(order.allocations, decision)
+    merged = _merge(order.allocations, decision)
+    stock_low = _stock_low_events(decision, levels, now)
+    new_locations = {loc for loc in decision.locations if loc not in already_at}
+    actions_needed = 2 * len(decision.assignments) + len(new_locations) + len(stock_low) + 2
+    if actions_needed > MAX_TRANSACTION_ACTIONS or len(merged) > MAX_ALLOCATIONS:
+        # One atomic reservation (and later one atomic cancel) could not hold this plan.
+        if order.status != OrderStatus.RECEIVED:
+            return AllocationResult(Outcome.STILL_WAITING, order, available_by_sku)
+        _hold(order, [(HoldReason.TOO_LARGE, f"the plan needs {len(merged)} stock allocations over "
+                                             f"{len(decision.locations)} locations; at most {MAX_ALLOCATIONS} fit "
+                                             "one transaction. Split or reject the order.")], repos, now)
+        return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)
+    order.allocations = merged
     order.backordered = [BackorderedLine(sku=u.sku, quantity=u.quantity) for u in decision.unfilled]
     order.routing.append(record)
     status = OrderStatus.ALLOCATED if decision.complete else OrderStatus.PARTIALLY_ALLOCATED
@@ -126,7 +142,6 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     order.version += 1
 
     capacity = {loc.location_id: loc.daily_order_capacity for loc in locations}
-    new_locations = {loc: capacity.get(loc) for loc in decision.locations if loc not in already_at}
     events: list[DomainEvent] = [OrderAllocated(
         occurred_at=now, order_id=order.order_id, channel=order.channel,
         allocations=[AllocatedLine(location_id=a.location_id, sku=a.sku, quantity=a.quantity)
@@ -134,10 +149,10 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         partial=not decision.complete,
         backordered=[LineQuantity(sku=u.sku, quantity=u.quantity) for u in decision.unfilled],
     )]
-    events += _stock_low_events(decision, levels, now)
+    events += stock_low
     actions = (
         repos.stock.reserve_actions(order.order_id, decision.assignments, now)
-        + repos.stock.count_order_actions(new_locations, now.date())
+        + repos.stock.count_order_actions({loc: capacity.get(loc) for loc in new_locations}, now.date())
         + [repos.orders.save_action(order, expected)]
         + [event_action(repos.table, e) for e in events]
     )

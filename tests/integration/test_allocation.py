@@ -248,3 +248,16 @@ def _body(lines=None, coid="CO-1", **kw):
     from tests.factories import order_body
 
     return order_body(lines or [("SKU-1", 1)], channel_order_id=coid, **kw)
+
+
+def test_a_plan_too_large_for_one_transaction_is_held_not_dead_lettered(repos, functions):
+    skus = [f"S-{n:02d}" for n in range(25)]
+    seed(repos, TWO_WAREHOUSES, {(s, loc): 1 for s in skus for loc in ("BER", "MAD")})
+    order = capture(repos, *[(s, 2) for s in skus])  # 50 allocations over two locations
+
+    result = functions.invoke("allocate-orders", sqs_event("OrderReceived", {"order_id": order.order_id}))
+
+    assert result == {"batchItemFailures": []}
+    stored = repos.orders.get(order.order_id)
+    assert stored.status == OrderStatus.ON_HOLD and stored.holds[0].reason == HoldReason.TOO_LARGE
+    assert all(level(repos, s, "BER").reserved == 0 for s in skus)
