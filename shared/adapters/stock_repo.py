@@ -75,15 +75,23 @@ class StockRepository:
 
     # -------------------------------------------------------------- transaction actions
 
-    def reserve_actions(self, order_id: str, assignments: Iterable[Assignment], at: datetime) -> list[dict]:
+    def reserve_actions(self, order_id: str, assignments: Iterable[Assignment], at: datetime,
+                        exact: dict[tuple[str, str], int] | None = None) -> list[dict]:
+        """Reserve each assignment. Levels in `exact` must also still have the version read (the
+        caller's events or decision depend on their exact counts)."""
         actions = []
+        exact = exact or {}
         for a in sorted(assignments, key=lambda a: (a.sku, a.location_id)):
+            values = {":q": a.quantity, ":one": 1, ":at": at.isoformat()}
+            condition = "available >= :q"
+            if (a.sku, a.location_id) in exact:
+                condition += " AND version = :v"
+                values[":v"] = exact[(a.sku, a.location_id)]
             actions.append(self.table.update(
                 stock_pk(a.sku), level_sk(a.location_id),
                 "SET available = available - :q, reserved = reserved + :q, version = version + :one, "
                 "updated_at = :at",
-                condition="available >= :q",
-                values={":q": a.quantity, ":one": 1, ":at": at.isoformat()},
+                condition=condition, values=values,
             ))
             # The reservation record is what drift repair recounts; the order's version condition
             # in the same transaction is what stops a redelivered message reserving twice.
@@ -92,6 +100,20 @@ class StockRepository:
                 "ADD quantity :q SET order_id = :o, location_id = :l, sku = :s, reserved_at = :at",
                 values={":q": a.quantity, ":o": order_id, ":l": a.location_id, ":s": a.sku, ":at": at.isoformat()},
             ))
+        return actions
+
+    def unchanged_actions(self, pairs: Iterable[tuple[str, str]],
+                          levels: dict[tuple[str, str], StockLevel]) -> list[dict]:
+        """Conditions that the given (SKU, location) levels are still as read: a decision that
+        nothing can be reserved must not commit over a restock it did not see."""
+        actions = []
+        for sku, loc in sorted(set(pairs)):
+            level = levels.get((sku, loc))
+            if level is None:
+                actions.append(self.table.check(stock_pk(sku), level_sk(loc), "attribute_not_exists(pk)"))
+            else:
+                actions.append(self.table.check(stock_pk(sku), level_sk(loc), "version = :v",
+                                                {":v": level.version}))
         return actions
 
     def count_order_actions(self, capacities: dict[str, int | None], day: date) -> list[dict]:

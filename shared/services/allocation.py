@@ -113,7 +113,8 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
         order.version += 1
         event = OrderBackordered(occurred_at=now, order_id=order.order_id, channel=order.channel,
                                  lines=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in remaining])
-        repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)])
+        repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)]
+                             + _still_short(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - 2))
         return AllocationResult(Outcome.BACKORDERED, order, available_by_sku)
 
     return _reserve(order, expected, decision, record, levels, locations, repos, now, available_by_sku)
@@ -150,17 +151,47 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         backordered=[LineQuantity(sku=u.sku, quantity=u.quantity) for u in decision.unfilled],
     )]
     events += stock_low
+    assigned = {(a.sku, a.location_id) for a in decision.assignments}
+    # Exact versions where counts matter: a StockLow event reports them, and a level we leave
+    # an order waiting on must not have been restocked meanwhile.
+    exact_pairs = {(e.sku, e.location_id) for e in stock_low} | (assigned & _waiting_pairs(order, locations))
     actions = (
-        repos.stock.reserve_actions(order.order_id, decision.assignments, now)
+        repos.stock.reserve_actions(order.order_id, decision.assignments, now,
+                                    {pair: levels[pair].version for pair in exact_pairs})
         + repos.stock.count_order_actions({loc: capacity.get(loc) for loc in new_locations}, now.date())
         + [repos.orders.save_action(order, expected)]
         + [event_action(repos.table, e) for e in events]
     )
+    if order.backordered:
+        actions += _still_short(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - len(actions),
+                                skip=assigned)
     # An SDK retry after a timeout reuses the ClientRequestToken botocore generated for this call,
     # so a transaction that did commit is not applied twice.
     repos.table.transact(actions)
     outcome = Outcome.ALLOCATED if decision.complete else Outcome.PARTIALLY_ALLOCATED
     return AllocationResult(outcome, order, available_by_sku)
+
+
+def _waiting_pairs(order: Order, locations) -> set[tuple[str, str]]:
+    """(SKU, location) pairs whose restock could serve what the order still waits for."""
+    req = order.request
+    if req.fulfillment.type == "pickup":
+        places = [req.fulfillment.location_id]
+    else:
+        places = [loc.location_id for loc in locations if loc.active and req.shipping_address.country in loc.ships_to]
+    return {(b.sku, place) for b in order.backordered for place in places}
+
+
+def _still_short(order: Order, locations, levels, repos: Repositories, room: int,
+                 skip: set[tuple[str, str]] = frozenset()) -> list[dict]:
+    """Checks that the stock this order now waits for is still as read.
+
+    Without them, a restock committed between our read and our write would find the order not yet
+    waiting (its release looks for BACKORDERED orders), and the order would then wait with stock on
+    the shelf. When they do not fit the transaction (a very wide order), the scheduled
+    reconciliation is the safety net."""
+    pairs = _waiting_pairs(order, locations) - skip
+    return repos.stock.unchanged_actions(pairs, levels) if len(pairs) <= room else []
 
 
 def _merge(existing: list[Allocation], decision: RoutingDecision) -> list[Allocation]:

@@ -261,3 +261,47 @@ def test_a_plan_too_large_for_one_transaction_is_held_not_dead_lettered(repos, f
     stored = repos.orders.get(order.order_id)
     assert stored.status == OrderStatus.ON_HOLD and stored.holds[0].reason == HoldReason.TOO_LARGE
     assert all(level(repos, s, "BER").reserved == 0 for s in skus)
+
+
+def test_a_restock_between_reading_and_backordering_is_not_missed(stocked):
+    """Guard: the backorder write is conditioned on the stock it saw. A restock that commits in
+    between (and so finds no BACKORDERED order to wake) forces a re-plan instead."""
+    repos = stocked
+    order = capture(repos, ("SKU-2", 5))  # MAD has 4: nothing fits, whole order waits
+    real_snapshot = repos.stock.snapshot
+    calls = {"n": 0}
+
+    def restock_after_first_read(*args, **kwargs):
+        result = real_snapshot(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            set_stock("SKU-2", "MAD", SetStockRequest(on_hand=9), repos, NOW)
+        return result
+
+    repos.stock.snapshot = restock_after_first_read
+    try:
+        assert allocate_order(order.order_id, repos, policy, NOW).outcome == Outcome.ALLOCATED
+    finally:
+        del repos.stock.snapshot
+    assert level(repos, "SKU-2", "MAD").reserved == 5
+
+
+def test_stock_low_is_announced_once_with_the_real_count(stocked):
+    repos = stocked
+    set_stock("SKU-1", "BER", SetStockRequest(on_hand=3, low_stock_threshold=1), repos, NOW)
+    first = capture(repos, ("SKU-1", 2), coid="A")
+    second = capture(repos, ("SKU-1", 1), coid="B")
+    stale_second = repos.orders.get(second.order_id)
+    levels, _ = repos.stock.snapshot({"SKU-1"}, ["BER", "MAD"], NOW.date())
+
+    allocate_order(first.order_id, repos, policy, NOW)  # 3 -> 1 available: crosses the threshold
+    repos.stock.snapshot = lambda *a, **k: (levels, {})  # the second plans on the old counts
+    with pytest.raises(TransactionCancelled):  # its StockLow would report 2, and a second crossing
+        allocation._attempt(stale_second, repos, policy("web"), NOW)
+    del repos.stock.snapshot
+
+    outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+                                     ExpressionAttributeValues={":t": {"S": "StockLow"}})["Items"]
+    import json
+
+    assert [json.loads(i["detail"]["S"])["available"] for i in outbox] == [1]
