@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -287,21 +288,22 @@ def test_a_restock_between_reading_and_backordering_is_not_missed(stocked):
 
 
 def test_stock_low_is_announced_once_with_the_real_count(stocked):
+    """Guard: a reservation that announces StockLow is pinned to the level version it read, so
+    the event's count is the one the write produced."""
     repos = stocked
-    set_stock("SKU-1", "BER", SetStockRequest(on_hand=3, low_stock_threshold=1), repos, NOW)
-    first = capture(repos, ("SKU-1", 2), coid="A")
-    second = capture(repos, ("SKU-1", 1), coid="B")
+    set_stock("SKU-1", "BER", SetStockRequest(on_hand=5, low_stock_threshold=2), repos, NOW)
+    first = capture(repos, ("SKU-1", 1), coid="A")
+    second = capture(repos, ("SKU-1", 3), coid="B")
     stale_second = repos.orders.get(second.order_id)
     levels, _ = repos.stock.snapshot({"SKU-1"}, ["BER", "MAD"], NOW.date())
 
-    allocate_order(first.order_id, repos, policy, NOW)  # 3 -> 1 available: crosses the threshold
-    repos.stock.snapshot = lambda *a, **k: (levels, {})  # the second plans on the old counts
-    with pytest.raises(TransactionCancelled):  # its StockLow would report 2, and a second crossing
+    allocate_order(first.order_id, repos, policy, NOW)  # 5 -> 4 available
+    repos.stock.snapshot = lambda *a, **k: (levels, {})  # the second plans on 5 -> 2
+    with pytest.raises(TransactionCancelled):
         allocation._attempt(stale_second, repos, policy("web"), NOW)
     del repos.stock.snapshot
+    allocate_order(second.order_id, repos, policy, NOW)  # re-planned: 4 -> 1
 
     outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
                                      ExpressionAttributeValues={":t": {"S": "StockLow"}})["Items"]
-    import json
-
     assert [json.loads(i["detail"]["S"])["available"] for i in outbox] == [1]
