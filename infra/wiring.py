@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.domain.events import EVENT_SOURCE
+from shared.outbox_format import EVENT_SOURCE
 
 # ---------------------------------------------------------------- resources
 

@@ -1,25 +1,30 @@
-"""Configuration of every function: one pydantic model read from the environment, once, lazily."""
+"""Configuration of every function, read from the environment once, lazily.
+
+Plain dataclasses rather than a pydantic model: the event relay reads its settings too, and should
+not pay pydantic's import for two strings.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from functools import cache
 
-from pydantic import BaseModel, Field
 
-
-class ChannelPolicy(BaseModel):
+@dataclass(frozen=True)
+class ChannelPolicy:
     allow_split: bool = True
     allow_partial: bool = False
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     table_name: str = "oms"
     event_bus_name: str = "oms-events"
     # API Gateway key id -> channel name, or "operator". Set by the stack from the keys it creates.
-    principals: dict[str, str] = Field(default_factory=dict)
-    channels: dict[str, ChannelPolicy] = Field(default_factory=dict)
+    principals: dict[str, str] = field(default_factory=dict)
+    channels: dict[str, ChannelPolicy] = field(default_factory=dict)
     max_body_bytes: int = 262_144
 
     def channel_policy(self, channel: str) -> ChannelPolicy:
@@ -29,9 +34,10 @@ class Settings(BaseModel):
 @cache
 def settings() -> Settings:
     env = os.environ
+    channels = json.loads(env.get("OMS_CHANNELS") or "{}")
     return Settings(
         table_name=env.get("OMS_TABLE_NAME", "oms"),
         event_bus_name=env.get("OMS_EVENT_BUS_NAME", "oms-events"),
         principals=json.loads(env.get("OMS_API_PRINCIPALS") or "{}"),
-        channels=json.loads(env.get("OMS_CHANNELS") or "{}"),
+        channels={name: ChannelPolicy(**policy) for name, policy in channels.items()},
     )

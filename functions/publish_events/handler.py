@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from shared.adapters.aws import client
 from shared.adapters.event_bus import OutboxRecord, publish
-from shared.adapters.outbox import OUTBOX_PREFIX
+from shared.outbox_format import OUTBOX_PREFIX
 from shared.config import settings
 from shared.observability import logger, traced
 

@@ -16,7 +16,7 @@ from constructs import Construct
 from infra import wiring
 from infra.components.functions import OmsFunction
 from infra.components.nag import acknowledge
-from shared.adapters.outbox import OUTBOX_PREFIX
+from shared.outbox_format import OUTBOX_PREFIX
 
 DLQ_RETENTION = Duration.days(14)  # the SQS maximum: time to investigate before a message is lost
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.domain.events import EVENT_SOURCE
+from shared.outbox_format import EVENT_SOURCE
 
 PUT_EVENTS_MAX = 10  # PutEvents accepts at most 10 entries per call
 

@@ -10,8 +10,7 @@ from datetime import timedelta
 
 from shared.adapters.dynamo import Table
 from shared.domain.events import DomainEvent
-
-OUTBOX_PREFIX = "EVENT#"
+from shared.outbox_format import OUTBOX_PREFIX
 RETENTION = timedelta(days=7)
 
 

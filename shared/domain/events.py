@@ -14,8 +14,6 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EVENT_SOURCE = "oms"
-"""`source` of every event the OMS puts on its bus."""
 
 
 class DomainEvent(BaseModel):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.adapters.dynamo import TransactionCancelled, from_item
-from shared.adapters.orders_repo import channel_key_pk
+from shared.adapters.orders_repo import ChannelOrderKey
 from shared.adapters.outbox import event_action
 from shared.domain.events import LineQuantity, OrderReceived
 from shared.domain.orders import Order, OrderRequest, OrderStatus, StatusChange
@@ -30,22 +30,17 @@ def new_order_id(now: datetime) -> str:
 
 def capture_order(request: OrderRequest, channel: str, repos: Repositories, now: datetime) -> CaptureResult:
     if request.fulfillment.type == "pickup":
+        # A retry must answer the order it created even if the store changed since: look first.
+        known = repos.orders.get_channel_key(channel, request.channel_order_id)
+        if known is not None:
+            return _existing(known, _draft(request, channel, now), repos)
         store = repos.locations.get(request.fulfillment.location_id or "")
         if store is None or not store.active:
             raise InvalidInput("unknown pickup location", field="fulfillment.location_id")
         if not store.pickup_enabled:
             raise InvalidInput("this location does not offer pickup", field="fulfillment.location_id")
 
-    order = Order(
-        order_id=new_order_id(now),
-        channel=channel,
-        created_at=now,
-        updated_at=now,
-        request=request,
-        request_fingerprint=request.fingerprint(),
-        total=request.total,
-        history=[StatusChange(status=OrderStatus.RECEIVED, at=now)],
-    )
+    order = _draft(request, channel, now)
     event = OrderReceived(
         occurred_at=now,
         order_id=order.order_id,
@@ -62,23 +57,35 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
             return CaptureResult(order, created=True)
         except TransactionCancelled as cancelled:
             if 0 in cancelled.failed_indexes():
-                return _existing(cancelled.reasons[0].get("Item"), order, repos)
+                old = cancelled.reasons[0].get("Item")
+                found = from_item(old) if old else None
+                return _existing(ChannelOrderKey(found["order_id"], found["fingerprint"]) if found else None,
+                                 order, repos)
             if not cancelled.retryable:
                 raise
     raise Busy("the order could not be stored because of contention; retry the same request")
 
 
-def _existing(old_key: dict | None, attempted: Order, repos: Repositories) -> CaptureResult:
+def _draft(request: OrderRequest, channel: str, now: datetime) -> Order:
+    return Order(
+        order_id=new_order_id(now), channel=channel, created_at=now, updated_at=now, request=request,
+        request_fingerprint=request.fingerprint(), total=request.total,
+        history=[StatusChange(status=OrderStatus.RECEIVED, at=now)],
+    )
+
+
+def _existing(key: ChannelOrderKey | None, attempted: Order, repos: Repositories) -> CaptureResult:
+    """The order this channel order id already made, when the body is the same; else a conflict."""
     request = attempted.request
-    key = from_item(old_key) if old_key else repos.table.get(channel_key_pk(attempted.channel, request.channel_order_id), "KEY")
+    key = key or repos.orders.get_channel_key(attempted.channel, request.channel_order_id)
     if key is None:  # the key vanished between the refusal and now: impossible unless deleted by hand
         raise Busy("retry the same request")
-    if key["fingerprint"] != attempted.request_fingerprint:
+    if key.fingerprint != attempted.request_fingerprint:
         raise Conflict(
             f"channel_order_id {request.channel_order_id!r} was already used for a different order",
             field="channel_order_id",
         )
-    order = repos.orders.get(key["order_id"])
+    order = repos.orders.get(key.order_id)
     if order is None:
         raise Busy("retry the same request")
     return CaptureResult(order, created=False)

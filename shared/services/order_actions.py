@@ -125,13 +125,20 @@ def reject_order(order_id: str, principal: Principal, reason: str, repos: Reposi
     return _operator_change(order_id, principal, OrderStatus.REJECTED, change, repos)
 
 
+def _already_done(order: Order, target: OrderStatus) -> bool:
+    if target == OrderStatus.REJECTED:
+        return order.status == OrderStatus.REJECTED
+    released = bool(order.holds) and not order.open_holds
+    return released and order.status not in (OrderStatus.ON_HOLD, OrderStatus.REJECTED, OrderStatus.CANCELLED)
+
+
 def _operator_change(order_id, principal: Principal, target: OrderStatus, change, repos: Repositories) -> Order:
     if not principal.is_operator:
         raise AccessDenied("only an operator may release or reject a held order")
     for _ in range(ATTEMPTS):
         order = get_order(order_id, principal, repos)
-        if order.status == target and target == OrderStatus.REJECTED:
-            return order
+        if _already_done(order, target):
+            return order  # a repeated release or reject answers the same
         if order.status != OrderStatus.ON_HOLD:
             raise Conflict(f"order is {order.status}, not ON_HOLD", field="status")
         expected = order.version

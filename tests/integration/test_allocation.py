@@ -162,7 +162,7 @@ def test_pending_payment_holds_until_an_operator_releases(stocked, api, pump):
     assert api("POST", f"/orders/{order_id}/release", as_="operator").json["status"] == "RECEIVED"
     pump()
     assert repos.orders.get(order_id).status == OrderStatus.ALLOCATED
-    assert api("POST", f"/orders/{order_id}/release", as_="operator").status_code == 409
+    assert api("POST", f"/orders/{order_id}/reject", as_="operator").status_code == 409
 
 
 def test_an_operator_rejects_a_held_order(stocked, api, pump):
@@ -307,3 +307,12 @@ def test_stock_low_is_announced_once_with_the_real_count(stocked):
     outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
                                      ExpressionAttributeValues={":t": {"S": "StockLow"}})["Items"]
     assert [json.loads(i["detail"]["S"])["available"] for i in outbox] == [1]
+
+
+def test_a_repeated_release_answers_the_released_order(stocked, api, pump):
+    order_id = api("POST", "/orders", as_="web", json=_body(payment_status="pending")).json["order_id"]
+    pump()
+    first = api("POST", f"/orders/{order_id}/release", as_="operator")
+    again = api("POST", f"/orders/{order_id}/release", as_="operator")
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json["holds"][0]["released_by"] == "operator"

@@ -168,3 +168,15 @@ def _tz(hours):
     from datetime import timedelta, timezone
 
     return timezone(timedelta(hours=hours))
+
+
+def test_a_pickup_capture_retried_after_the_store_changed_answers_the_same_order(api, stocked):
+    api("PUT", "/locations/BER", json={"name": "Berlin", "type": "store", "country": "DE", "lat": 52.5,
+                                       "lon": 13.4, "ships_to": ["DE"], "pickup_enabled": True})
+    body = order_body(fulfillment={"type": "pickup", "location_id": "BER"})
+    first = api("POST", "/orders", as_="web", json=body)
+    api("PUT", "/locations/BER", json={"name": "Berlin", "type": "store", "country": "DE", "lat": 52.5,
+                                       "lon": 13.4, "ships_to": ["DE"], "pickup_enabled": False})
+    again = api("POST", "/orders", as_="web", json=body)
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json["order_id"] == first.json["order_id"] and again.json["duplicate"]
