@@ -316,3 +316,48 @@ def test_a_repeated_release_answers_the_released_order(stocked, api, pump):
     again = api("POST", f"/orders/{order_id}/release", as_="operator")
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.json["holds"][0]["released_by"] == "operator"
+
+
+def test_a_location_takes_no_more_orders_than_its_capacity_under_a_stale_read(repos):
+    """Guard: the capacity counter's condition. Two allocations read 'one order left today';
+    only one may take it."""
+    seed(repos, {"BER": location_request("DE", priority=1, daily_order_capacity=1),
+                 "HAM": location_request("DE", lat=53.55, lon=9.99, priority=2)},
+         {("SKU-1", "BER"): 5, ("SKU-1", "HAM"): 5})
+    first = capture(repos, ("SKU-1", 1), coid="1")
+    second = capture(repos, ("SKU-1", 1), coid="2")
+    stale_second = repos.orders.get(second.order_id)
+    before = repos.stock.snapshot({"SKU-1"}, ["BER", "HAM"], NOW.date())
+
+    allocate_order(first.order_id, repos, policy, NOW)
+    repos.stock.snapshot = lambda *a, **k: before  # BER's counter read before the first took it
+    with pytest.raises(TransactionCancelled):
+        allocation._attempt(stale_second, repos, policy("web"), NOW)
+    del repos.stock.snapshot
+
+    allocate_order(second.order_id, repos, policy, NOW)
+    assert repos.orders.get(second.order_id).allocations[0].location_id == "HAM"
+
+
+def test_setting_stock_never_overwrites_a_concurrent_reservation(stocked):
+    """Guard: set/adjust write counts computed from a read, conditioned on its version. A reservation
+    committed in between must not be overwritten (that would free reserved units: an oversell)."""
+    repos = stocked
+    order = capture(repos, ("SKU-1", 2))
+    real_level = repos.stock.level
+    calls = {"n": 0}
+
+    def reservation_sneaks_in(sku, loc):
+        found = real_level(sku, loc)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            allocate_order(order.order_id, repos, policy, NOW)  # BER: reserved 0 -> 2
+        return found
+
+    repos.stock.level = reservation_sneaks_in
+    try:
+        set_stock("SKU-1", "BER", SetStockRequest(on_hand=10), repos, NOW)
+    finally:
+        del repos.stock.level
+    ber = level(repos, "SKU-1", "BER")
+    assert (ber.on_hand, ber.reserved, ber.available) == (10, 2, 8)
