@@ -5,9 +5,20 @@ from __future__ import annotations
 import os
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger(service="oms")
 metrics = Metrics(namespace="OMS", service="oms")
+
+
+def count(name: str) -> None:
+    """Add 1 to a CloudWatch metric of this invocation.
+
+    Skipped when POWERTOOLS_METRICS_DISABLED=true (the local runtime): Powertools then stops
+    flushing at the end of each invocation but still prints the accumulated set once it holds
+    100 values, which would end up on the local runtime's console."""
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true":
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def traced(handler):

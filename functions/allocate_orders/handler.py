@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from shared.batch import sqs_processor
 from shared.config import settings
 from shared.events_in import OrderEventRecord
-from shared.observability import logger, metrics, traced
+from shared.observability import count, logger, metrics, traced
 from shared.services.allocation import allocate_order
 from shared.services.clock import utc_now
 from shared.services.context import repositories
@@ -20,8 +19,7 @@ def allocate(record: OrderEventRecord) -> None:
     order_id = record.body.detail.order_id
     result = allocate_order(order_id, repositories(), settings().channel_policy, utc_now())
     logger.info("allocation", extra={"order_id": order_id, "outcome": result.outcome.value})
-    metrics.add_metric(name=f"Allocation{result.outcome.value.title().replace('_', '')}", unit=MetricUnit.Count,
-                       value=1)
+    count(f"Allocation{result.outcome.value.title().replace('_', '')}")
 
 
 @logger.inject_lambda_context

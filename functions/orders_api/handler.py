@@ -7,14 +7,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.adapters.orders_repo import OrderFilter
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, install, principal, resolve
 from shared.http.views import OrderAccepted, OrderIdPath, OrderPage, Reason
-from shared.observability import logger, metrics, traced
+from shared.observability import count, logger, metrics, traced
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
 from shared.services.context import repositories
@@ -32,7 +31,7 @@ def post_order(order: OrderRequest) -> Response[OrderAccepted]:
         raise AccessDenied("orders are captured with a channel's API key, not an operator's")
     result = capture_order(order, channel, repositories(), utc_now())
     if result.created:
-        metrics.add_metric(name="OrdersCaptured", unit=MetricUnit.Count, value=1)
+        count("OrdersCaptured")
     body = OrderAccepted(order_id=result.order.order_id, channel_order_id=order.channel_order_id,
                          status=result.order.status, duplicate=not result.created)
     return Response(status_code=202, content_type="application/json", body=body.model_dump(mode="json"))
