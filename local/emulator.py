@@ -13,15 +13,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
-import urllib.request
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import wiring
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account id
 
@@ -38,7 +42,8 @@ class SerialisedApp:
             return list(self.app(environ, start_response))
 
 
-def start_moto(port: int = 0) -> tuple[BaseWSGIServer, str]:
+def serve(port: int = 0) -> BaseWSGIServer:
+    """The moto server of this process, serialised, with the cheaper transaction rollback."""
     from moto.server import DomainDispatcherApplication, create_backend_app
 
     from local import moto_transactions
@@ -46,12 +51,35 @@ def start_moto(port: int = 0) -> tuple[BaseWSGIServer, str]:
     moto_transactions.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
-    endpoint = f"http://127.0.0.1:{server.server_port}"
-    # moto keeps its state per process, not per server: start from an empty account.
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
-    return server, endpoint
+    return make_server("127.0.0.1", port, app, threaded=True)
+
+
+class Emulator:
+    """The moto server in a child process: its work and ours then run on separate cores instead
+    of sharing one interpreter lock. The child exits with its parent."""
+
+    def __init__(self, port: int = 0):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local.emulator", "--port", str(port), "--parent", str(os.getpid())],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+        )
+        ready = self.process.stdout.readline().strip()  # the child prints its port once listening
+        if not ready.isdigit():
+            self.process.kill()
+            raise RuntimeError(f"the moto emulator did not start: {ready!r}")
+        self.endpoint = f"http://127.0.0.1:{ready}"
+
+    def shutdown(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_moto(port: int = 0) -> tuple[Emulator, str]:
+    emulator = Emulator(port)
+    return emulator, emulator.endpoint
 
 
 def use_emulator(endpoint: str) -> None:
@@ -116,3 +144,21 @@ def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: 
             events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": q.name, "Arn": arn}])
         out.queue_urls[fn.name], out.dlq_urls[fn.name] = url, dlq_url
     return out
+
+
+def _main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the serialised moto server of the local runtime")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--parent", type=int, default=0, help="exit when this process is gone")
+    args = parser.parse_args()
+    server = serve(args.port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(server.server_port, flush=True)
+    while args.parent == 0 or os.getppid() == args.parent:
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    _main()
