@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
+from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
 from shared.outbox_format import EVENT_SOURCE
 
 # ---------------------------------------------------------------- resources
@@ -206,7 +207,7 @@ DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("marketplace", allow_partial=True),
 )
 
-OPERATOR = "operator"
+OPERATOR = PRINCIPAL_OPERATOR
 
 
 def channel_policies() -> str:

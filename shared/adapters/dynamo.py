@@ -50,12 +50,6 @@ class TransactionCancelled(Exception):
         return bool(codes & {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
-class ConditionFailed(Exception):
-    def __init__(self, item: dict | None):
-        super().__init__("condition failed")
-        self.item = from_item(item) if item else None
-
-
 @dataclass
 class Table:
     client: Any
@@ -105,16 +99,6 @@ class Table:
             raise
 
     # -------------------------------------------------------------- single calls
-
-    def put_item(self, item: Mapping[str, Any], condition: str | None = None,
-                 values: Mapping | None = None) -> None:
-        kwargs = self.put(item, condition, values)["Put"]
-        try:
-            self.client.put_item(**kwargs)
-        except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ConditionFailed(e.response.get("Item")) from e
-            raise
 
     def get(self, pk: str, sk: str, consistent: bool = True) -> dict | None:
         item = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=consistent).get("Item")

@@ -76,18 +76,23 @@ class AdjustmentResult:
 def adjust_stock_batch(adjustments: list[Adjustment], repos: Repositories, now: datetime) -> list[AdjustmentResult]:
     """Each adjustment stands alone: a refused one is reported and the others still apply."""
     results = []
+    known = {loc.location_id for loc in repos.locations.all()}
     for n, adj in enumerate(adjustments):
         try:
-            results.append(adjust_stock(adj, repos, now))
+            if adj.location_id not in known:
+                raise NotFound(f"location {adj.location_id} does not exist", field="location_id")
+            results.append(adjust_stock(adj, repos, now, check_location=False))
         except OmsError as refused:
             refused.field = f"adjustments.{n}.{refused.field or 'adjustment_id'}"
             results.append(AdjustmentResult(adj.adjustment_id, None, error=refused))
     return results
 
 
-def adjust_stock(adj: Adjustment, repos: Repositories, now: datetime) -> AdjustmentResult:
+def adjust_stock(adj: Adjustment, repos: Repositories, now: datetime, check_location: bool = True
+                 ) -> AdjustmentResult:
     """Apply a delta once per adjustment id: the id is written in the same transaction as the stock."""
-    _require_location(adj.location_id, repos)
+    if check_location:
+        _require_location(adj.location_id, repos)
     fingerprint = adj.model_dump_json()
     for _ in range(ATTEMPTS):
         current = repos.stock.level(adj.sku, adj.location_id)

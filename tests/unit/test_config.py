@@ -1,0 +1,24 @@
+"""The variables the stack and the local runtime set (named in the wiring) are the ones read."""
+
+from __future__ import annotations
+
+import json
+
+from infra import wiring
+from shared.config import ChannelPolicy, settings
+
+
+def test_settings_read_the_variables_the_wiring_names(monkeypatch):
+    monkeypatch.setenv(wiring.ENV.table, "orders-table")
+    monkeypatch.setenv(wiring.ENV.bus, "orders-bus")
+    monkeypatch.setenv(wiring.ENV.principals, json.dumps({"key-1": "web"}))
+    monkeypatch.setenv(wiring.ENV.channels, wiring.channel_policies())
+    settings.cache_clear()
+    try:
+        s = settings()
+        assert (s.table_name, s.event_bus_name, s.principals) == ("orders-table", "orders-bus", {"key-1": "web"})
+        assert s.channel_policy("marketplace") == ChannelPolicy(allow_split=True, allow_partial=True)
+        assert s.channel_policy("pos") == ChannelPolicy(allow_split=False, allow_partial=False)
+        assert s.channel_policy("unknown") == ChannelPolicy()
+    finally:
+        settings.cache_clear()
