@@ -26,6 +26,7 @@ from bench.cold_child import BASELINE, MARK
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 1.5
 BASELINE_NAME = "baseline (boto3 + 1 call)"
+UNKNOWN_ORDER_ID = "o" + "0" * 24
 UNKNOWN = "BENCH-UNKNOWN"  # ids that exist nowhere: the first call does a real read and answers "not found"
 CHEAP_READS = ("/health", "/locations", "/orders/{order_id}")  # else an API function's first GET route
 KEY_ID = "bench-operator-key"
@@ -34,7 +35,9 @@ KEY_ID = "bench-operator-key"
 def api_event(fn) -> dict:
     gets = [r for r in fn.routes if r.method == "GET"]
     route = next((r for r in gets if r.path in CHEAP_READS), gets[0])
-    params = {p.strip("{}"): UNKNOWN for p in route.path.split("/") if p.startswith("{")}
+    # An order id of the right shape (o + 24 hex) that does not exist: the read goes to DynamoDB.
+    params = {p.strip("{}"): UNKNOWN_ORDER_ID if p == "{order_id}" else UNKNOWN
+              for p in route.path.split("/") if p.startswith("{")}
     path = route.path.format(**params)
     headers = {"Host": "localhost", "x-api-key": "bench"}
     return {  # API Gateway's REST proxy event, as local/runtime.py ApiGateway builds it

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class DomainEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use, not at import: most invocations publish one or two of these types.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     event_type: ClassVar[str]
     description: ClassVar[str]
 
