@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -66,7 +68,9 @@ def _months(f: OrderFilter, now: datetime) -> list[str]:
 
 def cancel_order(order_id: str, principal: Principal, reason: str, repos: Repositories, now: datetime) -> Order:
     """Cancel before shipping: the order and the release of every reservation in one transaction."""
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
+        if attempt:  # a hot SKU's level moves with every reservation: spread the retries out
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
         order = get_order(order_id, principal, repos)
         if order.status == OrderStatus.CANCELLED:
             return order  # a repeated cancel answers the same
