@@ -17,7 +17,6 @@ import signal
 import threading
 import time
 import uuid
-import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -364,7 +363,6 @@ def reset_process_caches() -> None:
 
 
 def main() -> None:
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.basicConfig(level=os.environ.get("OMS_LOG_LEVEL", "WARNING"))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     oms = LocalOms(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
+# Read-only invocations add no metric; Powertools then warns on every one of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service="oms")
 metrics = Metrics(namespace="OMS", service="oms")

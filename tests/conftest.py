@@ -5,12 +5,9 @@ Each folder's tests get its marker, so `make test-unit` etc. select them.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
-
-warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 _MARKERS = {"unit", "integration", "infra", "e2e"}
 
