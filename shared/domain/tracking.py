@@ -1,0 +1,57 @@
+"""Shipment tracking: our status vocabulary, and the rule that a late message never moves a
+shipment backwards. Carrier adapters and webhook parsers map their providers' statuses onto this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class ShipmentStatus(StrEnum):
+    LABEL_CREATED = "LABEL_CREATED"
+    IN_TRANSIT = "IN_TRANSIT"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    AVAILABLE_FOR_PICKUP = "AVAILABLE_FOR_PICKUP"
+    DELIVERED = "DELIVERED"
+    EXCEPTION = "EXCEPTION"
+    RETURNED_TO_SENDER = "RETURNED_TO_SENDER"
+    FAILURE = "FAILURE"
+
+
+# How far along a parcel is. An update may move a shipment to a status of equal or higher rank
+# (EXCEPTION can come and go while in transit); never to a lower one. Terminal: rank 4.
+_RANK = {
+    ShipmentStatus.LABEL_CREATED: 0,
+    ShipmentStatus.IN_TRANSIT: 1,
+    ShipmentStatus.EXCEPTION: 1,
+    ShipmentStatus.OUT_FOR_DELIVERY: 2,
+    ShipmentStatus.AVAILABLE_FOR_PICKUP: 3,
+    ShipmentStatus.DELIVERED: 4,
+    ShipmentStatus.RETURNED_TO_SENDER: 4,
+    ShipmentStatus.FAILURE: 4,
+}
+TERMINAL = frozenset(s for s, rank in _RANK.items() if rank == 4)
+
+
+def moves_forward(current: ShipmentStatus, update: ShipmentStatus) -> bool:
+    """Whether `update` may become the shipment's status (it is kept in the history either way)."""
+    if current in TERMINAL:
+        return False
+    return _RANK[update] >= _RANK[current]
+
+
+@dataclass(frozen=True)
+class TrackingUpdate:
+    """One tracking event, whatever carrier or aggregator reported it."""
+
+    provider: str                 # easypost, shippo, aftership, sandbox, canonical
+    provider_event_id: str        # dedupe key: the same event delivered twice has the same id
+    tracking_code: str
+    carrier: str | None
+    status: ShipmentStatus
+    occurred_at: datetime         # UTC; when the carrier says it happened (orders updates)
+    estimated_delivery: datetime | None = None
+    message: str | None = None
+    location: str | None = None
+    raw_status: str | None = None  # the provider's own status word, for the history
