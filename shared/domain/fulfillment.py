@@ -1,0 +1,133 @@
+"""Fulfilment orders: what one location must pick, pack and ship (or hand over) for an order.
+
+Pure rules, no AWS. A fulfilment order moves OPEN -> ACCEPTED -> PICKED -> PACKED -> SHIPPED
+(PARTIALLY_SHIPPED while some lines wait), or for click-and-collect PACKED -> READY_FOR_PICKUP ->
+COLLECTED; REJECTED and CANCELLED end it early. Every action is idempotent and never moves it
+backwards: a repeated or late call answers the current state instead (see `decide`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FulfillmentStatus(StrEnum):
+    OPEN = "OPEN"
+    ACCEPTED = "ACCEPTED"
+    PICKED = "PICKED"
+    PACKED = "PACKED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    COLLECTED = "COLLECTED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    PICK = "pick"
+    PACK = "pack"
+    SHIP = "ship"
+    READY = "ready"
+    COLLECT = "collect"
+    REJECT = "reject"
+    CANCEL = "cancel"
+
+
+F = FulfillmentStatus
+# Progress along the happy path; the two branches (ship, collect) share ranks.
+_RANK = {F.OPEN: 0, F.ACCEPTED: 1, F.PICKED: 2, F.PACKED: 3, F.PARTIALLY_SHIPPED: 4, F.READY_FOR_PICKUP: 4,
+         F.SHIPPED: 5, F.COLLECTED: 5}
+TERMINAL = frozenset({F.SHIPPED, F.COLLECTED, F.REJECTED, F.CANCELLED})
+# Where each action leads, and from which statuses it may be taken.
+_RULES: dict[Action, tuple[F, frozenset[F]]] = {
+    Action.ACCEPT: (F.ACCEPTED, frozenset({F.OPEN})),
+    Action.PICK: (F.PICKED, frozenset({F.ACCEPTED})),
+    Action.PACK: (F.PACKED, frozenset({F.PICKED})),
+    Action.SHIP: (F.SHIPPED, frozenset({F.PACKED, F.PARTIALLY_SHIPPED})),
+    Action.READY: (F.READY_FOR_PICKUP, frozenset({F.PACKED})),
+    Action.COLLECT: (F.COLLECTED, frozenset({F.READY_FOR_PICKUP})),
+    # A location may reject until it has picked; after that the goods are in hand.
+    Action.REJECT: (F.REJECTED, frozenset({F.OPEN, F.ACCEPTED})),
+    Action.CANCEL: (F.CANCELLED, frozenset({F.OPEN, F.ACCEPTED, F.PICKED, F.PACKED, F.READY_FOR_PICKUP})),
+}
+_PICKUP_ONLY = frozenset({Action.READY, Action.COLLECT})
+_SHIP_ONLY = frozenset({Action.SHIP})
+
+
+class Decision(StrEnum):
+    APPLY = "APPLY"        # do it
+    ALREADY = "ALREADY"    # done before (or overtaken): answer the current state, change nothing
+    REFUSE = "REFUSE"      # not possible from here: a conflict
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    target: FulfillmentStatus
+    reason: str = ""
+
+
+def decide(current: FulfillmentStatus, action: Action, pickup: bool) -> Verdict:
+    """What an action does to a fulfilment order in `current` status."""
+    target, allowed_from = _RULES[action]
+    if (action in _PICKUP_ONLY and not pickup) or (action in _SHIP_ONLY and pickup):
+        kind = "a pickup" if pickup else "a shipping"
+        return Verdict(Decision.REFUSE, target, f"{action.value} does not apply to {kind} fulfilment order")
+    if current in allowed_from:
+        return Verdict(Decision.APPLY, target)
+    if current == target or (current in _RANK and target in _RANK and _RANK[current] > _RANK[target]
+                             and current not in (F.REJECTED, F.CANCELLED)):
+        return Verdict(Decision.ALREADY, target, f"already {current.value}")
+    return Verdict(Decision.REFUSE, target, f"cannot {action.value} a fulfilment order that is {current.value}")
+
+
+@dataclass(frozen=True)
+class LineProgress:
+    sku: str
+    quantity: int
+    shipped: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.shipped
+
+
+class ShipmentTooLarge(ValueError):
+    def __init__(self, sku: str, asked: int, remaining: int):
+        super().__init__(f"{sku}: {asked} asked, {remaining} left to ship")
+        self.sku, self.asked, self.remaining = sku, asked, remaining
+
+
+def ship_lines(lines: Iterable[LineProgress], shipping: Mapping[str, int]) -> tuple[list[LineProgress], bool]:
+    """Lines after shipping `shipping` (SKU -> units), and whether everything has now shipped.
+    An empty `shipping` ships everything that remains."""
+    lines = list(lines)
+    known = {line.sku for line in lines}
+    for sku in shipping:
+        if sku not in known:
+            raise ShipmentTooLarge(sku, shipping[sku], 0)
+    updated = []
+    for line in lines:
+        take = line.remaining if not shipping else shipping.get(line.sku, 0)
+        if take < 0 or take > line.remaining:
+            raise ShipmentTooLarge(line.sku, take, line.remaining)
+        updated.append(LineProgress(line.sku, line.quantity, line.shipped + take))
+    if all(line.shipped == before.shipped for line, before in zip(updated, lines, strict=True)):
+        raise ShipmentTooLarge(next(iter(shipping), "lines"), 0, sum(x.remaining for x in lines))
+    return updated, all(line.remaining == 0 for line in updated)
+
+
+def order_progress(statuses: Iterable[FulfillmentStatus]) -> str | None:
+    """What an order's fulfilment orders say about the order: None (nothing shipped yet),
+    PARTIALLY_SHIPPED or SHIPPED. Rejected and cancelled parts do not count."""
+    live = [s for s in statuses if s not in (F.REJECTED, F.CANCELLED)]
+    done = [s for s in live if s in (F.SHIPPED, F.COLLECTED)]
+    if live and len(done) == len(live):
+        return "SHIPPED"
+    if done or any(s == F.PARTIALLY_SHIPPED for s in live):
+        return "PARTIALLY_SHIPPED"
+    return None
