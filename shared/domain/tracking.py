@@ -55,3 +55,14 @@ class TrackingUpdate:
     message: str | None = None
     location: str | None = None
     raw_status: str | None = None  # the provider's own status word, for the history
+
+
+def lateness(promised_by: datetime | None, update: TrackingUpdate) -> str | None:
+    """Why the shipment is late, or None: an exception from the carrier, or a carrier estimate
+    past the date the order promised (which only we can see: carriers do not know the promise)."""
+    if update.status in (ShipmentStatus.EXCEPTION, ShipmentStatus.FAILURE, ShipmentStatus.RETURNED_TO_SENDER):
+        return f"carrier reports {update.status.value}" + (f": {update.message}" if update.message else "")
+    if promised_by and update.estimated_delivery and update.estimated_delivery > promised_by:
+        return (f"carrier now expects {update.estimated_delivery.isoformat()}, after the promised "
+                f"{promised_by.isoformat()}")
+    return None

@@ -26,3 +26,23 @@ def test_status_only_moves_forward(current, update, allowed):
 def test_nothing_leaves_a_terminal_status():
     for terminal in TERMINAL:
         assert not any(moves_forward(terminal, s) for s in ShipmentStatus)
+
+
+def _update(status=S.IN_TRANSIT, eta=None, message=None):
+    from datetime import UTC, datetime
+
+    from shared.domain.tracking import TrackingUpdate
+
+    return TrackingUpdate("sandbox", "e1", "1Z", "UPS", status, datetime(2026, 11, 25, tzinfo=UTC), eta, message)
+
+
+def test_late_when_the_estimate_passes_the_promise_or_the_carrier_reports_trouble():
+    from datetime import UTC, datetime
+
+    from shared.domain.tracking import lateness
+
+    promise = datetime(2026, 11, 28, tzinfo=UTC)
+    assert lateness(promise, _update(eta=datetime(2026, 11, 27, tzinfo=UTC))) is None
+    assert "after the promised" in lateness(promise, _update(eta=datetime(2026, 11, 29, tzinfo=UTC)))
+    assert "EXCEPTION: weather" in lateness(promise, _update(S.EXCEPTION, message="weather"))
+    assert lateness(None, _update(eta=datetime(2026, 11, 29, tzinfo=UTC))) is None
