@@ -25,6 +25,12 @@ class AccessDenied(OmsError):
     code = "forbidden"
 
 
+class Unauthenticated(OmsError):
+    """The caller could not prove who it is (e.g. a webhook whose signature does not verify)."""
+
+    code = "unauthenticated"
+
+
 class InvalidInput(OmsError):
     code = "invalid_input"
 

@@ -50,15 +50,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from shared.domain.tracking import ShipmentStatus as S
 from shared.domain.tracking import TrackingUpdate
-from shared.errors import InvalidInput, OmsError
+from shared.errors import InvalidInput, Unauthenticated
 
 TOLERANCE = timedelta(minutes=5)
 
 
-class WebhookRejected(OmsError):
+class WebhookRejected(Unauthenticated):
     """Missing or wrong signature, or a stale timestamp: answer 401 and store nothing."""
-
-    code = "unauthorized"
 
     def __init__(self, reason: str):
         super().__init__(reason)

@@ -41,6 +41,12 @@ def moves_forward(current: ShipmentStatus, update: ShipmentStatus) -> bool:
     return _RANK[update] >= _RANK[current]
 
 
+def supersedes(current: ShipmentStatus, current_at: datetime | None, update: TrackingUpdate) -> bool:
+    """Whether `update` becomes the shipment's state: it moves forward and is not older than what
+    was applied last (EXCEPTION and IN_TRANSIT share a rank, so order them by time)."""
+    return moves_forward(current, update.status) and (current_at is None or update.occurred_at >= current_at)
+
+
 @dataclass(frozen=True)
 class TrackingUpdate:
     """One tracking event, whatever carrier or aggregator reported it."""

@@ -46,3 +46,16 @@ def test_late_when_the_estimate_passes_the_promise_or_the_carrier_reports_troubl
     assert "after the promised" in lateness(promise, _update(eta=datetime(2026, 11, 29, tzinfo=UTC)))
     assert "EXCEPTION: weather" in lateness(promise, _update(S.EXCEPTION, message="weather"))
     assert lateness(None, _update(eta=datetime(2026, 11, 29, tzinfo=UTC))) is None
+
+
+def test_an_older_exception_does_not_overwrite_a_newer_in_transit():
+    from datetime import UTC, datetime, timedelta
+
+    from shared.domain.tracking import supersedes
+
+    late_exception = _update(S.EXCEPTION)
+    newer = late_exception.occurred_at + timedelta(hours=1)
+    assert not supersedes(S.IN_TRANSIT, newer, late_exception)
+    assert supersedes(S.IN_TRANSIT, late_exception.occurred_at - timedelta(hours=1), late_exception)
+    assert supersedes(S.LABEL_CREATED, None, _update())
+    assert not supersedes(S.DELIVERED, datetime(2000, 1, 1, tzinfo=UTC), _update())
