@@ -97,6 +97,7 @@ class Function:
 
 
 ORDER_EVENTS_FOR_ALLOCATION = {"source": [EVENT_SOURCE], "detail-type": ["OrderReceived", "OrderReleased"]}
+ORDER_ALLOCATIONS = {"source": [EVENT_SOURCE], "detail-type": ["OrderAllocated"]}
 STOCK_INCREASES = {
     "source": [EVENT_SOURCE],
     "detail-type": ["StockChanged"],
@@ -170,6 +171,27 @@ FUNCTIONS: tuple[Function, ...] = (
                         visibility_timeout_s=360, max_concurrency=2),
         table_access="write",
         timeout_s=60,
+    ),
+    Function(
+        name="request-fulfillment",
+        module="request_fulfillment.handler",
+        description="Turns each allocation into one fulfilment order per location",
+        queue=QueueSpec(name="fulfillment-requests", event_patterns=(ORDER_ALLOCATIONS,)),
+        table_access="write",
+    ),
+    Function(
+        name="fulfillment-api",
+        module="fulfillment_api.handler",
+        description="Fulfilment orders: a location's pull list, accept, pick, pack",
+        routes=(
+            Route("GET", "/locations/{location_id}/fulfillment-orders"),
+            Route("GET", "/fulfillment-orders/{fulfillment_order_id}"),
+            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/accept"),
+            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/pick"),
+            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/pack"),
+        ),
+        table_access="write",
+        needs_api_principals=True,
     ),
     Function(
         name="publish-events",

@@ -34,6 +34,22 @@ class StockEvent(_Envelope):
     detail: SkuRef
 
 
+class AllocatedDetail(BaseModel):
+    event_id: str
+    order_id: str
+    channel: str
+    allocations: list[dict]
+    pickup: bool = False
+
+
+class AllocatedEvent(_Envelope):
+    detail: AllocatedDetail
+
+
+class AllocatedEventRecord(SqsRecordModel):
+    body: Json[AllocatedEvent]  # type: ignore[assignment]
+
+
 class OrderEventRecord(SqsRecordModel):
     body: Json[OrderEvent]  # type: ignore[assignment]
 

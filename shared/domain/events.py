@@ -76,6 +76,7 @@ class OrderAllocated(DomainEvent):
     allocations: list[AllocatedLine]
     partial: bool
     backordered: list[LineQuantity]
+    pickup: bool = Field(default=False, description="click-and-collect: the location hands the order over")
 
 
 class OrderBackordered(DomainEvent):
@@ -137,6 +138,27 @@ class LocationChanged(DomainEvent):
     daily_order_capacity: int | None
 
 
+class FulfillmentRequested(DomainEvent):
+    event_type = "FulfillmentRequested"
+    description = "A location was asked to fulfil part of an order (one fulfilment order per location)."
+    fulfillment_order_id: str
+    order_id: str
+    channel: str
+    location_id: str
+    pickup: bool
+    lines: list[LineQuantity]
+
+
+class FulfillmentOrderChanged(DomainEvent):
+    event_type = "FulfillmentOrderChanged"
+    description = "A fulfilment order moved on (accepted, picked, packed, ...)."
+    fulfillment_order_id: str
+    order_id: str
+    location_id: str
+    status: str
+    previous: str
+
+
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     OrderReceived,
     OrderReleased,
@@ -148,4 +170,6 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     StockChanged,
     StockLow,
     LocationChanged,
+    FulfillmentRequested,
+    FulfillmentOrderChanged,
 )

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+
+from pydantic import BaseModel
 
 
 class FulfillmentStatus(StrEnum):
@@ -131,3 +134,43 @@ def order_progress(statuses: Iterable[FulfillmentStatus]) -> str | None:
     if done or any(s == F.PARTIALLY_SHIPPED for s in live):
         return "PARTIALLY_SHIPPED"
     return None
+
+
+# ------------------------------------------------------------------ the stored fulfilment order
+
+
+class FulfillmentLine(BaseModel):
+    sku: str
+    quantity: int
+    shipped: int = 0
+
+
+class FulfillmentChange(BaseModel):
+    status: FulfillmentStatus
+    at: datetime
+    note: str | None = None
+
+
+class FulfillmentOrder(BaseModel):
+    fulfillment_order_id: str
+    order_id: str
+    channel: str
+    location_id: str
+    pickup: bool
+    status: FulfillmentStatus = FulfillmentStatus.OPEN
+    lines: list[FulfillmentLine]
+    version: int = 0
+    created_at: datetime
+    updated_at: datetime
+    history: list[FulfillmentChange] = []
+    reject_reason: str | None = None
+
+    def apply(self, action: Action, at: datetime, note: str | None = None) -> Verdict:
+        """Take `action` if the rules allow it; the verdict says what happened."""
+        verdict = decide(self.status, action, self.pickup)
+        if verdict.decision == Decision.APPLY:
+            self.status = verdict.target
+            self.updated_at = at
+            self.version += 1
+            self.history.append(FulfillmentChange(status=verdict.target, at=at, note=note))
+        return verdict

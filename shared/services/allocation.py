@@ -149,6 +149,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
                      for a in decision.assignments],
         partial=not decision.complete,
         backordered=[LineQuantity(sku=u.sku, quantity=u.quantity) for u in decision.unfilled],
+        pickup=order.request.fulfillment.type == "pickup",
     )]
     events += stock_low
     assigned = {(a.sku, a.location_id) for a in decision.assignments}

@@ -7,6 +7,7 @@ from functools import cache
 
 from shared.adapters.aws import client
 from shared.adapters.dynamo import Table
+from shared.adapters.fulfillment_repo import FulfillmentRepository
 from shared.adapters.locations_repo import LocationRepository
 from shared.adapters.orders_repo import OrderRepository
 from shared.adapters.stock_repo import StockRepository
@@ -19,10 +20,12 @@ class Repositories:
     orders: OrderRepository
     stock: StockRepository
     locations: LocationRepository
+    fulfillment: FulfillmentRepository
 
     @classmethod
     def on(cls, table: Table) -> Repositories:
-        return cls(table, OrderRepository(table), StockRepository(table), LocationRepository(table))
+        return cls(table, OrderRepository(table), StockRepository(table), LocationRepository(table),
+                   FulfillmentRepository(table))
 
 
 @cache

@@ -1,0 +1,29 @@
+"""OrderAllocated from SQS -> one fulfilment order per location, announced by FulfillmentRequested."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+
+from shared.batch import sqs_processor
+from shared.events_in import AllocatedEventRecord
+from shared.observability import logger, metrics, traced
+from shared.services.clock import utc_now
+from shared.services.context import repositories
+from shared.services.fulfillment import request_fulfillment
+
+processor = sqs_processor(AllocatedEventRecord)
+
+
+def request(record: AllocatedEventRecord) -> None:
+    d = record.body.detail
+    created = request_fulfillment(d.event_id, d.order_id, d.channel, d.allocations, d.pickup, repositories(),
+                                  utc_now())
+    logger.info("fulfilment requested", extra={"order_id": d.order_id,
+                                               "fulfillment_orders": [f.fulfillment_order_id for f in created]})
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=request, processor=processor, context=context)

@@ -1,0 +1,66 @@
+"""Fulfilment orders on moto: one per location of an allocation, pulled and advanced by the location."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.factories import TWO_WAREHOUSES, order_body, seed
+from tests.integration.conftest import sqs_event
+
+
+@pytest.fixture
+def allocated(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2, ("SKU-1", "MAD"): 2, ("SKU-2", "BER"): 1})
+    order_id = api("POST", "/orders", as_="web", json=order_body([("SKU-1", 3), ("SKU-2", 1)])).json["order_id"]
+    pump()
+    return order_id
+
+
+def pull(api, location, status=None):
+    query = {"status": status} if status else {}
+    return api("GET", f"/locations/{location}/fulfillment-orders", query_string=query).json["fulfillment_orders"]
+
+
+def test_an_allocation_becomes_one_fulfilment_order_per_location(api, allocated):
+    ber, mad = pull(api, "BER", "OPEN"), pull(api, "MAD", "OPEN")
+    assert len(ber) == len(mad) == 1
+    assert {(x["sku"], x["quantity"]) for x in ber[0]["lines"]} == {("SKU-1", 2), ("SKU-2", 1)}
+    assert [(x["sku"], x["quantity"]) for x in mad[0]["lines"]] == [("SKU-1", 1)]
+    assert ber[0]["order_id"] == mad[0]["order_id"] == allocated
+
+
+def test_steps_are_idempotent_and_never_go_back(api, allocated):
+    fo_id = pull(api, "BER")[0]["fulfillment_order_id"]
+    assert api("POST", f"/fulfillment-orders/{fo_id}/pack").status_code == 409  # not picked yet
+    assert api("POST", f"/fulfillment-orders/{fo_id}/accept").json["status"] == "ACCEPTED"
+    assert api("POST", f"/fulfillment-orders/{fo_id}/accept").json["status"] == "ACCEPTED"
+    api("POST", f"/fulfillment-orders/{fo_id}/pick")
+    assert api("POST", f"/fulfillment-orders/{fo_id}/pack").json["status"] == "PACKED"
+    late = api("POST", f"/fulfillment-orders/{fo_id}/pick")
+    assert late.status_code == 200 and late.json["status"] == "PACKED"
+    stored = api("GET", f"/fulfillment-orders/{fo_id}").json
+    assert [h["status"] for h in stored["history"]] == ["OPEN", "ACCEPTED", "PICKED", "PACKED"]
+    assert pull(api, "BER", "PACKED")[0]["fulfillment_order_id"] == fo_id
+    assert pull(api, "BER", "OPEN") == []
+
+
+def test_a_redelivered_allocation_creates_nothing_new(api, allocated, functions, repos):
+    outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+                                     ExpressionAttributeValues={":t": {"S": "OrderAllocated"}})["Items"]
+    detail = json.loads(outbox[0]["detail"]["S"])
+    fo_id = pull(api, "BER")[0]["fulfillment_order_id"]
+    api("POST", f"/fulfillment-orders/{fo_id}/accept")
+
+    assert functions.invoke("request-fulfillment", sqs_event("OrderAllocated", detail)) == {"batchItemFailures": []}
+    assert len(pull(api, "BER")) == len(pull(api, "MAD")) == 1
+    assert api("GET", f"/fulfillment-orders/{fo_id}").json["status"] == "ACCEPTED"  # not reset to OPEN
+
+
+def test_channels_do_not_work_fulfilment_orders(api, allocated):
+    fo_id = pull(api, "BER")[0]["fulfillment_order_id"]
+    assert api("POST", f"/fulfillment-orders/{fo_id}/accept", as_="web").status_code == 403
+    assert api("GET", "/locations/BER/fulfillment-orders", as_="web").status_code == 403
+    assert api("GET", "/fulfillment-orders/f" + "0" * 24).status_code == 404
+    assert api("GET", "/fulfillment-orders/nope").status_code == 422
