@@ -67,9 +67,10 @@ class Table:
         action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), "UpdateExpression": expression}
         return {"Update": self._with_condition(action, condition, values, names)}
 
-    def check(self, pk: str, sk: str, condition: str, values: Mapping | None = None) -> dict:
+    def check(self, pk: str, sk: str, condition: str, values: Mapping | None = None,
+              names: Mapping[str, str] | None = None) -> dict:
         action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
-        return {"ConditionCheck": self._with_condition(action, condition, values, None)}
+        return {"ConditionCheck": self._with_condition(action, condition, values, names)}
 
     def delete(self, pk: str, sk: str, condition: str | None = None, values: Mapping | None = None) -> dict:
         action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}

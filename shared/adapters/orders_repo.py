@@ -78,6 +78,10 @@ class OrderRepository:
             values={":expected": expected_version},
         )
 
+    def not_cancelled_check(self, order_id: str) -> dict:
+        return self.table.check(order_pk(order_id), ORDER_SK, "attribute_exists(pk) AND #st <> :cancelled",
+                                {":cancelled": OrderStatus.CANCELLED.value}, {"#st": "status"})
+
     @staticmethod
     def _item(order: Order) -> dict:
         created = order.created_at.isoformat()

@@ -8,12 +8,19 @@ backwards: a repeated or late call answers the current state instead (see `decid
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
+
+
+def fulfillment_order_id(allocation_event_id: str, location_id: str) -> str:
+    """Derived from the allocation event: the order knows its fulfilment orders' ids when it is
+    allocated, and a redelivered event names the same ones."""
+    return "f" + hashlib.sha256(f"{allocation_event_id}:{location_id}".encode()).hexdigest()[:24]
 
 
 class FulfillmentStatus(StrEnum):

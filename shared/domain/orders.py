@@ -214,6 +214,7 @@ class Order(BaseModel):
     holds: list[Hold] = []
     history: list[StatusChange] = []
     routing: list[RoutingRecord] = []
+    fulfillment_order_ids: list[str] = []
     cancel_reason: str | None = None
 
     def move_to(self, status: OrderStatus, at: datetime, note: str | None = None) -> None:

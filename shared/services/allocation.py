@@ -20,6 +20,7 @@ from shared.adapters.outbox import event_action
 from shared.config import ChannelPolicy
 from shared.domain.events import AllocatedLine, DomainEvent, HoldInfo, LineQuantity, OrderAllocated, \
     OrderBackordered, OrderOnHold, StockLow
+from shared.domain.fulfillment import fulfillment_order_id
 from shared.domain.orders import AWAITING_STOCK, Allocation, BackorderedLine, Hold, HoldReason, Order, \
     OrderStatus, RoutingRecord
 from shared.domain.routing import Destination, Line, RoutingDecision, RoutingRequest, plan_route
@@ -30,9 +31,13 @@ from shared.services.context import Repositories
 
 MAX_ATTEMPTS = 6
 MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's TransactWriteItems limit
-# Cancelling releases every allocation in one transaction: a level, a reservation record and a
-# StockChanged event each, plus the order and OrderCancelled.
-MAX_ALLOCATIONS = (MAX_TRANSACTION_ACTIONS - 2) // 3
+
+
+def _cancel_actions(allocations: int, fulfillment_orders: int) -> int:
+    """What cancelling will need in one transaction: per allocation a level, a reservation record
+    and a StockChanged event; per fulfilment order its write and its event; the order and
+    OrderCancelled."""
+    return 3 * allocations + 2 * fulfillment_orders + 2
 
 
 class Outcome(StrEnum):
@@ -127,13 +132,17 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     stock_low = _stock_low_events(decision, levels, now)
     new_locations = {loc for loc in decision.locations if loc not in already_at}
     actions_needed = 2 * len(decision.assignments) + len(new_locations) + len(stock_low) + 2
-    if actions_needed > MAX_TRANSACTION_ACTIONS or len(merged) > MAX_ALLOCATIONS:
+    locations_after = len(already_at | set(decision.locations))
+    fulfillment_orders_after = len(order.fulfillment_order_ids) + len(decision.locations)
+    if actions_needed > MAX_TRANSACTION_ACTIONS or _cancel_actions(len(merged), fulfillment_orders_after) > \
+            MAX_TRANSACTION_ACTIONS:
         # One atomic reservation (and later one atomic cancel) could not hold this plan.
         if order.status != OrderStatus.RECEIVED:
             return AllocationResult(Outcome.STILL_WAITING, order, available_by_sku)
         _hold(order, [(HoldReason.TOO_LARGE, f"the plan needs {len(merged)} stock allocations over "
-                                             f"{len(decision.locations)} locations; at most {MAX_ALLOCATIONS} fit "
-                                             "one transaction. Split or reject the order.")], repos, now)
+                                             f"{locations_after} locations: more than one transaction can "
+                                             "reserve, and later cancel, atomically. Split or reject the order.")],
+              repos, now)
         return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)
     order.allocations = merged
     order.backordered = [BackorderedLine(sku=u.sku, quantity=u.quantity) for u in decision.unfilled]
@@ -152,6 +161,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         pickup=order.request.fulfillment.type == "pickup",
     )]
     events += stock_low
+    order.fulfillment_order_ids += [fulfillment_order_id(events[0].event_id, loc) for loc in decision.locations]
     assigned = {(a.sku, a.location_id) for a in decision.assignments}
     # Exact versions where counts matter: a StockLow event reports them, and a level we leave
     # an order waiting on must not have been restocked meanwhile.

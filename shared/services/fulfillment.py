@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from datetime import datetime
 
@@ -10,7 +9,7 @@ from shared.adapters.dynamo import TransactionCancelled
 from shared.adapters.outbox import event_action
 from shared.domain.events import FulfillmentOrderChanged, FulfillmentRequested, LineQuantity
 from shared.domain.fulfillment import Action, Decision, FulfillmentChange, FulfillmentLine, FulfillmentOrder, \
-    FulfillmentStatus
+    FulfillmentStatus, fulfillment_order_id
 from shared.domain.principal import Principal
 from shared.errors import AccessDenied, Busy, Conflict, NotFound
 from shared.services.context import Repositories
@@ -18,15 +17,11 @@ from shared.services.context import Repositories
 ATTEMPTS = 5
 
 
-def fulfillment_order_id(allocation_event_id: str, location_id: str) -> str:
-    """Derived from the allocation event: a redelivered event names the same fulfilment orders."""
-    return "f" + hashlib.sha256(f"{allocation_event_id}:{location_id}".encode()).hexdigest()[:24]
-
-
 def request_fulfillment(event_id: str, order_id: str, channel: str, allocations: list[dict], pickup: bool,
                         repos: Repositories, now: datetime) -> list[FulfillmentOrder]:
     """One fulfilment order per location of this allocation step, each announced, all in one
-    transaction. A redelivery finds them there and creates nothing (they are returned as stored)."""
+    transaction. A redelivery finds them there and creates nothing (they are returned as stored);
+    an order cancelled in the meantime gets none."""
     by_location: dict[str, list[FulfillmentLine]] = defaultdict(list)
     for a in allocations:
         by_location[a["location_id"]].append(FulfillmentLine(sku=a["sku"], quantity=int(a["quantity"])))
@@ -42,11 +37,16 @@ def request_fulfillment(event_id: str, order_id: str, channel: str, allocations:
             occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=order_id, channel=channel,
             location_id=fo.location_id, pickup=pickup,
             lines=[LineQuantity(sku=line.sku, quantity=line.quantity) for line in fo.lines])))
+    # Not for an order cancelled meanwhile: its cancel could not see these yet.
+    actions.append(repos.orders.not_cancelled_check(order_id))
     try:
         repos.table.transact(actions)
     except TransactionCancelled as cancelled:
-        if not cancelled.failed_indexes():
+        failed = cancelled.failed_indexes()
+        if not failed:
             raise
+        if len(actions) - 1 in failed:
+            return []
         return [repos.fulfillment.get(fo.fulfillment_order_id) or fo for fo in orders]
     return orders
 

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from shared.adapters.dynamo import TransactionCancelled
 from shared.adapters.orders_repo import OrderFilter
 from shared.adapters.outbox import event_action
-from shared.domain.events import AllocatedLine, DomainEvent, OrderCancelled, OrderRejected, OrderReleased, \
-    StockChanged
+from shared.domain.events import AllocatedLine, DomainEvent, FulfillmentOrderChanged, OrderCancelled, \
+    OrderRejected, OrderReleased, StockChanged
+from shared.domain.fulfillment import Action, Decision
 from shared.domain.orders import CANCELLABLE, Order, OrderStatus
 from shared.domain.principal import Principal
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
@@ -79,6 +80,7 @@ def cancel_order(order_id: str, principal: Principal, reason: str, repos: Reposi
         expected = order.version
         released = list(order.allocations)
         levels, _ = repos.stock.snapshot({a.sku for a in released}, {a.location_id for a in released}, now.date())
+        fulfillment_actions = _cancel_fulfillment(order, reason, repos, now)
         order.allocations, order.backordered, order.cancel_reason = [], [], reason
         order.move_to(OrderStatus.CANCELLED, now, note=reason)
         order.version += 1
@@ -97,13 +99,35 @@ def cancel_order(order_id: str, principal: Principal, reason: str, repos: Reposi
         versions = {(a.sku, a.location_id): levels[(a.sku, a.location_id)].version for a in released}
         actions = (repos.stock.release_actions(order.order_id, released, now, versions)
                    + [repos.orders.save_action(order, expected)]
-                   + [event_action(repos.table, e) for e in events])
+                   + [event_action(repos.table, e) for e in events]
+                   + fulfillment_actions)
         try:
             repos.table.transact(actions)
             return order
         except TransactionCancelled:
             continue  # the order or a stock level moved while we worked: read again
     raise Busy("the order is changing too fast to cancel; retry")
+
+
+def _cancel_fulfillment(order: Order, reason: str, repos: Repositories, now: datetime) -> list[dict]:
+    """Cancel the order's fulfilment orders with it, so no location ships a cancelled order. Ones
+    not created yet never will be: their creation checks that the order is not cancelled."""
+    actions = []
+    for fo_id in order.fulfillment_order_ids:
+        fo = repos.fulfillment.get(fo_id)
+        if fo is None:
+            continue
+        expected, previous = fo.version, fo.status
+        verdict = fo.apply(Action.CANCEL, now, reason)
+        if verdict.decision == Decision.REFUSE:
+            raise Conflict(f"fulfilment order {fo_id} is {fo.status}; the order can no longer be cancelled",
+                           field="status")
+        if verdict.decision == Decision.APPLY:
+            actions.append(repos.fulfillment.save_action(fo, expected))
+            actions.append(event_action(repos.table, FulfillmentOrderChanged(
+                occurred_at=now, fulfillment_order_id=fo_id, order_id=order.order_id, location_id=fo.location_id,
+                status=fo.status.value, previous=previous.value)))
+    return actions
 
 
 def release_order(order_id: str, principal: Principal, repos: Repositories, now: datetime) -> Order:

@@ -64,3 +64,30 @@ def test_channels_do_not_work_fulfilment_orders(api, allocated):
     assert api("GET", "/locations/BER/fulfillment-orders", as_="web").status_code == 403
     assert api("GET", "/fulfillment-orders/f" + "0" * 24).status_code == 404
     assert api("GET", "/fulfillment-orders/nope").status_code == 422
+
+
+def test_cancelling_the_order_cancels_its_fulfilment_orders(api, allocated):
+    ber = pull(api, "BER")[0]["fulfillment_order_id"]
+    api("POST", f"/fulfillment-orders/{ber}/accept")
+
+    assert api("POST", f"/orders/{allocated}/cancel", as_="web").json["status"] == "CANCELLED"
+
+    assert {x["status"] for x in pull(api, "BER") + pull(api, "MAD")} == {"CANCELLED"}
+    assert api("POST", f"/fulfillment-orders/{ber}/pick").status_code == 409
+
+
+def test_a_fulfilment_request_arriving_after_the_cancel_creates_nothing(repos, api, functions):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2})
+    order_id = api("POST", "/orders", as_="web", json=order_body([("SKU-1", 1)])).json["order_id"]
+    from shared.config import settings
+    from shared.services.allocation import allocate_order
+    from tests.factories import NOW
+
+    allocate_order(order_id, repos, settings().channel_policy, NOW)
+    outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+                                     ExpressionAttributeValues={":t": {"S": "OrderAllocated"}})["Items"]
+    api("POST", f"/orders/{order_id}/cancel", as_="web")  # before request-fulfillment ran
+
+    detail = json.loads(outbox[0]["detail"]["S"])
+    assert functions.invoke("request-fulfillment", sqs_event("OrderAllocated", detail)) == {"batchItemFailures": []}
+    assert pull(api, "BER") == []
