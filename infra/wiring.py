@@ -189,6 +189,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/fulfillment-orders/{fulfillment_order_id}/accept"),
             Route("POST", "/fulfillment-orders/{fulfillment_order_id}/pick"),
             Route("POST", "/fulfillment-orders/{fulfillment_order_id}/pack"),
+            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/ship"),
         ),
         table_access="write",
         needs_api_principals=True,

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.fulfillment import Action, FulfillmentOrder, FulfillmentStatus
+from shared.domain.orders import MAX_LINES, ExternalId, Sku
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.http.views import LocationPath
 from shared.observability import logger, metrics, traced
@@ -21,6 +22,21 @@ app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security
 install(app)
 
 FulfillmentOrderId = Annotated[str, Path(pattern=r"^f[0-9a-f]{24}$")]
+
+
+class ShipLine(BaseModel):
+    sku: Sku
+    quantity: Annotated[int, Field(gt=0, le=100_000)]
+
+
+class ShipBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shipment_id: ExternalId = Field(description="Yours; a retried call with the same id ships nothing more")
+    lines: Annotated[list[ShipLine], Field(max_length=MAX_LINES)] = Field(
+        default=[], description="What ships now; omit to ship everything that remains")
+    carrier: Annotated[str, Field(max_length=64)] | None = None
+    service: Annotated[str, Field(max_length=64)] | None = None
+    tracking_number: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9\-]+$")] | None = None
 
 
 class FulfillmentPage(BaseModel):
@@ -59,6 +75,15 @@ def pick(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrder:
 @app.post("/fulfillment-orders/<fulfillment_order_id>/pack", summary="Packed and ready to ship or hand over")
 def pack(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrder:
     return _step(fulfillment_order_id, Action.PACK)
+
+
+@app.post("/fulfillment-orders/<fulfillment_order_id>/ship", summary="Ship some or all lines")
+def ship(fulfillment_order_id: FulfillmentOrderId, body: ShipBody) -> FulfillmentOrder:
+    lines: dict[str, int] = {}
+    for line in body.lines:
+        lines[line.sku] = lines.get(line.sku, 0) + line.quantity
+    request = fulfillment.ShipRequest(body.shipment_id, lines, body.carrier, body.service, body.tracking_number)
+    return fulfillment.ship(fulfillment_order_id, request, require_operator(app), repositories(), utc_now())
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

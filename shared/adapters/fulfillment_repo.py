@@ -9,6 +9,8 @@ Access patterns (docs/data-model.md):
 
 from __future__ import annotations
 
+import json
+
 from shared.adapters.dynamo import Table, decode_cursor, encode_cursor
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
 
@@ -44,6 +46,23 @@ class FulfillmentRepository:
             "gsi2pk": f"ORDER_FO#{fo.order_id}", "gsi2sk": f"{created}#{fo.fulfillment_order_id}",
             "doc": fo.model_dump_json(),
         }
+
+    def shipment_action(self, shipment: dict) -> dict:
+        """The shipment record; its id is the caller's, so a repeated ship call is refused here."""
+        return self.table.put({
+            "pk": f"SHIPMENT#{shipment['shipment_id']}", "sk": "SHIPMENT",
+            "gsi3pk": f"TRACKING#{shipment['tracking_code']}" if shipment.get("tracking_code") else None,
+            "gsi3sk": shipment["shipment_id"] if shipment.get("tracking_code") else None,
+            "doc": json.dumps(shipment, default=str),
+        }, condition="attribute_not_exists(pk)")
+
+    def shipment(self, shipment_id: str) -> dict | None:
+        item = self.table.get(f"SHIPMENT#{shipment_id}", "SHIPMENT")
+        return json.loads(item["doc"]) if item else None
+
+    def many(self, ids: list[str]) -> list[FulfillmentOrder]:
+        items = self.table.batch_get([(fulfillment_pk(i), SK) for i in ids])
+        return [FulfillmentOrder.model_validate_json(i["doc"]) for i in items]
 
     def for_location(self, location_id: str, status: FulfillmentStatus | None, limit: int, cursor: str | None
                      ) -> tuple[list[FulfillmentOrder], str | None]:

@@ -153,6 +153,22 @@ class StockRepository:
             ))
         return actions
 
+    def ship_actions(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime) -> list[dict]:
+        """Shipping consumes the reservation: on hand and reserved both go down, available stays."""
+        actions = []
+        for sku, quantity in sorted(lines.items()):
+            actions.append(self.table.update(
+                stock_pk(sku), level_sk(location_id),
+                "SET on_hand = on_hand - :q, reserved = reserved - :q, version = version + :one, updated_at = :at",
+                condition="reserved >= :q AND on_hand >= :q",
+                values={":q": quantity, ":one": 1, ":at": at.isoformat()},
+            ))
+            actions.append(self.table.update(
+                stock_pk(sku), reservation_sk(location_id, order_id), "ADD quantity :minus",
+                condition="quantity >= :q", values={":minus": -quantity, ":q": quantity},
+            ))
+        return actions
+
     def write_level_action(self, level: StockLevel, expected_version: int | None) -> dict:
         """Write counts we computed from a read; refused if anything moved the level since."""
         item = {

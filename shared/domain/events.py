@@ -159,6 +159,28 @@ class FulfillmentOrderChanged(DomainEvent):
     previous: str
 
 
+class ShipmentDispatched(DomainEvent):
+    event_type = "ShipmentDispatched"
+    description = "A location shipped lines of a fulfilment order; their stock left on hand and reserved."
+    shipment_id: str
+    fulfillment_order_id: str
+    order_id: str
+    channel: str
+    location_id: str
+    lines: list[LineQuantity]
+    carrier: str | None
+    service: str | None
+    tracking_code: str | None
+
+
+class OrderShipped(DomainEvent):
+    event_type = "OrderShipped"
+    description = "The order's status followed its parts: PARTIALLY_SHIPPED or SHIPPED."
+    order_id: str
+    channel: str
+    status: str
+
+
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     OrderReceived,
     OrderReleased,
@@ -172,4 +194,6 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     LocationChanged,
     FulfillmentRequested,
     FulfillmentOrderChanged,
+    ShipmentDispatched,
+    OrderShipped,
 )

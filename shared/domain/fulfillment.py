@@ -172,6 +172,20 @@ class FulfillmentOrder(BaseModel):
     history: list[FulfillmentChange] = []
     reject_reason: str | None = None
 
+    def ship(self, shipping: Mapping[str, int], at: datetime, note: str | None = None) -> dict[str, int]:
+        """Ship `shipping` (SKU -> units; empty: all that remains) after `decide` said APPLY; returns
+        what shipped. Raises ShipmentTooLarge for more than remains."""
+        progress = [LineProgress(x.sku, x.quantity, x.shipped) for x in self.lines]
+        updated, done = ship_lines(progress, shipping)
+        shipped = {after.sku: after.shipped - before.shipped for after, before in zip(updated, progress, strict=True)
+                   if after.shipped != before.shipped}
+        self.lines = [FulfillmentLine(sku=x.sku, quantity=x.quantity, shipped=x.shipped) for x in updated]
+        self.status = FulfillmentStatus.SHIPPED if done else FulfillmentStatus.PARTIALLY_SHIPPED
+        self.updated_at = at
+        self.version += 1
+        self.history.append(FulfillmentChange(status=self.status, at=at, note=note))
+        return shipped
+
     def apply(self, action: Action, at: datetime, note: str | None = None) -> Verdict:
         """Take `action` if the rules allow it; the verdict says what happened."""
         verdict = decide(self.status, action, self.pickup)

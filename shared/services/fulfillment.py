@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared.adapters.dynamo import TransactionCancelled
 from shared.adapters.outbox import event_action
-from shared.domain.events import FulfillmentOrderChanged, FulfillmentRequested, LineQuantity
+from shared.domain.events import FulfillmentOrderChanged, FulfillmentRequested, LineQuantity, OrderShipped, \
+    ShipmentDispatched
 from shared.domain.fulfillment import Action, Decision, FulfillmentChange, FulfillmentLine, FulfillmentOrder, \
-    FulfillmentStatus, fulfillment_order_id
+    FulfillmentStatus, ShipmentTooLarge, decide, fulfillment_order_id, order_progress
+from shared.domain.orders import OrderStatus
 from shared.domain.principal import Principal
-from shared.errors import AccessDenied, Busy, Conflict, NotFound
+from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.services.context import Repositories
 
 ATTEMPTS = 5
@@ -85,3 +88,73 @@ def _require_operator(principal: Principal) -> None:
     # Warehouses and stores without a WMS use the operator key for now (per-location keys: later).
     if not principal.is_operator:
         raise AccessDenied("fulfilment orders are for operators and locations, not sales channels")
+
+
+@dataclass(frozen=True)
+class ShipRequest:
+    shipment_id: str
+    lines: dict[str, int]           # empty: everything that remains
+    carrier: str | None = None
+    service: str | None = None
+    tracking_code: str | None = None
+
+
+def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, repos: Repositories,
+         now: datetime) -> FulfillmentOrder:
+    """Ship some or all lines: the fulfilment order, the stock (on hand and reserved both down), the
+    shipment record and the order's status, in one transaction. The caller's shipment_id makes a
+    retried call a no-op."""
+    for _ in range(ATTEMPTS):
+        done = repos.fulfillment.shipment(request.shipment_id)
+        if done is not None:
+            if done["fulfillment_order_id"] != fulfillment_order_id:
+                raise Conflict(f"shipment_id {request.shipment_id} was used for another fulfilment order",
+                               field="shipment_id")
+            return get_fulfillment_order(fulfillment_order_id, principal, repos)
+        fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
+        verdict = decide(fo.status, Action.SHIP, fo.pickup)
+        if verdict.decision != Decision.APPLY:
+            raise Conflict(verdict.reason if verdict.decision == Decision.REFUSE else "nothing left to ship",
+                           field="status")
+        expected, previous = fo.version, fo.status
+        try:
+            shipped = fo.ship(request.lines, now)
+        except ShipmentTooLarge as too_large:
+            raise InvalidInput(str(too_large), field="lines") from None
+        order = repos.orders.get(fo.order_id)
+        order_expected = order.version
+        others = repos.fulfillment.many([i for i in order.fulfillment_order_ids if i != fo.fulfillment_order_id])
+        progress = order_progress([fo.status] + [o.status for o in others])
+        status = OrderStatus.PARTIALLY_SHIPPED if progress == "SHIPPED" and order.backordered else progress
+        changed = status is not None and status != order.status
+        if changed:
+            order.move_to(OrderStatus(status), now, note=f"fulfilment order {fo.fulfillment_order_id} shipped")
+        # Always written, so two locations shipping parts of one order at once are serialised on it
+        # and the second sees the first (the order's status follows all its parts).
+        order.version += 1
+        shipment = {"shipment_id": request.shipment_id, "fulfillment_order_id": fo.fulfillment_order_id,
+                    "order_id": fo.order_id, "location_id": fo.location_id, "lines": shipped,
+                    "carrier": request.carrier, "service": request.service, "tracking_code": request.tracking_code,
+                    "created_at": now.isoformat()}
+        events = [
+            ShipmentDispatched(occurred_at=now, shipment_id=request.shipment_id, fulfillment_order_id=fo.fulfillment_order_id,
+                               order_id=fo.order_id, channel=fo.channel, location_id=fo.location_id,
+                               lines=[LineQuantity(sku=s, quantity=q) for s, q in shipped.items()],
+                               carrier=request.carrier, service=request.service, tracking_code=request.tracking_code),
+            FulfillmentOrderChanged(occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id,
+                                    order_id=fo.order_id, location_id=fo.location_id, status=fo.status.value,
+                                    previous=previous.value),
+        ]
+        if changed:
+            events.append(OrderShipped(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                                       status=order.status.value))
+        actions = ([repos.fulfillment.save_action(fo, expected), repos.fulfillment.shipment_action(shipment)]
+                   + repos.stock.ship_actions(fo.order_id, fo.location_id, shipped, now)
+                   + [repos.orders.save_action(order, order_expected)]
+                   + [event_action(repos.table, e) for e in events])
+        try:
+            repos.table.transact(actions)
+            return fo
+        except TransactionCancelled:
+            continue  # the fulfilment order, the order or the shipment id moved: decide again
+    raise Busy("the fulfilment order is changing too fast; retry")

@@ -91,3 +91,50 @@ def test_a_fulfilment_request_arriving_after_the_cancel_creates_nothing(repos, a
     detail = json.loads(outbox[0]["detail"]["S"])
     assert functions.invoke("request-fulfillment", sqs_event("OrderAllocated", detail)) == {"batchItemFailures": []}
     assert pull(api, "BER") == []
+
+
+def packed(api, location):
+    fo_id = pull(api, location)[0]["fulfillment_order_id"]
+    for step in ("accept", "pick", "pack"):
+        api("POST", f"/fulfillment-orders/{fo_id}/{step}")
+    return fo_id
+
+
+def level(repos, sku, loc):
+    return repos.stock.level(sku, loc)
+
+
+def test_shipping_turns_the_reservation_into_a_stock_decrement(api, allocated, repos):
+    ber = packed(api, "BER")
+    before = level(repos, "SKU-1", "BER")
+
+    part = api("POST", f"/fulfillment-orders/{ber}/ship", json={"shipment_id": "S-1",
+                                                               "lines": [{"sku": "SKU-1", "quantity": 1}]})
+    assert part.json["status"] == "PARTIALLY_SHIPPED"
+    after = level(repos, "SKU-1", "BER")
+    assert (after.on_hand, after.reserved, after.available) == (before.on_hand - 1, before.reserved - 1,
+                                                                before.available)
+    assert api("GET", f"/orders/{allocated}", as_="web").json["status"] == "PARTIALLY_SHIPPED"
+
+    again = api("POST", f"/fulfillment-orders/{ber}/ship", json={"shipment_id": "S-1",
+                                                                "lines": [{"sku": "SKU-1", "quantity": 1}]})
+    assert again.status_code == 200 and level(repos, "SKU-1", "BER").on_hand == before.on_hand - 1  # once only
+
+    rest = api("POST", f"/fulfillment-orders/{ber}/ship", json={"shipment_id": "S-2", "carrier": "DHL",
+                                                               "tracking_number": "JD0001"})
+    assert rest.json["status"] == "SHIPPED"
+    assert level(repos, "SKU-2", "BER").reserved == 0
+    mad = packed(api, "MAD")
+    api("POST", f"/fulfillment-orders/{mad}/ship", json={"shipment_id": "S-3"})
+    assert api("GET", f"/orders/{allocated}", as_="web").json["status"] == "SHIPPED"
+    assert api("POST", f"/orders/{allocated}/cancel", as_="web").status_code == 409
+
+
+def test_shipping_more_than_remains_or_before_packing_is_refused(api, allocated):
+    ber = pull(api, "BER")[0]["fulfillment_order_id"]
+    assert api("POST", f"/fulfillment-orders/{ber}/ship", json={"shipment_id": "S-9"}).status_code == 409
+    ber = packed(api, "BER")
+    too_many = api("POST", f"/fulfillment-orders/{ber}/ship",
+                   json={"shipment_id": "S-9", "lines": [{"sku": "SKU-1", "quantity": 5}]})
+    assert too_many.status_code == 422 and too_many.json["field"] == "lines"
+    assert api("POST", f"/fulfillment-orders/{ber}/ship", json={"lines": []}).status_code == 422
