@@ -6,12 +6,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.fulfillment import Action, FulfillmentOrder, FulfillmentStatus
-from shared.domain.orders import MAX_LINES, ExternalId, Sku
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
-from shared.http.views import LocationPath
+from shared.http.views import FulfillmentPage, LocationPath, ShipBody
 from shared.observability import logger, metrics, traced
 from shared.services import fulfillment
 from shared.services.clock import utc_now
@@ -22,26 +20,6 @@ app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security
 install(app)
 
 FulfillmentOrderId = Annotated[str, Path(pattern=r"^f[0-9a-f]{24}$")]
-
-
-class ShipLine(BaseModel):
-    sku: Sku
-    quantity: Annotated[int, Field(gt=0, le=100_000)]
-
-
-class ShipBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shipment_id: ExternalId = Field(description="Yours; a retried call with the same id ships nothing more")
-    lines: Annotated[list[ShipLine], Field(max_length=MAX_LINES)] = Field(
-        default=[], description="What ships now; omit to ship everything that remains")
-    carrier: Annotated[str, Field(max_length=64)] | None = None
-    service: Annotated[str, Field(max_length=64)] | None = None
-    tracking_number: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9\-]+$")] | None = None
-
-
-class FulfillmentPage(BaseModel):
-    fulfillment_orders: list[FulfillmentOrder]
-    next_cursor: str | None
 
 
 @app.get("/locations/<location_id>/fulfillment-orders", summary="A location's fulfilment orders, oldest first")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.orders import ID_PATTERN, ORDER_ID_PATTERN, Order, OrderStatus
+from shared.domain.fulfillment import FulfillmentOrder
+from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, ExternalId, Order, OrderStatus, Sku
 from shared.domain.stock import StockLevel
 
 if TYPE_CHECKING:  # the orders function need not import the inventory use cases
@@ -67,3 +68,23 @@ class ImportOutcome(BaseModel):
     @classmethod
     def of(cls, r: ImportResult) -> ImportOutcome:
         return cls(imported=r.imported, errors=r.errors)
+
+
+class ShipLine(BaseModel):
+    sku: Sku
+    quantity: Annotated[int, Field(gt=0, le=100_000)]
+
+
+class ShipBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shipment_id: ExternalId = Field(description="Yours; a retried call with the same id ships nothing more")
+    lines: Annotated[list[ShipLine], Field(max_length=MAX_LINES)] = Field(
+        default=[], description="What ships now; omit to ship everything that remains")
+    carrier: Annotated[str, Field(max_length=64)] | None = None
+    service: Annotated[str, Field(max_length=64)] | None = None
+    tracking_number: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9\-]+$")] | None = None
+
+
+class FulfillmentPage(BaseModel):
+    fulfillment_orders: list[FulfillmentOrder]
+    next_cursor: str | None
