@@ -113,10 +113,8 @@ def _cancel_fulfillment(order: Order, reason: str, repos: Repositories, now: dat
     """Cancel the order's fulfilment orders with it, so no location ships a cancelled order. Ones
     not created yet never will be: their creation checks that the order is not cancelled."""
     actions = []
-    for fo_id in order.fulfillment_order_ids:
-        fo = repos.fulfillment.get(fo_id)
-        if fo is None:
-            continue
+    for fo in repos.fulfillment.many(order.fulfillment_order_ids):  # one batch read, not one per location
+        fo_id = fo.fulfillment_order_id
         expected, previous = fo.version, fo.status
         verdict = fo.apply(Action.CANCEL, now, reason)
         if verdict.decision == Decision.REFUSE:

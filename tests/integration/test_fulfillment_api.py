@@ -138,3 +138,19 @@ def test_shipping_more_than_remains_or_before_packing_is_refused(api, allocated)
                    json={"shipment_id": "S-9", "lines": [{"sku": "SKU-1", "quantity": 5}]})
     assert too_many.status_code == 422 and too_many.json["field"] == "lines"
     assert api("POST", f"/fulfillment-orders/{ber}/ship", json={"lines": []}).status_code == 422
+
+
+def test_a_retried_shipment_racing_its_first_call_ships_once(api, allocated, repos, monkeypatch):
+    """Guard: the shipment record's attribute_not_exists. Even when the retry's look-up misses the
+    first call (it is still committing), the retry cannot decrement stock a second time."""
+    ber = packed(api, "BER")
+    body = {"shipment_id": "S-RACE", "lines": [{"sku": "SKU-1", "quantity": 1}]}
+    api("POST", f"/fulfillment-orders/{ber}/ship", json=body)
+    on_hand = level(repos, "SKU-1", "BER").on_hand
+    from shared.adapters.fulfillment_repo import FulfillmentRepository
+
+    monkeypatch.setattr(FulfillmentRepository, "shipment", lambda self, shipment_id: None)  # the look-up misses
+    retry = api("POST", f"/fulfillment-orders/{ber}/ship", json=body)
+
+    assert retry.status_code == 503  # refused every time; a later retry sees the record and answers 200
+    assert level(repos, "SKU-1", "BER").on_hand == on_hand
