@@ -70,10 +70,10 @@ def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, no
             return AllocationResult(Outcome.NOTHING_TO_DO, order)
         try:
             return _attempt(order, repos, policy_for(order.channel), now)
-        except TransactionCancelled as cancelled:
-            # The order moved, stock ran short or capacity was taken meanwhile: read again, plan again.
-            if cancelled.retryable or attempt:
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        except TransactionCancelled:
+            # The order moved, stock ran short or capacity was taken meanwhile: read again, plan again,
+            # after a short jittered pause so racing allocators do not collide again in step.
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
     raise Busy(f"order {order_id} could not be allocated after {MAX_ATTEMPTS} attempts")
 
 
