@@ -36,6 +36,8 @@ def build_app(outdir: str | None = None) -> App:
         app, STACK_NAME,
         bus_name=app.node.try_get_context("oms:busName") or wiring.DEFAULTS.bus_name,
         powertools_version=app.node.try_get_context("oms:powertoolsVersion") or "latest",
+        email_sender=app.node.try_get_context("oms:emailSender") or wiring.DEFAULTS.email_sender,
+        label_carrier=app.node.try_get_context("oms:labelCarrier") or wiring.DEFAULTS.label_carrier,
     )
     # Any AwsSolutions finding not fixed or acknowledged (with its reason) fails the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -14,8 +14,8 @@ from infra import wiring
 from infra.components.api import ApiKeys, OmsApi
 from infra.components.functions import OmsFunction
 from infra.components.layers import PYTHON_CACHES, Layers
-from infra.components.storage import OrdersTable
-from infra.components.triggers import add_triggers
+from infra.components.storage import CarrierSecret, LabelBucket, OrdersTable
+from infra.components.triggers import QueueTrigger, add_triggers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,10 +29,16 @@ def construct_id(function_name: str) -> str:
 
 
 class OmsStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, bus_name: str, powertools_version: str, **kwargs) -> None:
+    def __init__(self, scope: Construct, id: str, *, bus_name: str, powertools_version: str,
+                 email_sender: str = wiring.DEFAULTS.email_sender, label_carrier: str = wiring.DEFAULTS.label_carrier,
+                 **kwargs) -> None:
         super().__init__(scope, id, description="Serverless order management system", **kwargs)
         table = OrdersTable(self, "Orders").table
         bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
+        labels = LabelBucket(self, "Labels").bucket
+        carrier_secret = CarrierSecret(self, "CarrierSecret").secret
+        # SES checks the sender's address identity or its domain's, whichever is verified.
+        email_identities = [email_sender, email_sender.rsplit("@", 1)[-1]]
         layers = Layers(self, "Layers", shared_package=REPO_ROOT / "shared", powertools_version=powertools_version)
         keys = ApiKeys(self, "ApiKeys", API_CLIENTS)
         # One asset for all functions: handler = <module>.lambda_handler, and api-docs reads the
@@ -42,17 +48,27 @@ class OmsStack(Stack):
             wiring.ENV.table: table.table_name,
             wiring.ENV.bus: bus.event_bus_name,
             wiring.ENV.channels: wiring.channel_policies(),
+            wiring.ENV.label_carrier: label_carrier,
+            wiring.ENV.email_sender: email_sender,
             "POWERTOOLS_SERVICE_NAME": "oms",
             "POWERTOOLS_METRICS_NAMESPACE": "OMS",
         }
         functions: dict[str, lambda_.IFunction] = {}
+        built: list[OmsFunction] = []
         for spec in wiring.FUNCTIONS:
             principals = {wiring.ENV.principals: keys.principals_json()} if spec.needs_api_principals else {}
             fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code, layers=layers.all,
                              environment={**environment, **principals})
-            fn.grant(table, bus)
+            fn.grant(table, bus, labels=labels, carrier_secret=carrier_secret, email_identities=email_identities)
             add_triggers(fn, table=table, bus=bus)
             functions[spec.name] = fn.function
+            built.append(fn)
+        # Direct sends (wiring `sends_to`): the sender may send to that queue and nothing else.
+        queues = {t.spec.name: t.queue for fn in built for t in fn.node.children if isinstance(t, QueueTrigger)}
+        for fn in built:
+            for name in fn.spec.sends_to:
+                queues[name].grant_send_messages(fn.function)
+                fn.function.add_environment(wiring.queue_url_env(name), queues[name].queue_url)
         api = OmsApi(self, "Api", functions=functions, keys=keys).api
 
         CfnOutput(self, "ApiUrl", value=api.url)

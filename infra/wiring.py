@@ -89,6 +89,14 @@ class Function:
     publishes_events: bool = False
     # Read the handler code of all API functions (the OpenAPI merge).
     reads_api_code: bool = False
+    # Queues (QueueSpec.name) this function sends messages to directly, not through EventBridge.
+    sends_to: tuple[str, ...] = ()
+    # The shipping-label bucket: write (buy and store labels, presign links) or read (presign only).
+    label_access: Access | None = None
+    # Read the carrier credentials secret (API keys, webhook signing secrets).
+    reads_carrier_secret: bool = False
+    # Send customer email through SES.
+    sends_email: bool = False
     memory_mb: int = 512
     timeout_s: int = 15
     # 1 serialises a consumer (one batch at a time); None lets Lambda scale out.
@@ -98,6 +106,19 @@ class Function:
 
 ORDER_EVENTS_FOR_ALLOCATION = {"source": [EVENT_SOURCE], "detail-type": ["OrderReceived", "OrderReleased"]}
 ORDER_ALLOCATIONS = {"source": [EVENT_SOURCE], "detail-type": ["OrderAllocated"]}
+# The moments a customer hears about (shared/domain/notifications.py). RefundIssued comes from the
+# returns flow or any system that refunds; ready-for-pickup is a fulfilment order's status change.
+CUSTOMER_MOMENTS = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["OrderReceived", "ShipmentDispatched", "ShipmentDelayed", "OrderDelivered", "OrderCancelled",
+                    "RefundIssued"],
+}
+READY_FOR_PICKUP = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["FulfillmentOrderChanged"],
+    "detail": {"status": ["READY_FOR_PICKUP"]},
+}
+TRACKING_UPDATES = "tracking-updates"
 STOCK_INCREASES = {
     "source": [EVENT_SOURCE],
     "detail-type": ["StockChanged"],
@@ -190,9 +211,41 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/fulfillment-orders/{fulfillment_order_id}/pick"),
             Route("POST", "/fulfillment-orders/{fulfillment_order_id}/pack"),
             Route("POST", "/fulfillment-orders/{fulfillment_order_id}/ship"),
+            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/reject"),
+            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/ready"),
+            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/collect"),
+            Route("GET", "/shipments/{shipment_id}"),
         ),
         table_access="write",
         needs_api_principals=True,
+        label_access="write",
+        reads_carrier_secret=True,
+        timeout_s=30,
+    ),
+    Function(
+        name="carrier-webhooks",
+        module="carrier_webhooks.handler",
+        description="Carrier tracking webhooks: verify the signature on the raw body, queue the updates",
+        # No API key: carriers authenticate by signing the body with the shared webhook secret.
+        routes=(Route("POST", "/webhooks/carriers/{carrier}", public=True),),
+        sends_to=(TRACKING_UPDATES,),
+        reads_carrier_secret=True,
+    ),
+    Function(
+        name="apply-tracking",
+        module="apply_tracking.handler",
+        description="Applies carrier tracking updates to shipments once each, never backwards; flags late parcels",
+        queue=QueueSpec(name=TRACKING_UPDATES),
+        table_access="write",
+    ),
+    Function(
+        name="notify-customers",
+        module="notify_customers.handler",
+        description="Tells the customer about their order (confirmed, shipped, ready, delayed, delivered, ...)",
+        queue=QueueSpec(name="notifications", event_patterns=(CUSTOMER_MOMENTS, READY_FOR_PICKUP)),
+        table_access="write",  # reads orders; writes the once-per-event idempotency records
+        label_access="read",
+        sends_email=True,
     ),
     Function(
         name="publish-events",
@@ -247,6 +300,18 @@ class Environment:
     bus: str = "OMS_EVENT_BUS_NAME"
     principals: str = "OMS_API_PRINCIPALS"
     channels: str = "OMS_CHANNELS"
+    label_bucket: str = "OMS_LABEL_BUCKET"
+    carrier_secret: str = "OMS_CARRIER_SECRET"
+    # Which adapter buys labels: sandbox (default) or easypost (its API key in the carrier secret).
+    label_carrier: str = "OMS_LABEL_CARRIER"
+    email_sender: str = "OMS_EMAIL_SENDER"
+    # Local runtime only: write customer messages as files here instead of sending them via SES.
+    local_outbox: str = "OMS_LOCAL_OUTBOX"
+
+
+def queue_url_env(queue_name: str) -> str:
+    """The variable holding a queue's URL, for functions that send to it (`Function.sends_to`)."""
+    return f"OMS_QUEUE_{queue_name.upper().replace('-', '_')}_URL"
 
 
 ENV = Environment()
@@ -256,6 +321,10 @@ ENV = Environment()
 class Defaults:
     table_name: str = "oms"
     bus_name: str = "oms-events"
+    label_bucket: str = "oms-labels"
+    carrier_secret: str = "oms/carriers"
+    label_carrier: str = "sandbox"
+    email_sender: str = "orders@example.com"
 
 
 DEFAULTS = Defaults()

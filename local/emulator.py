@@ -100,6 +100,21 @@ class Provisioned:
     stream_arn: str
     queue_urls: dict[str, str] = field(default_factory=dict)  # function name -> queue url
     dlq_urls: dict[str, str] = field(default_factory=dict)
+    by_queue_name: dict[str, str] = field(default_factory=dict)  # queue name -> queue url
+
+    def environment(self) -> dict[str, str]:
+        """What the stack adds per resource: the URLs of the queues functions send to directly."""
+        return {wiring.queue_url_env(name): url for name, url in self.by_queue_name.items()}
+
+
+# Local stand-ins for the carrier credentials a merchant puts into the stack's secret
+# (shared/carriers/credentials.py names the keys). Documented in README for signing test webhooks.
+DEMO_CARRIER_SECRET = {
+    "webhook_secret": "demo-webhook-secret",
+    "easypost_webhook_secret": "demo-easypost-webhook-secret",
+    "shippo_webhook_secret": "demo-shippo-webhook-secret",
+    "aftership_webhook_secret": "demo-aftership-webhook-secret",
+}
 
 
 def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: str) -> Provisioned:
@@ -142,7 +157,10 @@ def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: 
             rule = f"{q.name}-{n}"
             events.put_rule(Name=rule, EventBusName=bus_name, EventPattern=json.dumps(pattern))
             events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": q.name, "Arn": arn}])
-        out.queue_urls[fn.name], out.dlq_urls[fn.name] = url, dlq_url
+        out.queue_urls[fn.name], out.dlq_urls[fn.name], out.by_queue_name[q.name] = url, dlq_url, url
+    session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=wiring.DEFAULTS.label_bucket)
+    session.client("secretsmanager", endpoint_url=endpoint).create_secret(
+        Name=wiring.DEFAULTS.carrier_secret, SecretString=json.dumps(DEMO_CARRIER_SECRET))
     return out
 
 

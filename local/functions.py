@@ -68,7 +68,17 @@ class FunctionPool:
                 if grow:
                     self._created += 1
                     number = self._created
-            module = self._load(number) if grow else self._idle.get()
+            if not grow:
+                module = self._idle.get()
+            else:
+                try:
+                    module = self._load(number)
+                except BaseException:
+                    # An import error is an init failure, as in Lambda: the next invoke tries again
+                    # (and does not wait forever for a container that never came up).
+                    with self._lock:
+                        self._created -= 1
+                    raise
         try:
             ctx = LambdaContext(
                 function_name=self.fn.name, memory_limit_in_mb=self.fn.memory_mb, timeout_s=self.fn.timeout_s,

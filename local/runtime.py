@@ -20,6 +20,7 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 from werkzeug.serving import make_server
@@ -31,6 +32,7 @@ from local.functions import Functions
 
 log = logging.getLogger("oms.local")
 
+LOCAL_OUTBOX = Path(__file__).resolve().parent.parent / ".local-outbox"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads with 413
 STREAM_RETRY_ATTEMPTS = 10  # as the stack's stream event source mapping
 
@@ -289,6 +291,8 @@ class LocalOms:
         # handlers' AWS calls does not count the pollers standing in for AWS services.
         session = boto3.Session()
         self.resources = provision(session, self.emulator_url, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
+        os.environ.update(self.resources.environment())
+        reset_process_caches()
         self.functions = Functions(self.concurrency)
         sqs = session.client("sqs", endpoint_url=self.emulator_url)
         streams = session.client("dynamodbstreams", endpoint_url=self.emulator_url)
@@ -343,6 +347,12 @@ def function_environment(keys: list[ApiKey]) -> dict[str, str]:
         wiring.ENV.bus: wiring.DEFAULTS.bus_name,
         wiring.ENV.principals: json.dumps({k.key_id: k.principal for k in keys}),
         wiring.ENV.channels: wiring.channel_policies(),
+        wiring.ENV.label_bucket: wiring.DEFAULTS.label_bucket,
+        wiring.ENV.carrier_secret: wiring.DEFAULTS.carrier_secret,
+        wiring.ENV.label_carrier: wiring.DEFAULTS.label_carrier,
+        wiring.ENV.email_sender: wiring.DEFAULTS.email_sender,
+        # Customer messages land here as files instead of going through SES.
+        wiring.ENV.local_outbox: os.environ.get(wiring.ENV.local_outbox, str(LOCAL_OUTBOX)),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("OMS_LOG_LEVEL", "WARNING"),

@@ -26,6 +26,13 @@ class Settings:
     principals: dict[str, str] = field(default_factory=dict)
     channels: dict[str, ChannelPolicy] = field(default_factory=dict)
     max_body_bytes: int = 262_144
+    label_bucket: str = "oms-labels"
+    carrier_secret: str = "oms/carriers"
+    label_carrier: str = "sandbox"
+    email_sender: str = "orders@example.com"
+    local_outbox: str | None = None
+    # Queue name -> URL, for the queues a function sends to directly (wiring `sends_to`).
+    queue_urls: dict[str, str] = field(default_factory=dict)
 
     def channel_policy(self, channel: str) -> ChannelPolicy:
         return self.channels.get(channel, ChannelPolicy())
@@ -40,4 +47,12 @@ def settings() -> Settings:
         event_bus_name=env.get("OMS_EVENT_BUS_NAME", "oms-events"),
         principals=json.loads(env.get("OMS_API_PRINCIPALS") or "{}"),
         channels={name: ChannelPolicy(**policy) for name, policy in channels.items()},
+        label_bucket=env.get("OMS_LABEL_BUCKET", "oms-labels"),
+        carrier_secret=env.get("OMS_CARRIER_SECRET", "oms/carriers"),
+        label_carrier=env.get("OMS_LABEL_CARRIER", "sandbox"),
+        email_sender=env.get("OMS_EMAIL_SENDER", "orders@example.com"),
+        local_outbox=env.get("OMS_LOCAL_OUTBOX") or None,
+        # OMS_QUEUE_<NAME>_URL, as infra/wiring.py queue_url_env names them (AWS names the queues).
+        queue_urls={key[len("OMS_QUEUE_"):-len("_URL")].lower().replace("_", "-"): url for key, url in env.items()
+                    if key.startswith("OMS_QUEUE_") and key.endswith("_URL") and url},
     )

@@ -39,3 +39,9 @@ class Busy(OmsError):
     """Contention outlasted our retries; the caller may safely retry the same request."""
 
     code = "busy"
+
+
+class Unavailable(OmsError):
+    """A dependency is missing or down (e.g. a carrier without credentials): not the caller's fault."""
+
+    code = "unavailable"

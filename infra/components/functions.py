@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import wiring
 from infra.components.layers import ARCHITECTURE, RUNTIME
-from infra.components.nag import acknowledge, table_index_wildcard
+from infra.components.nag import acknowledge, bucket_objects_wildcard, table_index_wildcard
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -57,7 +59,8 @@ class OmsFunction(Construct):
             "X-Ray PutTraceSegments/PutTelemetryRecords, added for active tracing, support no "
             "resource-level permissions.")})
 
-    def grant(self, table: dynamodb.Table, bus: events.IEventBus) -> None:
+    def grant(self, table: dynamodb.Table, bus: events.IEventBus, *, labels: s3.IBucket,
+              carrier_secret: secretsmanager.ISecret, email_identities: list[str]) -> None:
         """Exactly what the wiring declares, nothing more."""
         if self.spec.table_access == "read":
             table.grant_read_data(self.function)
@@ -69,3 +72,25 @@ class OmsFunction(Construct):
                 "the GSIs declared in wiring.TABLE and nothing outside this table.")})
         if self.spec.publishes_events:
             bus.grant_put_events_to(self.function)
+        if self.spec.label_access == "write":
+            labels.grant_read_write(self.function)
+        elif self.spec.label_access == "read":
+            labels.grant_read(self.function)  # presigned links are signed with the reader's rights
+        if self.spec.label_access:
+            self.function.add_environment(wiring.ENV.label_bucket, labels.bucket_name)
+            acknowledge(self.role, {"AwsSolutions-IAM5[Action::s3:GetObject*]": "grant_read's object actions.",
+                                    "AwsSolutions-IAM5[Action::s3:GetBucket*]": "grant_read's bucket actions.",
+                                    "AwsSolutions-IAM5[Action::s3:List*]": "grant_read's list actions.",
+                                    "AwsSolutions-IAM5[Action::s3:DeleteObject*]": "grant_read_write's delete actions.",
+                                    "AwsSolutions-IAM5[Action::s3:Abort*]": "grant_read_write's multipart abort.",
+                                    bucket_objects_wildcard(labels): (
+                                        "Labels are keyed by shipment id: any object of the label bucket, "
+                                        "and no other bucket.")})
+        if self.spec.reads_carrier_secret:
+            carrier_secret.grant_read(self.function)
+            self.function.add_environment(wiring.ENV.carrier_secret, carrier_secret.secret_arn)
+        if self.spec.sends_email:
+            self.function.add_to_role_policy(iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[Stack.of(self).format_arn(service="ses", resource="identity", resource_name=identity)
+                           for identity in email_identities]))

@@ -16,3 +16,9 @@ def table_index_wildcard(table: dynamodb.Table) -> str:
     """The IAM5 finding id of the `<table arn>/index/*` resource that the table's grant_* methods add."""
     logical_id = Stack.of(table).get_logical_id(table.node.default_child)
     return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]"
+
+
+def bucket_objects_wildcard(bucket) -> str:
+    """The IAM5 finding id of the `<bucket arn>/*` resource that a bucket's grant_* methods add."""
+    logical_id = Stack.of(bucket).get_logical_id(bucket.node.default_child)
+    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]"

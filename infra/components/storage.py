@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import wiring
+from infra.components.nag import acknowledge
+
+# Labels stay readable for claims and returns long after delivery; carriers accept claims for
+# up to about a year.
+LABEL_RETENTION = Duration.days(400)
 
 
 def _string_key(name: str) -> dynamodb.Attribute:
@@ -40,3 +47,42 @@ class OrdersTable(Construct):
                 projection_type=dynamodb.ProjectionType.ALL,
             )
 
+
+
+class LabelBucket(Construct):
+    """Shipping labels (PDF or ZPL), private; handed out only as short-lived presigned links."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self.bucket = s3.Bucket(
+            self, "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=LABEL_RETENTION)],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(self.bucket, {"AwsSolutions-S1": (
+            "Only the OMS's own functions write here, each label once under its shipment id; "
+            "CloudTrail data events can audit reads where a merchant needs it.")})
+
+
+class CarrierSecret(Construct):
+    """Carrier credentials, one JSON secret (keys in shared/carriers/credentials.py). The stack
+    generates the signing secret of our canonical webhook format; a merchant adds the providers'
+    keys with `aws secretsmanager put-secret-value`. Nothing secret is in code, logs or events."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self.secret = secretsmanager.Secret(
+            self, "Secret",
+            description="OMS carrier credentials: API keys and webhook signing secrets",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template="{}", generate_string_key="webhook_secret",
+                exclude_punctuation=True, password_length=48),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(self.secret, {"AwsSolutions-SMG4": (
+            "Third-party carrier keys are rotated at the provider (EasyPost, Shippo, AfterShip) and "
+            "then stored here; Secrets Manager cannot rotate them itself.")})

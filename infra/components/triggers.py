@@ -49,6 +49,7 @@ class QueueTrigger(Construct):
 
     def __init__(self, fn: OmsFunction, id: str, *, spec: wiring.QueueSpec, bus: events.IEventBus) -> None:
         super().__init__(fn, id)
+        self.spec = spec
         if spec.visibility_timeout_s < fn.spec.timeout_s:
             # Lambda refuses the mapping, and a batch still running would be delivered a second time.
             raise ValueError(f"queue {spec.name}: visibility timeout {spec.visibility_timeout_s}s is shorter "

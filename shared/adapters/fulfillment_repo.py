@@ -5,16 +5,31 @@ Access patterns (docs/data-model.md):
 - a location's fulfilment orders by status, oldest first: gsi1 (LOCATION_FO#<location>,
   <status>#<created_at>#<id>)
 - an order's fulfilment orders: gsi2 (ORDER_FO#<order id>, <created_at>#<id>)
+- shipment by id: pk=SHIPMENT#<id>, sk=SHIPMENT; by tracking number: gsi3 (TRACKING#<code>, <id>)
 """
 
 from __future__ import annotations
 
-import json
-
 from shared.adapters.dynamo import Table, decode_cursor, encode_cursor
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
+from shared.domain.shipments import Shipment
 
 SK = "FULFILLMENT"
+SHIPMENT_SK = "SHIPMENT"
+
+
+def shipment_pk(shipment_id: str) -> str:
+    return f"SHIPMENT#{shipment_id}"
+
+
+def shipment_item(shipment: Shipment) -> dict:
+    """A shipment by id (pk=SHIPMENT#<id>), and by tracking number on gsi3 (TRACKING#<code>):
+    the webhook worker finds the shipment a carrier update is about."""
+    item = {"pk": shipment_pk(shipment.shipment_id), "sk": SHIPMENT_SK, "version": shipment.version,
+            "doc": shipment.model_dump_json()}
+    if shipment.tracking_code:
+        item["gsi3pk"], item["gsi3sk"] = f"TRACKING#{shipment.tracking_code}", shipment.shipment_id
+    return item
 
 
 def fulfillment_pk(fulfillment_order_id: str) -> str:
@@ -47,18 +62,13 @@ class FulfillmentRepository:
             "doc": fo.model_dump_json(),
         }
 
-    def shipment_action(self, shipment: dict) -> dict:
-        """The shipment record; its id is the caller's, so a repeated ship call is refused here."""
-        return self.table.put({
-            "pk": f"SHIPMENT#{shipment['shipment_id']}", "sk": "SHIPMENT",
-            "gsi3pk": f"TRACKING#{shipment['tracking_code']}" if shipment.get("tracking_code") else None,
-            "gsi3sk": shipment["shipment_id"] if shipment.get("tracking_code") else None,
-            "doc": json.dumps(shipment, default=str),
-        }, condition="attribute_not_exists(pk)")
+    def shipment_action(self, shipment: Shipment) -> dict:
+        """The new shipment record; its id is the caller's, so a repeated ship call is refused here."""
+        return self.table.put(shipment_item(shipment), condition="attribute_not_exists(pk)")
 
-    def shipment(self, shipment_id: str) -> dict | None:
-        item = self.table.get(f"SHIPMENT#{shipment_id}", "SHIPMENT")
-        return json.loads(item["doc"]) if item else None
+    def shipment(self, shipment_id: str) -> Shipment | None:
+        item = self.table.get(shipment_pk(shipment_id), SHIPMENT_SK)
+        return Shipment.model_validate_json(item["doc"]) if item else None
 
     def many(self, ids: list[str]) -> list[FulfillmentOrder]:
         items = self.table.batch_get([(fulfillment_pk(i), SK) for i in ids])

@@ -181,6 +181,38 @@ class OrderShipped(DomainEvent):
     status: str
 
 
+class ShipmentTrackingUpdated(DomainEvent):
+    event_type = "ShipmentTrackingUpdated"
+    description = "A carrier's tracking update moved a shipment on (duplicates and stale updates publish nothing)."
+    shipment_id: str
+    order_id: str
+    channel: str
+    tracking_code: str
+    carrier: str | None
+    status: str
+    previous: str
+    estimated_delivery: datetime | None = None
+
+
+class ShipmentDelayed(DomainEvent):
+    event_type = "ShipmentDelayed"
+    description = "A shipment became late: the carrier's estimate passed the order's promise, or it reported a problem."
+    shipment_id: str
+    order_id: str
+    channel: str
+    tracking_code: str | None
+    reason: str
+    estimated_delivery: datetime | None = None
+    promised_by: datetime | None = None
+
+
+class OrderDelivered(DomainEvent):
+    event_type = "OrderDelivered"
+    description = "Every parcel of a fully shipped order was delivered (or, for pickup, collected)."
+    order_id: str
+    channel: str
+
+
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     OrderReceived,
     OrderReleased,
@@ -196,4 +228,7 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     FulfillmentOrderChanged,
     ShipmentDispatched,
     OrderShipped,
+    ShipmentTrackingUpdated,
+    ShipmentDelayed,
+    OrderDelivered,
 )

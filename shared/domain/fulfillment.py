@@ -171,6 +171,9 @@ class FulfillmentOrder(BaseModel):
     updated_at: datetime
     history: list[FulfillmentChange] = []
     reject_reason: str | None = None
+    # Click-and-collect: the code the customer shows at the store (sent to them, never in events
+    # or in the API's fulfilment order answers).
+    pickup_code: str | None = None
 
     def ship(self, shipping: Mapping[str, int], at: datetime, note: str | None = None) -> dict[str, int]:
         """Ship `shipping` (SKU -> units; empty: all that remains) after `decide` said APPLY; returns

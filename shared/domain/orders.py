@@ -42,8 +42,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RECEIVED: frozenset({S.ON_HOLD, S.BACKORDERED, S.PARTIALLY_ALLOCATED, S.ALLOCATED, S.CANCELLED, S.REJECTED}),
     S.ON_HOLD: frozenset({S.RECEIVED, S.CANCELLED, S.REJECTED}),
     S.BACKORDERED: frozenset({S.PARTIALLY_ALLOCATED, S.ALLOCATED, S.CANCELLED}),
-    S.PARTIALLY_ALLOCATED: frozenset({S.ALLOCATED, S.PARTIALLY_SHIPPED, S.CANCELLED}),
-    S.ALLOCATED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.BACKORDERED, S.CANCELLED}),
+    # A rejecting location can send an allocated order (part) back: to a partial allocation or a backorder.
+    S.PARTIALLY_ALLOCATED: frozenset({S.ALLOCATED, S.PARTIALLY_SHIPPED, S.BACKORDERED, S.CANCELLED}),
+    S.ALLOCATED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.PARTIALLY_ALLOCATED, S.BACKORDERED, S.CANCELLED}),
     S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED}),
     S.SHIPPED: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset({S.COMPLETED}),
@@ -199,6 +200,16 @@ class BackorderedLine(BaseModel):
     quantity: int
 
 
+class ShipmentDelay(BaseModel):
+    """A parcel running late: the carrier's estimate passed the promise, or it reported a problem."""
+
+    shipment_id: str
+    tracking_code: str | None = None
+    reason: str
+    estimated_delivery: datetime | None = None
+    at: datetime
+
+
 class Order(BaseModel):
     order_id: str
     channel: str
@@ -215,6 +226,9 @@ class Order(BaseModel):
     history: list[StatusChange] = []
     routing: list[RoutingRecord] = []
     fulfillment_order_ids: list[str] = []
+    # Every parcel shipped for the order (the order is DELIVERED when all of them are).
+    shipment_ids: list[str] = []
+    delays: list[ShipmentDelay] = []
     cancel_reason: str | None = None
 
     def move_to(self, status: OrderStatus, at: datetime, note: str | None = None) -> None:

@@ -14,6 +14,7 @@ from shared.domain.fulfillment import Action, Decision, FulfillmentChange, Fulfi
     FulfillmentStatus, ShipmentTooLarge, decide, fulfillment_order_id, order_progress
 from shared.domain.orders import OrderStatus
 from shared.domain.principal import Principal
+from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.services.context import Repositories
 
@@ -107,7 +108,7 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
     for _ in range(ATTEMPTS):
         done = repos.fulfillment.shipment(request.shipment_id)
         if done is not None:
-            if done["fulfillment_order_id"] != fulfillment_order_id:
+            if done.fulfillment_order_id != fulfillment_order_id:
                 raise Conflict(f"shipment_id {request.shipment_id} was used for another fulfilment order",
                                field="shipment_id")
             return get_fulfillment_order(fulfillment_order_id, principal, repos)
@@ -132,10 +133,11 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
         # Always written, so two locations shipping parts of one order at once are serialised on it
         # and the second sees the first (the order's status follows all its parts).
         order.version += 1
-        shipment = {"shipment_id": request.shipment_id, "fulfillment_order_id": fo.fulfillment_order_id,
-                    "order_id": fo.order_id, "location_id": fo.location_id, "lines": shipped,
-                    "carrier": request.carrier, "service": request.service, "tracking_code": request.tracking_code,
-                    "created_at": now.isoformat()}
+        order.shipment_ids.append(request.shipment_id)
+        shipment = Shipment(shipment_id=request.shipment_id, fulfillment_order_id=fo.fulfillment_order_id,
+                            order_id=fo.order_id, channel=fo.channel, location_id=fo.location_id, lines=shipped,
+                            carrier=request.carrier, service=request.service, tracking_code=request.tracking_code,
+                            created_at=now)
         events = [
             ShipmentDispatched(occurred_at=now, shipment_id=request.shipment_id, fulfillment_order_id=fo.fulfillment_order_id,
                                order_id=fo.order_id, channel=fo.channel, location_id=fo.location_id,

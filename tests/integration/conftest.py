@@ -30,16 +30,20 @@ def emulator():
 
 
 @pytest.fixture
-def aws(emulator, monkeypatch):
+def aws(emulator, monkeypatch, tmp_path):
     """A fresh emulated account per test: the same serialised moto server the local runtime uses
     (in-process `mock_aws` does not route DynamoDB Streams calls), reset between tests."""
     requests.post(f"{emulator}/moto-api/reset", timeout=10)
     for name, value in {"AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing",
                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        **function_environment(demo_keys())}.items():
+                        **function_environment(demo_keys()),
+                        wiring.ENV.local_outbox: str(tmp_path / "outbox")}.items():
+        monkeypatch.setenv(name, value)
+    resources = provision(boto3.Session(), emulator, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
+    for name, value in resources.environment().items():
         monkeypatch.setenv(name, value)
     reset_process_caches()
-    yield provision(boto3.Session(), emulator, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
+    yield resources
     reset_process_caches()
 
 

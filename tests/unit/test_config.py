@@ -22,3 +22,12 @@ def test_settings_read_the_variables_the_wiring_names(monkeypatch):
         assert s.channel_policy("unknown") == ChannelPolicy()
     finally:
         settings.cache_clear()
+
+
+def test_queue_urls_are_found_under_the_names_the_wiring_gives_them(monkeypatch):
+    monkeypatch.setenv(wiring.queue_url_env(wiring.TRACKING_UPDATES), "https://sqs.example/1/Oms-Generated-Name")
+    settings.cache_clear()
+    try:
+        assert settings().queue_urls[wiring.TRACKING_UPDATES] == "https://sqs.example/1/Oms-Generated-Name"
+    finally:
+        settings.cache_clear()

@@ -1,0 +1,67 @@
+"""A shipment: one parcel (or set of lines handed to a carrier together) of a fulfilment order,
+with its label and everything the carrier has said about it.
+
+Pure data; the tracking rules that move it are in shared/domain/tracking.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from shared.domain.money import Amount, CurrencyCode
+from shared.domain.tracking import ShipmentStatus
+
+
+class StoredLabel(BaseModel):
+    """A label we bought; the document is in the label bucket under `key` (never in the table)."""
+
+    provider: str                 # which adapter bought it: sandbox, easypost
+    key: str                      # S3 object key
+    label_format: str             # PDF or ZPL
+    rate: Amount
+    currency: CurrencyCode
+    provider_shipment_id: str
+
+
+class TrackingEntry(BaseModel):
+    """One tracking update as received, applied or not (a stale one is kept, not applied)."""
+
+    provider: str
+    provider_event_id: str
+    status: ShipmentStatus
+    occurred_at: datetime
+    received_at: datetime
+    applied: bool
+    raw_status: str | None = None
+    message: str | None = None
+    location: str | None = None
+    estimated_delivery: datetime | None = None
+
+
+class Shipment(BaseModel):
+    shipment_id: str
+    fulfillment_order_id: str
+    order_id: str
+    channel: str
+    location_id: str
+    lines: dict[str, int]
+    carrier: str | None = None
+    service: str | None = None
+    tracking_code: str | None = None
+    label: StoredLabel | None = None
+    status: ShipmentStatus = ShipmentStatus.LABEL_CREATED
+    # When the carrier says the applied status happened (None until the first update).
+    status_at: datetime | None = None
+    estimated_delivery: datetime | None = None
+    # Why the parcel is late, once it is (ShipmentDelayed is published on the change to late).
+    delay_reason: str | None = None
+    # When we last heard from the carrier: the silent-shipment check reads this.
+    last_tracking_at: datetime | None = None
+    history: list[TrackingEntry] = []
+    created_at: datetime
+    version: int = 0
+
+    def has_seen(self, provider: str, provider_event_id: str) -> bool:
+        return any(e.provider == provider and e.provider_event_id == provider_event_id for e in self.history)
