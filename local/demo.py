@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from shared.domain.locations import LocationRequest, LocationType
+from shared.domain.orders import Address
 from shared.domain.stock import SetStockRequest
 from shared.services.clock import utc_now
 from shared.services.context import repositories
@@ -18,14 +19,22 @@ EU = ["AT", "BE", "CH", "DE", "DK", "ES", "FR", "IT", "LU", "NL", "PL", "PT", "S
 LOCATIONS = {
     "WH-DE-BER": LocationRequest(name="Berlin warehouse", type=LocationType.WAREHOUSE, country="DE", lat=52.52,
                                  lon=13.405, ships_to=EU, priority=1, handling_cost=Decimal("2.50"),
-                                 daily_order_capacity=5000),
+                                 daily_order_capacity=5000,
+                                 address=Address(name="Demo Shop Berlin", line1="Lagerstraße 1", city="Berlin",
+                                                 postal_code="10115", country="DE")),
     "WH-ES-MAD": LocationRequest(name="Madrid 3PL", type=LocationType.THIRD_PARTY, country="ES", lat=40.4168,
-                                 lon=-3.7038, ships_to=["ES", "PT", "FR"], priority=2, handling_cost=Decimal("3.10")),
+                                 lon=-3.7038, ships_to=["ES", "PT", "FR"], priority=2, handling_cost=Decimal("3.10"),
+                                 address=Address(name="Demo Shop 3PL Madrid", line1="Calle del Almacén 7",
+                                                 city="Madrid", postal_code="28001", country="ES")),
     "STORE-FR-PAR": LocationRequest(name="Paris Rivoli store", type=LocationType.STORE, country="FR", lat=48.8606,
                                     lon=2.3376, ships_to=["FR"], pickup_enabled=True, priority=5,
-                                    handling_cost=Decimal("4.00"), daily_order_capacity=200),
+                                    handling_cost=Decimal("4.00"), daily_order_capacity=200,
+                                    address=Address(name="Demo Shop Rivoli", line1="99 rue de Rivoli", city="Paris",
+                                                    postal_code="75001", country="FR")),
     "WH-US-NJ": LocationRequest(name="New Jersey warehouse", type=LocationType.WAREHOUSE, country="US", lat=40.0583,
-                                lon=-74.4057, ships_to=["US", "CA"], priority=1, handling_cost=Decimal("2.00")),
+                                lon=-74.4057, ships_to=["US", "CA"], priority=1, handling_cost=Decimal("2.00"),
+                                address=Address(name="Demo Shop NJ", line1="1 Warehouse Way", city="Edison",
+                                                postal_code="08817", region="NJ", country="US")),
 }
 
 PRODUCTS = [f"{kind}-{colour}-{size}" for kind in ("TEE", "HOODIE") for colour in ("BLK", "WHT")

@@ -1,4 +1,5 @@
-"""Fulfilment orders for stores and warehouses without a WMS: the pull list and the first steps."""
+"""Fulfilment orders for stores and warehouses without a WMS: the pull list, each step from accept to
+ship or collect, rejection with re-routing, and shipments with their labels."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from shared.domain.fulfillment import Action, FulfillmentOrder, FulfillmentStatus
+from shared.carriers.adapter import Parcel
+from shared.config import settings
+from shared.domain.fulfillment import Action, FulfillmentStatus
+from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
-from shared.http.views import FulfillmentPage, LocationPath, ShipBody
+from shared.http.views import CollectBody, FulfillmentOrderView, FulfillmentPage, LocationPath, RejectBody, \
+    ShipBody, ShipmentView
 from shared.observability import logger, metrics, traced
-from shared.services import fulfillment
+from shared.services import fulfillment, rerouting
+from shared.services.labels import label_link
 from shared.services.clock import utc_now
 from shared.services.context import repositories
 
@@ -28,40 +34,79 @@ def for_location(location_id: LocationPath, status: Annotated[FulfillmentStatus 
                  cursor: Annotated[str | None, Query(max_length=2048)] = None) -> FulfillmentPage:
     require_operator(app)
     found, next_cursor = repositories().fulfillment.for_location(location_id, status, limit, cursor)
-    return FulfillmentPage(fulfillment_orders=found, next_cursor=next_cursor)
+    return FulfillmentPage(fulfillment_orders=[FulfillmentOrderView.of(fo) for fo in found], next_cursor=next_cursor)
 
 
 @app.get("/fulfillment-orders/<fulfillment_order_id>", summary="One fulfilment order")
-def read(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrder:
-    return fulfillment.get_fulfillment_order(fulfillment_order_id, require_operator(app), repositories())
+def read(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
+    return FulfillmentOrderView.of(
+        fulfillment.get_fulfillment_order(fulfillment_order_id, require_operator(app), repositories()))
 
 
-def _step(fulfillment_order_id: str, action: Action) -> FulfillmentOrder:
-    return fulfillment.advance(fulfillment_order_id, action, require_operator(app), repositories(), utc_now())
+def _step(fulfillment_order_id: str, action: Action) -> FulfillmentOrderView:
+    return FulfillmentOrderView.of(
+        fulfillment.advance(fulfillment_order_id, action, require_operator(app), repositories(), utc_now()))
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/accept", summary="The location takes the fulfilment order")
-def accept(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrder:
+def accept(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
     return _step(fulfillment_order_id, Action.ACCEPT)
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/pick", summary="Picked from the shelves")
-def pick(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrder:
+def pick(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
     return _step(fulfillment_order_id, Action.PICK)
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/pack", summary="Packed and ready to ship or hand over")
-def pack(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrder:
+def pack(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
     return _step(fulfillment_order_id, Action.PACK)
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/ship", summary="Ship some or all lines")
-def ship(fulfillment_order_id: FulfillmentOrderId, body: ShipBody) -> FulfillmentOrder:
+def ship(fulfillment_order_id: FulfillmentOrderId, body: ShipBody) -> FulfillmentOrderView:
     lines: dict[str, int] = {}
     for line in body.lines:
         lines[line.sku] = lines.get(line.sku, 0) + line.quantity
-    request = fulfillment.ShipRequest(body.shipment_id, lines, body.carrier, body.service, body.tracking_number)
-    return fulfillment.ship(fulfillment_order_id, request, require_operator(app), repositories(), utc_now())
+    label = None
+    if body.label is not None:
+        p = body.label.parcel
+        label = fulfillment.LabelAsk(Parcel(p.weight_grams, p.length_cm, p.width_cm, p.height_cm),
+                                     body.label.service, body.label.format)
+    request = fulfillment.ShipRequest(body.shipment_id, lines, body.carrier, body.service, body.tracking_number,
+                                      label)
+    return FulfillmentOrderView.of(
+        fulfillment.ship(fulfillment_order_id, request, require_operator(app), repositories(), utc_now()))
+
+
+@app.post("/fulfillment-orders/<fulfillment_order_id>/reject",
+          summary="The location cannot fulfil it: re-route to the next best location, or back to backorder")
+def reject(fulfillment_order_id: FulfillmentOrderId, body: RejectBody) -> FulfillmentOrderView:
+    return FulfillmentOrderView.of(rerouting.reject_fulfillment_order(
+        fulfillment_order_id, body.reason, require_operator(app), repositories(), settings().channel_policy,
+        utc_now()))
+
+
+@app.post("/fulfillment-orders/<fulfillment_order_id>/ready",
+          summary="Click-and-collect: packed and waiting at the store (the customer gets the pickup code)")
+def ready(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
+    return _step(fulfillment_order_id, Action.READY)
+
+
+@app.post("/fulfillment-orders/<fulfillment_order_id>/collect",
+          summary="Click-and-collect: the customer collected it, showing their pickup code")
+def collect(fulfillment_order_id: FulfillmentOrderId, body: CollectBody) -> FulfillmentOrderView:
+    return FulfillmentOrderView.of(fulfillment.collect(
+        fulfillment_order_id, body.pickup_code, require_operator(app), repositories(), utc_now()))
+
+
+@app.get("/shipments/<shipment_id>", summary="A shipment: carrier, tracking history and a link to its label")
+def shipment(shipment_id: Annotated[str, Path(pattern=r"^[\x21-\x7e]{1,128}$")]) -> ShipmentView:
+    require_operator(app)
+    found = repositories().fulfillment.shipment(shipment_id)
+    if found is None:
+        raise NotFound(f"shipment {shipment_id} not found", field="shipment_id")
+    return ShipmentView(**found.model_dump(), label_url=label_link(found))
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

@@ -187,9 +187,10 @@ class OrderRepository:
         return [Order.model_validate_json(i["doc"]) for i in found], last
 
     def awaiting_stock(self, sku: str) -> Iterator[Order]:
-        """Backordered and partially allocated orders that wait for `sku`, oldest first."""
+        """Orders with lines waiting for `sku`, oldest first: backordered, partially allocated, or
+        partially shipped with a backorder left."""
         streams = []
-        for status in (OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_ALLOCATED):
+        for status in (OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_ALLOCATED, OrderStatus.PARTIALLY_SHIPPED):
             streams.append(self.table.query_all(
                 index="gsi2", key_condition="gsi2pk = :pk", values={":pk": f"STATUS#{status.value}", ":sku": sku},
                 filter_expression="contains(waiting_skus, :sku)",

@@ -153,6 +153,25 @@ class StockRepository:
             ))
         return actions
 
+    def release_lines_actions(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime,
+                              versions: dict[tuple[str, str], int]) -> list[dict]:
+        """Give back part of an order's reservation at one location (a rejected fulfilment order):
+        the reservation record shrinks rather than going, as other parts may share it."""
+        actions = []
+        for sku, quantity in sorted(lines.items()):
+            actions.append(self.table.update(
+                stock_pk(sku), level_sk(location_id),
+                "SET available = available + :q, reserved = reserved - :q, version = version + :one, "
+                "updated_at = :at",
+                condition="reserved >= :q AND version = :v",
+                values={":q": quantity, ":one": 1, ":at": at.isoformat(), ":v": versions[(sku, location_id)]},
+            ))
+            actions.append(self.table.update(
+                stock_pk(sku), reservation_sk(location_id, order_id), "ADD quantity :minus",
+                condition="quantity >= :q", values={":minus": -quantity, ":q": quantity},
+            ))
+        return actions
+
     def ship_actions(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime) -> list[dict]:
         """Shipping consumes the reservation: on hand and reserved both go down, available stays."""
         actions = []

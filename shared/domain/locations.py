@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.money import ZERO, Amount
+from shared.domain.orders import Address
 from shared.domain.routing import Candidate
 
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
@@ -37,6 +38,7 @@ class LocationRequest(BaseModel):
         default=None, description="Orders it can take per UTC day; omit for no limit"
     )
     active: bool = True
+    address: Address | None = Field(default=None, description="Where parcels leave from: needed to buy labels")
 
     @field_validator("ships_to")
     @classmethod

@@ -226,6 +226,8 @@ class Order(BaseModel):
     history: list[StatusChange] = []
     routing: list[RoutingRecord] = []
     fulfillment_order_ids: list[str] = []
+    # Locations that rejected a fulfilment order of this order: routing does not offer them again.
+    rejected_locations: list[str] = []
     # Every parcel shipped for the order (the order is DELIVERED when all of them are).
     shipment_ids: list[str] = []
     delays: list[ShipmentDelay] = []
@@ -246,6 +248,11 @@ class Order(BaseModel):
     @property
     def released_hold_reasons(self) -> set[HoldReason]:
         return {h.reason for h in self.holds if h.released_at is not None}
+
+    @property
+    def awaits_stock(self) -> bool:
+        """Backordered lines that a restock may fill (also after other parts have shipped)."""
+        return self.status in AWAITING_STOCK or (self.status == OrderStatus.PARTIALLY_SHIPPED and bool(self.backordered))
 
     @property
     def waiting_skus(self) -> list[str]:

@@ -15,10 +15,12 @@ from shared.domain.tracking import ShipmentStatus
 
 
 class StoredLabel(BaseModel):
-    """A label we bought; the document is in the label bucket under `key` (never in the table)."""
+    """A label we bought; the document is in the label bucket under `key` (never in the table),
+    or hosted by the provider at `provider_url`."""
 
     provider: str                 # which adapter bought it: sandbox, easypost
-    key: str                      # S3 object key
+    key: str | None = None        # S3 object key, when we hold the document
+    provider_url: str | None = None  # the provider's own copy (EasyPost hosts its labels)
     label_format: str             # PDF or ZPL
     rate: Amount
     currency: CurrencyCode

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.fulfillment import FulfillmentOrder
 from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, ExternalId, Order, OrderStatus, Sku
+from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
 
 if TYPE_CHECKING:  # the orders function need not import the inventory use cases
@@ -75,6 +77,22 @@ class ShipLine(BaseModel):
     quantity: Annotated[int, Field(gt=0, le=100_000)]
 
 
+class ParcelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weight_grams: Annotated[int, Field(gt=0, le=1_000_000)]
+    length_cm: Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1)]
+    width_cm: Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1)]
+    height_cm: Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1)]
+
+
+class LabelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parcel: ParcelBody
+    service: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        default="cheapest", description='"cheapest", "fastest" or a carrier service name')
+    format: Literal["PDF", "ZPL"] = "PDF"
+
+
 class ShipBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     shipment_id: ExternalId = Field(description="Yours; a retried call with the same id ships nothing more")
@@ -83,8 +101,39 @@ class ShipBody(BaseModel):
     carrier: Annotated[str, Field(max_length=64)] | None = None
     service: Annotated[str, Field(max_length=64)] | None = None
     tracking_number: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9\-]+$")] | None = None
+    label: LabelBody | None = Field(default=None, description="Ask us to buy the label (instead of carrier and "
+                                                               "tracking_number)")
+
+    @model_validator(mode="after")
+    def _label_or_own_carrier(self) -> ShipBody:
+        if self.label is not None and (self.carrier or self.tracking_number):
+            raise ValueError("give either label (we buy it) or carrier and tracking_number (you did), not both")
+        return self
+
+
+class RejectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class CollectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pickup_code: Annotated[str, Field(pattern=r"^[0-9]{6}$", description="The code the customer shows")]
+
+
+class FulfillmentOrderView(FulfillmentOrder):
+    # The store asks the customer for the code and we check it: it is never handed out by the API.
+    pickup_code: str | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def of(cls, fo: FulfillmentOrder) -> FulfillmentOrderView:
+        return cls.model_validate(fo.model_dump())
 
 
 class FulfillmentPage(BaseModel):
-    fulfillment_orders: list[FulfillmentOrder]
+    fulfillment_orders: list[FulfillmentOrderView]
     next_cursor: str | None
+
+
+class ShipmentView(Shipment):
+    label_url: str | None = Field(default=None, description="The label document; presigned links last 15 minutes")

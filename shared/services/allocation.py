@@ -21,7 +21,7 @@ from shared.config import ChannelPolicy
 from shared.domain.events import AllocatedLine, DomainEvent, HoldInfo, LineQuantity, OrderAllocated, \
     OrderBackordered, OrderOnHold, StockLow
 from shared.domain.fulfillment import fulfillment_order_id
-from shared.domain.orders import AWAITING_STOCK, Allocation, BackorderedLine, Hold, HoldReason, Order, \
+from shared.domain.orders import Allocation, BackorderedLine, Hold, HoldReason, Order, \
     OrderStatus, RoutingRecord
 from shared.domain.routing import Destination, Line, RoutingDecision, RoutingRequest, plan_route
 from shared.domain.stock import StockLevel
@@ -66,7 +66,7 @@ def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, no
         order = repos.orders.get(order_id)
         if order is None:
             return AllocationResult(Outcome.NOT_FOUND)
-        if order.status != OrderStatus.RECEIVED and order.status not in AWAITING_STOCK:
+        if order.status != OrderStatus.RECEIVED and not order.awaits_stock:
             return AllocationResult(Outcome.NOTHING_TO_DO, order)
         try:
             return _attempt(order, repos, policy_for(order.channel), now)
@@ -79,7 +79,7 @@ def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, no
 
 def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: datetime) -> AllocationResult:
     expected = order.version
-    locations = repos.locations.all_cached()
+    locations = [loc for loc in repos.locations.all_cached() if loc.location_id not in order.rejected_locations]
     remaining = order.remaining_lines()
     levels, used_today = repos.stock.snapshot({ln.sku for ln in remaining}, [loc.location_id for loc in locations],
                                               now.date())
@@ -119,7 +119,7 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
         event = OrderBackordered(occurred_at=now, order_id=order.order_id, channel=order.channel,
                                  lines=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in remaining])
         repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)]
-                             + _still_short(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - 2))
+                             + still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - 2))
         return AllocationResult(Outcome.BACKORDERED, order, available_by_sku)
 
     return _reserve(order, expected, decision, record, levels, locations, repos, now, available_by_sku)
@@ -128,8 +128,8 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
 def _reserve(order, expected, decision: RoutingDecision, record, levels, locations, repos: Repositories, now,
              available_by_sku) -> AllocationResult:
     already_at = {a.location_id for a in order.allocations}
-    merged = _merge(order.allocations, decision)
-    stock_low = _stock_low_events(decision, levels, now)
+    merged = merge_allocations(order.allocations, decision)
+    stock_low = stock_low_events(decision, levels, now)
     new_locations = {loc for loc in decision.locations if loc not in already_at}
     actions_needed = 2 * len(decision.assignments) + len(new_locations) + len(stock_low) + 2
     locations_after = len(already_at | set(decision.locations))
@@ -148,6 +148,8 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     order.backordered = [BackorderedLine(sku=u.sku, quantity=u.quantity) for u in decision.unfilled]
     order.routing.append(record)
     status = OrderStatus.ALLOCATED if decision.complete else OrderStatus.PARTIALLY_ALLOCATED
+    if order.status == OrderStatus.PARTIALLY_SHIPPED:
+        status = order.status  # some parts left already: the rest being allocated does not undo that
     order.move_to(status, now, note="; ".join(decision.reasons[:1]))
     order.version += 1
 
@@ -174,7 +176,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         + [event_action(repos.table, e) for e in events]
     )
     if order.backordered:
-        actions += _still_short(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - len(actions),
+        actions += still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - len(actions),
                                 skip=assigned)
     # An SDK retry after a timeout reuses the ClientRequestToken botocore generated for this call,
     # so a transaction that did commit is not applied twice.
@@ -193,7 +195,7 @@ def _waiting_pairs(order: Order, locations) -> set[tuple[str, str]]:
     return {(b.sku, place) for b in order.backordered for place in places}
 
 
-def _still_short(order: Order, locations, levels, repos: Repositories, room: int,
+def still_short_checks(order: Order, locations, levels, repos: Repositories, room: int,
                  skip: set[tuple[str, str]] = frozenset()) -> list[dict]:
     """Checks that the stock this order now waits for is still as read.
 
@@ -205,14 +207,14 @@ def _still_short(order: Order, locations, levels, repos: Repositories, room: int
     return repos.stock.unchanged_actions(pairs, levels) if len(pairs) <= room else []
 
 
-def _merge(existing: list[Allocation], decision: RoutingDecision) -> list[Allocation]:
+def merge_allocations(existing: list[Allocation], decision: RoutingDecision) -> list[Allocation]:
     totals: dict[tuple[str, str], int] = {(a.location_id, a.sku): a.quantity for a in existing}
     for a in decision.assignments:
         totals[(a.location_id, a.sku)] = totals.get((a.location_id, a.sku), 0) + a.quantity
     return [Allocation(location_id=loc, sku=sku, quantity=q) for (loc, sku), q in totals.items()]
 
 
-def _stock_low_events(decision: RoutingDecision, levels: dict[tuple[str, str], StockLevel], now) -> list[StockLow]:
+def stock_low_events(decision: RoutingDecision, levels: dict[tuple[str, str], StockLevel], now) -> list[StockLow]:
     events = []
     for a in decision.assignments:
         level = levels[(a.sku, a.location_id)]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.adapters.dynamo import TransactionCancelled
 from shared.adapters.outbox import event_action
-from shared.domain.events import FulfillmentOrderChanged, FulfillmentRequested, LineQuantity, OrderShipped, \
-    ShipmentDispatched
+from shared.carriers.adapter import CHEAPEST, LabelRequest, Parcel
+from shared.domain.events import DomainEvent, FulfillmentOrderChanged, FulfillmentRequested, LineQuantity, \
+    OrderDelivered, OrderShipped, ShipmentDispatched
 from shared.domain.fulfillment import Action, Decision, FulfillmentChange, FulfillmentLine, FulfillmentOrder, \
     FulfillmentStatus, ShipmentTooLarge, decide, fulfillment_order_id, order_progress
 from shared.domain.orders import OrderStatus
@@ -17,6 +20,7 @@ from shared.domain.principal import Principal
 from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.services.context import Repositories
+from shared.services.labels import buy_label
 
 ATTEMPTS = 5
 
@@ -32,6 +36,8 @@ def request_fulfillment(event_id: str, order_id: str, channel: str, allocations:
     orders = [FulfillmentOrder(
         fulfillment_order_id=fulfillment_order_id(event_id, location), order_id=order_id, channel=channel,
         location_id=location, pickup=pickup, lines=lines, created_at=now, updated_at=now,
+        # The customer shows this at the store; a redelivery's new code is discarded with its put.
+        pickup_code=f"{secrets.randbelow(10**6):06d}" if pickup else None,
         history=[FulfillmentChange(status=FulfillmentStatus.OPEN, at=now)],
     ) for location, lines in sorted(by_location.items())]
     actions = []
@@ -92,12 +98,22 @@ def _require_operator(principal: Principal) -> None:
 
 
 @dataclass(frozen=True)
+class LabelAsk:
+    """Ship with a label we buy: the parcel, the service hint and the document format."""
+
+    parcel: Parcel
+    service: str = CHEAPEST
+    label_format: str = "PDF"
+
+
+@dataclass(frozen=True)
 class ShipRequest:
     shipment_id: str
     lines: dict[str, int]           # empty: everything that remains
     carrier: str | None = None
     service: str | None = None
     tracking_code: str | None = None
+    label: LabelAsk | None = None   # buy a label instead of bringing carrier and tracking number
 
 
 def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, repos: Repositories,
@@ -124,6 +140,12 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
             raise InvalidInput(str(too_large), field="lines") from None
         order = repos.orders.get(fo.order_id)
         order_expected = order.version
+        carrier, service, tracking_code, stored_label = request.carrier, request.service, request.tracking_code, None
+        if request.label is not None:
+            # Bought before our transaction (a carrier is no part of it); the shipment id is the
+            # label's reference, so a retry of this loop or of the call gets the same label back.
+            label, stored_label = buy_label(_label_request(request, fo, order, repos))
+            carrier, service, tracking_code = label.carrier, label.service, label.tracking_code
         others = repos.fulfillment.many([i for i in order.fulfillment_order_ids if i != fo.fulfillment_order_id])
         progress = order_progress([fo.status] + [o.status for o in others])
         status = OrderStatus.PARTIALLY_SHIPPED if progress == "SHIPPED" and order.backordered else progress
@@ -136,13 +158,13 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
         order.shipment_ids.append(request.shipment_id)
         shipment = Shipment(shipment_id=request.shipment_id, fulfillment_order_id=fo.fulfillment_order_id,
                             order_id=fo.order_id, channel=fo.channel, location_id=fo.location_id, lines=shipped,
-                            carrier=request.carrier, service=request.service, tracking_code=request.tracking_code,
+                            carrier=carrier, service=service, tracking_code=tracking_code, label=stored_label,
                             created_at=now)
         events = [
             ShipmentDispatched(occurred_at=now, shipment_id=request.shipment_id, fulfillment_order_id=fo.fulfillment_order_id,
                                order_id=fo.order_id, channel=fo.channel, location_id=fo.location_id,
                                lines=[LineQuantity(sku=s, quantity=q) for s, q in shipped.items()],
-                               carrier=request.carrier, service=request.service, tracking_code=request.tracking_code),
+                               carrier=carrier, service=service, tracking_code=tracking_code),
             FulfillmentOrderChanged(occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id,
                                     order_id=fo.order_id, location_id=fo.location_id, status=fo.status.value,
                                     previous=previous.value),
@@ -159,4 +181,69 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
             return fo
         except TransactionCancelled:
             continue  # the fulfilment order, the order or the shipment id moved: decide again
+    raise Busy("the fulfilment order is changing too fast; retry")
+
+
+def _label_request(request: ShipRequest, fo: FulfillmentOrder, order, repos: Repositories) -> LabelRequest:
+    location = repos.locations.get(fo.location_id)
+    if location is None or location.address is None:
+        raise InvalidInput(f"location {fo.location_id} has no address to ship from; set it with "
+                           f"PUT /locations/{fo.location_id}", field="label")
+    to = order.request.shipping_address
+    if to.name is None:
+        to = to.model_copy(update={"name": order.request.customer.name})
+    return LabelRequest(reference=request.shipment_id, from_address=location.address, to_address=to,
+                        parcel=request.label.parcel, service=request.label.service,
+                        label_format=request.label.label_format)
+
+
+def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, repos: Repositories,
+            now: datetime) -> FulfillmentOrder:
+    """The customer collects a click-and-collect order with their code: the fulfilment order, the
+    stock (on hand and reserved both down) and the order (delivered, when this was all of it) in
+    one transaction."""
+    for _ in range(ATTEMPTS):
+        fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
+        verdict = decide(fo.status, Action.COLLECT, fo.pickup)
+        if verdict.decision == Decision.ALREADY:
+            return fo
+        if verdict.decision == Decision.REFUSE:
+            raise Conflict(verdict.reason, field="status")
+        if not fo.pickup_code or not hmac.compare_digest(fo.pickup_code.encode(), pickup_code.encode()):
+            raise InvalidInput("pickup_code does not match this order's code", field="pickup_code")
+        expected, previous = fo.version, fo.status
+        handed = {line.sku: line.quantity - line.shipped for line in fo.lines if line.quantity > line.shipped}
+        fo.apply(Action.COLLECT, now, "collected by the customer")
+        for line in fo.lines:
+            line.shipped = line.quantity
+        order = repos.orders.get(fo.order_id)
+        order_expected = order.version
+        others = repos.fulfillment.many([i for i in order.fulfillment_order_ids if i != fo.fulfillment_order_id])
+        progress = order_progress([fo.status] + [o.status for o in others])
+        events: list[DomainEvent] = [FulfillmentOrderChanged(
+            occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,
+            location_id=fo.location_id, status=fo.status.value, previous=previous.value)]
+        note = f"fulfilment order {fo.fulfillment_order_id} collected"
+        if progress == "SHIPPED" and not order.backordered:
+            # Handed over in the store: shipped and delivered in the same moment.
+            if order.status != OrderStatus.SHIPPED:
+                order.move_to(OrderStatus.SHIPPED, now, note=note)
+                events.append(OrderShipped(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                                           status=OrderStatus.SHIPPED.value))
+            order.move_to(OrderStatus.DELIVERED, now, note=note)
+            events.append(OrderDelivered(occurred_at=now, order_id=order.order_id, channel=order.channel))
+        elif progress is not None and order.status != OrderStatus.PARTIALLY_SHIPPED:
+            order.move_to(OrderStatus.PARTIALLY_SHIPPED, now, note=note)
+            events.append(OrderShipped(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                                       status=OrderStatus.PARTIALLY_SHIPPED.value))
+        order.version += 1  # serialises with the order's other parts, as ship() does
+        actions = ([repos.fulfillment.save_action(fo, expected)]
+                   + repos.stock.ship_actions(fo.order_id, fo.location_id, handed, now)
+                   + [repos.orders.save_action(order, order_expected)]
+                   + [event_action(repos.table, e) for e in events])
+        try:
+            repos.table.transact(actions)
+            return fo
+        except TransactionCancelled:
+            continue
     raise Busy("the fulfilment order is changing too fast; retry")

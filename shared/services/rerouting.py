@@ -1,0 +1,154 @@
+"""A location rejects its fulfilment order: the order goes to the next best location, in one step.
+
+One transaction: the fulfilment order REJECTED, its reservation at that location released, the
+lines re-planned without that location (and without any other that rejected this order before),
+the new reservation made, and the order updated, with their events. The new allocation is
+announced by `OrderAllocated`, so `request-fulfillment` opens the new fulfilment order exactly as
+for a first allocation. What no location can take waits as a backorder (and the order goes back to
+BACKORDERED when nothing of it is allocated any more).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.adapters.dynamo import TransactionCancelled
+from shared.adapters.outbox import event_action
+from shared.domain.events import AllocatedLine, DomainEvent, FulfillmentOrderChanged, LineQuantity, \
+    OrderAllocated, OrderBackordered, StockChanged
+from shared.domain.fulfillment import Action, Decision, FulfillmentOrder, fulfillment_order_id
+from shared.domain.orders import Allocation, BackorderedLine, Order, OrderStatus, RoutingRecord
+from shared.domain.principal import Principal
+from shared.domain.routing import Destination, Line, RoutingRequest, plan_route
+from shared.errors import Busy, Conflict
+from shared.services.allocation import MAX_TRANSACTION_ACTIONS, PolicyFor, stock_low_events, \
+    still_short_checks
+from shared.services.context import Repositories
+from shared.services.fulfillment import ATTEMPTS, get_fulfillment_order
+
+
+def reject_fulfillment_order(fulfillment_order_id_: str, reason: str, principal: Principal, repos: Repositories,
+                             policy_for: PolicyFor, now: datetime) -> FulfillmentOrder:
+    for _ in range(ATTEMPTS):
+        fo = get_fulfillment_order(fulfillment_order_id_, principal, repos)
+        expected_fo, previous = fo.version, fo.status
+        verdict = fo.apply(Action.REJECT, now, reason)
+        if verdict.decision == Decision.ALREADY:
+            return fo
+        if verdict.decision == Decision.REFUSE:
+            raise Conflict(verdict.reason, field="status")
+        fo.reject_reason = reason
+        order = repos.orders.get(fo.order_id)
+        if order is None:  # cannot happen while fulfilment orders only come from allocations
+            raise Conflict(f"order {fo.order_id} of this fulfilment order is gone", field="order_id")
+        actions = [repos.fulfillment.save_action(fo, expected_fo), event_action(repos.table, FulfillmentOrderChanged(
+            occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,
+            location_id=fo.location_id, status=fo.status.value, previous=previous.value))]
+        actions += _reroute(order, fo, reason, repos, policy_for(order.channel), now)
+        if len(actions) > MAX_TRANSACTION_ACTIONS:
+            raise Conflict("this fulfilment order is too large to re-route in one step; cancel the order instead",
+                           field="fulfillment_order_id")
+        try:
+            repos.table.transact(actions)
+            return fo
+        except TransactionCancelled:
+            continue  # the fulfilment order, the order or a stock level moved: decide again
+    raise Busy("the fulfilment order is changing too fast; retry")
+
+
+def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositories, policy, now: datetime
+             ) -> list[dict]:
+    """The order's side of a rejection: release there, re-plan elsewhere, reserve, record."""
+    expected = order.version
+    rejected_at = fo.location_id
+    lines = {line.sku: line.quantity - line.shipped for line in fo.lines if line.quantity > line.shipped}
+    if rejected_at not in order.rejected_locations:
+        order.rejected_locations.append(rejected_at)
+    locations = [loc for loc in repos.locations.all_cached()
+                 if loc.location_id not in order.rejected_locations or loc.location_id == rejected_at]
+    levels, used_today = repos.stock.snapshot(set(lines), [loc.location_id for loc in locations], now.date())
+    candidates = [loc.candidate(used_today.get(loc.location_id, 0)) for loc in locations
+                  if loc.active and loc.location_id != rejected_at]
+
+    req = order.request
+    decision = plan_route(
+        RoutingRequest(
+            lines=tuple(Line(sku, q) for sku, q in sorted(lines.items())),
+            destination=Destination(req.shipping_address.country, req.shipping_address.lat,
+                                    req.shipping_address.lon),
+            pickup_location_id=req.fulfillment.location_id if req.fulfillment.type == "pickup" else None,
+            allow_split=policy.allow_split,
+            # What cannot be placed waits as a backorder: the rest of the order is already on its way.
+            allow_partial=True,
+        ),
+        candidates,
+        {key: level.available for key, level in levels.items() if key[1] != rejected_at},
+    )
+    order.routing.append(RoutingRecord(
+        decided_at=now, locations=list(decision.locations),
+        reasons=[f"{rejected_at} rejected fulfilment order {fo.fulfillment_order_id}: {reason}",
+                 *decision.reasons],
+        excluded={**dict(decision.excluded), rejected_at: "rejected this order"}))
+
+    # The rejected location's part of the allocation goes; the new plan's part comes.
+    totals = {(a.location_id, a.sku): a.quantity for a in order.allocations}
+    for sku, q in lines.items():
+        totals[(rejected_at, sku)] = totals.get((rejected_at, sku), 0) - q
+    for a in decision.assignments:
+        totals[(a.location_id, a.sku)] = totals.get((a.location_id, a.sku), 0) + a.quantity
+    already_at = {a.location_id for a in order.allocations if a.location_id != rejected_at}
+    order.allocations = [Allocation(location_id=loc, sku=sku, quantity=q) for (loc, sku), q in totals.items() if q > 0]
+    waiting = {b.sku: b.quantity for b in order.backordered}
+    for u in decision.unfilled:
+        waiting[u.sku] = waiting.get(u.sku, 0) + u.quantity
+    order.backordered = [BackorderedLine(sku=sku, quantity=q) for sku, q in sorted(waiting.items())]
+
+    events: list[DomainEvent] = []
+    for sku, q in sorted(lines.items()):
+        before = levels[(sku, rejected_at)]
+        events.append(StockChanged(
+            occurred_at=now, sku=sku, location_id=rejected_at, cause="reservation_released",
+            on_hand=before.on_hand, reserved=before.reserved - q, safety_stock=before.safety_stock,
+            available=before.available + q, available_before=before.available, available_increased=True))
+    stock_low = stock_low_events(decision, levels, now)
+    if decision.assignments:
+        allocated = OrderAllocated(
+            occurred_at=now, order_id=order.order_id, channel=order.channel,
+            allocations=[AllocatedLine(location_id=a.location_id, sku=a.sku, quantity=a.quantity)
+                         for a in decision.assignments],
+            partial=bool(order.backordered),
+            backordered=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in order.backordered],
+            pickup=req.fulfillment.type == "pickup")
+        events.append(allocated)
+        order.fulfillment_order_ids += [fulfillment_order_id(allocated.event_id, loc) for loc in decision.locations]
+    events += stock_low
+
+    if order.status != OrderStatus.PARTIALLY_SHIPPED:  # parts already gone stay gone
+        status = (OrderStatus.ALLOCATED if not order.backordered
+                  else OrderStatus.PARTIALLY_ALLOCATED if order.allocations else OrderStatus.BACKORDERED)
+        if status == OrderStatus.BACKORDERED and order.status != status:
+            events.append(OrderBackordered(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                                           lines=[LineQuantity(sku=b.sku, quantity=b.quantity)
+                                                  for b in order.backordered]))
+        order.move_to(status, now, note=f"{rejected_at} rejected: {reason}")
+    order.updated_at = now
+    order.version += 1
+
+    capacity = {loc.location_id: loc.daily_order_capacity for loc in locations}
+    new_locations = {loc for loc in decision.locations if loc not in already_at}
+    actions = (
+        repos.stock.release_lines_actions(order.order_id, rejected_at, lines, now,
+                                          {(sku, rejected_at): levels[(sku, rejected_at)].version for sku in lines})
+        + repos.stock.reserve_actions(order.order_id, decision.assignments, now,
+                                      {(e.sku, e.location_id): levels[(e.sku, e.location_id)].version
+                                       for e in stock_low})
+        + repos.stock.count_order_actions({loc: capacity.get(loc) for loc in new_locations}, now.date())
+        + [repos.orders.save_action(order, expected)]
+        + [event_action(repos.table, e) for e in events]
+    )
+    if decision.unfilled:
+        # A restock between our read and our write must not leave these lines waiting unseen.
+        actions += still_short_checks(order, [loc for loc in locations if loc.location_id != rejected_at], levels,
+                                      repos, room=MAX_TRANSACTION_ACTIONS - len(actions) - 2,
+                                      skip={(a.sku, a.location_id) for a in decision.assignments})
+    return actions
