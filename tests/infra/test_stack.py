@@ -18,6 +18,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra import wiring
 from infra.app import STACK_NAME, build_app, cdk_json_context
+from infra.stack import construct_id
 from infra.components.functions import OmsFunction
 from infra.components.storage import OrdersTable
 from infra.components.triggers import add_triggers
@@ -181,6 +182,56 @@ def test_function_permissions_are_what_the_wiring_declares(resources, function_i
     assert ("dynamodb:Query" in on_table) == (spec.table_access is not None)
     assert ("dynamodb:PutItem" in on_table) == (spec.table_access == "write")
     assert ("events:PutEvents" in actions_on(statements, None)) == spec.publishes_events
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_labels_secrets_email_and_direct_sends_are_granted_only_where_declared(resources, function_ids, name):
+    spec = FUNCTIONS[name]
+    statements = statements_of(resources, function_ids[name])
+    env = resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
+    bucket = {"Fn::GetAtt": [only(of_type(resources, "AWS::S3::Bucket")), "Arn"]}
+    secret = {"Ref": only(of_type(resources, "AWS::SecretsManager::Secret"))}
+    actions = actions_on(statements, None)
+    assert ("s3:GetObject*" in actions_on(statements, bucket)) == (spec.label_access is not None)
+    assert ("s3:PutObject" in actions_on(statements, bucket)) == (spec.label_access == "write")
+    assert (wiring.ENV.label_bucket in env) == (spec.label_access is not None)
+    assert ("secretsmanager:GetSecretValue" in actions_on(statements, secret)) == spec.reads_carrier_secret
+    assert (env.get(wiring.ENV.carrier_secret) == secret) == spec.reads_carrier_secret
+    assert ("ses:SendEmail" in actions) == spec.sends_email
+    work_queues = {lid for lid in of_type(resources, "AWS::SQS::Queue")
+                   if "QueueTriggerQueue" in lid and "Dlq" not in lid}
+    sends_to_work_queues = {lid for lid in work_queues
+                            if "sqs:SendMessage" in actions_on(statements, {"Fn::GetAtt": [lid, "Arn"]})}
+    owners = {construct_id(fn.name) for fn in wiring.FUNCTIONS if fn.queue and fn.queue.name in spec.sends_to}
+    assert {lid.split("QueueTrigger")[0] for lid in sends_to_work_queues} == owners
+    for queue in spec.sends_to:
+        assert wiring.queue_url_env(queue) in env
+
+
+def test_email_may_only_be_sent_from_the_configured_sender(resources, function_ids):
+    statement = only(s for s in statements_of(resources, function_ids["notify-customers"])
+                     if "ses:SendEmail" in s["Action"])
+    sender = cdk_json_context()["oms:emailSender"]
+    identities = json.dumps(statement["Resource"])
+    assert f"identity/{sender}" in identities and f"identity/{sender.split('@')[1]}" in identities
+    assert "*" not in identities.replace("arn:", "")
+
+
+def test_label_bucket_is_private_encrypted_and_tls_only(resources):
+    bucket = only(of_type(resources, "AWS::S3::Bucket").values())["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"}
+    policy = only(of_type(resources, "AWS::S3::BucketPolicy").values())["Properties"]["PolicyDocument"]
+    assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+               for st in policy["Statement"])
+
+
+def test_carrier_secret_value_is_generated_not_written_in_the_template(resources):
+    secret = only(of_type(resources, "AWS::SecretsManager::Secret").values())["Properties"]
+    assert "SecretString" not in secret
+    assert secret["GenerateSecretString"]["GenerateStringKey"] == "webhook_secret"
 
 
 def test_api_docs_has_no_dynamodb_access(resources, function_ids):
