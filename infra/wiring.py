@@ -248,6 +248,30 @@ FUNCTIONS: tuple[Function, ...] = (
         sends_email=True,
     ),
     Function(
+        name="reconcile",
+        module="reconcile.handler",
+        description="Scheduled reconciliation: expiry, drift repair, backorder sweep, silent shipments, stuck orders",
+        schedule_minutes=5,
+        table_access="write",
+        reads_carrier_secret=True,  # polls carriers about silent shipments
+        timeout_s=300,
+        # One run at a time in AWS too (the lease makes a second one a no-op, this saves starting it).
+        reserved_concurrency=1,
+    ),
+    Function(
+        name="admin-api",
+        module="admin_api.handler",
+        description="Operator endpoints: run reconciliation now, list exceptions",
+        routes=(
+            Route("POST", "/admin/reconcile"),
+            Route("GET", "/admin/exceptions"),
+        ),
+        table_access="write",
+        reads_carrier_secret=True,
+        needs_api_principals=True,
+        timeout_s=29,  # API Gateway's integration limit: a run here is bounded to fit inside it
+    ),
+    Function(
         name="publish-events",
         module="publish_events.handler",
         description="Relays outbox records from the table stream to the EventBridge bus",
