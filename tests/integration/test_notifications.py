@@ -1,0 +1,214 @@
+"""Customer notifications on moto: one message per event, in the customer's language, in the local
+outbox (OMS_LOCAL_OUTBOX, a tmp dir per test) or through SES."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from shared.config import settings
+from shared.domain.fulfillment import FulfillmentLine, FulfillmentOrder
+from tests.factories import NOW, TWO_WAREHOUSES, location_request, order_body, seed
+from tests.integration.conftest import sqs_event
+
+SENDER = "orders@example.com"
+
+
+def outbox() -> list[Path]:
+    directory = Path(os.environ["OMS_LOCAL_OUTBOX"])
+    return sorted(directory.glob("*.eml")) if directory.exists() else []
+
+
+def read(path: Path):
+    return BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+
+
+def sent(moment: str) -> list:
+    return [read(p) for p in outbox() if f"-{moment}-" in p.name]
+
+
+def outbox_event(repos, detail_type: str) -> dict:
+    items = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+                                    ExpressionAttributeValues={":t": {"S": detail_type}})["Items"]
+    assert len(items) == 1
+    return json.loads(items[0]["detail"]["S"])
+
+
+def two_copies(detail_type: str, detail: dict) -> dict:
+    """The same event delivered twice in one batch (EventBridge and SQS both deliver at least once)."""
+    first, second = sqs_event(detail_type, detail, "m-1"), sqs_event(detail_type, detail, "m-2")
+    return {"Records": first["Records"] + second["Records"]}
+
+
+@pytest.fixture
+def stocked(repos):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5})
+
+
+@pytest.fixture
+def order_id(api, stocked):
+    """A captured order of a Spanish-speaking customer (nothing pumped yet)."""
+    body = order_body(customer={"id": "c-7", "email": "lucia@example.com", "name": "Lucía", "language": "es-MX"},
+                      channel_order_id="WEB-1001")
+    return api("POST", "/orders", as_="web", json=body).json["order_id"]
+
+
+def test_a_captured_order_gets_one_confirmation_in_the_customers_language(order_id, pump):
+    pump()
+
+    [confirmation] = sent("confirmed")
+    assert confirmation["To"] == "lucia@example.com"
+    assert confirmation["From"] == SENDER
+    assert confirmation["Subject"] == "Tu pedido WEB-1001 está confirmado"  # the channel's number, in Spanish
+    assert confirmation["Content-Language"] == "es"
+    assert confirmation["X-OMS-Order-Id"] == order_id
+    assert "Hola Lucía" in confirmation.get_content()
+    assert len(outbox()) == 1  # allocation and fulfilment requests are not customer moments
+
+
+def test_the_same_event_delivered_twice_sends_one_message(order_id, functions, repos):
+    received = outbox_event(repos, "OrderReceived")
+
+    assert functions.invoke("notify-customers", two_copies("OrderReceived", received)) == {"batchItemFailures": []}
+    assert functions.invoke("notify-customers", sqs_event("OrderReceived", received, "m-3")) == \
+        {"batchItemFailures": []}
+
+    assert len(outbox()) == 1
+
+
+def test_without_the_idempotency_guard_the_duplicate_would_be_sent(order_id, functions, repos, monkeypatch):
+    """The test above fails without the guard: the outbox records every send."""
+    monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
+    received = outbox_event(repos, "OrderReceived")
+    with pytest.warns(UserWarning, match="Disabling idempotency"):
+        functions.invoke("notify-customers", two_copies("OrderReceived", received))
+    assert len(outbox()) == 2
+
+
+def test_a_cancelled_order_gets_one_cancellation(order_id, api, pump):
+    pump()
+    assert api("POST", f"/orders/{order_id}/cancel", as_="web").status_code == 200
+    pump()
+
+    [cancellation] = sent("cancelled")
+    assert cancellation["Subject"] == "Tu pedido WEB-1001 ha sido cancelado"
+    assert len(sent("confirmed")) == 1
+
+
+def test_shipped_gives_the_carriers_tracking_link(order_id, functions):
+    detail = {"event_id": "ev-ship", "occurred_at": NOW.isoformat(), "shipment_id": "s-1", "fulfillment_order_id":
+              "f-1", "order_id": order_id, "channel": "web", "location_id": "BER", "lines": [], "carrier": "UPS",
+              "service": "ground", "tracking_code": "1Z999AA10123456784"}
+    assert functions.invoke("notify-customers", sqs_event("ShipmentDispatched", detail)) == {"batchItemFailures": []}
+
+    [shipped] = sent("shipped")
+    assert "https://www.ups.com/track?tracknum=1Z999AA10123456784" in shipped.get_content()
+    assert shipped["X-OMS-Event-Id"] == "ev-ship"
+
+
+def test_delayed_names_the_new_date(order_id, functions):
+    detail = {"event_id": "ev-late", "occurred_at": NOW.isoformat(), "shipment_id": "s-unknown", "order_id": order_id,
+              "channel": "web", "tracking_code": "JJD0001", "reason": "LATE",
+              "estimated_delivery": "2026-12-03T18:00:00Z", "promised_by": "2026-12-01T18:00:00Z"}
+    assert functions.invoke("notify-customers", sqs_event("ShipmentDelayed", detail)) == {"batchItemFailures": []}
+
+    [delayed] = sent("delayed")
+    body = delayed.get_content()
+    assert "03/12/2026" in body
+    assert "JJD0001" in body and "http" not in body  # carrier unknown (no shipment record): number, no link
+
+
+def test_delivered(order_id, functions):
+    detail = {"event_id": "ev-dlv", "occurred_at": NOW.isoformat(), "order_id": order_id, "channel": "web"}
+    functions.invoke("notify-customers", sqs_event("OrderDelivered", detail))
+    assert sent("delivered")[0]["Subject"] == "Tu pedido WEB-1001 ha sido entregado"
+
+
+def test_ready_for_pickup_gives_the_store_and_the_code(api, repos, functions):
+    seed(repos, {"STORE-PAR": location_request("FR", name="Paris Rivoli", pickup_enabled=True)}, {})
+    body = order_body(customer={"id": "c-8", "email": "jean@example.com", "name": "Jean", "language": "fr"})
+    order_id = api("POST", "/orders", as_="web", json=body).json["order_id"]
+    fo = FulfillmentOrder(fulfillment_order_id="f-pickup", order_id=order_id, channel="web", location_id="STORE-PAR",
+                          pickup=True, lines=[FulfillmentLine(sku="SKU-1", quantity=1)], created_at=NOW,
+                          updated_at=NOW, pickup_code="482913")
+    repos.table.transact([repos.fulfillment.create_action(fo)])
+    detail = {"event_id": "ev-ready", "occurred_at": NOW.isoformat(), "fulfillment_order_id": "f-pickup",
+              "order_id": order_id, "location_id": "STORE-PAR", "status": "READY_FOR_PICKUP", "previous": "PACKED"}
+
+    functions.invoke("notify-customers", sqs_event("FulfillmentOrderChanged", detail))
+
+    [ready] = sent("ready_for_pickup")
+    assert ready["Subject"] == "Votre commande CO-1 est prête à être retirée"
+    assert "Paris Rivoli" in ready.get_content() and "482913" in ready.get_content()
+
+
+def test_refund_issued_by_another_system(order_id, functions):
+    detail = {"event_id": "ev-refund", "order_id": order_id, "amount": "1234.5", "currency": "EUR"}
+    functions.invoke("notify-customers", sqs_event("RefundIssued", detail))
+    assert "1.234,50 EUR" in sent("refund_issued")[0].get_content()
+
+
+def test_an_unknown_order_is_skipped_not_retried(aws, functions):
+    detail = {"event_id": "ev-x", "occurred_at": NOW.isoformat(), "order_id": "o-missing", "channel": "web"}
+    assert functions.invoke("notify-customers", sqs_event("OrderDelivered", detail)) == {"batchItemFailures": []}
+    assert outbox() == []
+
+
+def test_an_event_without_an_id_fails_its_record(aws, functions):
+    detail = {"order_id": "o-1", "channel": "web"}
+    result = functions.invoke("notify-customers", sqs_event("OrderDelivered", detail))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+
+
+def idempotency_records(repos) -> list[dict]:
+    return repos.table.client.query(TableName=repos.table.name, KeyConditionExpression="pk = :pk",
+                                    ExpressionAttributeValues={":pk": {"S": "IDEMPOTENCY#notify-customers"}})["Items"]
+
+
+def moto_data() -> dict:
+    return requests.get(f"{os.environ['AWS_ENDPOINT_URL']}/moto-api/data.json", timeout=10).json()
+
+
+@pytest.fixture
+def ses(aws, monkeypatch):
+    """SES instead of the outbox, as in AWS."""
+    monkeypatch.delenv("OMS_LOCAL_OUTBOX")
+    settings.cache_clear()
+    return boto3.client("ses")
+
+
+def test_in_aws_the_message_goes_through_ses_once(order_id, functions, repos, ses, tmp_path):
+    ses.verify_email_identity(EmailAddress=SENDER)
+    received = outbox_event(repos, "OrderReceived")
+
+    assert functions.invoke("notify-customers", two_copies("OrderReceived", received)) == {"batchItemFailures": []}
+
+    assert ses.get_send_quota()["SentLast24Hours"] == 1
+    assert not (tmp_path / "outbox").exists()
+    [record] = idempotency_records(repos)
+    assert record["status"]["S"] == "COMPLETED"
+    assert 14 * 86400 < int(record["expires_at"]["N"]) - time.time() < 16 * 86400  # the table's TTL removes it
+    message_id = json.loads(record["data"]["S"])["reference"]
+    [message] = [m for m in moto_data()["ses"]["Message"] if m["id"] == message_id]
+    assert (message["source"], message["destinations"]) == (SENDER, {"ToAddresses": ["lucia@example.com"]})
+    assert message["subject"] == "Tu pedido WEB-1001 está confirmado"
+
+
+def test_a_failed_send_is_retried_and_then_sent(order_id, functions, repos, ses):
+    received = outbox_event(repos, "OrderReceived")
+
+    # The sender identity is not verified yet: SES refuses; the record fails and SQS would retry.
+    assert functions.invoke("notify-customers", sqs_event("OrderReceived", received)) == \
+        {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    ses.verify_email_identity(EmailAddress=SENDER)
+    # The failed attempt left no idempotency record that would swallow the retry.
+    assert functions.invoke("notify-customers", sqs_event("OrderReceived", received)) == {"batchItemFailures": []}
+    assert ses.get_send_quota()["SentLast24Hours"] == 1
