@@ -38,6 +38,7 @@ def build_app(outdir: str | None = None) -> App:
         powertools_version=app.node.try_get_context("oms:powertoolsVersion") or "latest",
         email_sender=app.node.try_get_context("oms:emailSender") or wiring.DEFAULTS.email_sender,
         label_carrier=app.node.try_get_context("oms:labelCarrier") or wiring.DEFAULTS.label_carrier,
+        schedule_minutes=app.node.try_get_context("oms:scheduleMinutes") or {},
     )
     # Any AwsSolutions finding not fixed or acknowledged (with its reason) fails the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

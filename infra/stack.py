@@ -31,7 +31,7 @@ def construct_id(function_name: str) -> str:
 class OmsStack(Stack):
     def __init__(self, scope: Construct, id: str, *, bus_name: str, powertools_version: str,
                  email_sender: str = wiring.DEFAULTS.email_sender, label_carrier: str = wiring.DEFAULTS.label_carrier,
-                 **kwargs) -> None:
+                 schedule_minutes: dict[str, int] | None = None, **kwargs) -> None:
         super().__init__(scope, id, description="Serverless order management system", **kwargs)
         table = OrdersTable(self, "Orders").table
         bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
@@ -55,7 +55,7 @@ class OmsStack(Stack):
         }
         functions: dict[str, lambda_.IFunction] = {}
         built: list[OmsFunction] = []
-        for spec in wiring.FUNCTIONS:
+        for spec in wiring.with_schedules(schedule_minutes or {}):
             principals = {wiring.ENV.principals: keys.principals_json()} if spec.needs_api_principals else {}
             fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code, layers=layers.all,
                              environment={**environment, **principals})

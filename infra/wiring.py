@@ -10,7 +10,7 @@ Plain data only: no CDK and no boto3 import, so both readers load it cheaply.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
@@ -279,6 +279,15 @@ FUNCTIONS: tuple[Function, ...] = (
         publishes_events=True,
     ),
 )
+
+
+def with_schedules(overrides: dict[str, int]) -> tuple[Function, ...]:
+    """FUNCTIONS with deploy-time schedule changes ({"reconcile": 15}: cdk.json `oms:scheduleMinutes`,
+    locally OMS_SCHEDULE_MINUTES), so a merchant retunes a schedule without editing this file."""
+    unknown = set(overrides) - {f.name for f in FUNCTIONS if f.schedule_minutes}
+    if unknown:
+        raise ValueError(f"no scheduled function named {sorted(unknown)}")
+    return tuple(replace(f, schedule_minutes=int(overrides[f.name])) if f.name in overrides else f for f in FUNCTIONS)
 
 
 def function(name: str) -> Function:

@@ -4,7 +4,9 @@ source mappings and EventBridge Scheduler do in the cloud, all read from infra/w
     make run            # or: python -m local.runtime
 
 Configuration: OMS_PORT (default 8080), OMS_LOCAL_CONCURRENCY (containers per function, default 4),
-OMS_LOG_LEVEL (default WARNING), OMS_DEMO_DATA (default 1).
+OMS_LOG_LEVEL (default WARNING), OMS_DEMO_DATA (default 1), OMS_SCHEDULE_MINUTES (JSON, e.g.
+{"reconcile": 1}: schedules other than the wiring's), OMS_LOCAL_OUTBOX (customer messages; default
+.local-outbox/).
 """
 
 from __future__ import annotations
@@ -296,7 +298,7 @@ class LocalOms:
         self.functions = Functions(self.concurrency)
         sqs = session.client("sqs", endpoint_url=self.emulator_url)
         streams = session.client("dynamodbstreams", endpoint_url=self.emulator_url)
-        for fn in wiring.FUNCTIONS:
+        for fn in wiring.with_schedules(json.loads(os.environ.get("OMS_SCHEDULE_MINUTES") or "{}")):
             if fn.queue is not None:
                 for _ in range(fn.queue.max_concurrency or self.concurrency):
                     self.threads.append(QueuePoller(fn, self.resources.queue_urls[fn.name], sqs, self.functions,

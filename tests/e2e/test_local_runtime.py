@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import time
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,15 +18,28 @@ import boto3
 import pytest
 import requests
 
+from infra import wiring
+from local.emulator import DEMO_CARRIER_SECRET
 from local.runtime import LocalOms
 from tests.factories import order_body
 
 
 @pytest.fixture(scope="module")
-def oms():
+def outbox(tmp_path_factory):
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(scope="module")
+def oms(outbox):
+    previous = os.environ.get(wiring.ENV.local_outbox)
+    os.environ[wiring.ENV.local_outbox] = str(outbox)  # customer messages land here, not in the repo
     runtime = LocalOms(port=0, retry_delay_s=1).start()
     yield runtime
     runtime.stop()
+    if previous is None:
+        os.environ.pop(wiring.ENV.local_outbox, None)
+    else:
+        os.environ[wiring.ENV.local_outbox] = previous
 
 
 def call(oms, method, path, as_="operator", **kw):
@@ -125,3 +145,77 @@ def test_cancel_returns_the_stock_to_a_backordered_order_over_http(oms):
     assert call(oms, "POST", f"/orders/{first['order_id']}/cancel", as_="app").json()["status"] == "CANCELLED"
 
     order_in(oms, second["order_id"], "ALLOCATED")
+
+
+EASYPOST_EVENT = Path(__file__).resolve().parents[1] / "unit" / "carrier_payloads" / "webhook_easypost_tracker_updated.json"
+
+
+def easypost_delivered(tracking_code: str, at: datetime) -> bytes:
+    """EasyPost's documented tracker.updated Event, for our parcel, now delivered."""
+    event = json.loads(EASYPOST_EVENT.read_text())
+    event["id"] = "evt_" + hashlib.sha256(tracking_code.encode()).hexdigest()[:32]
+    tracker = event["result"]
+    tracker.update(tracking_code=tracking_code, status="delivered", status_detail="arrived_at_destination",
+                   carrier="SANDBOX", updated_at=at.isoformat().replace("+00:00", "Z"))
+    tracker["tracking_details"].append({**tracker["tracking_details"][-1], "status": "delivered",
+                                        "status_detail": "arrived_at_destination", "message": "Delivered",
+                                        "description": "Delivered",
+                                        "datetime": at.isoformat().replace("+00:00", "Z")})
+    return json.dumps(event).encode()
+
+
+def easypost_signature(body: bytes) -> str:
+    # As EasyPost signs (and its client libraries check): hex HMAC-SHA256 keyed with the NFKD secret.
+    key = unicodedata.normalize("NFKD", DEMO_CARRIER_SECRET["easypost_webhook_secret"]).encode()
+    return "hmac-sha256-hex=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def messages_for(outbox: Path, address: str) -> list:
+    found = []
+    for path in sorted(outbox.rglob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if message["To"] == address:
+            found.append(message)
+    return found
+
+
+def test_an_order_goes_from_capture_to_delivered_with_a_label_and_a_signed_carrier_webhook(oms, outbox):
+    email = "lucia.e2e@example.com"
+    body = order_body([("HOODIE-BLK-M", 1)], channel_order_id="E2E-DELIVER", price="49.00")
+    body["customer"].update(email=email, name="Lucía", language="es")
+    body["promised_by"] = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    order_id = call(oms, "POST", "/orders", as_="web", json=body).json()["order_id"]
+    order = order_in(oms, order_id, "ALLOCATED", as_="web")
+    location = order["allocations"][0]["location_id"]
+
+    fo = wait_for(lambda: next((x for x in call(oms, "GET", f"/locations/{location}/fulfillment-orders",
+                                                params={"status": "OPEN"}).json()["fulfillment_orders"]
+                                if x["order_id"] == order_id), None))
+    for step in ("accept", "pick", "pack"):
+        assert call(oms, "POST", f"/fulfillment-orders/{fo['fulfillment_order_id']}/{step}").status_code == 200
+    shipped = call(oms, "POST", f"/fulfillment-orders/{fo['fulfillment_order_id']}/ship", json={
+        "shipment_id": "E2E-PARCEL-1",
+        "label": {"parcel": {"weight_grams": 900, "length_cm": "35", "width_cm": "25", "height_cm": "8"}}})
+    assert shipped.status_code == 200 and shipped.json()["status"] == "SHIPPED"
+    shipment = call(oms, "GET", "/shipments/E2E-PARCEL-1").json()
+    label = requests.get(shipment["label_url"], timeout=10)
+    assert label.content.startswith(b"%PDF-") and shipment["tracking_code"].encode() in label.content
+    order_in(oms, order_id, "SHIPPED", as_="web")
+
+    webhook = easypost_delivered(shipment["tracking_code"], datetime.now(UTC))
+    unsigned = requests.post(oms.url + "/webhooks/carriers/easypost", data=webhook, timeout=10,
+                             headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    signed = requests.post(oms.url + "/webhooks/carriers/easypost", data=webhook, timeout=10, headers={
+        "Content-Type": "application/json", "X-Hmac-Signature": easypost_signature(webhook)})
+    assert signed.status_code in (200, 202)
+
+    delivered = order_in(oms, order_id, "DELIVERED", as_="web")
+    assert [h["status"] for h in delivered["history"]][-2:] == ["SHIPPED", "DELIVERED"]
+    assert call(oms, "GET", "/shipments/E2E-PARCEL-1").json()["status"] == "DELIVERED"
+    # The customer heard about each step, once, in Spanish.
+    subjects = wait_for(lambda: (s := sorted(m["Subject"] for m in messages_for(outbox, email))) and len(s) >= 3
+                        and s)
+    assert len(subjects) == 3, subjects
+    assert any("confirmado" in s for s in subjects) and any("camino" in s for s in subjects) \
+        and any("entregado" in s for s in subjects)

@@ -412,3 +412,19 @@ def test_a_queue_must_stay_invisible_longer_than_its_consumer_runs():
     spec = wiring.function("allocate-orders")
     with pytest.raises(ValueError, match="visibility timeout"):
         function_with_triggers(dataclasses.replace(spec, timeout_s=spec.queue.visibility_timeout_s + 1))
+
+
+def test_a_schedule_can_be_retuned_at_deploy_time_without_editing_the_wiring():
+    retuned = {f.name: f for f in wiring.with_schedules({"reconcile": 15})}
+    assert retuned["reconcile"].schedule_minutes == 15
+    assert {n: f for n, f in retuned.items() if n != "reconcile"} == {
+        f.name: f for f in wiring.FUNCTIONS if f.name != "reconcile"}
+    with pytest.raises(ValueError, match="no scheduled function"):
+        wiring.with_schedules({"orders-api": 1})
+
+
+def test_the_reconcile_schedule_in_the_template_is_the_configured_one(resources):
+    minutes = cdk_json_context()["oms:scheduleMinutes"]["reconcile"]
+    schedules = [r["Properties"]["ScheduleExpression"] for r in of_type(resources, "AWS::Events::Rule").values()
+                 if "ScheduleExpression" in r["Properties"]]
+    assert schedules == [f"rate({minutes} minutes)"]
