@@ -10,6 +10,7 @@ from shared.adapters.dynamo import Table
 from shared.adapters.fulfillment_repo import FulfillmentRepository
 from shared.adapters.locations_repo import LocationRepository
 from shared.adapters.orders_repo import OrderRepository
+from shared.adapters.shipments_repo import ShipmentRepository
 from shared.adapters.stock_repo import StockRepository
 from shared.config import settings
 
@@ -21,11 +22,12 @@ class Repositories:
     stock: StockRepository
     locations: LocationRepository
     fulfillment: FulfillmentRepository
+    shipments: ShipmentRepository
 
     @classmethod
     def on(cls, table: Table) -> Repositories:
         return cls(table, OrderRepository(table), StockRepository(table), LocationRepository(table),
-                   FulfillmentRepository(table))
+                   FulfillmentRepository(table), ShipmentRepository(table))
 
 
 @cache

@@ -1,0 +1,220 @@
+"""Carrier tracking, in two steps.
+
+1. `receive_webhook` (carrier-webhooks, behind the public route): verify the signature on the raw
+   body, read the provider's payload, queue each update on tracking-updates and answer 202. No
+   table access, so a slow table never makes a carrier time out and retry.
+2. `apply_update` (apply-tracking, from that queue): apply an update to the shipment(s) with its
+   tracking number, once, never backwards, and move the order along, in one transaction with the
+   events it announces.
+
+Guards of step 2 (each has a test in tests/integration/test_tracking.py that fails without it):
+- The dedupe key is (provider, provider_event_id), kept in the shipment's own history and written
+  under the shipment's version condition: a duplicate delivered twice at once is applied once, with
+  no separate idempotency store.
+- `supersedes`: an older or backwards update is kept in the history, never applied.
+- ShipmentDelayed once per shipment: the shipment's delay_reason, under the same condition.
+- Every delivered parcel writes its order (version condition, version + 1), read before the order's
+  other shipments: two parcels delivered at once are serialised on the order, so the second sees
+  the first and the order still becomes DELIVERED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from pydantic import AwareDatetime, BaseModel
+
+from shared.carriers.webhooks import parse, verify
+from shared.domain.tracking import ShipmentStatus, TrackingUpdate, lateness, supersedes
+from shared.errors import Busy
+
+# The webhook function imports this module too, and needs none of the worker's table, order and
+# event modules (about 30 ms of every cold start): the worker functions import those themselves.
+if TYPE_CHECKING:
+    from shared.domain.events import DomainEvent
+    from shared.domain.shipments import Shipment
+    from shared.services.context import Repositories
+
+TRACKING_QUEUE = "tracking-updates"  # infra/wiring.py TRACKING_UPDATES
+ATTEMPTS = 5
+
+
+# --- the message on the tracking-updates queue ------------------------------------------------------
+
+class QueuedUpdate(BaseModel):
+    """One TrackingUpdate as JSON, with when we received it. Unknown fields are ignored, so a
+    message queued by a newer version of the webhook function still applies."""
+
+    provider: str
+    provider_event_id: str
+    tracking_code: str
+    carrier: str | None = None
+    status: ShipmentStatus
+    occurred_at: AwareDatetime
+    estimated_delivery: AwareDatetime | None = None
+    message: str | None = None
+    location: str | None = None
+    raw_status: str | None = None
+    received_at: AwareDatetime
+
+    @classmethod
+    def of(cls, update: TrackingUpdate, received_at: datetime) -> QueuedUpdate:
+        return cls(**asdict(update), received_at=received_at)
+
+    def update(self) -> TrackingUpdate:
+        return TrackingUpdate(**self.model_dump(exclude={"received_at"}))
+
+
+# --- step 1: the webhook ----------------------------------------------------------------------------
+
+def send_to_queue(bodies: list[str]) -> None:
+    from shared.adapters.aws import client
+    from shared.config import settings
+
+    url = settings().queue_urls[TRACKING_QUEUE]
+    for body in bodies:  # parse yields at most one update per delivery
+        client("sqs").send_message(QueueUrl=url, MessageBody=body)
+
+
+def _webhook_secret(provider: str) -> str | None:
+    from shared.carriers.credentials import webhook_secret
+
+    return webhook_secret(provider)
+
+
+def receive_webhook(provider: str, raw_body: bytes, headers: Mapping[str, str], now: datetime, *,
+                    secret_for: Callable[[str], str | None] = _webhook_secret,
+                    send: Callable[[list[str]], None] = send_to_queue) -> int:
+    """Verify, read, queue; the number of updates queued (0 for an event that is not one).
+    WebhookRejected (401) before the body is even parsed, and nothing is queued."""
+    verify(provider, raw_body, headers, secret_for(provider) or "", now)
+    updates = parse(provider, raw_body)
+    if updates:
+        send([QueuedUpdate.of(u, now).model_dump_json() for u in updates])
+    return len(updates)
+
+
+# --- step 2: the worker -----------------------------------------------------------------------------
+
+class Outcome(StrEnum):
+    APPLIED = "APPLIED"      # became the shipment's state
+    KEPT = "KEPT"            # older than, or behind, the shipment's state: in its history only
+    DUPLICATE = "DUPLICATE"  # this provider event is already in the history
+    UNKNOWN = "UNKNOWN"      # no shipment has the tracking number: recorded, acknowledged
+
+
+@dataclass(frozen=True)
+class Result:
+    shipment_id: str | None
+    outcome: Outcome
+
+
+def apply_update(update: TrackingUpdate, received_at: datetime, repos: Repositories, now: datetime) -> list[Result]:
+    """Apply one carrier update to every shipment with its tracking number. Idempotent: a
+    redelivered message finds the event in each shipment's history."""
+    ids = repos.shipments.ids_for_tracking(update.tracking_code)
+    if not ids:
+        # Acknowledged, not retried: no retry makes a number we never shipped known. Kept (30 days)
+        # for whoever investigates; the message does not sit in the DLQ for it.
+        repos.shipments.record_unknown(update, received_at)
+        return [Result(None, Outcome.UNKNOWN)]
+    return [Result(shipment_id, _apply_to(shipment_id, update, received_at, repos, now)) for shipment_id in ids]
+
+
+def _apply_to(shipment_id: str, update: TrackingUpdate, received_at: datetime, repos: Repositories,
+              now: datetime) -> Outcome:
+    from shared.adapters.dynamo import TransactionCancelled
+
+    for _ in range(ATTEMPTS):
+        shipment = repos.shipments.get(shipment_id)
+        if shipment is None:  # the index names it, so it existed: never deleted; let a person look
+            raise LookupError(f"shipment {shipment_id} is indexed under {update.tracking_code} but missing")
+        try:
+            return attempt(shipment, update, received_at, repos, now)
+        except TransactionCancelled:
+            continue  # the shipment or its order moved: decide again on a fresh read
+    raise Busy(f"shipment {shipment_id} is changing too fast; retry")
+
+
+def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, repos: Repositories,
+            now: datetime) -> Outcome:
+    """One try on the shipment as read; TransactionCancelled when it (or its order) changed since."""
+    from shared.adapters.outbox import event_action
+    from shared.domain.events import ShipmentTrackingUpdated
+    from shared.domain.shipments import TrackingEntry
+
+    if shipment.has_seen(update.provider, update.provider_event_id):
+        return Outcome.DUPLICATE
+    expected, previous, previous_estimate = shipment.version, shipment.status, shipment.estimated_delivery
+    applies = supersedes(shipment.status, shipment.status_at, update)
+    shipment.history.append(TrackingEntry(
+        provider=update.provider, provider_event_id=update.provider_event_id, status=update.status,
+        occurred_at=update.occurred_at, received_at=received_at, applied=applies, raw_status=update.raw_status,
+        message=update.message, location=update.location, estimated_delivery=update.estimated_delivery))
+    shipment.last_tracking_at = max(filter(None, (shipment.last_tracking_at, received_at)))
+    shipment.version += 1
+    events: list[DomainEvent] = []
+    order_write = None
+    if applies:
+        shipment.status, shipment.status_at = update.status, update.occurred_at
+        shipment.estimated_delivery = update.estimated_delivery or shipment.estimated_delivery
+        if shipment.status != previous or shipment.estimated_delivery != previous_estimate:
+            events.append(ShipmentTrackingUpdated(
+                occurred_at=now, shipment_id=shipment.shipment_id, order_id=shipment.order_id,
+                channel=shipment.channel, tracking_code=shipment.tracking_code or update.tracking_code,
+                carrier=shipment.carrier or update.carrier, status=shipment.status.value, previous=previous.value,
+                estimated_delivery=shipment.estimated_delivery))
+        delivered = update.status == ShipmentStatus.DELIVERED
+        # Late once per shipment; and a delivered parcel is no longer news as a delay.
+        check_late = shipment.delay_reason is None and not delivered
+        if delivered or check_late:
+            order_write = _order_effects(shipment, update, delivered, check_late, repos, now, events)
+    actions = [repos.shipments.save_action(shipment, expected)]
+    if order_write is not None:
+        order, order_expected = order_write
+        actions.append(repos.orders.save_action(order, order_expected))
+    actions += [event_action(repos.table, e) for e in events]
+    repos.table.transact(actions)
+    return Outcome.APPLIED if applies else Outcome.KEPT
+
+
+def _order_effects(shipment: Shipment, update: TrackingUpdate, delivered: bool, check_late: bool,
+                   repos: Repositories, now: datetime, events: list[DomainEvent]):
+    """Lateness and delivery, which change the order: (order, expected version) to write, or None."""
+    from shared.domain.events import OrderDelivered, ShipmentDelayed
+    from shared.domain.orders import OrderStatus, ShipmentDelay
+
+    order = repos.orders.get(shipment.order_id)
+    if order is None:
+        raise LookupError(f"order {shipment.order_id} of shipment {shipment.shipment_id} is missing")
+    expected = order.version
+    write = False
+    promised_by = order.request.promised_by
+    if check_late and (reason := lateness(promised_by, update)):
+        shipment.delay_reason = reason  # under the shipment's version condition: announced once
+        order.delays.append(ShipmentDelay(shipment_id=shipment.shipment_id, tracking_code=shipment.tracking_code,
+                                          reason=reason, estimated_delivery=update.estimated_delivery, at=now))
+        order.updated_at = now
+        events.append(ShipmentDelayed(occurred_at=now, shipment_id=shipment.shipment_id, order_id=order.order_id,
+                                      channel=order.channel, tracking_code=shipment.tracking_code, reason=reason,
+                                      estimated_delivery=update.estimated_delivery, promised_by=promised_by))
+        write = True
+    if delivered:
+        # Always written, read before the other parcels: two deliveries committing at once are
+        # serialised on the order's version, so the later one re-reads and sees the earlier parcel
+        # delivered. Without it each sees the other in transit and the order stays SHIPPED forever.
+        write = True
+        others = [i for i in order.shipment_ids if i != shipment.shipment_id]
+        siblings = repos.shipments.many(others)
+        all_delivered = len(siblings) == len(others) and all(s.status == ShipmentStatus.DELIVERED for s in siblings)
+        if order.status == OrderStatus.SHIPPED and all_delivered:
+            order.move_to(OrderStatus.DELIVERED, now, note=f"shipment {shipment.shipment_id} delivered, the last")
+            events.append(OrderDelivered(occurred_at=now, order_id=order.order_id, channel=order.channel))
+    if not write:
+        return None
+    order.version += 1
+    return order, expected
