@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-unit test-integration test-infra test-e2e bench synth clean
+.PHONY: run test test-unit test-integration test-infra test-e2e bench synth clean reconcile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test-e2e: $(STAMP)
 ## Push N orders through the local runtime and print throughput, latency and AWS calls per order.
 bench: $(STAMP)
 	$(PY) -m bench.capture_throughput
+
+## Run one reconciliation now against a running `make run` (POST /admin/reconcile, operator key).
+reconcile: $(STAMP)
+	$(PY) -m local.reconcile
 
 ## Synthesise the CloudFormation template without the CDK CLI or credentials.
 synth: $(STAMP)

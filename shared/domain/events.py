@@ -213,6 +213,55 @@ class OrderDelivered(DomainEvent):
     channel: str
 
 
+class StockDriftRepaired(DomainEvent):
+    event_type = "StockDriftRepaired"
+    description = ("Reconciliation found a stock level whose reserved count disagreed with its reservation "
+                   "records and set it (and available) from the records.")
+    sku: str
+    location_id: str
+    run_id: str
+    on_hand: int
+    safety_stock: int
+    reserved_before: int
+    reserved_after: int
+    available_before: int
+    available_after: int
+
+
+class OrderStuck(DomainEvent):
+    event_type = "OrderStuck"
+    description = "An order stayed in one status longer than that status's SLA (raised once per stay)."
+    order_id: str
+    channel: str
+    status: str
+    since: datetime
+    sla_minutes: int
+    reason: str
+    suggested_action: str
+
+
+class ReconciliationCompleted(DomainEvent):
+    event_type = "ReconciliationCompleted"
+    description = "A reconciliation run ended: what it looked at and what it fixed, and where the next run continues."
+    run_id: str
+    trigger: str = Field(description="schedule, operator or cli")
+    started_at: datetime
+    pass_complete: bool = Field(description="true when this run finished the last step of a whole pass")
+    resumed_from: str | None = Field(description="the step a checkpoint made this run start in, if any")
+    stopped_in: str | None = Field(description="the step the budget ran out in (the next run continues there)")
+    holds_expired: int
+    pickups_expired: int
+    stock_items_checked: int
+    drift_repaired: int
+    backorders_examined: int
+    backorders_allocated: int
+    shipments_polled: int
+    shipments_flagged: int
+    orders_stuck: int
+    exceptions_resolved: int
+    errors: int
+
+
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     OrderReceived,
     OrderReleased,
@@ -231,4 +280,7 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     ShipmentTrackingUpdated,
     ShipmentDelayed,
     OrderDelivered,
+    StockDriftRepaired,
+    OrderStuck,
+    ReconciliationCompleted,
 )

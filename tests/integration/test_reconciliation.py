@@ -1,0 +1,316 @@
+"""Scheduled reconciliation on moto: each step, two runs at once, a run cut off and resumed, and
+the operator endpoints. Time passes by handing the run a later `now` than the orders were made at."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from shared.adapters.dynamo import from_item
+from shared.adapters.reconciliation_repo import ReconciliationRepository
+from shared.config import settings
+from shared.domain.routing import Assignment
+from shared.domain.tracking import ShipmentStatus, TrackingUpdate
+from shared.services.clock import utc_now
+from shared.services.reconciliation import Budget, reconcile
+from tests.factories import TWO_WAREHOUSES, location_request, order_body, seed
+from tests.integration.test_fulfillment_api import level, packed, pull
+
+STORE = {"PAR": location_request("FR", ships_to=["FR"], lat=48.86, lon=2.34, pickup_enabled=True, type="store")}
+
+
+def run(repos, later=timedelta(0), **kwargs):
+    return reconcile(repos, utc_now() + later, policy_for=settings().channel_policy, **kwargs)
+
+
+def capture(api, pump, lines, channel="web", **kwargs):
+    order_id = api("POST", "/orders", as_=channel, json=order_body(lines, **kwargs)).json["order_id"]
+    pump()
+    return order_id
+
+
+def status(repos, order_id):
+    return repos.orders.get(order_id).status.value
+
+
+def outbox(repos, detail_type):
+    """The events written to the outbox, of one type."""
+    client, found, start = repos.table.client, [], None
+    while True:
+        kwargs = {"TableName": repos.table.name, "FilterExpression": "detail_type = :t",
+                  "ExpressionAttributeValues": {":t": {"S": detail_type}}}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = client.scan(**kwargs)
+        found += [json.loads(from_item(i)["detail"]) for i in resp["Items"]]
+        start = resp.get("LastEvaluatedKey")
+        if not start:
+            return found
+
+
+def phantom_reservation(repos, sku, loc, quantity, order_id="o-crashed"):
+    """A crash between two writes: the level's counters moved, the reservation record never came."""
+    level_update = repos.stock.reserve_actions(order_id, [Assignment(loc, sku, quantity)], utc_now())[0]
+    repos.table.transact([level_update])
+
+
+def hand_edit(repos, sku, loc, **counts):
+    names = ", ".join(f"{k} = :{k}" for k in counts)
+    repos.table.transact([repos.table.update(f"STOCK#{sku}", f"LOC#{loc}", f"SET {names}",
+                                             values={f":{k}": v for k, v in counts.items()})])
+
+
+def records(repos, sku, loc):
+    return ReconciliationRepository(repos.table).reserved_by_records(sku, loc)
+
+
+# ------------------------------------------------------------------ 1. expiry
+
+
+def test_an_unpaid_hold_is_cancelled_once_its_time_is_up_and_not_before(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5})
+    held = capture(api, pump, [("SKU-1", 1)], payment_status="pending")
+    assert status(repos, held) == "ON_HOLD"
+
+    assert run(repos, timedelta(hours=71)).holds_expired == 0
+    assert status(repos, held) == "ON_HOLD"
+
+    report = run(repos, timedelta(hours=73))
+    assert report.holds_expired == 1 and report.pass_complete
+    order = repos.orders.get(held)
+    assert order.status.value == "CANCELLED" and "payment not received" in order.cancel_reason
+    assert [e["order_id"] for e in outbox(repos, "OrderCancelled")] == [held]
+    assert run(repos, timedelta(hours=74)).holds_expired == 0  # a second run finds nothing more to do
+
+
+def test_an_abandoned_pickup_is_cancelled_and_its_stock_released(repos, api, pump):
+    seed(repos, STORE, {("SKU-1", "PAR"): 3})
+    order_id = capture(api, pump, [("SKU-1", 2)], country="FR", lat=48.85, lon=2.35,
+                       fulfillment={"type": "pickup", "location_id": "PAR"})
+    fo_id = packed(api, "PAR")
+    api("POST", f"/fulfillment-orders/{fo_id}/ready")
+    assert level(repos, "SKU-1", "PAR").reserved == 2
+
+    assert run(repos, timedelta(days=6)).pickups_expired == 0
+    report = run(repos, timedelta(days=8))
+
+    assert report.pickups_expired == 1
+    assert status(repos, order_id) == "CANCELLED"
+    assert repos.fulfillment.get(fo_id).status.value == "CANCELLED"
+    after = level(repos, "SKU-1", "PAR")
+    assert (after.reserved, after.available) == (0, 3) and records(repos, "SKU-1", "PAR") == 0
+
+
+# ------------------------------------------------------------------ 2. drift
+
+
+def test_drift_from_a_crash_and_a_hand_edit_is_repaired_with_audit_and_event(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5, ("SKU-2", "BER"): 5, ("SKU-3", "BER"): 5})
+    capture(api, pump, [("SKU-1", 1), ("SKU-2", 2)])
+    phantom_reservation(repos, "SKU-1", "BER", 2)          # reserved 3, records 1: 2 units lost to sale
+    hand_edit(repos, "SKU-2", "BER", reserved=0)            # reserved 0, records 2: oversell risk
+    assert (level(repos, "SKU-1", "BER").available, level(repos, "SKU-2", "BER").available) == (2, 3)
+
+    report = run(repos)
+
+    assert report.drift_repaired == 2 and report.stock_items_checked == 3
+    one, two = level(repos, "SKU-1", "BER"), level(repos, "SKU-2", "BER")
+    assert (one.reserved, one.available) == (1, 4)
+    assert (two.reserved, two.available) == (2, 3)  # available recomputed: on_hand - reserved - safety
+    audits = ReconciliationRepository(repos.table).audits(utc_now().date().isoformat())
+    assert sorted((a["sku"], a["before"]["reserved"], a["after"]["reserved"], a["after"]["available"])
+                  for a in audits) == [("SKU-1", 3, 1, 4), ("SKU-2", 0, 2, 3)]
+    events = sorted(outbox(repos, "StockDriftRepaired"), key=lambda e: e["sku"])
+    assert [(e["sku"], e["reserved_before"], e["reserved_after"], e["available_after"]) for e in events] == \
+        [("SKU-1", 3, 1, 4), ("SKU-2", 0, 2, 3)]
+    assert run(repos).drift_repaired == 0  # nothing left to repair
+
+
+def test_a_reservation_during_the_repair_is_never_lost_and_available_stays_non_negative(repos, monkeypatch):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 3})
+    repos.table.transact(repos.stock.reserve_actions("o-real", [Assignment("BER", "SKU-1", 1)], utc_now()))
+    phantom_reservation(repos, "SKU-1", "BER", 1)  # reserved 2 (records 1), available 1
+    original = ReconciliationRepository.reserved_by_records
+    raced = []
+
+    def recount_while_an_order_reserves(self, sku, loc):
+        counted = original(self, sku, loc)
+        if not raced:  # between the repair's reads and its write, an order takes the last unit it sees
+            raced.append(1)
+            repos.table.transact(repos.stock.reserve_actions("o-racer", [Assignment("BER", "SKU-1", 1)], utc_now()))
+        return counted
+
+    monkeypatch.setattr(ReconciliationRepository, "reserved_by_records", recount_while_an_order_reserves)
+    report = run(repos)
+
+    assert raced and report.drift_repaired == 1
+    after = level(repos, "SKU-1", "BER")
+    # The racer's unit is counted: records say 2 (o-real, o-racer), so 1 is still available.
+    assert records(repos, "SKU-1", "BER") == 2
+    assert (after.on_hand, after.reserved, after.available) == (3, 2, 1)
+    assert len(outbox(repos, "StockDriftRepaired")) == 1
+
+
+# ------------------------------------------------------------------ 3. backorders
+
+
+def test_the_sweep_releases_backorders_oldest_first_when_stock_allows(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 0})
+    older = capture(api, pump, [("SKU-1", 1)], channel_order_id="CO-1")
+    younger = capture(api, pump, [("SKU-1", 1)], channel_order_id="CO-2")
+    assert status(repos, older) == status(repos, younger) == "BACKORDERED"
+    # Stock arrives, but its StockChanged never reaches release-backorders (no pump): only the sweep.
+    hand_edit(repos, "SKU-1", "BER", on_hand=1, available=1)
+
+    report = run(repos)
+
+    assert (report.backorders_examined, report.backorders_allocated) == (2, 1)
+    assert (status(repos, older), status(repos, younger)) == ("ALLOCATED", "BACKORDERED")
+
+
+# ------------------------------------------------------------------ lease and checkpoint
+
+
+def test_a_second_run_while_one_holds_the_lease_does_nothing(repos):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5, ("SKU-2", "BER"): 5})
+    phantom_reservation(repos, "SKU-1", "BER", 1)
+    phantom_reservation(repos, "SKU-2", "BER", 1)
+    second = []
+
+    def start_another_run(step, key):
+        if not second:
+            second.append(run(repos))
+
+    first = run(repos, observer=start_another_run)
+
+    assert second[0].skipped and second[0].items == 0 and second[0].drift_repaired == 0
+    assert first.drift_repaired == 2 and first.pass_complete
+    assert len(outbox(repos, "StockDriftRepaired")) == 2
+    assert len(outbox(repos, "ReconciliationCompleted")) == 1  # the skipped run reports nothing
+    assert not run(repos).skipped  # released at the end
+
+
+def test_a_run_whose_lease_expired_and_was_taken_stops_without_touching_the_checkpoint(repos):
+    seed(repos, TWO_WAREHOUSES, {(f"SKU-{i}", "BER"): 5 for i in range(4)})
+    taken = []
+
+    def lease_runs_out(step, key):
+        if not taken:  # the first run hangs past its lease; the next scheduled run takes over
+            taken.append(run(repos, timedelta(minutes=10), budget=Budget(60, max_items=1)))
+
+    first = run(repos, observer=lease_runs_out)
+
+    assert taken[0].stopped_in == "drift" and not taken[0].skipped
+    assert first.lease_lost
+    state = ReconciliationRepository(repos.table).state()
+    assert state["step"] == "drift" and json.loads(state["cursor"])["pk"] == "STOCK#SKU-0"  # the taker's
+
+
+def test_a_run_cut_off_half_way_resumes_from_its_checkpoint_and_covers_everything_once(repos):
+    skus = [f"SKU-{i}" for i in range(5)]
+    seed(repos, TWO_WAREHOUSES, {(s, loc): 5 for s in skus for loc in ("BER", "MAD")})
+    for s in skus:
+        phantom_reservation(repos, s, "BER", 1)
+    seen: list[tuple[str, str]] = []
+    observe = lambda step, key: seen.append((step, key))  # noqa: E731
+
+    first = run(repos, budget=Budget(60, max_items=2), observer=observe)
+    assert first.stopped_in == "drift" and not first.pass_complete and first.drift_repaired == 2
+    second = run(repos, observer=observe)
+
+    assert second.resumed_from == "drift" and second.pass_complete
+    drift_items = [key for step, key in seen if step == "drift"]
+    assert len(drift_items) == len(set(drift_items)) == 5  # every stock partition once
+    assert first.stock_items_checked + second.stock_items_checked == 10
+    assert first.drift_repaired + second.drift_repaired == 5
+    assert len(outbox(repos, "StockDriftRepaired")) == 5
+    completed = outbox(repos, "ReconciliationCompleted")
+    assert sorted((e["pass_complete"], e["stopped_in"]) for e in completed) == [(False, "drift"), (True, None)]
+
+
+# ------------------------------------------------------------------ 4. silent shipments
+
+
+def ship(api, pump, repos, shipment_id, tracking, channel_order_id):
+    order_id = capture(api, pump, [("SKU-1", 1)], channel_order_id=channel_order_id)
+    fo_id = [x for x in pull(api, "BER") if x["order_id"] == order_id][0]["fulfillment_order_id"]
+    for step in ("accept", "pick", "pack"):
+        api("POST", f"/fulfillment-orders/{fo_id}/{step}")
+    answer = api("POST", f"/fulfillment-orders/{fo_id}/ship",
+                 json={"shipment_id": shipment_id, "carrier": "DHL", "tracking_number": tracking})
+    assert answer.status_code == 200
+    return order_id
+
+
+def test_silent_shipments_are_polled_updated_or_flagged_once(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5})
+    ship(api, pump, repos, "S-QUIET", "TRACK-QUIET", "CO-1")
+    ship(api, pump, repos, "S-NEWS", "TRACK-NEWS", "CO-2")
+    later = utc_now() + timedelta(days=4)
+    polled = []
+
+    def carrier(shipment, now):
+        polled.append(shipment.shipment_id)
+        if shipment.shipment_id == "S-QUIET":
+            return []
+        return [TrackingUpdate(provider="test", provider_event_id="e1", tracking_code="TRACK-NEWS", carrier="DHL",
+                               status=ShipmentStatus.IN_TRANSIT, occurred_at=later - timedelta(hours=1))]
+
+    report = reconcile(repos, later, policy_for=settings().channel_policy, tracker=carrier)
+
+    assert sorted(polled) == ["S-NEWS", "S-QUIET"] and report.shipments_flagged == 1
+    assert ReconciliationRepository(repos.table).shipments(["S-NEWS"])[0].status == ShipmentStatus.IN_TRANSIT
+    listed = api("GET", "/admin/exceptions").json["exceptions"]
+    assert [(x["kind"], x["subject"]) for x in listed] == [("SILENT_SHIPMENT", "S-QUIET")]
+    assert "TRACK-QUIET" in listed[0]["suggested_action"] and "no tracking update" in listed[0]["reason"]
+    again = reconcile(repos, later + timedelta(minutes=5), policy_for=settings().channel_policy, tracker=carrier)
+    assert again.shipments_flagged == 0  # flagged once, not on every run
+
+
+# ------------------------------------------------------------------ 5. stuck orders and the operator API
+
+
+def test_a_stuck_order_is_raised_once_listed_for_the_operator_and_closed_when_it_moves(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5})
+    order_id = capture(api, pump, [("SKU-1", 1)])
+    assert status(repos, order_id) == "ALLOCATED"
+
+    assert run(repos, timedelta(days=1)).orders_stuck == 0  # within the ALLOCATED SLA of 2 days
+    first, second = run(repos, timedelta(days=3)), run(repos, timedelta(days=3, minutes=5))
+
+    assert (first.orders_stuck, second.orders_stuck) == (1, 0)
+    events = outbox(repos, "OrderStuck")
+    assert [(e["order_id"], e["status"], e["sla_minutes"]) for e in events] == [(order_id, "ALLOCATED", 2880)]
+    listed = api("GET", "/admin/exceptions").json
+    assert listed["next_cursor"] is None
+    [entry] = listed["exceptions"]
+    assert (entry["kind"], entry["order_id"], entry["status"]) == ("STUCK_ORDER", order_id, "ALLOCATED")
+    assert "longer than its SLA of 2 d" in entry["reason"]
+    assert "BER" in entry["suggested_action"] and entry["age_minutes"] >= 0
+    assert api("GET", "/admin/exceptions", as_="web").status_code == 403
+
+    api("POST", f"/orders/{order_id}/cancel", json={"reason": "customer gave up"})
+    assert run(repos, timedelta(days=3, minutes=10)).exceptions_resolved == 1
+    assert api("GET", "/admin/exceptions").json["exceptions"] == []
+
+
+def test_an_operator_runs_reconciliation_now_unless_a_run_is_in_progress(repos, api):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5})
+    phantom_reservation(repos, "SKU-1", "BER", 1)
+
+    answer = api("POST", "/admin/reconcile")
+    assert answer.status_code == 200, answer.json
+    assert answer.json["drift_repaired"] == 1 and answer.json["pass_complete"] is True
+    assert answer.json["trigger"] == "operator"
+    assert api("POST", "/admin/reconcile", as_="web").status_code == 403
+
+    ReconciliationRepository(repos.table).acquire("someone-else", utc_now(), timedelta(minutes=5))
+    busy = api("POST", "/admin/reconcile")
+    assert busy.status_code == 409 and busy.json["error"] == "conflict"
+
+
+def test_the_scheduled_function_runs_and_reports(repos, functions):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5})
+    phantom_reservation(repos, "SKU-1", "BER", 1)
+    answer = functions.invoke("reconcile", {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
+    assert answer["drift_repaired"] == 1 and answer["trigger"] == "schedule" and answer["pass_complete"]
