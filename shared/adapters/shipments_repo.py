@@ -40,12 +40,12 @@ class ShipmentRepository:
         items = self.table.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
         return [Shipment.model_validate_json(i["doc"]) for i in items]
 
-    def ids_for_tracking(self, tracking_code: str) -> list[str]:
-        """The shipments carrying this tracking number. gsi3 is eventually consistent: a shipment
-        created a moment ago may not be listed yet (docs/data-model.md)."""
+    def for_tracking(self, tracking_code: str) -> list[Shipment]:
+        """The shipments carrying this tracking number, as the index has them (it projects the whole
+        item): possibly a moment behind, which the version condition of any write catches."""
         items = self.table.query_all(index="gsi3", key_condition="gsi3pk = :pk",
                                      values={":pk": f"TRACKING#{tracking_code}"})
-        return [i["gsi3sk"] for i in items]
+        return [Shipment.model_validate_json(i["doc"]) for i in items]
 
     def save_action(self, shipment: Shipment, expected_version: int) -> dict:
         """Replace the shipment if nobody changed it since we read it. Its history holds the

@@ -57,8 +57,11 @@ _RULES: dict[Action, tuple[F, frozenset[F]]] = {
     Action.ACCEPT: (F.ACCEPTED, frozenset({F.OPEN})),
     Action.PICK: (F.PICKED, frozenset({F.ACCEPTED})),
     Action.PACK: (F.PACKED, frozenset({F.PICKED})),
-    Action.SHIP: (F.SHIPPED, frozenset({F.PACKED, F.PARTIALLY_SHIPPED})),
-    Action.READY: (F.READY_FOR_PICKUP, frozenset({F.PACKED})),
+    # Shipping (and making ready) may come straight from OPEN: a WMS or 3PL reports only the outcome,
+    # as Shopify lets a fulfilment be created from an open fulfilment order. accept, pick and pack
+    # are progress reports for locations working from the pull list, and stay in order.
+    Action.SHIP: (F.SHIPPED, frozenset({F.OPEN, F.ACCEPTED, F.PICKED, F.PACKED, F.PARTIALLY_SHIPPED})),
+    Action.READY: (F.READY_FOR_PICKUP, frozenset({F.OPEN, F.ACCEPTED, F.PICKED, F.PACKED})),
     Action.COLLECT: (F.COLLECTED, frozenset({F.READY_FOR_PICKUP})),
     # A location may reject until it has picked; after that the goods are in hand.
     Action.REJECT: (F.REJECTED, frozenset({F.OPEN, F.ACCEPTED})),

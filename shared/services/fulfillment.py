@@ -122,15 +122,15 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
     shipment record and the order's status, in one transaction. The caller's shipment_id makes a
     retried call a no-op."""
     for _ in range(ATTEMPTS):
-        done = repos.fulfillment.shipment(request.shipment_id)
-        if done is not None:
-            if done.fulfillment_order_id != fulfillment_order_id:
-                raise Conflict(f"shipment_id {request.shipment_id} was used for another fulfilment order",
-                               field="shipment_id")
+        # A label costs a carrier call: look for a retried shipment first. Otherwise the shipment's
+        # attribute_not_exists in the transaction is the guard, and we look only when it is refused.
+        if request.label is not None and _already_shipped(fulfillment_order_id, request, repos):
             return get_fulfillment_order(fulfillment_order_id, principal, repos)
         fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
         verdict = decide(fo.status, Action.SHIP, fo.pickup)
         if verdict.decision != Decision.APPLY:
+            if _already_shipped(fulfillment_order_id, request, repos):
+                return fo
             raise Conflict(verdict.reason if verdict.decision == Decision.REFUSE else "nothing left to ship",
                            field="status")
         expected, previous = fo.version, fo.status
@@ -180,8 +180,19 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
             repos.table.transact(actions)
             return fo
         except TransactionCancelled:
-            continue  # the fulfilment order, the order or the shipment id moved: decide again
+            if _already_shipped(fulfillment_order_id, request, repos):
+                return get_fulfillment_order(fulfillment_order_id, principal, repos)
+            continue  # the fulfilment order or the order moved: decide again
     raise Busy("the fulfilment order is changing too fast; retry")
+
+
+def _already_shipped(fulfillment_order_id: str, request: ShipRequest, repos: Repositories) -> bool:
+    """Whether this shipment id was shipped before (a retried call), for this fulfilment order."""
+    done = repos.fulfillment.shipment(request.shipment_id)
+    if done is not None and done.fulfillment_order_id != fulfillment_order_id:
+        raise Conflict(f"shipment_id {request.shipment_id} was used for another fulfilment order",
+                       field="shipment_id")
+    return done is not None
 
 
 def _label_request(request: ShipRequest, fo: FulfillmentOrder, order, repos: Repositories) -> LabelRequest:

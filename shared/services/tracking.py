@@ -116,21 +116,24 @@ class Result:
 def apply_update(update: TrackingUpdate, received_at: datetime, repos: Repositories, now: datetime) -> list[Result]:
     """Apply one carrier update to every shipment with its tracking number. Idempotent: a
     redelivered message finds the event in each shipment's history."""
-    ids = repos.shipments.ids_for_tracking(update.tracking_code)
-    if not ids:
+    found = repos.shipments.for_tracking(update.tracking_code)
+    if not found:
         # Acknowledged, not retried: no retry makes a number we never shipped known. Kept (30 days)
         # for whoever investigates; the message does not sit in the DLQ for it.
         repos.shipments.record_unknown(update, received_at)
         return [Result(None, Outcome.UNKNOWN)]
-    return [Result(shipment_id, _apply_to(shipment_id, update, received_at, repos, now)) for shipment_id in ids]
+    return [Result(s.shipment_id, _apply_to(s.shipment_id, update, received_at, repos, now, indexed=s))
+            for s in found]
 
 
 def _apply_to(shipment_id: str, update: TrackingUpdate, received_at: datetime, repos: Repositories,
-              now: datetime) -> Outcome:
+              now: datetime, indexed: Shipment | None = None) -> Outcome:
     from shared.adapters.dynamo import TransactionCancelled
 
-    for _ in range(ATTEMPTS):
-        shipment = repos.shipments.get(shipment_id)
+    for attempt_number in range(ATTEMPTS):
+        # First try on the index's copy (it projects the whole item: one read saved per update); a
+        # stale copy fails the version condition and the retry reads the table, strongly consistent.
+        shipment = indexed if attempt_number == 0 and indexed is not None else repos.shipments.get(shipment_id)
         if shipment is None:  # the index names it, so it existed: never deleted; let a person look
             raise LookupError(f"shipment {shipment_id} is indexed under {update.tracking_code} but missing")
         try:

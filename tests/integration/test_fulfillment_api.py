@@ -130,9 +130,10 @@ def test_shipping_turns_the_reservation_into_a_stock_decrement(api, allocated, r
     assert api("POST", f"/orders/{allocated}/cancel", as_="web").status_code == 409
 
 
-def test_shipping_more_than_remains_or_before_packing_is_refused(api, allocated):
-    ber = pull(api, "BER")[0]["fulfillment_order_id"]
-    assert api("POST", f"/fulfillment-orders/{ber}/ship", json={"shipment_id": "S-9"}).status_code == 409
+def test_shipping_more_than_remains_or_a_rejected_order_is_refused(api, allocated):
+    mad = pull(api, "MAD")[0]["fulfillment_order_id"]
+    api("POST", f"/fulfillment-orders/{mad}/reject", json={"reason": "closed"})
+    assert api("POST", f"/fulfillment-orders/{mad}/ship", json={"shipment_id": "S-9"}).status_code == 409
     ber = packed(api, "BER")
     too_many = api("POST", f"/fulfillment-orders/{ber}/ship",
                    json={"shipment_id": "S-9", "lines": [{"sku": "SKU-1", "quantity": 5}]})

@@ -27,6 +27,8 @@ F = FulfillmentStatus
     (F.PACKED, Action.PICK, False, Decision.ALREADY),          # late call: no step back
     (F.OPEN, Action.PACK, False, Decision.REFUSE),             # skipping steps
     (F.PACKED, Action.SHIP, False, Decision.APPLY),
+    (F.OPEN, Action.SHIP, False, Decision.APPLY),              # a WMS reports only the shipment
+    (F.ACCEPTED, Action.READY, True, Decision.APPLY),
     (F.PARTIALLY_SHIPPED, Action.SHIP, False, Decision.APPLY),
     (F.PACKED, Action.SHIP, True, Decision.REFUSE),            # pickup orders are collected
     (F.PACKED, Action.READY, True, Decision.APPLY),

@@ -1,0 +1,217 @@
+"""AWS requests per order over its whole life, capture to DELIVERED, through the local runtime.
+
+Each order is captured by a channel, allocated, turned into a fulfilment order, accepted, picked,
+packed and shipped by the location (with its own tracking number, or with a label the OMS buys:
+`--labels`), tracked to DELIVERED by a signed carrier webhook, and its customer is told at each
+moment. Every AWS API call made inside a Lambda handler is counted (botocore `_make_api_call`, so
+also the clients Powertools creates itself), per function and per operation; the calls the runtime
+makes in place of AWS services (SQS event source mapping, stream polling) are counted apart.
+
+    python -m bench.order_lifecycle [--orders 20] [--labels] [--wms] [--concurrency 1]
+
+--wms: the location reports only the shipment (a WMS or 3PL), not accept/pick/pack.
+--concurrency: orders in flight at once; the event relay batches up to 10 events per PutEvents
+call, so its share per order falls as volume rises (one order at a time is its worst case).
+
+Prints figures only; asserts nothing (the guide's target is at most 12 requests per order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from bench.common import percentile, quiet, table
+
+TARGET = 12
+POLL_HEADER = "X-Bench-Poll"
+STAGES = {  # function -> the stage of the order's life it serves
+    "orders-api": "capture",
+    "publish-events": "event relay",
+    "allocate-orders": "allocation",
+    "request-fulfillment": "fulfilment request",
+    "fulfillment-api": "location: accept, pick, pack, ship",
+    "carrier-webhooks": "carrier webhook",
+    "apply-tracking": "tracking",
+    "notify-customers": "customer messages",
+}
+
+
+class Counting:
+    """Counts every botocore call by the function being invoked in this thread (or 'runtime')."""
+
+    def __init__(self, functions):
+        from botocore.client import BaseClient
+
+        self.local, self.lock, self.counts = threading.local(), threading.Lock(), Counter()
+        original, inner, counter = BaseClient._make_api_call, functions.invoke, self
+
+        def make_api_call(client, operation, params):
+            key = (getattr(counter.local, "fn", "") or "runtime", client.meta.service_model.service_name, operation)
+            with counter.lock:
+                counter.counts[key] += 1
+            return original(client, operation, params)
+
+        def invoke(name, event):
+            # The benchmark's own waiting (order status, pull list, shipment) is not the order's cost.
+            polling = any(k.lower() == POLL_HEADER.lower() for k in (event.get("headers") or {}))
+            counter.local.fn = "benchmark polling" if polling else name
+            try:
+                return inner(name, event)
+            finally:
+                counter.local.fn = ""
+
+        BaseClient._make_api_call = make_api_call
+        functions.invoke = invoke
+        self._restore = lambda: setattr(BaseClient, "_make_api_call", original)
+
+    def snapshot(self) -> Counter:
+        with self.lock:
+            return Counter(self.counts)
+
+    def quiet(self, seconds: float = 1.5, timeout: float = 120) -> None:
+        deadline, last, since = time.monotonic() + timeout, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            total = sum(self.snapshot()[k] for k in self.snapshot() if k[0] != "runtime")
+            if total != last:
+                last, since = total, time.monotonic()
+            elif time.monotonic() - since > seconds:
+                return
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self._restore()
+
+
+def canonical_webhook(secret: str, tracking_code: str, status: str, at: datetime) -> tuple[bytes, dict]:
+    body = json.dumps({"event_id": f"bench-{tracking_code}-{status}", "tracking_code": tracking_code,
+                       "status": status, "occurred_at": at.isoformat()}).encode()
+    ts = str(int(time.time()))
+    sig = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return body, {"X-OMS-Timestamp": ts, "X-OMS-Signature": f"v1={sig}", "Content-Type": "application/json"}
+
+
+def wait(predicate, timeout=60.0, every=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError("the order did not get there in time")
+
+
+def run(orders: int, labels: bool, wms: bool = False, concurrency: int = 1) -> dict:
+    import requests
+
+    from local.demo import LOCATIONS
+    from local.emulator import DEMO_CARRIER_SECRET
+    from local.runtime import LocalOms
+
+    print("... starting the local OMS", file=sys.stderr, flush=True)
+    oms = LocalOms(port=0, concurrency=2, retry_delay_s=1).start()
+    counting = Counting(oms.functions)
+    operator, web, poll = requests.Session(), requests.Session(), requests.Session()
+    operator.headers["x-api-key"], web.headers["x-api-key"] = oms.key("operator"), oms.key("web")
+    poll.headers.update({"x-api-key": oms.key("operator"), POLL_HEADER: "1"})
+    for loc in LOCATIONS:
+        operator.put(f"{oms.url}/inventory/TEE-BLK-M/{loc}", json={"on_hand": 100_000}).raise_for_status()
+    run_id = uuid.uuid4().hex[:6]
+    durations = []
+    try:
+        def one(n: int, counted: bool) -> None:
+            started = time.perf_counter()
+            body = {"channel_order_id": f"LIFE-{run_id}-{n}", "customer": {"id": f"c{n}", "email": f"c{n}@example.com",
+                                                                        "name": "Bench Customer", "language": "en"},
+                    "shipping_address": {"line1": "Benchstr. 1", "city": "Berlin", "country": "DE",
+                                         "lat": 52.52, "lon": 13.40},
+                    "lines": [{"sku": "TEE-BLK-M", "quantity": 1, "unit_price": "19.99"}], "currency": "EUR",
+                    "payment": {"status": "paid", "amount": "19.99"},
+                    "promised_by": (datetime.now(UTC) + timedelta(days=5)).isoformat()}
+            order_id = web.post(f"{oms.url}/orders", json=body).json()["order_id"]
+            location = wait(lambda: (o := poll.get(f"{oms.url}/orders/{order_id}").json())["allocations"]
+                            and o["allocations"][0]["location_id"])
+            fo = wait(lambda: next((x["fulfillment_order_id"] for x in poll.get(
+                f"{oms.url}/locations/{location}/fulfillment-orders", params={"status": "OPEN"}).json()[
+                "fulfillment_orders"] if x["order_id"] == order_id), None))
+            for step in () if wms else ("accept", "pick", "pack"):
+                operator.post(f"{oms.url}/fulfillment-orders/{fo}/{step}").raise_for_status()
+            ship = {"shipment_id": f"P-{run_id}-{n}"}
+            if labels:
+                ship["label"] = {"parcel": {"weight_grams": 500, "length_cm": "30", "width_cm": "20", "height_cm": "5"}}
+            else:
+                ship |= {"carrier": "DHL", "tracking_number": f"JD{run_id}{n:06d}"}
+            operator.post(f"{oms.url}/fulfillment-orders/{fo}/ship", json=ship).raise_for_status()
+            code = poll.get(f"{oms.url}/shipments/{ship['shipment_id']}").json()["tracking_code"]
+            payload, headers = canonical_webhook(DEMO_CARRIER_SECRET["webhook_secret"], code, "DELIVERED",
+                                                 datetime.now(UTC))
+            requests.post(f"{oms.url}/webhooks/carriers/dhl", data=payload, headers=headers).raise_for_status()
+            wait(lambda: poll.get(f"{oms.url}/orders/{order_id}").json()["status"] == "DELIVERED")
+            if counted:
+                durations.append(time.perf_counter() - started)
+
+        print("... warming up (not counted)", file=sys.stderr, flush=True)
+        one(-1, counted=False)
+        counting.quiet()
+        before = counting.snapshot()
+        print(f"... {orders} orders from capture to DELIVERED", file=sys.stderr, flush=True)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(lambda n: one(n, counted=True), range(orders)))
+        counting.quiet()  # the last messages (delivered) are sent
+        return {"orders": orders, "labels": labels, "wms": wms, "concurrency": concurrency,
+                "calls": counting.snapshot() - before, "durations": durations}
+    finally:
+        counting.close()
+        oms.stop()
+
+
+def report(r: dict) -> None:
+    n, calls = r["orders"], r["calls"]
+    ours = {k: c for k, c in calls.items() if k[0] not in ("runtime", "benchmark polling")}
+    rows = sorted(((fn, svc, op, c, c / n) for (fn, svc, op), c in ours.items()),
+                  key=lambda x: (list(STAGES).index(x[0]) if x[0] in STAGES else 99, -x[3]))
+    print(f"\n{n} orders ({r['concurrency']} at a time), capture to DELIVERED, "
+          + ("the location reports only the shipment (WMS)" if r["wms"] else "the location accepts, picks, packs")
+          + ", shipping with "
+          + ("a label the OMS buys (sandbox carrier)" if r["labels"] else "its own tracking number"))
+    print("per-order time p50/max: "
+          f"{percentile(r['durations'], 50) * 1000:.0f} / {max(r['durations']) * 1000:.0f} ms (mostly polling waits)\n")
+    print(table(rows, ["function", "service", "operation", "calls", "per order"]))
+    by_stage: Counter = Counter()
+    for (fn, _, _), c in ours.items():
+        by_stage[STAGES.get(fn, fn)] += c
+    print()
+    print(table([(stage, c / n) for stage, c in by_stage.items()], ["stage", "requests per order"]))
+    total = sum(by_stage.values()) / n
+    print(f"\nall handler requests per order: {total:.2f} (target {TARGET}); in AWS add 1 SES SendEmail per "
+          "customer message (written to the local outbox here)")
+    polled = sum(c for (fn, _, _), c in calls.items() if fn == "benchmark polling") / n
+    print(f"not counted: the benchmark's polling for status, the pull list and the shipment: {polled:.2f} per order")
+    runtime = Counter({(svc, op): c for (fn, svc, op), c in calls.items() if fn == "runtime"})
+    print("event source stand-ins (SQS receive/delete, stream reads; AWS's side, not ours): "
+          f"{sum(runtime.values()) / n:.2f} per order")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=20)
+    parser.add_argument("--labels", action="store_true", help="buy a label per shipment (sandbox carrier)")
+    parser.add_argument("--wms", action="store_true", help="ship straight from OPEN, as a WMS reports")
+    parser.add_argument("--concurrency", type=int, default=1)
+    args = parser.parse_args()
+    quiet()
+    report(run(args.orders, args.labels, args.wms, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
