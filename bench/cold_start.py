@@ -16,6 +16,7 @@ import json
 import os
 import statistics
 import subprocess
+import tempfile
 import sys
 import uuid
 from collections import defaultdict
@@ -34,19 +35,21 @@ KEY_ID = "bench-operator-key"
 
 def api_event(fn) -> dict:
     gets = [r for r in fn.routes if r.method == "GET"]
-    route = next((r for r in gets if r.path in CHEAP_READS), gets[0])
+    # A function with no GET (the carrier webhook) gets an unsigned POST: it reads its secret and says 401.
+    route = next((r for r in gets if r.path in CHEAP_READS), gets[0] if gets else fn.routes[0])
     # An order id of the right shape (o + 24 hex) that does not exist: the read goes to DynamoDB.
     params = {p.strip("{}"): UNKNOWN_ORDER_ID if p == "{order_id}" else UNKNOWN
               for p in route.path.split("/") if p.startswith("{")}
     path = route.path.format(**params)
-    headers = {"Host": "localhost", "x-api-key": "bench"}
+    headers = {"Host": "localhost", "x-api-key": "bench", "Content-Type": "application/json"}
     return {  # API Gateway's REST proxy event, as local/runtime.py ApiGateway builds it
-        "resource": route.path, "path": path, "httpMethod": "GET", "headers": headers,
+        "resource": route.path, "path": path, "httpMethod": route.method, "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": params or None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+        "pathParameters": params or None, "stageVariables": None,
+        "body": "{}" if route.method != "GET" else None, "isBase64Encoded": False,
         "requestContext": {
-            "resourcePath": route.path, "httpMethod": "GET", "path": path, "stage": "local",
+            "resourcePath": route.path, "httpMethod": route.method, "path": path, "stage": "local",
             "requestId": str(uuid.uuid4()), "accountId": "123456789012", "apiId": "local",
             "requestTimeEpoch": 0, "identity": {"apiKeyId": KEY_ID, "apiKey": "bench", "sourceIp": "127.0.0.1"},
         },
@@ -54,11 +57,17 @@ def api_event(fn) -> dict:
 
 
 def sqs_event(fn) -> dict:
-    """An EventBridge event through SQS, as the queue's rule delivers it, about nothing that exists."""
-    detail_type = fn.queue.event_patterns[0]["detail-type"][0]
-    body = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "oms",
-            "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
-            "detail": {"order_id": UNKNOWN, "sku": UNKNOWN, "location_id": UNKNOWN}}
+    """An EventBridge event through SQS, as the queue's rule delivers it, about nothing that exists
+    (or, for a queue fed directly, a tracking update for a tracking number nobody shipped)."""
+    if fn.queue.event_patterns:
+        detail_type = fn.queue.event_patterns[0]["detail-type"][0]
+        body = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "oms",
+                "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
+                "detail": {"event_id": uuid.uuid4().hex, "order_id": UNKNOWN, "sku": UNKNOWN,
+                           "location_id": UNKNOWN}}
+    else:
+        body = {"provider": "canonical", "provider_event_id": uuid.uuid4().hex, "tracking_code": UNKNOWN,
+                "status": "IN_TRANSIT", "occurred_at": "2025-01-01T00:00:00Z", "received_at": "2025-01-01T00:00:00Z"}
     return {"Records": [{
         "messageId": str(uuid.uuid4()), "receiptHandle": "bench", "body": json.dumps(body),
         "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1735689600000", "SenderId": "bench",
@@ -107,6 +116,10 @@ def child_environment(endpoint: str) -> dict[str, str]:
         wiring.ENV.bus: wiring.DEFAULTS.bus_name,
         wiring.ENV.principals: json.dumps({KEY_ID: wiring.OPERATOR}),
         wiring.ENV.channels: json.dumps(channels),
+        wiring.ENV.carrier_secret: wiring.DEFAULTS.carrier_secret,
+        wiring.ENV.label_bucket: wiring.DEFAULTS.label_bucket,
+        wiring.ENV.local_outbox: tempfile.gettempdir() + "/oms-bench-outbox",
+        wiring.queue_url_env(wiring.TRACKING_UPDATES): f"{endpoint}/123456789012/{wiring.TRACKING_UPDATES}",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "oms",
