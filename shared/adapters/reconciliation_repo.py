@@ -30,7 +30,6 @@ from shared.domain.stock import StockLevel
 STATE_PK, STATE_SK = "RECONCILE", "STATE"
 EXCEPTION_PK = "RECONCILE_EXCEPTION"
 AUDIT_RETENTION = timedelta(days=400)
-SCAN_PAGE = 500
 # Below every ISO time and above every "<iso time>#<id>" sort key: open bounds of a key range.
 LOWEST, HIGHEST = "0", "~"
 
@@ -96,12 +95,21 @@ class ReconciliationRepository:
         return self.table.update(STATE_PK, STATE_SK, expression, condition="holder = :me", values=values,
                                  names={"#c": "cursor"})
 
-    def _conditional_update(self, expression: str, values: dict) -> None:
+    def abandon(self, run_id: str) -> None:
+        """Give the lease back after a failure, keeping the last checkpoint written: the next
+        scheduled run need not wait for the lease to expire."""
+        try:
+            self._conditional_update("REMOVE holder SET lease_until_ms = :zero", {":me": run_id, ":zero": 0},
+                                     names=False)
+        except LeaseLost:
+            pass
+
+    def _conditional_update(self, expression: str, values: dict, names: bool = True) -> None:
+        kwargs = {"ExpressionAttributeNames": {"#c": "cursor"}} if names else {}
         try:
             self.table.client.update_item(
                 TableName=self.table.name, Key=key(STATE_PK, STATE_SK), UpdateExpression=expression,
-                ConditionExpression="holder = :me", ExpressionAttributeNames={"#c": "cursor"},
-                ExpressionAttributeValues=to_attrs(values))
+                ConditionExpression="holder = :me", ExpressionAttributeValues=to_attrs(values), **kwargs)
         except ClientError as e:
             if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise LeaseLost() from None
@@ -121,8 +129,7 @@ class ReconciliationRepository:
         scan_start = _typed_key(start) if start else None
         while True:
             kwargs = {"TableName": self.table.name, "FilterExpression": "begins_with(pk, :p)",
-                      "ExpressionAttributeValues": to_attrs({":p": "STOCK#"}), "ConsistentRead": True,
-                      "Limit": SCAN_PAGE}
+                      "ExpressionAttributeValues": to_attrs({":p": "STOCK#"}), "ConsistentRead": True}
             if scan_start:
                 kwargs["ExclusiveStartKey"] = scan_start
             resp = self.table.client.scan(**kwargs)

@@ -207,6 +207,12 @@ def reconcile(repos: Repositories, now: datetime, *, policy_for: PolicyFor, trig
         report.lease_lost = True
         report.seconds = round(time.monotonic() - started, 3)
         logger.warning("reconciliation lost its lease and stopped", extra={"run_id": report.run_id})
+    except Exception:
+        # Not an item's problem (those are counted and skipped): the table or the code failed. The
+        # invocation fails (the function's error alarm fires); the next run continues from the last
+        # checkpoint without waiting for our lease to expire.
+        store.abandon(report.run_id)
+        raise
     return report
 
 
@@ -366,10 +372,12 @@ def _backorders(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
     streams = [run.store.orders_in_status(s.value, after, waiting_only=True) for s in WAITING_STATUSES]
     merged = heapq.merge(*streams, key=lambda pair: pair[0])  # oldest first across the statuses
     available: dict[str, int] = {}
+    location_ids = [loc.location_id for loc in run.repos.locations.all() if loc.active]
 
     def free(sku: str) -> int:
-        if sku not in available:
-            available[sku] = sum(max(0, lv.available) for lv in run.repos.stock.levels_for_sku(sku))
+        if sku not in available:  # one batch read of the SKU at every location, once per run
+            levels, _ = run.repos.stock.snapshot([sku], location_ids, run.now.date())
+            available[sku] = sum(max(0, lv.available) for lv in levels.values())
         return available[sku]
 
     def handle(item: dict) -> None:

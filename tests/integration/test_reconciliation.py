@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from shared.adapters.dynamo import from_item
 from shared.adapters.reconciliation_repo import ReconciliationRepository
 from shared.config import settings
@@ -314,3 +316,21 @@ def test_the_scheduled_function_runs_and_reports(repos, functions):
     phantom_reservation(repos, "SKU-1", "BER", 1)
     answer = functions.invoke("reconcile", {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
     assert answer["drift_repaired"] == 1 and answer["trigger"] == "schedule" and answer["pass_complete"]
+
+
+def test_a_run_that_fails_gives_the_lease_back_and_the_next_one_continues(repos, monkeypatch):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5})
+    phantom_reservation(repos, "SKU-1", "BER", 1)
+
+    def table_down(self, start):
+        raise RuntimeError("the table is unavailable")
+        yield  # a generator, like the real one
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ReconciliationRepository, "stock_partitions", table_down)
+        with pytest.raises(RuntimeError):
+            run(repos)
+    assert "holder" not in ReconciliationRepository(repos.table).state()
+
+    after = run(repos)
+    assert not after.skipped and after.resumed_from == "drift" and after.drift_repaired == 1
