@@ -244,7 +244,6 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Tells the customer about their order (confirmed, shipped, ready, delayed, delivered, ...)",
         queue=QueueSpec(name="notifications", event_patterns=(CUSTOMER_MOMENTS, READY_FOR_PICKUP)),
         table_access="write",  # reads orders; writes the once-per-event idempotency records
-        label_access="read",
         sends_email=True,
     ),
     Function(

@@ -48,6 +48,10 @@ class FulfillmentRepository:
         """New only: a redelivered request finds it there and creates nothing."""
         return self.table.put(self._item(fo), condition="attribute_not_exists(pk)")
 
+    def absent_check(self, fulfillment_order_id: str) -> dict:
+        """A transaction condition: this fulfilment order does not exist (yet)."""
+        return self.table.check(fulfillment_pk(fulfillment_order_id), SK, "attribute_not_exists(pk)")
+
     def save_action(self, fo: FulfillmentOrder, expected_version: int) -> dict:
         return self.table.put(self._item(fo), condition="version = :v", values={":v": expected_version})
 

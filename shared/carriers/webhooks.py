@@ -274,7 +274,9 @@ def parse(provider: str, raw_body: bytes) -> list[TrackingUpdate]:
     when the body is not the provider's documented shape."""
     try:
         return _PARSERS.get(provider, _parse_canonical)(provider, json.loads(raw_body))
-    except ValueError as error:  # bad JSON, bad UTF-8, pydantic's ValidationError
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
+        # Bad JSON, bad UTF-8, pydantic's ValidationError; and a documented field of the wrong JSON
+        # type deeper than our models check (a number where a city name goes): unreadable, not a 500.
         detail = error.errors()[0] if isinstance(error, ValidationError) else {"msg": str(error)}
         raise WebhookUnreadable(f"not a {provider} tracking webhook: {detail.get('msg')}",
                                 field=".".join(map(str, detail.get("loc", ()))) or None) from error

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.money import ZERO, Amount, CurrencyCode
+from shared.errors import Conflict
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
 ORDER_ID_PATTERN = r"^o[0-9a-f]{24}$"
@@ -65,9 +66,11 @@ class HoldReason(StrEnum):
     TOO_LARGE = "TOO_LARGE"
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
+    """A move the order lifecycle does not allow: a conflict with the order's state (409), never a crash."""
+
     def __init__(self, current: OrderStatus, target: OrderStatus):
-        super().__init__(f"an order in {current} cannot become {target}")
+        super().__init__(f"an order in {current} cannot become {target}", field="status")
         self.current, self.target = current, target
 
 

@@ -38,7 +38,8 @@ def moves_forward(current: ShipmentStatus, update: ShipmentStatus) -> bool:
     """Whether `update` may become the shipment's status (it is kept in the history either way)."""
     if current in TERMINAL:
         return False
-    return _RANK[update] >= _RANK[current]
+    # A problem can happen at any point before the end (a failed attempt while out for delivery).
+    return update == ShipmentStatus.EXCEPTION or _RANK[update] >= _RANK[current]
 
 
 def supersedes(current: ShipmentStatus, current_at: datetime | None, update: TrackingUpdate) -> bool:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.fulfillment import FulfillmentOrder
-from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, ExternalId, Order, OrderStatus, Sku
+from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, Order, OrderStatus, Sku
 from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
 
@@ -95,7 +95,9 @@ class LabelBody(BaseModel):
 
 class ShipBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    shipment_id: ExternalId = Field(description="Yours; a retried call with the same id ships nothing more")
+    # No "/": the id is a path segment of GET /shipments/{shipment_id}.
+    shipment_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x2e\x30-\x7e]+$")] = Field(
+        description="Yours; a retried call with the same id ships nothing more")
     lines: Annotated[list[ShipLine], Field(max_length=MAX_LINES)] = Field(
         default=[], description="What ships now; omit to ship everything that remains")
     carrier: Annotated[str, Field(max_length=64)] | None = None

@@ -20,6 +20,7 @@ from shared.domain.principal import Principal
 from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.services.context import Repositories
+from shared.observability import count, logger
 from shared.services.labels import buy_label
 
 ATTEMPTS = 5
@@ -137,6 +138,8 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
         try:
             shipped = fo.ship(request.lines, now)
         except ShipmentTooLarge as too_large:
+            if _already_shipped(fulfillment_order_id, request, repos):  # a retry of a partial shipment
+                return get_fulfillment_order(fulfillment_order_id, principal, repos)
             raise InvalidInput(str(too_large), field="lines") from None
         order = repos.orders.get(fo.order_id)
         order_expected = order.version
@@ -146,8 +149,7 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
             # label's reference, so a retry of this loop or of the call gets the same label back.
             label, stored_label = buy_label(_label_request(request, fo, order, repos))
             carrier, service, tracking_code = label.carrier, label.service, label.tracking_code
-        others = repos.fulfillment.many([i for i in order.fulfillment_order_ids if i != fo.fulfillment_order_id])
-        progress = order_progress([fo.status] + [o.status for o in others])
+        progress = order_progress([fo.status] + _other_parts(order, fo, repos))
         status = OrderStatus.PARTIALLY_SHIPPED if progress == "SHIPPED" and order.backordered else progress
         changed = status is not None and status != order.status
         if changed:
@@ -179,11 +181,36 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
         try:
             repos.table.transact(actions)
             return fo
-        except TransactionCancelled:
+        except TransactionCancelled as cancelled:
             if _already_shipped(fulfillment_order_id, request, repos):
                 return get_fulfillment_order(fulfillment_order_id, principal, repos)
+            _refuse_if_stock_short(cancelled, stock_from=2, stock_to=2 + 2 * len(shipped),
+                                   location_id=fo.location_id, stored_label=stored_label)
             continue  # the fulfilment order or the order moved: decide again
     raise Busy("the fulfilment order is changing too fast; retry")
+
+
+def _other_parts(order, fo: FulfillmentOrder, repos: Repositories) -> list[FulfillmentStatus]:
+    """The statuses of the order's other fulfilment orders. One the order names but that does not
+    exist yet (request-fulfillment creates it from an event, a moment later) counts as open."""
+    wanted = [i for i in order.fulfillment_order_ids if i != fo.fulfillment_order_id]
+    found = repos.fulfillment.many(wanted)
+    return [o.status for o in found] + [FulfillmentStatus.OPEN] * (len(set(wanted)) - len(found))
+
+
+def _refuse_if_stock_short(cancelled: TransactionCancelled, stock_from: int, stock_to: int, location_id: str,
+                           stored_label=None) -> None:
+    """A stock level refusing the decrement (on hand counted below what is reserved) will refuse
+    every retry too: that is a conflict for a person, not contention to wait out."""
+    failed = cancelled.failed_indexes()
+    if failed and all(stock_from <= i < stock_to for i in failed):
+        if stored_label is not None:
+            # Bought, and now not used: record it so someone can void it with the carrier.
+            logger.warning("label bought for a refused shipment", extra={
+                "provider": stored_label.provider, "provider_shipment_id": stored_label.provider_shipment_id})
+            count("LabelOrphaned")
+        raise Conflict(f"the stock at {location_id} has fewer units on hand than this shipment takes; "
+                       "correct the count (PUT /inventory/...) and ship again", field="stock")
 
 
 def _already_shipped(fulfillment_order_id: str, request: ShipRequest, repos: Repositories) -> bool:
@@ -229,8 +256,7 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
             line.shipped = line.quantity
         order = repos.orders.get(fo.order_id)
         order_expected = order.version
-        others = repos.fulfillment.many([i for i in order.fulfillment_order_ids if i != fo.fulfillment_order_id])
-        progress = order_progress([fo.status] + [o.status for o in others])
+        progress = order_progress([fo.status] + _other_parts(order, fo, repos))
         events: list[DomainEvent] = [FulfillmentOrderChanged(
             occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,
             location_id=fo.location_id, status=fo.status.value, previous=previous.value)]
@@ -255,6 +281,7 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
         try:
             repos.table.transact(actions)
             return fo
-        except TransactionCancelled:
+        except TransactionCancelled as cancelled:
+            _refuse_if_stock_short(cancelled, stock_from=1, stock_to=1 + 2 * len(handed), location_id=fo.location_id)
             continue
     raise Busy("the fulfilment order is changing too fast; retry")

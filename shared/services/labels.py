@@ -47,13 +47,38 @@ def buy_label(request: LabelRequest, adapter: CarrierAdapter | None = None) -> t
             raise Unavailable(f"the carrier did not answer: {error.message}; retry") from None
         raise InvalidInput(f"the carrier refused the label: {error.message}", field="parcel") from None
     key = None
-    if label.label_bytes is not None:
+    document = label.label_bytes
+    if document is None and label.label_url:
+        # EasyPost hosts the label for a limited time: keep our own copy for reprints, returns and
+        # claims. If the download fails the label stays usable through the provider's link.
+        document = fetch_document(label.label_url)
+    if document is not None:
         key = f"labels/{request.reference}.{label.label_format.lower()}"
-        client("s3").put_object(Bucket=settings().label_bucket, Key=key, Body=label.label_bytes,
+        client("s3").put_object(Bucket=settings().label_bucket, Key=key, Body=document,
                                 ContentType=CONTENT_TYPES[label.label_format])
     return label, StoredLabel(provider=label.provider, key=key, provider_url=label.label_url,
                               label_format=label.label_format, rate=label.rate_amount, currency=label.rate_currency,
                               provider_shipment_id=label.provider_shipment_id)
+
+
+def fetch_document(url: str, timeout_s: float = 10.0) -> bytes | None:
+    """The label document at the provider's https URL, or None (logged) when it cannot be had."""
+    import urllib3
+
+    from shared.observability import logger
+
+    if not url.startswith("https://"):
+        logger.warning("label URL is not https; not fetched", extra={"url_scheme": url.split(":", 1)[0]})
+        return None
+    try:
+        response = urllib3.request("GET", url, timeout=timeout_s, retries=urllib3.Retry(2, backoff_factor=0.5))
+    except urllib3.exceptions.HTTPError as error:
+        logger.warning("label document not fetched", extra={"error": type(error).__name__})
+        return None
+    if response.status != 200 or not response.data:
+        logger.warning("label document not fetched", extra={"status": response.status})
+        return None
+    return response.data
 
 
 def label_link(shipment: Shipment) -> str | None:

@@ -12,7 +12,7 @@ from shared.adapters.orders_repo import OrderFilter
 from shared.adapters.outbox import event_action
 from shared.domain.events import AllocatedLine, DomainEvent, FulfillmentOrderChanged, OrderCancelled, \
     OrderRejected, OrderReleased, StockChanged
-from shared.domain.fulfillment import Action, Decision
+from shared.domain.fulfillment import Action, Decision, FulfillmentStatus
 from shared.domain.orders import CANCELLABLE, Order, OrderStatus
 from shared.domain.principal import Principal
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
@@ -113,7 +113,14 @@ def _cancel_fulfillment(order: Order, reason: str, repos: Repositories, now: dat
     """Cancel the order's fulfilment orders with it, so no location ships a cancelled order. Ones
     not created yet never will be: their creation checks that the order is not cancelled."""
     actions = []
-    for fo in repos.fulfillment.many(order.fulfillment_order_ids):  # one batch read, not one per location
+    found = repos.fulfillment.many(order.fulfillment_order_ids)  # one batch read, not one per location
+    # One the order names that is not there yet must still not be there when we commit: created
+    # in between (its "not cancelled" check passed), it would be missed here. Refused, we read again.
+    for missing in sorted(set(order.fulfillment_order_ids) - {fo.fulfillment_order_id for fo in found}):
+        actions.append(repos.fulfillment.absent_check(missing))
+    for fo in found:
+        if fo.status in (FulfillmentStatus.REJECTED, FulfillmentStatus.CANCELLED):
+            continue  # already over: a rejected part was re-routed, and its new part is cancelled here
         fo_id = fo.fulfillment_order_id
         expected, previous = fo.version, fo.status
         verdict = fo.apply(Action.CANCEL, now, reason)

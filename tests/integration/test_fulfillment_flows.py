@@ -206,3 +206,108 @@ def test_a_partially_shipped_order_still_gets_its_backorder_when_stock_arrives(r
         api("POST", f"/fulfillment-orders/{second[0]['fulfillment_order_id']}/{step}")
     api("POST", f"/fulfillment-orders/{second[0]['fulfillment_order_id']}/ship", json={"shipment_id": "S-2"})
     assert order_of(api, order_id)["status"] == "SHIPPED"
+
+
+def test_a_label_the_provider_hosts_is_copied_into_the_bucket(aws, monkeypatch):
+    """EasyPost answers with a URL, not bytes: we keep our own copy, and link to it."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from shared.carriers.adapter import Label, LabelRequest, Parcel
+    from shared.domain.shipments import Shipment
+    from shared.services import labels
+
+    hosted = b"%PDF-1.4 provider copy"
+    monkeypatch.setattr(labels, "fetch_document", lambda url: hosted if url == "https://cdn.example/l.pdf" else None)
+
+    class Provider:
+        def buy_label(self, request):
+            return Label(provider="easypost", carrier="USPS", service="Priority", tracking_code="9400100000000000000001",
+                         label_format="PDF", rate_amount=Decimal("7.10"), rate_currency="USD",
+                         provider_shipment_id="shp_1", label_url="https://cdn.example/l.pdf")
+
+    address = Address(line1="1 Main St", city="Springfield", country="US")
+    request = LabelRequest(reference="S-HOSTED", from_address=address, to_address=address,
+                           parcel=Parcel(500, Decimal(10), Decimal(10), Decimal(10)))
+    _, stored = labels.buy_label(request, Provider())
+    assert stored.key == "labels/S-HOSTED.pdf" and stored.provider_url == "https://cdn.example/l.pdf"
+    shipment = Shipment(shipment_id="S-HOSTED", fulfillment_order_id="f1", order_id="o1", channel="web",
+                        location_id="BER", lines={"SKU-1": 1}, label=stored, created_at=datetime.now(UTC))
+    assert requests.get(labels.label_link(shipment), timeout=10).content == hosted
+
+
+# ------------------------------------------------------------------ parts that do not exist yet, retries, refusals
+
+THREE = {**TWO_WAREHOUSES, "PAR": location_request("FR", ships_to=["DE", "FR"], lat=48.86, lon=2.34, priority=3)}
+
+
+def test_a_part_not_created_yet_keeps_the_order_from_counting_as_shipped(repos, api, pump):
+    """Guard: an id the order names whose fulfilment order request-fulfillment has not created yet
+    counts as open. Without it the order went SHIPPED (then DELIVERED) with a part still to come."""
+    seed(repos, THREE, {("SKU-1", "BER"): 1, ("SKU-2", "PAR"): 1, ("SKU-2", "MAD"): 1})
+    order_id = capture(api, pump, [("SKU-1", 1), ("SKU-2", 1)])
+    par = pull(api, "PAR")[0]["fulfillment_order_id"]
+    api("POST", f"/fulfillment-orders/{par}/reject", json={"reason": "broken"})  # re-routed to MAD: not pumped
+    ber = pull(api, "BER")[0]["fulfillment_order_id"]
+
+    api("POST", f"/fulfillment-orders/{ber}/ship", json={"shipment_id": "S-BER"})
+
+    assert order_of(api, order_id)["status"] == "PARTIALLY_SHIPPED"
+    pump()
+    mad = pull(api, "MAD", "OPEN")[0]["fulfillment_order_id"]
+    assert api("POST", f"/fulfillment-orders/{mad}/ship", json={"shipment_id": "S-MAD"}).status_code == 200
+    assert order_of(api, order_id)["status"] == "SHIPPED"
+
+
+def test_an_order_with_a_rejected_part_can_still_be_cancelled(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 1, ("SKU-1", "MAD"): 1})
+    order_id = capture(api, pump, [("SKU-1", 1)])
+    ber = pull(api, "BER")[0]["fulfillment_order_id"]
+    api("POST", f"/fulfillment-orders/{ber}/reject", json={"reason": "broken"})
+    pump()
+
+    cancelled = api("POST", f"/orders/{order_id}/cancel", as_="web")
+
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "CANCELLED"
+    assert [x["status"] for x in pull(api, "MAD")] == ["CANCELLED"]
+    assert level(repos, "SKU-1", "MAD").reserved == 0 and level(repos, "SKU-1", "BER").reserved == 0
+
+
+def test_a_cancel_racing_the_creation_of_a_fulfilment_order_cancels_it_too(repos, api, pump, monkeypatch):
+    """Guard: cancel checks that the fulfilment orders it did not find are still absent when it
+    commits. Here its read misses one that exists (created between read and commit)."""
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 1})
+    order_id = capture(api, pump, [("SKU-1", 1)])
+    from shared.adapters.fulfillment_repo import FulfillmentRepository
+
+    real, calls = FulfillmentRepository.many, []
+    monkeypatch.setattr(FulfillmentRepository, "many",
+                        lambda self, ids: calls.append(ids) or ([] if len(calls) == 1 else real(self, ids)))
+
+    assert api("POST", f"/orders/{order_id}/cancel", as_="web").json["status"] == "CANCELLED"
+    assert [x["status"] for x in pull(api, "BER")] == ["CANCELLED"]
+
+
+def test_a_retried_partial_shipment_answers_as_the_first_did(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 3})
+    capture(api, pump, [("SKU-1", 3)])
+    ber = pull(api, "BER")[0]["fulfillment_order_id"]
+    body = {"shipment_id": "S-PART", "lines": [{"sku": "SKU-1", "quantity": 2}]}
+    assert api("POST", f"/fulfillment-orders/{ber}/ship", json=body).status_code == 200
+
+    retry = api("POST", f"/fulfillment-orders/{ber}/ship", json=body)
+
+    assert retry.status_code == 200 and retry.json["status"] == "PARTIALLY_SHIPPED"
+    assert level(repos, "SKU-1", "BER").on_hand == 1
+
+
+def test_shipping_more_than_is_on_hand_is_a_conflict_not_busy(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2})
+    capture(api, pump, [("SKU-1", 2)])
+    api("PUT", "/inventory/SKU-1/BER", json={"on_hand": 1})  # a count found one missing
+    ber = pull(api, "BER")[0]["fulfillment_order_id"]
+
+    refused = api("POST", f"/fulfillment-orders/{ber}/ship", json={"shipment_id": "S-SHORT"})
+
+    assert refused.status_code == 409 and refused.json["field"] == "stock"
+    assert api("GET", f"/fulfillment-orders/{ber}").json["status"] == "OPEN"

@@ -352,3 +352,22 @@ def test_a_signed_body_that_is_not_the_documented_shape_is_unreadable(provider, 
     verify(provider, body, sign(provider, body), SECRET, NOW)
     with pytest.raises(WebhookUnreadable):
         parse(provider, body)
+
+
+@pytest.mark.parametrize(("provider", "path", "value"), [
+    ("shippo", ("data", "tracking_status", "location", "city"), 12345),
+    ("shippo", ("data", "tracking_status", "substatus"), {"code": {"nested": True}}),
+    ("easypost", ("result", "tracking_details", -1, "tracking_location", "city"), ["a", "list"]),
+])
+def test_a_documented_field_of_the_wrong_json_type_is_unreadable_not_a_crash(provider, path, value):
+    document = doc(provider)
+    target = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    try:
+        updates = parse(provider, encode(document))
+    except WebhookUnreadable as unreadable:  # a 422 naming the problem
+        assert unreadable.message.startswith(f"not a {provider} tracking webhook")
+    else:  # or read anyway, with the odd value left out: never any other exception (a 500)
+        assert all(u.tracking_code for u in updates)

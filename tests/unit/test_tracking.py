@@ -15,6 +15,9 @@ S = ShipmentStatus
     (S.OUT_FOR_DELIVERY, S.IN_TRANSIT, False),
     (S.IN_TRANSIT, S.EXCEPTION, True),
     (S.EXCEPTION, S.IN_TRANSIT, True),
+    (S.OUT_FOR_DELIVERY, S.EXCEPTION, True),    # a failed delivery attempt
+    (S.AVAILABLE_FOR_PICKUP, S.EXCEPTION, True),
+    (S.DELIVERED, S.EXCEPTION, False),
     (S.IN_TRANSIT, S.DELIVERED, True),
     (S.DELIVERED, S.OUT_FOR_DELIVERY, False),
     (S.DELIVERED, S.RETURNED_TO_SENDER, False),
