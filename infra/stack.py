@@ -51,7 +51,7 @@ class OmsStack(Stack):
             wiring.ENV.label_carrier: label_carrier,
             wiring.ENV.email_sender: email_sender,
             "POWERTOOLS_SERVICE_NAME": "oms",
-            "POWERTOOLS_METRICS_NAMESPACE": "OMS",
+            "POWERTOOLS_METRICS_NAMESPACE": wiring.METRICS_NAMESPACE,
         }
         functions: dict[str, lambda_.IFunction] = {}
         built: list[OmsFunction] = []

@@ -132,7 +132,7 @@ def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: 
             "IndexName": i.name,
             "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
                           {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": i.projection},
         } for i in spec.indexes],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
     )

@@ -55,6 +55,18 @@ class OmsFunction(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        for alarm in spec.metric_alarms:
+            cloudwatch.Metric(
+                namespace=wiring.METRICS_NAMESPACE, metric_name=alarm.metric, dimensions_map={"service": "oms"},
+                statistic="Sum", period=Duration.minutes(5),
+            ).create_alarm(
+                self, f"{alarm.metric}Alarm",
+                alarm_description=alarm.description,
+                threshold=alarm.threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
         acknowledge(self.role, {"AwsSolutions-IAM5[Resource::*]": (
             "X-Ray PutTraceSegments/PutTelemetryRecords, added for active tracing, support no "
             "resource-level permissions.")})

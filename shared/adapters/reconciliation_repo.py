@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import Table, decode_cursor, encode_cursor, from_item, key, to_attrs
 from shared.adapters.fulfillment_repo import SHIPMENT_SK, shipment_pk
-from shared.adapters.stock_repo import reservation_sk, stock_pk
+from shared.adapters.stock_repo import STOCK_SHARDS, reservation_sk, stock_pk
 from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
 
@@ -122,30 +122,27 @@ class ReconciliationRepository:
 
     def stock_partitions(self, start: dict | None) -> Iterator[tuple[dict, str, list[dict]]]:
         """Every stock partition (STOCK#<sku>: its levels and reservation records), as
-        (resume key after it, sku, items). A scan: there is no index over stock; items of one
-        partition come together and in sort-key order. The resume key is the partition's last
-        item's key, so a run that stops between partitions continues with the next one."""
-        group_pk, group, last_key = None, [], None
-        scan_start = _typed_key(start) if start else None
-        while True:
-            kwargs = {"TableName": self.table.name, "FilterExpression": "begins_with(pk, :p)",
-                      "ExpressionAttributeValues": to_attrs({":p": "STOCK#"}), "ConsistentRead": True}
-            if scan_start:
-                kwargs["ExclusiveStartKey"] = scan_start
-            resp = self.table.client.scan(**kwargs)
-            for raw in resp.get("Items", []):
-                item = from_item(raw)
-                if item["pk"] != group_pk:
-                    if group:
-                        yield last_key, group_pk.removeprefix("STOCK#"), group
-                    group_pk, group = item["pk"], []
-                group.append(item)
-                last_key = {"pk": item["pk"], "sk": item["sk"]}
-            scan_start = resp.get("LastEvaluatedKey")
-            if not scan_start:
-                break
-        if group:
-            yield last_key, group_pk.removeprefix("STOCK#"), group
+        (resume key after it, sku, items). The SKUs come from gsi4 (level items only, keys only, in
+        STOCK_SHARDS shards), so the walk reads stock and nothing else of the table; each SKU's
+        partition is then one strongly consistent query. The resume key names the shard and the
+        SKU, so a run that stops between SKUs continues with the next one."""
+        start = start if start and "shard" in start else None  # an older checkpoint's shape: start over
+        first_shard = int(start["shard"]) if start else 0
+        for shard in range(first_shard, STOCK_SHARDS):
+            condition, values = "gsi4pk = :pk", {":pk": f"STOCK_LEVELS#{shard:02d}"}
+            if start and shard == first_shard:
+                condition += " AND gsi4sk > :after"
+                values[":after"] = start["after"]
+            last_sku = None
+            for key in self.table.query_all(index="gsi4", key_condition=condition, values=values):
+                sku = key["gsi4sk"].split("#", 1)[0]  # SKUs and location ids never contain "#"
+                if sku == last_sku:
+                    continue
+                last_sku = sku
+                items = list(self.table.query_all(key_condition="pk = :pk", values={":pk": stock_pk(sku)},
+                                                  consistent=True))
+                # "\uffff" sorts after every "<sku>#<location>" of this SKU.
+                yield {"shard": shard, "after": f"{sku}#\uffff"}, sku, items
 
     def reserved_by_records(self, sku: str, location_id: str) -> int:
         """The units the live reservation records of (sku, location) hold: a consistent read."""
@@ -228,7 +225,3 @@ class ReconciliationRepository:
             if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
-
-
-def _typed_key(plain: dict) -> dict:
-    return {name: {"S": value} for name, value in plain.items()}

@@ -12,6 +12,7 @@ update whose condition is `available >= :q`, so no interleaving of requests can 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -29,6 +30,14 @@ def stock_pk(sku: str) -> str:
 
 def level_sk(location_id: str) -> str:
     return f"LOC#{location_id}"
+
+
+STOCK_SHARDS = 16  # gsi4 partitions: level writes (creations) spread, a walk reads them in turn
+
+
+def stock_shard(sku: str) -> str:
+    # A stable hash (Python's hash() is salted per process).
+    return f"STOCK_LEVELS#{zlib.crc32(sku.encode()) % STOCK_SHARDS:02d}"
 
 
 def reservation_sk(location_id: str, order_id: str) -> str:
@@ -193,6 +202,9 @@ class StockRepository:
         item = {
             "pk": stock_pk(level.sku),
             "sk": level_sk(level.location_id),
+            # gsi4, sparse: levels only, for reconciliation's walk over all stock.
+            "gsi4pk": stock_shard(level.sku),
+            "gsi4sk": f"{level.sku}#{level.location_id}",
             **level.model_dump(mode="json", exclude_none=True),
         }
         if expected_version is None:

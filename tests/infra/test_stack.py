@@ -114,7 +114,7 @@ def test_table_matches_the_wiring(template, resources, table_id):
         "IndexName": i.name,
         "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
                       {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "ALL"},
+        "Projection": {"ProjectionType": i.projection},
     } for i in spec.indexes]
     assert all(a["AttributeType"] == "S" for a in props["AttributeDefinitions"])
 
@@ -428,3 +428,20 @@ def test_the_reconcile_schedule_in_the_template_is_the_configured_one(resources)
     schedules = [r["Properties"]["ScheduleExpression"] for r in of_type(resources, "AWS::Events::Rule").values()
                  if "ScheduleExpression" in r["Properties"]]
     assert schedules == [f"rate({minutes} minutes)"]
+
+
+@pytest.mark.parametrize("name", [fn.name for fn in wiring.FUNCTIONS if fn.metric_alarms])
+def test_metric_alarms_watch_what_the_function_emits(resources, name):
+    alarms = {r["Properties"]["MetricName"]: r["Properties"] for r in of_type(resources, "AWS::CloudWatch::Alarm").values()
+              if r["Properties"].get("Namespace") == wiring.METRICS_NAMESPACE}
+    for alarm in FUNCTIONS[name].metric_alarms:
+        props = alarms[alarm.metric]
+        assert props["Threshold"] == alarm.threshold and props["Statistic"] == "Sum"
+        assert props["Dimensions"] == [{"Name": "service", "Value": "oms"}]
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_the_drift_alarm_names_a_metric_reconciliation_really_emits():
+    handler = (Path(__file__).resolve().parents[2] / "functions" / "reconcile" / "handler.py").read_text()
+    for alarm in wiring.function("reconcile").metric_alarms:
+        assert f'"{alarm.metric}"' in handler, alarm.metric
