@@ -39,6 +39,7 @@ def build_app(outdir: str | None = None) -> App:
         email_sender=app.node.try_get_context("oms:emailSender") or wiring.DEFAULTS.email_sender,
         label_carrier=app.node.try_get_context("oms:labelCarrier") or wiring.DEFAULTS.label_carrier,
         schedule_minutes=app.node.try_get_context("oms:scheduleMinutes") or {},
+        extra_environment=app.node.try_get_context("oms:environment") or {},
     )
     # Any AwsSolutions finding not fixed or acknowledged (with its reason) fails the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

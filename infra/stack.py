@@ -31,7 +31,8 @@ def construct_id(function_name: str) -> str:
 class OmsStack(Stack):
     def __init__(self, scope: Construct, id: str, *, bus_name: str, powertools_version: str,
                  email_sender: str = wiring.DEFAULTS.email_sender, label_carrier: str = wiring.DEFAULTS.label_carrier,
-                 schedule_minutes: dict[str, int] | None = None, **kwargs) -> None:
+                 schedule_minutes: dict[str, int] | None = None, extra_environment: dict[str, str] | None = None,
+                 **kwargs) -> None:
         super().__init__(scope, id, description="Serverless order management system", **kwargs)
         table = OrdersTable(self, "Orders").table
         bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
@@ -52,6 +53,8 @@ class OmsStack(Stack):
             wiring.ENV.email_sender: email_sender,
             "POWERTOOLS_SERVICE_NAME": "oms",
             "POWERTOOLS_METRICS_NAMESPACE": wiring.METRICS_NAMESPACE,
+            # cdk.json `oms:environment`: settings such as OMS_RECONCILE_SLA, for every function.
+            **{k: str(v) for k, v in (extra_environment or {}).items()},
         }
         functions: dict[str, lambda_.IFunction] = {}
         built: list[OmsFunction] = []

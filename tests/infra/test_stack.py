@@ -445,3 +445,10 @@ def test_the_drift_alarm_names_a_metric_reconciliation_really_emits():
     handler = (Path(__file__).resolve().parents[2] / "functions" / "reconcile" / "handler.py").read_text()
     for alarm in wiring.function("reconcile").metric_alarms:
         assert f'"{alarm.metric}"' in handler, alarm.metric
+
+
+def test_settings_from_cdk_json_reach_every_function(resources, function_ids):
+    settings = cdk_json_context()["oms:environment"]
+    for name in FUNCTIONS:
+        env = resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
+        assert {k: env.get(k) for k in settings} == settings
