@@ -45,7 +45,8 @@ def build(repos, skus: int, locations: int, orders: int, now) -> dict[str, int]:
     from shared.adapters.dynamo import to_attrs
     from shared.adapters.fulfillment_repo import shipment_item
     from shared.adapters.orders_repo import OrderRepository
-    from shared.adapters.stock_repo import level_sk, reservation_sk, stock_pk
+    from shared.adapters.stock_repo import level_item, reservation_sk, stock_pk
+    from shared.domain.stock import StockLevel
     from shared.domain.locations import Location, LocationType
     from shared.domain.orders import Allocation, BackorderedLine, Hold, HoldReason, Order, OrderRequest, \
         OrderStatus, StatusChange
@@ -133,9 +134,9 @@ def build(repos, skus: int, locations: int, orders: int, now) -> dict[str, int]:
             res = reserved[(sku, loc)]
             drift = 1 if (i * locations + loc_ids.index(loc)) % 100 == 0 and on_hand else 0
             drifted += drift
-            put({"pk": stock_pk(sku), "sk": level_sk(loc), "sku": sku, "location_id": loc, "on_hand": on_hand,
-                 "reserved": res + drift, "safety_stock": 0, "available": on_hand - res - drift,
-                 "low_stock_threshold": 0, "version": 1, "updated_at": now.isoformat()})
+            put(level_item(StockLevel(sku=sku, location_id=loc, on_hand=on_hand, reserved=res + drift,
+                                       safety_stock=0, available=on_hand - res - drift, low_stock_threshold=0,
+                                       version=1, updated_at=now)))
     flush()
     planted["levels"] = skus * locations
     planted["drifted levels"] = drifted

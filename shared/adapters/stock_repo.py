@@ -199,17 +199,22 @@ class StockRepository:
 
     def write_level_action(self, level: StockLevel, expected_version: int | None) -> dict:
         """Write counts we computed from a read; refused if anything moved the level since."""
-        item = {
-            "pk": stock_pk(level.sku),
-            "sk": level_sk(level.location_id),
-            # gsi4, sparse: levels only, for reconciliation's walk over all stock.
-            "gsi4pk": stock_shard(level.sku),
-            "gsi4sk": f"{level.sku}#{level.location_id}",
-            **level.model_dump(mode="json", exclude_none=True),
-        }
+        item = level_item(level)
         if expected_version is None:
             return self.table.put(item, condition="attribute_not_exists(pk)")
         return self.table.put(item, condition="version = :v", values={":v": expected_version})
+
+
+def level_item(level: StockLevel) -> dict:
+    """The stored shape of a stock level: the only place that knows it."""
+    return {
+        "pk": stock_pk(level.sku),
+        "sk": level_sk(level.location_id),
+        # gsi4, sparse: levels only, for reconciliation's walk over all stock.
+        "gsi4pk": stock_shard(level.sku),
+        "gsi4sk": f"{level.sku}#{level.location_id}",
+        **level.model_dump(mode="json", exclude_none=True),
+    }
 
 
 def _level(item: dict) -> StockLevel:

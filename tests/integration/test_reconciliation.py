@@ -335,3 +335,16 @@ def test_a_run_that_fails_gives_the_lease_back_and_the_next_one_continues(repos,
 
     after = run(repos)
     assert not after.skipped and after.resumed_from == "drift" and after.drift_repaired == 1
+
+
+def test_the_drift_walk_visits_every_stock_partition_once_and_reads_nothing_else(repos, api, pump):
+    skus = [f"SKU-{i:02d}" for i in range(40)]  # more SKUs than gsi4 shards
+    seed(repos, TWO_WAREHOUSES, {(s, loc): 3 for s in skus for loc in ("BER", "MAD")})
+    capture(api, pump, [("SKU-07", 1)])  # an order, its events and fulfilment order: not stock
+
+    walked = [(sku, sorted(i["sk"] for i in items))
+              for _, sku, items in ReconciliationRepository(repos.table).stock_partitions(None)]
+
+    assert sorted(sku for sku, _ in walked) == skus
+    assert dict(walked)["SKU-07"][:2] == ["LOC#BER", "LOC#MAD"] and dict(walked)["SKU-00"] == ["LOC#BER", "LOC#MAD"]
+    assert any(sk.startswith("RES#") for sk in dict(walked)["SKU-07"])
