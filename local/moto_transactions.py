@@ -8,7 +8,8 @@ writes (DynamoDB never emits those). Since our emulator serialises requests (see
 no other request can observe a transaction half-applied, so saving just the items it touches, and
 the stream's length, is a complete rollback.
 
-moto has no option for this, so it is patched here, for the local runtime and tests only.
+moto has no option for this, so it is patched here, for the local runtime and tests only. The
+same goes for main-table queries (see `_install_partition_queries`).
 """
 
 from __future__ import annotations
@@ -61,7 +62,36 @@ def install() -> None:
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items
+    _install_partition_queries(Table)
     _installed = True
+
+
+def _install_partition_queries(Table) -> None:
+    """A Query on the table itself (not an index) reads one partition, as DynamoDB does. moto
+    5.2 builds and sorts a list of every item of the table for each such query and then keeps one
+    partition: at 28,000 items that is ~0.3 s per query, which made a reconciliation walk over
+    2,000 SKUs take ten minutes. The query sees the same items, in the same order, either way."""
+    import threading
+
+    hint = threading.local()
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def all_items(self):
+        hash_key = getattr(hint, "hash_key", None)
+        if hash_key is None or not self.range_key_attr:
+            return original_all_items(self)
+        return sorted(self.items.get(hash_key, {}).values(), key=lambda x: (x.hash_key, x.range_key))
+
+    def query(self, hash_key, *args, **kwargs):
+        if kwargs.get("index_name") or (len(args) > 6 and args[6]):  # args[6]: index_name
+            return original_query(self, hash_key, *args, **kwargs)
+        hint.hash_key = hash_key
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            hint.hash_key = None
+
+    Table.all_items, Table.query = all_items, query
 
 
 def _restore(table, hash_key, range_key, item) -> None:
