@@ -10,10 +10,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.config import settings
-from shared.errors import Conflict
+from shared.adapters.dynamo import TransactionCancelled
+from shared.errors import Conflict, OmsError, Unavailable
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
@@ -30,6 +31,8 @@ MARGIN_S = 6
 
 class ReconcileAnswer(BaseModel):
     run_id: str
+    lease_lost: bool = Field(default=False, description="the run outlived its lease and stopped; what it did "
+                                                        "is counted, the next run continues")
     trigger: str
     started_at: datetime
     pass_complete: bool
@@ -37,6 +40,7 @@ class ReconcileAnswer(BaseModel):
     stopped_in: str | None
     holds_expired: int
     pickups_expired: int
+    pickups_flagged: int
     stock_items_checked: int
     drift_repaired: int
     backorders_examined: int
@@ -71,10 +75,18 @@ class ExceptionsPage(BaseModel):
 @app.post("/admin/reconcile", summary="Run one reconciliation now (bounded; the next run continues)")
 def run_now() -> ReconcileAnswer:
     require_operator(app)
-    cfg = config()
-    report = reconcile(repositories(), utc_now(), policy_for=settings().channel_policy, trigger="operator",
-                       budget=Budget.for_lambda(app.lambda_context, cfg.budget, MARGIN_S), cfg=cfg)
-    if report.skipped or report.lease_lost:
+    try:
+        cfg = config()
+        report = reconcile(repositories(), utc_now(), policy_for=settings().channel_policy, trigger="operator",
+                           budget=Budget.for_lambda(app.lambda_context, cfg.budget, MARGIN_S), cfg=cfg)
+    except (OmsError, TransactionCancelled) as error:
+        raise Unavailable(f"reconciliation failed ({error}); the lease is released and its checkpoint kept: "
+                          "retry, or look at the logs") from error
+    except ValueError as error:  # not the caller's input (there is none): a setting or data problem
+        logger.exception("reconciliation failed")
+        raise Unavailable(f"reconciliation failed ({error}); its checkpoint is kept: check OMS_RECONCILE_* "
+                          "settings and the logs") from error
+    if report.skipped:
         raise Conflict("a reconciliation run is in progress; try again when it has finished", field="run")
     if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true":
         metrics.add_metric(name="ReconciliationRuns", unit=MetricUnit.Count, value=1)

@@ -20,6 +20,7 @@ MARGIN_S = 20
 METRIC_NAMES = {
     "holds_expired": "ReconciliationHoldsExpired",
     "pickups_expired": "ReconciliationPickupsExpired",
+    "pickups_flagged": "ReconciliationPickupsFlagged",
     "stock_items_checked": "ReconciliationStockChecked",
     "drift_repaired": "ReconciliationDriftRepaired",
     "backorders_allocated": "ReconciliationBackordersAllocated",
@@ -36,9 +37,10 @@ def publish_metrics(report: RunReport) -> None:
     ReconciliationSkipped for a run that found the lease held."""
     if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
         return
-    if report.skipped or report.lease_lost:
+    if report.skipped:
         metrics.add_metric(name="ReconciliationSkipped", unit=MetricUnit.Count, value=1)
         return
+    # A run that lost its lease still did (and repaired) what it counted: the alarms must see it.
     metrics.add_metric(name="ReconciliationRuns", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ReconciliationPassesCompleted", unit=MetricUnit.Count, value=int(report.pass_complete))
     for field, name in METRIC_NAMES.items():

@@ -172,6 +172,8 @@ class ReconciliationRepository:
         """(gsi2sk, item) of the orders in `status` created up to `upto` (an ISO time), oldest
         first, strictly after the sort key `after`."""
         values = {":pk": f"STATUS#{status}", ":lo": after or LOWEST, ":hi": f"{upto}{HIGHEST}" if upto else HIGHEST}
+        if values[":lo"] > values[":hi"]:
+            return  # a cursor past the bound (a limit raised since it was saved): nothing left here
         kwargs = {}
         if waiting_only:
             kwargs["filter_expression"] = "attribute_exists(waiting_skus)"
@@ -184,6 +186,8 @@ class ReconciliationRepository:
         """(gsi1sk, item) of a location's fulfilment orders READY_FOR_PICKUP created up to `upto`."""
         prefix = "READY_FOR_PICKUP#"
         values = {":pk": f"LOCATION_FO#{location_id}", ":lo": after or prefix, ":hi": f"{prefix}{upto}{HIGHEST}"}
+        if values[":lo"] > values[":hi"]:
+            return  # DynamoDB refuses BETWEEN with lower > upper; a cursor past the bound: done here
         for item in self.table.query_all(index="gsi1", key_condition="gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
                                          values=values):
             if item["gsi1sk"] != after:

@@ -244,13 +244,15 @@ class ReconciliationCompleted(DomainEvent):
     event_type = "ReconciliationCompleted"
     description = "A reconciliation run ended: what it looked at and what it fixed, and where the next run continues."
     run_id: str
-    trigger: str = Field(description="schedule, operator or cli")
+    trigger: str = Field(description="schedule, or operator (POST /admin/reconcile, also what make reconcile sends)")
     started_at: datetime
     pass_complete: bool = Field(description="true when this run finished the last step of a whole pass")
     resumed_from: str | None = Field(description="the step a checkpoint made this run start in, if any")
     stopped_in: str | None = Field(description="the step the budget ran out in (the next run continues there)")
     holds_expired: int
     pickups_expired: int
+    pickups_flagged: int = Field(default=0, description="uncollected pickups of partly collected orders, listed for "
+                                                        "an operator (GET /admin/exceptions)")
     stock_items_checked: int
     drift_repaired: int
     backorders_examined: int

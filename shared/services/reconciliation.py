@@ -51,7 +51,7 @@ from shared.domain.orders import Order, OrderStatus
 from shared.domain.principal import OPERATOR, Principal
 from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
-from shared.errors import OmsError
+from shared.errors import Conflict, OmsError
 from shared.observability import logger
 from shared.services.allocation import Outcome, PolicyFor, allocate_order
 from shared.services.context import Repositories
@@ -61,7 +61,7 @@ CHECKPOINT_EVERY = 50
 LEASE_MARGIN = timedelta(seconds=60)
 DRIFT_ATTEMPTS = 8
 RECONCILER = Principal(OPERATOR)
-STUCK, SILENT = "STUCK_ORDER", "SILENT_SHIPMENT"
+STUCK, SILENT, UNCOLLECTED = "STUCK_ORDER", "SILENT_SHIPMENT", "UNCOLLECTED_PICKUP"
 
 
 def config() -> rules.ReconcileConfig:
@@ -104,7 +104,9 @@ class RunReport:
     stopped_in: str | None = None
     holds_expired: int = 0
     pickups_expired: int = 0
+    pickups_flagged: int = 0
     stock_items_checked: int = 0
+    reservations_swept: int = 0    # spent (0-unit) reservation records deleted
     drift_repaired: int = 0
     backorders_examined: int = 0
     backorders_allocated: int = 0
@@ -118,7 +120,7 @@ class RunReport:
     error_samples: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        names = ("holds_expired", "pickups_expired", "stock_items_checked", "drift_repaired", "backorders_examined",
+        names = ("holds_expired", "pickups_expired", "pickups_flagged", "stock_items_checked", "drift_repaired", "backorders_examined",
                  "backorders_allocated", "shipments_polled", "shipments_flagged", "orders_stuck",
                  "exceptions_resolved", "errors")
         return {n: getattr(self, n) for n in names}
@@ -259,7 +261,13 @@ def _expire_holds(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
     def handle(item: dict) -> None:
         order = run.repos.orders.get(item["pk"].removeprefix("ORDER#"))
         if order is not None and rules.unpaid_hold_expired(order, run.now, run.cfg.unpaid_hold_after):
-            _cancel_unpaid(order, run)
+            try:
+                _cancel_unpaid(order, run)
+            except TransactionCancelled:
+                fresh = run.repos.orders.get(order.order_id)
+                if fresh is not None and rules.unpaid_hold_expired(fresh, run.now, run.cfg.unpaid_hold_after):
+                    raise  # still due: a real failure, tried again next run
+                return  # released (or cancelled) by someone a moment earlier: theirs wins
             run.report.holds_expired += 1
 
     return _walk(run, "expire_holds", cursor, ((sk, item) for sk, item in items), handle, lambda sk: {"after": sk})
@@ -297,12 +305,42 @@ def _expire_pickups(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
         fo = FulfillmentOrder.model_validate_json(item["doc"])
         fo = run.repos.fulfillment.get(fo.fulfillment_order_id) or fo
         if rules.pickup_abandoned(fo, run.now, run.cfg.pickup_after):
-            days = run.cfg.pickup_after.days or 1
-            cancel_order(fo.order_id, RECONCILER, f"not collected within {days} days (reconciliation)", run.repos,
-                         run.now)
+            limit = _duration_words(run.cfg.pickup_after)
+            try:
+                cancel_order(fo.order_id, RECONCILER, f"not collected within {limit} (reconciliation)", run.repos,
+                             run.now)
+            except Conflict:
+                fresh = run.repos.fulfillment.get(fo.fulfillment_order_id)
+                if fresh is None or not rules.pickup_abandoned(fresh, run.now, run.cfg.pickup_after):
+                    return  # collected (or otherwise moved on) a moment earlier
+                # Part of the order is already collected, so the order cannot be cancelled as a
+                # whole: what to do with the rest (refund it, call the customer) is a person's call.
+                _raise_uncollected(fresh, limit, run)
+                return
             run.report.pickups_expired += 1
 
     return _walk(run, "expire_pickups", cursor, items(), handle, lambda pos: {"loc": pos[0], "after": pos[1]})
+
+
+def _duration_words(limit: timedelta) -> str:
+    hours = int(limit.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours % 24 == 0 and hours >= 24 else f"{hours} hours"
+
+
+def _raise_uncollected(fo: FulfillmentOrder, limit: str, run: _Run) -> None:
+    since = fo.history[-1].at if fo.history else fo.updated_at
+    try:
+        run.repos.table.transact([run.store.raise_exception_action(
+            UNCOLLECTED, fo.fulfillment_order_id, since,
+            {"order_id": fo.order_id, "status": fo.status.value,
+             "reason": f"ready for pickup at {fo.location_id} for more than {limit}; other parts of the order "
+                       "were already collected, so the order cannot be cancelled as a whole",
+             "suggested_action": "contact the customer; if they will not come, cancel this fulfilment order's "
+                                 "lines with the store and refund them"}, run.now)])
+        run.report.pickups_flagged += 1
+    except TransactionCancelled as cancelled:
+        if 0 not in cancelled.failed_indexes():
+            raise  # not "already open"
 
 
 # ------------------------------------------------------------------ 2. drift
@@ -314,6 +352,8 @@ def _drift(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
         levels = [i for i in items if i["sk"].startswith("LOC#")]
         seen: dict[str, int] = {}
         for i in items:
+            if i["sk"].startswith("RES#") and int(i.get("quantity", 0)) == 0:
+                _sweep_spent_reservation(i, run)
             if i["sk"].startswith("RES#"):
                 loc = i.get("location_id") or i["sk"].split("#")[1]
                 seen[loc] = seen.get(loc, 0) + max(0, int(i.get("quantity", 0)))
@@ -327,6 +367,18 @@ def _drift(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
 
     items = ((key, (sku, group)) for key, sku, group in run.store.stock_partitions(cursor))
     return _walk(run, "drift", cursor, items, handle, lambda key: key)
+
+
+def _sweep_spent_reservation(item: dict, run: _Run) -> None:
+    """A reservation record shipped or released down to 0 units (those writes cannot delete it as
+    they go) is deleted, so the partition stays the size of the live reservations, not of the
+    SKU's history. Only while still 0: a reservation adding to it meanwhile keeps it."""
+    try:
+        run.repos.table.transact([run.repos.table.delete(item["pk"], item["sk"], condition="quantity = :zero",
+                                                         values={":zero": 0})])
+        run.report.reservations_swept += 1
+    except TransactionCancelled:
+        pass  # reserved again in between: a live record now
 
 
 def repair_level(sku: str, location_id: str, repos: Repositories, store: ReconciliationRepository, now: datetime,
@@ -466,6 +518,8 @@ def _chase(shipment: Shipment, run: _Run) -> None:
 def _stuck_orders(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
     statuses = [s for s in OrderStatus if s in run.cfg.sla]
     start_status, after = (cursor or {}).get("status"), (cursor or {}).get("after")
+    if start_status is not None and start_status not in {s.value for s in statuses}:
+        start_status, after = None, None  # its SLA was switched off since the checkpoint: start the step over
 
     def items():
         for status in statuses:
@@ -507,7 +561,10 @@ def _stuck_orders(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
 def _exceptions(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
     """Close open exceptions whose cause is gone: the order left the status, the shipment spoke."""
     def handle(item: dict) -> None:
-        if item["kind"] == STUCK:
+        if item["kind"] == UNCOLLECTED:
+            fo = run.repos.fulfillment.get(item["subject"])
+            gone = fo is None or not rules.pickup_abandoned(fo, run.now, run.cfg.pickup_after)
+        elif item["kind"] == STUCK:
             order = run.repos.orders.get(item["subject"])
             gone = (order is None or order.status.value != item["status"]
                     or rules.state_since(order).isoformat() != item["since"]

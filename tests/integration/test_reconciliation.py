@@ -348,3 +348,66 @@ def test_the_drift_walk_visits_every_stock_partition_once_and_reads_nothing_else
     assert sorted(sku for sku, _ in walked) == skus
     assert dict(walked)["SKU-07"][:2] == ["LOC#BER", "LOC#MAD"] and dict(walked)["SKU-00"] == ["LOC#BER", "LOC#MAD"]
     assert any(sk.startswith("RES#") for sk in dict(walked)["SKU-07"])
+
+
+# ------------------------------------------------------------------ review: settings changes, partial pickups, spent records
+
+
+def test_a_checkpoint_in_a_step_whose_setting_changed_does_not_wedge_later_runs(repos):
+    from shared.domain.reconciliation import config_from_env
+
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 1})
+    # The last run stopped in the stuck-order walk over ALLOCATED; then its SLA was switched off.
+    repos.table.transact([repos.table.put({"pk": "RECONCILE", "sk": "STATE", "step": "stuck_orders",
+                                           "cursor": json.dumps({"status": "ALLOCATED", "after": "2026-01-01T00"})})])
+    cfg = config_from_env({"OMS_RECONCILE_SLA": "ALLOCATED=off"})
+
+    first = run(repos, cfg=cfg)
+    second = run(repos, cfg=cfg)
+
+    assert first.errors == second.errors == 0 and first.pass_complete and second.pass_complete
+
+
+def test_an_uncollected_pickup_of_a_partly_collected_order_is_listed_not_an_error(repos, api, pump):
+    seed(repos, STORE, {("SKU-1", "PAR"): 1})
+    order_id = capture(api, pump, [("SKU-1", 2)], channel="marketplace", country="FR", lat=48.85, lon=2.35,
+                       fulfillment={"type": "pickup", "location_id": "PAR"})
+    first = packed(api, "PAR")
+    api("POST", f"/fulfillment-orders/{first}/ready")
+    api("POST", f"/fulfillment-orders/{first}/collect", json={"pickup_code": repos.fulfillment.get(first).pickup_code})
+    api("PUT", "/inventory/SKU-1/PAR", json={"on_hand": 1})
+    pump()
+    second = next(x["fulfillment_order_id"] for x in pull(api, "PAR", "OPEN"))
+    api("POST", f"/fulfillment-orders/{second}/ready")
+    assert status(repos, order_id) == "PARTIALLY_SHIPPED"
+
+    report = run(repos, timedelta(days=8))
+    again = run(repos, timedelta(days=8, minutes=5))
+
+    assert report.errors == 0 and report.pickups_flagged == 1 and again.pickups_flagged == 0
+    listed = api("GET", "/admin/exceptions").json["exceptions"]
+    assert [(x["kind"], x["subject"]) for x in listed if x["kind"] == "UNCOLLECTED_PICKUP"] == [
+        ("UNCOLLECTED_PICKUP", second)]
+
+
+def test_spent_reservation_records_are_swept_so_stock_partitions_stay_small(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 3})
+    capture(api, pump, [("SKU-1", 1)], channel_order_id="CO-SHIPPED")
+    live = capture(api, pump, [("SKU-1", 1)], channel_order_id="CO-LIVE")
+    shipped_fo = next(x for x in pull(api, "BER") if x["order_id"] != live)["fulfillment_order_id"]
+    api("POST", f"/fulfillment-orders/{shipped_fo}/ship", json={"shipment_id": "S-SPENT"})
+    assert len([i for i in repos.table.query_all(key_condition="pk = :pk", values={":pk": "STOCK#SKU-1"})
+                if i["sk"].startswith("RES#")]) == 2
+
+    report = run(repos)
+
+    left = [i for i in repos.table.query_all(key_condition="pk = :pk", values={":pk": "STOCK#SKU-1"})
+            if i["sk"].startswith("RES#")]
+    assert report.reservations_swept == 1 and [i["order_id"] for i in left] == [live]
+    assert report.drift_repaired == 0 and records(repos, "SKU-1", "BER") == 1
+
+
+def test_a_broken_setting_is_a_503_naming_it_not_a_malformed_request(api, monkeypatch):
+    monkeypatch.setenv("OMS_RECONCILE_SLA", "ALLOCATED=soon")
+    answer = api("POST", "/admin/reconcile")
+    assert answer.status_code == 503 and "OMS_RECONCILE_" in answer.json["message"]
