@@ -206,6 +206,20 @@ class ReconciliationRepository:
         return self.table.put(item, condition="attribute_not_exists(pk) OR since <> :since",
                               values={":since": since.isoformat()})
 
+    def open_exception(self, kind: str, subject: str) -> dict | None:
+        return self.table.get(EXCEPTION_PK, f"{kind}#{subject}")
+
+    def mark_polled(self, sk: str, now: datetime) -> None:
+        """When a flagged shipment's carrier was last asked (it is asked again only hours later)."""
+        try:
+            self.table.client.update_item(TableName=self.table.name, Key=key(EXCEPTION_PK, sk),
+                                          UpdateExpression="SET polled_at = :now",
+                                          ConditionExpression="attribute_exists(pk)",
+                                          ExpressionAttributeValues=to_attrs({":now": now.isoformat()}))
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # else: resolved meanwhile, nothing to mark
+
     def exceptions(self, after: str | None = None) -> Iterator[tuple[str, dict]]:
         values = {":pk": EXCEPTION_PK, ":lo": after or LOWEST}
         for item in self.table.query_all(key_condition="pk = :pk AND sk >= :lo", values=values, consistent=True):

@@ -484,7 +484,18 @@ def _silent_shipments(run: _Run, cursor: dict | None) -> tuple[bool, dict | None
     return _walk(run, "silent_shipments", cursor, items(), handle, lambda pos: {"status": pos[0], "after": pos[1]})
 
 
+# A shipment flagged silent is asked about again at most this often, not on every run.
+REPOLL_FLAGGED = timedelta(hours=6)
+
+
 def _chase(shipment: Shipment, run: _Run) -> None:
+    flagged = run.store.open_exception(SILENT, shipment.shipment_id)
+    still_flagged = flagged and flagged.get("since") == rules.last_heard(shipment).isoformat()
+    if still_flagged and run.now - datetime.fromisoformat(flagged.get("polled_at") or flagged["raised_at"]) \
+            < REPOLL_FLAGGED:
+        return  # flagged already and asked recently: a carrier call every 5 minutes tells us nothing new
+    if still_flagged:
+        run.store.mark_polled(flagged["sk"], run.now)
     problem = None
     if shipment.tracking_code:
         run.report.shipments_polled += 1
@@ -537,6 +548,9 @@ def _stuck_orders(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
         verdict = order and rules.stuck(order, run.now, run.cfg.sla)
         if not verdict:
             return
+        raised = run.store.open_exception(STUCK, order.order_id)
+        if raised and raised.get("since") == verdict.since.isoformat():
+            return  # raised before for this stay in the status: once, and without a refused write each run
         event = OrderStuck(occurred_at=run.now, order_id=order.order_id, channel=order.channel,
                            status=order.status.value, since=verdict.since,
                            sla_minutes=int(verdict.sla.total_seconds() // 60), reason=verdict.reason,

@@ -268,6 +268,9 @@ def test_silent_shipments_are_polled_updated_or_flagged_once(repos, api, pump):
     assert "TRACK-QUIET" in listed[0]["suggested_action"] and "no tracking update" in listed[0]["reason"]
     again = reconcile(repos, later + timedelta(minutes=5), policy_for=settings().channel_policy, tracker=carrier)
     assert again.shipments_flagged == 0  # flagged once, not on every run
+    assert sorted(polled) == ["S-NEWS", "S-QUIET"]  # and its carrier not asked again every 5 minutes
+    reconcile(repos, later + timedelta(hours=7), policy_for=settings().channel_policy, tracker=carrier)
+    assert polled.count("S-QUIET") == 2  # but again after some hours
 
 
 # ------------------------------------------------------------------ 5. stuck orders and the operator API
