@@ -4,6 +4,13 @@ Powertools resolvers and batch processors keep the current event on module-level
 as a Lambda container does, so two concurrent invocations must never share a module. Each
 function gets a pool of "containers": independent copies of its handler module. Concurrent
 invocations of one function take different containers, as concurrent Lambda invocations would.
+
+One thing copies cannot separate: Powertools' REST resolver keeps the current request on a class
+attribute of the library itself (`BaseRouter.current_event`), shared by every copy in the
+process. In Lambda one process serves one invocation at a time, so that is safe there; here two
+API invocations interleaving could read each other's request (seen: two concurrent POST /orders
+both captured the second one's body). So API invocations take turns (`API_TURN`); queue and
+stream consumers still run concurrently.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from types import ModuleType
 from infra import wiring
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+API_TURN = threading.Lock()
 
 
 @dataclass
@@ -86,6 +94,9 @@ class FunctionPool:
                 invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{self.fn.name}",
                 _deadline=time.monotonic() + self.fn.timeout_s,
             )
+            if self.fn.routes:
+                with API_TURN:
+                    return module.lambda_handler(event, ctx)
             return module.lambda_handler(event, ctx)
         finally:
             self._idle.put(module)

@@ -178,8 +178,9 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     if order.backordered:
         actions += still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - len(actions),
                                 skip=assigned)
-    # An SDK retry after a timeout reuses the ClientRequestToken botocore generated for this call,
-    # so a transaction that did commit is not applied twice.
+    # An SDK retry after a timeout reuses the ClientRequestToken botocore fills in for this call, so
+    # DynamoDB does not apply a committed transaction twice (moto ignores the token: there the
+    # order's version condition refuses the retry, and the loop above finds the order allocated).
     repos.table.transact(actions)
     outcome = Outcome.ALLOCATED if decision.complete else Outcome.PARTIALLY_ALLOCATED
     return AllocationResult(outcome, order, available_by_sku)

@@ -108,7 +108,10 @@ def test_fifty_orders_race_for_twenty_units_and_nothing_is_oversold(oms):
     with ThreadPoolExecutor(max_workers=16) as pool:
         responses = list(pool.map(place, range(50)))
     assert {r.status_code for r in responses} == {202}, [r.text for r in responses if r.status_code != 202]
+    # Each answer is about its own request: concurrent API invocations never read each other's body.
+    assert [r.json()["channel_order_id"] for r in responses] == [f"RACE-{n}" for n in range(50)]
     ids = [r.json()["order_id"] for r in responses]
+    assert len(set(ids)) == 50
 
     def settled():
         statuses = [call(oms, "GET", f"/orders/{i}", as_="web").json()["status"] for i in ids]
