@@ -4,13 +4,12 @@ silent shipments) with their reason, age and suggested action."""
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from shared.config import settings
 from shared.adapters.dynamo import TransactionCancelled
@@ -19,7 +18,7 @@ from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
 from shared.services.context import repositories
-from shared.services.reconciliation import Budget, config, list_exceptions, reconcile
+from shared.services.reconciliation import Budget, OpenException, RunReport, config, list_exceptions, reconcile
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
@@ -29,51 +28,13 @@ install(app)
 MARGIN_S = 6
 
 
-class ReconcileAnswer(BaseModel):
-    run_id: str
-    lease_lost: bool = Field(default=False, description="the run outlived its lease and stopped; what it did "
-                                                        "is counted, the next run continues")
-    trigger: str
-    started_at: datetime
-    pass_complete: bool
-    resumed_from: str | None
-    stopped_in: str | None
-    holds_expired: int
-    pickups_expired: int
-    pickups_flagged: int
-    stock_items_checked: int
-    drift_repaired: int
-    backorders_examined: int
-    backorders_allocated: int
-    shipments_polled: int
-    shipments_flagged: int
-    orders_stuck: int
-    exceptions_resolved: int
-    errors: int
-    items: int
-    seconds: float
-    error_samples: list[str]
-
-
-class ExceptionView(BaseModel):
-    kind: str
-    subject: str
-    order_id: str | None
-    status: str | None
-    reason: str
-    suggested_action: str
-    since: datetime
-    raised_at: datetime
-    age_minutes: int
-
-
 class ExceptionsPage(BaseModel):
-    exceptions: list[ExceptionView]
+    exceptions: list[OpenException]
     next_cursor: str | None
 
 
 @app.post("/admin/reconcile", summary="Run one reconciliation now (bounded; the next run continues)")
-def run_now() -> ReconcileAnswer:
+def run_now() -> RunReport:
     require_operator(app)
     try:
         cfg = config()
@@ -93,8 +54,7 @@ def run_now() -> ReconcileAnswer:
         metrics.add_metric(name="ReconciliationDriftRepaired", unit=MetricUnit.Count, value=report.drift_repaired)
         metrics.add_metric(name="ReconciliationErrors", unit=MetricUnit.Count, value=report.errors)
     logger.info("reconciliation run", extra={"report": report.as_dict()})
-    fields = set(ReconcileAnswer.model_fields)
-    return ReconcileAnswer(**{k: v for k, v in report.as_dict().items() if k in fields})
+    return report
 
 
 @app.get("/admin/exceptions", summary="Open exceptions: stuck orders and silent shipments")
@@ -102,7 +62,7 @@ def exceptions(limit: Annotated[int, Query(ge=1, le=200)] = 50,
                cursor: Annotated[str | None, Query(max_length=2048)] = None) -> ExceptionsPage:
     require_operator(app)
     found, next_cursor = list_exceptions(repositories(), utc_now(), limit, cursor)
-    return ExceptionsPage(exceptions=[ExceptionView(**vars(e)) for e in found], next_cursor=next_cursor)
+    return ExceptionsPage(exceptions=found, next_cursor=next_cursor)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
