@@ -149,11 +149,7 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
             # label's reference, so a retry of this loop or of the call gets the same label back.
             label, stored_label = buy_label(_label_request(request, fo, order, repos))
             carrier, service, tracking_code = label.carrier, label.service, label.tracking_code
-        progress = order_progress([fo.status] + _other_parts(order, fo, repos))
-        status = OrderStatus.PARTIALLY_SHIPPED if progress == "SHIPPED" and order.backordered else progress
-        changed = status is not None and status != order.status
-        if changed:
-            order.move_to(OrderStatus(status), now, note=f"fulfilment order {fo.fulfillment_order_id} shipped")
+        order_events = _follow_parts(order, fo, repos, now, f"fulfilment order {fo.fulfillment_order_id} shipped")
         # Always written, so two locations shipping parts of one order at once are serialised on it
         # and the second sees the first (the order's status follows all its parts).
         order.version += 1
@@ -171,9 +167,7 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
                                     order_id=fo.order_id, location_id=fo.location_id, status=fo.status.value,
                                     previous=previous.value),
         ]
-        if changed:
-            events.append(OrderShipped(occurred_at=now, order_id=order.order_id, channel=order.channel,
-                                       status=order.status.value))
+        events += order_events
         actions = ([repos.fulfillment.save_action(fo, expected), repos.fulfillment.shipment_action(shipment)]
                    + repos.stock.ship_actions(fo.order_id, fo.location_id, shipped, now)
                    + [repos.orders.save_action(order, order_expected)]
@@ -188,6 +182,26 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
                                    location_id=fo.location_id, stored_label=stored_label)
             continue  # the fulfilment order or the order moved: decide again
     raise Busy("the fulfilment order is changing too fast; retry")
+
+
+def _follow_parts(order, fo: FulfillmentOrder, repos: Repositories, now: datetime, note: str,
+                  handed_over: bool = False) -> list[DomainEvent]:
+    """Move the order as its parts say (PARTIALLY_SHIPPED, or SHIPPED once every part and no
+    backorder is left) and return the events. A part handed over in the store (`handed_over`) is
+    shipped and delivered in the same moment."""
+    progress = order_progress([fo.status] + _other_parts(order, fo, repos))
+    if progress is None:
+        return []
+    target = OrderStatus.PARTIALLY_SHIPPED if progress == "SHIPPED" and order.backordered else OrderStatus(progress)
+    events: list[DomainEvent] = []
+    if target != order.status:
+        order.move_to(target, now, note=note)
+        events.append(OrderShipped(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                                   status=target.value))
+    if handed_over and target == OrderStatus.SHIPPED:
+        order.move_to(OrderStatus.DELIVERED, now, note=note)
+        events.append(OrderDelivered(occurred_at=now, order_id=order.order_id, channel=order.channel))
+    return events
 
 
 def _other_parts(order, fo: FulfillmentOrder, repos: Repositories) -> list[FulfillmentStatus]:
@@ -256,23 +270,11 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
             line.shipped = line.quantity
         order = repos.orders.get(fo.order_id)
         order_expected = order.version
-        progress = order_progress([fo.status] + _other_parts(order, fo, repos))
         events: list[DomainEvent] = [FulfillmentOrderChanged(
             occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,
             location_id=fo.location_id, status=fo.status.value, previous=previous.value)]
-        note = f"fulfilment order {fo.fulfillment_order_id} collected"
-        if progress == "SHIPPED" and not order.backordered:
-            # Handed over in the store: shipped and delivered in the same moment.
-            if order.status != OrderStatus.SHIPPED:
-                order.move_to(OrderStatus.SHIPPED, now, note=note)
-                events.append(OrderShipped(occurred_at=now, order_id=order.order_id, channel=order.channel,
-                                           status=OrderStatus.SHIPPED.value))
-            order.move_to(OrderStatus.DELIVERED, now, note=note)
-            events.append(OrderDelivered(occurred_at=now, order_id=order.order_id, channel=order.channel))
-        elif progress is not None and order.status != OrderStatus.PARTIALLY_SHIPPED:
-            order.move_to(OrderStatus.PARTIALLY_SHIPPED, now, note=note)
-            events.append(OrderShipped(occurred_at=now, order_id=order.order_id, channel=order.channel,
-                                       status=OrderStatus.PARTIALLY_SHIPPED.value))
+        events += _follow_parts(order, fo, repos, now, f"fulfilment order {fo.fulfillment_order_id} collected",
+                                handed_over=True)
         order.version += 1  # serialises with the order's other parts, as ship() does
         actions = ([repos.fulfillment.save_action(fo, expected)]
                    + repos.stock.ship_actions(fo.order_id, fo.location_id, handed, now)
