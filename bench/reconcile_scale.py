@@ -43,7 +43,7 @@ def _log(message: str) -> None:
 def build(repos, skus: int, locations: int, orders: int, now) -> dict[str, int]:
     """The table's contents, written in batches of 25; returns what was planted."""
     from shared.adapters.dynamo import to_attrs
-    from shared.adapters.fulfillment_repo import shipment_item
+    from shared.adapters.shipments_repo import shipment_item
     from shared.adapters.orders_repo import OrderRepository
     from shared.adapters.stock_repo import level_item, reservation_sk, stock_pk
     from shared.domain.stock import StockLevel
@@ -52,7 +52,7 @@ def build(repos, skus: int, locations: int, orders: int, now) -> dict[str, int]:
         OrderStatus, StatusChange
     from shared.domain.shipments import Shipment
 
-    table = repos.table
+    table = repos.store
     pending: list[dict] = []
 
     def put(item: dict) -> None:
@@ -147,10 +147,10 @@ def build(repos, skus: int, locations: int, orders: int, now) -> dict[str, int]:
 def table_items(repos) -> int:
     count, start = 0, None
     while True:
-        kwargs = {"TableName": repos.table.name, "Select": "COUNT"}
+        kwargs = {"TableName": repos.store.name, "Select": "COUNT"}
         if start:
             kwargs["ExclusiveStartKey"] = start
-        resp = repos.table.client.scan(**kwargs)
+        resp = repos.store.client.scan(**kwargs)
         count += resp["Count"]
         start = resp.get("LastEvaluatedKey")
         if not start:
@@ -205,7 +205,7 @@ def main() -> None:
     from local.emulator import provision, start_moto, use_emulator
     from local.runtime import reset_process_caches
     from shared.services.clock import utc_now
-    from shared.services.context import repositories
+    from shared.repositories import repositories
 
     server, url = start_moto()
     try:

@@ -11,7 +11,7 @@ from shared.domain.locations import LocationRequest, LocationType
 from shared.domain.orders import Address
 from shared.domain.stock import SetStockRequest
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 from shared.services.inventory import put_location, set_stock
 
 EU = ["AT", "BE", "CH", "DE", "DK", "ES", "FR", "IT", "LU", "NL", "PL", "PT", "SE"]

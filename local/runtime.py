@@ -367,7 +367,7 @@ def reset_process_caches() -> None:
     needs new ones."""
     from shared.adapters.aws import client
     from shared.config import settings
-    from shared.services.context import repositories
+    from shared.repositories import repositories
 
     settings.cache_clear()
     client.cache_clear()

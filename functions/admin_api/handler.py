@@ -12,12 +12,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from shared.config import settings
-from shared.adapters.dynamo import TransactionCancelled
+from shared.unit_of_work import CommitFailed
 from shared.errors import Conflict, OmsError, Unavailable
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 from shared.services.reconciliation import Budget, OpenException, RunReport, config, list_exceptions, reconcile
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -40,7 +40,7 @@ def run_now() -> RunReport:
         cfg = config()
         report = reconcile(repositories(), utc_now(), policy_for=settings().channel_policy, trigger="operator",
                            budget=Budget.for_lambda(app.lambda_context, cfg.budget, MARGIN_S), cfg=cfg)
-    except (OmsError, TransactionCancelled) as error:
+    except (OmsError, CommitFailed) as error:
         raise Unavailable(f"reconciliation failed ({error}); the lease is released and its checkpoint kept: "
                           "retry, or look at the logs") from error
     except ValueError as error:  # not the caller's input (there is none): a setting or data problem

@@ -10,7 +10,7 @@ from shared.events_in import OrderEventRecord
 from shared.observability import count, logger, metrics, traced
 from shared.services.allocation import allocate_order
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 
 processor = sqs_processor(OrderEventRecord)
 

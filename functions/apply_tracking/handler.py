@@ -10,7 +10,7 @@ from pydantic import Json
 from shared.batch import sqs_processor
 from shared.observability import count, logger, metrics, traced
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 from shared.services.tracking import Outcome, QueuedUpdate, apply_update
 
 

@@ -19,7 +19,7 @@ from shared.observability import logger, metrics, traced
 from shared.services import fulfillment, rerouting
 from shared.services.labels import label_link
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
@@ -103,7 +103,7 @@ def collect(fulfillment_order_id: FulfillmentOrderId, body: CollectBody) -> Fulf
 @app.get("/shipments/<shipment_id>", summary="A shipment: carrier, tracking history and a link to its label")
 def shipment(shipment_id: Annotated[str, Path(pattern=r"^[\x21-\x7e]{1,128}$")]) -> ShipmentView:
     require_operator(app)
-    found = repositories().fulfillment.shipment(shipment_id)
+    found = repositories().shipments.get(shipment_id)
     if found is None:
         raise NotFound(f"shipment {shipment_id} not found", field="shipment_id")
     return ShipmentView(**found.model_dump(), label_url=label_link(found))

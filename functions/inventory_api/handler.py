@@ -10,7 +10,7 @@ from shared.http.views import AdjustmentOutcome, ImportOutcome, LocationPath, Sk
 from shared.observability import logger, metrics, traced
 from shared.services import inventory
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])

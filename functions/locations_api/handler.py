@@ -9,7 +9,7 @@ from shared.http.api import API_KEY_SCHEME, install, principal, require_operator
 from shared.http.views import LocationPath
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 from shared.services.inventory import put_location
 
 app = APIGatewayRestResolver(enable_validation=True)

@@ -24,7 +24,7 @@ from shared.adapters.mailer import mailer, masked
 from shared.batch import sqs_processor
 from shared.config import settings
 from shared.observability import count, logger, metrics, traced
-from shared.services.context import repositories
+from shared.repositories import repositories
 from shared.services.notifications import Skipped, notification_for
 
 IDEMPOTENCY_PK = "IDEMPOTENCY#notify-customers"

@@ -16,7 +16,7 @@ from shared.http.views import OrderAccepted, OrderIdPath, OrderPage, Reason
 from shared.observability import count, logger, metrics, traced
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 from shared.services.order_actions import cancel_order, get_order, list_orders, reject_order, release_order
 
 app = APIGatewayRestResolver(enable_validation=True)

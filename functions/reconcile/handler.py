@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.config import settings
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 from shared.services.reconciliation import Budget, RunReport, config, reconcile
 
 # Seconds kept back from the Lambda timeout: the last item, the final checkpoint and the event.

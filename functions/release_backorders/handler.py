@@ -10,7 +10,7 @@ from shared.events_in import StockEventRecord
 from shared.observability import logger, metrics, traced
 from shared.services.backorders import release_backorders
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 
 processor = sqs_processor(StockEventRecord)
 

@@ -8,7 +8,7 @@ from shared.batch import sqs_processor
 from shared.events_in import AllocatedEventRecord
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
-from shared.services.context import repositories
+from shared.repositories import repositories
 from shared.services.fulfillment import request_fulfillment
 
 processor = sqs_processor(AllocatedEventRecord)

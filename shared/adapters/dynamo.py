@@ -1,25 +1,28 @@
-"""The single DynamoDB table: item (de)serialisation, transactions and their cancellation reasons.
+"""The DynamoDB store: one table, item (de)serialisation, expressions rendered, refusals named.
 
-Repositories (orders, stock, locations, outbox) build actions with the helpers below; only they
-know keys and conditions. Low-level client + TypeSerializer rather than the boto3 resource API:
-the resource layer costs import time on every cold start and hides `CancellationReasons`.
+Repositories build writes and key queries as data (shared/adapters/expressions.py); this module
+turns them into DynamoDB requests, and a cancelled transaction's reasons into the named outcomes
+the writes' repositories chose (shared/unit_of_work.py). Low-level client + TypeSerializer rather
+than the boto3 resource API: the resource layer costs import time on every cold start and hides
+`CancellationReasons`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from shared.errors import InvalidInput
+from shared.adapters.expressions import All, AnyOf, Check, Compare, Cond, Contains, Delete, Exists, Item, \
+    KeyQuery, Missing, Patch, Put, Write
+from shared.unit_of_work import MAX_WRITES, Contention, InvalidTransaction, Refused, refusal_of
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+_RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 
 
 def to_attrs(values: Mapping[str, Any]) -> dict[str, dict]:
@@ -34,80 +37,132 @@ def key(pk: str, sk: str) -> dict[str, dict]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-class TransactionCancelled(Exception):
-    """A transaction was refused. `reasons` is aligned with the actions sent."""
+@dataclass
+class _Expression:
+    """Builds one request's expression strings with placeholders for every name and value."""
 
-    def __init__(self, reasons: list[dict]):
-        super().__init__(", ".join(r.get("Code", "None") for r in reasons))
-        self.reasons = reasons
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
-    def failed_indexes(self, code: str = "ConditionalCheckFailed") -> list[int]:
-        return [i for i, r in enumerate(self.reasons) if r.get("Code") == code]
+    def name(self, attr: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = attr
+        return placeholder
 
-    @property
-    def retryable(self) -> bool:
-        codes = {r.get("Code") for r in self.reasons}
-        return bool(codes & {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+    def value(self, v: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = v
+        return placeholder
+
+    def cond(self, c: Cond) -> str:
+        if isinstance(c, Exists):
+            return f"attribute_exists({self.name(c.attr)})"
+        if isinstance(c, Missing):
+            return f"attribute_not_exists({self.name(c.attr)})"
+        if isinstance(c, Compare):
+            return f"{self.name(c.attr)} {c.op} {self.value(c.value)}"
+        if isinstance(c, Contains):
+            return f"contains({self.name(c.attr)}, {self.value(c.value)})"
+        if isinstance(c, All):
+            return " AND ".join(f"({self.cond(p)})" for p in c.parts)
+        if isinstance(c, AnyOf):
+            return " OR ".join(f"({self.cond(p)})" for p in c.parts)
+        raise TypeError(f"not a condition: {c!r}")
+
+    def apply(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.names:
+            request["ExpressionAttributeNames"] = dict(self.names)
+        if self.values:
+            request["ExpressionAttributeValues"] = to_attrs(self.values)
+        return request
+
+
+def _update_expression(x: _Expression, w: Patch) -> str:
+    parts = []
+    if w.changes.set:
+        parts.append("SET " + ", ".join(f"{x.name(a)} = {x.value(v)}" for a, v in w.changes.set.items()))
+    if w.changes.add:
+        parts.append("ADD " + ", ".join(f"{x.name(a)} {x.value(v)}" for a, v in w.changes.add.items()))
+    if w.changes.remove:
+        parts.append("REMOVE " + ", ".join(x.name(a) for a in w.changes.remove))
+    return " ".join(parts)
 
 
 @dataclass
-class Table:
+class DynamoStore:
     client: Any
     name: str
 
-    # -------------------------------------------------------------- actions for transact()
+    # -------------------------------------------------------------- writes
 
-    def put(self, item: Mapping[str, Any], condition: str | None = None, values: Mapping | None = None,
-            names: Mapping[str, str] | None = None) -> dict:
-        action: dict[str, Any] = {"TableName": self.name, "Item": to_attrs(item)}
-        return {"Put": self._with_condition(action, condition, values, names)}
+    def _request(self, w: Write) -> tuple[str, dict[str, Any]]:
+        x = _Expression()
+        request: dict[str, Any] = {"TableName": self.name}
+        if isinstance(w, Put):
+            kind = "Put"
+            request["Item"] = to_attrs(w.item)
+        else:
+            request["Key"] = key(*w.key)
+            kind = {Patch: "Update", Check: "ConditionCheck", Delete: "Delete"}[type(w)]
+        if isinstance(w, Patch):
+            request["UpdateExpression"] = _update_expression(x, w)
+        if w.when is not None:
+            request["ConditionExpression"] = x.cond(w.when)
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return kind, x.apply(request)
 
-    def update(self, pk: str, sk: str, expression: str, condition: str | None = None,
-               values: Mapping | None = None, names: Mapping[str, str] | None = None) -> dict:
-        action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), "UpdateExpression": expression}
-        return {"Update": self._with_condition(action, condition, values, names)}
-
-    def check(self, pk: str, sk: str, condition: str, values: Mapping | None = None,
-              names: Mapping[str, str] | None = None) -> dict:
-        action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
-        return {"ConditionCheck": self._with_condition(action, condition, values, names)}
-
-    def delete(self, pk: str, sk: str, condition: str | None = None, values: Mapping | None = None) -> dict:
-        action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
-        return {"Delete": self._with_condition(action, condition, values, None)}
-
-    @staticmethod
-    def _with_condition(action: dict, condition, values, names) -> dict:
-        if condition:
-            action["ConditionExpression"] = condition
-            action["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if values:
-            action["ExpressionAttributeValues"] = to_attrs(values)
-        if names:
-            action["ExpressionAttributeNames"] = dict(names)
-        return action
-
-    def transact(self, actions: list[dict]) -> None:
+    def transact(self, writes: list[Write]) -> None:
+        if len(writes) > MAX_WRITES:
+            raise InvalidTransaction(f"{len(writes)} writes in one transaction; at most {MAX_WRITES}")
         try:
-            self.client.transact_write_items(TransactItems=actions)
+            self.client.transact_write_items(TransactItems=[dict([self._request(w)]) for w in writes])
         except ClientError as e:
             code = e.response["Error"]["Code"]
             if code == "TransactionCanceledException":
-                raise TransactionCancelled(e.response.get("CancellationReasons", [])) from e
+                reasons = e.response.get("CancellationReasons", [])
+                failed = [(w, r) for w, r in zip(writes, reasons, strict=False)
+                          if r.get("Code") == "ConditionalCheckFailed"]
+                if failed:
+                    raise Refused([refusal_of(w, from_item(r["Item"]) if r.get("Item") else None)
+                                   for w, r in failed]) from e
+                if {r.get("Code") for r in reasons} & _RETRYABLE:
+                    raise Contention(e.response["Error"].get("Message", code)) from e
+                raise
             if code == "TransactionInProgressException":
                 # An SDK retry of this very call is still being applied: re-read and retry.
-                raise TransactionCancelled([{"Code": "TransactionConflict"}] * len(actions)) from e
+                raise Contention(code) from e
+            if code == "ValidationException":
+                raise InvalidTransaction(e.response["Error"].get("Message", code)) from e
             raise
 
-    # -------------------------------------------------------------- single calls
+    def write(self, w: Write, return_new: bool = False) -> Item | None:
+        """One conditional write outside a transaction (half the cost of a transaction of one)."""
+        kind, request = self._request(w)
+        call = {"Put": self.client.put_item, "Update": self.client.update_item,
+                "Delete": self.client.delete_item}[kind]
+        if return_new and kind == "Update":
+            request["ReturnValues"] = "ALL_NEW"
+        try:
+            resp = call(**request)
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                old = e.response.get("Item")
+                raise Refused([refusal_of(w, from_item(old) if old else None)]) from e
+            if code == "ValidationException":
+                raise InvalidTransaction(e.response["Error"].get("Message", code)) from e
+            raise
+        return from_item(resp["Attributes"]) if return_new and resp.get("Attributes") else None
 
-    def get(self, pk: str, sk: str, consistent: bool = True) -> dict | None:
+    # -------------------------------------------------------------- reads
+
+    def get(self, pk: str, sk: str, consistent: bool = True) -> Item | None:
         item = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=consistent).get("Item")
         return from_item(item) if item else None
 
-    def batch_get(self, keys: list[tuple[str, str]]) -> list[dict]:
+    def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
         """Consistent reads of up to any number of keys (100 per call, unprocessed keys retried)."""
-        found: list[dict] = []
+        found: list[Item] = []
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 100):
             pending: dict[str, Any] = {
@@ -119,64 +174,40 @@ class Table:
                 pending = resp.get("UnprocessedKeys") or {}
         return found
 
-    def query(self, *, key_condition: str, values: Mapping, index: str | None = None,
-              filter_expression: str | None = None, names: Mapping[str, str] | None = None,
-              limit: int | None = None, start_key: dict | None = None, forward: bool = True,
-              consistent: bool = False) -> tuple[list[dict], dict | None]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "KeyConditionExpression": key_condition,
-            "ExpressionAttributeValues": to_attrs(values),
-            "ScanIndexForward": forward,
-        }
-        if index:
-            kwargs["IndexName"] = index
+    def query(self, key: KeyQuery, *, where: Cond | None = None, limit: int | None = None,
+              start_key: dict | None = None, forward: bool = True, consistent: bool = False
+              ) -> tuple[list[Item], dict | None]:
+        x = _Expression()
+        pk_attr, sk_attr = (f"{key.index}pk", f"{key.index}sk") if key.index else ("pk", "sk")
+        condition = f"{x.name(pk_attr)} = {x.value(key.partition)}"
+        if key.sort is not None:
+            s = key.sort
+            if s.op == "begins_with":
+                condition += f" AND begins_with({x.name(sk_attr)}, {x.value(s.value)})"
+            elif s.op == "between":
+                condition += f" AND {x.name(sk_attr)} BETWEEN {x.value(s.value)} AND {x.value(s.upper)}"
+            else:
+                condition += f" AND {x.name(sk_attr)} {s.op} {x.value(s.value)}"
+        request: dict[str, Any] = {"TableName": self.name, "KeyConditionExpression": condition,
+                                   "ScanIndexForward": forward}
+        if where is not None:
+            request["FilterExpression"] = x.cond(where)
+        if key.index:
+            request["IndexName"] = key.index
         elif consistent:
-            kwargs["ConsistentRead"] = True
-        if filter_expression:
-            kwargs["FilterExpression"] = filter_expression
-        if names:
-            kwargs["ExpressionAttributeNames"] = dict(names)
+            request["ConsistentRead"] = True
         if limit:
-            kwargs["Limit"] = limit
+            request["Limit"] = limit
         if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
-        resp = self.client.query(**kwargs)
+            request["ExclusiveStartKey"] = start_key
+        resp = self.client.query(**x.apply(request))
         return [from_item(i) for i in resp.get("Items", [])], resp.get("LastEvaluatedKey")
 
-    def query_all(self, **kwargs) -> Iterator[dict]:
+    def query_all(self, key: KeyQuery, *, where: Cond | None = None, forward: bool = True,
+                  consistent: bool = False) -> Iterator[Item]:
         start = None
         while True:
-            items, start = self.query(start_key=start, **kwargs)
+            items, start = self.query(key, where=where, start_key=start, forward=forward, consistent=consistent)
             yield from items
             if not start:
                 return
-
-
-# ------------------------------------------------------------------ pagination cursors
-
-
-def encode_cursor(last_key: dict | None) -> str | None:
-    if not last_key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
-
-
-def decode_cursor(cursor: str | None, expected_attrs: set[str], partition: tuple[str, str]) -> dict | None:
-    """A cursor is the last key we returned; a forged or foreign one is a 422, not a 500."""
-    if not cursor:
-        return None
-    try:
-        start = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        ok = (
-            isinstance(start, dict)
-            and set(start) == expected_attrs
-            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and 0 < len(v["S"]) <= 1024
-                    for v in start.values())
-            and start[partition[0]]["S"] == partition[1]
-        )
-    except ValueError:
-        ok = False
-    if not ok:
-        raise InvalidInput("cursor is not one this listing returned", field="cursor")
-    return start

@@ -7,28 +7,29 @@ from __future__ import annotations
 
 import time
 
-from shared.adapters.dynamo import Table
+from shared.adapters.expressions import KeyQuery, Put
 from shared.domain.locations import Location
+from shared.unit_of_work import Store
 
 PK = "LOCATION"
 CACHE_SECONDS = 30.0
 
 
 class LocationRepository:
-    def __init__(self, table: Table):
-        self.table = table
+    def __init__(self, store: Store):
+        self.store = store
         self._cache: tuple[float, list[Location]] | None = None
 
-    def put_action(self, location: Location) -> dict:
+    def put(self, location: Location) -> Put:
         self._cache = None
-        return self.table.put({"pk": PK, "sk": location.location_id, "doc": location.model_dump_json()})
+        return Put({"pk": PK, "sk": location.location_id, "doc": location.model_dump_json()})
 
     def get(self, location_id: str) -> Location | None:
-        item = self.table.get(PK, location_id)
+        item = self.store.get(PK, location_id)
         return Location.model_validate_json(item["doc"]) if item else None
 
     def all(self) -> list[Location]:
-        items = self.table.query_all(key_condition="pk = :pk", values={":pk": PK}, consistent=True)
+        items = self.store.query_all(KeyQuery(PK), consistent=True)
         return [Location.model_validate_json(i["doc"]) for i in items]
 
     def all_cached(self) -> list[Location]:

@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.adapters.dynamo import Table, decode_cursor, encode_cursor
-from shared.domain.orders import Order, OrderStatus
+from shared.adapters.cursors import decode_cursor, encode_cursor
+from shared.adapters.expressions import NEW, PRESENT, Check, Contains, Cond, KeyQuery, Put, SortRange, eq, ne
+from shared.domain.orders import ChannelOrderKey, Order, OrderStatus
 from shared.errors import InvalidInput
+from shared.unit_of_work import AlreadyExists, OrderClosed, StaleVersion, Store
 
 ORDER_SK = "ORDER"
 MAX_QUERIES_PER_PAGE = 10
@@ -32,12 +34,6 @@ def channel_key_pk(channel: str, channel_order_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class ChannelOrderKey:
-    order_id: str
-    fingerprint: str
-
-
-@dataclass(frozen=True)
 class OrderFilter:
     channel: str | None = None
     status: OrderStatus | None = None
@@ -46,41 +42,42 @@ class OrderFilter:
 
 
 class OrderRepository:
-    def __init__(self, table: Table):
-        self.table = table
+    def __init__(self, store: Store):
+        self.store = store
 
     def get(self, order_id: str) -> Order | None:
-        item = self.table.get(order_pk(order_id), ORDER_SK)
+        item = self.store.get(order_pk(order_id), ORDER_SK)
         return Order.model_validate_json(item["doc"]) if item else None
 
     def get_channel_key(self, channel: str, channel_order_id: str) -> ChannelOrderKey | None:
-        item = self.table.get(channel_key_pk(channel, channel_order_id), "KEY")
-        return ChannelOrderKey(item["order_id"], item["fingerprint"]) if item else None
+        item = self.store.get(channel_key_pk(channel, channel_order_id), "KEY")
+        return _channel_key(item)
 
-    def create_actions(self, order: Order) -> list[dict]:
-        """The channel key and the order, both new; the key's condition is what stops a duplicate."""
+    def create(self, order: Order) -> list[Put]:
+        """The channel key and the order, both new. The key's condition is what stops a duplicate:
+        refused, it is AlreadyExists("channel_order", ...) with the stored ChannelOrderKey."""
+        channel_order_id = order.request.channel_order_id
         key_item = {
-            "pk": channel_key_pk(order.channel, order.request.channel_order_id),
+            "pk": channel_key_pk(order.channel, channel_order_id),
             "sk": "KEY",
             "order_id": order.order_id,
             "fingerprint": order.request_fingerprint,
         }
         return [
-            self.table.put(key_item, condition="attribute_not_exists(pk)"),
-            self.table.put(self._item(order), condition="attribute_not_exists(pk)"),
+            Put(key_item, when=NEW,
+                refused=lambda old: AlreadyExists("channel_order", channel_order_id, _channel_key(old))),
+            Put(self._item(order), when=NEW, refused=lambda _old: AlreadyExists("order", order.order_id)),
         ]
 
-    def save_action(self, order: Order, expected_version: int) -> dict:
+    def save(self, order: Order, expected_version: int) -> Put:
         """Replace the order if nobody changed it since we read it (optimistic concurrency)."""
-        return self.table.put(
-            self._item(order),
-            condition="version = :expected",
-            values={":expected": expected_version},
-        )
+        return Put(self._item(order), when=eq("version", expected_version),
+                   refused=lambda _old: StaleVersion("order", order.order_id))
 
-    def not_cancelled_check(self, order_id: str) -> dict:
-        return self.table.check(order_pk(order_id), ORDER_SK, "attribute_exists(pk) AND #st <> :cancelled",
-                                {":cancelled": OrderStatus.CANCELLED.value}, {"#st": "status"})
+    def still_open(self, order_id: str) -> Check:
+        """A transaction condition: the order exists and is not cancelled."""
+        return Check(order_pk(order_id), ORDER_SK, PRESENT & ne("status", OrderStatus.CANCELLED.value),
+                     refused=lambda _old: OrderClosed(order_id))
 
     @staticmethod
     def _item(order: Order) -> dict:
@@ -115,9 +112,9 @@ class OrderRepository:
             index, pk_value = "gsi2", f"STATUS#{f.status.value}"
         else:
             return self._list_by_month(f, limit, cursor, months)
-        names, values, conditions = self._filters(f, status_in_filter=index == "gsi1")
+        where = self._filters(f, status_in_filter=index == "gsi1")
         start = decode_cursor(cursor, {"pk", "sk", f"{index}pk", f"{index}sk"}, (f"{index}pk", pk_value))
-        items, last = self._query_page(index, pk_value, f, limit, start, names, values, conditions)
+        items, last = self._query_page(index, pk_value, f, limit, start, where)
         return items, encode_cursor(last)
 
     def _list_by_month(self, f, limit, cursor, months):
@@ -131,12 +128,11 @@ class OrderRepository:
             except ValueError:
                 raise InvalidInput("cursor is not one this listing returned", field="cursor") from None
             start = decode_cursor(key_part, {"pk", "sk", "gsi3pk", "gsi3sk"}, ("gsi3pk", f"MONTH#{month_part}"))
-        names, values, conditions = self._filters(f, status_in_filter=False)
+        where = self._filters(f, status_in_filter=False)
         found: list[Order] = []
         while month_index < len(months) and len(found) < limit:
             month = months[month_index]
-            items, last = self._query_page("gsi3", f"MONTH#{month}", f, limit - len(found), start, names,
-                                           values, conditions)
+            items, last = self._query_page("gsi3", f"MONTH#{month}", f, limit - len(found), start, where)
             found.extend(items)
             if last:
                 return found, f"{month}.{encode_cursor(last)}"
@@ -146,41 +142,24 @@ class OrderRepository:
         return found, None
 
     @staticmethod
-    def _filters(f: OrderFilter, status_in_filter: bool):
-        names: dict[str, str] = {}
-        values: dict[str, object] = {}
-        conditions: list[str] = []
+    def _filters(f: OrderFilter, status_in_filter: bool) -> Cond | None:
         if status_in_filter and f.status is not None:
-            names["#st"] = "status"
-            values[":st"] = f.status.value
-            conditions.append("#st = :st")
-        return names, values, conditions
+            return eq("status", f.status.value)
+        return None
 
-    def _query_page(self, index, pk_value, f, limit, start, names, values, conditions):
-        pk_attr, sk_attr = f"{index}pk", f"{index}sk"
-        key_condition = f"{pk_attr} = :pk"
-        values = {**values, ":pk": pk_value}
+    def _query_page(self, index, pk_value, f, limit, start, where: Cond | None):
         low = f.created_from.isoformat() if f.created_from else None
         # "~" sorts after every "<iso time>#<id>" that starts with the bound.
         high = f"{f.created_to.isoformat()}~" if f.created_to else None
-        if low and high:
-            key_condition += f" AND {sk_attr} BETWEEN :lo AND :hi"
-            values.update({":lo": low, ":hi": high})
-        elif low:
-            key_condition += f" AND {sk_attr} >= :lo"
-            values[":lo"] = low
-        elif high:
-            key_condition += f" AND {sk_attr} <= :hi"
-            values[":hi"] = high
+        sort = (SortRange.between(low, high) if low and high else SortRange(">=", low) if low
+                else SortRange("<=", high) if high else None)
+        key = KeyQuery(pk_value, sort, index=index)
         found: list[dict] = []
         last = start
         # A filter applies after DynamoDB's Limit, so one query can return fewer items than asked
         # (even none) while more exist; keep reading, within bounds, until the page is full.
         for _ in range(MAX_QUERIES_PER_PAGE):
-            items, last = self.table.query(
-                index=index, key_condition=key_condition, values=values, names=names or None,
-                filter_expression=" AND ".join(conditions) or None, limit=limit - len(found), start_key=last,
-            )
+            items, last = self.store.query(key, where=where, limit=limit - len(found), start_key=last)
             found += items
             if not last or len(found) >= limit:
                 break
@@ -191,10 +170,12 @@ class OrderRepository:
         partially shipped with a backorder left."""
         streams = []
         for status in (OrderStatus.BACKORDERED, OrderStatus.PARTIALLY_ALLOCATED, OrderStatus.PARTIALLY_SHIPPED):
-            streams.append(self.table.query_all(
-                index="gsi2", key_condition="gsi2pk = :pk", values={":pk": f"STATUS#{status.value}", ":sku": sku},
-                filter_expression="contains(waiting_skus, :sku)",
-            ))
+            streams.append(self.store.query_all(KeyQuery(f"STATUS#{status.value}", index="gsi2"),
+                                                where=Contains("waiting_skus", sku)))
         merged = heapq.merge(*streams, key=lambda i: i["gsi2sk"])
         for item in merged:
             yield Order.model_validate_json(item["doc"])
+
+
+def _channel_key(item: dict | None) -> ChannelOrderKey | None:
+    return ChannelOrderKey(item["order_id"], item["fingerprint"]) if item else None

@@ -8,20 +8,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.adapters.dynamo import Table
+from shared.adapters.expressions import NEW, Put
 from shared.domain.events import DomainEvent
 from shared.outbox_format import OUTBOX_PREFIX
+from shared.unit_of_work import AlreadyExists
+
 RETENTION = timedelta(days=7)
 
 
-def event_action(table: Table, event: DomainEvent) -> dict:
-    return table.put(
-        {
-            "pk": f"{OUTBOX_PREFIX}{event.event_id}",
-            "sk": "EVENT",
-            "detail_type": event.event_type,
-            "detail": event.model_dump_json(),
-            "expires_at": int((event.occurred_at + RETENTION).timestamp()),
-        },
-        condition="attribute_not_exists(pk)",
-    )
+class EventOutbox:
+    def publish(self, event: DomainEvent) -> Put:
+        """The event, written with the change it announces (never twice: event ids are unique)."""
+        return Put(
+            {
+                "pk": f"{OUTBOX_PREFIX}{event.event_id}",
+                "sk": "EVENT",
+                "detail_type": event.event_type,
+                "detail": event.model_dump_json(),
+                "expires_at": int((event.occurred_at + RETENTION).timestamp()),
+            },
+            when=NEW,
+            refused=lambda _old: AlreadyExists("event", event.event_id),
+        )
+
+    def publish_all(self, events: list[DomainEvent]) -> list[Put]:
+        return [self.publish(e) for e in events]

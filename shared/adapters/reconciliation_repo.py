@@ -19,13 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from botocore.exceptions import ClientError
-
-from shared.adapters.dynamo import Table, decode_cursor, encode_cursor, from_item, key, to_attrs
-from shared.adapters.fulfillment_repo import SHIPMENT_SK, shipment_pk
-from shared.adapters.stock_repo import STOCK_SHARDS, reservation_sk, stock_pk
+from shared.adapters.cursors import decode_cursor, encode_cursor
+from shared.adapters.expressions import PRESENT, Changes, Compare, Delete, Exists, KeyQuery, Missing, Patch, Put, SortRange, \
+    eq, ne
+from shared.adapters.shipments_repo import SHIPMENT_SK, shipment_pk
+from shared.adapters.stock_repo import STOCK_SHARDS, stock_pk
 from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
+from shared.unit_of_work import AlreadyExists, LeaseLost as LeaseLostOutcome, Refused, Store
 
 STATE_PK, STATE_SK = "RECONCILE", "STATE"
 EXCEPTION_PK = "RECONCILE_EXCEPTION"
@@ -51,72 +52,61 @@ def _epoch_ms(moment: datetime) -> int:
 
 
 class ReconciliationRepository:
-    def __init__(self, table: Table):
-        self.table = table
+    def __init__(self, store: Store):
+        self.store = store
 
     # -------------------------------------------------------------- lease and checkpoint
 
     def acquire(self, run_id: str, now: datetime, lease: timedelta) -> RunState | None:
         """Take the lease until now + lease, or None when another run holds it."""
         try:
-            resp = self.table.client.update_item(
-                TableName=self.table.name, Key=key(STATE_PK, STATE_SK),
-                UpdateExpression="SET holder = :me, lease_until_ms = :until, run_started_at = :now",
-                ConditionExpression="attribute_not_exists(holder) OR lease_until_ms <= :now_ms OR holder = :me",
-                ExpressionAttributeValues=to_attrs({":me": run_id, ":until": _epoch_ms(now + lease),
-                                                    ":now": now.isoformat(), ":now_ms": _epoch_ms(now)}),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
-        item = from_item(resp["Attributes"])
+            item = self.store.write(Patch(
+                STATE_PK, STATE_SK,
+                Changes(set={"holder": run_id, "lease_until_ms": _epoch_ms(now + lease),
+                             "run_started_at": now.isoformat()}),
+                when=Missing("holder") | Compare("lease_until_ms", "<=", _epoch_ms(now)) | eq("holder", run_id),
+            ), return_new=True)
+        except Refused:
+            return None
+        assert item is not None
         return RunState(step=item.get("step"), cursor=json.loads(item["cursor"]) if item.get("cursor") else None,
                         passes=int(item.get("passes", 0)), pass_started_at=item.get("pass_started_at"))
 
     def checkpoint(self, run_id: str, step: str, cursor: dict | None, pass_started_at: str | None = None) -> None:
-        values = {":me": run_id, ":step": step, ":cursor": json.dumps(cursor) if cursor else "",
-                  ":ps": pass_started_at}
-        expression = "SET step = :step, #c = :cursor" + (", pass_started_at = :ps" if pass_started_at else "")
-        self._conditional_update(expression, values)
+        changes = {"step": step, "cursor": json.dumps(cursor) if cursor else ""}
+        if pass_started_at:
+            changes["pass_started_at"] = pass_started_at
+        self._held(run_id, Changes(set=changes))
 
-    def release_action(self, run_id: str, step: str, cursor: dict | None, pass_complete: bool,
-                       summary: dict, now: datetime) -> dict:
+    def release(self, run_id: str, step: str, cursor: dict | None, pass_complete: bool,
+                summary: dict, now: datetime) -> Patch:
         """Give the lease back with the checkpoint the next run starts from (in one transaction
-        with the ReconciliationCompleted event)."""
-        expression = ("REMOVE holder SET lease_until_ms = :zero, step = :step, #c = :cursor, last_run_at = :now, "
-                      "last_run = :summary")
-        values = {":me": run_id, ":zero": 0, ":step": step, ":cursor": json.dumps(cursor) if cursor else "",
-                  ":now": now.isoformat(), ":summary": json.dumps(summary)}
+        with the ReconciliationCompleted event). LeaseLost if another run took it."""
+        changes: dict = {"lease_until_ms": 0, "step": step, "cursor": json.dumps(cursor) if cursor else "",
+                         "last_run_at": now.isoformat(), "last_run": json.dumps(summary)}
+        add = {}
         if pass_complete:
-            expression += ", last_pass_completed_at = :now, pass_started_at = :none ADD passes :one"
-            values.update({":none": "", ":one": 1})
-        return self.table.update(STATE_PK, STATE_SK, expression, condition="holder = :me", values=values,
-                                 names={"#c": "cursor"})
+            changes.update({"last_pass_completed_at": now.isoformat(), "pass_started_at": ""})
+            add = {"passes": 1}
+        return Patch(STATE_PK, STATE_SK, Changes(set=changes, add=add, remove=("holder",)),
+                     when=eq("holder", run_id), refused=lambda _old: LeaseLostOutcome())
 
     def abandon(self, run_id: str) -> None:
         """Give the lease back after a failure, keeping the last checkpoint written: the next
         scheduled run need not wait for the lease to expire."""
         try:
-            self._conditional_update("REMOVE holder SET lease_until_ms = :zero", {":me": run_id, ":zero": 0},
-                                     names=False)
+            self._held(run_id, Changes(set={"lease_until_ms": 0}, remove=("holder",)))
         except LeaseLost:
             pass
 
-    def _conditional_update(self, expression: str, values: dict, names: bool = True) -> None:
-        kwargs = {"ExpressionAttributeNames": {"#c": "cursor"}} if names else {}
+    def _held(self, run_id: str, changes: Changes) -> None:
         try:
-            self.table.client.update_item(
-                TableName=self.table.name, Key=key(STATE_PK, STATE_SK), UpdateExpression=expression,
-                ConditionExpression="holder = :me", ExpressionAttributeValues=to_attrs(values), **kwargs)
-        except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise LeaseLost() from None
-            raise
+            self.store.write(Patch(STATE_PK, STATE_SK, changes, when=eq("holder", run_id)))
+        except Refused:
+            raise LeaseLost() from None
 
     def state(self) -> dict | None:
-        return self.table.get(STATE_PK, STATE_SK)
+        return self.store.get(STATE_PK, STATE_SK)
 
     # -------------------------------------------------------------- drift
 
@@ -129,31 +119,20 @@ class ReconciliationRepository:
         start = start if start and "shard" in start else None  # an older checkpoint's shape: start over
         first_shard = int(start["shard"]) if start else 0
         for shard in range(first_shard, STOCK_SHARDS):
-            condition, values = "gsi4pk = :pk", {":pk": f"STOCK_LEVELS#{shard:02d}"}
-            if start and shard == first_shard:
-                condition += " AND gsi4sk > :after"
-                values[":after"] = start["after"]
+            after = SortRange(">", start["after"]) if start and shard == first_shard else None
             last_sku = None
-            for key in self.table.query_all(index="gsi4", key_condition=condition, values=values):
+            for key in self.store.query_all(KeyQuery(f"STOCK_LEVELS#{shard:02d}", after, index="gsi4")):
                 sku = key["gsi4sk"].split("#", 1)[0]  # SKUs and location ids never contain "#"
                 if sku == last_sku:
                     continue
                 last_sku = sku
-                items = list(self.table.query_all(key_condition="pk = :pk", values={":pk": stock_pk(sku)},
-                                                  consistent=True))
+                items = list(self.store.query_all(KeyQuery(stock_pk(sku)), consistent=True))
                 # "\uffff" sorts after every "<sku>#<location>" of this SKU.
                 yield {"shard": shard, "after": f"{sku}#\uffff"}, sku, items
 
-    def reserved_by_records(self, sku: str, location_id: str) -> int:
-        """The units the live reservation records of (sku, location) hold: a consistent read."""
-        items = self.table.query_all(key_condition="pk = :pk AND begins_with(sk, :res)",
-                                     values={":pk": stock_pk(sku), ":res": reservation_sk(location_id, "")},
-                                     consistent=True)
-        return sum(max(0, int(i.get("quantity", 0))) for i in items)
-
-    def audit_action(self, run_id: str, before: StockLevel, after: StockLevel, now: datetime) -> dict:
+    def audit(self, run_id: str, before: StockLevel, after: StockLevel, now: datetime) -> Put:
         counts = ("on_hand", "reserved", "safety_stock", "available", "version")
-        return self.table.put({
+        return Put({
             "pk": f"RECONCILE_AUDIT#{now.date().isoformat()}",
             "sk": f"{now.isoformat()}#{before.sku}#{before.location_id}#{run_id}",
             "kind": "stock_drift", "run_id": run_id, "sku": before.sku, "location_id": before.location_id,
@@ -162,8 +141,7 @@ class ReconciliationRepository:
         })
 
     def audits(self, day: str) -> list[dict]:
-        return list(self.table.query_all(key_condition="pk = :pk", values={":pk": f"RECONCILE_AUDIT#{day}"},
-                                         consistent=True))
+        return list(self.store.query_all(KeyQuery(f"RECONCILE_AUDIT#{day}"), consistent=True))
 
     # -------------------------------------------------------------- orders and fulfilment orders
 
@@ -171,75 +149,63 @@ class ReconciliationRepository:
                          waiting_only: bool = False) -> Iterator[tuple[str, dict]]:
         """(gsi2sk, item) of the orders in `status` created up to `upto` (an ISO time), oldest
         first, strictly after the sort key `after`."""
-        values = {":pk": f"STATUS#{status}", ":lo": after or LOWEST, ":hi": f"{upto}{HIGHEST}" if upto else HIGHEST}
-        if values[":lo"] > values[":hi"]:
+        low, high = after or LOWEST, f"{upto}{HIGHEST}" if upto else HIGHEST
+        if low > high:
             return  # a cursor past the bound (a limit raised since it was saved): nothing left here
-        kwargs = {}
-        if waiting_only:
-            kwargs["filter_expression"] = "attribute_exists(waiting_skus)"
-        for item in self.table.query_all(index="gsi2", key_condition="gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi",
-                                         values=values, **kwargs):
+        where = Exists("waiting_skus") if waiting_only else None
+        for item in self.store.query_all(KeyQuery(f"STATUS#{status}", SortRange.between(low, high), index="gsi2"),
+                                         where=where):
             if item["gsi2sk"] != after:
                 yield item["gsi2sk"], item
 
     def ready_for_pickup(self, location_id: str, after: str | None, upto: str) -> Iterator[tuple[str, dict]]:
         """(gsi1sk, item) of a location's fulfilment orders READY_FOR_PICKUP created up to `upto`."""
         prefix = "READY_FOR_PICKUP#"
-        values = {":pk": f"LOCATION_FO#{location_id}", ":lo": after or prefix, ":hi": f"{prefix}{upto}{HIGHEST}"}
-        if values[":lo"] > values[":hi"]:
+        low, high = after or prefix, f"{prefix}{upto}{HIGHEST}"
+        if low > high:
             return  # DynamoDB refuses BETWEEN with lower > upper; a cursor past the bound: done here
-        for item in self.table.query_all(index="gsi1", key_condition="gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
-                                         values=values):
+        for item in self.store.query_all(KeyQuery(f"LOCATION_FO#{location_id}", SortRange.between(low, high),
+                                                  index="gsi1")):
             if item["gsi1sk"] != after:
                 yield item["gsi1sk"], item
 
     def shipments(self, ids: list[str]) -> list[Shipment]:
-        items = self.table.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
+        items = self.store.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
         return [Shipment.model_validate_json(i["doc"]) for i in items]
 
     # -------------------------------------------------------------- exceptions
 
-    def raise_exception_action(self, kind: str, subject: str, since: datetime, fields: dict, now: datetime) -> dict:
-        """Once per stay: refused when the same exception (same `since`) is already open."""
+    def raise_exception(self, kind: str, subject: str, since: datetime, fields: dict, now: datetime) -> Put:
+        """Once per stay: AlreadyExists when the same exception (same `since`) is already open."""
         item = {"pk": EXCEPTION_PK, "sk": f"{kind}#{subject}", "kind": kind, "subject": subject,
                 "since": since.isoformat(), "raised_at": now.isoformat(), **fields}
-        return self.table.put(item, condition="attribute_not_exists(pk) OR since <> :since",
-                              values={":since": since.isoformat()})
+        return Put(item, when=Missing("pk") | ne("since", since.isoformat()),
+                   refused=lambda _old: AlreadyExists("exception", f"{kind}#{subject}"))
 
     def open_exception(self, kind: str, subject: str) -> dict | None:
-        return self.table.get(EXCEPTION_PK, f"{kind}#{subject}")
+        return self.store.get(EXCEPTION_PK, f"{kind}#{subject}")
 
     def mark_polled(self, sk: str, now: datetime) -> None:
         """When a flagged shipment's carrier was last asked (it is asked again only hours later)."""
         try:
-            self.table.client.update_item(TableName=self.table.name, Key=key(EXCEPTION_PK, sk),
-                                          UpdateExpression="SET polled_at = :now",
-                                          ConditionExpression="attribute_exists(pk)",
-                                          ExpressionAttributeValues=to_attrs({":now": now.isoformat()}))
-        except ClientError as e:
-            if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise  # else: resolved meanwhile, nothing to mark
+            self.store.write(Patch(EXCEPTION_PK, sk, Changes(set={"polled_at": now.isoformat()}), when=PRESENT))
+        except Refused:
+            pass  # resolved meanwhile, nothing to mark
 
     def exceptions(self, after: str | None = None) -> Iterator[tuple[str, dict]]:
-        values = {":pk": EXCEPTION_PK, ":lo": after or LOWEST}
-        for item in self.table.query_all(key_condition="pk = :pk AND sk >= :lo", values=values, consistent=True):
+        for item in self.store.query_all(KeyQuery(EXCEPTION_PK, SortRange(">=", after or LOWEST)), consistent=True):
             if item["sk"] != after:
                 yield item["sk"], item
 
     def exceptions_page(self, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         start = decode_cursor(cursor, {"pk", "sk"}, ("pk", EXCEPTION_PK))
-        items, last = self.table.query(key_condition="pk = :pk", values={":pk": EXCEPTION_PK}, limit=limit,
-                                       start_key=start, consistent=True)
+        items, last = self.store.query(KeyQuery(EXCEPTION_PK), limit=limit, start_key=start, consistent=True)
         return items, encode_cursor(last)
 
     def resolve_exception(self, sk: str, since: str) -> bool:
         """Close an exception whose cause is gone (unless it was raised again meanwhile)."""
         try:
-            self.table.client.delete_item(TableName=self.table.name, Key=key(EXCEPTION_PK, sk),
-                                          ConditionExpression="since = :since",
-                                          ExpressionAttributeValues=to_attrs({":since": since}))
+            self.store.write(Delete(EXCEPTION_PK, sk, when=eq("since", since)))
             return True
-        except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+        except Refused:
+            return False

@@ -5,6 +5,7 @@ Access patterns (docs/data-model.md):
 - stock of (SKU, location): pk=STOCK#<sku>, sk=LOC#<location>
 - live reservations of a SKU at a location: pk=STOCK#<sku>, sk begins_with RES#<location>#
 - orders taken by a location on a UTC day: pk=CAPACITY#<location>, sk=<yyyy-mm-dd>
+- a stock adjustment applied once per id: pk=ADJUSTMENT#<adjustment id>, sk=ADJUSTMENT
 
 Invariant kept by conditions, not by reads: a reservation moves `available` and `reserved` in one
 update whose condition is `available >= :q`, so no interleaving of requests can oversell.
@@ -13,13 +14,17 @@ update whose condition is `available >= :q`, so no interleaving of requests can 
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from shared.adapters.dynamo import Table
+from shared.adapters.expressions import NEW, Changes, Check, Delete, KeyQuery, Missing, Patch, Put, SortRange, \
+    eq, ge, lt
 from shared.domain.orders import Allocation
 from shared.domain.routing import Assignment
-from shared.domain.stock import StockLevel
+from shared.domain.stock import Adjustment, StockLevel
+from shared.unit_of_work import AlreadyApplied, CapacityExhausted, OutOfStock, ReservationChanged, StockMoved, \
+    StockShort, Store
 
 CAPACITY_RETENTION = timedelta(days=3)
 
@@ -48,22 +53,30 @@ def capacity_pk(location_id: str) -> str:
     return f"CAPACITY#{location_id}"
 
 
+def adjustment_pk(adjustment_id: str) -> str:
+    return f"ADJUSTMENT#{adjustment_id}"
+
+
+@dataclass(frozen=True)
+class AppliedAdjustment:
+    """What an adjustment id was first used for, and the level it produced."""
+
+    fingerprint: str
+    level: StockLevel
+
+
 class StockRepository:
-    def __init__(self, table: Table):
-        self.table = table
+    def __init__(self, store: Store):
+        self.store = store
 
     # -------------------------------------------------------------- reads
 
     def level(self, sku: str, location_id: str) -> StockLevel | None:
-        item = self.table.get(stock_pk(sku), level_sk(location_id))
+        item = self.store.get(stock_pk(sku), level_sk(location_id))
         return _level(item) if item else None
 
     def levels_for_sku(self, sku: str) -> list[StockLevel]:
-        items = self.table.query_all(
-            key_condition="pk = :pk AND begins_with(sk, :loc)",
-            values={":pk": stock_pk(sku), ":loc": "LOC#"},
-            consistent=True,
-        )
+        items = self.store.query_all(KeyQuery(stock_pk(sku), SortRange.prefix("LOC#")), consistent=True)
         return [_level(i) for i in items]
 
     def snapshot(self, skus: Iterable[str], location_ids: Iterable[str], day: date
@@ -74,7 +87,7 @@ class StockRepository:
         keys += [(capacity_pk(loc), day.isoformat()) for loc in location_ids]
         levels: dict[tuple[str, str], StockLevel] = {}
         used: dict[str, int] = {}
-        for item in self.table.batch_get(keys):
+        for item in self.store.batch_get(keys):
             if item["pk"].startswith("CAPACITY#"):
                 used[item["pk"].removeprefix("CAPACITY#")] = int(item.get("used", 0))
             else:
@@ -82,127 +95,155 @@ class StockRepository:
                 levels[(level.sku, level.location_id)] = level
         return levels, used
 
-    # -------------------------------------------------------------- transaction actions
+    def live_reservations(self, sku: str, location_id: str) -> int:
+        """The units the live reservation records of (sku, location) hold: a consistent read."""
+        items = self.store.query_all(KeyQuery(stock_pk(sku), SortRange.prefix(reservation_sk(location_id, ""))),
+                                     consistent=True)
+        return sum(max(0, int(i.get("quantity", 0))) for i in items)
 
-    def reserve_actions(self, order_id: str, assignments: Iterable[Assignment], at: datetime,
-                        exact: dict[tuple[str, str], int] | None = None) -> list[dict]:
-        """Reserve each assignment. Levels in `exact` must also still have the version read (the
-        caller's events or decision depend on their exact counts)."""
-        actions = []
+    def applied_adjustment(self, adjustment_id: str) -> AppliedAdjustment | None:
+        return _applied(self.store.get(adjustment_pk(adjustment_id), "ADJUSTMENT"))
+
+    # -------------------------------------------------------------- writes
+
+    def reserve(self, order_id: str, assignments: Iterable[Assignment], at: datetime,
+                exact: dict[tuple[str, str], int] | None = None) -> list[Patch]:
+        """Reserve each assignment: OutOfStock when a level has fewer units available. Levels in
+        `exact` must also still have the version read (the caller's events or decision depend on
+        their exact counts): StockMoved otherwise."""
+        writes = []
         exact = exact or {}
         for a in sorted(assignments, key=lambda a: (a.sku, a.location_id)):
-            values = {":q": a.quantity, ":one": 1, ":at": at.isoformat()}
-            condition = "available >= :q"
-            if (a.sku, a.location_id) in exact:
-                condition += " AND version = :v"
-                values[":v"] = exact[(a.sku, a.location_id)]
-            actions.append(self.table.update(
+            when = ge("available", a.quantity)
+            version = exact.get((a.sku, a.location_id))
+            if version is not None:
+                when = when & eq("version", version)
+            writes.append(Patch(
                 stock_pk(a.sku), level_sk(a.location_id),
-                "SET available = available - :q, reserved = reserved + :q, version = version + :one, "
-                "updated_at = :at",
-                condition=condition, values=values,
+                Changes(set={"updated_at": at.isoformat()},
+                        add={"available": -a.quantity, "reserved": a.quantity, "version": 1}),
+                when=when, refused=_short_or_moved(a.sku, a.location_id, a.quantity),
             ))
             # The reservation record is what drift repair recounts; the order's version condition
             # in the same transaction is what stops a redelivered message reserving twice.
-            actions.append(self.table.update(
+            writes.append(Patch(
                 stock_pk(a.sku), reservation_sk(a.location_id, order_id),
-                "ADD quantity :q SET order_id = :o, location_id = :l, sku = :s, reserved_at = :at",
-                values={":q": a.quantity, ":o": order_id, ":l": a.location_id, ":s": a.sku, ":at": at.isoformat()},
+                Changes(set={"order_id": order_id, "location_id": a.location_id, "sku": a.sku,
+                             "reserved_at": at.isoformat()}, add={"quantity": a.quantity}),
             ))
-        return actions
+        return writes
 
-    def unchanged_actions(self, pairs: Iterable[tuple[str, str]],
-                          levels: dict[tuple[str, str], StockLevel]) -> list[dict]:
-        """Conditions that the given (SKU, location) levels are still as read: a decision that
-        nothing can be reserved must not commit over a restock it did not see."""
-        actions = []
+    def unchanged(self, pairs: Iterable[tuple[str, str]], levels: dict[tuple[str, str], StockLevel]) -> list[Check]:
+        """Conditions that the given (SKU, location) levels are still as read (StockMoved if not): a
+        decision that nothing can be reserved must not commit over a restock it did not see."""
+        checks = []
         for sku, loc in sorted(set(pairs)):
             level = levels.get((sku, loc))
+            moved = _moved(sku, loc)
             if level is None:
-                actions.append(self.table.check(stock_pk(sku), level_sk(loc), "attribute_not_exists(pk)"))
+                checks.append(Check(stock_pk(sku), level_sk(loc), Missing("pk"), refused=moved))
             else:
-                actions.append(self.table.check(stock_pk(sku), level_sk(loc), "version = :v",
-                                                {":v": level.version}))
-        return actions
+                checks.append(Check(stock_pk(sku), level_sk(loc), eq("version", level.version), refused=moved))
+        return checks
 
-    def count_order_actions(self, capacities: dict[str, int | None], day: date) -> list[dict]:
-        """Take one order from each location's daily capacity, refusing once it is used up."""
-        actions = []
+    def count_order(self, capacities: dict[str, int | None], day: date) -> list[Patch]:
+        """Take one order from each location's daily capacity: CapacityExhausted once used up."""
+        writes = []
         for loc, cap in sorted(capacities.items()):
             expires = int((datetime.combine(day, datetime.min.time()) + CAPACITY_RETENTION).timestamp())
-            if cap is None:
-                actions.append(self.table.update(
-                    capacity_pk(loc), day.isoformat(), "ADD used :one SET expires_at = :exp",
-                    values={":one": 1, ":exp": expires},
-                ))
-            else:
-                actions.append(self.table.update(
-                    capacity_pk(loc), day.isoformat(), "ADD used :one SET expires_at = :exp",
-                    condition="attribute_not_exists(used) OR used < :cap",
-                    values={":one": 1, ":exp": expires, ":cap": cap},
-                ))
-        return actions
+            changes = Changes(set={"expires_at": expires}, add={"used": 1})
+            when = None if cap is None else Missing("used") | lt("used", cap)
+            writes.append(Patch(capacity_pk(loc), day.isoformat(), changes, when=when,
+                                refused=lambda _old, loc=loc: CapacityExhausted(loc)))
+        return writes
 
-    def release_actions(self, order_id: str, allocations: Iterable[Allocation], at: datetime,
-                        versions: dict[tuple[str, str], int]) -> list[dict]:
-        """Give reserved units back. Conditioned on the version read, so the caller's
-        StockChanged event carries exactly the counts this write produces."""
-        actions = []
+    def release(self, order_id: str, allocations: Iterable[Allocation], at: datetime,
+                versions: dict[tuple[str, str], int]) -> list[Patch | Delete]:
+        """Give an order's reserved units back and drop its reservation records. Conditioned on the
+        version read, so the caller's StockChanged event carries exactly the counts this write produces."""
+        writes: list[Patch | Delete] = []
         for a in sorted(allocations, key=lambda a: (a.sku, a.location_id)):
-            actions.append(self.table.update(
-                stock_pk(a.sku), level_sk(a.location_id),
-                "SET available = available + :q, reserved = reserved - :q, version = version + :one, "
-                "updated_at = :at",
-                condition="reserved >= :q AND version = :v",
-                values={":q": a.quantity, ":one": 1, ":at": at.isoformat(), ":v": versions[(a.sku, a.location_id)]},
-            ))
-            actions.append(self.table.delete(
-                stock_pk(a.sku), reservation_sk(a.location_id, order_id),
-                condition="quantity = :q", values={":q": a.quantity},
-            ))
-        return actions
+            writes.append(self._unreserve(a.sku, a.location_id, a.quantity, at, versions[(a.sku, a.location_id)]))
+            writes.append(Delete(stock_pk(a.sku), reservation_sk(a.location_id, order_id), when=eq("quantity", a.quantity),
+                                 refused=_reservation_changed(a.sku, a.location_id, order_id)))
+        return writes
 
-    def release_lines_actions(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime,
-                              versions: dict[tuple[str, str], int]) -> list[dict]:
+    def release_lines(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime,
+                      versions: dict[tuple[str, str], int]) -> list[Patch]:
         """Give back part of an order's reservation at one location (a rejected fulfilment order):
         the reservation record shrinks rather than going, as other parts may share it."""
-        actions = []
+        writes = []
         for sku, quantity in sorted(lines.items()):
-            actions.append(self.table.update(
-                stock_pk(sku), level_sk(location_id),
-                "SET available = available + :q, reserved = reserved - :q, version = version + :one, "
-                "updated_at = :at",
-                condition="reserved >= :q AND version = :v",
-                values={":q": quantity, ":one": 1, ":at": at.isoformat(), ":v": versions[(sku, location_id)]},
-            ))
-            actions.append(self.table.update(
-                stock_pk(sku), reservation_sk(location_id, order_id), "ADD quantity :minus",
-                condition="quantity >= :q", values={":minus": -quantity, ":q": quantity},
-            ))
-        return actions
+            writes.append(self._unreserve(sku, location_id, quantity, at, versions[(sku, location_id)]))
+            writes.append(self._shrink_reservation(order_id, sku, location_id, quantity))
+        return writes
 
-    def ship_actions(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime) -> list[dict]:
-        """Shipping consumes the reservation: on hand and reserved both go down, available stays."""
-        actions = []
+    def _unreserve(self, sku: str, location_id: str, quantity: int, at: datetime, version: int) -> Patch:
+        return Patch(stock_pk(sku), level_sk(location_id),
+                     Changes(set={"updated_at": at.isoformat()},
+                             add={"available": quantity, "reserved": -quantity, "version": 1}),
+                     when=ge("reserved", quantity) & eq("version", version), refused=_moved(sku, location_id))
+
+    def _shrink_reservation(self, order_id: str, sku: str, location_id: str, quantity: int) -> Patch:
+        return Patch(stock_pk(sku), reservation_sk(location_id, order_id), Changes(add={"quantity": -quantity}),
+                     when=ge("quantity", quantity), refused=_reservation_changed(sku, location_id, order_id))
+
+    def ship(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime) -> list[Patch]:
+        """Shipping consumes the reservation: on hand and reserved both go down, available stays.
+        StockShort when a count left fewer units than this takes."""
+        writes = []
         for sku, quantity in sorted(lines.items()):
-            actions.append(self.table.update(
+            writes.append(Patch(
                 stock_pk(sku), level_sk(location_id),
-                "SET on_hand = on_hand - :q, reserved = reserved - :q, version = version + :one, updated_at = :at",
-                condition="reserved >= :q AND on_hand >= :q",
-                values={":q": quantity, ":one": 1, ":at": at.isoformat()},
+                Changes(set={"updated_at": at.isoformat()}, add={"on_hand": -quantity, "reserved": -quantity,
+                                                                 "version": 1}),
+                when=ge("reserved", quantity) & ge("on_hand", quantity),
+                refused=lambda _old, sku=sku: StockShort(sku, location_id),
             ))
-            actions.append(self.table.update(
-                stock_pk(sku), reservation_sk(location_id, order_id), "ADD quantity :minus",
-                condition="quantity >= :q", values={":minus": -quantity, ":q": quantity},
-            ))
-        return actions
+            writes.append(self._shrink_reservation(order_id, sku, location_id, quantity))
+        return writes
 
-    def write_level_action(self, level: StockLevel, expected_version: int | None) -> dict:
-        """Write counts we computed from a read; refused if anything moved the level since."""
+    def write_level(self, level: StockLevel, expected_version: int | None) -> Put:
+        """Write counts we computed from a read: StockMoved if anything moved the level since."""
         item = level_item(level)
+        moved = _moved(level.sku, level.location_id)
         if expected_version is None:
-            return self.table.put(item, condition="attribute_not_exists(pk)")
-        return self.table.put(item, condition="version = :v", values={":v": expected_version})
+            return Put(item, when=NEW, refused=moved)
+        return Put(item, when=eq("version", expected_version), refused=moved)
+
+    def claim_adjustment(self, adjustment: Adjustment, fingerprint: str, after: StockLevel, at: datetime) -> Put:
+        """The adjustment id, claimed with the level it produces: AlreadyApplied (with what the first
+        claim stored) when the id was used before."""
+        item = {"pk": adjustment_pk(adjustment.adjustment_id), "sk": "ADJUSTMENT", "fingerprint": fingerprint,
+                "level": after.model_dump_json(), "applied_at": at.isoformat()}
+        return Put(item, when=NEW, refused=lambda old: AlreadyApplied(adjustment.adjustment_id, _applied(old)))
+
+    def drop_spent_reservation(self, sku: str, location_id: str, order_id: str) -> Delete:
+        """Remove a reservation record that holds nothing any more (shipped or released down to 0)."""
+        return Delete(stock_pk(sku), reservation_sk(location_id, order_id), when=eq("quantity", 0),
+                      refused=_reservation_changed(sku, location_id, order_id))
+
+
+def _short_or_moved(sku: str, location_id: str, quantity: int):
+    def refused(old: dict | None):
+        if old is None or old.get("available", 0) < quantity:
+            return OutOfStock(sku, location_id)
+        return StockMoved(sku, location_id)
+    return refused
+
+
+def _moved(sku: str, location_id: str):
+    return lambda _old: StockMoved(sku, location_id)
+
+
+def _reservation_changed(sku: str, location_id: str, order_id: str):
+    return lambda _old: ReservationChanged(sku, location_id, order_id)
+
+
+def _applied(item: dict | None) -> AppliedAdjustment | None:
+    if not item:
+        return None
+    return AppliedAdjustment(item["fingerprint"], StockLevel.model_validate_json(item["level"]))
 
 
 def level_item(level: StockLevel) -> dict:

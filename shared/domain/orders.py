@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -211,6 +212,14 @@ class ShipmentDelay(BaseModel):
     reason: str
     estimated_delivery: datetime | None = None
     at: datetime
+
+
+@dataclass(frozen=True)
+class ChannelOrderKey:
+    """What a channel order id points at: the order it made, and the request it made it from."""
+
+    order_id: str
+    fingerprint: str
 
 
 class Order(BaseModel):

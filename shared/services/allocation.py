@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from shared.adapters.dynamo import TransactionCancelled
-from shared.adapters.outbox import event_action
 from shared.config import ChannelPolicy
 from shared.domain.events import AllocatedLine, DomainEvent, HoldInfo, LineQuantity, OrderAllocated, \
     OrderBackordered, OrderOnHold, StockLow
@@ -27,7 +25,8 @@ from shared.domain.routing import Destination, Line, RoutingDecision, RoutingReq
 from shared.domain.stock import StockLevel
 from shared.domain.verification import verify
 from shared.errors import Busy
-from shared.services.context import Repositories
+from shared.repositories import Repositories
+from shared.unit_of_work import CommitFailed
 
 MAX_ATTEMPTS = 6
 MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's TransactWriteItems limit
@@ -70,7 +69,7 @@ def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, no
             return AllocationResult(Outcome.NOTHING_TO_DO, order)
         try:
             return _attempt(order, repos, policy_for(order.channel), now)
-        except TransactionCancelled:
+        except CommitFailed:
             # The order moved, stock ran short or capacity was taken meanwhile: read again, plan again,
             # after a short jittered pause so racing allocators do not collide again in step.
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
@@ -118,8 +117,8 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
         order.version += 1
         event = OrderBackordered(occurred_at=now, order_id=order.order_id, channel=order.channel,
                                  lines=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in remaining])
-        repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)]
-                             + still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - 2))
+        repos.commit(repos.orders.save(order, expected), repos.events.publish(event),
+                     still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - 2))
         return AllocationResult(Outcome.BACKORDERED, order, available_by_sku)
 
     return _reserve(order, expected, decision, record, levels, locations, repos, now, available_by_sku)
@@ -168,20 +167,20 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     # Exact versions where counts matter: a StockLow event reports them, and a level we leave
     # an order waiting on must not have been restocked meanwhile.
     exact_pairs = {(e.sku, e.location_id) for e in stock_low} | (assigned & _waiting_pairs(order, locations))
-    actions = (
-        repos.stock.reserve_actions(order.order_id, decision.assignments, now,
-                                    {pair: levels[pair].version for pair in exact_pairs})
-        + repos.stock.count_order_actions({loc: capacity.get(loc) for loc in new_locations}, now.date())
-        + [repos.orders.save_action(order, expected)]
-        + [event_action(repos.table, e) for e in events]
+    work = repos.unit_of_work().add(
+        repos.stock.reserve(order.order_id, decision.assignments, now,
+                            {pair: levels[pair].version for pair in exact_pairs}),
+        repos.stock.count_order({loc: capacity.get(loc) for loc in new_locations}, now.date()),
+        repos.orders.save(order, expected),
+        repos.events.publish_all(events),
     )
     if order.backordered:
-        actions += still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - len(actions),
-                                skip=assigned)
+        work.add(still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - len(work),
+                                    skip=assigned))
     # An SDK retry after a timeout reuses the ClientRequestToken botocore fills in for this call, so
     # DynamoDB does not apply a committed transaction twice (moto ignores the token: there the
     # order's version condition refuses the retry, and the loop above finds the order allocated).
-    repos.table.transact(actions)
+    work.commit()
     outcome = Outcome.ALLOCATED if decision.complete else Outcome.PARTIALLY_ALLOCATED
     return AllocationResult(outcome, order, available_by_sku)
 
@@ -197,7 +196,7 @@ def _waiting_pairs(order: Order, locations) -> set[tuple[str, str]]:
 
 
 def still_short_checks(order: Order, locations, levels, repos: Repositories, room: int,
-                 skip: set[tuple[str, str]] = frozenset()) -> list[dict]:
+                 skip: set[tuple[str, str]] | frozenset = frozenset()) -> list:
     """Checks that the stock this order now waits for is still as read.
 
     Without them, a restock committed between our read and our write would find the order not yet
@@ -205,7 +204,7 @@ def still_short_checks(order: Order, locations, levels, repos: Repositories, roo
     the shelf. When they do not fit the transaction (a very wide order), the scheduled
     reconciliation is the safety net."""
     pairs = _waiting_pairs(order, locations) - skip
-    return repos.stock.unchanged_actions(pairs, levels) if len(pairs) <= room else []
+    return repos.stock.unchanged(pairs, levels) if len(pairs) <= room else []
 
 
 def merge_allocations(existing: list[Allocation], decision: RoutingDecision) -> list[Allocation]:
@@ -233,4 +232,4 @@ def _hold(order: Order, holds: list[tuple[HoldReason, str]], repos: Repositories
     order.version += 1
     event = OrderOnHold(occurred_at=now, order_id=order.order_id, channel=order.channel,
                         holds=[HoldInfo(reason=reason.value, detail=detail) for reason, detail in holds])
-    repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)])
+    repos.commit(repos.orders.save(order, expected), repos.events.publish(event))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.services.allocation import Outcome, PolicyFor, allocate_order
-from shared.services.context import Repositories
+from shared.repositories import Repositories
 
 MAX_ORDERS_PER_SKU = 200  # bounded work per event; the next restock or reconciliation continues
 

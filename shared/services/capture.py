@@ -6,13 +6,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.adapters.dynamo import TransactionCancelled, from_item
-from shared.adapters.orders_repo import ChannelOrderKey
-from shared.adapters.outbox import event_action
 from shared.domain.events import LineQuantity, OrderReceived
-from shared.domain.orders import Order, OrderRequest, OrderStatus, StatusChange
+from shared.domain.orders import ChannelOrderKey, Order, OrderRequest, OrderStatus, StatusChange
 from shared.errors import Busy, Conflict, InvalidInput
-from shared.services.context import Repositories
+from shared.repositories import Repositories
+from shared.unit_of_work import AlreadyExists, Contention, Refused
 
 ATTEMPTS = 3
 
@@ -53,16 +51,15 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
     for _ in range(ATTEMPTS):
         try:
             # Key, order and event in one transaction: no order without its key, no event without both.
-            repos.table.transact(repos.orders.create_actions(order) + [event_action(repos.table, event)])
+            repos.commit(repos.orders.create(order), repos.events.publish(event))
             return CaptureResult(order, created=True)
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed_indexes():
-                old = cancelled.reasons[0].get("Item")
-                found = from_item(old) if old else None
-                return _existing(ChannelOrderKey(found["order_id"], found["fingerprint"]) if found else None,
-                                 order, repos)
-            if not cancelled.retryable:
+        except Refused as refused:
+            taken = refused.find(AlreadyExists)
+            if taken is None or taken.entity != "channel_order":
                 raise
+            return _existing(taken.existing, order, repos)
+        except Contention:
+            continue
     raise Busy("the order could not be stored because of contention; retry the same request")
 
 

@@ -8,8 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.adapters.dynamo import TransactionCancelled
-from shared.adapters.outbox import event_action
 from shared.carriers.adapter import CHEAPEST, LabelRequest, Parcel
 from shared.domain.events import DomainEvent, FulfillmentOrderChanged, FulfillmentRequested, LineQuantity, \
     OrderDelivered, OrderShipped, ShipmentDispatched
@@ -19,7 +17,8 @@ from shared.domain.orders import OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
-from shared.services.context import Repositories
+from shared.repositories import Repositories
+from shared.unit_of_work import AlreadyExists, CommitFailed, OrderClosed, Refused, ReservationChanged, StockShort
 from shared.observability import count, logger
 from shared.services.labels import buy_label
 
@@ -41,23 +40,21 @@ def request_fulfillment(event_id: str, order_id: str, channel: str, allocations:
         pickup_code=f"{secrets.randbelow(10**6):06d}" if pickup else None,
         history=[FulfillmentChange(status=FulfillmentStatus.OPEN, at=now)],
     ) for location, lines in sorted(by_location.items())]
-    actions = []
+    work = repos.unit_of_work()
     for fo in orders:
-        actions.append(repos.fulfillment.create_action(fo))
-        actions.append(event_action(repos.table, FulfillmentRequested(
+        work.add(repos.fulfillment.create(fo), repos.events.publish(FulfillmentRequested(
             occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=order_id, channel=channel,
             location_id=fo.location_id, pickup=pickup,
             lines=[LineQuantity(sku=line.sku, quantity=line.quantity) for line in fo.lines])))
     # Not for an order cancelled meanwhile: its cancel could not see these yet.
-    actions.append(repos.orders.not_cancelled_check(order_id))
+    work.add(repos.orders.still_open(order_id))
     try:
-        repos.table.transact(actions)
-    except TransactionCancelled as cancelled:
-        failed = cancelled.failed_indexes()
-        if not failed:
-            raise
-        if len(actions) - 1 in failed:
+        work.commit()
+    except Refused as refused:
+        if refused.find(OrderClosed):
             return []
+        if not refused.only(AlreadyExists):
+            raise
         return [repos.fulfillment.get(fo.fulfillment_order_id) or fo for fo in orders]
     return orders
 
@@ -85,9 +82,9 @@ def advance(fulfillment_order_id: str, action: Action, principal: Principal, rep
                                         order_id=fo.order_id, location_id=fo.location_id, status=fo.status.value,
                                         previous=previous.value)
         try:
-            repos.table.transact([repos.fulfillment.save_action(fo, expected), event_action(repos.table, event)])
+            repos.commit(repos.fulfillment.save(fo, expected), repos.events.publish(event))
             return fo
-        except TransactionCancelled:
+        except CommitFailed:
             continue  # someone else moved it: decide again on a fresh read
     raise Busy("the fulfilment order is changing too fast; retry")
 
@@ -168,18 +165,15 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
                                     previous=previous.value),
         ]
         events += order_events
-        actions = ([repos.fulfillment.save_action(fo, expected), repos.fulfillment.shipment_action(shipment)]
-                   + repos.stock.ship_actions(fo.order_id, fo.location_id, shipped, now)
-                   + [repos.orders.save_action(order, order_expected)]
-                   + [event_action(repos.table, e) for e in events])
         try:
-            repos.table.transact(actions)
+            repos.commit(repos.fulfillment.save(fo, expected), repos.shipments.create(shipment),
+                         repos.stock.ship(fo.order_id, fo.location_id, shipped, now),
+                         repos.orders.save(order, order_expected), repos.events.publish_all(events))
             return fo
-        except TransactionCancelled as cancelled:
+        except CommitFailed as failed:
             if _already_shipped(fulfillment_order_id, request, repos):
                 return get_fulfillment_order(fulfillment_order_id, principal, repos)
-            _refuse_if_stock_short(cancelled, stock_from=2, stock_to=2 + 2 * len(shipped),
-                                   location_id=fo.location_id, stored_label=stored_label)
+            _refuse_if_stock_short(failed, location_id=fo.location_id, stored_label=stored_label)
             continue  # the fulfilment order or the order moved: decide again
     raise Busy("the fulfilment order is changing too fast; retry")
 
@@ -212,12 +206,10 @@ def _other_parts(order, fo: FulfillmentOrder, repos: Repositories) -> list[Fulfi
     return [o.status for o in found] + [FulfillmentStatus.OPEN] * (len(set(wanted)) - len(found))
 
 
-def _refuse_if_stock_short(cancelled: TransactionCancelled, stock_from: int, stock_to: int, location_id: str,
-                           stored_label=None) -> None:
+def _refuse_if_stock_short(failed: CommitFailed, location_id: str, stored_label=None) -> None:
     """A stock level refusing the decrement (on hand counted below what is reserved) will refuse
     every retry too: that is a conflict for a person, not contention to wait out."""
-    failed = cancelled.failed_indexes()
-    if failed and all(stock_from <= i < stock_to for i in failed):
+    if isinstance(failed, Refused) and failed.only(StockShort, ReservationChanged):
         if stored_label is not None:
             # Bought, and now not used: record it so someone can void it with the carrier.
             logger.warning("label bought for a refused shipment", extra={
@@ -229,7 +221,7 @@ def _refuse_if_stock_short(cancelled: TransactionCancelled, stock_from: int, sto
 
 def _already_shipped(fulfillment_order_id: str, request: ShipRequest, repos: Repositories) -> bool:
     """Whether this shipment id was shipped before (a retried call), for this fulfilment order."""
-    done = repos.fulfillment.shipment(request.shipment_id)
+    done = repos.shipments.get(request.shipment_id)
     if done is not None and done.fulfillment_order_id != fulfillment_order_id:
         raise Conflict(f"shipment_id {request.shipment_id} was used for another fulfilment order",
                        field="shipment_id")
@@ -276,14 +268,12 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
         events += _follow_parts(order, fo, repos, now, f"fulfilment order {fo.fulfillment_order_id} collected",
                                 handed_over=True)
         order.version += 1  # serialises with the order's other parts, as ship() does
-        actions = ([repos.fulfillment.save_action(fo, expected)]
-                   + repos.stock.ship_actions(fo.order_id, fo.location_id, handed, now)
-                   + [repos.orders.save_action(order, order_expected)]
-                   + [event_action(repos.table, e) for e in events])
         try:
-            repos.table.transact(actions)
+            repos.commit(repos.fulfillment.save(fo, expected),
+                         repos.stock.ship(fo.order_id, fo.location_id, handed, now),
+                         repos.orders.save(order, order_expected), repos.events.publish_all(events))
             return fo
-        except TransactionCancelled as cancelled:
-            _refuse_if_stock_short(cancelled, stock_from=1, stock_to=1 + 2 * len(handed), location_id=fo.location_id)
+        except CommitFailed as failed:
+            _refuse_if_stock_short(failed, location_id=fo.location_id)
             continue
     raise Busy("the fulfilment order is changing too fast; retry")

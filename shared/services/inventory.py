@@ -9,13 +9,12 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from shared.adapters.dynamo import TransactionCancelled, from_item
-from shared.adapters.outbox import event_action
 from shared.domain.events import DomainEvent, LocationChanged, StockChanged, StockLow
 from shared.domain.locations import Location, LocationRequest
 from shared.domain.stock import Adjustment, SetStockRequest, StockLevel, StockRow
 from shared.errors import Busy, Conflict, InvalidInput, NotFound, OmsError
-from shared.services.context import Repositories
+from shared.repositories import Repositories
+from shared.unit_of_work import AlreadyApplied, CommitFailed, Refused
 
 ATTEMPTS = 6
 MAX_IMPORT_ROWS = 1000
@@ -29,7 +28,7 @@ def put_location(location_id: str, request: LocationRequest, repos: Repositories
         active=location.active, ships_to=location.ships_to, pickup_enabled=location.pickup_enabled,
         daily_order_capacity=location.daily_order_capacity,
     )
-    repos.table.transact([repos.locations.put_action(location), event_action(repos.table, event)])
+    repos.commit(repos.locations.put(location), repos.events.publish(event))
     return location
 
 
@@ -56,7 +55,7 @@ def set_stock(sku: str, location_id: str, request: SetStockRequest, repos: Repos
         try:
             _write(before, after, current is not None, cause, [], repos, now)
             return after
-        except TransactionCancelled:
+        except CommitFailed:
             continue  # a reservation or another write moved the level: recompute from a fresh read
     raise Busy("the stock level is changing too fast; retry")
 
@@ -98,29 +97,37 @@ def adjust_stock(adj: Adjustment, repos: Repositories, now: datetime, check_loca
         current = repos.stock.level(adj.sku, adj.location_id)
         before = current or StockLevel(sku=adj.sku, location_id=adj.location_id)
         if before.on_hand + adj.delta < 0:
+            # A retry of an adjustment that took the stock to zero must hear "duplicate", not
+            # "rejected" (a client would then resend under a new id): the id first.
+            applied = repos.stock.applied_adjustment(adj.adjustment_id)
+            if applied is not None:
+                return _duplicate(adj, fingerprint, applied.fingerprint, applied.level)
             raise InvalidInput(f"on hand is {before.on_hand}; a delta of {adj.delta} would take it below zero",
                                field="delta")
         after = before.with_counts(before.on_hand + adj.delta, before.safety_stock, now)
-        record = repos.table.put(
-            {"pk": f"ADJUSTMENT#{adj.adjustment_id}", "sk": "ADJUSTMENT", "fingerprint": fingerprint,
-             "level": after.model_dump_json(), "applied_at": now.isoformat()},
-            condition="attribute_not_exists(pk)",
-        )
+        claim = repos.stock.claim_adjustment(adj, fingerprint, after, now)
         try:
-            _write(before, after, current is not None, f"adjustment:{adj.reason.value}", [record], repos, now)
+            _write(before, after, current is not None, f"adjustment:{adj.reason.value}", [claim], repos, now)
             return AdjustmentResult(adj.adjustment_id, after)
-        except TransactionCancelled as cancelled:
-            if 2 in cancelled.failed_indexes():  # the adjustment id was applied before
-                old = cancelled.reasons[2].get("Item")
-                old = from_item(old) if old else repos.table.get(f"ADJUSTMENT#{adj.adjustment_id}", "ADJUSTMENT")
-                if old["fingerprint"] != fingerprint:
-                    raise Conflict(f"adjustment_id {adj.adjustment_id} was already used for a different adjustment",
-                                   field="adjustment_id") from None
-                return AdjustmentResult(adj.adjustment_id, StockLevel.model_validate_json(old["level"]), True)
+        except Refused as refused:
+            if (done := refused.find(AlreadyApplied)) is not None:
+                first = done.record or repos.stock.applied_adjustment(adj.adjustment_id)
+                if first is not None:
+                    return _duplicate(adj, fingerprint, first.fingerprint, first.level)
+        except CommitFailed:
+            pass
     raise Busy("the stock level is changing too fast; retry")
 
 
-def _write(before: StockLevel, after: StockLevel, exists: bool, cause: str, extra: list[dict],
+def _duplicate(adj: Adjustment, fingerprint: str, first_fingerprint: str, level: StockLevel) -> AdjustmentResult:
+    """The same adjustment again answers what it did the first time; the same id for another is a conflict."""
+    if first_fingerprint != fingerprint:
+        raise Conflict(f"adjustment_id {adj.adjustment_id} was already used for a different adjustment",
+                       field="adjustment_id")
+    return AdjustmentResult(adj.adjustment_id, level, True)
+
+
+def _write(before: StockLevel, after: StockLevel, exists: bool, cause: str, extra: list,
            repos: Repositories, now: datetime) -> None:
     events: list[DomainEvent] = [StockChanged(
         occurred_at=now, sku=after.sku, location_id=after.location_id, cause=cause, on_hand=after.on_hand,
@@ -130,10 +137,8 @@ def _write(before: StockLevel, after: StockLevel, exists: bool, cause: str, extr
     if after.available <= after.low_stock_threshold < before.available:
         events.append(StockLow(occurred_at=now, sku=after.sku, location_id=after.location_id,
                                available=after.available, threshold=after.low_stock_threshold))
-    # Index 0 is the level and index 1 the first event; `extra` starts at index 2.
-    actions = [repos.stock.write_level_action(after, before.version if exists else None),
-               event_action(repos.table, events[0]), *extra, *(event_action(repos.table, e) for e in events[1:])]
-    repos.table.transact(actions)
+    repos.commit(repos.stock.write_level(after, before.version if exists else None), extra,
+                 repos.events.publish_all(events))
 
 
 @dataclass

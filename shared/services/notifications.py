@@ -149,11 +149,11 @@ def notification_for(detail_type: str, detail: dict, repos, tracking_template: s
         case Moment.SHIPPED:
             shipped = ShippedDetail.model_validate(detail)
             shipment = None if shipped.carrier and shipped.tracking_code else \
-                repos.fulfillment.shipment(shipped.shipment_id)
+                repos.shipments.get(shipped.shipment_id)
             return compose_shipped(shipped, order, shipment, tracking_template)
         case Moment.DELAYED:
             delayed = DelayedDetail.model_validate(detail)
-            return compose_delayed(delayed, order, repos.fulfillment.shipment(delayed.shipment_id), tracking_template)
+            return compose_delayed(delayed, order, repos.shipments.get(delayed.shipment_id), tracking_template)
         case Moment.READY_FOR_PICKUP:
             changed = FulfillmentChangedDetail.model_validate(detail)
             return compose_ready_for_pickup(changed, order, repos.fulfillment.get(changed.fulfillment_order_id),

@@ -7,16 +7,16 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from shared.adapters.dynamo import TransactionCancelled
+from shared.adapters.expressions import Write
 from shared.adapters.orders_repo import OrderFilter
-from shared.adapters.outbox import event_action
 from shared.domain.events import AllocatedLine, DomainEvent, FulfillmentOrderChanged, OrderCancelled, \
     OrderRejected, OrderReleased, StockChanged
 from shared.domain.fulfillment import Action, Decision, FulfillmentStatus
 from shared.domain.orders import CANCELLABLE, Order, OrderStatus
 from shared.domain.principal import Principal
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
-from shared.services.context import Repositories
+from shared.repositories import Repositories
+from shared.unit_of_work import CommitFailed
 
 ATTEMPTS = 5
 MAX_MONTHS = 36
@@ -80,7 +80,7 @@ def cancel_order(order_id: str, principal: Principal, reason: str, repos: Reposi
         expected = order.version
         released = list(order.allocations)
         levels, _ = repos.stock.snapshot({a.sku for a in released}, {a.location_id for a in released}, now.date())
-        fulfillment_actions = _cancel_fulfillment(order, reason, repos, now)
+        fulfillment_writes = _cancel_fulfillment(order, reason, repos, now)
         order.allocations, order.backordered, order.cancel_reason = [], [], reason
         order.move_to(OrderStatus.CANCELLED, now, note=reason)
         order.version += 1
@@ -97,27 +97,24 @@ def cancel_order(order_id: str, principal: Principal, reason: str, repos: Reposi
                 available_increased=True,
             ))
         versions = {(a.sku, a.location_id): levels[(a.sku, a.location_id)].version for a in released}
-        actions = (repos.stock.release_actions(order.order_id, released, now, versions)
-                   + [repos.orders.save_action(order, expected)]
-                   + [event_action(repos.table, e) for e in events]
-                   + fulfillment_actions)
         try:
-            repos.table.transact(actions)
+            repos.commit(repos.stock.release(order.order_id, released, now, versions),
+                         repos.orders.save(order, expected), repos.events.publish_all(events), fulfillment_writes)
             return order
-        except TransactionCancelled:
+        except CommitFailed:
             continue  # the order or a stock level moved while we worked: read again
     raise Busy("the order is changing too fast to cancel; retry")
 
 
-def _cancel_fulfillment(order: Order, reason: str, repos: Repositories, now: datetime) -> list[dict]:
+def _cancel_fulfillment(order: Order, reason: str, repos: Repositories, now: datetime) -> list[Write]:
     """Cancel the order's fulfilment orders with it, so no location ships a cancelled order. Ones
     not created yet never will be: their creation checks that the order is not cancelled."""
-    actions = []
+    actions: list[Write] = []
     found = repos.fulfillment.many(order.fulfillment_order_ids)  # one batch read, not one per location
     # One the order names that is not there yet must still not be there when we commit: created
     # in between (its "not cancelled" check passed), it would be missed here. Refused, we read again.
     for missing in sorted(set(order.fulfillment_order_ids) - {fo.fulfillment_order_id for fo in found}):
-        actions.append(repos.fulfillment.absent_check(missing))
+        actions.append(repos.fulfillment.absent(missing))
     for fo in found:
         if fo.status in (FulfillmentStatus.REJECTED, FulfillmentStatus.CANCELLED):
             continue  # already over: a rejected part was re-routed, and its new part is cancelled here
@@ -128,8 +125,8 @@ def _cancel_fulfillment(order: Order, reason: str, repos: Repositories, now: dat
             raise Conflict(f"fulfilment order {fo_id} is {fo.status}; the order can no longer be cancelled",
                            field="status")
         if verdict.decision == Decision.APPLY:
-            actions.append(repos.fulfillment.save_action(fo, expected))
-            actions.append(event_action(repos.table, FulfillmentOrderChanged(
+            actions.append(repos.fulfillment.save(fo, expected))
+            actions.append(repos.events.publish(FulfillmentOrderChanged(
                 occurred_at=now, fulfillment_order_id=fo_id, order_id=order.order_id, location_id=fo.location_id,
                 status=fo.status.value, previous=previous.value)))
     return actions
@@ -178,8 +175,8 @@ def _operator_change(order_id, principal: Principal, target: OrderStatus, change
         event = change(order)
         order.version += 1
         try:
-            repos.table.transact([repos.orders.save_action(order, expected), event_action(repos.table, event)])
+            repos.commit(repos.orders.save(order, expected), repos.events.publish(event))
             return order
-        except TransactionCancelled:
+        except CommitFailed:
             continue
     raise Busy("the order is changing too fast; retry")

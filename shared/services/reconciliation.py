@@ -41,8 +41,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from shared.adapters.dynamo import TransactionCancelled
-from shared.adapters.outbox import event_action
 from shared.adapters.reconciliation_repo import LeaseLost, ReconciliationRepository
 from shared.domain import reconciliation as rules
 from shared.domain.events import OrderCancelled, OrderStuck, ReconciliationCompleted, StockDriftRepaired
@@ -54,7 +52,8 @@ from shared.domain.stock import StockLevel
 from shared.errors import Conflict, OmsError
 from shared.observability import logger
 from shared.services.allocation import Outcome, PolicyFor, allocate_order
-from shared.services.context import Repositories
+from shared.repositories import Repositories
+from shared.unit_of_work import AlreadyExists, CommitFailed, Contention, LeaseLost as LeaseLostOutcome, Refused
 
 STEPS = ("expire_holds", "expire_pickups", "drift", "backorders", "silent_shipments", "stuck_orders", "exceptions")
 CHECKPOINT_EVERY = 50
@@ -156,7 +155,7 @@ def reconcile(repos: Repositories, now: datetime, *, policy_for: PolicyFor, trig
     budget = budget or Budget(cfg.budget.total_seconds())
     started = time.monotonic()
     report = RunReport(run_id=run_id or uuid.uuid4().hex, trigger=trigger, started_at=now)
-    store = ReconciliationRepository(repos.table)
+    store = repos.reconciliation
     # The lease outlives the budget by a margin: a run that overruns a little keeps it.
     lease = timedelta(seconds=max(0.0, budget.deadline - time.monotonic())) + LEASE_MARGIN
     state = store.acquire(report.run_id, now, lease)
@@ -195,13 +194,11 @@ def reconcile(repos: Repositories, now: datetime, *, policy_for: PolicyFor, trig
             occurred_at=now, run_id=report.run_id, trigger=trigger, started_at=now, pass_complete=report.pass_complete,
             resumed_from=report.resumed_from, stopped_in=report.stopped_in, **report.counts())
         try:
-            repos.table.transact([
-                store.release_action(report.run_id, step, cursor, report.pass_complete,
-                                     {**report.counts(), "seconds": report.seconds}, now),
-                event_action(repos.table, event),
-            ])
-        except TransactionCancelled as cancelled:
-            if 0 not in cancelled.failed_indexes():
+            repos.commit(store.release(report.run_id, step, cursor, report.pass_complete,
+                                       {**report.counts(), "seconds": report.seconds}, now),
+                         repos.events.publish(event))
+        except Refused as refused:
+            if refused.find(LeaseLostOutcome) is None:
                 raise
             raise LeaseLost() from None
     except LeaseLost:
@@ -228,7 +225,7 @@ def _walk(run: _Run, step: str, start: dict | None, items: Iterator[tuple[object
             return False, last
         try:
             handle(item)
-        except (OmsError, TransactionCancelled, LookupError, ValueError) as error:
+        except (OmsError, CommitFailed, LookupError, ValueError) as error:
             # One bad item must not block the pass for ever: count it, say why, go on.
             run.report.errors += 1
             if len(run.report.error_samples) < 5:
@@ -263,7 +260,7 @@ def _expire_holds(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
         if order is not None and rules.unpaid_hold_expired(order, run.now, run.cfg.unpaid_hold_after):
             try:
                 _cancel_unpaid(order, run)
-            except TransactionCancelled:
+            except CommitFailed:
                 fresh = run.repos.orders.get(order.order_id)
                 if fresh is not None and rules.unpaid_hold_expired(fresh, run.now, run.cfg.unpaid_hold_after):
                     raise  # still due: a real failure, tried again next run
@@ -284,7 +281,7 @@ def _cancel_unpaid(order: Order, run: _Run) -> None:
     order.version += 1
     event = OrderCancelled(occurred_at=run.now, order_id=order.order_id, channel=order.channel, reason=reason,
                            released=[])
-    run.repos.table.transact([run.repos.orders.save_action(order, expected), event_action(run.repos.table, event)])
+    run.repos.commit(run.repos.orders.save(order, expected), run.repos.events.publish(event))
 
 
 def _expire_pickups(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
@@ -330,16 +327,16 @@ def _duration_words(limit: timedelta) -> str:
 def _raise_uncollected(fo: FulfillmentOrder, limit: str, run: _Run) -> None:
     since = fo.history[-1].at if fo.history else fo.updated_at
     try:
-        run.repos.table.transact([run.store.raise_exception_action(
+        run.repos.commit(run.store.raise_exception(
             UNCOLLECTED, fo.fulfillment_order_id, since,
             {"order_id": fo.order_id, "status": fo.status.value,
              "reason": f"ready for pickup at {fo.location_id} for more than {limit}; other parts of the order "
                        "were already collected, so the order cannot be cancelled as a whole",
              "suggested_action": "contact the customer; if they will not come, cancel this fulfilment order's "
-                                 "lines with the store and refund them"}, run.now)])
+                                 "lines with the store and refund them"}, run.now))
         run.report.pickups_flagged += 1
-    except TransactionCancelled as cancelled:
-        if 0 not in cancelled.failed_indexes():
+    except Refused as refused:
+        if not refused.only(AlreadyExists):
             raise  # not "already open"
 
 
@@ -374,10 +371,9 @@ def _sweep_spent_reservation(item: dict, run: _Run) -> None:
     they go) is deleted, so the partition stays the size of the live reservations, not of the
     SKU's history. Only while still 0: a reservation adding to it meanwhile keeps it."""
     try:
-        run.repos.table.transact([run.repos.table.delete(item["pk"], item["sk"], condition="quantity = :zero",
-                                                         values={":zero": 0})])
+        run.repos.commit(run.repos.stock.drop_spent_reservation(item["sku"], item["location_id"], item["order_id"]))
         run.report.reservations_swept += 1
-    except TransactionCancelled:
+    except Refused:
         pass  # reserved again in between: a live record now
 
 
@@ -393,7 +389,7 @@ def repair_level(sku: str, location_id: str, repos: Repositories, store: Reconci
         level = repos.stock.level(sku, location_id)
         if level is None:
             return False
-        reserved = store.reserved_by_records(sku, location_id)
+        reserved = repos.stock.live_reservations(sku, location_id)
         repair = rules.drift(level, reserved, now)
         if repair is None:
             return False
@@ -402,15 +398,14 @@ def repair_level(sku: str, location_id: str, repos: Repositories, store: Reconci
             safety_stock=level.safety_stock, reserved_before=level.reserved, reserved_after=repair.after.reserved,
             available_before=level.available, available_after=repair.after.available)
         try:
-            repos.table.transact([repos.stock.write_level_action(repair.after, expected_version=level.version),
-                                  store.audit_action(run_id, level, repair.after, now),
-                                  event_action(repos.table, event)])
-        except TransactionCancelled:
+            repos.commit(repos.stock.write_level(repair.after, expected_version=level.version),
+                         store.audit(run_id, level, repair.after, now), repos.events.publish(event))
+        except CommitFailed:
             continue  # the level moved under us: count again
         logger.warning("stock drift repaired", extra={"sku": sku, "location_id": location_id,
                                                       "reserved_before": level.reserved, "reserved_after": reserved})
         return True
-    raise TransactionCancelled([{"Code": "TransactionConflict"}])
+    raise Contention(f"stock level {sku} at {location_id} kept moving while it was recounted")
 
 
 # ------------------------------------------------------------------ 3. backorders
@@ -513,13 +508,13 @@ def _chase(shipment: Shipment, run: _Run) -> None:
         return
     reason = rules.silent_reason(shipment, run.now, problem)
     try:
-        run.repos.table.transact([run.store.raise_exception_action(
+        run.repos.commit(run.store.raise_exception(
             SILENT, shipment.shipment_id, rules.last_heard(shipment),
             {"order_id": shipment.order_id, "status": shipment.status.value, "reason": reason,
-             "suggested_action": rules.silent_action(shipment)}, run.now)])
+             "suggested_action": rules.silent_action(shipment)}, run.now))
         run.report.shipments_flagged += 1
-    except TransactionCancelled as cancelled:
-        if not cancelled.failed_indexes():
+    except Refused as refused:
+        if not refused.only(AlreadyExists):
             raise  # not "already flagged": a conflict to retry next run
 
 
@@ -556,16 +551,16 @@ def _stuck_orders(run: _Run, cursor: dict | None) -> tuple[bool, dict | None]:
                            sla_minutes=int(verdict.sla.total_seconds() // 60), reason=verdict.reason,
                            suggested_action=verdict.suggested_action)
         try:
-            run.repos.table.transact([
-                run.store.raise_exception_action(
+            run.repos.commit(
+                run.store.raise_exception(
                     STUCK, order.order_id, verdict.since,
                     {"order_id": order.order_id, "channel": order.channel, "status": order.status.value,
                      "sla_minutes": event.sla_minutes, "reason": verdict.reason,
                      "suggested_action": verdict.suggested_action}, run.now),
-                event_action(run.repos.table, event)])
+                run.repos.events.publish(event))
             run.report.orders_stuck += 1
-        except TransactionCancelled as cancelled:
-            if 0 not in cancelled.failed_indexes():
+        except Refused as refused:
+            if not refused.only(AlreadyExists):
                 raise
             # Raised before for this stay in the status: once, not on every run.
 
@@ -623,7 +618,7 @@ class OpenException:
 
 def list_exceptions(repos: Repositories, now: datetime, limit: int, cursor: str | None
                     ) -> tuple[list[OpenException], str | None]:
-    items, next_cursor = ReconciliationRepository(repos.table).exceptions_page(limit, cursor)
+    items, next_cursor = repos.reconciliation.exceptions_page(limit, cursor)
     found = []
     for item in items:
         since = datetime.fromisoformat(item["since"])

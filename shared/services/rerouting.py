@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.adapters.dynamo import TransactionCancelled
-from shared.adapters.outbox import event_action
 from shared.domain.events import AllocatedLine, DomainEvent, FulfillmentOrderChanged, LineQuantity, \
     OrderAllocated, OrderBackordered, StockChanged
 from shared.domain.fulfillment import Action, Decision, FulfillmentOrder, fulfillment_order_id
@@ -23,7 +21,8 @@ from shared.domain.routing import Destination, Line, RoutingRequest, plan_route
 from shared.errors import Busy, Conflict
 from shared.services.allocation import MAX_TRANSACTION_ACTIONS, PolicyFor, stock_low_events, \
     still_short_checks
-from shared.services.context import Repositories
+from shared.repositories import Repositories
+from shared.unit_of_work import CommitFailed, UnitOfWork
 from shared.services.fulfillment import ATTEMPTS, get_fulfillment_order
 
 
@@ -41,23 +40,25 @@ def reject_fulfillment_order(fulfillment_order_id_: str, reason: str, principal:
         order = repos.orders.get(fo.order_id)
         if order is None:  # cannot happen while fulfilment orders only come from allocations
             raise Conflict(f"order {fo.order_id} of this fulfilment order is gone", field="order_id")
-        actions = [repos.fulfillment.save_action(fo, expected_fo), event_action(repos.table, FulfillmentOrderChanged(
-            occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,
-            location_id=fo.location_id, status=fo.status.value, previous=previous.value))]
-        actions += _reroute(order, fo, reason, repos, policy_for(order.channel), now)
-        if len(actions) > MAX_TRANSACTION_ACTIONS:
+        work = repos.unit_of_work().add(
+            repos.fulfillment.save(fo, expected_fo),
+            repos.events.publish(FulfillmentOrderChanged(
+                occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,
+                location_id=fo.location_id, status=fo.status.value, previous=previous.value)))
+        _reroute(order, fo, reason, repos, policy_for(order.channel), now, work)
+        if len(work) > MAX_TRANSACTION_ACTIONS:
             raise Conflict("this fulfilment order is too large to re-route in one step; cancel the order instead",
                            field="fulfillment_order_id")
         try:
-            repos.table.transact(actions)
+            work.commit()
             return fo
-        except TransactionCancelled:
+        except CommitFailed:
             continue  # the fulfilment order, the order or a stock level moved: decide again
     raise Busy("the fulfilment order is changing too fast; retry")
 
 
-def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositories, policy, now: datetime
-             ) -> list[dict]:
+def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositories, policy, now: datetime,
+             work: UnitOfWork) -> None:
     """The order's side of a rejection: release there, re-plan elsewhere, reserve, record."""
     expected = order.version
     rejected_at = fo.location_id
@@ -136,19 +137,21 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
 
     capacity = {loc.location_id: loc.daily_order_capacity for loc in locations}
     new_locations = {loc for loc in decision.locations if loc not in already_at}
-    actions = (
-        repos.stock.release_lines_actions(order.order_id, rejected_at, lines, now,
-                                          {(sku, rejected_at): levels[(sku, rejected_at)].version for sku in lines})
-        + repos.stock.reserve_actions(order.order_id, decision.assignments, now,
-                                      {(e.sku, e.location_id): levels[(e.sku, e.location_id)].version
-                                       for e in stock_low})
-        + repos.stock.count_order_actions({loc: capacity.get(loc) for loc in new_locations}, now.date())
-        + [repos.orders.save_action(order, expected)]
-        + [event_action(repos.table, e) for e in events]
+    work.add(
+        repos.stock.release_lines(order.order_id, rejected_at, lines, now,
+                                  {(sku, rejected_at): levels[(sku, rejected_at)].version for sku in lines}),
+        repos.stock.reserve(order.order_id, decision.assignments, now,
+                            {(e.sku, e.location_id): levels[(e.sku, e.location_id)].version for e in stock_low}),
+        repos.stock.count_order({loc: capacity.get(loc) for loc in new_locations}, now.date()),
+        repos.orders.save(order, expected),
+        repos.events.publish_all(events),
     )
     if decision.unfilled:
         # A restock between our read and our write must not leave these lines waiting unseen.
-        actions += still_short_checks(order, [loc for loc in locations if loc.location_id != rejected_at], levels,
-                                      repos, room=MAX_TRANSACTION_ACTIONS - len(actions) - 2,
-                                      skip={(a.sku, a.location_id) for a in decision.assignments})
-    return actions
+        work.add(still_short_checks(order, [loc for loc in locations if loc.location_id != rejected_at], levels,
+                                    repos, room=MAX_TRANSACTION_ACTIONS - len(work),
+                                    # Levels this work writes already carry their own condition (and
+                                    # DynamoDB refuses two operations on one item): a pickup store
+                                    # that rejects is both released here and the store its lines wait for.
+                                    skip={(a.sku, a.location_id) for a in decision.assignments}
+                                    | {(sku, rejected_at) for sku in lines}))

@@ -37,7 +37,7 @@ from shared.errors import Busy
 if TYPE_CHECKING:
     from shared.domain.events import DomainEvent
     from shared.domain.shipments import Shipment
-    from shared.services.context import Repositories
+    from shared.repositories import Repositories
 
 TRACKING_QUEUE = "tracking-updates"  # infra/wiring.py TRACKING_UPDATES
 ATTEMPTS = 5
@@ -128,7 +128,7 @@ def apply_update(update: TrackingUpdate, received_at: datetime, repos: Repositor
 
 def _apply_to(shipment_id: str, update: TrackingUpdate, received_at: datetime, repos: Repositories,
               now: datetime, indexed: Shipment | None = None) -> Outcome:
-    from shared.adapters.dynamo import TransactionCancelled
+    from shared.unit_of_work import CommitFailed
 
     for attempt_number in range(ATTEMPTS):
         # First try on the index's copy (it projects the whole item: one read saved per update); a
@@ -138,15 +138,14 @@ def _apply_to(shipment_id: str, update: TrackingUpdate, received_at: datetime, r
             raise LookupError(f"shipment {shipment_id} is indexed under {update.tracking_code} but missing")
         try:
             return attempt(shipment, update, received_at, repos, now)
-        except TransactionCancelled:
+        except CommitFailed:
             continue  # the shipment or its order moved: decide again on a fresh read
     raise Busy(f"shipment {shipment_id} is changing too fast; retry")
 
 
 def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, repos: Repositories,
             now: datetime) -> Outcome:
-    """One try on the shipment as read; TransactionCancelled when it (or its order) changed since."""
-    from shared.adapters.outbox import event_action
+    """One try on the shipment as read; CommitFailed when it (or its order) changed since."""
     from shared.domain.events import ShipmentTrackingUpdated
     from shared.domain.shipments import TrackingEntry
 
@@ -176,12 +175,11 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
         check_late = shipment.delay_reason is None and not delivered
         if delivered or check_late:
             order_write = _order_effects(shipment, update, delivered, check_late, repos, now, events)
-    actions = [repos.shipments.save_action(shipment, expected)]
+    work = repos.unit_of_work().add(repos.shipments.save(shipment, expected))
     if order_write is not None:
         order, order_expected = order_write
-        actions.append(repos.orders.save_action(order, order_expected))
-    actions += [event_action(repos.table, e) for e in events]
-    repos.table.transact(actions)
+        work.add(repos.orders.save(order, order_expected))
+    work.add(repos.events.publish_all(events)).commit()
     return Outcome.APPLIED if applies else Outcome.KEPT
 
 

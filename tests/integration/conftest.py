@@ -19,7 +19,7 @@ from local.emulator import provision, start_moto
 from local.functions import Functions
 from local.runtime import ApiGateway, QueuePoller, StreamPoller, demo_keys, function_environment, \
     reset_process_caches
-from shared.services.context import repositories
+from shared.repositories import repositories
 
 
 @pytest.fixture(scope="session")

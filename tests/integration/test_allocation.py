@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.adapters.dynamo import TransactionCancelled
+from shared.unit_of_work import CommitFailed
 from shared.config import ChannelPolicy, settings
 from shared.domain.orders import HoldReason, OrderStatus
 from shared.domain.stock import SetStockRequest
@@ -33,8 +33,9 @@ def level(repos, sku, loc):
 
 
 def reservations(repos, sku):
-    items = repos.table.query_all(key_condition="pk = :pk AND begins_with(sk, :r)",
-                                  values={":pk": f"STOCK#{sku}", ":r": "RES#"}, consistent=True)
+    from shared.adapters.expressions import KeyQuery, SortRange
+
+    items = repos.store.query_all(KeyQuery(f"STOCK#{sku}", SortRange.prefix("RES#")), consistent=True)
     return {(i["location_id"], i["order_id"]): int(i["quantity"]) for i in items}
 
 
@@ -95,7 +96,7 @@ def test_a_stale_attempt_cannot_reserve_twice(stocked):
     stale = repos.orders.get(order.order_id)
     allocate_order(order.order_id, repos, policy, NOW)
 
-    with pytest.raises(TransactionCancelled):
+    with pytest.raises(CommitFailed):
         allocation._attempt(stale, repos, policy("web"), NOW)
 
     assert level(repos, "SKU-1", "BER").reserved == 2
@@ -114,7 +115,7 @@ def test_two_orders_racing_for_the_last_units_cannot_both_win(stocked):
     allocate_order(first.order_id, repos, policy, NOW)
     # Force the second attempt to plan on the snapshot taken before the first reserved.
     repos.stock.snapshot = lambda *a, **k: (levels, {})
-    with pytest.raises(TransactionCancelled):
+    with pytest.raises(CommitFailed):
         allocation._attempt(stale_second, repos, policy("web"), NOW)
     del repos.stock.snapshot
 
@@ -129,7 +130,7 @@ def test_two_orders_racing_for_the_last_units_cannot_both_win(stocked):
 def test_a_crash_around_the_reservation_converges_on_retry(stocked, functions, monkeypatch, crash_after_commit):
     repos = stocked
     order = capture(repos, ("SKU-1", 2))
-    real = type(repos.table).transact
+    real = type(repos.store).transact
     calls = {"n": 0}
 
     def crashing(self, actions):
@@ -140,7 +141,7 @@ def test_a_crash_around_the_reservation_converges_on_retry(stocked, functions, m
             raise RuntimeError("injected crash")
         return real(self, actions)
 
-    monkeypatch.setattr(type(repos.table), "transact", crashing)
+    monkeypatch.setattr(type(repos.store), "transact", crashing)
     event = sqs_event("OrderReceived", {"order_id": order.order_id})
     assert functions.invoke("allocate-orders", event)["batchItemFailures"]  # SQS will redeliver
     assert functions.invoke("allocate-orders", event) == {"batchItemFailures": []}
@@ -299,12 +300,12 @@ def test_stock_low_is_announced_once_with_the_real_count(stocked):
 
     allocate_order(first.order_id, repos, policy, NOW)  # 5 -> 4 available
     repos.stock.snapshot = lambda *a, **k: (levels, {})  # the second plans on 5 -> 2
-    with pytest.raises(TransactionCancelled):
+    with pytest.raises(CommitFailed):
         allocation._attempt(stale_second, repos, policy("web"), NOW)
     del repos.stock.snapshot
     allocate_order(second.order_id, repos, policy, NOW)  # re-planned: 4 -> 1
 
-    outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+    outbox = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
                                      ExpressionAttributeValues={":t": {"S": "StockLow"}})["Items"]
     assert [json.loads(i["detail"]["S"])["available"] for i in outbox] == [1]
 
@@ -331,7 +332,7 @@ def test_a_location_takes_no_more_orders_than_its_capacity_under_a_stale_read(re
 
     allocate_order(first.order_id, repos, policy, NOW)
     repos.stock.snapshot = lambda *a, **k: before  # BER's counter read before the first took it
-    with pytest.raises(TransactionCancelled):
+    with pytest.raises(CommitFailed):
         allocation._attempt(stale_second, repos, policy("web"), NOW)
     del repos.stock.snapshot
 

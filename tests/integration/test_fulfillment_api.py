@@ -47,7 +47,7 @@ def test_steps_are_idempotent_and_never_go_back(api, allocated):
 
 
 def test_a_redelivered_allocation_creates_nothing_new(api, allocated, functions, repos):
-    outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+    outbox = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
                                      ExpressionAttributeValues={":t": {"S": "OrderAllocated"}})["Items"]
     detail = json.loads(outbox[0]["detail"]["S"])
     fo_id = pull(api, "BER")[0]["fulfillment_order_id"]
@@ -84,7 +84,7 @@ def test_a_fulfilment_request_arriving_after_the_cancel_creates_nothing(repos, a
     from tests.factories import NOW
 
     allocate_order(order_id, repos, settings().channel_policy, NOW)
-    outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+    outbox = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
                                      ExpressionAttributeValues={":t": {"S": "OrderAllocated"}})["Items"]
     api("POST", f"/orders/{order_id}/cancel", as_="web")  # before request-fulfillment ran
 
@@ -148,9 +148,9 @@ def test_a_retried_shipment_racing_its_first_call_ships_once(api, allocated, rep
     body = {"shipment_id": "S-RACE", "lines": [{"sku": "SKU-1", "quantity": 1}]}
     api("POST", f"/fulfillment-orders/{ber}/ship", json=body)
     on_hand = level(repos, "SKU-1", "BER").on_hand
-    from shared.adapters.fulfillment_repo import FulfillmentRepository
+    from shared.adapters.shipments_repo import ShipmentRepository
 
-    monkeypatch.setattr(FulfillmentRepository, "shipment", lambda self, shipment_id: None)  # the look-up misses
+    monkeypatch.setattr(ShipmentRepository, "get", lambda self, shipment_id: None)  # the look-up misses
     retry = api("POST", f"/fulfillment-orders/{ber}/ship", json=body)
 
     assert retry.status_code == 503  # refused every time; a later retry sees the record and answers 200

@@ -103,7 +103,7 @@ def test_stock_of_a_sku_per_location_and_in_total(api, berlin):
 
 def test_a_location_change_is_announced_with_its_write(api, berlin, repos):
     api("PUT", "/locations/BER", json={**LOCATION, "active": False})
-    outbox = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+    outbox = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
                                      ExpressionAttributeValues={":t": {"S": "LocationChanged"}})["Items"]
     details = sorted((json.loads(i["detail"]["S"]) for i in outbox), key=lambda d: d["occurred_at"])
     assert [(d["location_id"], d["created"], d["active"]) for d in details] == [("BER", True, True),

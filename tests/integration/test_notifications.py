@@ -36,7 +36,7 @@ def sent(moment: str) -> list:
 
 
 def outbox_event(repos, detail_type: str) -> dict:
-    items = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+    items = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
                                     ExpressionAttributeValues={":t": {"S": detail_type}})["Items"]
     assert len(items) == 1
     return json.loads(items[0]["detail"]["S"])
@@ -139,7 +139,7 @@ def test_ready_for_pickup_gives_the_store_and_the_code(api, repos, functions):
     fo = FulfillmentOrder(fulfillment_order_id="f-pickup", order_id=order_id, channel="web", location_id="STORE-PAR",
                           pickup=True, lines=[FulfillmentLine(sku="SKU-1", quantity=1)], created_at=NOW,
                           updated_at=NOW, pickup_code="482913")
-    repos.table.transact([repos.fulfillment.create_action(fo)])
+    repos.commit(repos.fulfillment.create(fo))
     detail = {"event_id": "ev-ready", "occurred_at": NOW.isoformat(), "fulfillment_order_id": "f-pickup",
               "order_id": order_id, "location_id": "STORE-PAR", "status": "READY_FOR_PICKUP", "previous": "PACKED"}
 
@@ -169,7 +169,7 @@ def test_an_event_without_an_id_fails_its_record(aws, functions):
 
 
 def idempotency_records(repos) -> list[dict]:
-    return repos.table.client.query(TableName=repos.table.name, KeyConditionExpression="pk = :pk",
+    return repos.store.client.query(TableName=repos.store.name, KeyConditionExpression="pk = :pk",
                                     ExpressionAttributeValues={":pk": {"S": "IDEMPOTENCY#notify-customers"}})["Items"]
 
 

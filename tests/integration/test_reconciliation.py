@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from shared.adapters.expressions import KeyQuery
+
 from shared.adapters.dynamo import from_item
 from shared.adapters.reconciliation_repo import ReconciliationRepository
 from shared.config import settings
@@ -37,9 +39,9 @@ def status(repos, order_id):
 
 def outbox(repos, detail_type):
     """The events written to the outbox, of one type."""
-    client, found, start = repos.table.client, [], None
+    client, found, start = repos.store.client, [], None
     while True:
-        kwargs = {"TableName": repos.table.name, "FilterExpression": "detail_type = :t",
+        kwargs = {"TableName": repos.store.name, "FilterExpression": "detail_type = :t",
                   "ExpressionAttributeValues": {":t": {"S": detail_type}}}
         if start:
             kwargs["ExclusiveStartKey"] = start
@@ -52,18 +54,18 @@ def outbox(repos, detail_type):
 
 def phantom_reservation(repos, sku, loc, quantity, order_id="o-crashed"):
     """A crash between two writes: the level's counters moved, the reservation record never came."""
-    level_update = repos.stock.reserve_actions(order_id, [Assignment(loc, sku, quantity)], utc_now())[0]
-    repos.table.transact([level_update])
+    level_update = repos.stock.reserve(order_id, [Assignment(loc, sku, quantity)], utc_now())[0]
+    repos.commit(level_update)
 
 
 def hand_edit(repos, sku, loc, **counts):
-    names = ", ".join(f"{k} = :{k}" for k in counts)
-    repos.table.transact([repos.table.update(f"STOCK#{sku}", f"LOC#{loc}", f"SET {names}",
-                                             values={f":{k}": v for k, v in counts.items()})])
+    from shared.adapters.expressions import Changes, Patch
+
+    repos.commit(Patch(f"STOCK#{sku}", f"LOC#{loc}", Changes(set=counts)))
 
 
 def records(repos, sku, loc):
-    return ReconciliationRepository(repos.table).reserved_by_records(sku, loc)
+    return repos.stock.live_reservations(sku, loc)
 
 
 # ------------------------------------------------------------------ 1. expiry
@@ -119,7 +121,7 @@ def test_drift_from_a_crash_and_a_hand_edit_is_repaired_with_audit_and_event(rep
     one, two = level(repos, "SKU-1", "BER"), level(repos, "SKU-2", "BER")
     assert (one.reserved, one.available) == (1, 4)
     assert (two.reserved, two.available) == (2, 3)  # available recomputed: on_hand - reserved - safety
-    audits = ReconciliationRepository(repos.table).audits(utc_now().date().isoformat())
+    audits = repos.reconciliation.audits(utc_now().date().isoformat())
     assert sorted((a["sku"], a["before"]["reserved"], a["after"]["reserved"], a["after"]["available"])
                   for a in audits) == [("SKU-1", 3, 1, 4), ("SKU-2", 0, 2, 3)]
     events = sorted(outbox(repos, "StockDriftRepaired"), key=lambda e: e["sku"])
@@ -130,19 +132,21 @@ def test_drift_from_a_crash_and_a_hand_edit_is_repaired_with_audit_and_event(rep
 
 def test_a_reservation_during_the_repair_is_never_lost_and_available_stays_non_negative(repos, monkeypatch):
     seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 3})
-    repos.table.transact(repos.stock.reserve_actions("o-real", [Assignment("BER", "SKU-1", 1)], utc_now()))
+    repos.commit(repos.stock.reserve("o-real", [Assignment("BER", "SKU-1", 1)], utc_now()))
     phantom_reservation(repos, "SKU-1", "BER", 1)  # reserved 2 (records 1), available 1
-    original = ReconciliationRepository.reserved_by_records
+    from shared.adapters.stock_repo import StockRepository
+
+    original = StockRepository.live_reservations
     raced = []
 
     def recount_while_an_order_reserves(self, sku, loc):
         counted = original(self, sku, loc)
         if not raced:  # between the repair's reads and its write, an order takes the last unit it sees
             raced.append(1)
-            repos.table.transact(repos.stock.reserve_actions("o-racer", [Assignment("BER", "SKU-1", 1)], utc_now()))
+            repos.commit(repos.stock.reserve("o-racer", [Assignment("BER", "SKU-1", 1)], utc_now()))
         return counted
 
-    monkeypatch.setattr(ReconciliationRepository, "reserved_by_records", recount_while_an_order_reserves)
+    monkeypatch.setattr(StockRepository, "live_reservations", recount_while_an_order_reserves)
     report = run(repos)
 
     assert raced and report.drift_repaired == 1
@@ -204,8 +208,8 @@ def test_a_run_whose_lease_expired_and_was_taken_stops_without_touching_the_chec
 
     assert taken[0].stopped_in == "drift" and not taken[0].skipped
     assert first.lease_lost
-    state = ReconciliationRepository(repos.table).state()
-    first_sku = next(ReconciliationRepository(repos.table).stock_partitions(None))[1]
+    state = repos.reconciliation.state()
+    first_sku = next(repos.reconciliation.stock_partitions(None))[1]
     assert state["step"] == "drift" and json.loads(state["cursor"])["after"].startswith(f"{first_sku}#")  # the taker's
 
 
@@ -262,7 +266,7 @@ def test_silent_shipments_are_polled_updated_or_flagged_once(repos, api, pump):
     report = reconcile(repos, later, policy_for=settings().channel_policy, tracker=carrier)
 
     assert sorted(polled) == ["S-NEWS", "S-QUIET"] and report.shipments_flagged == 1
-    assert ReconciliationRepository(repos.table).shipments(["S-NEWS"])[0].status == ShipmentStatus.IN_TRANSIT
+    assert repos.reconciliation.shipments(["S-NEWS"])[0].status == ShipmentStatus.IN_TRANSIT
     listed = api("GET", "/admin/exceptions").json["exceptions"]
     assert [(x["kind"], x["subject"]) for x in listed] == [("SILENT_SHIPMENT", "S-QUIET")]
     assert "TRACK-QUIET" in listed[0]["suggested_action"] and "no tracking update" in listed[0]["reason"]
@@ -310,7 +314,7 @@ def test_an_operator_runs_reconciliation_now_unless_a_run_is_in_progress(repos, 
     assert answer.json["trigger"] == "operator"
     assert api("POST", "/admin/reconcile", as_="web").status_code == 403
 
-    ReconciliationRepository(repos.table).acquire("someone-else", utc_now(), timedelta(minutes=5))
+    repos.reconciliation.acquire("someone-else", utc_now(), timedelta(minutes=5))
     busy = api("POST", "/admin/reconcile")
     assert busy.status_code == 409 and busy.json["error"] == "conflict"
 
@@ -334,7 +338,7 @@ def test_a_run_that_fails_gives_the_lease_back_and_the_next_one_continues(repos,
         patched.setattr(ReconciliationRepository, "stock_partitions", table_down)
         with pytest.raises(RuntimeError):
             run(repos)
-    assert "holder" not in ReconciliationRepository(repos.table).state()
+    assert "holder" not in repos.reconciliation.state()
 
     after = run(repos)
     assert not after.skipped and after.resumed_from == "drift" and after.drift_repaired == 1
@@ -346,7 +350,7 @@ def test_the_drift_walk_visits_every_stock_partition_once_and_reads_nothing_else
     capture(api, pump, [("SKU-07", 1)])  # an order, its events and fulfilment order: not stock
 
     walked = [(sku, sorted(i["sk"] for i in items))
-              for _, sku, items in ReconciliationRepository(repos.table).stock_partitions(None)]
+              for _, sku, items in repos.reconciliation.stock_partitions(None)]
 
     assert sorted(sku for sku, _ in walked) == skus
     assert dict(walked)["SKU-07"][:2] == ["LOC#BER", "LOC#MAD"] and dict(walked)["SKU-00"] == ["LOC#BER", "LOC#MAD"]
@@ -361,8 +365,10 @@ def test_a_checkpoint_in_a_step_whose_setting_changed_does_not_wedge_later_runs(
 
     seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 1})
     # The last run stopped in the stuck-order walk over ALLOCATED; then its SLA was switched off.
-    repos.table.transact([repos.table.put({"pk": "RECONCILE", "sk": "STATE", "step": "stuck_orders",
-                                           "cursor": json.dumps({"status": "ALLOCATED", "after": "2026-01-01T00"})})])
+    from shared.adapters.expressions import Put
+
+    repos.commit(Put({"pk": "RECONCILE", "sk": "STATE", "step": "stuck_orders",
+                      "cursor": json.dumps({"status": "ALLOCATED", "after": "2026-01-01T00"})}))
     cfg = config_from_env({"OMS_RECONCILE_SLA": "ALLOCATED=off"})
 
     first = run(repos, cfg=cfg)
@@ -399,12 +405,12 @@ def test_spent_reservation_records_are_swept_so_stock_partitions_stay_small(repo
     live = capture(api, pump, [("SKU-1", 1)], channel_order_id="CO-LIVE")
     shipped_fo = next(x for x in pull(api, "BER") if x["order_id"] != live)["fulfillment_order_id"]
     api("POST", f"/fulfillment-orders/{shipped_fo}/ship", json={"shipment_id": "S-SPENT"})
-    assert len([i for i in repos.table.query_all(key_condition="pk = :pk", values={":pk": "STOCK#SKU-1"})
+    assert len([i for i in repos.store.query_all(KeyQuery("STOCK#SKU-1"))
                 if i["sk"].startswith("RES#")]) == 2
 
     report = run(repos)
 
-    left = [i for i in repos.table.query_all(key_condition="pk = :pk", values={":pk": "STOCK#SKU-1"})
+    left = [i for i in repos.store.query_all(KeyQuery("STOCK#SKU-1"))
             if i["sk"].startswith("RES#")]
     assert report.reservations_swept == 1 and [i["order_id"] for i in left] == [live]
     assert report.drift_repaired == 0 and records(repos, "SKU-1", "BER") == 1

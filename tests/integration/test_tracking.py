@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.adapters.dynamo import Table, TransactionCancelled
+from shared.adapters.dynamo import DynamoStore
+from shared.unit_of_work import CommitFailed
 from shared.domain.orders import OrderStatus
 from shared.domain.tracking import ShipmentStatus as S
 from shared.domain.tracking import TrackingUpdate
@@ -47,7 +48,7 @@ def update(code: str, status: S, at: datetime = T0, event_id: str | None = None,
 
 
 def events(repos, detail_type: str) -> list[dict]:
-    items = repos.table.client.scan(TableName=repos.table.name, FilterExpression="detail_type = :t",
+    items = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
                                     ExpressionAttributeValues={":t": {"S": detail_type}})["Items"]
     return [json.loads(i["detail"]["S"]) for i in items]
 
@@ -69,7 +70,7 @@ def two_parcels(api, repos, pump):
 def interleave(monkeypatch, other) -> None:
     """Run `other` (another worker's whole invocation) just before the first transaction written
     after this point: it commits between our read and our write."""
-    real = Table.transact
+    real = DynamoStore.transact
     pending = [other]
 
     def transact(self, actions):
@@ -77,7 +78,7 @@ def interleave(monkeypatch, other) -> None:
             pending.pop()()
         return real(self, actions)
 
-    monkeypatch.setattr(Table, "transact", transact)
+    monkeypatch.setattr(DynamoStore, "transact", transact)
 
 
 # --- applying ------------------------------------------------------------------------------------
@@ -255,7 +256,7 @@ def test_a_stale_attempt_is_refused(repos, one_parcel):
     another update committed cannot write over it."""
     stale = repos.shipments.get("S-1")
     apply(repos, update("TRK1", S.DELIVERED, at=T0 + timedelta(hours=1)))
-    with pytest.raises(TransactionCancelled):
+    with pytest.raises(CommitFailed):
         tracking.attempt(stale, update("TRK1", S.IN_TRANSIT, at=T0), NOW, repos, NOW)
     assert repos.shipments.get("S-1").status == S.DELIVERED
 

@@ -1,0 +1,59 @@
+"""The repositories a use case works with, over one store: DynamoDB in the functions, memory in
+service tests. The composition root: services receive a `Repositories`, never build one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from shared.adapters.expressions import Write
+from shared.adapters.fulfillment_repo import FulfillmentRepository
+from shared.adapters.locations_repo import LocationRepository
+from shared.adapters.orders_repo import OrderRepository
+from shared.adapters.outbox import EventOutbox
+from shared.adapters.reconciliation_repo import ReconciliationRepository
+from shared.adapters.shipments_repo import ShipmentRepository
+from shared.adapters.stock_repo import StockRepository
+from shared.unit_of_work import Store, UnitOfWork
+
+
+@dataclass
+class Repositories:
+    store: Store
+    orders: OrderRepository
+    stock: StockRepository
+    locations: LocationRepository
+    fulfillment: FulfillmentRepository
+    shipments: ShipmentRepository
+    reconciliation: ReconciliationRepository
+    events: EventOutbox
+
+    @classmethod
+    def on(cls, store: Store) -> Repositories:
+        return cls(store, OrderRepository(store), StockRepository(store), LocationRepository(store),
+                   FulfillmentRepository(store), ShipmentRepository(store), ReconciliationRepository(store),
+                   EventOutbox())
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.store)
+
+    def commit(self, *writes: Write | list[Write]) -> None:
+        """One unit of work of these writes: Refused (named outcomes) or Contention, or all written."""
+        self.unit_of_work().add(*writes).commit()
+
+
+@cache
+def repositories() -> Repositories:
+    """The functions' repositories: the DynamoDB table named in the settings, one client per process."""
+    from shared.adapters.aws import client
+    from shared.adapters.dynamo import DynamoStore
+    from shared.config import settings
+
+    return Repositories.on(DynamoStore(client("dynamodb"), settings().table_name))
+
+
+def in_memory() -> Repositories:
+    """Fresh repositories over an empty in-memory store with the table's indexes (for tests)."""
+    from shared.adapters.memory import MemoryStore
+
+    return Repositories.on(MemoryStore.for_table())
