@@ -1,17 +1,24 @@
 # The two commands everything else builds on: `make run` and `make test`.
-PYTHON ?= python3
+# The functions run on Lambda's python3.13 (infra/wiring.py LAMBDA_PYTHON): the tests and the local
+# runtime run on the same version. Found on PATH, else in pyenv's versions; PYTHON=... overrides.
+PYTHON_VERSION := 3.13
+PYTHON ?= $(shell for p in python$(PYTHON_VERSION) $$HOME/.pyenv/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION); do \
+            "$$p" -c 'import sys; assert sys.version_info[:2] == ($(subst .,$(comma),$(PYTHON_VERSION)))' 2>/dev/null && { echo "$$p"; break; }; done)
+comma  := ,
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-unit test-integration test-infra test-e2e bench synth clean reconcile
+.PHONY: run test lint test-unit test-integration test-infra test-e2e bench synth clean reconcile
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) is needed (the Lambda runtime's version): install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q '.[dev]'
 	rm -rf build *.egg-info
-	rm -f $(VENV)/.installed-* && touch $@
+	touch $@
 
 venv: $(STAMP)
 

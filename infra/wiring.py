@@ -16,6 +16,10 @@ from typing import Literal
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
 from shared.outbox_format import EVENT_SOURCE
 
+# The functions' Python (a SnapStart-capable Lambda runtime). The Makefile runs the tests and the
+# local runtime on the same version (PYTHON_VERSION there; a test keeps the two equal).
+LAMBDA_PYTHON = "3.13"
+
 # ---------------------------------------------------------------- resources
 
 

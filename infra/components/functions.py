@@ -70,6 +70,9 @@ class OmsFunction(Construct):
         acknowledge(self.role, {"AwsSolutions-IAM5[Resource::*]": (
             "X-Ray PutTraceSegments/PutTelemetryRecords, added for active tracing, support no "
             "resource-level permissions.")})
+        acknowledge(self.function, {"AwsSolutions-L1": (
+            f"Pinned to python{wiring.LAMBDA_PYTHON} (wiring.LAMBDA_PYTHON): the test suite and the local "
+            "runtime run on that same interpreter version, so what is tested is what runs.")})
 
     def grant(self, table: dynamodb.Table, bus: events.IEventBus, *, labels: s3.IBucket,
               carrier_secret: secretsmanager.ISecret, email_identities: list[str]) -> None:

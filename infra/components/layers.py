@@ -11,7 +11,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+from infra.wiring import LAMBDA_PYTHON
+
+RUNTIME = {"3.12": lambda_.Runtime.PYTHON_3_12, "3.13": lambda_.Runtime.PYTHON_3_13}[LAMBDA_PYTHON]
 ARCHITECTURE = lambda_.Architecture.ARM_64
 # Byte-code caches are per interpreter and per machine: never ship them.
 PYTHON_CACHES = ["**/__pycache__", "**/*.pyc"]
@@ -22,7 +24,7 @@ def powertools_parameter(version: str) -> str:
 
     Format documented by Powertools: /aws/service/powertools/python/{arch}/{python_version}/{version},
     where version is a release (3.37.0) or `latest`. Its value is the layer ARN
-    (arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:N).
+    (arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:N).
     """
     return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
 
@@ -59,7 +61,7 @@ class Layers(Construct):
                 exclude=PYTHON_CACHES,
                 bundling=BundlingOptions(
                     # Never pulled: local bundling always succeeds, the image is only a required field.
-                    image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
+                    image=DockerImage.from_registry(f"public.ecr.aws/sam/build-{RUNTIME.name}"),
                     local=CopySharedPackage(shared_package),
                 ),
             ),

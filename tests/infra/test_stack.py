@@ -125,7 +125,7 @@ def test_table_matches_the_wiring(template, resources, table_id):
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_function_runtime_and_sizing_come_from_the_wiring(resources, function_ids, table_id, name):
     spec, props = FUNCTIONS[name], resources[function_ids[name]]["Properties"]
-    assert props["Runtime"] == "python3.14"
+    assert props["Runtime"] == f"python{wiring.LAMBDA_PYTHON}"
     assert props["Architectures"] == ["arm64"]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["MemorySize"] == spec.memory_mb
@@ -161,7 +161,7 @@ def test_powertools_layer_comes_from_the_public_ssm_parameter(template):
     version = cdk_json_context()["oms:powertoolsVersion"]
     template.has_parameter("*", {
         "Type": "AWS::SSM::Parameter::Value<String>",
-        "Default": f"/aws/service/powertools/python/arm64/python3.14/{version}",
+        "Default": f"/aws/service/powertools/python/arm64/python{wiring.LAMBDA_PYTHON}/{version}",
     })
 
 
@@ -452,3 +452,14 @@ def test_settings_from_cdk_json_reach_every_function(resources, function_ids):
     for name in FUNCTIONS:
         env = resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
         assert {k: env.get(k) for k in settings} == settings
+
+
+def test_the_tests_run_on_the_functions_python():
+    """make test and make run use the interpreter version the functions are deployed with."""
+    import re
+    import sys
+    from pathlib import Path
+
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text()
+    assert re.search(r"^PYTHON_VERSION := (\S+)$", makefile, re.M).group(1) == wiring.LAMBDA_PYTHON
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == wiring.LAMBDA_PYTHON
