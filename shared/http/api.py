@@ -3,10 +3,14 @@
 One mapping from domain outcomes to HTTP for every route:
   InvalidInput 422, request validation 422, malformed JSON 400, AccessDenied 403, NotFound 404,
   Conflict 409, oversized body 413, Busy 503 (safe to retry). The body names the field.
+Only the request's own JSON decoding and validation are a 4xx of that kind: anything else
+unexpected (a stored document that no longer parses, a bug) is a logged 500 with a correlation id,
+never disguised as the caller's fault.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -80,16 +84,23 @@ def install(app: APIGatewayRestResolver) -> None:
         return error_response(415, "unsupported_media_type", "send the body as application/json",
                               field="content-type")
 
-    @app.exception_handler([RecursionError, ValueError])
-    def _unparseable(error: Exception) -> Response:
-        # Powertools lets these through from json.loads: nesting past the recursion limit, integer
-        # literals past Python's digit limit. Our own code raises domain errors, not these.
-        return error_response(400, "malformed_json", "the request body could not be parsed", field="body")
-
     @app.exception_handler(OmsError)
     def _domain(error: OmsError) -> Response:
         status = next((s for cls, s in _STATUS.items() if isinstance(error, cls)), 400)
         return error_response(status, error.code, error.message, field=error.field, errors=error.details or None)
+
+    @app.exception_handler(Exception)
+    def _bug(error: Exception) -> Response:
+        # Not the caller's fault, whatever the exception's type: logged with its traceback, and
+        # answered with the id that finds that log line.
+        from shared.observability import logger
+
+        correlation_id = app.current_event.request_context.request_id
+        logger.exception("unhandled error", extra={"correlation_id": correlation_id,
+                                                   "error_type": type(error).__name__})
+        return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body={
+            "error": "internal_error", "correlation_id": correlation_id,
+            "message": f"something went wrong on our side; it is logged under correlation_id {correlation_id}"})
 
 
 def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
@@ -103,7 +114,21 @@ def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
     if headers.get("content-type", "").lower().startswith("multipart/"):
         # Powertools' multipart parser raises a bare ValueError on a malformed boundary; we take no forms.
         return _refusal(415, "unsupported_media_type", "send the body as application/json", "content-type")
+    if body and "json" in headers.get("content-type", "application/json").lower() and not _decodes(event, body):
+        return _refusal(400, "malformed_json", "the request body could not be parsed as JSON", "body")
     return app.resolve(event, context)
+
+
+def _decodes(event: dict, body: str) -> bool:
+    """Whether the body is JSON Python can decode. Checked before Powertools parses it, because
+    json.loads raises RecursionError (nesting) or ValueError (an integer literal past Python's digit
+    limit) past Powertools' own check; after it, those would be indistinguishable from a bug."""
+    try:
+        raw = base64.b64decode(body) if event.get("isBase64Encoded") else body
+        json.loads(raw)
+        return True
+    except (ValueError, RecursionError):
+        return False
 
 
 def _refusal(status: int, code: str, message: str, field: str) -> dict:

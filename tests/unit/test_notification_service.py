@@ -240,8 +240,8 @@ class FakeRepos(SimpleNamespace):
 
         super().__init__(reads=self.reads,
                          orders=SimpleNamespace(get=read("order", order)),
-                         fulfillment=SimpleNamespace(shipment=read("shipment", shipment),
-                                                     get=read("fulfillment", fulfillment_order)),
+                         shipments=SimpleNamespace(get=read("shipment", shipment)),
+                         fulfillment=SimpleNamespace(get=read("fulfillment", fulfillment_order)),
                          locations=SimpleNamespace(get=read("location", location)))
 
 
