@@ -36,4 +36,4 @@ def receive(carrier: Carrier) -> Response[dict[str, int]]:
 @traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return resolve(app, event, context)
+    return resolve(app, event, context, raw_body=True)

@@ -103,9 +103,10 @@ def install(app: APIGatewayRestResolver) -> None:
             "message": f"something went wrong on our side; it is logged under correlation_id {correlation_id}"})
 
 
-def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
+def resolve(app: APIGatewayRestResolver, event: dict, context, raw_body: bool = False) -> dict:
     """`app.resolve`, after refusing what no route accepts: Powertools validates a body before any
-    middleware runs, and parsing megabytes only to refuse them is what we want to avoid."""
+    middleware runs, and parsing megabytes only to refuse them is what we want to avoid. `raw_body`:
+    the routes read the body's bytes themselves (signed webhooks: the signature comes first)."""
     body = event.get("body") or ""
     limit = settings().max_body_bytes
     if len(body) > limit:
@@ -114,7 +115,8 @@ def resolve(app: APIGatewayRestResolver, event: dict, context) -> dict:
     if headers.get("content-type", "").lower().startswith("multipart/"):
         # Powertools' multipart parser raises a bare ValueError on a malformed boundary; we take no forms.
         return _refusal(415, "unsupported_media_type", "send the body as application/json", "content-type")
-    if body and "json" in headers.get("content-type", "application/json").lower() and not _decodes(event, body):
+    if not raw_body and body and "json" in headers.get("content-type", "application/json").lower() \
+            and not _decodes(event, body):
         return _refusal(400, "malformed_json", "the request body could not be parsed as JSON", "body")
     return app.resolve(event, context)
 
