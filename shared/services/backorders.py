@@ -27,7 +27,9 @@ def release_backorders(sku: str, repos: Repositories, policy_for: PolicyFor, now
         result = allocate_order(order.order_id, repos, policy_for, now)
         if result.outcome in (Outcome.ALLOCATED, Outcome.PARTIALLY_ALLOCATED):
             report.allocated.append(order.order_id)
-        # Nothing of this SKU left to promise: younger orders cannot be served either.
-        if result.available_by_sku is not None and result.available_by_sku.get(sku, 0) == 0:
+        # Nothing of this SKU left to promise: younger orders cannot be served either. Unless this
+        # order saw less than they would: it never counts locations it rejected.
+        if result.available_by_sku is not None and result.available_by_sku.get(sku, 0) == 0 \
+                and not order.rejected_locations:
             break
     return report
