@@ -33,20 +33,28 @@ def stock_pk(sku: str) -> str:
     return f"STOCK#{sku}"
 
 
+LEVEL_PREFIX, RESERVATION_PREFIX = "LOC#", "RES#"  # the two kinds of item in a SKU's partition
+
+
 def level_sk(location_id: str) -> str:
-    return f"LOC#{location_id}"
+    return f"{LEVEL_PREFIX}{location_id}"
 
 
 STOCK_SHARDS = 16  # gsi4 partitions: level writes (creations) spread, a walk reads them in turn
 
 
+def shard_pk(shard: int) -> str:
+    """gsi4's partition key of one of the STOCK_SHARDS shards of the stock levels."""
+    return f"STOCK_LEVELS#{shard:02d}"
+
+
 def stock_shard(sku: str) -> str:
     # A stable hash (Python's hash() is salted per process).
-    return f"STOCK_LEVELS#{zlib.crc32(sku.encode()) % STOCK_SHARDS:02d}"
+    return shard_pk(zlib.crc32(sku.encode()) % STOCK_SHARDS)
 
 
 def reservation_sk(location_id: str, order_id: str) -> str:
-    return f"RES#{location_id}#{order_id}"
+    return f"{RESERVATION_PREFIX}{location_id}#{order_id}"
 
 
 def capacity_pk(location_id: str) -> str:
@@ -73,11 +81,11 @@ class StockRepository:
 
     def level(self, sku: str, location_id: str) -> StockLevel | None:
         item = self.store.get(stock_pk(sku), level_sk(location_id))
-        return _level(item) if item else None
+        return level_from_item(item) if item else None
 
     def levels_for_sku(self, sku: str) -> list[StockLevel]:
         items = self.store.query_all(KeyQuery(stock_pk(sku), SortRange.prefix("LOC#")), consistent=True)
-        return [_level(i) for i in items]
+        return [level_from_item(i) for i in items]
 
     def snapshot(self, skus: Iterable[str], location_ids: Iterable[str], day: date
                  ) -> tuple[dict[tuple[str, str], StockLevel], dict[str, int]]:
@@ -91,7 +99,7 @@ class StockRepository:
             if item["pk"].startswith("CAPACITY#"):
                 used[item["pk"].removeprefix("CAPACITY#")] = int(item.get("used", 0))
             else:
-                level = _level(item)
+                level = level_from_item(item)
                 levels[(level.sku, level.location_id)] = level
         return levels, used
 
@@ -258,5 +266,6 @@ def level_item(level: StockLevel) -> dict:
     }
 
 
-def _level(item: dict) -> StockLevel:
+def level_from_item(item: dict) -> StockLevel:
     return StockLevel.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")})
+
