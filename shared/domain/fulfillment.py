@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from shared.domain.orders import Address
 
 
 def fulfillment_order_id(allocation_event_id: str, location_id: str) -> str:
@@ -134,15 +136,22 @@ def ship_lines(lines: Iterable[LineProgress], shipping: Mapping[str, int]) -> tu
     return updated, all(line.remaining == 0 for line in updated)
 
 
-def order_progress(statuses: Iterable[FulfillmentStatus]) -> str | None:
+class OrderProgress(StrEnum):
+    """How far an order's fulfilment orders have got, as far as the order is concerned."""
+
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+
+
+def order_progress(statuses: Iterable[FulfillmentStatus]) -> OrderProgress | None:
     """What an order's fulfilment orders say about the order: None (nothing shipped yet),
     PARTIALLY_SHIPPED or SHIPPED. Rejected and cancelled parts do not count."""
     live = [s for s in statuses if s not in (F.REJECTED, F.CANCELLED)]
     done = [s for s in live if s in (F.SHIPPED, F.COLLECTED)]
     if live and len(done) == len(live):
-        return "SHIPPED"
+        return OrderProgress.SHIPPED
     if done or any(s == F.PARTIALLY_SHIPPED for s in live):
-        return "PARTIALLY_SHIPPED"
+        return OrderProgress.PARTIALLY_SHIPPED
     return None
 
 
@@ -177,6 +186,13 @@ class FulfillmentOrder(BaseModel):
     # Click-and-collect: the code the customer shows at the store (sent to them, never in events
     # or in the API's fulfilment order answers).
     pickup_code: str | None = None
+    # What the location needs to ship or hand over without reading the order. Personal data: the
+    # fulfilment order is the location's working document, but none of this goes into an event.
+    customer_name: str | None = Field(default=None, description="Who the parcel is for, or who collects it")
+    ship_to: Address | None = Field(default=None, description="Where it goes, with the recipient's name "
+                                                              "(shipping fulfilment orders only)")
+    promised_by: datetime | None = Field(default=None, description="When the customer was promised delivery")
+    customer_note: str | None = Field(default=None, description="The customer's note on the order")
 
     def ship(self, shipping: Mapping[str, int], at: datetime, note: str | None = None) -> dict[str, int]:
         """Ship `shipping` (SKU -> units; empty: all that remains) after `decide` said APPLY; returns

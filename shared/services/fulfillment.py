@@ -12,7 +12,7 @@ from shared.carriers.adapter import CHEAPEST, LabelRequest, Parcel
 from shared.domain.events import DomainEvent, FulfillmentOrderChanged, FulfillmentRequested, LineQuantity, \
     OrderDelivered, OrderShipped, ShipmentDispatched
 from shared.domain.fulfillment import Action, Decision, FulfillmentChange, FulfillmentLine, FulfillmentOrder, \
-    FulfillmentStatus, ShipmentTooLarge, decide, fulfillment_order_id, order_progress
+    FulfillmentStatus, OrderProgress, ShipmentTooLarge, decide, fulfillment_order_id, order_progress
 from shared.domain.orders import OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.shipments import Shipment
@@ -186,7 +186,8 @@ def _follow_parts(order, fo: FulfillmentOrder, repos: Repositories, now: datetim
     progress = order_progress([fo.status] + _other_parts(order, fo, repos))
     if progress is None:
         return []
-    target = OrderStatus.PARTIALLY_SHIPPED if progress == "SHIPPED" and order.backordered else OrderStatus(progress)
+    shipped = progress == OrderProgress.SHIPPED and not order.backordered
+    target = OrderStatus.SHIPPED if shipped else OrderStatus.PARTIALLY_SHIPPED
     events: list[DomainEvent] = []
     if target != order.status:
         order.move_to(target, now, note=note)

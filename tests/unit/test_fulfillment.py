@@ -12,6 +12,7 @@ from shared.domain.fulfillment import (
     Decision,
     FulfillmentStatus,
     LineProgress,
+    OrderProgress,
     ShipmentTooLarge,
     decide,
     order_progress,
@@ -74,6 +75,6 @@ def test_a_shipment_cannot_exceed_what_remains(shipping):
 
 def test_order_progress_follows_its_parts():
     assert order_progress([F.PACKED, F.OPEN]) is None
-    assert order_progress([F.SHIPPED, F.PACKED]) == "PARTIALLY_SHIPPED"
-    assert order_progress([F.PARTIALLY_SHIPPED]) == "PARTIALLY_SHIPPED"
-    assert order_progress([F.SHIPPED, F.REJECTED, F.COLLECTED]) == "SHIPPED"
+    assert order_progress([F.SHIPPED, F.PACKED]) is OrderProgress.PARTIALLY_SHIPPED
+    assert order_progress([F.PARTIALLY_SHIPPED]) is OrderProgress.PARTIALLY_SHIPPED
+    assert order_progress([F.SHIPPED, F.REJECTED, F.COLLECTED]) is OrderProgress.SHIPPED
