@@ -11,23 +11,17 @@ from __future__ import annotations
 from functools import cache
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Field, Json
 
-from shared.adapters.aws import client
+from shared.adapters.idempotency import table_persistence
 from shared.adapters.mailer import mailer, masked
 from shared.batch import sqs_processor
-from shared.config import settings
 from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.notifications import Skipped, notification_for
 
-IDEMPOTENCY_PK = "IDEMPOTENCY#notify-customers"
 # Long enough to cover a redrive from a DLQ (14 days' retention) of a duplicate whose twin was sent.
 KEEP_SECONDS = 15 * 24 * 3600
 
@@ -72,10 +66,8 @@ def deliver(event: dict) -> dict:
 @cache
 def deliver_once():
     """`deliver` behind the idempotency guard; built on first use (it needs settings and a client)."""
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings().table_name, key_attr="pk", sort_key_attr="sk", static_pk_value=IDEMPOTENCY_PK,
-        expiry_attr="expires_at", boto3_client=client("dynamodb"))
-    return idempotent_function(deliver, data_keyword_argument="event", persistence_store=persistence,
+    return idempotent_function(deliver, data_keyword_argument="event",
+                               persistence_store=table_persistence("notify-customers"),
                                config=idempotency, key_prefix="notify-customers")
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
-from shared.adapters.aws import client
-from shared.adapters.event_bus import OutboxRecord, publish
+from shared.adapters.event_bus import OutboxRecord, publish_to_bus
 from shared.outbox_format import OUTBOX_PREFIX
-from shared.config import settings
 from shared.observability import logger, traced
 
 
@@ -33,7 +31,7 @@ def outbox_records(event: DynamoDBStreamEvent) -> list[OutboxRecord]:
 @event_source(data_class=DynamoDBStreamEvent)
 def lambda_handler(event: DynamoDBStreamEvent, context) -> dict:
     records = outbox_records(event)
-    failed = publish(client("events"), settings().event_bus_name, records)
+    failed = publish_to_bus(records)
     if failed:
         # Stream semantics: Lambda retries from the first failed record; events after it may be
         # sent twice, which consumers tolerate (they are idempotent on event_id / order version).

@@ -28,3 +28,11 @@ def publish(events_client, bus_name: str, records: list[OutboxRecord]) -> list[O
         if resp.get("FailedEntryCount"):
             failed.extend(r for r, entry in zip(chunk, resp["Entries"], strict=True) if entry.get("ErrorCode"))
     return failed
+
+
+def publish_to_bus(records: list[OutboxRecord]) -> list[OutboxRecord]:
+    """`publish` on the OMS bus named in the settings."""
+    from shared.adapters.aws import client
+    from shared.config import settings
+
+    return publish(client("events"), settings().event_bus_name, records)

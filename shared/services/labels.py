@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from shared.adapters.aws import client
+from shared.adapters.documents import Documents, label_documents
 from shared.carriers.adapter import CarrierAdapter, CarrierError, Label, LabelRequest
 from shared.config import settings
 from shared.domain.shipments import Shipment, StoredLabel
@@ -37,9 +37,11 @@ def label_adapter() -> CarrierAdapter:
     raise Unavailable(f"OMS_LABEL_CARRIER {chosen!r} is not a carrier we can buy labels from")
 
 
-def buy_label(request: LabelRequest, adapter: CarrierAdapter | None = None) -> tuple[Label, StoredLabel]:
+def buy_label(request: LabelRequest, adapter: CarrierAdapter | None = None,
+              documents: Documents | None = None) -> tuple[Label, StoredLabel]:
     """Buy the label (the adapter answers a repeated reference with the same label) and keep it."""
     adapter = adapter or label_adapter()
+    documents = documents or label_documents()
     try:
         label = adapter.buy_label(request)
     except CarrierError as error:
@@ -54,8 +56,7 @@ def buy_label(request: LabelRequest, adapter: CarrierAdapter | None = None) -> t
         document = fetch_document(label.label_url)
     if document is not None:
         key = f"labels/{request.reference}.{label.label_format.lower()}"
-        client("s3").put_object(Bucket=settings().label_bucket, Key=key, Body=document,
-                                ContentType=CONTENT_TYPES[label.label_format])
+        documents.put(key, document, CONTENT_TYPES[label.label_format])
     return label, StoredLabel(provider=label.provider, key=key, provider_url=label.label_url,
                               label_format=label.label_format, rate=label.rate_amount, currency=label.rate_currency,
                               provider_shipment_id=label.provider_shipment_id)
@@ -81,11 +82,10 @@ def fetch_document(url: str, timeout_s: float = 10.0) -> bytes | None:
     return response.data
 
 
-def label_link(shipment: Shipment) -> str | None:
+def label_link(shipment: Shipment, documents: Documents | None = None) -> str | None:
     """A short-lived link to the label document, or the provider's own URL."""
     if shipment.label is None:
         return None
     if shipment.label.key is None:
         return shipment.label.provider_url
-    return client("s3").generate_presigned_url(
-        "get_object", Params={"Bucket": settings().label_bucket, "Key": shipment.label.key}, ExpiresIn=LINK_TTL_S)
+    return (documents or label_documents()).link(shipment.label.key, LINK_TTL_S)

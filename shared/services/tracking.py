@@ -72,12 +72,9 @@ class QueuedUpdate(BaseModel):
 # --- step 1: the webhook ----------------------------------------------------------------------------
 
 def send_to_queue(bodies: list[str]) -> None:
-    from shared.adapters.aws import client
-    from shared.config import settings
+    from shared.adapters.queues import send
 
-    url = settings().queue_urls[TRACKING_QUEUE]
-    for body in bodies:  # parse yields at most one update per delivery
-        client("sqs").send_message(QueueUrl=url, MessageBody=body)
+    send(TRACKING_QUEUE, bodies)  # parse yields at most one update per delivery
 
 
 def _webhook_secret(provider: str) -> str | None:

@@ -69,7 +69,7 @@ def test_entries_eventbridge_refuses_are_retried_from_the_first_failure(aws, fun
     records = [{"eventName": "INSERT", "dynamodb": {"SequenceNumber": str(n), "NewImage": {
         "pk": {"S": f"EVENT#{n}"}, "detail_type": {"S": "StockLow"}, "detail": {"S": "{}"}}}} for n in (1, 2)]
     module = functions.pools["publish-events"]._load(99)
-    monkeypatch.setattr(module, "client", lambda service: FlakyEvents())
+    monkeypatch.setattr(module, "publish_to_bus", lambda rs: event_bus.publish(FlakyEvents(), "oms-events", rs))
 
     result = module.lambda_handler({"Records": records}, _context())
 

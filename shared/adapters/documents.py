@@ -1,0 +1,49 @@
+"""Documents we keep (label PDFs and ZPLs): the S3 label bucket in AWS, a dict in service tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol
+
+
+class Documents(Protocol):
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def link(self, key: str, ttl_s: int) -> str:
+        """A short-lived link a person can open (presigned in AWS)."""
+        ...
+
+
+@dataclass(frozen=True)
+class S3Documents:
+    bucket: str
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        from shared.adapters.aws import client
+
+        client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def link(self, key: str, ttl_s: int) -> str:
+        from shared.adapters.aws import client
+
+        return client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                   ExpiresIn=ttl_s)
+
+
+@dataclass
+class MemoryDocuments:
+    stored: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.stored[key] = (body, content_type)
+
+    def link(self, key: str, ttl_s: int) -> str:
+        return f"memory://{key}?ttl={ttl_s}"
+
+
+@cache
+def label_documents() -> Documents:
+    from shared.config import settings
+
+    return S3Documents(settings().label_bucket)
