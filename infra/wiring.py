@@ -53,6 +53,9 @@ TABLE = TableSpec(
         # the stock without scanning the table. Keys only: the reservations that update a level
         # every few milliseconds change no key, so they cost this index nothing.
         Index("gsi4", "gsi4pk", "gsi4sk", projection="KEYS_ONLY"),
+        # Orders by customer id (CUSTOMER#<customer.id>), by creation time: GET /orders?customer_id=...
+        # Sparse: only orders carry gsi5pk.
+        Index("gsi5", "gsi5pk", "gsi5sk"),
     ),
 )
 
@@ -167,9 +170,10 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="locations-api",
         module="locations_api.handler",
-        description="Locations: create or replace, list",
+        description="Locations: create or replace, read, list",
         routes=(
             Route("PUT", "/locations/{location_id}"),
+            Route("GET", "/locations/{location_id}"),
             Route("GET", "/locations"),
         ),
         table_access="write",

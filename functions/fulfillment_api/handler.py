@@ -14,7 +14,7 @@ from shared.domain.fulfillment import Action, FulfillmentStatus
 from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.http.views import CollectBody, FulfillmentOrderView, FulfillmentPage, LocationPath, RejectBody, \
-    ShipBody, ShipmentView
+    ShipAnswer, ShipBody, ShipmentRef, ShipmentView
 from shared.observability import logger, metrics, traced
 from shared.services import fulfillment, rerouting
 from shared.services.labels import label_link
@@ -64,7 +64,7 @@ def pack(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/ship", summary="Ship some or all lines")
-def ship(fulfillment_order_id: FulfillmentOrderId, body: ShipBody) -> FulfillmentOrderView:
+def ship(fulfillment_order_id: FulfillmentOrderId, body: ShipBody) -> ShipAnswer:
     lines: dict[str, int] = {}
     for line in body.lines:
         lines[line.sku] = lines.get(line.sku, 0) + line.quantity
@@ -75,8 +75,9 @@ def ship(fulfillment_order_id: FulfillmentOrderId, body: ShipBody) -> Fulfillmen
                                      body.label.service, body.label.format)
     request = fulfillment.ShipRequest(body.shipment_id, lines, body.carrier, body.service, body.tracking_number,
                                       label)
-    return FulfillmentOrderView.of(
-        fulfillment.ship(fulfillment_order_id, request, require_operator(app), repositories(), utc_now()))
+    shipped = fulfillment.ship_parcel(fulfillment_order_id, request, require_operator(app), repositories(), utc_now())
+    return ShipAnswer(**FulfillmentOrderView.of(shipped.fulfillment_order).model_dump(),
+                      shipment=ShipmentRef.of(shipped.shipment, label_link(shipped.shipment)))
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/reject",

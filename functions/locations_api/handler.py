@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from shared.domain.locations import Location, LocationRequest
+from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve
 from shared.http.views import LocationPath
 from shared.observability import logger, metrics, traced
@@ -21,6 +22,15 @@ install(app)
 def put(location_id: LocationPath, location: LocationRequest) -> Location:
     require_operator(app)
     return put_location(location_id, location, repositories(), utc_now())
+
+
+@app.get("/locations/<location_id>", summary="One location")
+def get_one(location_id: LocationPath) -> Location:
+    principal(app)
+    found = repositories().locations.get(location_id)
+    if found is None:
+        raise NotFound(f"location {location_id} not found", field="location_id")
+    return found
 
 
 @app.get("/locations", summary="All locations")

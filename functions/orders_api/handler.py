@@ -12,12 +12,13 @@ from shared.adapters.orders_repo import OrderFilter
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, install, principal, resolve
-from shared.http.views import OrderAccepted, OrderIdPath, OrderPage, Reason
+from shared.http.views import OrderAccepted, OrderIdPath, OrderPage, OrderView, ParcelView, Reason
 from shared.observability import count, logger, metrics, traced
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
 from shared.repositories import repositories
-from shared.services.order_actions import cancel_order, get_order, list_orders, reject_order, release_order
+from shared.services.order_actions import cancel_order, get_order_with_shipments, list_orders, reject_order, \
+    release_order
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
@@ -38,8 +39,9 @@ def post_order(order: OrderRequest) -> Response[OrderAccepted]:
 
 
 @app.get("/orders/<order_id>", summary="An order with allocations, holds, history and routing reasons")
-def read_order(order_id: OrderIdPath) -> Order:
-    return get_order(order_id, principal(app), repositories())
+def read_order(order_id: OrderIdPath) -> OrderView:
+    order, shipments = get_order_with_shipments(order_id, principal(app), repositories())
+    return OrderView(**order.model_dump(), shipments=[ParcelView.of(s) for s in shipments])
 
 
 @app.get("/orders", summary="List orders, oldest first, by status, channel and creation time")
@@ -50,8 +52,14 @@ def orders(
     created_to: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    channel_order_id: Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
+                                                  description="The channel's own order id (an operator names "
+                                                              "the channel too): at most one order")] = None,
+    customer_id: Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
+                                             description="customer.id of the order request")] = None,
 ) -> OrderPage:
-    f = OrderFilter(channel=channel, status=status, created_from=created_from, created_to=created_to)
+    f = OrderFilter(channel=channel, status=status, created_from=created_from, created_to=created_to,
+                    customer_id=customer_id, channel_order_id=channel_order_id)
     found, next_cursor = list_orders(f, principal(app), limit, cursor, repositories(), utc_now())
     return OrderPage(orders=found, next_cursor=next_cursor)
 

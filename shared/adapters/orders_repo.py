@@ -6,6 +6,7 @@ Access patterns (docs/data-model.md):
 - orders of a channel by creation time: gsi1 (CHANNEL#<channel>, <created_at>#<id>)
 - orders in a status by creation time (backorders oldest first): gsi2 (STATUS#<status>, ...)
 - all orders of a month by creation time: gsi3 (MONTH#<yyyy-mm>, ...)
+- orders of a customer by creation time: gsi5 (CUSTOMER#<customer id>, ...)
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class OrderFilter:
     status: OrderStatus | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    customer_id: str | None = None
+    # Answered by the channel key item, not an index: needs `channel` (a channel caller's own).
+    channel_order_id: str | None = None
 
 
 class OrderRepository:
@@ -52,6 +56,12 @@ class OrderRepository:
     def get_channel_key(self, channel: str, channel_order_id: str) -> ChannelOrderKey | None:
         item = self.store.get(channel_key_pk(channel, channel_order_id), "KEY")
         return _channel_key(item)
+
+    def by_channel_order_id(self, channel: str, channel_order_id: str) -> Order | None:
+        """The order a channel's own order id made: its channel key, then the order (two reads, both
+        strongly consistent; no index)."""
+        key = self.get_channel_key(channel, channel_order_id)
+        return self.get(key.order_id) if key else None
 
     def create(self, order: Order) -> list[Put]:
         """The channel key and the order, both new. The key's condition is what stops a duplicate:
@@ -96,6 +106,8 @@ class OrderRepository:
             "gsi2sk": sort,
             "gsi3pk": f"MONTH#{created[:7]}",
             "gsi3sk": sort,
+            "gsi5pk": f"CUSTOMER#{order.request.customer.id}",
+            "gsi5sk": sort,
             "doc": order.model_dump_json(),
         }
 
@@ -105,14 +117,17 @@ class OrderRepository:
         """One page of orders, oldest first. `months` (yyyy-mm, ascending) bound an unfiltered scan.
 
         A channel's listing always reads the channel's own partition (status is then a filter), so
-        its cursor, DynamoDB's last evaluated key, can only ever name that channel's own orders."""
-        if f.channel is not None:
+        its cursor, DynamoDB's last evaluated key, can only ever name that channel's own orders.
+        A customer's listing reads the customer's partition, with channel and status as filters."""
+        if f.customer_id is not None:
+            index, pk_value = "gsi5", f"CUSTOMER#{f.customer_id}"
+        elif f.channel is not None:
             index, pk_value = "gsi1", f"CHANNEL#{f.channel}"
         elif f.status is not None:
             index, pk_value = "gsi2", f"STATUS#{f.status.value}"
         else:
             return self._list_by_month(f, limit, cursor, months)
-        where = self._filters(f, status_in_filter=index == "gsi1")
+        where = self._filters(f, status_in_filter=index in ("gsi1", "gsi5"), channel_in_filter=index == "gsi5")
         start = decode_cursor(cursor, {"pk", "sk", f"{index}pk", f"{index}sk"}, (f"{index}pk", pk_value))
         items, last = self._query_page(index, pk_value, f, limit, start, where)
         return items, encode_cursor(last)
@@ -142,10 +157,15 @@ class OrderRepository:
         return found, None
 
     @staticmethod
-    def _filters(f: OrderFilter, status_in_filter: bool) -> Cond | None:
+    def _filters(f: OrderFilter, status_in_filter: bool, channel_in_filter: bool = False) -> Cond | None:
+        conditions = []
         if status_in_filter and f.status is not None:
-            return eq("status", f.status.value)
-        return None
+            conditions.append(eq("status", f.status.value))
+        if channel_in_filter and f.channel is not None:
+            conditions.append(eq("channel", f.channel))
+        if not conditions:
+            return None
+        return conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
 
     def _query_page(self, index, pk_value, f, limit, start, where: Cond | None):
         low = f.created_from.isoformat() if f.created_from else None

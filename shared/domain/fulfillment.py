@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from shared.domain.orders import Address
 
 
 def fulfillment_order_id(allocation_event_id: str, location_id: str) -> str:
@@ -184,6 +186,13 @@ class FulfillmentOrder(BaseModel):
     # Click-and-collect: the code the customer shows at the store (sent to them, never in events
     # or in the API's fulfilment order answers).
     pickup_code: str | None = None
+    # What the location needs to ship or hand over without reading the order. Personal data: the
+    # fulfilment order is the location's working document, but none of this goes into an event.
+    customer_name: str | None = Field(default=None, description="Who the parcel is for, or who collects it")
+    ship_to: Address | None = Field(default=None, description="Where it goes, with the recipient's name "
+                                                              "(shipping fulfilment orders only)")
+    promised_by: datetime | None = Field(default=None, description="When the customer was promised delivery")
+    customer_note: str | None = Field(default=None, description="The customer's note on the order")
 
     def ship(self, shipping: Mapping[str, int], at: datetime, note: str | None = None) -> dict[str, int]:
         """Ship `shipping` (SKU -> units; empty: all that remains) after `decide` said APPLY; returns

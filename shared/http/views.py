@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -10,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.fulfillment import FulfillmentOrder
 from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, Order, OrderStatus, Sku
+from shared.domain.notifications import tracking_url
 from shared.domain.shipments import Shipment
+from shared.domain.tracking import ShipmentStatus
 from shared.domain.stock import StockLevel
 
 if TYPE_CHECKING:  # the orders function need not import the inventory use cases
@@ -139,3 +142,56 @@ class FulfillmentPage(BaseModel):
 
 class ShipmentView(Shipment):
     label_url: str | None = Field(default=None, description="The label document; presigned links last 15 minutes")
+
+
+class ShipmentRef(BaseModel):
+    """The parcel a ship call created: what goes on the box and what the customer follows."""
+
+    shipment_id: str
+    carrier: str | None
+    service: str | None
+    tracking_code: str | None
+    tracking_url: str | None = Field(description="The carrier's public tracking page (known carriers only)")
+    label_url: str | None = Field(description="The label we bought (presigned, 15 minutes); null for your own label")
+
+    @classmethod
+    def of(cls, shipment: Shipment, label_url: str | None) -> ShipmentRef:
+        return cls(shipment_id=shipment.shipment_id, carrier=shipment.carrier, service=shipment.service,
+                   tracking_code=shipment.tracking_code,
+                   tracking_url=tracking_url(shipment.carrier, shipment.tracking_code), label_url=label_url)
+
+
+class ShipAnswer(FulfillmentOrderView):
+    """POST /fulfillment-orders/{id}/ship: the fulfilment order, and the shipment of this call."""
+
+    shipment: ShipmentRef
+
+
+class ParcelView(BaseModel):
+    """One parcel of an order, as a customer service agent or the customer asks about it."""
+
+    shipment_id: str
+    location_id: str
+    lines: dict[str, int]
+    carrier: str | None
+    service: str | None
+    tracking_code: str | None
+    tracking_url: str | None = Field(description="The carrier's public tracking page (known carriers only)")
+    status: ShipmentStatus
+    status_at: datetime | None
+    estimated_delivery: datetime | None
+    delay_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, s: Shipment) -> ParcelView:
+        return cls(shipment_id=s.shipment_id, location_id=s.location_id, lines=s.lines, carrier=s.carrier,
+                   service=s.service, tracking_code=s.tracking_code,
+                   tracking_url=tracking_url(s.carrier, s.tracking_code), status=s.status, status_at=s.status_at,
+                   estimated_delivery=s.estimated_delivery, delay_reason=s.delay_reason, created_at=s.created_at)
+
+
+class OrderView(Order):
+    """GET /orders/{order_id}: the order, with its parcels (where is my parcel)."""
+
+    shipments: list[ParcelView] = Field(default=[], description="Every parcel shipped for it, in shipping order")

@@ -29,16 +29,28 @@ def request_fulfillment(event_id: str, order_id: str, channel: str, allocations:
                         repos: Repositories, now: datetime) -> list[FulfillmentOrder]:
     """One fulfilment order per location of this allocation step, each announced, all in one
     transaction. A redelivery finds them there and creates nothing (they are returned as stored);
-    an order cancelled in the meantime gets none."""
+    an order cancelled in the meantime gets none. Each carries what its location needs from the
+    order (who, where to, by when, the customer's note); its event carries none of that."""
+    order = repos.orders.get(order_id)
+    if order is None or order.status == OrderStatus.CANCELLED:
+        return []
     by_location: dict[str, list[FulfillmentLine]] = defaultdict(list)
     for a in allocations:
         by_location[a["location_id"]].append(FulfillmentLine(sku=a["sku"], quantity=int(a["quantity"])))
+    request = order.request
+    ship_to = None
+    if not pickup:
+        ship_to = request.shipping_address
+        if ship_to.name is None:
+            ship_to = ship_to.model_copy(update={"name": request.customer.name})
     orders = [FulfillmentOrder(
         fulfillment_order_id=fulfillment_order_id(event_id, location), order_id=order_id, channel=channel,
         location_id=location, pickup=pickup, lines=lines, created_at=now, updated_at=now,
         # The customer shows this at the store; a redelivery's new code is discarded with its put.
         pickup_code=f"{secrets.randbelow(10**6):06d}" if pickup else None,
         history=[FulfillmentChange(status=FulfillmentStatus.OPEN, at=now)],
+        customer_name=request.customer.name, ship_to=ship_to, promised_by=request.promised_by,
+        customer_note=request.note,
     ) for location, lines in sorted(by_location.items())]
     work = repos.unit_of_work()
     for fo in orders:
@@ -114,29 +126,44 @@ class ShipRequest:
     label: LabelAsk | None = None   # buy a label instead of bringing carrier and tracking number
 
 
+@dataclass(frozen=True)
+class Shipped:
+    """What a ship call answers: the fulfilment order as it is now, and the shipment of this call
+    (created now, or by the earlier call a retry repeats)."""
+
+    fulfillment_order: FulfillmentOrder
+    shipment: Shipment
+
+
 def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, repos: Repositories,
          now: datetime) -> FulfillmentOrder:
+    """`ship_parcel`, answering the fulfilment order alone."""
+    return ship_parcel(fulfillment_order_id, request, principal, repos, now).fulfillment_order
+
+
+def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Principal, repos: Repositories,
+                now: datetime) -> Shipped:
     """Ship some or all lines: the fulfilment order, the stock (on hand and reserved both down), the
     shipment record and the order's status, in one transaction. The caller's shipment_id makes a
-    retried call a no-op."""
+    retried call a no-op (it answers the shipment the first call created)."""
     for _ in range(ATTEMPTS):
         # A label costs a carrier call: look for a retried shipment first. Otherwise the shipment's
         # attribute_not_exists in the transaction is the guard, and we look only when it is refused.
-        if request.label is not None and _already_shipped(fulfillment_order_id, request, repos):
-            return get_fulfillment_order(fulfillment_order_id, principal, repos)
+        if request.label is not None and (done := _already_shipped(fulfillment_order_id, request, repos)):
+            return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
         fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
         verdict = decide(fo.status, Action.SHIP, fo.pickup)
         if verdict.decision != Decision.APPLY:
-            if _already_shipped(fulfillment_order_id, request, repos):
-                return fo
+            if done := _already_shipped(fulfillment_order_id, request, repos):
+                return Shipped(fo, done)
             raise Conflict(verdict.reason if verdict.decision == Decision.REFUSE else "nothing left to ship",
                            field="status")
         expected, previous = fo.version, fo.status
         try:
             shipped = fo.ship(request.lines, now)
         except ShipmentTooLarge as too_large:
-            if _already_shipped(fulfillment_order_id, request, repos):  # a retry of a partial shipment
-                return get_fulfillment_order(fulfillment_order_id, principal, repos)
+            if done := _already_shipped(fulfillment_order_id, request, repos):  # a retry of a partial shipment
+                return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
             raise InvalidInput(str(too_large), field="lines") from None
         order = repos.orders.get(fo.order_id)
         order_expected = order.version
@@ -169,10 +196,10 @@ def ship(fulfillment_order_id: str, request: ShipRequest, principal: Principal, 
             repos.commit(repos.fulfillment.save(fo, expected), repos.shipments.create(shipment),
                          repos.stock.ship(fo.order_id, fo.location_id, shipped, now),
                          repos.orders.save(order, order_expected), repos.events.publish_all(events))
-            return fo
+            return Shipped(fo, shipment)
         except CommitFailed as failed:
-            if _already_shipped(fulfillment_order_id, request, repos):
-                return get_fulfillment_order(fulfillment_order_id, principal, repos)
+            if done := _already_shipped(fulfillment_order_id, request, repos):
+                return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
             _refuse_if_stock_short(failed, location_id=fo.location_id, stored_label=stored_label)
             continue  # the fulfilment order or the order moved: decide again
     raise Busy("the fulfilment order is changing too fast; retry")
@@ -220,13 +247,13 @@ def _refuse_if_stock_short(failed: CommitFailed, location_id: str, stored_label=
                        "correct the count (PUT /inventory/...) and ship again", field="stock")
 
 
-def _already_shipped(fulfillment_order_id: str, request: ShipRequest, repos: Repositories) -> bool:
-    """Whether this shipment id was shipped before (a retried call), for this fulfilment order."""
+def _already_shipped(fulfillment_order_id: str, request: ShipRequest, repos: Repositories) -> Shipment | None:
+    """The shipment of this id if it was shipped before (a retried call), for this fulfilment order."""
     done = repos.shipments.get(request.shipment_id)
     if done is not None and done.fulfillment_order_id != fulfillment_order_id:
         raise Conflict(f"shipment_id {request.shipment_id} was used for another fulfilment order",
                        field="shipment_id")
-    return done is not None
+    return done
 
 
 def _label_request(request: ShipRequest, fo: FulfillmentOrder, order, repos: Repositories) -> LabelRequest:

@@ -14,6 +14,7 @@ from shared.domain.events import AllocatedLine, DomainEvent, FulfillmentOrderCha
 from shared.domain.fulfillment import Action, Decision, FulfillmentStatus
 from shared.domain.orders import CANCELLABLE, Order, OrderStatus
 from shared.domain.principal import Principal
+from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.repositories import Repositories
 from shared.unit_of_work import CommitFailed
@@ -30,6 +31,17 @@ def get_order(order_id: str, principal: Principal, repos: Repositories) -> Order
     return order
 
 
+def get_order_with_shipments(order_id: str, principal: Principal, repos: Repositories
+                             ) -> tuple[Order, list[Shipment]]:
+    """The order and its parcels, in the order they shipped (one batch read for the parcels)."""
+    order = get_order(order_id, principal, repos)
+    if not order.shipment_ids:
+        return order, []
+    rank = {shipment_id: n for n, shipment_id in enumerate(order.shipment_ids)}
+    shipments = sorted(repos.shipments.many(list(rank)), key=lambda s: rank.get(s.shipment_id, len(rank)))
+    return order, shipments
+
+
 def list_orders(f: OrderFilter, principal: Principal, limit: int, cursor: str | None, repos: Repositories,
                 now: datetime) -> tuple[list[Order], str | None]:
     if not principal.is_operator:
@@ -40,8 +52,30 @@ def list_orders(f: OrderFilter, principal: Principal, limit: int, cursor: str | 
     f = replace(f, created_from=_utc(f.created_from), created_to=_utc(f.created_to))
     if f.created_from and f.created_to and f.created_from > f.created_to:
         raise InvalidInput("created_from is after created_to", field="created_from")
-    unfiltered = f.channel is None and f.status is None
+    if f.channel_order_id is not None:
+        return _by_channel_order_id(f, cursor, repos)
+    unfiltered = f.channel is None and f.status is None and f.customer_id is None
     return repos.orders.list(f, limit, cursor, _months(f, now) if unfiltered else [])
+
+
+def _by_channel_order_id(f: OrderFilter, cursor: str | None, repos: Repositories) -> tuple[list[Order], str | None]:
+    """At most one order: a channel order id is unique per channel (its channel key item says which
+    order it made), so the channel must be known: the caller's own, or an operator's `channel`."""
+    if f.channel is None:
+        raise InvalidInput("an operator looking up a channel_order_id names the channel too "
+                           "(channel_order_ids are unique per channel)", field="channel")
+    if cursor:
+        raise InvalidInput("cursor is not one this listing returned", field="cursor")
+    order = repos.orders.by_channel_order_id(f.channel, f.channel_order_id)
+    return ([order] if order is not None and _matches(order, f) else []), None
+
+
+def _matches(order: Order, f: OrderFilter) -> bool:
+    """The listing's other filters, for an order found by its channel order id."""
+    return ((f.status is None or order.status == f.status)
+            and (f.customer_id is None or order.request.customer.id == f.customer_id)
+            and (f.created_from is None or order.created_at >= f.created_from)
+            and (f.created_to is None or order.created_at <= f.created_to))
 
 
 def _utc(moment: datetime | None) -> datetime | None:
