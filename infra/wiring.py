@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from shared.config import DEFAULTS as CONFIG_DEFAULTS, ENV as CONFIG_ENV, queue_url_env  # noqa: F401 (re-exported)
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
 from shared.outbox_format import EVENT_SOURCE
 
@@ -356,39 +357,6 @@ def channel_policies() -> str:
                        for c in DEFAULT_CHANNELS})
 
 
-@dataclass(frozen=True)
-class Environment:
-    """Names the functions read from their environment (see shared/config.py)."""
+# The variable names and defaults the functions read live with the code that reads them.
+ENV, DEFAULTS = CONFIG_ENV, CONFIG_DEFAULTS
 
-    table: str = "OMS_TABLE_NAME"
-    bus: str = "OMS_EVENT_BUS_NAME"
-    principals: str = "OMS_API_PRINCIPALS"
-    channels: str = "OMS_CHANNELS"
-    label_bucket: str = "OMS_LABEL_BUCKET"
-    carrier_secret: str = "OMS_CARRIER_SECRET"
-    # Which adapter buys labels: sandbox (default) or easypost (its API key in the carrier secret).
-    label_carrier: str = "OMS_LABEL_CARRIER"
-    email_sender: str = "OMS_EMAIL_SENDER"
-    # Local runtime only: write customer messages as files here instead of sending them via SES.
-    local_outbox: str = "OMS_LOCAL_OUTBOX"
-
-
-def queue_url_env(queue_name: str) -> str:
-    """The variable holding a queue's URL, for functions that send to it (`Function.sends_to`)."""
-    return f"OMS_QUEUE_{queue_name.upper().replace('-', '_')}_URL"
-
-
-ENV = Environment()
-
-
-@dataclass(frozen=True)
-class Defaults:
-    table_name: str = "oms"
-    bus_name: str = "oms-events"
-    label_bucket: str = "oms-labels"
-    carrier_secret: str = "oms/carriers"
-    label_carrier: str = "sandbox"
-    email_sender: str = "orders@example.com"
-
-
-DEFAULTS = Defaults()

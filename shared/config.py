@@ -1,5 +1,8 @@
 """Configuration of every function, read from the environment once, lazily.
 
+The one place that names the environment variables and their defaults: infra/wiring.py reads
+`ENV` and `DEFAULTS` from here to set them (CDK stack and local runtime alike).
+
 Plain dataclasses rather than a pydantic model: the event relay reads its settings too, and should
 not pay pydantic's import for two strings.
 """
@@ -13,6 +16,44 @@ from functools import cache
 
 
 @dataclass(frozen=True)
+class Environment:
+    """Names the functions read from their environment."""
+
+    table: str = "OMS_TABLE_NAME"
+    bus: str = "OMS_EVENT_BUS_NAME"
+    principals: str = "OMS_API_PRINCIPALS"
+    channels: str = "OMS_CHANNELS"
+    label_bucket: str = "OMS_LABEL_BUCKET"
+    carrier_secret: str = "OMS_CARRIER_SECRET"
+    # Which adapter buys labels: sandbox (default) or easypost (its API key in the carrier secret).
+    label_carrier: str = "OMS_LABEL_CARRIER"
+    email_sender: str = "OMS_EMAIL_SENDER"
+    # Local runtime only: write customer messages as files here instead of sending them via SES.
+    local_outbox: str = "OMS_LOCAL_OUTBOX"
+
+
+ENV = Environment()
+
+
+def queue_url_env(queue_name: str) -> str:
+    """The variable holding a queue's URL, for functions that send to it (wiring `sends_to`)."""
+    return f"OMS_QUEUE_{queue_name.upper().replace('-', '_')}_URL"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    table_name: str = "oms"
+    bus_name: str = "oms-events"
+    label_bucket: str = "oms-labels"
+    carrier_secret: str = "oms/carriers"
+    label_carrier: str = "sandbox"
+    email_sender: str = "orders@example.com"
+
+
+DEFAULTS = Defaults()
+
+
+@dataclass(frozen=True)
 class ChannelPolicy:
     allow_split: bool = True
     allow_partial: bool = False
@@ -20,16 +61,16 @@ class ChannelPolicy:
 
 @dataclass(frozen=True)
 class Settings:
-    table_name: str = "oms"
-    event_bus_name: str = "oms-events"
+    table_name: str = DEFAULTS.table_name
+    event_bus_name: str = DEFAULTS.bus_name
     # API Gateway key id -> channel name, or "operator". Set by the stack from the keys it creates.
     principals: dict[str, str] = field(default_factory=dict)
     channels: dict[str, ChannelPolicy] = field(default_factory=dict)
     max_body_bytes: int = 262_144
-    label_bucket: str = "oms-labels"
-    carrier_secret: str = "oms/carriers"
-    label_carrier: str = "sandbox"
-    email_sender: str = "orders@example.com"
+    label_bucket: str = DEFAULTS.label_bucket
+    carrier_secret: str = DEFAULTS.carrier_secret
+    label_carrier: str = DEFAULTS.label_carrier
+    email_sender: str = DEFAULTS.email_sender
     local_outbox: str | None = None
     # Queue name -> URL, for the queues a function sends to directly (wiring `sends_to`).
     queue_urls: dict[str, str] = field(default_factory=dict)
@@ -41,18 +82,18 @@ class Settings:
 @cache
 def settings() -> Settings:
     env = os.environ
-    channels = json.loads(env.get("OMS_CHANNELS") or "{}")
+    channels = json.loads(env.get(ENV.channels) or "{}")
     return Settings(
-        table_name=env.get("OMS_TABLE_NAME", "oms"),
-        event_bus_name=env.get("OMS_EVENT_BUS_NAME", "oms-events"),
-        principals=json.loads(env.get("OMS_API_PRINCIPALS") or "{}"),
+        table_name=env.get(ENV.table, DEFAULTS.table_name),
+        event_bus_name=env.get(ENV.bus, DEFAULTS.bus_name),
+        principals=json.loads(env.get(ENV.principals) or "{}"),
         channels={name: ChannelPolicy(**policy) for name, policy in channels.items()},
-        label_bucket=env.get("OMS_LABEL_BUCKET", "oms-labels"),
-        carrier_secret=env.get("OMS_CARRIER_SECRET", "oms/carriers"),
-        label_carrier=env.get("OMS_LABEL_CARRIER", "sandbox"),
-        email_sender=env.get("OMS_EMAIL_SENDER", "orders@example.com"),
-        local_outbox=env.get("OMS_LOCAL_OUTBOX") or None,
-        # OMS_QUEUE_<NAME>_URL, as infra/wiring.py queue_url_env names them (AWS names the queues).
+        label_bucket=env.get(ENV.label_bucket, DEFAULTS.label_bucket),
+        carrier_secret=env.get(ENV.carrier_secret, DEFAULTS.carrier_secret),
+        label_carrier=env.get(ENV.label_carrier, DEFAULTS.label_carrier),
+        email_sender=env.get(ENV.email_sender, DEFAULTS.email_sender),
+        local_outbox=env.get(ENV.local_outbox) or None,
+        # OMS_QUEUE_<NAME>_URL, as queue_url_env names them (AWS names the queues).
         queue_urls={key[len("OMS_QUEUE_"):-len("_URL")].lower().replace("_", "-"): url for key, url in env.items()
                     if key.startswith("OMS_QUEUE_") and key.endswith("_URL") and url},
     )
