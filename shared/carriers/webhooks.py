@@ -32,7 +32,11 @@ Canonical format (any provider name but the three above), one JSON object per re
    "occurred_at": "2026-11-25T10:00:00Z", "estimated_delivery": "2026-11-27T00:00:00Z",
    "message": "Departed facility", "location": "Louisville, KY, US"}
 status is a ShipmentStatus; times carry an offset; carrier, estimated_delivery, message and
-location may be left out; no other field is allowed.
+location may be left out; no other field is allowed. event_id and tracking_code take at most 128
+characters, carrier 64, message 1000, location 300; times lie between 1900 and 9998 (UTC). The
+same bounds hold for the fields we read of the three providers' formats: past them, a signed body
+is a 422 and nothing is queued. Every carrier name speaking this format signs with the one shared
+secret, so its event ids are one namespace: the same body posted under two names is one event.
 """
 
 from __future__ import annotations
@@ -44,12 +48,14 @@ import json
 import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.domain.bounds import AwareMoment, Moment
+from shared.domain.tracking import MAX_CARRIER, MAX_EVENT_ID, MAX_LOCATION, MAX_MESSAGE, MAX_TRACKING_CODE, \
+    MAX_WORD, TrackingUpdate
 from shared.domain.tracking import ShipmentStatus as S
-from shared.domain.tracking import TrackingUpdate
 from shared.errors import InvalidInput, Unauthenticated
 
 TOLERANCE = timedelta(minutes=5)
@@ -179,43 +185,67 @@ _VERIFIERS: dict[str, Callable[[bytes, Mapping[str, str], str, datetime], None]]
 
 
 # --- the documented payloads (only the fields we read; others are ignored) ---------------------------
+# Every field we read is bounded (shared/domain/tracking.py MAX_*; times shared/domain/bounds.py): a
+# signed body with a field past its bound is a 422 before anything is queued, never a 202 whose
+# update then cannot be stored (a tracking code past DynamoDB's key size, scans that fill the item).
+
+EventId = Annotated[str, Field(min_length=1, max_length=MAX_EVENT_ID)]
+TrackingCode = Annotated[str, Field(min_length=1, max_length=MAX_TRACKING_CODE)]
+CarrierName = Annotated[str, Field(max_length=MAX_CARRIER)]
+Word = Annotated[str, Field(max_length=MAX_WORD)]  # a provider's status word or code
+Message = Annotated[str, Field(max_length=MAX_MESSAGE)]
+Place = Annotated[str, Field(max_length=MAX_LOCATION)]
+PlacePart = Annotated[str, Field(max_length=MAX_LOCATION // 3 - 2)]  # city, state, country: joined by ", "
+
+
+class _Location(BaseModel):
+    """EasyPost's TrackingLocation and Shippo's location alike (we read city, state, country)."""
+
+    city: PlacePart | None = None
+    state: PlacePart | None = None
+    country: PlacePart | None = None
+
 
 class _EasyPostDetail(BaseModel):
-    message: str | None = None
-    at: datetime = Field(alias="datetime")
-    tracking_location: dict[str, Any] | None = None
+    message: Message | None = None
+    at: Moment = Field(alias="datetime")
+    tracking_location: _Location | None = None
 
 
 class _EasyPostTracker(BaseModel):
-    tracking_code: str
-    status: str
-    status_detail: str | None = None
-    carrier: str | None = None
-    est_delivery_date: datetime | None = None
-    updated_at: datetime
+    tracking_code: TrackingCode
+    status: Word
+    status_detail: Word | None = None
+    carrier: CarrierName | None = None
+    est_delivery_date: Moment | None = None
+    updated_at: Moment
     tracking_details: list[_EasyPostDetail] = []
 
 
 class _EasyPostEvent(BaseModel):
-    id: str
+    id: EventId
     description: str
     result: dict[str, Any]
 
 
+class _ShippoSubstatus(BaseModel):
+    code: Word | None = None
+
+
 class _ShippoStatus(BaseModel):
-    object_id: str
-    object_created: datetime
-    status: str
-    substatus: dict[str, Any] | None = None
-    status_details: str | None = None
-    status_date: datetime | None = None
-    location: dict[str, Any] | None = None
+    object_id: EventId
+    object_created: Moment
+    status: Word
+    substatus: _ShippoSubstatus | None = None
+    status_details: Message | None = None
+    status_date: Moment | None = None
+    location: _Location | None = None
 
 
 class _ShippoTrack(BaseModel):
-    carrier: str | None = None
-    tracking_number: str
-    eta: datetime | None = None
+    carrier: CarrierName | None = None
+    tracking_number: TrackingCode
+    eta: Moment | None = None
     tracking_status: _ShippoStatus | None = None
 
 
@@ -225,30 +255,30 @@ class _ShippoWebhook(BaseModel):
 
 
 class _AfterShipCheckpoint(BaseModel):
-    checkpoint_time: datetime | None = None
-    message: str | None = None
-    location: str | None = None
+    checkpoint_time: Moment | None = None
+    message: Message | None = None
+    location: Place | None = None
 
 
 class _AfterShipEstimate(BaseModel):
-    at: datetime | None = Field(None, alias="datetime")
+    at: Moment | None = Field(None, alias="datetime")
 
 
 class _AfterShipTracking(BaseModel):
-    tracking_number: str
-    slug: str | None = None
-    tag: str
-    subtag: str | None = None
-    subtag_message: str | None = None
-    expected_delivery: datetime | None = None
+    tracking_number: TrackingCode
+    slug: CarrierName | None = None
+    tag: Word
+    subtag: Word | None = None
+    subtag_message: Message | None = None
+    expected_delivery: Moment | None = None
     latest_estimated_delivery: _AfterShipEstimate | None = None
     checkpoints: list[_AfterShipCheckpoint] = []
 
 
 class _AfterShipWebhook(BaseModel):
     event: str
-    event_id: str
-    ts: datetime
+    event_id: EventId
+    ts: Moment
     msg: dict[str, Any]
 
 
@@ -257,14 +287,14 @@ class CanonicalEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(min_length=1)
-    tracking_code: str = Field(min_length=1)
-    carrier: str | None = None
+    event_id: EventId
+    tracking_code: TrackingCode
+    carrier: CarrierName | None = None
     status: S
-    occurred_at: AwareDatetime
-    estimated_delivery: AwareDatetime | None = None
-    message: str | None = None
-    location: str | None = None
+    occurred_at: AwareMoment
+    estimated_delivery: AwareMoment | None = None
+    message: Message | None = None
+    location: Place | None = None
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -274,9 +304,9 @@ def parse(provider: str, raw_body: bytes) -> list[TrackingUpdate]:
     when the body is not the provider's documented shape."""
     try:
         return _PARSERS.get(provider, _parse_canonical)(provider, json.loads(raw_body))
-    except (ValueError, TypeError, AttributeError, KeyError) as error:
-        # Bad JSON, bad UTF-8, pydantic's ValidationError; and a documented field of the wrong JSON
-        # type deeper than our models check (a number where a city name goes): unreadable, not a 500.
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
+        # Bad JSON, bad UTF-8, pydantic's ValidationError (a field past its bound among them); and a
+        # documented field of the wrong JSON type deeper than our models check: unreadable, not a 500.
         detail = error.errors()[0] if isinstance(error, ValidationError) else {"msg": str(error)}
         raise WebhookUnreadable(f"not a {provider} tracking webhook: {detail.get('msg')}",
                                 field=".".join(map(str, detail.get("loc", ()))) or None) from error
@@ -286,10 +316,10 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment and (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC))
 
 
-def _place(location: Mapping[str, Any] | None) -> str | None:
+def _place(location: _Location | None) -> str | None:
     """EasyPost's TrackingLocation and Shippo's location alike: city, state, country."""
-    location = location or {}
-    return ", ".join(filter(None, (location.get(key) for key in ("city", "state", "country")))) or None
+    location = location or _Location()
+    return ", ".join(filter(None, (location.city, location.state, location.country))) or None
 
 
 def _lookup(table: Mapping[str, S | None], *words: str | None) -> S | None:
@@ -327,7 +357,7 @@ def _parse_shippo(provider: str, document: Any) -> list[TrackingUpdate]:
     track = _ShippoTrack.model_validate(webhook.data)
     if (current := track.tracking_status) is None:
         return []
-    substatus = (current.substatus or {}).get("code")
+    substatus = current.substatus.code if current.substatus else None
     return _update(provider, current.object_id, track.tracking_number, track.carrier,
                    _lookup(SHIPPO_STATUS, substatus, current.status), (current.status, substatus),
                    current.status_date or current.object_created, track.eta, current.status_details,

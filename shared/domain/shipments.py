@@ -11,7 +11,16 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from shared.domain.money import Amount, CurrencyCode
-from shared.domain.tracking import ShipmentStatus
+from shared.domain.tracking import ShipmentStatus, event_namespace
+
+# What a shipment keeps of the tracking updates it received (`Shipment.history`): every update that
+# was applied, up to the last MAX_APPLIED_HISTORY of them, and the last MAX_IGNORED_HISTORY of those
+# that were not (older, backwards, or after the end). With the field bounds of
+# shared/domain/tracking.py an entry is at most about 1.8 KB, so the history stays below ~220 KB of
+# DynamoDB's 400 KB item, however chatty the carrier: an unbounded history filled the item, after
+# which every later update, DELIVERED included, failed to be written.
+MAX_APPLIED_HISTORY = 100
+MAX_IGNORED_HISTORY = 20
 
 
 class StoredLabel(BaseModel):
@@ -61,9 +70,25 @@ class Shipment(BaseModel):
     delay_reason: str | None = None
     # When we last heard from the carrier: the silent-shipment check reads this.
     last_tracking_at: datetime | None = None
+    # Oldest first; bounded (see MAX_APPLIED_HISTORY and MAX_IGNORED_HISTORY above).
     history: list[TrackingEntry] = []
     created_at: datetime
     version: int = 0
 
     def has_seen(self, provider: str, provider_event_id: str) -> bool:
-        return any(e.provider == provider and e.provider_event_id == provider_event_id for e in self.history)
+        """Whether the history holds this event: the same id from the same signer (every carrier name
+        speaking our canonical format is one, see shared/domain/tracking.py event_namespace). An event
+        that dropped out of the bounded history is not seen; it is older than what was applied since,
+        so it is kept again, not applied."""
+        namespace = event_namespace(provider)
+        return any(e.provider_event_id == provider_event_id and event_namespace(e.provider) == namespace
+                   for e in self.history)
+
+    def record(self, entry: TrackingEntry) -> None:
+        """Add an update to the history, dropping the oldest entries past the bounds."""
+        self.history.append(entry)
+        applied = [e for e in self.history if e.applied]
+        ignored = [e for e in self.history if not e.applied]
+        if len(applied) > MAX_APPLIED_HISTORY or len(ignored) > MAX_IGNORED_HISTORY:
+            dropped = {id(e) for e in applied[:-MAX_APPLIED_HISTORY] + ignored[:-MAX_IGNORED_HISTORY]}
+            self.history = [e for e in self.history if id(e) not in dropped]

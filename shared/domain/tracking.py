@@ -48,6 +48,28 @@ def supersedes(current: ShipmentStatus, current_at: datetime | None, update: Tra
     return moves_forward(current, update.status) and (current_at is None or update.occurred_at >= current_at)
 
 
+# How long each field of a tracking update may be: a webhook with a longer one is refused (422)
+# before it is queued. They bound what one update adds to its shipment's item (with the history
+# bound in shared/domain/shipments.py, the item stays far below DynamoDB's 400 KB), and the
+# tracking code, which is part of an index key, far below DynamoDB's 2,048 bytes.
+MAX_EVENT_ID = 128
+MAX_TRACKING_CODE = 128
+MAX_CARRIER = 64
+MAX_WORD = 64        # a provider's status word or code; raw_status joins at most two
+MAX_MESSAGE = 1000
+MAX_LOCATION = 300
+
+# The three providers with their own documented format and signing secret name their own event ids.
+# Every other carrier name speaks our canonical format, signed with one shared secret: their event
+# ids are one namespace, so the same signed body posted under two carrier names is one event.
+OWN_FORMAT_PROVIDERS = frozenset({"easypost", "shippo", "aftership"})
+
+
+def event_namespace(provider: str) -> str:
+    """Whose event ids `provider`'s are: the dedupe key is (namespace, provider_event_id)."""
+    return provider if provider in OWN_FORMAT_PROVIDERS else "canonical"
+
+
 @dataclass(frozen=True)
 class TrackingUpdate:
     """One tracking event, whatever carrier or aggregator reported it."""

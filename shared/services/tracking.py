@@ -8,9 +8,10 @@
    events it announces.
 
 Guards of step 2 (each has a test in tests/integration/test_tracking.py that fails without it):
-- The dedupe key is (provider, provider_event_id), kept in the shipment's own history and written
-  under the shipment's version condition: a duplicate delivered twice at once is applied once, with
-  no separate idempotency store.
+- The dedupe key is (provider, provider_event_id), the provider taken as its signer (every name
+  speaking our canonical format is one: domain/tracking.py event_namespace), kept in the shipment's
+  own bounded history (domain/shipments.py) and written under the shipment's version condition: a
+  duplicate delivered twice at once is applied once, with no separate idempotency store.
 - `supersedes`: an older or backwards update is kept in the history, never applied.
 - ShipmentDelayed once per shipment: the shipment's delay_reason, under the same condition.
 - Every delivered parcel writes its order (version condition, version + 1), read before the order's
@@ -150,7 +151,7 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
         return Outcome.DUPLICATE
     expected, previous, previous_estimate = shipment.version, shipment.status, shipment.estimated_delivery
     applies = supersedes(shipment.status, shipment.status_at, update)
-    shipment.history.append(TrackingEntry(
+    shipment.record(TrackingEntry(
         provider=update.provider, provider_event_id=update.provider_event_id, status=update.status,
         occurred_at=update.occurred_at, received_at=received_at, applied=applies, raw_status=update.raw_status,
         message=update.message, location=update.location, estimated_delivery=update.estimated_delivery))
