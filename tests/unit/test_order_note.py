@@ -3,9 +3,6 @@ retry of an order captured before the note existed still matches it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import pytest
 from pydantic import ValidationError
 
@@ -13,11 +10,21 @@ from shared.domain.orders import OrderRequest
 from tests.factories import order_body, order_request
 
 
-def test_an_order_without_a_note_keeps_the_fingerprint_it_had_before_notes_existed():
-    request = order_request()
-    before_notes = {k: v for k, v in request.model_dump(mode="json").items() if k != "note"}
-    canonical = json.dumps(before_notes, sort_keys=True, separators=(",", ":"))
-    assert request.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()
+def hashed_body(request: OrderRequest, monkeypatch) -> dict:
+    """The canonical body `fingerprint` hashes."""
+    from shared.domain import orders
+
+    seen = []
+    real = orders.json.dumps
+    monkeypatch.setattr(orders.json, "dumps", lambda obj, **kw: seen.append(obj) or real(obj, **kw))
+    request.fingerprint()
+    monkeypatch.setattr(orders.json, "dumps", real)
+    return seen[-1]
+
+
+def test_an_order_without_a_note_keeps_the_fingerprint_it_had_before_notes_existed(monkeypatch):
+    assert "note" not in hashed_body(order_request(), monkeypatch)
+    assert hashed_body(order_request(note="ring twice"), monkeypatch)["note"] == "ring twice"
 
 
 def test_a_note_is_part_of_the_body():
