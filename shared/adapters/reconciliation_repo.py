@@ -7,9 +7,13 @@ module that knows these keys (docs/data-model.md, "Reconciliation").
   conditioned on `holder = <this run>`, so a run whose lease expired and was taken can never move
   the checkpoint of the run that took it.
 - drift audit: pk=RECONCILE_AUDIT#<yyyy-mm-dd>, sk=<at>#<sku>#<location>#<run id>, kept 400 days.
-- open exception: pk=RECONCILE_EXCEPTION, sk=ORDER#<order id> | SHIPMENT#<shipment id>; `since`
-  (when the order entered its status, or when the shipment was last heard of) makes raising it
+- open exception: pk=RECONCILE_EXCEPTION, sk=<kind>#<subject> (STUCK_ORDER#<order id>,
+  SILENT_SHIPMENT#<shipment id>, UNCOLLECTED_PICKUP#<fulfilment order id>); `since` (when the order
+  entered its status, the shipment was last heard of, the pickup became ready) makes raising it
   once per stay: a conditional put `attribute_not_exists(pk) OR since <> :since`.
+
+Everything it answers is typed (orders, fulfilment orders, stock partitions, exception records);
+the walks answer (position, thing), where the position is what a checkpoint resumes after.
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ from shared.adapters.cursors import decode_cursor, encode_cursor
 from shared.adapters.expressions import PRESENT, Changes, Compare, Delete, Exists, KeyQuery, Missing, Patch, Put, SortRange, \
     eq, ne
 from shared.adapters.shipments_repo import SHIPMENT_SK, shipment_pk
-from shared.adapters.stock_repo import STOCK_SHARDS, stock_pk
+from shared.adapters.stock_repo import LEVEL_PREFIX, RESERVATION_PREFIX, STOCK_SHARDS, level_from_item, shard_pk, \
+    stock_pk
+from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
+from shared.domain.orders import Order, OrderStatus
+from shared.domain.reconciliation import ExceptionKind, ExceptionRecord, ReservationRecord, StockPartition
 from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
 from shared.unit_of_work import AlreadyExists, LeaseLost as LeaseLostOutcome, Refused, Store
@@ -45,6 +53,25 @@ class RunState:
     cursor: dict | None
     passes: int
     pass_started_at: str | None
+    holder: str | None = None  # the run holding the lease, if any
+
+
+@dataclass(frozen=True)
+class DriftAudit:
+    """One drift repair as audited: the level's counts before and after."""
+
+    run_id: str
+    sku: str
+    location_id: str
+    at: datetime
+    before: dict[str, int]
+    after: dict[str, int]
+
+
+def _run_state(item: dict) -> RunState:
+    return RunState(step=item.get("step") or None, cursor=json.loads(item["cursor"]) if item.get("cursor") else None,
+                    passes=int(item.get("passes", 0)), pass_started_at=item.get("pass_started_at") or None,
+                    holder=item.get("holder"))
 
 
 def _epoch_ms(moment: datetime) -> int:
@@ -69,8 +96,7 @@ class ReconciliationRepository:
         except Refused:
             return None
         assert item is not None
-        return RunState(step=item.get("step"), cursor=json.loads(item["cursor"]) if item.get("cursor") else None,
-                        passes=int(item.get("passes", 0)), pass_started_at=item.get("pass_started_at"))
+        return _run_state(item)
 
     def checkpoint(self, run_id: str, step: str, cursor: dict | None, pass_started_at: str | None = None) -> None:
         changes = {"step": step, "cursor": json.dumps(cursor) if cursor else ""}
@@ -105,30 +131,31 @@ class ReconciliationRepository:
         except Refused:
             raise LeaseLost() from None
 
-    def state(self) -> dict | None:
-        return self.store.get(STATE_PK, STATE_SK)
+    def state(self) -> RunState | None:
+        item = self.store.get(STATE_PK, STATE_SK)
+        return _run_state(item) if item else None
 
     # -------------------------------------------------------------- drift
 
-    def stock_partitions(self, start: dict | None) -> Iterator[tuple[dict, str, list[dict]]]:
-        """Every stock partition (STOCK#<sku>: its levels and reservation records), as
-        (resume key after it, sku, items). The SKUs come from gsi4 (level items only, keys only, in
-        STOCK_SHARDS shards), so the walk reads stock and nothing else of the table; each SKU's
-        partition is then one strongly consistent query. The resume key names the shard and the
-        SKU, so a run that stops between SKUs continues with the next one."""
+    def stock_partitions(self, start: dict | None) -> Iterator[tuple[dict, StockPartition]]:
+        """Every SKU's stock partition (its levels and reservation records), as (resume key after
+        it, partition). The SKUs come from gsi4 (level items only, keys only, in STOCK_SHARDS
+        shards), so the walk reads stock and nothing else of the table; each SKU's partition is then
+        one strongly consistent query. The resume key names the shard and the SKU, so a run that
+        stops between SKUs continues with the next one."""
         start = start if start and "shard" in start else None  # an older checkpoint's shape: start over
         first_shard = int(start["shard"]) if start else 0
         for shard in range(first_shard, STOCK_SHARDS):
             after = SortRange(">", start["after"]) if start and shard == first_shard else None
             last_sku = None
-            for key in self.store.query_all(KeyQuery(f"STOCK_LEVELS#{shard:02d}", after, index="gsi4")):
+            for key in self.store.query_all(KeyQuery(shard_pk(shard), after, index="gsi4")):
                 sku = key["gsi4sk"].split("#", 1)[0]  # SKUs and location ids never contain "#"
                 if sku == last_sku:
                     continue
                 last_sku = sku
-                items = list(self.store.query_all(KeyQuery(stock_pk(sku)), consistent=True))
+                items = self.store.query_all(KeyQuery(stock_pk(sku)), consistent=True)
                 # "\uffff" sorts after every "<sku>#<location>" of this SKU.
-                yield {"shard": shard, "after": f"{sku}#\uffff"}, sku, items
+                yield {"shard": shard, "after": f"{sku}#\uffff"}, _partition(sku, items)
 
     def audit(self, run_id: str, before: StockLevel, after: StockLevel, now: datetime) -> Put:
         counts = ("on_hand", "reserved", "safety_stock", "available", "version")
@@ -140,34 +167,41 @@ class ReconciliationRepository:
             "at": now.isoformat(), "expires_at": int((now + AUDIT_RETENTION).timestamp()),
         })
 
-    def audits(self, day: str) -> list[dict]:
-        return list(self.store.query_all(KeyQuery(f"RECONCILE_AUDIT#{day}"), consistent=True))
+    def audits(self, day: str) -> list[DriftAudit]:
+        return [DriftAudit(run_id=i["run_id"], sku=i["sku"], location_id=i["location_id"],
+                           at=datetime.fromisoformat(i["at"]),
+                           before={k: int(v) for k, v in i["before"].items()},
+                           after={k: int(v) for k, v in i["after"].items()})
+                for i in self.store.query_all(KeyQuery(f"RECONCILE_AUDIT#{day}"), consistent=True)]
 
     # -------------------------------------------------------------- orders and fulfilment orders
 
-    def orders_in_status(self, status: str, after: str | None, upto: str | None = None,
-                         waiting_only: bool = False) -> Iterator[tuple[str, dict]]:
-        """(gsi2sk, item) of the orders in `status` created up to `upto` (an ISO time), oldest
-        first, strictly after the sort key `after`."""
-        low, high = after or LOWEST, f"{upto}{HIGHEST}" if upto else HIGHEST
+    def orders_in_status(self, status: OrderStatus, after: str | None, upto: datetime | None = None,
+                         waiting_only: bool = False) -> Iterator[tuple[str, Order]]:
+        """(position, order) of the orders in `status` created up to `upto`, oldest first, strictly
+        after the position `after`. `waiting_only`: those waiting for stock. The order is the
+        index's copy: it may lag the order itself."""
+        low, high = after or LOWEST, f"{upto.isoformat()}{HIGHEST}" if upto else HIGHEST
         if low > high:
             return  # a cursor past the bound (a limit raised since it was saved): nothing left here
         where = Exists("waiting_skus") if waiting_only else None
-        for item in self.store.query_all(KeyQuery(f"STATUS#{status}", SortRange.between(low, high), index="gsi2"),
-                                         where=where):
+        for item in self.store.query_all(KeyQuery(f"STATUS#{status.value}", SortRange.between(low, high),
+                                                  index="gsi2"), where=where):
             if item["gsi2sk"] != after:
-                yield item["gsi2sk"], item
+                yield item["gsi2sk"], Order.model_validate_json(item["doc"])
 
-    def ready_for_pickup(self, location_id: str, after: str | None, upto: str) -> Iterator[tuple[str, dict]]:
-        """(gsi1sk, item) of a location's fulfilment orders READY_FOR_PICKUP created up to `upto`."""
-        prefix = "READY_FOR_PICKUP#"
-        low, high = after or prefix, f"{prefix}{upto}{HIGHEST}"
+    def ready_for_pickup(self, location_id: str, after: str | None, upto: datetime
+                         ) -> Iterator[tuple[str, FulfillmentOrder]]:
+        """(position, fulfilment order) of a location's fulfilment orders READY_FOR_PICKUP created
+        up to `upto`, oldest first (the index's copy)."""
+        prefix = f"{FulfillmentStatus.READY_FOR_PICKUP.value}#"
+        low, high = after or prefix, f"{prefix}{upto.isoformat()}{HIGHEST}"
         if low > high:
             return  # DynamoDB refuses BETWEEN with lower > upper; a cursor past the bound: done here
         for item in self.store.query_all(KeyQuery(f"LOCATION_FO#{location_id}", SortRange.between(low, high),
                                                   index="gsi1")):
             if item["gsi1sk"] != after:
-                yield item["gsi1sk"], item
+                yield item["gsi1sk"], FulfillmentOrder.model_validate_json(item["doc"])
 
     def shipments(self, ids: list[str]) -> list[Shipment]:
         items = self.store.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
@@ -175,37 +209,77 @@ class ReconciliationRepository:
 
     # -------------------------------------------------------------- exceptions
 
-    def raise_exception(self, kind: str, subject: str, since: datetime, fields: dict, now: datetime) -> Put:
+    def raise_exception(self, record: ExceptionRecord) -> Put:
         """Once per stay: AlreadyExists when the same exception (same `since`) is already open."""
-        item = {"pk": EXCEPTION_PK, "sk": f"{kind}#{subject}", "kind": kind, "subject": subject,
-                "since": since.isoformat(), "raised_at": now.isoformat(), **fields}
-        return Put(item, when=Missing("pk") | ne("since", since.isoformat()),
-                   refused=lambda _old: AlreadyExists("exception", f"{kind}#{subject}"))
+        key = _exception_sk(record.kind, record.subject)
+        item = {"pk": EXCEPTION_PK, "sk": key, "kind": record.kind.value, "subject": record.subject,
+                "since": record.since.isoformat(), "raised_at": record.raised_at.isoformat(),
+                "reason": record.reason, "suggested_action": record.suggested_action}
+        optional = {"order_id": record.order_id, "status": record.status, "channel": record.channel,
+                    "sla_minutes": record.sla_minutes,
+                    "polled_at": record.polled_at.isoformat() if record.polled_at else None}
+        item.update({k: v for k, v in optional.items() if v is not None})
+        return Put(item, when=Missing("pk") | ne("since", item["since"]),
+                   refused=lambda _old: AlreadyExists("exception", key))
 
-    def open_exception(self, kind: str, subject: str) -> dict | None:
-        return self.store.get(EXCEPTION_PK, f"{kind}#{subject}")
+    def open_exception(self, kind: ExceptionKind, subject: str) -> ExceptionRecord | None:
+        item = self.store.get(EXCEPTION_PK, _exception_sk(kind, subject))
+        return _exception(item) if item else None
 
-    def mark_polled(self, sk: str, now: datetime) -> None:
+    def mark_polled(self, kind: ExceptionKind, subject: str, now: datetime) -> None:
         """When a flagged shipment's carrier was last asked (it is asked again only hours later)."""
         try:
-            self.store.write(Patch(EXCEPTION_PK, sk, Changes(set={"polled_at": now.isoformat()}), when=PRESENT))
+            self.store.write(Patch(EXCEPTION_PK, _exception_sk(kind, subject),
+                                   Changes(set={"polled_at": now.isoformat()}), when=PRESENT))
         except Refused:
             pass  # resolved meanwhile, nothing to mark
 
-    def exceptions(self, after: str | None = None) -> Iterator[tuple[str, dict]]:
+    def exceptions(self, after: str | None = None) -> Iterator[tuple[str, ExceptionRecord]]:
+        """(position, record) of every open exception, after the position `after`."""
         for item in self.store.query_all(KeyQuery(EXCEPTION_PK, SortRange(">=", after or LOWEST)), consistent=True):
             if item["sk"] != after:
-                yield item["sk"], item
+                yield item["sk"], _exception(item)
 
-    def exceptions_page(self, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    def exceptions_page(self, limit: int, cursor: str | None) -> tuple[list[ExceptionRecord], str | None]:
         start = decode_cursor(cursor, {"pk", "sk"}, ("pk", EXCEPTION_PK))
         items, last = self.store.query(KeyQuery(EXCEPTION_PK), limit=limit, start_key=start, consistent=True)
-        return items, encode_cursor(last)
+        return [_exception(i) for i in items], encode_cursor(last)
 
-    def resolve_exception(self, sk: str, since: str) -> bool:
+    def resolve_exception(self, record: ExceptionRecord) -> bool:
         """Close an exception whose cause is gone (unless it was raised again meanwhile)."""
         try:
-            self.store.write(Delete(EXCEPTION_PK, sk, when=eq("since", since)))
+            self.store.write(Delete(EXCEPTION_PK, _exception_sk(record.kind, record.subject),
+                                    when=eq("since", record.since.isoformat())))
             return True
         except Refused:
             return False
+
+
+def _partition(sku: str, items) -> StockPartition:
+    levels, reservations = [], []
+    for item in items:
+        if item["sk"].startswith(LEVEL_PREFIX):
+            levels.append(level_from_item(item))
+        elif item["sk"].startswith(RESERVATION_PREFIX):
+            # RES#<location>#<order id>: the attributes say the same, the key is the fallback.
+            _, loc, order_id = item["sk"].split("#", 2)
+            reservations.append(ReservationRecord(sku=sku, location_id=item.get("location_id") or loc,
+                                                  order_id=item.get("order_id") or order_id,
+                                                  quantity=int(item.get("quantity", 0))))
+    return StockPartition(sku, levels, reservations)
+
+
+def _exception_sk(kind: ExceptionKind, subject: str) -> str:
+    return f"{kind.value}#{subject}"
+
+
+def _exception(item: dict) -> ExceptionRecord:
+    def moment(name: str) -> datetime | None:
+        return datetime.fromisoformat(item[name]) if item.get(name) else None
+
+    return ExceptionRecord(
+        kind=ExceptionKind(item["kind"]), subject=item["subject"], since=datetime.fromisoformat(item["since"]),
+        raised_at=datetime.fromisoformat(item["raised_at"]), reason=item["reason"],
+        suggested_action=item["suggested_action"], order_id=item.get("order_id"), status=item.get("status"),
+        channel=item.get("channel"), sla_minutes=int(item["sla_minutes"]) if "sla_minutes" in item else None,
+        polled_at=moment("polled_at"))

@@ -1,8 +1,8 @@
 """Reconciliation rules: when a hold or pickup has expired, when a counter has drifted, when a
 shipment has gone silent, when an order is stuck, and what an operator should do about it.
 
-Pure: no AWS, no clock (every rule takes `now`). The run that applies them is
-shared/services/reconciliation.py; its configuration (read by `config_from_env`) is:
+Pure: no AWS, no clock (every rule takes `now`). The run that applies them is the package
+shared/services/reconciliation/; its configuration (read by `config_from_env`) is:
 
 | Variable | Default | Meaning |
 |---|---|---|
@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
 from shared.domain.orders import HoldReason, Order, OrderStatus
@@ -93,6 +94,35 @@ def config_from_env(env: Mapping[str, str]) -> ReconcileConfig:
     )
 
 
+class ExceptionKind(StrEnum):
+    """What an open exception is about; its subject is an order, a shipment or a fulfilment order."""
+
+    STUCK_ORDER = "STUCK_ORDER"
+    SILENT_SHIPMENT = "SILENT_SHIPMENT"
+    UNCOLLECTED_PICKUP = "UNCOLLECTED_PICKUP"
+
+
+@dataclass(frozen=True)
+class ExceptionRecord:
+    """An open exception as kept: raised once per stay (`since`: when the order entered its
+    status, the shipment was last heard of, the pickup became ready), closed once its cause is gone."""
+
+    kind: ExceptionKind
+    subject: str
+    since: datetime
+    raised_at: datetime
+    reason: str
+    suggested_action: str
+    order_id: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    sla_minutes: int | None = None
+    polled_at: datetime | None = None  # silent shipments: when the carrier was last asked
+
+    def age_minutes(self, now: datetime) -> int:
+        return int((now - self.since).total_seconds() // 60)
+
+
 # ------------------------------------------------------------------ 1. expiry
 
 
@@ -137,6 +167,36 @@ class DriftRepair:
 def reserved_from_records(quantities: Iterable[int]) -> int:
     """Reserved is the sum of the live reservation records (0 after shipping or release)."""
     return sum(max(0, int(q)) for q in quantities)
+
+
+@dataclass(frozen=True)
+class ReservationRecord:
+    """What one order holds of a SKU at a location; 0 once shipped or released (spent)."""
+
+    sku: str
+    location_id: str
+    order_id: str
+    quantity: int
+
+    @property
+    def spent(self) -> bool:
+        return self.quantity == 0
+
+
+@dataclass(frozen=True)
+class StockPartition:
+    """A SKU's stock as the drift walk reads it: its levels and its reservation records."""
+
+    sku: str
+    levels: list[StockLevel]
+    reservations: list[ReservationRecord]
+
+    def reserved_by_location(self) -> dict[str, int]:
+        """The units the records hold at each location (a candidate filter: the recount decides)."""
+        by_location: dict[str, list[int]] = {}
+        for r in self.reservations:
+            by_location.setdefault(r.location_id, []).append(r.quantity)
+        return {loc: reserved_from_records(quantities) for loc, quantities in by_location.items()}
 
 
 def drift(level: StockLevel, reserved: int, now: datetime) -> DriftRepair | None:

@@ -1,0 +1,31 @@
+"""The last step of a pass: close the open exceptions whose cause is gone (the order left the
+status, the shipment spoke, the pickup was collected or cancelled)."""
+
+from __future__ import annotations
+
+from shared.domain import reconciliation as rules
+from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
+from shared.services.reconciliation.context import Cursor, Run, Step, StepResult, walk
+
+
+def close_resolved(run: Run, cursor: Cursor) -> StepResult:
+    def handle(record: ExceptionRecord) -> None:
+        if cause_gone(record, run) and run.store.resolve_exception(record):
+            run.report.exceptions_resolved += 1
+
+    return walk(run, Step.EXCEPTIONS, cursor, run.store.exceptions((cursor or {}).get("after")), handle,
+                lambda position: {"after": position})
+
+
+def cause_gone(record: ExceptionRecord, run: Run) -> bool:
+    if record.kind == ExceptionKind.UNCOLLECTED_PICKUP:
+        fo = run.repos.fulfillment.get(record.subject)
+        return fo is None or not rules.pickup_abandoned(fo, run.now, run.cfg.pickup_after)
+    if record.kind == ExceptionKind.STUCK_ORDER:
+        order = run.repos.orders.get(record.subject)
+        return (order is None or order.status.value != record.status
+                or rules.state_since(order) != record.since
+                or rules.stuck(order, run.now, run.cfg.sla) is None)
+    found = run.store.shipments([record.subject])
+    return not found or not rules.silent(found[0], run.now, run.cfg.silent_after) \
+        or rules.last_heard(found[0]) != record.since
