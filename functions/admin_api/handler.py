@@ -3,12 +3,10 @@ silent shipments) with their reason, age and suggested action."""
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from shared.config import settings
@@ -18,7 +16,7 @@ from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
 from shared.repositories import repositories
-from shared.services.reconciliation import Budget, OpenException, RunReport, config, list_exceptions, reconcile
+from shared.services.reconciliation import OpenException, RunReport, list_exceptions, run_reconciliation
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
@@ -37,9 +35,8 @@ class ExceptionsPage(BaseModel):
 def run_now() -> RunReport:
     require_operator(app)
     try:
-        cfg = config()
-        report = reconcile(repositories(), utc_now(), policy_for=settings().channel_policy, trigger="operator",
-                           budget=Budget.for_lambda(app.lambda_context, cfg.budget, MARGIN_S), cfg=cfg)
+        report = run_reconciliation(repositories(), utc_now(), policy_for=settings().channel_policy,
+                                    trigger="operator", context=app.lambda_context, margin_s=MARGIN_S)
     except (OmsError, CommitFailed) as error:
         raise Unavailable(f"reconciliation failed ({error}); the lease is released and its checkpoint kept: "
                           "retry, or look at the logs") from error
@@ -49,11 +46,6 @@ def run_now() -> RunReport:
                           "settings and the logs") from error
     if report.skipped:
         raise Conflict("a reconciliation run is in progress; try again when it has finished", field="run")
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true":
-        metrics.add_metric(name="ReconciliationRuns", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="ReconciliationDriftRepaired", unit=MetricUnit.Count, value=report.drift_repaired)
-        metrics.add_metric(name="ReconciliationErrors", unit=MetricUnit.Count, value=report.errors)
-    logger.info("reconciliation run", extra={"report": report.as_dict()})
     return report
 
 

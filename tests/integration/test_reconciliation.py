@@ -60,8 +60,9 @@ def phantom_reservation(repos, sku, loc, quantity, order_id="o-crashed"):
 
 def hand_edit(repos, sku, loc, **counts):
     from shared.adapters.expressions import Changes, Patch
+    from shared.adapters.stock_repo import level_sk, stock_pk
 
-    repos.commit(Patch(f"STOCK#{sku}", f"LOC#{loc}", Changes(set=counts)))
+    repos.commit(Patch(stock_pk(sku), level_sk(loc), Changes(set=counts)))
 
 
 def records(repos, sku, loc):
@@ -122,7 +123,7 @@ def test_drift_from_a_crash_and_a_hand_edit_is_repaired_with_audit_and_event(rep
     assert (one.reserved, one.available) == (1, 4)
     assert (two.reserved, two.available) == (2, 3)  # available recomputed: on_hand - reserved - safety
     audits = repos.reconciliation.audits(utc_now().date().isoformat())
-    assert sorted((a["sku"], a["before"]["reserved"], a["after"]["reserved"], a["after"]["available"])
+    assert sorted((a.sku, a.before["reserved"], a.after["reserved"], a.after["available"])
                   for a in audits) == [("SKU-1", 3, 1, 4), ("SKU-2", 0, 2, 3)]
     events = sorted(outbox(repos, "StockDriftRepaired"), key=lambda e: e["sku"])
     assert [(e["sku"], e["reserved_before"], e["reserved_after"], e["available_after"]) for e in events] == \
@@ -209,8 +210,8 @@ def test_a_run_whose_lease_expired_and_was_taken_stops_without_touching_the_chec
     assert taken[0].stopped_in == "drift" and not taken[0].skipped
     assert first.lease_lost
     state = repos.reconciliation.state()
-    first_sku = next(repos.reconciliation.stock_partitions(None))[1]
-    assert state["step"] == "drift" and json.loads(state["cursor"])["after"].startswith(f"{first_sku}#")  # the taker's
+    first_sku = next(repos.reconciliation.stock_partitions(None))[1].sku
+    assert state.step == "drift" and state.cursor["after"].startswith(f"{first_sku}#")  # the taker's
 
 
 def test_a_run_cut_off_half_way_resumes_from_its_checkpoint_and_covers_everything_once(repos):
@@ -338,7 +339,7 @@ def test_a_run_that_fails_gives_the_lease_back_and_the_next_one_continues(repos,
         patched.setattr(ReconciliationRepository, "stock_partitions", table_down)
         with pytest.raises(RuntimeError):
             run(repos)
-    assert "holder" not in repos.reconciliation.state()
+    assert repos.reconciliation.state().holder is None
 
     after = run(repos)
     assert not after.skipped and after.resumed_from == "drift" and after.drift_repaired == 1
@@ -349,12 +350,13 @@ def test_the_drift_walk_visits_every_stock_partition_once_and_reads_nothing_else
     seed(repos, TWO_WAREHOUSES, {(s, loc): 3 for s in skus for loc in ("BER", "MAD")})
     capture(api, pump, [("SKU-07", 1)])  # an order, its events and fulfilment order: not stock
 
-    walked = [(sku, sorted(i["sk"] for i in items))
-              for _, sku, items in repos.reconciliation.stock_partitions(None)]
+    walked = [partition for _, partition in repos.reconciliation.stock_partitions(None)]
 
-    assert sorted(sku for sku, _ in walked) == skus
-    assert dict(walked)["SKU-07"][:2] == ["LOC#BER", "LOC#MAD"] and dict(walked)["SKU-00"] == ["LOC#BER", "LOC#MAD"]
-    assert any(sk.startswith("RES#") for sk in dict(walked)["SKU-07"])
+    assert sorted(p.sku for p in walked) == skus  # each once
+    by_sku = {p.sku: p for p in walked}
+    assert all(sorted(lv.location_id for lv in p.levels) == ["BER", "MAD"] for p in walked)
+    assert [(r.sku, r.location_id, r.quantity) for r in by_sku["SKU-07"].reservations] == [("SKU-07", "BER", 1)]
+    assert all(not p.reservations for p in walked if p.sku != "SKU-07")
 
 
 # ------------------------------------------------------------------ review: settings changes, partial pickups, spent records
