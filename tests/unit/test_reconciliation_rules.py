@@ -97,6 +97,16 @@ def test_drift_sets_reserved_from_the_records_and_recomputes_available():
     assert rules.reserved_from_records([2, 0, 1, -1]) == 3  # shipped records hold 0
 
 
+def test_a_stock_partition_sums_its_live_records_per_location_and_knows_the_spent_ones():
+    def record(loc, order_id, quantity):
+        return rules.ReservationRecord(sku="S", location_id=loc, order_id=order_id, quantity=quantity)
+
+    records = [record("BER", "o1", 2), record("BER", "o2", 0), record("MAD", "o3", 1), record("BER", "o4", -1)]
+    partition = rules.StockPartition(sku="S", levels=[], reservations=records)
+    assert partition.reserved_by_location() == {"BER": 2, "MAD": 1}
+    assert [r.order_id for r in records if r.spent] == ["o2"]
+
+
 # ------------------------------------------------------------------ 4. silent shipments
 
 
@@ -117,7 +127,14 @@ def test_a_shipment_is_silent_when_nothing_was_heard_for_the_threshold():
     assert "240 h" in rules.silent_reason(shipment(), NOW)
 
 
-# ------------------------------------------------------------------ 5. stuck orders
+# ------------------------------------------------------------------ 5. stuck orders and open exceptions
+
+
+def test_exception_kinds_are_the_stored_names_and_an_exception_ages_from_its_cause():
+    assert [k.value for k in rules.ExceptionKind] == ["STUCK_ORDER", "SILENT_SHIPMENT", "UNCOLLECTED_PICKUP"]
+    record = rules.ExceptionRecord(kind=rules.ExceptionKind.STUCK_ORDER, subject="o1", since=NOW - timedelta(hours=2),
+                                   raised_at=NOW - timedelta(minutes=5), reason="r", suggested_action="a")
+    assert record.age_minutes(NOW) == 120  # since the order entered its status, not since it was raised
 
 
 def test_an_order_is_stuck_after_its_status_sla_counted_from_when_it_entered_it():
