@@ -137,8 +137,15 @@ ORDER_ALLOCATIONS = {"source": [EVENT_SOURCE], "detail-type": ["OrderAllocated"]
 # returns flow or any system that refunds; ready-for-pickup is a fulfilment order's status change.
 CUSTOMER_MOMENTS = {
     "source": [EVENT_SOURCE],
-    "detail-type": ["OrderReceived", "ShipmentDispatched", "ShipmentDelayed", "OrderDelivered", "OrderCancelled",
+    "detail-type": ["ShipmentDispatched", "ShipmentDelayed", "OrderDelivered", "OrderCancelled", "OrderRejected",
                     "RefundIssued"],
+}
+# "Confirmed": the first allocation step of a verified order (stock reserved, or a backorder), not its
+# receipt: a held order is confirmed when it is released and allocated, a rejected one never.
+ORDER_CONFIRMED = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["OrderAllocated", "OrderBackordered"],
+    "detail": {"previous": ["RECEIVED"]},
 }
 READY_FOR_PICKUP = {
     "source": [EVENT_SOURCE],
@@ -270,7 +277,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notify-customers",
         module="notify_customers.handler",
         description="Tells the customer about their order (confirmed, shipped, ready, delayed, delivered, ...)",
-        queue=QueueSpec(name="notifications", event_patterns=(CUSTOMER_MOMENTS, READY_FOR_PICKUP)),
+        queue=QueueSpec(name="notifications", event_patterns=(CUSTOMER_MOMENTS, ORDER_CONFIRMED, READY_FOR_PICKUP)),
         table_access="write",  # reads orders; writes the once-per-event idempotency records
         sends_email=True,
     ),

@@ -77,6 +77,8 @@ class OrderAllocated(DomainEvent):
     partial: bool
     backordered: list[LineQuantity]
     pickup: bool = Field(default=False, description="click-and-collect: the location hands the order over")
+    previous: str = Field(description="the order's status before this step: RECEIVED when verification has just "
+                                      "passed (its first allocation step, after capture or a release)")
 
 
 class OrderBackordered(DomainEvent):
@@ -85,6 +87,8 @@ class OrderBackordered(DomainEvent):
     order_id: str
     channel: str
     lines: list[LineQuantity]
+    previous: str = Field(description="the order's status before this step: RECEIVED when verification has just "
+                                      "passed (its first allocation step, after capture or a release)")
 
 
 class OrderCancelled(DomainEvent):

@@ -26,6 +26,7 @@ class Moment(StrEnum):
     DELAYED = "delayed"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    REJECTED = "rejected"
     REFUND_ISSUED = "refund_issued"
 
 
@@ -47,6 +48,8 @@ _TEXT: dict[str, dict[Moment, tuple[str, str]]] = {
                            "Enjoy!"),
         Moment.CANCELLED: ("Your order $order is cancelled", "Hello $name,\n\nyour order $order has been "
                            "cancelled. Anything you paid will be refunded."),
+        Moment.REJECTED: ("We could not accept your order $order", "Hello $name,\n\nwe are sorry: we could not "
+                          "accept your order $order, and it will not be sent. Anything you paid will be refunded."),
         Moment.REFUND_ISSUED: ("Refund for order $order", "Hello $name,\n\nwe have refunded $amount for your "
                                "order $order."),
     },
@@ -62,6 +65,8 @@ _TEXT: dict[str, dict[Moment, tuple[str, str]]] = {
                            "¡Que lo disfrutes!"),
         Moment.CANCELLED: ("Tu pedido $order ha sido cancelado", "Hola $name:\n\ntu pedido $order ha sido "
                            "cancelado. Te devolveremos lo que hayas pagado."),
+        Moment.REJECTED: ("No hemos podido aceptar tu pedido $order", "Hola $name:\n\nlo sentimos, no hemos "
+                          "podido aceptar tu pedido $order y no se enviará. Te devolveremos lo que hayas pagado."),
         Moment.REFUND_ISSUED: ("Reembolso del pedido $order", "Hola $name:\n\nte hemos reembolsado $amount por "
                                "tu pedido $order."),
     },
@@ -77,6 +82,9 @@ _TEXT: dict[str, dict[Moment, tuple[str, str]]] = {
                            "Viel Freude damit!"),
         Moment.CANCELLED: ("Ihre Bestellung $order wurde storniert", "Hallo $name,\n\nIhre Bestellung $order "
                            "wurde storniert. Bereits gezahlte Beträge erstatten wir Ihnen."),
+        Moment.REJECTED: ("Wir konnten Ihre Bestellung $order nicht annehmen", "Hallo $name,\n\nes tut uns leid: "
+                          "Wir konnten Ihre Bestellung $order nicht annehmen, sie wird nicht versandt. Bereits "
+                          "gezahlte Beträge erstatten wir Ihnen."),
         Moment.REFUND_ISSUED: ("Erstattung zu Bestellung $order", "Hallo $name,\n\nwir haben Ihnen $amount für "
                                "Ihre Bestellung $order erstattet."),
     },
@@ -92,6 +100,9 @@ _TEXT: dict[str, dict[Moment, tuple[str, str]]] = {
                            "Bonne découverte !"),
         Moment.CANCELLED: ("Votre commande $order est annulée", "Bonjour $name,\n\nvotre commande $order a été "
                            "annulée. Tout montant payé vous sera remboursé."),
+        Moment.REJECTED: ("Nous n'avons pas pu accepter votre commande $order", "Bonjour $name,\n\nnous sommes "
+                          "désolés : nous n'avons pas pu accepter votre commande $order, elle ne sera pas expédiée. "
+                          "Tout montant payé vous sera remboursé."),
         Moment.REFUND_ISSUED: ("Remboursement de la commande $order", "Bonjour $name,\n\nnous vous avons "
                                "remboursé $amount pour votre commande $order."),
     },

@@ -116,7 +116,8 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
         order.move_to(OrderStatus.BACKORDERED, now, note=decision.reasons[0])
         order.version += 1
         event = OrderBackordered(occurred_at=now, order_id=order.order_id, channel=order.channel,
-                                 lines=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in remaining])
+                                 lines=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in remaining],
+                                 previous=OrderStatus.RECEIVED.value)
         repos.commit(repos.orders.save(order, expected), repos.events.publish(event),
                      still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - 2))
         return AllocationResult(Outcome.BACKORDERED, order, available_by_sku)
@@ -147,6 +148,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     order.backordered = [BackorderedLine(sku=u.sku, quantity=u.quantity) for u in decision.unfilled]
     order.routing.append(record)
     status = OrderStatus.ALLOCATED if decision.complete else OrderStatus.PARTIALLY_ALLOCATED
+    previous = order.status
     if order.status == OrderStatus.PARTIALLY_SHIPPED:
         status = order.status  # some parts left already: the rest being allocated does not undo that
     order.move_to(status, now, note="; ".join(decision.reasons[:1]))
@@ -160,6 +162,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         partial=not decision.complete,
         backordered=[LineQuantity(sku=u.sku, quantity=u.quantity) for u in decision.unfilled],
         pickup=order.request.fulfillment.type == "pickup",
+        previous=previous.value,
     )]
     events += stock_low
     order.fulfillment_order_ids += [fulfillment_order_id(events[0].event_id, loc) for loc in decision.locations]

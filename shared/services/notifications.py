@@ -27,14 +27,19 @@ from shared.domain.shipments import Shipment
 
 # detail-type -> moment; FulfillmentOrderChanged counts only when it reaches READY_FOR_PICKUP.
 MOMENTS = {
-    "OrderReceived": Moment.CONFIRMED,
     "ShipmentDispatched": Moment.SHIPPED,
     "ShipmentDelayed": Moment.DELAYED,
     "OrderDelivered": Moment.DELIVERED,
     "OrderCancelled": Moment.CANCELLED,
+    "OrderRejected": Moment.REJECTED,
     "RefundIssued": Moment.REFUND_ISSUED,
 }
 READY_FOR_PICKUP = "READY_FOR_PICKUP"
+# "Confirmed, being prepared" is said once, when it is true: when verification has passed and the
+# order's first allocation step reserved stock for it or put it on backorder (`previous` RECEIVED,
+# after capture or an operator's release). Not on receipt: a held order may never be prepared.
+CONFIRMING = frozenset({"OrderAllocated", "OrderBackordered"})
+FIRST_STEP = "RECEIVED"
 
 
 # What we read of each event: only the fields used, extra fields ignored, so a producer adding a
@@ -82,6 +87,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def moment_for(detail_type: str, detail: dict) -> Moment | None:
     if detail_type == "FulfillmentOrderChanged":
         return Moment.READY_FOR_PICKUP if detail.get("status") == READY_FOR_PICKUP else None
+    if detail_type in CONFIRMING:
+        return Moment.CONFIRMED if detail.get("previous") == FIRST_STEP else None
     return MOMENTS.get(detail_type)
 
 

@@ -119,7 +119,7 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
                          for a in decision.assignments],
             partial=bool(order.backordered),
             backordered=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in order.backordered],
-            pickup=req.fulfillment.type == "pickup")
+            pickup=req.fulfillment.type == "pickup", previous=order.status.value)
         events.append(allocated)
         order.fulfillment_order_ids += [fulfillment_order_id(allocated.event_id, loc) for loc in decision.locations]
     events += stock_low
@@ -130,7 +130,7 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
         if status == OrderStatus.BACKORDERED and order.status != status:
             events.append(OrderBackordered(occurred_at=now, order_id=order.order_id, channel=order.channel,
                                            lines=[LineQuantity(sku=b.sku, quantity=b.quantity)
-                                                  for b in order.backordered]))
+                                                  for b in order.backordered], previous=order.status.value))
         order.move_to(status, now, note=f"{rejected_at} rejected: {reason}")
     order.updated_at = now
     order.version += 1

@@ -61,6 +61,15 @@ def order_id(api, stocked):
     return api("POST", "/orders", as_="web", json=body).json["order_id"]
 
 
+@pytest.fixture
+def allocated(order_id, functions, repos) -> dict:
+    """The order allocated (allocate-orders run directly, nothing delivered to the notifier yet): its
+    OrderAllocated event, the one that confirms it."""
+    assert functions.invoke("allocate-orders", sqs_event("OrderReceived", {"order_id": order_id})) == \
+        {"batchItemFailures": []}
+    return outbox_event(repos, "OrderAllocated")
+
+
 def test_a_captured_order_gets_one_confirmation_in_the_customers_language(order_id, pump):
     pump()
 
@@ -71,26 +80,77 @@ def test_a_captured_order_gets_one_confirmation_in_the_customers_language(order_
     assert confirmation["Content-Language"] == "es"
     assert confirmation["X-OMS-Order-Id"] == order_id
     assert "Hola Lucía" in confirmation.get_content()
-    assert len(outbox()) == 1  # allocation and fulfilment requests are not customer moments
+    assert len(outbox()) == 1  # receipt, fulfilment requests are not customer moments
 
 
-def test_the_same_event_delivered_twice_sends_one_message(order_id, functions, repos):
-    received = outbox_event(repos, "OrderReceived")
-
-    assert functions.invoke("notify-customers", two_copies("OrderReceived", received)) == {"batchItemFailures": []}
-    assert functions.invoke("notify-customers", sqs_event("OrderReceived", received, "m-3")) == \
+def test_the_same_event_delivered_twice_sends_one_message(allocated, functions):
+    assert functions.invoke("notify-customers", two_copies("OrderAllocated", allocated)) == \
+        {"batchItemFailures": []}
+    assert functions.invoke("notify-customers", sqs_event("OrderAllocated", allocated, "m-3")) == \
         {"batchItemFailures": []}
 
     assert len(outbox()) == 1
 
 
-def test_without_the_idempotency_guard_the_duplicate_would_be_sent(order_id, functions, repos, monkeypatch):
+def test_without_the_idempotency_guard_the_duplicate_would_be_sent(allocated, functions, monkeypatch):
     """The test above fails without the guard: the outbox records every send."""
     monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
-    received = outbox_event(repos, "OrderReceived")
     with pytest.warns(UserWarning, match="Disabling idempotency"):
-        functions.invoke("notify-customers", two_copies("OrderReceived", received))
+        functions.invoke("notify-customers", two_copies("OrderAllocated", allocated))
     assert len(outbox()) == 2
+
+
+@pytest.mark.parametrize(("payment", "hold"), [({"status": "pending", "amount": "10.00"}, "AWAITING_PAYMENT"),
+                                               ({"status": "paid", "amount": "99.00"}, "PAYMENT_MISMATCH"),
+                                               (None, "UNKNOWN_SKU")])
+def test_a_held_order_is_not_confirmed_and_a_rejected_one_hears_we_could_not_accept_it(api, stocked, pump,
+                                                                                       payment, hold):
+    body = order_body([("SKU-1" if payment else "NO-SUCH-SKU", 1)], channel_order_id="WEB-2001",
+                      customer={"id": "c-7", "email": "lucia@example.com", "name": "Lucía", "language": "es"})
+    if payment:
+        body["payment"] = payment
+    order_id = api("POST", "/orders", as_="web", json=body).json["order_id"]
+    pump()
+    order = api("GET", f"/orders/{order_id}").json
+    assert order["status"] == "ON_HOLD" and order["holds"][0]["reason"] == hold
+    assert outbox() == []  # nothing promised to the customer while it is held
+
+    assert api("POST", f"/orders/{order_id}/reject", json={"reason": "internal: fraud check"}).status_code == 200
+    pump()
+
+    [rejected] = sent("rejected")
+    assert rejected["Subject"] == "No hemos podido aceptar tu pedido WEB-2001"
+    assert "fraud" not in rejected.get_content()  # the operator's reason is written for staff
+    assert sent("confirmed") == []
+
+
+def test_a_released_order_is_confirmed_when_it_is_allocated(api, stocked, pump):
+    body = order_body(channel_order_id="WEB-2002", payment_status="pending")
+    order_id = api("POST", "/orders", as_="web", json=body).json["order_id"]
+    pump()
+    assert outbox() == []
+
+    assert api("POST", f"/orders/{order_id}/release").status_code == 200
+    pump()
+
+    assert api("GET", f"/orders/{order_id}").json["status"] == "ALLOCATED"
+    [confirmed] = sent("confirmed")
+    assert confirmed["X-OMS-Order-Id"] == order_id
+
+
+def test_a_backordered_order_is_confirmed_once_and_not_again_when_its_stock_arrives(api, stocked, pump):
+    assert api("PUT", "/inventory/SKU-2/BER", json={"on_hand": 0}).status_code == 200  # known, none in stock
+    order_id = api("POST", "/orders", as_="web", json=order_body([("SKU-2", 1)], channel_order_id="WEB-2003")
+                   ).json["order_id"]
+    pump()
+    assert api("GET", f"/orders/{order_id}").json["status"] == "BACKORDERED"
+    assert len(sent("confirmed")) == 1
+
+    assert api("PUT", "/inventory/SKU-2/BER", json={"on_hand": 3}).status_code == 200
+    pump()
+
+    assert api("GET", f"/orders/{order_id}").json["status"] == "ALLOCATED"
+    assert len(sent("confirmed")) == 1
 
 
 def test_a_cancelled_order_gets_one_cancellation(order_id, api, pump):
@@ -185,11 +245,11 @@ def ses(aws, monkeypatch):
     return boto3.client("ses")
 
 
-def test_in_aws_the_message_goes_through_ses_once(order_id, functions, repos, ses, tmp_path):
+def test_in_aws_the_message_goes_through_ses_once(allocated, functions, repos, ses, tmp_path):
     ses.verify_email_identity(EmailAddress=SENDER)
-    received = outbox_event(repos, "OrderReceived")
 
-    assert functions.invoke("notify-customers", two_copies("OrderReceived", received)) == {"batchItemFailures": []}
+    assert functions.invoke("notify-customers", two_copies("OrderAllocated", allocated)) == \
+        {"batchItemFailures": []}
 
     assert ses.get_send_quota()["SentLast24Hours"] == 1
     assert not (tmp_path / "outbox").exists()
@@ -202,13 +262,11 @@ def test_in_aws_the_message_goes_through_ses_once(order_id, functions, repos, se
     assert message["subject"] == "Tu pedido WEB-1001 está confirmado"
 
 
-def test_a_failed_send_is_retried_and_then_sent(order_id, functions, repos, ses):
-    received = outbox_event(repos, "OrderReceived")
-
+def test_a_failed_send_is_retried_and_then_sent(allocated, functions, repos, ses):
     # The sender identity is not verified yet: SES refuses; the record fails and SQS would retry.
-    assert functions.invoke("notify-customers", sqs_event("OrderReceived", received)) == \
+    assert functions.invoke("notify-customers", sqs_event("OrderAllocated", allocated)) == \
         {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     ses.verify_email_identity(EmailAddress=SENDER)
     # The failed attempt left no idempotency record that would swallow the retry.
-    assert functions.invoke("notify-customers", sqs_event("OrderReceived", received)) == {"batchItemFailures": []}
+    assert functions.invoke("notify-customers", sqs_event("OrderAllocated", allocated)) == {"batchItemFailures": []}
     assert ses.get_send_quota()["SentLast24Hours"] == 1

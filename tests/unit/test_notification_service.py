@@ -56,7 +56,16 @@ def shipped(carrier: str | None = None, code: str | None = None) -> ShippedDetai
 # --- which events are customer moments ------------------------------------------------------------
 
 @pytest.mark.parametrize(("detail_type", "detail", "moment"), [
-    ("OrderReceived", {}, Moment.CONFIRMED),
+    # Confirmed once verified and first allocated (or backordered), not on receipt: a held order
+    # may never be prepared. Later allocation steps confirm nothing again.
+    ("OrderReceived", {}, None),
+    ("OrderAllocated", {"previous": "RECEIVED"}, Moment.CONFIRMED),
+    ("OrderBackordered", {"previous": "RECEIVED"}, Moment.CONFIRMED),
+    ("OrderAllocated", {"previous": "BACKORDERED"}, None),
+    ("OrderAllocated", {"previous": "ALLOCATED"}, None),
+    ("OrderBackordered", {"previous": "ALLOCATED"}, None),
+    ("OrderOnHold", {}, None),
+    ("OrderRejected", {}, Moment.REJECTED),
     ("ShipmentDispatched", {}, Moment.SHIPPED),
     ("ShipmentDelayed", {}, Moment.DELAYED),
     ("OrderDelivered", {}, Moment.DELIVERED),
@@ -89,8 +98,20 @@ def test_confirmation_in_the_customers_language_with_the_channels_order_number(l
     assert "o-1" not in notification.message.body  # our internal id means nothing to the customer
 
 
+@pytest.mark.parametrize(("language", "subject"), [
+    ("en", "We could not accept your order WEB-1001"),
+    ("es", "No hemos podido aceptar tu pedido WEB-1001"),
+    ("de", "Wir konnten Ihre Bestellung WEB-1001 nicht annehmen"),
+    ("fr", "Nous n'avons pas pu accepter votre commande WEB-1001"),
+])
+def test_a_rejection_tells_the_customer_we_could_not_accept_the_order(language, subject):
+    message = compose(Moment.REJECTED, "ev-1", make_order(language)).message
+    assert message.subject == subject
+    assert "Ana" in message.body and "WEB-1001" in message.body
+
+
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
-@pytest.mark.parametrize("moment", [Moment.DELIVERED, Moment.CANCELLED])
+@pytest.mark.parametrize("moment", [Moment.DELIVERED, Moment.CANCELLED, Moment.REJECTED])
 def test_order_level_moments_in_every_language(language, moment):
     message = compose(moment, "ev-1", make_order(language)).message
     assert message.language == language and "WEB-1001" in message.subject and "Ana" in message.body
