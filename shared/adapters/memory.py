@@ -73,7 +73,8 @@ def holds(cond: Cond, item: Item | None) -> bool:
         return cond.attr not in item
     if isinstance(cond, Compare):
         if cond.attr not in item:
-            return False
+            # A missing attribute equals nothing and orders against nothing: only `<>` holds.
+            return cond.op == "<>"
         return _compare(item[cond.attr], cond.op, _normalised(cond.value))
     if isinstance(cond, Contains):
         value = item.get(cond.attr)
@@ -123,6 +124,9 @@ class MemoryStore:
     # -------------------------------------------------------------- writes
 
     def _validate(self, writes: list[Write]) -> None:
+        if not writes:
+            # boto3 refuses an empty TransactItems before sending it (ParamValidationError).
+            raise InvalidTransaction("a transaction needs at least one write")
         if len(writes) > MAX_WRITES:
             raise InvalidTransaction(f"{len(writes)} writes in one transaction; at most {MAX_WRITES}")
         keys = [w.key for w in writes]
@@ -131,6 +135,15 @@ class MemoryStore:
         for pk, sk in keys:
             if not pk or not sk or len(pk.encode()) > MAX_PK_BYTES or len(sk.encode()) > MAX_SK_BYTES:
                 raise InvalidTransaction(f"key ({pk[:40]!r}, {sk[:40]!r}) is empty or too long")
+        for w in writes:
+            if isinstance(w, Patch):
+                changes = w.changes
+                if not (changes.set or changes.add or changes.remove):
+                    raise InvalidTransaction("an update needs at least one change")
+                if any(v is None for v in changes.set.values()):
+                    # DynamoDB has no "set to nothing": the value's placeholder would be undefined.
+                    raise InvalidTransaction(f"an update sets {sorted(a for a, v in changes.set.items() if v is None)} "
+                                             "to None; remove them instead")
 
     def _after(self, w: Write, old: Item | None) -> Item | None:
         """The item as the write leaves it (None: absent), or raises for what DynamoDB refuses."""
@@ -144,15 +157,23 @@ class MemoryStore:
             new = dict(old) if old else {"pk": w.pk, "sk": w.sk}
             new.update(from_item(to_attrs(dict(w.changes.set))))
             for attr, delta in w.changes.add.items():
-                new[attr] = new.get(attr, Decimal(0)) + Decimal(delta)
+                current = new.get(attr, Decimal(0))
+                if not isinstance(current, Decimal):
+                    raise InvalidTransaction(f"an operand in the update expression has an incorrect data type: {attr}")
+                new[attr] = current + _normalised(delta)
             for attr in w.changes.remove:
                 new.pop(attr, None)
         if item_size(new) > MAX_ITEM_BYTES:
             raise InvalidTransaction("Item size has exceeded the maximum allowed size")
         for index in self.indexes.values():
             for attr, limit in ((index.partition_key, MAX_PK_BYTES), (index.sort_key, MAX_SK_BYTES)):
-                value = new.get(attr)
-                if isinstance(value, str) and (not value or len(value.encode()) > limit):
+                if attr not in new:
+                    continue  # sparse: the item is not in this index
+                value = new[attr]
+                if not isinstance(value, str):
+                    # The table declares every index key a string (local/emulator.py provision).
+                    raise InvalidTransaction(f"index key {attr} must be a string, not {type(value).__name__}")
+                if not value or len(value.encode()) > limit:
                     raise InvalidTransaction(f"index key {attr} is empty or too long")
         return new
 
@@ -160,11 +181,16 @@ class MemoryStore:
         self._validate(writes)
         with self._lock:
             old = {w.key: self.items.get(w.key) for w in writes}
-            refused = [refusal_of(w, old[w.key]) for w in writes
-                       if w.when is not None and not holds(w.when, old[w.key])]
+            refused, after = [], {}
+            for w in writes:
+                if w.when is not None and not holds(w.when, old[w.key]):
+                    refused.append(refusal_of(w, old[w.key]))
+                else:
+                    # What DynamoDB refuses (too large, bad index key) is an InvalidTransaction,
+                    # even beside a refused condition: the request is wrong whatever the items hold.
+                    after[w.key] = self._after(w, old[w.key])
             if refused:
                 raise Refused(refused)
-            after = {w.key: self._after(w, old[w.key]) for w in writes}
             for k, new in after.items():
                 if new is None:
                     self.items.pop(k, None)
@@ -173,6 +199,11 @@ class MemoryStore:
             self.transactions += 1
 
     def write(self, w: Write, return_new: bool = False) -> Item | None:
+        """One conditional write. Like DynamoDB's UpdateItem with ALL_NEW, only a Patch returns the
+        item it leaves (PutItem and DeleteItem have no new image to return); a Check is for
+        transactions only."""
+        if isinstance(w, Check):
+            raise InvalidTransaction("a condition check is only for a transaction")
         self._validate([w])
         with self._lock:
             old = self.items.get(w.key)
@@ -183,7 +214,7 @@ class MemoryStore:
                 self.items.pop(w.key, None)
             else:
                 self.items[w.key] = new
-        return dict(new) if return_new and new is not None else None
+        return dict(new) if return_new and isinstance(w, Patch) and new is not None else None
 
     # -------------------------------------------------------------- reads
 
