@@ -13,15 +13,20 @@ module that knows these keys (docs/data-model.md, "Reconciliation").
   once per stay: a conditional put `attribute_not_exists(pk) OR since <> :since`.
 
 Everything it answers is typed (orders, fulfilment orders, stock partitions, exception records);
-the walks answer (position, thing), where the position is what a checkpoint resumes after.
+the walks answer (position, thing), where the position is what a checkpoint resumes after. A walked
+item that does not read as its type comes as the ValueError saying why (the walk counts it as that
+item's failure and goes on), so one bad item cannot end a walk.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
 
 from shared.adapters.cursors import decode_cursor, encode_cursor
 from shared.adapters.expressions import PRESENT, Changes, Compare, Delete, Exists, KeyQuery, Missing, Patch, Put, SortRange, \
@@ -137,7 +142,7 @@ class ReconciliationRepository:
 
     # -------------------------------------------------------------- drift
 
-    def stock_partitions(self, start: dict | None) -> Iterator[tuple[dict, StockPartition]]:
+    def stock_partitions(self, start: dict | None) -> Iterator[tuple[dict, StockPartition | ValueError]]:
         """Every SKU's stock partition (its levels and reservation records), as (resume key after
         it, partition). The SKUs come from gsi4 (level items only, keys only, in STOCK_SHARDS
         shards), so the walk reads stock and nothing else of the table; each SKU's partition is then
@@ -155,7 +160,7 @@ class ReconciliationRepository:
                 last_sku = sku
                 items = self.store.query_all(KeyQuery(stock_pk(sku)), consistent=True)
                 # "\uffff" sorts after every "<sku>#<location>" of this SKU.
-                yield {"shard": shard, "after": f"{sku}#\uffff"}, _partition(sku, items)
+                yield {"shard": shard, "after": f"{sku}#\uffff"}, _read(_partition, sku, items)
 
     def audit(self, run_id: str, before: StockLevel, after: StockLevel, now: datetime) -> Put:
         counts = ("on_hand", "reserved", "safety_stock", "available", "version")
@@ -177,7 +182,7 @@ class ReconciliationRepository:
     # -------------------------------------------------------------- orders and fulfilment orders
 
     def orders_in_status(self, status: OrderStatus, after: str | None, upto: datetime | None = None,
-                         waiting_only: bool = False) -> Iterator[tuple[str, Order]]:
+                         waiting_only: bool = False) -> Iterator[tuple[str, Order | ValueError]]:
         """(position, order) of the orders in `status` created up to `upto`, oldest first, strictly
         after the position `after`. `waiting_only`: those waiting for stock. The order is the
         index's copy: it may lag the order itself."""
@@ -188,10 +193,10 @@ class ReconciliationRepository:
         for item in self.store.query_all(KeyQuery(f"STATUS#{status.value}", SortRange.between(low, high),
                                                   index="gsi2"), where=where):
             if item["gsi2sk"] != after:
-                yield item["gsi2sk"], Order.model_validate_json(item["doc"])
+                yield item["gsi2sk"], _read(_doc, Order, item)
 
     def ready_for_pickup(self, location_id: str, after: str | None, upto: datetime
-                         ) -> Iterator[tuple[str, FulfillmentOrder]]:
+                         ) -> Iterator[tuple[str, FulfillmentOrder | ValueError]]:
         """(position, fulfilment order) of a location's fulfilment orders READY_FOR_PICKUP created
         up to `upto`, oldest first (the index's copy)."""
         prefix = f"{FulfillmentStatus.READY_FOR_PICKUP.value}#"
@@ -201,7 +206,7 @@ class ReconciliationRepository:
         for item in self.store.query_all(KeyQuery(f"LOCATION_FO#{location_id}", SortRange.between(low, high),
                                                   index="gsi1")):
             if item["gsi1sk"] != after:
-                yield item["gsi1sk"], FulfillmentOrder.model_validate_json(item["doc"])
+                yield item["gsi1sk"], _read(_doc, FulfillmentOrder, item)
 
     def shipments(self, ids: list[str]) -> list[Shipment]:
         items = self.store.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
@@ -212,10 +217,10 @@ class ReconciliationRepository:
     def raise_exception(self, record: ExceptionRecord) -> Put:
         """Once per stay: AlreadyExists when the same exception (same `since`) is already open."""
         key = _exception_sk(record.kind, record.subject)
-        item = {"pk": EXCEPTION_PK, "sk": key, "kind": record.kind.value, "subject": record.subject,
+        item: dict[str, Any] = {"pk": EXCEPTION_PK, "sk": key, "kind": record.kind.value, "subject": record.subject,
                 "since": record.since.isoformat(), "raised_at": record.raised_at.isoformat(),
                 "reason": record.reason, "suggested_action": record.suggested_action}
-        optional = {"order_id": record.order_id, "status": record.status, "channel": record.channel,
+        optional: dict[str, Any] = {"order_id": record.order_id, "status": record.status, "channel": record.channel,
                     "sla_minutes": record.sla_minutes,
                     "polled_at": record.polled_at.isoformat() if record.polled_at else None}
         item.update({k: v for k, v in optional.items() if v is not None})
@@ -234,11 +239,11 @@ class ReconciliationRepository:
         except Refused:
             pass  # resolved meanwhile, nothing to mark
 
-    def exceptions(self, after: str | None = None) -> Iterator[tuple[str, ExceptionRecord]]:
+    def exceptions(self, after: str | None = None) -> Iterator[tuple[str, ExceptionRecord | ValueError]]:
         """(position, record) of every open exception, after the position `after`."""
         for item in self.store.query_all(KeyQuery(EXCEPTION_PK, SortRange(">=", after or LOWEST)), consistent=True):
             if item["sk"] != after:
-                yield item["sk"], _exception(item)
+                yield item["sk"], _read(_exception, item)
 
     def exceptions_page(self, limit: int, cursor: str | None) -> tuple[list[ExceptionRecord], str | None]:
         start = decode_cursor(cursor, {"pk", "sk"}, ("pk", EXCEPTION_PK))
@@ -253,6 +258,18 @@ class ReconciliationRepository:
             return True
         except Refused:
             return False
+
+
+def _read[T](parse: Callable[..., T], *args: Any) -> T | ValueError:
+    """What an item reads as, or why it does not (a walk goes on past it)."""
+    try:
+        return parse(*args)
+    except (ValueError, KeyError) as error:
+        return error if isinstance(error, ValueError) else ValueError(f"missing {error}")
+
+
+def _doc[M: BaseModel](model: type[M], item: dict) -> M:
+    return model.model_validate_json(item["doc"])
 
 
 def _partition(sku: str, items) -> StockPartition:

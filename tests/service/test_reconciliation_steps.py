@@ -122,6 +122,21 @@ def test_a_stuck_order_is_raised_once_listed_and_closed_once_it_moves(repos):
     assert list_exceptions(repos, NOW + timedelta(days=3, minutes=10), 10, None) == ([], None)
 
 
+def test_an_item_that_does_not_read_counts_as_an_error_and_the_walk_goes_on(repos):
+    from shared.adapters.expressions import Changes, Patch
+    from shared.adapters.orders_repo import ORDER_SK, order_pk
+
+    broken = placed(repos, "CO-1", [("SKU-1", 1)])
+    fine = placed(repos, "CO-2", [("SKU-1", 1)])
+    repos.commit(Patch(order_pk(broken), ORDER_SK, Changes(set={"doc": "{}"})))  # a document that is no order
+
+    report = run(repos, timedelta(days=3))
+
+    assert report.errors == 1 and report.orders_stuck == 1 and report.pass_complete
+    assert report.error_samples[0].startswith("stuck_orders ")
+    assert [e["order_id"] for e in events(repos, "OrderStuck")] == [fine]
+
+
 def test_a_run_cut_off_resumes_where_it_stopped_and_a_held_lease_skips_a_run(repos):
     for sku in ("SKU-1", "SKU-2"):
         level = repos.stock.level(sku, "BER")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from shared.adapters.reconciliation_repo import ReconciliationRepository
 from shared.domain import reconciliation as rules
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 CHECKPOINT_EVERY = 50
 RECONCILER = Principal(OPERATOR)
 
-T = TypeVar("T")
 Cursor = dict | None
 StepResult = tuple[bool, Cursor]  # (the step is done, the cursor after the last item it handled)
 Tracker = Callable[[Shipment, datetime], list]  # the carrier's updates for a shipment
@@ -88,8 +87,8 @@ class Run:
         return self.repos.reconciliation
 
 
-def walk(run: Run, step: Step, start: Cursor, items: Iterable[tuple[object, T | ValueError]],
-         handle: Callable[[T], None], cursor_of: Callable[[object], dict]) -> StepResult:
+def walk[P, T](run: Run, step: Step, start: Cursor, items: Iterable[tuple[P, T | ValueError]],
+               handle: Callable[[T], None], cursor_of: Callable[[P], dict]) -> StepResult:
     """Handle each (position, item) after `start` until the items or the budget run out. An item
     that could not be read comes as its ValueError and counts as that item's failure. Returns
     (done, the cursor after the last item handled)."""

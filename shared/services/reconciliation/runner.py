@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.adapters.reconciliation_repo import LeaseLost
 from shared.domain import reconciliation as rules
@@ -82,19 +83,20 @@ def reconcile(repos: Repositories, now: datetime, *, policy_for: PolicyFor, trig
         logger.info("reconciliation skipped: another run holds the lease", extra={"run_id": report.run_id})
         return report
     run = Run(repos, now, cfg, budget, policy_for, report, tracker, observer)
-    known = state.step in {s.value for s in STEPS}
-    step = Step(state.step) if known else STEPS[0]
-    cursor = state.cursor if known else None
+    if state.step is not None and state.step in {s.value for s in STEPS}:
+        step, cursor = Step(state.step), state.cursor
+    else:
+        step, cursor = STEPS[0], None
     if step != STEPS[0] or cursor:
         report.resumed_from = step
     try:
         step, cursor = _walk_steps(run, step, cursor)
         report.seconds = round(time.monotonic() - started, 3)
         counts = report.counts()
+        reported: dict[str, Any] = {k: v for k, v in counts.items() if k in ReconciliationCompleted.model_fields}
         event = ReconciliationCompleted(
             occurred_at=now, run_id=report.run_id, trigger=trigger, started_at=now, pass_complete=report.pass_complete,
-            resumed_from=_value(report.resumed_from), stopped_in=_value(report.stopped_in),
-            **{k: v for k, v in counts.items() if k in ReconciliationCompleted.model_fields})
+            resumed_from=_value(report.resumed_from), stopped_in=_value(report.stopped_in), **reported)
         try:
             repos.commit(store.release(report.run_id, step.value, cursor, report.pass_complete,
                                        {**counts, "seconds": report.seconds}, now),

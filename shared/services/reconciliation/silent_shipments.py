@@ -50,10 +50,9 @@ def silent_shipments(run: Run, cursor: Cursor) -> StepResult:
 def _chase(shipment: Shipment, run: Run) -> None:
     kind = ExceptionKind.SILENT_SHIPMENT
     flagged = run.store.open_exception(kind, shipment.shipment_id)
-    still_flagged = flagged is not None and flagged.since == rules.last_heard(shipment)
-    if still_flagged and run.now - (flagged.polled_at or flagged.raised_at) < REPOLL_FLAGGED:
-        return  # flagged already and asked recently: a carrier call every 5 minutes tells us nothing new
-    if still_flagged:
+    if flagged is not None and flagged.since == rules.last_heard(shipment):  # still flagged
+        if run.now - (flagged.polled_at or flagged.raised_at) < REPOLL_FLAGGED:
+            return  # flagged already and asked recently: a carrier call every 5 minutes tells us nothing new
         run.store.mark_polled(kind, shipment.shipment_id, run.now)
     problem = None
     if shipment.tracking_code:

@@ -21,8 +21,8 @@ def stuck_orders(run: Run, cursor: Cursor) -> StepResult:
         if rules.stuck(indexed, run.now, run.cfg.sla) is None:
             return
         order = run.repos.orders.get(indexed.order_id)  # the index may lag: read it
-        verdict = order and rules.stuck(order, run.now, run.cfg.sla)
-        if not verdict:
+        verdict = rules.stuck(order, run.now, run.cfg.sla) if order is not None else None
+        if order is None or verdict is None:
             return
         raised = run.store.open_exception(ExceptionKind.STUCK_ORDER, order.order_id)
         if raised is not None and raised.since == verdict.since:
