@@ -1,0 +1,53 @@
+"""What the service tests share: the events a test's writes published, and an order taken through
+capture, allocation, fulfilment and shipping by the same use cases the functions call."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from shared.config import ChannelPolicy, settings
+from shared.domain.fulfillment import Action
+from shared.domain.principal import OPERATOR, Principal
+from shared.outbox_format import OUTBOX_PREFIX
+from shared.services.allocation import allocate_order
+from shared.services.capture import capture_order
+from shared.services.fulfillment import ShipRequest, advance, request_fulfillment, ship
+from tests.factories import order_request
+
+OPERATOR_PRINCIPAL = Principal(OPERATOR)
+
+
+def policy(channel: str) -> ChannelPolicy:
+    return settings().channel_policy(channel)
+
+
+def events(repos, detail_type: str) -> list[dict]:
+    """The details of the events of this type in the outbox, in the order they were written."""
+    return [json.loads(i["detail"]) for i in repos.store.with_prefix(OUTBOX_PREFIX) if i["detail_type"] == detail_type]
+
+
+def fulfil(repos, order_id: str, now: datetime) -> list[str]:
+    """The fulfilment orders of the order's latest allocation step, created as request-fulfillment
+    does on its OrderAllocated event."""
+    allocated = [e for e in events(repos, "OrderAllocated") if e["order_id"] == order_id][-1]
+    made = request_fulfillment(allocated["event_id"], order_id, allocated["channel"], allocated["allocations"],
+                               allocated["pickup"], repos, now)
+    return [fo.fulfillment_order_id for fo in made]
+
+
+def placed_and_packed(repos, lines: list[tuple[str, int]], now: datetime, channel: str = "web",
+                      **order) -> tuple[str, str]:
+    """An order captured, allocated to one location and packed there: (order id, fulfilment order id)."""
+    captured = capture_order(order_request(lines, **order), channel, repos, now).order
+    allocate_order(captured.order_id, repos, policy, now)
+    [fo_id] = fulfil(repos, captured.order_id, now)
+    for action in (Action.ACCEPT, Action.PICK, Action.PACK):
+        advance(fo_id, action, OPERATOR_PRINCIPAL, repos, now)
+    return captured.order_id, fo_id
+
+
+def ship_lines(repos, fo_id: str, shipment_id: str, lines: dict[str, int], now: datetime, carrier: str | None = None,
+               tracking_code: str | None = None):
+    return ship(fo_id, ShipRequest(shipment_id, lines, carrier=carrier, tracking_code=tracking_code),
+                OPERATOR_PRINCIPAL, repos, now)
