@@ -13,6 +13,7 @@ from shared.config import settings
 from shared.unit_of_work import CommitFailed
 from shared.errors import Conflict, OmsError, Unavailable
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
+from shared.http.openapi import ADMIN, described
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
 from shared.repositories import repositories
@@ -31,7 +32,8 @@ class ExceptionsPage(BaseModel):
     next_cursor: str | None
 
 
-@app.post("/admin/reconcile", summary="Run one reconciliation now (bounded; the next run continues)")
+@app.post("/admin/reconcile", summary="Run one reconciliation now (bounded; the next run continues)",
+          **described(ADMIN, 200, 403, 409, 503))
 def run_now() -> RunReport:
     require_operator(app)
     try:
@@ -49,7 +51,8 @@ def run_now() -> RunReport:
     return report
 
 
-@app.get("/admin/exceptions", summary="Open exceptions: stuck orders and silent shipments")
+@app.get("/admin/exceptions", summary="Open exceptions: stuck orders and silent shipments",
+         **described(ADMIN, 200, 403, 422))
 def exceptions(limit: Annotated[int, Query(ge=1, le=200)] = 50,
                cursor: Annotated[str | None, Query(max_length=2048)] = None) -> ExceptionsPage:
     require_operator(app)

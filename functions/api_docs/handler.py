@@ -7,36 +7,41 @@ from pathlib import Path
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.http.api import API_KEY_SCHEME
+from shared.http.openapi import HEALTH, TAGS, described
 
 FUNCTIONS_ROOT = Path(__file__).resolve().parent.parent
 
 app = APIGatewayRestResolver()
+# Every function serving routes (infra/wiring.py): its handler file, relative to functions/.
+API_MODULES = ("*_api/handler.py", "carrier_webhooks/handler.py", "api_docs/handler.py")
 app.enable_swagger(path="/docs", title="OMS API")
 _merged = False
 
 
 def _merge_schemas() -> None:
-    """Powertools discovers the resolvers of the other API functions and merges their schemas, so the
-    document describes exactly the routes they serve. Done on the first docs request, not at import:
-    it loads every API module, which /health must not pay for."""
+    """Powertools discovers the resolvers of the other API functions (and this one's health check) and
+    merges their schemas, so the document describes exactly the routes they serve. Done on the first
+    docs request, not at import: it loads every API module, which /health must not pay for."""
     global _merged
     if not _merged:
         app.configure_openapi_merge(
-            path=str(FUNCTIONS_ROOT), pattern="*_api/handler.py", recursive=True, title="OMS API",
+            path=str(FUNCTIONS_ROOT), pattern=list(API_MODULES), recursive=True, title="OMS API",
             version="0.1.0", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}], on_conflict="error",
-            description="Serverless order management: capture, reserve, route. "
-                        "Authenticate with the x-api-key header.",
+            tags=TAGS,
+            description="Serverless order management: capture, reserve, route, fulfil, track. "
+                        "Authenticate with the x-api-key header (except the health check and carrier webhooks, "
+                        "which carriers sign instead). Every error answers the ErrorBody shape.",
         )
         _merged = True
 
 
-@app.get("/health", include_in_schema=False)
+@app.get("/health", summary="The API is up", **described(HEALTH, 200, public=True, common=False))
 def health() -> dict:
     return {"status": "ok"}
 
 
 @app.get("/openapi.json", include_in_schema=False)
-def openapi() -> Response:
+def openapi() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=app.get_openapi_merge_json_schema())
 
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from shared.http.api import install, resolve
+from shared.http.openapi import WEBHOOKS, described
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
 from shared.services.tracking import receive_webhook
@@ -21,7 +22,13 @@ install(app)
 Carrier = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
 
 
-@app.post("/webhooks/carriers/<carrier>", summary="A carrier's tracking webhook (signed, no API key)")
+@app.post("/webhooks/carriers/<carrier>", summary="A carrier's tracking webhook (signed, no API key)",
+          description="carrier: easypost (X-Hmac-Signature), shippo (Shippo-Auth-Signature), aftership "
+                      "(aftership-hmac-sha256), or any other name for the OMS canonical format (X-OMS-Timestamp and "
+                      "X-OMS-Signature: v1=<hex HMAC-SHA256 of \"{timestamp}.{body}\">). The signature is checked "
+                      "on the raw body first; accepted updates are queued and applied once each.",
+          **described(WEBHOOKS, 202, 400, 401, 413, 415, 422, 503, public=True,
+                      success_description="queued: how many tracking updates were accepted"))
 def receive(carrier: Carrier) -> Response[dict[str, int]]:
     event = app.current_event
     body = event.body or ""

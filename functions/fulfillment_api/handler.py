@@ -13,6 +13,7 @@ from shared.config import settings
 from shared.domain.fulfillment import Action, FulfillmentStatus
 from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
+from shared.http.openapi import FULFILMENT, described
 from shared.http.views import CollectBody, FulfillmentOrderView, FulfillmentPage, LocationPath, RejectBody, \
     ShipAnswer, ShipBody, ShipmentRef, ShipmentView
 from shared.observability import logger, metrics, traced
@@ -26,9 +27,12 @@ app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security
 install(app)
 
 FulfillmentOrderId = Annotated[str, Path(pattern=r"^f[0-9a-f]{24}$")]
+# What a step can answer besides success: not an operator, no such fulfilment order, not from its status.
+STEP_ERRORS = (403, 404, 409, 422, 503)
 
 
-@app.get("/locations/<location_id>/fulfillment-orders", summary="A location's fulfilment orders, oldest first")
+@app.get("/locations/<location_id>/fulfillment-orders", summary="A location's fulfilment orders, oldest first",
+         **described(FULFILMENT, 200, 403, 422))
 def for_location(location_id: LocationPath, status: Annotated[FulfillmentStatus | None, Query()] = None,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50,
                  cursor: Annotated[str | None, Query(max_length=2048)] = None) -> FulfillmentPage:
@@ -37,7 +41,8 @@ def for_location(location_id: LocationPath, status: Annotated[FulfillmentStatus 
     return FulfillmentPage(fulfillment_orders=[FulfillmentOrderView.of(fo) for fo in found], next_cursor=next_cursor)
 
 
-@app.get("/fulfillment-orders/<fulfillment_order_id>", summary="One fulfilment order")
+@app.get("/fulfillment-orders/<fulfillment_order_id>", summary="One fulfilment order",
+         **described(FULFILMENT, 200, 403, 404, 422))
 def read(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
     return FulfillmentOrderView.of(
         fulfillment.get_fulfillment_order(fulfillment_order_id, require_operator(app), repositories()))
@@ -48,22 +53,29 @@ def _step(fulfillment_order_id: str, action: Action) -> FulfillmentOrderView:
         fulfillment.advance(fulfillment_order_id, action, require_operator(app), repositories(), utc_now()))
 
 
-@app.post("/fulfillment-orders/<fulfillment_order_id>/accept", summary="The location takes the fulfilment order")
+@app.post("/fulfillment-orders/<fulfillment_order_id>/accept", summary="The location takes the fulfilment order",
+          **described(FULFILMENT, 200, *STEP_ERRORS))
 def accept(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
     return _step(fulfillment_order_id, Action.ACCEPT)
 
 
-@app.post("/fulfillment-orders/<fulfillment_order_id>/pick", summary="Picked from the shelves")
+@app.post("/fulfillment-orders/<fulfillment_order_id>/pick", summary="Picked from the shelves",
+          **described(FULFILMENT, 200, *STEP_ERRORS))
 def pick(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
     return _step(fulfillment_order_id, Action.PICK)
 
 
-@app.post("/fulfillment-orders/<fulfillment_order_id>/pack", summary="Packed and ready to ship or hand over")
+@app.post("/fulfillment-orders/<fulfillment_order_id>/pack", summary="Packed and ready to ship or hand over",
+          **described(FULFILMENT, 200, *STEP_ERRORS))
 def pack(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
     return _step(fulfillment_order_id, Action.PACK)
 
 
-@app.post("/fulfillment-orders/<fulfillment_order_id>/ship", summary="Ship some or all lines")
+@app.post("/fulfillment-orders/<fulfillment_order_id>/ship", summary="Ship some or all lines",
+          description="Answers the fulfilment order and the parcel it shipped: carrier, tracking number and "
+                      "link, and the label link when we bought the label. A retry with the same shipment_id "
+                      "ships nothing more and answers the same parcel.",
+          **described(FULFILMENT, 200, 400, *STEP_ERRORS, 413, 415))
 def ship(fulfillment_order_id: FulfillmentOrderId, body: ShipBody) -> ShipAnswer:
     lines: dict[str, int] = {}
     for line in body.lines:
@@ -81,7 +93,8 @@ def ship(fulfillment_order_id: FulfillmentOrderId, body: ShipBody) -> ShipAnswer
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/reject",
-          summary="The location cannot fulfil it: re-route to the next best location, or back to backorder")
+          summary="The location cannot fulfil it: re-route to the next best location, or back to backorder",
+          **described(FULFILMENT, 200, 400, *STEP_ERRORS, 413, 415))
 def reject(fulfillment_order_id: FulfillmentOrderId, body: RejectBody) -> FulfillmentOrderView:
     return FulfillmentOrderView.of(rerouting.reject_fulfillment_order(
         fulfillment_order_id, body.reason, require_operator(app), repositories(), settings().channel_policy,
@@ -89,19 +102,22 @@ def reject(fulfillment_order_id: FulfillmentOrderId, body: RejectBody) -> Fulfil
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/ready",
-          summary="Click-and-collect: packed and waiting at the store (the customer gets the pickup code)")
+          summary="Click-and-collect: packed and waiting at the store (the customer gets the pickup code)",
+          **described(FULFILMENT, 200, *STEP_ERRORS))
 def ready(fulfillment_order_id: FulfillmentOrderId) -> FulfillmentOrderView:
     return _step(fulfillment_order_id, Action.READY)
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/collect",
-          summary="Click-and-collect: the customer collected it, showing their pickup code")
+          summary="Click-and-collect: the customer collected it, showing their pickup code",
+          **described(FULFILMENT, 200, 400, *STEP_ERRORS, 413, 415))
 def collect(fulfillment_order_id: FulfillmentOrderId, body: CollectBody) -> FulfillmentOrderView:
     return FulfillmentOrderView.of(fulfillment.collect(
         fulfillment_order_id, body.pickup_code, require_operator(app), repositories(), utc_now()))
 
 
-@app.get("/shipments/<shipment_id>", summary="A shipment: carrier, tracking history and a link to its label")
+@app.get("/shipments/<shipment_id>", summary="A shipment: carrier, tracking history and a link to its label",
+         **described(FULFILMENT, 200, 403, 404, 422))
 def shipment(shipment_id: Annotated[str, Path(pattern=r"^[\x21-\x7e]{1,128}$")]) -> ShipmentView:
     require_operator(app)
     found = repositories().shipments.get(shipment_id)

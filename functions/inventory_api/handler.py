@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.domain.stock import AdjustmentsRequest, SetStockRequest, StockLevel
 from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve
+from shared.http.openapi import INVENTORY, described
 from shared.http.views import AdjustmentOutcome, ImportOutcome, LocationPath, SkuPath, SkuStock
 from shared.observability import logger, metrics, traced
 from shared.services import inventory
@@ -17,7 +18,8 @@ app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security
 install(app)
 
 
-@app.put("/inventory/<sku>/<location_id>", summary="Set on hand (and safety stock) absolutely")
+@app.put("/inventory/<sku>/<location_id>", summary="Set on hand (and safety stock) absolutely",
+         **described(INVENTORY, 200, 400, 403, 409, 413, 415, 422, 503))
 def set_stock(sku: SkuPath, location_id: LocationPath, counts: SetStockRequest) -> StockLevel:
     require_operator(app)
     return inventory.set_stock(sku, location_id, counts, repositories(), utc_now())
@@ -25,7 +27,10 @@ def set_stock(sku: SkuPath, location_id: LocationPath, counts: SetStockRequest) 
 
 @app.post("/inventory/adjustments", summary="Apply deltas, each once per adjustment_id",
           description="200 when every adjustment applied (or was a duplicate); 422 when any was rejected. "
-                      "Either way the body reports each adjustment, and the others still applied.")
+                      "Either way the body reports each adjustment, and the others still applied.",
+          **described(INVENTORY, 200, 400, 403, 413, 415, 422, 503,
+                      success_description="Every adjustment applied or was a duplicate (a 422 with the same "
+                                          "list means some were rejected)"))
 def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:
     require_operator(app)
     results = inventory.adjust_stock_batch(request.adjustments, repositories(), utc_now())
@@ -34,7 +39,7 @@ def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:
                     body=body)
 
 
-@app.post("/inventory/import", summary="Bulk CSV import",
+@app.post("/inventory/import", summary="Bulk CSV import", **described(INVENTORY, 200, 403, 413, 415, 422, 503),
           description="Body: text/csv rows `sku,location_id,on_hand[,safety_stock]` (header optional), at most "
                       "1000 rows. Good rows are applied; each bad row is reported with its number, field and problem.")
 def import_csv() -> ImportOutcome:
@@ -44,7 +49,8 @@ def import_csv() -> ImportOutcome:
                                                        utc_now()))
 
 
-@app.get("/inventory/<sku>", summary="Stock of a SKU per location and in total")
+@app.get("/inventory/<sku>", summary="Stock of a SKU per location and in total",
+         **described(INVENTORY, 200, 403, 404, 422))
 def get_stock(sku: SkuPath) -> SkuStock:
     principal(app)
     return SkuStock.of(sku, inventory.stock_for_sku(sku, repositories()))

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from shared.domain.locations import Location, LocationRequest
 from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve
+from shared.http.openapi import LOCATIONS, described
 from shared.http.views import LocationPath
 from shared.observability import logger, metrics, traced
 from shared.services.clock import utc_now
@@ -18,13 +19,14 @@ app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security
 install(app)
 
 
-@app.put("/locations/<location_id>", summary="Create or replace a location")
+@app.put("/locations/<location_id>", summary="Create or replace a location",
+         **described(LOCATIONS, 200, 400, 403, 413, 415, 422))
 def put(location_id: LocationPath, location: LocationRequest) -> Location:
     require_operator(app)
     return put_location(location_id, location, repositories(), utc_now())
 
 
-@app.get("/locations/<location_id>", summary="One location")
+@app.get("/locations/<location_id>", summary="One location", **described(LOCATIONS, 200, 403, 404, 422))
 def get_one(location_id: LocationPath) -> Location:
     principal(app)
     found = repositories().locations.get(location_id)
@@ -33,7 +35,7 @@ def get_one(location_id: LocationPath) -> Location:
     return found
 
 
-@app.get("/locations", summary="All locations")
+@app.get("/locations", summary="All locations", **described(LOCATIONS, 200, 403))
 def get_all() -> list[Location]:
     principal(app)
     return repositories().locations.all()

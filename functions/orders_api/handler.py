@@ -14,6 +14,7 @@ from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, install, principal, resolve
 from shared.http.views import OrderAccepted, OrderIdPath, OrderPage, OrderView, ParcelView, Reason
 from shared.observability import count, logger, metrics, traced
+from shared.http.openapi import ORDERS, described
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
 from shared.repositories import repositories
@@ -25,7 +26,10 @@ app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security
 install(app)
 
 
-@app.post("/orders", summary="Capture an order (idempotent per channel_order_id)")
+@app.post("/orders", summary="Capture an order (idempotent per channel_order_id)",
+          **described(ORDERS, 202, 400, 403, 409, 413, 415, 422, 503,
+                      success_description="Stored (duplicate: false), or stored before under this channel_order_id "
+                                          "with the same body (duplicate: true); allocation follows"))
 def post_order(order: OrderRequest) -> Response[OrderAccepted]:
     channel = principal(app).channel
     if channel is None:
@@ -38,13 +42,18 @@ def post_order(order: OrderRequest) -> Response[OrderAccepted]:
     return Response(status_code=202, content_type="application/json", body=body.model_dump(mode="json"))
 
 
-@app.get("/orders/<order_id>", summary="An order with allocations, holds, history and routing reasons")
+@app.get("/orders/<order_id>", summary="An order with allocations, holds, history, routing reasons and parcels",
+         **described(ORDERS, 200, 403, 404, 422))
 def read_order(order_id: OrderIdPath) -> OrderView:
     order, shipments = get_order_with_shipments(order_id, principal(app), repositories())
     return OrderView(**order.model_dump(), shipments=[ParcelView.of(s) for s in shipments])
 
 
-@app.get("/orders", summary="List orders, oldest first, by status, channel and creation time")
+@app.get("/orders", summary="List or look up orders, oldest first: by status, channel, customer, channel order id "
+                            "and creation time",
+         description="channel_order_id answers at most one order (an operator names the channel too); "
+                     "customer_id lists a customer's orders. A channel always sees only its own.",
+         **described(ORDERS, 200, 403, 422))
 def orders(
     status: Annotated[OrderStatus | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=64)] = None,
@@ -64,18 +73,21 @@ def orders(
     return OrderPage(orders=found, next_cursor=next_cursor)
 
 
-@app.post("/orders/<order_id>/cancel", summary="Cancel before shipping; releases every reservation")
+@app.post("/orders/<order_id>/cancel", summary="Cancel before shipping; releases every reservation",
+          **described(ORDERS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
 def cancel(order_id: OrderIdPath, body: Annotated[Reason | None, Body()] = None) -> Order:
     reason = body.reason if body else "requested"
     return cancel_order(order_id, principal(app), reason, repositories(), utc_now())
 
 
-@app.post("/orders/<order_id>/release", summary="Operator: release a held order back to allocation")
+@app.post("/orders/<order_id>/release", summary="Operator: release a held order back to allocation",
+          **described(ORDERS, 200, 403, 404, 409, 422, 503))
 def release(order_id: OrderIdPath) -> Order:
     return release_order(order_id, principal(app), repositories(), utc_now())
 
 
-@app.post("/orders/<order_id>/reject", summary="Operator: reject a held order")
+@app.post("/orders/<order_id>/reject", summary="Operator: reject a held order",
+          **described(ORDERS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
 def reject(order_id: OrderIdPath, body: Annotated[Reason | None, Body()] = None) -> Order:
     return reject_order(order_id, principal(app), body.reason if body else "rejected", repositories(), utc_now())
 

@@ -1,0 +1,86 @@
+"""How the API describes itself (/openapi.json, /docs): the areas operations are grouped by, and
+the error answers each route can give, with the one error body every route answers with.
+
+A route says `**described(ORDERS, 202, 400, 403, 409, ...)`: its area, its success status, and
+the statuses of the errors it can answer. Documentation only: the handlers and
+shared/http/api.py decide the real answers; tests/integration/test_openapi.py keeps the two honest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+ORDERS, FULFILMENT, INVENTORY, LOCATIONS, WEBHOOKS, ADMIN, HEALTH = (
+    "Orders", "Fulfilment", "Inventory", "Locations", "Webhooks", "Admin", "Health")
+
+TAGS = [
+    {"name": ORDERS, "description": "Capture orders from channels; read, list, look up, cancel; release or reject "
+                                    "held orders"},
+    {"name": FULFILMENT, "description": "Fulfilment orders per location (accept, pick, pack, ship, reject, "
+                                        "click-and-collect) and shipments"},
+    {"name": INVENTORY, "description": "Stock per SKU and location: absolute counts, adjustments, CSV import"},
+    {"name": LOCATIONS, "description": "Warehouses, stores and 3PLs"},
+    {"name": WEBHOOKS, "description": "Carrier tracking webhooks: signed bodies, no API key"},
+    {"name": ADMIN, "description": "Operator tools: reconciliation and its exceptions"},
+    {"name": HEALTH, "description": "Liveness, no API key"},
+]
+
+
+class ProblemDetail(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. lines.0.quantity")
+    problem: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the OMS answers has this shape (API Gateway's own answers, such as a missing key's
+    403 or a throttled 429, have only `message`)."""
+
+    error: str = Field(description="A stable code: malformed_json, unknown_query_parameter, unauthenticated, "
+                                   "forbidden, not_found, conflict, payload_too_large, unsupported_media_type, "
+                                   "validation_failed, invalid_input, busy, unavailable, internal_error")
+    message: str = Field(description="What is wrong, for a person")
+    field: str | None = Field(default=None, description="The offending field, when there is one")
+    errors: list[ProblemDetail] | None = Field(default=None, description="Every problem, when there are several")
+    correlation_id: str | None = Field(default=None, description="internal_error only: the id of the log line")
+
+
+ERRORS: dict[int, str] = {
+    400: "`malformed_json` (the body is not valid JSON) or `unknown_query_parameter` (a query parameter the route "
+         "does not take)",
+    401: "`unauthenticated`: the signature over the raw body is missing, wrong or too old; nothing was stored",
+    403: "`forbidden`: this key may not do this (API Gateway itself answers `{\"message\": \"Forbidden\"}` for a "
+         "missing or unknown x-api-key)",
+    404: "`not_found`: no such resource (another channel's order is not found either)",
+    409: "`conflict`: the resource's state or an earlier request with the same id forbids it",
+    413: "`payload_too_large`: the body is over the limit",
+    415: "`unsupported_media_type`: send the body with the Content-Type this route takes",
+    422: "`validation_failed` (the request does not match the schema; `errors` lists every problem) or "
+         "`invalid_input` (valid shape, invalid request)",
+    503: "`busy` or `unavailable`: contention outlasted the retries, or a dependency failed; send the same request "
+         "again",
+}
+_ERROR_CONTENT = {"application/json": {"model": ErrorBody}}
+
+
+# What any route behind shared/http/api.py can answer: a query parameter it does not take or a body
+# that is not JSON (400), a request its schema refuses (422).
+COMMON = (400, 422)
+
+
+def described(area: str, success: int = 200, *errors: int, success_description: str = "Success",
+              public: bool = False, common: bool = True) -> dict[str, Any]:
+    """Route keyword arguments: the area (an OpenAPI tag), the success answer (its schema from the
+    handler's return type) and each error answer with the error body (with COMMON's unless `common`
+    is false: a route outside shared/http/api.py, such as the health check)."""
+    responses: dict[int, dict[str, Any]] = {success: {"description": success_description}}
+    for status in sorted(set(errors) | (set(COMMON) if common else set())):
+        responses[status] = {"description": ERRORS[status], "content": _ERROR_CONTENT}
+    # Errors no route can rule out: our bug (logged under the answer's correlation id).
+    responses[500] = {"description": "`internal_error`: something failed on our side; quote `correlation_id`",
+                      "content": _ERROR_CONTENT}
+    kwargs: dict[str, Any] = {"tags": [area], "responses": responses}
+    if public:
+        kwargs["openapi_extensions"] = {"security": []}  # no API key: overrides the document's default
+    return kwargs
