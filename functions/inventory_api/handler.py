@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.domain.stock import AdjustmentsRequest, SetStockRequest, StockLevel
-from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve
+from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve, takes
 from shared.http.openapi import INVENTORY, described
 from shared.http.views import AdjustmentOutcome, ImportOutcome, LocationPath, SkuPath, SkuStock
 from shared.observability import logger, metrics, traced
@@ -41,7 +41,9 @@ def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:
 
 @app.post("/inventory/import", summary="Bulk CSV import", **described(INVENTORY, 200, 403, 413, 415, 422, 503),
           description="Body: text/csv rows `sku,location_id,on_hand[,safety_stock]` (header optional), at most "
-                      "1000 rows. Good rows are applied; each bad row is reported with its number, field and problem.")
+                      "1000 rows, lines ending in CRLF, LF or CR. Good rows are applied; each bad row is reported with "
+                      "its number, field and problem. Any other Content-Type than text/csv is a 415.")
+@takes("text/csv")
 def import_csv() -> ImportOutcome:
     # The raw body: Powertools' validation parses JSON and forms, not text/csv.
     require_operator(app)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from shared.adapters.orders_repo import OrderFilter
+from shared.domain.bounds import Moment
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, install, principal, resolve
@@ -57,8 +57,8 @@ def read_order(order_id: OrderIdPath) -> OrderView:
 def orders(
     status: Annotated[OrderStatus | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=64)] = None,
-    created_from: Annotated[datetime | None, Query()] = None,
-    created_to: Annotated[datetime | None, Query()] = None,
+    created_from: Annotated[Moment | None, Query()] = None,
+    created_to: Annotated[Moment | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     channel_order_id: Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",

@@ -33,7 +33,7 @@ Canonical format (any provider name but the three above), one JSON object per re
    "message": "Departed facility", "location": "Louisville, KY, US"}
 status is a ShipmentStatus; times carry an offset; carrier, estimated_delivery, message and
 location may be left out; no other field is allowed. event_id and tracking_code take at most 128
-characters, carrier 64, message 1000, location 300; times lie between 1900 and 9998 (UTC). The
+characters, carrier 64, message 1000, location 300; times lie between 1000 and 9998 (UTC). The
 same bounds hold for the fields we read of the three providers' formats: past them, a signed body
 is a 422 and nothing is queued. Every carrier name speaking this format signs with the one shared
 secret, so its event ids are one namespace: the same body posted under two names is one event.

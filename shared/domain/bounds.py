@@ -1,7 +1,7 @@
 """Bounds that every value a caller sends is held to, so that what we accept also fits where it goes:
 date arithmetic, DynamoDB keys and items, the queue.
 
-Times: any instant between 1900-01-01T00:00:00Z and 9998-12-31T23:59:59.999999Z, with whatever
+Times: any instant between 1000-01-01T00:00:00Z and 9998-12-31T23:59:59.999999Z, with whatever
 offset it was written in. Python's datetime ends at year 9999 and starts at year 1: without the
 bound, `9999-12-31T23:59:59-14:00` or `0001-01-01T00:00:00+14:00` parse, and only converting them
 to UTC (or adding a day) raises OverflowError, a 500 long after validation. Naive times (query
@@ -18,9 +18,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, Strict
 
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
 LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-RANGE = "between 1900-01-01T00:00:00Z and 9998-12-31T23:59:59Z"
+RANGE = "between 1000-01-01T00:00:00Z and 9998-12-31T23:59:59Z"
 
 
 def _in_range(moment: datetime) -> datetime:

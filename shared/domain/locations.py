@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.domain.bounds import Flag, Integer, Number
 from shared.domain.money import ZERO, Amount
 from shared.domain.orders import Address
 from shared.domain.routing import Candidate
@@ -28,16 +29,16 @@ class LocationRequest(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     type: LocationType
     country: Country
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Annotated[Number, Field(ge=-90, le=90)]
+    lon: Annotated[Number, Field(ge=-180, le=180)]
     ships_to: Annotated[list[Country], Field(max_length=250, description="Countries it ships to")] = []
-    pickup_enabled: bool = False
-    priority: Annotated[int, Field(ge=1, le=1000, description="1 is preferred first")] = 100
+    pickup_enabled: Flag = False
+    priority: Annotated[Integer, Field(ge=1, le=1000, description="1 is preferred first")] = 100
     handling_cost: Amount = ZERO
-    daily_order_capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+    daily_order_capacity: Annotated[Integer, Field(ge=0, le=1_000_000)] | None = Field(
         default=None, description="Orders it can take per UTC day; omit for no limit"
     )
-    active: bool = True
+    active: Flag = True
     address: Address | None = Field(default=None, description="Where parcels leave from: needed to buy labels")
 
     @field_validator("ships_to")

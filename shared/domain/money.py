@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -25,10 +26,17 @@ def _currency(value: Any) -> Any:
     return value
 
 
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def _decimal_string(value: Any) -> Any:
     # A float has already lost cents ("0.1" is not 0.1); channels must send amounts as strings.
     if isinstance(value, float):
         raise ValueError('must be a decimal string such as "19.99", not a JSON number')
+    # Digits, optionally a point and digits: Decimal() itself also reads "1_000", " 10.00 ", "-0",
+    # "+5" and "1e3", none of which a channel means as an amount (and "-0" would be stored as such).
+    if isinstance(value, bool) or (isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value)):
+        raise ValueError('must be a decimal string of digits with an optional decimal point, such as "19.99"')
     return value
 
 

@@ -10,8 +10,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.domain.bounds import AwareMoment, Integer, Number
 from shared.domain.money import ZERO, Amount, CurrencyCode
 from shared.errors import Conflict
 
@@ -99,8 +100,8 @@ class Address(BaseModel):
     postal_code: Annotated[str, Field(max_length=20)] | None = None
     region: Annotated[str, Field(max_length=100)] | None = None
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
-    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    lat: Annotated[Number, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[Number, Field(ge=-180, le=180)] | None = None
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> Address:
@@ -112,7 +113,7 @@ class Address(BaseModel):
 class OrderLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku
-    quantity: Annotated[int, Field(gt=0, le=10_000)]
+    quantity: Annotated[Integer, Field(gt=0, le=10_000)]
     unit_price: Amount
 
 
@@ -149,7 +150,7 @@ class OrderRequest(BaseModel):
     fulfillment: Fulfillment = Fulfillment()
     shipping_price: Amount = ZERO
     discount_total: Amount = ZERO
-    promised_by: AwareDatetime | None = None
+    promised_by: AwareMoment | None = None
     note: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
         default=None, description="The customer's note for whoever prepares the order (delivery instructions, "
                                   "a gift message); the fulfilment orders carry it")
@@ -168,13 +169,25 @@ class OrderRequest(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        """Hash of the canonical body: the same id with a different body is a conflict."""
+        """Hash of the canonical body: the same id with a different body is a conflict. Amounts are
+        compared as numbers: "10.0" and "10.00" are the same price. (Orders captured before that
+        hashed amounts as written: capture compares a resend with such an order's stored request.)"""
         body = self.model_dump(mode="json")
         for name in LATER_FIELDS:
             if body.get(name) is None:
                 body.pop(name, None)
+        for name in ("shipping_price", "discount_total"):
+            body[name] = _number(getattr(self, name))
+        body["payment"]["amount"] = _number(self.payment.amount)
+        for line, dumped in zip(self.lines, body["lines"], strict=True):
+            dumped["unit_price"] = _number(line.unit_price)
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _number(amount: Decimal) -> str:
+    """An amount as the number it is: 10.00, 10.0 and 10 are all "10"."""
+    return format(amount.normalize(), "f")
 
 
 # ------------------------------------------------------------------ what we keep

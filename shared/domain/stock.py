@@ -8,9 +8,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.bounds import Integer
 from shared.domain.orders import ExternalId, LocationId, Sku
 
-Quantity = Annotated[int, Field(ge=0, le=100_000_000)]
+Quantity = Annotated[Integer, Field(ge=0, le=100_000_000)]
+CsvQuantity = Annotated[int, Field(ge=0, le=100_000_000)]  # a CSV cell is text: "5" is 5 there
 
 
 class StockLevel(BaseModel):
@@ -64,7 +66,7 @@ class Adjustment(BaseModel):
     adjustment_id: ExternalId
     sku: Sku
     location_id: LocationId
-    delta: Annotated[int, Field(ge=-100_000_000, le=100_000_000)]
+    delta: Annotated[Integer, Field(ge=-100_000_000, le=100_000_000)]
     reason: AdjustmentReason
     note: Annotated[str, Field(max_length=500)] | None = None
 
@@ -81,5 +83,5 @@ class StockRow(BaseModel):
 
     sku: Sku
     location_id: LocationId
-    on_hand: Quantity
-    safety_stock: Quantity | None = None
+    on_hand: CsvQuantity
+    safety_stock: CsvQuantity | None = None

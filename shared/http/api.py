@@ -3,6 +3,8 @@
 One mapping from domain outcomes to HTTP for every route:
   InvalidInput 422, request validation 422, malformed JSON 400, AccessDenied 403, NotFound 404,
   Conflict 409, oversized body 413, Busy 503 (safe to retry). The body names the field.
+Before any of that, `resolve` refuses a query parameter the route does not declare (400, naming
+it) and a body in a media type the route does not read (415: JSON, or what `takes` names).
 Only the request's own JSON decoding and validation are a 4xx of that kind: anything else
 unexpected (a stored document that no longer parses, a bug) is a logged 500 with a correlation id,
 never disguised as the caller's fault.
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Route
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -27,6 +31,8 @@ from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound, 
 
 _STATUS = {InvalidInput: 422, Unauthenticated: 401, AccessDenied: 403, NotFound: 404, Conflict: 409, Busy: 503,
            Unavailable: 503}
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 API_KEY_SCHEME = {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
 
@@ -115,10 +121,62 @@ def resolve(app: APIGatewayRestResolver, event: dict, context, raw_body: bool = 
     if headers.get("content-type", "").lower().startswith("multipart/"):
         # Powertools' multipart parser raises a bare ValueError on a malformed boundary; we take no forms.
         return _refusal(415, "unsupported_media_type", "send the body as application/json", "content-type")
+    route = _route(app, event)
+    if route is not None:
+        if not raw_body and (refused := _unknown_query(route, event)) is not None:
+            return refused
+        if (refused := _unsupported_media(route, headers)) is not None:
+            return refused
     if not raw_body and body and "json" in headers.get("content-type", "application/json").lower() \
             and not _decodes(event, body):
         return _refusal(400, "malformed_json", "the request body could not be parsed as JSON", "body")
     return app.resolve(event, context)
+
+
+def takes(media_type: str) -> Callable[[F], F]:
+    """Mark a route that reads its raw body as `media_type` (e.g. text/csv) instead of JSON: `resolve`
+    answers 415 to a request that says it sends anything else, or says nothing."""
+    def mark(route_function: F) -> F:
+        route_function.oms_media_type = media_type  # type: ignore[attr-defined]
+        return route_function
+    return mark
+
+
+def _route(app: APIGatewayRestResolver, event: dict) -> Route | None:
+    """The route Powertools will call for `event` (its own matching, ApiGatewayResolver._resolve), or
+    None (404, CORS preflight). Read before resolving, so the refusals below come before validation."""
+    method = str(event.get("httpMethod") or "").upper()
+    path = app._remove_prefix(event.get("path") or "/")
+    return next((r for r in app._static_routes + app._dynamic_routes if r.method == method and r.rule.match(path)),
+                None)
+
+
+def _unknown_query(route: Route, event: dict) -> dict | None:
+    """400 naming the query parameters the route does not declare: a misspelt filter (?stauts=) would
+    otherwise be ignored silently, and the caller would take every order for the ones it asked for."""
+    sent = {**(event.get("queryStringParameters") or {}), **(event.get("multiValueQueryStringParameters") or {})}
+    declared = {param.alias for param in route.dependant.query_params}
+    unknown = sorted(set(sent) - declared)
+    if not unknown:
+        return None
+    takes_ = f"it takes {', '.join(sorted(declared))}" if declared else "it takes none"
+    return _refusal(400, "unknown_query_parameter",
+                    f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: {takes_}",
+                    unknown[0])
+
+
+def _unsupported_media(route: Route, headers: dict[str, str]) -> dict | None:
+    """415 for a body the route does not read: anything but JSON on a route with a JSON body (a form
+    would otherwise be parsed as one, and refused field by field), anything but its own media type on
+    a route marked with `takes`."""
+    sent = headers.get("content-type", "").split(";")[0].strip().lower()
+    wanted = getattr(route.func, "oms_media_type", None)
+    if wanted is not None:
+        if sent != wanted:
+            return _refusal(415, "unsupported_media_type", f"send the body as {wanted}", "content-type")
+    elif sent and sent != "application/json" and route.dependant.body_params:
+        return _refusal(415, "unsupported_media_type", "send the body as application/json", "content-type")
+    return None
 
 
 def _decodes(event: dict, body: str) -> bool:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.domain.bounds import Integer
 from shared.domain.fulfillment import FulfillmentOrder
 from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, Order, OrderStatus, Sku
 from shared.domain.notifications import tracking_url
@@ -77,12 +78,12 @@ class ImportOutcome(BaseModel):
 
 class ShipLine(BaseModel):
     sku: Sku
-    quantity: Annotated[int, Field(gt=0, le=100_000)]
+    quantity: Annotated[Integer, Field(gt=0, le=100_000)]
 
 
 class ParcelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    weight_grams: Annotated[int, Field(gt=0, le=1_000_000)]
+    weight_grams: Annotated[Integer, Field(gt=0, le=1_000_000)]
     length_cm: Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1)]
     width_cm: Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1)]
     height_cm: Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1)]

@@ -77,12 +77,16 @@ def _existing(key: ChannelOrderKey | None, attempted: Order, repos: Repositories
     key = key or repos.orders.get_channel_key(attempted.channel, request.channel_order_id)
     if key is None:  # the key vanished between the refusal and now: impossible unless deleted by hand
         raise Busy("retry the same request")
-    if key.fingerprint != attempted.request_fingerprint:
+    order = repos.orders.get(key.order_id)
+    # The key's fingerprint first; failing that, the stored request's own fingerprint as computed
+    # today: an order captured before amounts were compared as numbers stored "10.00" as written, and
+    # its resend with "10.0" is still the same order.
+    if key.fingerprint != attempted.request_fingerprint and (
+            order is None or order.request.fingerprint() != attempted.request_fingerprint):
         raise Conflict(
             f"channel_order_id {request.channel_order_id!r} was already used for a different order",
             field="channel_order_id",
         )
-    order = repos.orders.get(key.order_id)
     if order is None:
         raise Busy("retry the same request")
     return CaptureResult(order, created=False)

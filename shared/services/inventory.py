@@ -148,9 +148,10 @@ class ImportResult:
 
 
 def import_stock_csv(text: str, repos: Repositories, now: datetime) -> ImportResult:
-    """`sku,location_id,on_hand[,safety_stock]` rows; good rows are applied, bad rows reported."""
+    """`sku,location_id,on_hand[,safety_stock]` rows; good rows are applied, bad rows reported. Lines
+    may end in CRLF, LF or a bare CR (spreadsheets on old Macs): newline=None reads them all as one."""
     try:
-        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=None)))
     except csv.Error as unreadable:
         raise InvalidInput(f"the CSV could not be read: {unreadable}", field="body") from None
     if rows and [c.strip().lower() for c in rows[0][:3]] == ["sku", "location_id", "on_hand"]:
