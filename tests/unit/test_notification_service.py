@@ -7,19 +7,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from email import policy
 from email.parser import BytesParser
-from types import SimpleNamespace
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 from shared.adapters.mailer import OutboxMailer, SesMailer, masked
+from shared.adapters.memory import MemoryStore
 from shared.domain.fulfillment import FulfillmentLine, FulfillmentOrder
 from shared.domain.locations import Location
 from shared.domain.notifications import LANGUAGES, Message, Moment, Notification, format_amount, format_date, \
     tracking_url
 from shared.domain.orders import Order
 from shared.domain.shipments import Shipment
+from shared.repositories import Repositories
 from shared.services.notifications import (
     DelayedDetail,
     FulfillmentChangedDetail,
@@ -250,57 +251,91 @@ def test_the_merchants_template_wins_and_covers_unknown_carriers():
     assert tracking_url("sandbox", "X/1", "https://shop.example/t?c={code}") == "https://shop.example/t?c=X%2F1"
 
 
-# --- the use case, on fake repositories --------------------------------------------------------------
+# --- the use case, on the in-memory store -------------------------------------------------------------
 
-class FakeRepos(SimpleNamespace):
-    def __init__(self, order=None, shipment=None, fulfillment_order=None, location=None):
+class ReadCountingStore:
+    """The in-memory store, noting the kind of each item read (its key's prefix: order, shipment...)."""
+
+    def __init__(self):
+        self.memory = MemoryStore.for_table()
         self.reads: list[str] = []
 
-        def read(name, value):
-            return lambda *_: (self.reads.append(name), value)[1]
+    def get(self, pk: str, sk: str, consistent: bool = True):
+        self.reads.append(pk.split("#", 1)[0].lower())
+        return self.memory.get(pk, sk, consistent)
 
-        super().__init__(reads=self.reads,
-                         orders=SimpleNamespace(get=read("order", order)),
-                         shipments=SimpleNamespace(get=read("shipment", shipment)),
-                         fulfillment=SimpleNamespace(get=read("fulfillment", fulfillment_order)),
-                         locations=SimpleNamespace(get=read("location", location)))
+    def batch_get(self, keys):
+        self.reads.extend(pk.split("#", 1)[0].lower() for pk, _ in keys)
+        return self.memory.batch_get(keys)
+
+    def query(self, key, **kwargs):
+        self.reads.append(f"query {key.partition}")
+        return self.memory.query(key, **kwargs)
+
+    def query_all(self, key, **kwargs):
+        self.reads.append(f"query {key.partition}")
+        return self.memory.query_all(key, **kwargs)
+
+    def transact(self, writes):
+        self.memory.transact(writes)
+
+    def write(self, write, return_new: bool = False):
+        return self.memory.write(write, return_new)
+
+
+def stored(order: Order | None = None, shipment: Shipment | None = None,
+           fulfillment_order: FulfillmentOrder | None = None, location: Location | None = None) -> Repositories:
+    """Repositories over a fresh store holding these, written the way the use cases write them."""
+    repos = Repositories.on(ReadCountingStore())
+    writes = [*(repos.orders.create(order) if order else []),
+              *([repos.shipments.create(shipment)] if shipment else []),
+              *([repos.fulfillment.create(fulfillment_order)] if fulfillment_order else []),
+              *([repos.locations.put(location)] if location else [])]
+    if writes:
+        repos.commit(*writes)
+    return repos
+
+
+def reads(repos: Repositories) -> list[str]:
+    return repos.store.reads
 
 
 def test_an_event_for_an_order_we_do_not_have_is_skipped():
-    outcome = notification_for("OrderDelivered", {"event_id": "e", "order_id": "o-x"}, FakeRepos())
+    outcome = notification_for("OrderDelivered", {"event_id": "e", "order_id": "o-x"}, stored())
     assert outcome == Skipped("order not found")
 
 
 def test_an_event_that_is_no_customer_moment_reads_nothing():
-    repos = FakeRepos(make_order())
+    repos = stored(make_order())
     assert isinstance(notification_for("OrderAllocated", {"event_id": "e", "order_id": "o-1"}, repos), Skipped)
-    assert repos.reads == []
+    assert reads(repos) == []
 
 
 def test_shipped_reads_the_shipment_only_when_the_event_lacks_tracking():
     detail = {"event_id": "e", "order_id": "o-1", "shipment_id": "s-1", "carrier": "UPS", "tracking_code": "1Z"}
-    complete = FakeRepos(make_order())
+    complete = stored(make_order())
     notification_for("ShipmentDispatched", detail, complete)
-    assert complete.reads == ["order"]
+    assert reads(complete) == ["order"]
 
-    partial = FakeRepos(make_order(), shipment=shipment("USPS", "9400"))
+    partial = stored(make_order(), shipment=shipment("USPS", "9400"))
     outcome = notification_for("ShipmentDispatched", {**detail, "carrier": None, "tracking_code": None}, partial)
-    assert partial.reads == ["order", "shipment"]
+    assert reads(partial) == ["order", "shipment"]
     assert "tLabels=9400" in outcome.message.body
 
 
 def test_ready_for_pickup_reads_fulfilment_order_and_location():
-    repos = FakeRepos(make_order("fr"), fulfillment_order=pickup_order("111222"), location=PARIS)
+    repos = stored(make_order("fr"), fulfillment_order=pickup_order("111222"), location=PARIS)
     detail = {"event_id": "e", "order_id": "o-1", "fulfillment_order_id": "f-1", "location_id": "PAR",
               "status": "READY_FOR_PICKUP", "previous": "PACKED"}
     outcome = notification_for("FulfillmentOrderChanged", detail, repos)
     assert "111222" in outcome.message.body and "Paris Rivoli" in outcome.message.body
+    assert reads(repos) == ["order", "fulfillment", "location"]
 
 
 def test_a_malformed_event_raises_so_the_record_is_retried_then_dead_lettered():
     with pytest.raises(ValueError):
         notification_for("RefundIssued", {"event_id": "e", "order_id": "o-1", "amount": "x", "currency": "EUR"},
-                         FakeRepos(make_order()))
+                         stored(make_order()))
 
 
 # --- the mailer ------------------------------------------------------------------------------------------
