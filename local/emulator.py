@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -171,6 +172,10 @@ def _main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--parent", type=int, default=0, help="exit when this process is gone")
     args = parser.parse_args()
+    # Ctrl+C in a terminal reaches the whole process group: the parent stops us (terminate) once its
+    # pollers are done with us, so an interrupt here would only cut their last calls short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = serve(args.port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(server.server_port, flush=True)

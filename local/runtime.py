@@ -25,17 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from infra import wiring
-from local.emulator import Provisioned, provision, start_moto, use_emulator
+from local.emulator import DEMO_CARRIER_SECRET, Provisioned, provision, start_moto, use_emulator
 from local.functions import Functions
 
 log = logging.getLogger("oms.local")
 
 LOCAL_OUTBOX = Path(__file__).resolve().parent.parent / ".local-outbox"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads with 413
+# Every poller thread of a kind shares one client: a pool per thread, not botocore's default of 10.
+RUNTIME_CLIENT_CONFIG = Config(max_pool_connections=64)
 STREAM_RETRY_ATTEMPTS = 10  # as the stack's stream event source mapping
 
 
@@ -156,6 +159,8 @@ class Poller(threading.Thread, ABC):
             try:
                 busy = self.poll_once()
             except Exception:  # a poller must survive anything a handler does; Lambda would too
+                if self.stop_event.is_set():
+                    return  # shutting down: the emulator may already be gone
                 log.exception("%s failed", self.name)
                 busy = False
             self.idle_sleep = 0.01 if busy else min(0.2, self.idle_sleep * 2)
@@ -296,8 +301,8 @@ class LocalOms:
         os.environ.update(self.resources.environment())
         reset_process_caches()
         self.functions = Functions(self.concurrency)
-        sqs = session.client("sqs", endpoint_url=self.emulator_url)
-        streams = session.client("dynamodbstreams", endpoint_url=self.emulator_url)
+        sqs = session.client("sqs", endpoint_url=self.emulator_url, config=RUNTIME_CLIENT_CONFIG)
+        streams = session.client("dynamodbstreams", endpoint_url=self.emulator_url, config=RUNTIME_CLIENT_CONFIG)
         for fn in wiring.with_schedules(json.loads(os.environ.get("OMS_SCHEDULE_MINUTES") or "{}")):
             if fn.queue is not None:
                 for _ in range(fn.queue.max_concurrency or self.concurrency):
@@ -308,15 +313,17 @@ class LocalOms:
                                                  self.stop_event))
             if fn.schedule_minutes:
                 self.threads.append(Scheduler(fn, self.functions, self.stop_event))
+        if self.demo_data:
+            from local.demo import load_demo_data
+
+            # Before the pollers start, so their polling does not slow the load down (the emulator
+            # serves one request at a time); the events it wrote are relayed once they run.
+            load_demo_data()
         for t in self.threads:
             t.start()
         self.http = make_server("127.0.0.1", self.port, ApiGateway(self.functions, self.keys), threaded=True)
         self.url = f"http://127.0.0.1:{self.http.server_port}"
         threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()
-        if self.demo_data:
-            from local.demo import load_demo_data
-
-            load_demo_data()
         return self
 
     def stop(self) -> None:
@@ -374,27 +381,47 @@ def reset_process_caches() -> None:
     repositories.cache_clear()
 
 
+# Which carrier names sign with which secret of the carrier secret (shared/carriers/credentials.py).
+WEBHOOK_SECRETS = (("easypost", "easypost_webhook_secret"), ("shippo", "shippo_webhook_secret"),
+                   ("aftership", "aftership_webhook_secret"), ("any other name", "webhook_secret"))
+
+
+def banner(oms: LocalOms) -> str:
+    lines = [
+        "",
+        f"OMS running at {oms.url}",
+        f"  health:   {oms.url}/health",
+        f"  API docs: {oms.url}/docs  (OpenAPI: {oms.url}/openapi.json)",
+        "  API keys (header x-api-key):",
+        *(f"    {k.principal:<12} {k.value}" for k in oms.keys),
+        f"  Carrier webhook signing secrets (POST {oms.url}/webhooks/carriers/<carrier>):",
+        *(f"    {carrier:<15} {DEMO_CARRIER_SECRET[key]}" for carrier, key in WEBHOOK_SECRETS),
+        f"  Customer messages: {os.environ.get(wiring.ENV.local_outbox, str(LOCAL_OUTBOX))}",
+        f"  AWS emulator (moto): {oms.emulator_url}",
+        "Press Ctrl+C to stop.",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("OMS_LOG_LEVEL", "WARNING"))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Many threads share the functions' clients; a connection the pool cannot keep is only reopened.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    # Ctrl+C (SIGINT) and SIGTERM both ask for a clean stop, also while starting: no traceback, the
+    # pollers finish their round and the emulator goes last.
+    done = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: done.set())
     oms = LocalOms(
         port=int(os.environ.get("OMS_PORT", "8080")),
         concurrency=int(os.environ.get("OMS_LOCAL_CONCURRENCY", "4")),
         demo_data=os.environ.get("OMS_DEMO_DATA", "1") != "0",
     ).start()
-    print(f"\nOMS running at {oms.url}")
-    print(f"  health:   {oms.url}/health")
-    print(f"  API docs: {oms.url}/docs  (OpenAPI: {oms.url}/openapi.json)")
-    print("  API keys (header x-api-key):")
-    for k in oms.keys:
-        print(f"    {k.principal:<12} {k.value}")
-    print(f"  AWS emulator (moto): {oms.emulator_url}\nPress Ctrl+C to stop.", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
+    if not done.is_set():
+        print(banner(oms), flush=True)
         done.wait()
-    except KeyboardInterrupt:
-        pass
+    print("Stopping...", flush=True)
     oms.stop()
 
 

@@ -6,6 +6,7 @@ import threading
 from functools import cache
 
 _lock = threading.Lock()
+MAX_POOL_CONNECTIONS = 64
 
 
 @cache
@@ -18,5 +19,8 @@ def client(service: str):
     with _lock:
         return boto3.client(
             service,
-            config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5),
+            config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5,
+                          # A Lambda process runs one invocation at a time; the local runtime and the
+                          # tests run many threads over this one client (botocore's default pool is 10).
+                          max_pool_connections=MAX_POOL_CONNECTIONS),
         )
