@@ -17,8 +17,23 @@ from decimal import Decimal
 from typing import Any
 
 from shared.adapters.dynamo import from_item, to_attrs
-from shared.adapters.expressions import All, AnyOf, Check, Compare, Cond, Contains, Delete, Exists, Item, \
-    KeyQuery, Missing, Patch, Put, SortRange, Write
+from shared.adapters.expressions import (
+    All,
+    AnyOf,
+    Check,
+    Compare,
+    Cond,
+    Contains,
+    Delete,
+    Exists,
+    Item,
+    KeyQuery,
+    Missing,
+    Patch,
+    Put,
+    SortRange,
+    Write,
+)
 from shared.unit_of_work import MAX_WRITES, InvalidTransaction, Refused, refusal_of
 
 MAX_ITEM_BYTES = 400 * 1024

@@ -16,10 +16,34 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import DynamoStore
-from shared.adapters.expressions import NEW, PRESENT, Changes, Check, Contains, Delete, Exists, KeyQuery, \
-    Missing, Patch, Put, SortRange, eq, ge, lt, ne
-from shared.unit_of_work import MAX_WRITES, CapacityExhausted, ConditionFailed, InvalidTransaction, Outcome, \
-    OutOfStock, Refused, StaleVersion
+from shared.adapters.expressions import (
+    NEW,
+    PRESENT,
+    Changes,
+    Check,
+    Contains,
+    Delete,
+    Exists,
+    KeyQuery,
+    Missing,
+    Patch,
+    Put,
+    SortRange,
+    eq,
+    ge,
+    lt,
+    ne,
+)
+from shared.unit_of_work import (
+    MAX_WRITES,
+    CapacityExhausted,
+    ConditionFailed,
+    InvalidTransaction,
+    Outcome,
+    OutOfStock,
+    Refused,
+    StaleVersion,
+)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,15 @@ from shared.adapters.mailer import OutboxMailer, SesMailer, masked
 from shared.adapters.memory import MemoryStore
 from shared.domain.fulfillment import FulfillmentLine, FulfillmentOrder
 from shared.domain.locations import Location
-from shared.domain.notifications import LANGUAGES, Message, Moment, Notification, format_amount, format_date, \
-    tracking_url
+from shared.domain.notifications import (
+    LANGUAGES,
+    Message,
+    Moment,
+    Notification,
+    format_amount,
+    format_date,
+    tracking_url,
+)
 from shared.domain.orders import Order
 from shared.domain.shipments import Shipment
 from shared.repositories import Repositories
