@@ -3,6 +3,7 @@ service tests. The composition root: services receive a `Repositories`, never bu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,7 +38,7 @@ class Repositories:
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.store)
 
-    def commit(self, *writes: Write | list[Write]) -> None:
+    def commit(self, *writes: Write | Sequence[Write]) -> None:
         """One unit of work of these writes: Refused (named outcomes) or Contention, or all written."""
         self.unit_of_work().add(*writes).commit()
 

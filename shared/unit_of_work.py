@@ -13,7 +13,7 @@ Two stores honour the same conditions: DynamoDB (shared/adapters/dynamo.py) and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -179,12 +179,12 @@ class UnitOfWork:
         self._store = store
         self.writes: list[Write] = []
 
-    def add(self, *writes: Write | Iterable[Write]) -> UnitOfWork:
+    def add(self, *writes: Write | Sequence[Write]) -> UnitOfWork:
         for w in writes:
-            if isinstance(w, (list, tuple)):
+            if isinstance(w, Sequence):
                 self.writes.extend(w)
             else:
-                self.writes.append(w)  # type: ignore[arg-type]
+                self.writes.append(w)
         return self
 
     def __len__(self) -> int:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from shared.adapters.expressions import NEW, Changes, Check, Delete, KeyQuery, Missing, Patch, Put, SortRange, \
-    eq, ge, lt
+from shared.adapters.expressions import NEW, Changes, Check, Cond, Delete, KeyQuery, Missing, Patch, Put, Refusal, \
+    SortRange, eq, ge, lt
 from shared.domain.orders import Allocation
 from shared.domain.routing import Assignment
 from shared.domain.stock import Adjustment, StockLevel
@@ -122,7 +122,7 @@ class StockRepository:
         writes = []
         exact = exact or {}
         for a in sorted(assignments, key=lambda a: (a.sku, a.location_id)):
-            when = ge("available", a.quantity)
+            when: Cond = ge("available", a.quantity)
             version = exact.get((a.sku, a.location_id))
             if version is not None:
                 when = when & eq("version", version)
@@ -162,7 +162,7 @@ class StockRepository:
             changes = Changes(set={"expires_at": expires}, add={"used": 1})
             when = None if cap is None else Missing("used") | lt("used", cap)
             writes.append(Patch(capacity_pk(loc), day.isoformat(), changes, when=when,
-                                refused=lambda _old, loc=loc: CapacityExhausted(loc)))
+                                refused=_exhausted(loc)))
         return writes
 
     def release(self, order_id: str, allocations: Iterable[Allocation], at: datetime,
@@ -206,7 +206,7 @@ class StockRepository:
                 Changes(set={"updated_at": at.isoformat()}, add={"on_hand": -quantity, "reserved": -quantity,
                                                                  "version": 1}),
                 when=ge("reserved", quantity) & ge("on_hand", quantity),
-                refused=lambda _old, sku=sku: StockShort(sku, location_id),
+                refused=_short(sku, location_id),
             ))
             writes.append(self._shrink_reservation(order_id, sku, location_id, quantity))
         return writes
@@ -238,6 +238,14 @@ def _short_or_moved(sku: str, location_id: str, quantity: int):
             return OutOfStock(sku, location_id)
         return StockMoved(sku, location_id)
     return refused
+
+
+def _exhausted(location_id: str) -> Refusal:
+    return lambda _old: CapacityExhausted(location_id)
+
+
+def _short(sku: str, location_id: str) -> Refusal:
+    return lambda _old: StockShort(sku, location_id)
 
 
 def _moved(sku: str, location_id: str):
