@@ -112,8 +112,8 @@ class DynamoStore:
         return kind, x.apply(request)
 
     def transact(self, writes: list[Write]) -> None:
-        if len(writes) > MAX_WRITES:
-            raise InvalidTransaction(f"{len(writes)} writes in one transaction; at most {MAX_WRITES}")
+        if not writes or len(writes) > MAX_WRITES:
+            raise InvalidTransaction(f"{len(writes)} writes in one transaction; 1 to {MAX_WRITES}")
         try:
             self.client.transact_write_items(TransactItems=[dict([self._request(w)]) for w in writes])
         except ClientError as e:
@@ -137,6 +137,8 @@ class DynamoStore:
 
     def write(self, w: Write, return_new: bool = False) -> Item | None:
         """One conditional write outside a transaction (half the cost of a transaction of one)."""
+        if isinstance(w, Check):
+            raise InvalidTransaction("a condition check is only a part of a transaction")
         kind, request = self._request(w)
         call = {"Put": self.client.put_item, "Update": self.client.update_item,
                 "Delete": self.client.delete_item}[kind]
