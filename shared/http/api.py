@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Route
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -89,6 +90,13 @@ def install(app: APIGatewayRestResolver) -> None:
     def _unsupported(error: RequestUnsupportedContentType) -> Response:
         return error_response(415, "unsupported_media_type", "send the body as application/json",
                               field="content-type")
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(error: NotFoundError) -> Response:
+        # Powertools signals "no route matches" with this exception: without its own handler the
+        # Exception handler below took it, and a path parameter holding a character Powertools' route
+        # pattern refuses (a quote, a backslash) was a 500.
+        return error_response(404, "not_found", "no such resource", field="path")
 
     @app.exception_handler(OmsError)
     def _domain(error: OmsError) -> Response:

@@ -226,3 +226,13 @@ def test_a_canonical_body_replayed_under_another_carrier_name_is_applied_once(ap
 
     assert [(e.provider, e.provider_event_id) for e in repos.shipments.get("S-1").history] == [("dhl", "sandbox-7f3e")]
     assert waiting(aws, dlq=True) == 0
+
+
+# --- found by the fuzzer: a path parameter Powertools' route pattern refuses ---------------------
+
+@pytest.mark.parametrize("path", ["/orders/a%22b", "/orders/a%5Cb", "/locations/a%60b/fulfillment-orders",
+                                  "/shipments/a%22b", "/inventory/a%22b"])
+def test_a_path_parameter_no_route_pattern_takes_is_404_not_500(api, path):
+    answer = api("GET", path)
+    assert answer.status_code == 404, answer.text
+    assert answer.json["error"] == "not_found"
