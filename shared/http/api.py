@@ -131,6 +131,8 @@ def resolve(app: APIGatewayRestResolver, event: dict, context, raw_body: bool = 
         return _refusal(415, "unsupported_media_type", "send the body as application/json", "content-type")
     route = _route(app, event)
     if route is not None:
+        # Not on signed webhooks: a carrier's configured URL may carry its own query string, and a
+        # 400 there would only make the carrier retry the update for days.
         if not raw_body and (refused := _unknown_query(route, event)) is not None:
             return refused
         if (refused := _unsupported_media(route, headers)) is not None:
