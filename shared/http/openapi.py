@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.models import Tag
 from pydantic import BaseModel, Field
 
 ORDERS, FULFILMENT, INVENTORY, LOCATIONS, WEBHOOKS, ADMIN, HEALTH = (
     "Orders", "Fulfilment", "Inventory", "Locations", "Webhooks", "Admin", "Health")
 
-TAGS = [
-    {"name": ORDERS, "description": "Capture orders from channels; read, list, look up, cancel; release or reject "
-                                    "held orders"},
-    {"name": FULFILMENT, "description": "Fulfilment orders per location (accept, pick, pack, ship, reject, "
-                                        "click-and-collect) and shipments"},
-    {"name": INVENTORY, "description": "Stock per SKU and location: absolute counts, adjustments, CSV import"},
-    {"name": LOCATIONS, "description": "Warehouses, stores and 3PLs"},
-    {"name": WEBHOOKS, "description": "Carrier tracking webhooks: signed bodies, no API key"},
-    {"name": ADMIN, "description": "Operator tools: reconciliation and its exceptions"},
-    {"name": HEALTH, "description": "Liveness, no API key"},
+TAGS: list[Tag | str] = [
+    Tag(name=ORDERS, description="Capture orders from channels; read, list, look up, cancel; release or reject "
+                                 "held orders"),
+    Tag(name=FULFILMENT, description="Fulfilment orders per location (accept, pick, pack, ship, reject, "
+                                     "click-and-collect) and shipments"),
+    Tag(name=INVENTORY, description="Stock per SKU and location: absolute counts, adjustments, CSV import"),
+    Tag(name=LOCATIONS, description="Warehouses, stores and 3PLs"),
+    Tag(name=WEBHOOKS, description="Carrier tracking webhooks: signed bodies, no API key"),
+    Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions"),
+    Tag(name=HEALTH, description="Liveness, no API key"),
 ]
 
 

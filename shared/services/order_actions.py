@@ -53,12 +53,13 @@ def list_orders(f: OrderFilter, principal: Principal, limit: int, cursor: str | 
     if f.created_from and f.created_to and f.created_from > f.created_to:
         raise InvalidInput("created_from is after created_to", field="created_from")
     if f.channel_order_id is not None:
-        return _by_channel_order_id(f, cursor, repos)
+        return _by_channel_order_id(f, f.channel_order_id, cursor, repos)
     unfiltered = f.channel is None and f.status is None and f.customer_id is None
     return repos.orders.list(f, limit, cursor, _months(f, now) if unfiltered else [])
 
 
-def _by_channel_order_id(f: OrderFilter, cursor: str | None, repos: Repositories) -> tuple[list[Order], str | None]:
+def _by_channel_order_id(f: OrderFilter, channel_order_id: str, cursor: str | None, repos: Repositories
+                         ) -> tuple[list[Order], str | None]:
     """At most one order: a channel order id is unique per channel (its channel key item says which
     order it made), so the channel must be known: the caller's own, or an operator's `channel`."""
     if f.channel is None:
@@ -66,7 +67,7 @@ def _by_channel_order_id(f: OrderFilter, cursor: str | None, repos: Repositories
                            "(channel_order_ids are unique per channel)", field="channel")
     if cursor:
         raise InvalidInput("cursor is not one this listing returned", field="cursor")
-    order = repos.orders.by_channel_order_id(f.channel, f.channel_order_id)
+    order = repos.orders.by_channel_order_id(f.channel, channel_order_id)
     return ([order] if order is not None and _matches(order, f) else []), None
 
 
