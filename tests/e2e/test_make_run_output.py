@@ -28,19 +28,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def as_in_a_terminal():
-    # A terminal delivers Ctrl+C to the whole foreground process group, with SIGINT's default action.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.fixture
 def runtime(tmp_path):
     port = free_port()
     env = {**os.environ, "OMS_PORT": str(port), "OMS_LOCAL_OUTBOX": str(tmp_path / "outbox")}
     env.pop("PYTHONUNBUFFERED", None)  # the runtime must flush its banner itself
     process = subprocess.Popen([sys.executable, "-m", "local.runtime"], cwd=REPO, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                               preexec_fn=as_in_a_terminal)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               # Its own process group: a terminal's Ctrl+C reaches the whole group.
+                               start_new_session=True)
     lines: list[str] = []
     errors: list[str] = []
     threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
