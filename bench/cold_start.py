@@ -16,8 +16,8 @@ import json
 import os
 import statistics
 import subprocess
-import tempfile
 import sys
+import tempfile
 import uuid
 from collections import defaultdict
 from pathlib import Path

@@ -94,6 +94,6 @@ def table(rows: Iterable[Sequence], headers: Sequence[str]) -> str:
     numeric = [all(r[i].replace(".", "", 1).replace("-", "", 1).isdigit() for r in rows) for i in range(len(headers))]
 
     def line(cells):
-        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric)).rstrip()
+        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric, strict=True)).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])

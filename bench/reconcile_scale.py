@@ -43,14 +43,22 @@ def _log(message: str) -> None:
 def build(repos, skus: int, locations: int, orders: int, now) -> dict[str, int]:
     """The table's contents, written in batches of 25; returns what was planted."""
     from shared.adapters.dynamo import to_attrs
-    from shared.adapters.shipments_repo import shipment_item
     from shared.adapters.orders_repo import OrderRepository
+    from shared.adapters.shipments_repo import shipment_item
     from shared.adapters.stock_repo import level_item, reservation_sk, stock_pk
-    from shared.domain.stock import StockLevel
     from shared.domain.locations import Location, LocationType
-    from shared.domain.orders import Allocation, BackorderedLine, Hold, HoldReason, Order, OrderRequest, \
-        OrderStatus, StatusChange
+    from shared.domain.orders import (
+        Allocation,
+        BackorderedLine,
+        Hold,
+        HoldReason,
+        Order,
+        OrderRequest,
+        OrderStatus,
+        StatusChange,
+    )
     from shared.domain.shipments import Shipment
+    from shared.domain.stock import StockLevel
 
     table = repos.store
     pending: list[dict] = []
@@ -168,7 +176,7 @@ def one_pass(repos, now, budget_s: float, label: str) -> None:
         step_items: Counter[str] = Counter()
         last = [time.monotonic()]
 
-        def observe(step: str, key: str) -> None:
+        def observe(step: str, key: str, step_time=step_time, step_items=step_items, last=last) -> None:
             moment = time.monotonic()
             step_time[step] += moment - last[0]
             step_items[step] += 1
@@ -204,8 +212,8 @@ def main() -> None:
     from infra import wiring
     from local.emulator import provision, start_moto, use_emulator
     from local.runtime import reset_process_caches
-    from shared.services.clock import utc_now
     from shared.repositories import repositories
+    from shared.services.clock import utc_now
 
     server, url = start_moto()
     try:

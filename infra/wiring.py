@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from shared.config import DEFAULTS as CONFIG_DEFAULTS, ENV as CONFIG_ENV, queue_url_env  # noqa: F401 (re-exported)
+from shared.config import DEFAULTS as CONFIG_DEFAULTS  # noqa: F401 (re-exported)
+from shared.config import ENV as CONFIG_ENV
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
 from shared.outbox_format import EVENT_SOURCE
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 from shared.domain.locations import LocationRequest, LocationType
 from shared.domain.orders import Address
 from shared.domain.stock import SetStockRequest
-from shared.services.clock import utc_now
 from shared.repositories import repositories
+from shared.services.clock import utc_now
 from shared.services.inventory import put_location, set_stock
 
 EU = ["AT", "BE", "CH", "DE", "DK", "ES", "FR", "IT", "LU", "NL", "PL", "PT", "SE"]

@@ -196,7 +196,7 @@ class QueuePoller(Poller):
         } for m in messages]}
         try:
             failed = {f["itemIdentifier"] for f in self.functions.invoke(self.fn.name, event)["batchItemFailures"]}
-        except Exception as error:  # Powertools raises when every record failed: Lambda retries them all
+        except Exception as error:  # noqa: BLE001 - Powertools raises when every record failed: Lambda retries them all
             log.warning("%s: the whole batch failed: %s", self.fn.name, type(error).__name__)
             failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]

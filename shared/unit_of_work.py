@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from shared.adapters.expressions import Item, KeyQuery, Write, Cond
+    from shared.adapters.expressions import Cond, Item, KeyQuery, Write
 
 MAX_WRITES = 100  # DynamoDB's TransactWriteItems limit, honoured by both stores
 

@@ -10,14 +10,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from shared.config import settings
-from shared.unit_of_work import CommitFailed
 from shared.errors import Conflict, OmsError, Unavailable
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.http.openapi import ADMIN, described
 from shared.observability import logger, metrics, traced
-from shared.services.clock import utc_now
 from shared.repositories import repositories
+from shared.services.clock import utc_now
 from shared.services.reconciliation import OpenException, RunReport, list_exceptions, run_reconciliation
+from shared.unit_of_work import CommitFailed
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])

@@ -8,9 +8,9 @@ from shared.batch import sqs_processor
 from shared.config import settings
 from shared.events_in import OrderEventRecord
 from shared.observability import count, logger, metrics, traced
+from shared.repositories import repositories
 from shared.services.allocation import allocate_order
 from shared.services.clock import utc_now
-from shared.repositories import repositories
 
 processor = sqs_processor(OrderEventRecord)
 

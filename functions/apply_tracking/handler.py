@@ -9,8 +9,8 @@ from pydantic import Json
 
 from shared.batch import sqs_processor
 from shared.observability import count, logger, metrics, traced
-from shared.services.clock import utc_now
 from shared.repositories import repositories
+from shared.services.clock import utc_now
 from shared.services.tracking import Outcome, QueuedUpdate, apply_update
 
 

@@ -14,13 +14,22 @@ from shared.domain.fulfillment import Action, FulfillmentStatus
 from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.http.openapi import FULFILMENT, described
-from shared.http.views import CollectBody, FulfillmentOrderView, FulfillmentPage, LocationPath, RejectBody, \
-    ShipAnswer, ShipBody, ShipmentRef, ShipmentView
+from shared.http.views import (
+    CollectBody,
+    FulfillmentOrderView,
+    FulfillmentPage,
+    LocationPath,
+    RejectBody,
+    ShipAnswer,
+    ShipBody,
+    ShipmentRef,
+    ShipmentView,
+)
 from shared.observability import logger, metrics, traced
-from shared.services import fulfillment, rerouting
-from shared.services.labels import label_link
-from shared.services.clock import utc_now
 from shared.repositories import repositories
+from shared.services import fulfillment, rerouting
+from shared.services.clock import utc_now
+from shared.services.labels import label_link
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])

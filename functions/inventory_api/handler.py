@@ -9,9 +9,9 @@ from shared.http.api import API_KEY_SCHEME, install, principal, require_operator
 from shared.http.openapi import INVENTORY, described
 from shared.http.views import AdjustmentOutcome, ImportOutcome, LocationPath, SkuPath, SkuStock
 from shared.observability import logger, metrics, traced
+from shared.repositories import repositories
 from shared.services import inventory
 from shared.services.clock import utc_now
-from shared.repositories import repositories
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])

@@ -10,8 +10,8 @@ from shared.http.api import API_KEY_SCHEME, install, principal, require_operator
 from shared.http.openapi import LOCATIONS, described
 from shared.http.views import LocationPath
 from shared.observability import logger, metrics, traced
-from shared.services.clock import utc_now
 from shared.repositories import repositories
+from shared.services.clock import utc_now
 from shared.services.inventory import put_location
 
 app = APIGatewayRestResolver(enable_validation=True)

@@ -12,14 +12,19 @@ from shared.domain.bounds import Moment
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, install, principal, resolve
+from shared.http.openapi import ORDERS, described
 from shared.http.views import OrderAccepted, OrderIdPath, OrderPage, OrderView, ParcelView, Reason
 from shared.observability import count, logger, metrics, traced
-from shared.http.openapi import ORDERS, described
+from shared.repositories import repositories
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
-from shared.repositories import repositories
-from shared.services.order_actions import cancel_order, get_order_with_shipments, list_orders, reject_order, \
-    release_order
+from shared.services.order_actions import (
+    cancel_order,
+    get_order_with_shipments,
+    list_orders,
+    reject_order,
+    release_order,
+)
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])

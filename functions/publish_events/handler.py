@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, ev
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
 from shared.adapters.event_bus import OutboxRecord, publish_to_bus
-from shared.outbox_format import OUTBOX_PREFIX
 from shared.observability import logger, traced
+from shared.outbox_format import OUTBOX_PREFIX
 
 
 def outbox_records(event: DynamoDBStreamEvent) -> list[OutboxRecord]:

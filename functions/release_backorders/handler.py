@@ -8,9 +8,9 @@ from shared.batch import sqs_processor
 from shared.config import settings
 from shared.events_in import StockEventRecord
 from shared.observability import logger, metrics, traced
+from shared.repositories import repositories
 from shared.services.backorders import release_backorders
 from shared.services.clock import utc_now
-from shared.repositories import repositories
 
 processor = sqs_processor(StockEventRecord)
 

@@ -7,8 +7,8 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from shared.batch import sqs_processor
 from shared.events_in import AllocatedEventRecord
 from shared.observability import logger, metrics, traced
-from shared.services.clock import utc_now
 from shared.repositories import repositories
+from shared.services.clock import utc_now
 from shared.services.fulfillment import request_fulfillment
 
 processor = sqs_processor(AllocatedEventRecord)

@@ -16,8 +16,22 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from shared.adapters.expressions import All, AnyOf, Check, Compare, Cond, Contains, Delete, Exists, Item, \
-    KeyQuery, Missing, Patch, Put, Write
+from shared.adapters.expressions import (
+    All,
+    AnyOf,
+    Check,
+    Compare,
+    Cond,
+    Contains,
+    Delete,
+    Exists,
+    Item,
+    KeyQuery,
+    Missing,
+    Patch,
+    Put,
+    Write,
+)
 from shared.unit_of_work import MAX_WRITES, Contention, InvalidTransaction, Refused, refusal_of
 
 _serializer = TypeSerializer()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.adapters.cursors import decode_cursor, encode_cursor
-from shared.adapters.expressions import NEW, PRESENT, Check, Contains, Cond, KeyQuery, Put, SortRange, eq, ne
+from shared.adapters.expressions import NEW, PRESENT, Check, Cond, Contains, KeyQuery, Put, SortRange, eq, ne
 from shared.domain.orders import ChannelOrderKey, Order, OrderStatus
 from shared.errors import InvalidInput
 from shared.unit_of_work import AlreadyExists, OrderClosed, StaleVersion, Store

@@ -29,17 +29,36 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.adapters.cursors import decode_cursor, encode_cursor
-from shared.adapters.expressions import PRESENT, Changes, Compare, Delete, Exists, KeyQuery, Missing, Patch, Put, SortRange, \
-    eq, ne
+from shared.adapters.expressions import (
+    PRESENT,
+    Changes,
+    Compare,
+    Delete,
+    Exists,
+    KeyQuery,
+    Missing,
+    Patch,
+    Put,
+    SortRange,
+    eq,
+    ne,
+)
 from shared.adapters.shipments_repo import SHIPMENT_SK, shipment_pk
-from shared.adapters.stock_repo import LEVEL_PREFIX, RESERVATION_PREFIX, STOCK_SHARDS, level_from_item, shard_pk, \
-    stock_pk
+from shared.adapters.stock_repo import (
+    LEVEL_PREFIX,
+    RESERVATION_PREFIX,
+    STOCK_SHARDS,
+    level_from_item,
+    shard_pk,
+    stock_pk,
+)
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord, ReservationRecord, StockPartition
 from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
-from shared.unit_of_work import AlreadyExists, LeaseLost as LeaseLostOutcome, Refused, Store
+from shared.unit_of_work import AlreadyExists, Refused, Store
+from shared.unit_of_work import LeaseLost as LeaseLostOutcome
 
 STATE_PK, STATE_SK = "RECONCILE", "STATE"
 EXCEPTION_PK = "RECONCILE_EXCEPTION"

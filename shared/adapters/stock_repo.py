@@ -14,17 +14,38 @@ update whose condition is `available >= :q`, so no interleaving of requests can 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from shared.adapters.expressions import NEW, Changes, Check, Cond, Delete, KeyQuery, Missing, Patch, Put, Refusal, \
-    SortRange, eq, ge, lt
+from shared.adapters.expressions import (
+    NEW,
+    Changes,
+    Check,
+    Cond,
+    Delete,
+    KeyQuery,
+    Missing,
+    Patch,
+    Put,
+    Refusal,
+    SortRange,
+    eq,
+    ge,
+    lt,
+)
 from shared.domain.orders import Allocation
 from shared.domain.routing import Assignment
 from shared.domain.stock import Adjustment, StockLevel
-from shared.unit_of_work import AlreadyApplied, CapacityExhausted, OutOfStock, ReservationChanged, StockMoved, \
-    StockShort, Store
+from shared.unit_of_work import (
+    AlreadyApplied,
+    CapacityExhausted,
+    OutOfStock,
+    ReservationChanged,
+    StockMoved,
+    StockShort,
+    Store,
+)
 
 CAPACITY_RETENTION = timedelta(days=3)
 

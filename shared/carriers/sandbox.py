@@ -55,7 +55,7 @@ def s10_check_digit(serial: str) -> int:
     """UPU S10: weights 8 6 4 2 3 5 9 7; C = 11 - (sum mod 11); 10 becomes 0 and 11 becomes 5."""
     if len(serial) != 8 or not serial.isdigit():
         raise ValueError("an S10 serial is 8 digits")
-    check = 11 - sum(int(d) * w for d, w in zip(serial, _WEIGHTS)) % 11
+    check = 11 - sum(int(d) * w for d, w in zip(serial, _WEIGHTS, strict=True)) % 11
     return {10: 0, 11: 5}.get(check, check)
 
 

@@ -53,8 +53,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.domain.bounds import AwareMoment, Moment
-from shared.domain.tracking import MAX_CARRIER, MAX_EVENT_ID, MAX_LOCATION, MAX_MESSAGE, MAX_TRACKING_CODE, \
-    MAX_WORD, TrackingUpdate
+from shared.domain.tracking import (
+    MAX_CARRIER,
+    MAX_EVENT_ID,
+    MAX_LOCATION,
+    MAX_MESSAGE,
+    MAX_TRACKING_CODE,
+    MAX_WORD,
+    TrackingUpdate,
+)
 from shared.domain.tracking import ShipmentStatus as S
 from shared.errors import InvalidInput, Unauthenticated
 

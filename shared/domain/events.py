@@ -15,7 +15,6 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 
-
 class DomainEvent(BaseModel):
     # Built on first use, not at import: most invocations publish one or two of these types.
     model_config = ConfigDict(extra="forbid", defer_build=True)

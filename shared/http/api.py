@@ -27,8 +27,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from shared.config import settings
 from shared.domain.principal import Principal
-from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound, OmsError, Unauthenticated, \
-    Unavailable
+from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound, OmsError, Unauthenticated, Unavailable
 
 _STATUS = {InvalidInput: 422, Unauthenticated: 401, AccessDenied: 403, NotFound: 404, Conflict: 409, Busy: 503,
            Unavailable: 503}

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.bounds import Integer
 from shared.domain.fulfillment import FulfillmentOrder
-from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, Order, OrderStatus, Sku
 from shared.domain.notifications import tracking_url
+from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, Order, OrderStatus, Sku
 from shared.domain.shipments import Shipment
-from shared.domain.tracking import ShipmentStatus
 from shared.domain.stock import StockLevel
+from shared.domain.tracking import ShipmentStatus
 
 if TYPE_CHECKING:  # the orders function need not import the inventory use cases
     from shared.services.inventory import AdjustmentResult, ImportResult

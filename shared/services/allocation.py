@@ -16,11 +16,18 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.config import ChannelPolicy
-from shared.domain.events import AllocatedLine, DomainEvent, HoldInfo, LineQuantity, OrderAllocated, \
-    OrderBackordered, OrderOnHold, StockLow
+from shared.domain.events import (
+    AllocatedLine,
+    DomainEvent,
+    HoldInfo,
+    LineQuantity,
+    OrderAllocated,
+    OrderBackordered,
+    OrderOnHold,
+    StockLow,
+)
 from shared.domain.fulfillment import fulfillment_order_id
-from shared.domain.orders import Allocation, BackorderedLine, Hold, HoldReason, Order, \
-    OrderStatus, RoutingRecord
+from shared.domain.orders import Allocation, BackorderedLine, Hold, HoldReason, Order, OrderStatus, RoutingRecord
 from shared.domain.routing import Destination, Line, RoutingDecision, RoutingRequest, plan_route
 from shared.domain.stock import StockLevel
 from shared.domain.verification import verify

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.services.allocation import Outcome, PolicyFor, allocate_order
 from shared.repositories import Repositories
+from shared.services.allocation import Outcome, PolicyFor, allocate_order
 
 MAX_ORDERS_PER_SKU = 200  # bounded work per event; the next restock or reconciliation continues
 

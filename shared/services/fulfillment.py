@@ -9,18 +9,36 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.carriers.adapter import CHEAPEST, LabelRequest, Parcel
-from shared.domain.events import DomainEvent, FulfillmentOrderChanged, FulfillmentRequested, LineQuantity, \
-    OrderDelivered, OrderShipped, ShipmentDispatched
-from shared.domain.fulfillment import Action, Decision, FulfillmentChange, FulfillmentLine, FulfillmentOrder, \
-    FulfillmentStatus, OrderProgress, ShipmentTooLarge, decide, fulfillment_order_id, order_progress
+from shared.domain.events import (
+    DomainEvent,
+    FulfillmentOrderChanged,
+    FulfillmentRequested,
+    LineQuantity,
+    OrderDelivered,
+    OrderShipped,
+    ShipmentDispatched,
+)
+from shared.domain.fulfillment import (
+    Action,
+    Decision,
+    FulfillmentChange,
+    FulfillmentLine,
+    FulfillmentOrder,
+    FulfillmentStatus,
+    OrderProgress,
+    ShipmentTooLarge,
+    decide,
+    fulfillment_order_id,
+    order_progress,
+)
 from shared.domain.orders import OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
-from shared.repositories import Repositories
-from shared.unit_of_work import AlreadyExists, CommitFailed, OrderClosed, Refused, ReservationChanged, StockShort
 from shared.observability import count, logger
+from shared.repositories import Repositories
 from shared.services.labels import buy_label
+from shared.unit_of_work import AlreadyExists, CommitFailed, OrderClosed, Refused, ReservationChanged, StockShort
 
 ATTEMPTS = 5
 

@@ -30,7 +30,6 @@ def label_adapter() -> CarrierAdapter:
         return EasyPostAdapter(api_key("easypost"))
     if chosen == "sandbox":
         from shared.carriers.sandbox import SandboxCarrier
-
         from shared.services.clock import utc_now
 
         return SandboxCarrier(clock=utc_now)

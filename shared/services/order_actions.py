@@ -9,8 +9,15 @@ from datetime import UTC, datetime
 
 from shared.adapters.expressions import Write
 from shared.adapters.orders_repo import OrderFilter
-from shared.domain.events import AllocatedLine, DomainEvent, FulfillmentOrderChanged, OrderCancelled, \
-    OrderRejected, OrderReleased, StockChanged
+from shared.domain.events import (
+    AllocatedLine,
+    DomainEvent,
+    FulfillmentOrderChanged,
+    OrderCancelled,
+    OrderRejected,
+    OrderReleased,
+    StockChanged,
+)
 from shared.domain.fulfillment import Action, Decision, FulfillmentStatus
 from shared.domain.orders import CANCELLABLE, Order, OrderStatus
 from shared.domain.principal import Principal

@@ -12,18 +12,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.domain.events import AllocatedLine, DomainEvent, FulfillmentOrderChanged, LineQuantity, \
-    OrderAllocated, OrderBackordered, StockChanged
+from shared.domain.events import (
+    AllocatedLine,
+    DomainEvent,
+    FulfillmentOrderChanged,
+    LineQuantity,
+    OrderAllocated,
+    OrderBackordered,
+    StockChanged,
+)
 from shared.domain.fulfillment import Action, Decision, FulfillmentOrder, fulfillment_order_id
 from shared.domain.orders import Allocation, BackorderedLine, Order, OrderStatus, RoutingRecord
 from shared.domain.principal import Principal
 from shared.domain.routing import Destination, Line, RoutingRequest, plan_route
 from shared.errors import Busy, Conflict
-from shared.services.allocation import MAX_TRANSACTION_ACTIONS, PolicyFor, stock_low_events, \
-    still_short_checks
 from shared.repositories import Repositories
-from shared.unit_of_work import CommitFailed, UnitOfWork
+from shared.services.allocation import MAX_TRANSACTION_ACTIONS, PolicyFor, still_short_checks, stock_low_events
 from shared.services.fulfillment import ATTEMPTS, get_fulfillment_order
+from shared.unit_of_work import CommitFailed, UnitOfWork
 
 
 def reject_fulfillment_order(fulfillment_order_id_: str, reason: str, principal: Principal, repos: Repositories,

@@ -8,11 +8,11 @@ import json
 import os
 import time
 import unicodedata
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest

@@ -18,10 +18,10 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra import wiring
 from infra.app import STACK_NAME, build_app, cdk_json_context
-from infra.stack import construct_id
 from infra.components.functions import OmsFunction
 from infra.components.storage import OrdersTable
 from infra.components.triggers import add_triggers
+from infra.stack import construct_id
 
 pytestmark = pytest.mark.infra
 

@@ -17,8 +17,7 @@ from werkzeug.test import Client
 from infra import wiring
 from local.emulator import provision, start_moto
 from local.functions import Functions
-from local.runtime import ApiGateway, QueuePoller, StreamPoller, demo_keys, function_environment, \
-    reset_process_caches
+from local.runtime import ApiGateway, QueuePoller, StreamPoller, demo_keys, function_environment, reset_process_caches
 from shared.repositories import repositories
 
 

@@ -8,9 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from shared.adapters.expressions import KeyQuery
-
 from shared.adapters.dynamo import from_item
+from shared.adapters.expressions import KeyQuery
 from shared.adapters.reconciliation_repo import ReconciliationRepository
 from shared.config import settings
 from shared.domain.routing import Assignment

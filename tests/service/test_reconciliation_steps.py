@@ -18,8 +18,15 @@ from shared.repositories import in_memory
 from shared.services.allocation import allocate_order
 from shared.services.capture import capture_order
 from shared.services.order_actions import cancel_order
-from shared.services.reconciliation import Budget, RunReport, Step, list_exceptions, metric_name, metric_names, \
-    reconcile
+from shared.services.reconciliation import (
+    Budget,
+    RunReport,
+    Step,
+    list_exceptions,
+    metric_name,
+    metric_names,
+    reconcile,
+)
 from tests.factories import NOW, TWO_WAREHOUSES, order_request, seed
 
 pytestmark = pytest.mark.unit

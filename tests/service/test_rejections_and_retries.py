@@ -12,6 +12,7 @@ from shared.config import settings
 from shared.domain.orders import OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.stock import Adjustment
+from shared.errors import Conflict
 from shared.repositories import in_memory
 from shared.services.allocation import allocate_order
 from shared.services.backorders import release_backorders
@@ -19,7 +20,6 @@ from shared.services.capture import capture_order
 from shared.services.fulfillment import request_fulfillment
 from shared.services.inventory import adjust_stock
 from shared.services.rerouting import reject_fulfillment_order
-from shared.errors import Conflict
 from tests.factories import NOW, TWO_WAREHOUSES, location_request, order_request, seed
 
 pytestmark = pytest.mark.unit

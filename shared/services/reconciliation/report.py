@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.observability import metrics

@@ -33,7 +33,8 @@ from shared.services.reconciliation.expire_pickups import expire_pickups
 from shared.services.reconciliation.report import RunReport, publish_metrics
 from shared.services.reconciliation.silent_shipments import silent_shipments
 from shared.services.reconciliation.stuck_orders import stuck_orders
-from shared.unit_of_work import LeaseLost as LeaseLostOutcome, Refused
+from shared.unit_of_work import LeaseLost as LeaseLostOutcome
+from shared.unit_of_work import Refused
 
 LEASE_MARGIN = timedelta(seconds=60)
 

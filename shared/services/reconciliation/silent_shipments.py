@@ -12,8 +12,7 @@ from shared.domain import reconciliation as rules
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
 from shared.domain.shipments import Shipment
-from shared.services.reconciliation.context import Cursor, Run, Step, StepResult, orders_by_status, status_cursor, \
-    walk
+from shared.services.reconciliation.context import Cursor, Run, Step, StepResult, orders_by_status, status_cursor, walk
 from shared.unit_of_work import AlreadyExists, Refused
 
 STATUSES = (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED)
