@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from shared.config import DEFAULTS as CONFIG_DEFAULTS  # noqa: F401 (re-exported)
-from shared.config import ENV as CONFIG_ENV
+from shared.config import DEFAULTS as DEFAULTS
+from shared.config import ENV as ENV
+from shared.config import queue_url_env as queue_url_env
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
 from shared.outbox_format import EVENT_SOURCE
 
@@ -365,6 +366,6 @@ def channel_policies() -> str:
                        for c in DEFAULT_CHANNELS})
 
 
-# The variable names and defaults the functions read live with the code that reads them.
-ENV, DEFAULTS = CONFIG_ENV, CONFIG_DEFAULTS
+# ENV, DEFAULTS, queue_url_env (imported above): the variable names and defaults the functions read
+# live with the code that reads them (shared/config.py); the stack and the local runtime use them here.
 
