@@ -64,6 +64,7 @@ class Emulator:
             [sys.executable, "-m", "local.emulator", "--port", str(port), "--parent", str(os.getpid())],
             cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
         )
+        assert self.process.stdout is not None  # stdout=PIPE
         ready = self.process.stdout.readline().strip()  # the child prints its port once listening
         if not ready.isdigit():
             self.process.kill()

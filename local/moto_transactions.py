@@ -33,7 +33,8 @@ def install() -> None:
         # The original rollback copies whole tables; ours restores touched items instead.
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
-    models.copy = SimpleNamespace(deepcopy=deepcopy_except_tables)  # type: ignore[attr-defined]
+    # Deliberate monkeypatch: moto's module-level `copy` stands in for the stdlib module.
+    models.copy = SimpleNamespace(deepcopy=deepcopy_except_tables)  # type: ignore[assignment]
     original = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
@@ -61,7 +62,7 @@ def install() -> None:
                 del shard.items[length:]
             raise
 
-    models.DynamoDBBackend.transact_write_items = transact_write_items
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]  # monkeypatch
     _install_partition_queries(Table)
     _installed = True
 

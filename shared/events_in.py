@@ -47,12 +47,12 @@ class AllocatedEvent(_Envelope):
 
 
 class AllocatedEventRecord(SqsRecordModel):
-    body: Json[AllocatedEvent]  # type: ignore[assignment]
+    body: Json[AllocatedEvent]
 
 
 class OrderEventRecord(SqsRecordModel):
-    body: Json[OrderEvent]  # type: ignore[assignment]
+    body: Json[OrderEvent]
 
 
 class StockEventRecord(SqsRecordModel):
-    body: Json[StockEvent]  # type: ignore[assignment]
+    body: Json[StockEvent]

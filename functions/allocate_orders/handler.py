@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from shared.batch import sqs_processor
 from shared.config import settings
@@ -25,5 +26,5 @@ def allocate(record: OrderEventRecord) -> None:
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=allocate, processor=processor, context=context)

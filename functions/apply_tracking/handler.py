@@ -4,6 +4,7 @@ late parcels flagged, orders delivered. Failed records return to the queue (part
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
@@ -15,7 +16,7 @@ from shared.services.tracking import Outcome, QueuedUpdate, apply_update
 
 
 class TrackingRecord(SqsRecordModel):
-    body: Json[QueuedUpdate]  # type: ignore[assignment]
+    body: Json[QueuedUpdate]
 
 
 processor = sqs_processor(TrackingRecord)
@@ -34,5 +35,5 @@ def apply(record: TrackingRecord) -> None:
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=apply, processor=processor, context=context)

@@ -34,7 +34,7 @@ def set_stock(sku: SkuPath, location_id: LocationPath, counts: SetStockRequest) 
 def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:
     require_operator(app)
     results = inventory.adjust_stock_batch(request.adjustments, repositories(), utc_now())
-    body = [AdjustmentOutcome.of(r).model_dump(mode="json") for r in results]
+    body = [AdjustmentOutcome.of(r) for r in results]
     return Response(status_code=422 if any(r.error for r in results) else 200, content_type="application/json",
                     body=body)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Field, Json
@@ -32,7 +33,7 @@ class CustomerEvent(BaseModel):
 
 
 class CustomerEventRecord(SqsRecordModel):
-    body: Json[CustomerEvent]  # type: ignore[assignment]
+    body: Json[CustomerEvent]
 
 
 def _already_done(response, data_record):
@@ -78,7 +79,7 @@ def notify(record: CustomerEventRecord) -> None:
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     # The in-progress record expires with this invocation: a timed-out send does not block the retry.
     idempotency.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=notify, processor=processor, context=context)

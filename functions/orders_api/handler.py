@@ -44,7 +44,7 @@ def post_order(order: OrderRequest) -> Response[OrderAccepted]:
         count("OrdersCaptured")
     body = OrderAccepted(order_id=result.order.order_id, channel_order_id=order.channel_order_id,
                          status=result.order.status, duplicate=not result.created)
-    return Response(status_code=202, content_type="application/json", body=body.model_dump(mode="json"))
+    return Response(status_code=202, content_type="application/json", body=body)
 
 
 @app.get("/orders/<order_id>", summary="An order with allocations, holds, history, routing reasons and parcels",

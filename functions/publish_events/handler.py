@@ -17,12 +17,16 @@ from shared.outbox_format import OUTBOX_PREFIX
 def outbox_records(event: DynamoDBStreamEvent) -> list[OutboxRecord]:
     records = []
     for r in event.records:
-        image = r.dynamodb.new_image if r.dynamodb else None
-        if r.event_name != DynamoDBRecordEventName.INSERT or not image:
+        stream = r.dynamodb
+        image = stream.new_image if stream else None
+        if stream is None or r.event_name != DynamoDBRecordEventName.INSERT or not image:
             continue
         if not str(image.get("pk", "")).startswith(OUTBOX_PREFIX):
             continue
-        records.append(OutboxRecord(r.dynamodb.sequence_number, image["detail_type"], image["detail"]))
+        if stream.sequence_number is None:
+            # Lambda always sends one; without it a failure could not be reported for retry.
+            raise ValueError("a DynamoDB stream record without a SequenceNumber")
+        records.append(OutboxRecord(stream.sequence_number, image["detail_type"], image["detail"]))
     return records
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import IConstruct
 
@@ -14,11 +14,17 @@ def acknowledge(scope: IConstruct, findings: dict[str, str]) -> None:
 
 def table_index_wildcard(table: dynamodb.Table) -> str:
     """The IAM5 finding id of the `<table arn>/index/*` resource that the table's grant_* methods add."""
-    logical_id = Stack.of(table).get_logical_id(table.node.default_child)
-    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]"
+    return f"AwsSolutions-IAM5[Resource::<{_logical_id(table)}.Arn>/index/*]"
 
 
 def bucket_objects_wildcard(bucket) -> str:
     """The IAM5 finding id of the `<bucket arn>/*` resource that a bucket's grant_* methods add."""
-    logical_id = Stack.of(bucket).get_logical_id(bucket.node.default_child)
-    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]"
+    return f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/*]"
+
+
+def _logical_id(resource: IConstruct) -> str:
+    """The logical id of the CloudFormation resource an L2 construct wraps (its default child)."""
+    child = resource.node.default_child
+    if not isinstance(child, CfnElement):
+        raise TypeError(f"{resource.node.path} wraps no CloudFormation resource")
+    return Stack.of(resource).get_logical_id(child)

@@ -18,7 +18,7 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
@@ -150,7 +150,8 @@ class EasyPostAdapter:
                                             "ms": round((time.monotonic() - started) * 1000)})
         if 200 <= status < 300:
             return payload
-        error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
+        raw_error = payload.get("error")
+        error: dict = raw_error if isinstance(raw_error, dict) else {}
         code, message = error.get("code"), error.get("message") or "no error message"
         retryable = status >= 500 or status in (408, 429)
         raise CarrierError(f"EasyPost {method} {path}: HTTP {status} {code or 'no code'}: {message}",
@@ -169,8 +170,9 @@ def choose_rate(rates: list[dict], service: str, messages: list | None = None) -
 
     candidates = rates if service in (CHEAPEST, FASTEST) else [r for r in rates if named(r)]
     if not candidates:
-        offered = sorted({f"{r.get('carrier')}:{r.get('service')}" for r in rates}) or [
-            m.get("message") for m in messages or [] if isinstance(m, dict)]  # why no rates at all
+        offered: Sequence[str | None] = sorted({f"{r.get('carrier')}:{r.get('service')}" for r in rates})
+        if not offered:  # why no rates at all
+            offered = [m.get("message") for m in messages or [] if isinstance(m, dict)]
         raise CarrierError(f"no EasyPost rate for service {service!r}; offered: {offered}", retryable=False)
     if service == FASTEST:
         return min(candidates, key=lambda r: (days(r), Decimal(r["rate"])))

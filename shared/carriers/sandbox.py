@@ -109,7 +109,8 @@ class SandboxCarrier:
             raise CarrierError(f"{tracking_code!r} is not a sandbox tracking number", retryable=False, status=404)
         issued = self._issued.get(tracking_code)
         if labelled_at is not None:
-            issued = _Issued(_as_utc(labelled_at), issued and issued.from_city, issued and issued.to_city)
+            issued = _Issued(_as_utc(labelled_at), issued.from_city if issued else None,
+                             issued.to_city if issued else None)
         if issued is None:
             return []  # like a real carrier before its first scan: nothing known yet
         age = self._now(now) - issued.labelled_at

@@ -48,7 +48,7 @@ import json
 import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -319,6 +319,10 @@ def parse(provider: str, raw_body: bytes) -> list[TrackingUpdate]:
                                 field=".".join(map(str, detail.get("loc", ()))) or None) from error
 
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: datetime | None) -> datetime | None: ...
 def _utc(moment: datetime | None) -> datetime | None:
     return moment and (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC))
 
@@ -354,7 +358,7 @@ def _parse_easypost(provider: str, document: Any) -> list[TrackingUpdate]:
     return _update(provider, event.id, tracker.tracking_code, tracker.carrier,
                    _lookup(EASYPOST_STATUS, tracker.status), (tracker.status, tracker.status_detail),
                    last.at if last else tracker.updated_at, tracker.est_delivery_date,
-                   last and last.message, _place(last and last.tracking_location))
+                   last.message if last else None, _place(last.tracking_location if last else None))
 
 
 def _parse_shippo(provider: str, document: Any) -> list[TrackingUpdate]:

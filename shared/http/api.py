@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, SecurityScheme
 
 from shared.config import settings
 from shared.domain.principal import Principal
@@ -34,7 +35,10 @@ _STATUS = {InvalidInput: 422, Unauthenticated: 401, AccessDenied: 403, NotFound:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-API_KEY_SCHEME = {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
+# model_validate rather than APIKey(in_=...): without pydantic's mypy plugin, mypy knows that field only
+# by its alias, `in`, which no keyword argument can be.
+API_KEY_SCHEME: dict[str, SecurityScheme] = {
+    "apiKey": APIKey.model_validate({"in": APIKeyIn.header, "name": "x-api-key"})}
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,

@@ -199,7 +199,10 @@ def _waiting_pairs(order: Order, locations) -> set[tuple[str, str]]:
     """(SKU, location) pairs whose restock could serve what the order still waits for."""
     req = order.request
     if req.fulfillment.type == "pickup":
-        places = [req.fulfillment.location_id]
+        store = req.fulfillment.location_id
+        if store is None:  # Fulfillment's own validation requires one for pickup
+            raise ValueError(f"pickup order {order.order_id} names no pickup location")
+        places = [store]
     else:
         places = [loc.location_id for loc in locations if loc.active and req.shipping_address.country in loc.ships_to]
     return {(b.sku, place) for b in order.backordered for place in places}

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.carriers.adapter import CHEAPEST, LabelRequest, Parcel
+from shared.carriers.adapter import CHEAPEST, LabelFormat, LabelRequest, Parcel
 from shared.domain.events import (
     DomainEvent,
     FulfillmentOrderChanged,
@@ -31,7 +31,7 @@ from shared.domain.fulfillment import (
     fulfillment_order_id,
     order_progress,
 )
-from shared.domain.orders import OrderStatus
+from shared.domain.orders import Order, OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
@@ -131,7 +131,7 @@ class LabelAsk:
 
     parcel: Parcel
     service: str = CHEAPEST
-    label_format: str = "PDF"
+    label_format: LabelFormat = "PDF"
 
 
 @dataclass(frozen=True)
@@ -183,13 +183,13 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
             if done := _already_shipped(fulfillment_order_id, request, repos):  # a retry of a partial shipment
                 return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
             raise InvalidInput(str(too_large), field="lines") from None
-        order = repos.orders.get(fo.order_id)
+        order = _order_of(fo, repos)
         order_expected = order.version
         carrier, service, tracking_code, stored_label = request.carrier, request.service, request.tracking_code, None
         if request.label is not None:
             # Bought before our transaction (a carrier is no part of it); the shipment id is the
             # label's reference, so a retry of this loop or of the call gets the same label back.
-            label, stored_label = buy_label(_label_request(request, fo, order, repos))
+            label, stored_label = buy_label(_label_request(request.shipment_id, request.label, fo, order, repos))
             carrier, service, tracking_code = label.carrier, label.service, label.tracking_code
         order_events = _follow_parts(order, fo, repos, now, f"fulfilment order {fo.fulfillment_order_id} shipped")
         # Always written, so two locations shipping parts of one order at once are serialised on it
@@ -274,7 +274,15 @@ def _already_shipped(fulfillment_order_id: str, request: ShipRequest, repos: Rep
     return done
 
 
-def _label_request(request: ShipRequest, fo: FulfillmentOrder, order, repos: Repositories) -> LabelRequest:
+def _order_of(fo: FulfillmentOrder, repos: Repositories) -> Order:
+    order = repos.orders.get(fo.order_id)
+    if order is None:  # cannot happen while fulfilment orders only come from allocations
+        raise Conflict(f"order {fo.order_id} of this fulfilment order is gone", field="order_id")
+    return order
+
+
+def _label_request(shipment_id: str, label: LabelAsk, fo: FulfillmentOrder, order: Order,
+                   repos: Repositories) -> LabelRequest:
     location = repos.locations.get(fo.location_id)
     if location is None or location.address is None:
         raise InvalidInput(f"location {fo.location_id} has no address to ship from; set it with "
@@ -282,9 +290,8 @@ def _label_request(request: ShipRequest, fo: FulfillmentOrder, order, repos: Rep
     to = order.request.shipping_address
     if to.name is None:
         to = to.model_copy(update={"name": order.request.customer.name})
-    return LabelRequest(reference=request.shipment_id, from_address=location.address, to_address=to,
-                        parcel=request.label.parcel, service=request.label.service,
-                        label_format=request.label.label_format)
+    return LabelRequest(reference=shipment_id, from_address=location.address, to_address=to,
+                        parcel=label.parcel, service=label.service, label_format=label.label_format)
 
 
 def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, repos: Repositories,
@@ -306,7 +313,7 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
         fo.apply(Action.COLLECT, now, "collected by the customer")
         for line in fo.lines:
             line.shipped = line.quantity
-        order = repos.orders.get(fo.order_id)
+        order = _order_of(fo, repos)
         order_expected = order.version
         events: list[DomainEvent] = [FulfillmentOrderChanged(
             occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,

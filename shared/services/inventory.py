@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -68,7 +69,7 @@ class AdjustmentResult:
     error: OmsError | None = None
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Literal["applied", "duplicate", "rejected"]:
         return "rejected" if self.error else "duplicate" if self.duplicate else "applied"
 
 

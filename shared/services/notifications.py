@@ -94,7 +94,9 @@ def moment_for(detail_type: str, detail: dict) -> Moment | None:
 
 def usable_email(address: str | None) -> bool:
     """One plain address, no whitespace or line breaks (nothing that could become another header)."""
-    return bool(address) and len(address) <= 254 and _EMAIL.match(address) is not None
+    if not address:
+        return False
+    return len(address) <= 254 and _EMAIL.match(address) is not None
 
 
 def compose(moment: Moment, event_id: str, order: Order, **values: str | None) -> Notification | Skipped:

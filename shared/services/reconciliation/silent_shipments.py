@@ -24,6 +24,8 @@ def carrier_tracker(shipment: Shipment, now: datetime) -> list:
     """Ask the carrier adapter for every known event of the parcel."""
     from shared.services.labels import label_adapter
 
+    if not shipment.tracking_code:
+        return []  # nothing to ask about (_chase polls only shipments that have a tracking number)
     adapter = label_adapter()
     kwargs = {}
     accepted = inspect.signature(adapter.track).parameters
