@@ -179,12 +179,15 @@ class QueuePoller(Poller):
 
     def __init__(self, fn: wiring.Function, url: str, sqs, functions: Functions, stop, retry_delay_s: int):
         super().__init__(f"sqs:{fn.name}", stop)
+        if fn.queue is None:
+            raise ValueError(f"{fn.name} reads no queue")
         self.fn, self.url, self.sqs, self.functions, self.retry_delay_s = fn, url, sqs, functions, retry_delay_s
+        self.queue = fn.queue
         self.arn = f"arn:aws:sqs:us-east-1:123456789012:{fn.queue.name}"
 
     def poll_once(self) -> bool:
         messages = self.sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=self.fn.queue.batch_size, WaitTimeSeconds=0,
+            QueueUrl=self.url, MaxNumberOfMessages=self.queue.batch_size, WaitTimeSeconds=0,
             AttributeNames=["All"], MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
@@ -261,13 +264,16 @@ class Scheduler(Poller):
 
     def __init__(self, fn: wiring.Function, functions: Functions, stop):
         super().__init__(f"schedule:{fn.name}", stop)
+        if fn.schedule_minutes is None:
+            raise ValueError(f"{fn.name} runs on no schedule")
         self.fn, self.functions = fn, functions
-        self.next_run = time.monotonic() + fn.schedule_minutes * 60
+        self.every_s = fn.schedule_minutes * 60
+        self.next_run = time.monotonic() + self.every_s
 
     def poll_once(self) -> bool:
         if time.monotonic() < self.next_run:
             return False
-        self.next_run = time.monotonic() + self.fn.schedule_minutes * 60
+        self.next_run = time.monotonic() + self.every_s
         self.functions.invoke(self.fn.name, {
             "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
             "account": "123456789012", "time": datetime.now(UTC).isoformat(), "region": "us-east-1",
@@ -283,7 +289,7 @@ class LocalOms:
         self.port, self.concurrency, self.retry_delay_s, self.demo_data = port, concurrency, retry_delay_s, demo_data
         self.keys = demo_keys()
         self.stop_event = threading.Event()
-        self.threads: list[threading.Thread] = []
+        self.threads: list[Poller] = []
         self.url = ""
         self.emulator_url = ""
         self.resources: Provisioned | None = None
