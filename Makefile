@@ -26,9 +26,14 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) -m local.runtime
 
-## Run the whole test suite.
-test: $(STAMP)
+## Run the whole test suite: lint and types first, then every test.
+test: lint
 	$(PY) -m pytest -n 2 --dist loadfile
+
+## ruff (pyflakes, bugbear, imports, pyupgrade, no blind except) and mypy.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -m unit
