@@ -15,12 +15,14 @@ from shared.domain.tracking import ShipmentStatus, event_namespace
 
 # What a shipment keeps of the tracking updates it received (`Shipment.history`): every update that
 # was applied, up to the last MAX_APPLIED_HISTORY of them, and the last MAX_IGNORED_HISTORY of those
-# that were not (older, backwards, or after the end). With the field bounds of
-# shared/domain/tracking.py an entry is at most about 1.8 KB, so the history stays below ~220 KB of
-# DynamoDB's 400 KB item, however chatty the carrier: an unbounded history filled the item, after
-# which every later update, DELIVERED included, failed to be written.
+# that were not (older, backwards, or after the end); and, whatever the entries hold, at most
+# MAX_HISTORY_BYTES of them as stored (UTF-8 JSON: a field bounded in characters can still take 4
+# bytes a character, or 6 for an escaped control character), the oldest going first. So the
+# shipment stays well inside DynamoDB's 400 KB item however chatty the carrier: an unbounded history
+# filled the item, after which every later update, DELIVERED included, failed to be written.
 MAX_APPLIED_HISTORY = 100
 MAX_IGNORED_HISTORY = 20
+MAX_HISTORY_BYTES = 200_000
 
 
 class StoredLabel(BaseModel):
@@ -92,3 +94,10 @@ class Shipment(BaseModel):
         if len(applied) > MAX_APPLIED_HISTORY or len(ignored) > MAX_IGNORED_HISTORY:
             dropped = {id(e) for e in applied[:-MAX_APPLIED_HISTORY] + ignored[:-MAX_IGNORED_HISTORY]}
             self.history = [e for e in self.history if id(e) not in dropped]
+        sizes = {id(e): len(e.model_dump_json().encode()) for e in self.history}
+        total = sum(sizes.values())
+        while total > MAX_HISTORY_BYTES and len(self.history) > 1:
+            # Ignored updates go first, then the oldest applied ones; the newest entry always stays.
+            oldest = next((e for e in self.history[:-1] if not e.applied), self.history[0])
+            self.history.remove(oldest)
+            total -= sizes[id(oldest)]
