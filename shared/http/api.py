@@ -82,6 +82,9 @@ def install(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
         problems = error.errors()
+        if any(tuple(p.get("loc", ()))[:1] == ("response",) for p in problems):
+            # Powertools reports an answer that fails its own model this way: our bug, not the caller's.
+            return _bug(error)
         if any(p.get("type") == "json_invalid" for p in problems):
             return error_response(400, "malformed_json", "the request body is not valid JSON", field="body")
         errors = [{"field": _field(tuple(p.get("loc", ()))), "problem": p.get("msg", "invalid")} for p in problems]
@@ -140,7 +143,8 @@ def resolve(app: APIGatewayRestResolver, event: dict, context, raw_body: bool = 
             return refused
         if (refused := _unsupported_media(route, headers)) is not None:
             return refused
-    if not raw_body and body and "json" in headers.get("content-type", "application/json").lower() \
+    # Powertools parses a body without a content type (or an empty one) as JSON: check it the same way.
+    if not raw_body and body and "json" in (headers.get("content-type") or "application/json").lower() \
             and not _decodes(event, body):
         return _refusal(400, "malformed_json", "the request body could not be parsed as JSON", "body")
     return app.resolve(event, context)
