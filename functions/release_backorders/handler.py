@@ -17,9 +17,9 @@ processor = sqs_processor(StockEventRecord)
 
 
 def release(record: StockEventRecord) -> None:
-    sku = record.body.detail.sku
-    report = release_backorders(sku, repositories(), settings().channel_policy, utc_now())
-    logger.info("backorders examined", extra={"sku": sku, "examined": report.examined,
+    sku, location_id = record.body.detail.sku, record.body.detail.location_id
+    report = release_backorders(sku, repositories(), settings().channel_policy, utc_now(), location_id)
+    logger.info("backorders examined", extra={"sku": sku, "location_id": location_id, "examined": report.examined,
                                               "allocated": report.allocated})
 
 

@@ -48,9 +48,11 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RECEIVED: frozenset({S.ON_HOLD, S.BACKORDERED, S.PARTIALLY_ALLOCATED, S.ALLOCATED, S.CANCELLED, S.REJECTED}),
     S.ON_HOLD: frozenset({S.RECEIVED, S.CANCELLED, S.REJECTED}),
     S.BACKORDERED: frozenset({S.PARTIALLY_ALLOCATED, S.ALLOCATED, S.CANCELLED}),
-    # A rejecting location can send an allocated order (part) back: to a partial allocation or a backorder.
-    S.PARTIALLY_ALLOCATED: frozenset({S.ALLOCATED, S.PARTIALLY_SHIPPED, S.BACKORDERED, S.CANCELLED}),
-    S.ALLOCATED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.PARTIALLY_ALLOCATED, S.BACKORDERED, S.CANCELLED}),
+    # A rejecting location can send an allocated order (part) back: to a partial allocation or a backorder,
+    # or, when it is the pickup store of a click-and-collect order, on hold.
+    S.PARTIALLY_ALLOCATED: frozenset({S.ALLOCATED, S.PARTIALLY_SHIPPED, S.BACKORDERED, S.ON_HOLD, S.CANCELLED}),
+    S.ALLOCATED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.PARTIALLY_ALLOCATED, S.BACKORDERED, S.ON_HOLD,
+                            S.CANCELLED}),
     S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED}),
     S.SHIPPED: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset({S.COMPLETED}),

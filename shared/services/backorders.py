@@ -18,7 +18,11 @@ class ReleaseReport:
     allocated: list[str] = field(default_factory=list)
 
 
-def release_backorders(sku: str, repos: Repositories, policy_for: PolicyFor, now: datetime) -> ReleaseReport:
+def release_backorders(sku: str, repos: Repositories, policy_for: PolicyFor, now: datetime,
+                       location_id: str | None = None) -> ReleaseReport:
+    """Offer the SKU to the orders waiting for it, oldest first, until none is left for the rest.
+
+    `location_id` is where stock rose (the StockChanged event's), when known."""
     report = ReleaseReport(sku)
     for order in repos.orders.awaiting_stock(sku):
         if report.examined >= MAX_ORDERS_PER_SKU:
@@ -28,8 +32,13 @@ def release_backorders(sku: str, repos: Repositories, policy_for: PolicyFor, now
         if result.outcome in (Outcome.ALLOCATED, Outcome.PARTIALLY_ALLOCATED):
             report.allocated.append(order.order_id)
         # Nothing of this SKU left to promise: younger orders cannot be served either. Unless this
-        # order saw less than they would: it never counts locations it rejected.
+        # order saw less than they would: it never counts locations it rejected, so when it rejected
+        # the location that restocked (any location, when we do not know which), go on.
         if result.available_by_sku is not None and result.available_by_sku.get(sku, 0) == 0 \
-                and not order.rejected_locations:
+                and not _rejected_the_restock(order.rejected_locations, location_id):
             break
     return report
+
+
+def _rejected_the_restock(rejected: list[str], location_id: str | None) -> bool:
+    return location_id in rejected if location_id is not None else bool(rejected)

@@ -19,7 +19,7 @@ from shared.domain.events import (
     StockChanged,
 )
 from shared.domain.fulfillment import Action, Decision, FulfillmentStatus
-from shared.domain.orders import CANCELLABLE, Order, OrderStatus
+from shared.domain.orders import CANCELLABLE, HoldReason, Order, OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
@@ -175,12 +175,22 @@ def _cancel_fulfillment(order: Order, reason: str, repos: Repositories, now: dat
 
 
 def release_order(order_id: str, principal: Principal, repos: Repositories, now: datetime) -> Order:
-    """An operator releases a held order: its holds are marked released and allocation runs again."""
+    """An operator releases a held order: its holds are marked released and allocation runs again.
+
+    A click-and-collect order held because its pickup store rejected it (see `rerouting`) gets that
+    store back: the release takes it off the order's rejected locations, so allocation plans the order
+    at the store again (verification does not raise a released PICKUP_UNAVAILABLE again). Left
+    rejected, allocation could offer the order nowhere and it would wait as a backorder for good; a
+    store that rejects again puts it back on hold, for a person to decide once more."""
     def change(order: Order) -> DomainEvent:
         released = []
         for hold in order.open_holds:
             hold.released_at, hold.released_by = now, principal.name
             released.append(hold.reason.value)
+        store = order.request.fulfillment.location_id
+        if HoldReason.PICKUP_UNAVAILABLE.value in released and order.request.fulfillment.type == "pickup" \
+                and store in order.rejected_locations:
+            order.rejected_locations.remove(store)
         order.move_to(OrderStatus.RECEIVED, now, note="released by " + principal.name)
         return OrderReleased(occurred_at=now, order_id=order.order_id, channel=order.channel, released=released,
                              released_by=principal.name)

@@ -6,6 +6,17 @@ the new reservation made, and the order updated, with their events. The new allo
 announced by `OrderAllocated`, so `request-fulfillment` opens the new fulfilment order exactly as
 for a first allocation. What no location can take waits as a backorder (and the order goes back to
 BACKORDERED when nothing of it is allocated any more).
+
+A click-and-collect order's pickup store is the one place it can go: when that store rejects it,
+there is nothing to re-route to, and a backorder would wait for a store allocation never offers it
+again. The order goes ON_HOLD instead (`PICKUP_UNAVAILABLE`, with `OrderOnHold`), in the same
+transaction that rejects the fulfilment order and releases the store's reservation: the customer
+chooses another store (a new order) or the order is cancelled. An operator who releases that hold
+gives the store another chance: the release takes the store off the order's rejected locations, and
+allocation plans the whole order at the store again (reserving it, or backordering for the store's
+restock). A new rejection puts it on hold again; nothing loops without a person deciding. (Only an
+order with nothing else allocated or collected goes on hold: one with another open part at the store
+keeps the old behaviour and waits as a backorder for an operator to cancel it.)
 """
 
 from __future__ import annotations
@@ -16,13 +27,23 @@ from shared.domain.events import (
     AllocatedLine,
     DomainEvent,
     FulfillmentOrderChanged,
+    HoldInfo,
     LineQuantity,
     OrderAllocated,
     OrderBackordered,
+    OrderOnHold,
     StockChanged,
 )
 from shared.domain.fulfillment import Action, Decision, FulfillmentOrder, fulfillment_order_id
-from shared.domain.orders import Allocation, BackorderedLine, Order, OrderStatus, RoutingRecord
+from shared.domain.orders import (
+    Allocation,
+    BackorderedLine,
+    Hold,
+    HoldReason,
+    Order,
+    OrderStatus,
+    RoutingRecord,
+)
 from shared.domain.principal import Principal
 from shared.domain.routing import Destination, Line, RoutingRequest, plan_route
 from shared.errors import Busy, Conflict
@@ -71,6 +92,9 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
     lines = {line.sku: line.quantity - line.shipped for line in fo.lines if line.quantity > line.shipped}
     if rejected_at not in order.rejected_locations:
         order.rejected_locations.append(rejected_at)
+    if _pickup_store_gone(order, rejected_at, lines):
+        _hold_for_another_store(order, fo, reason, lines, repos, now, work)
+        return
     locations = [loc for loc in repos.locations.all_cached()
                  if loc.location_id not in order.rejected_locations or loc.location_id == rejected_at]
     levels, used_today = repos.stock.snapshot(set(lines), [loc.location_id for loc in locations], now.date())
@@ -161,3 +185,50 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
                                     # that rejects is both released here and the store its lines wait for.
                                     skip={(a.sku, a.location_id) for a in decision.assignments}
                                     | {(sku, rejected_at) for sku in lines}))
+
+
+def _pickup_store_gone(order: Order, rejected_at: str, lines: dict[str, int]) -> bool:
+    """The order's pickup store rejected it, and nothing else of the order is allocated or collected."""
+    req = order.request
+    if req.fulfillment.type != "pickup" or req.fulfillment.location_id != rejected_at:
+        return False
+    if order.status not in (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED):
+        return False
+    left = {(a.location_id, a.sku): a.quantity for a in order.allocations}
+    for sku, q in lines.items():
+        left[(rejected_at, sku)] = left.get((rejected_at, sku), 0) - q
+    return all(q <= 0 for q in left.values())
+
+
+def _hold_for_another_store(order: Order, fo: FulfillmentOrder, reason: str, lines: dict[str, int],
+                            repos: Repositories, now: datetime, work: UnitOfWork) -> None:
+    """The pickup store rejected: release its reservation and hold the order for a person to decide."""
+    expected = order.version
+    store = fo.location_id
+    levels, _ = repos.stock.snapshot(set(lines), [store], now.date())
+    detail = (f"pickup store {store} rejected the order ({reason}): ask the customer to choose another store "
+              f"(a new order) or cancel it; releasing the hold offers the order to {store} again")
+    order.allocations, order.backordered = [], []
+    order.routing.append(RoutingRecord(
+        decided_at=now, locations=[],
+        reasons=[f"{store} rejected fulfilment order {fo.fulfillment_order_id}: {reason}",
+                 "the pickup store rejected the order: no other location can serve it"],
+        excluded={store: "rejected this order"}))
+    order.holds.append(Hold(reason=HoldReason.PICKUP_UNAVAILABLE, detail=detail, placed_at=now))
+    order.move_to(OrderStatus.ON_HOLD, now, note=f"{store} rejected: {reason}")
+    order.version += 1
+    events: list[DomainEvent] = []
+    for sku, q in sorted(lines.items()):
+        before = levels[(sku, store)]
+        events.append(StockChanged(
+            occurred_at=now, sku=sku, location_id=store, cause="reservation_released",
+            on_hand=before.on_hand, reserved=before.reserved - q, safety_stock=before.safety_stock,
+            available=before.available + q, available_before=before.available, available_increased=True))
+    events.append(OrderOnHold(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                              holds=[HoldInfo(reason=HoldReason.PICKUP_UNAVAILABLE.value, detail=detail)]))
+    work.add(
+        repos.stock.release_lines(order.order_id, store, lines, now,
+                                  {(sku, store): levels[(sku, store)].version for sku in lines}),
+        repos.orders.save(order, expected),
+        repos.events.publish_all(events),
+    )
