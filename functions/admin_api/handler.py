@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from shared.config import settings
+from shared.domain.reconciliation import SettingsError
 from shared.errors import Conflict, OmsError, Unavailable
 from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
 from shared.http.openapi import ADMIN, described
@@ -42,7 +43,7 @@ def run_now() -> RunReport:
     except (OmsError, CommitFailed) as error:
         raise Unavailable(f"reconciliation failed ({error}); the lease is released and its checkpoint kept: "
                           "retry, or look at the logs") from error
-    except ValueError as error:  # not the caller's input (there is none): a setting or data problem
+    except SettingsError as error:  # not the caller's input (there is none), nor a bug: a setting
         logger.exception("reconciliation failed")
         raise Unavailable(f"reconciliation failed ({error}); its checkpoint is kept: check OMS_RECONCILE_* "
                           "settings and the logs") from error

@@ -32,6 +32,7 @@ from shared.adapters.expressions import (
     Put,
     Write,
 )
+from shared.errors import InvalidInput
 from shared.unit_of_work import MAX_WRITES, Contention, InvalidTransaction, Refused, refusal_of
 
 _serializer = TypeSerializer()
@@ -139,8 +140,12 @@ class DynamoStore:
                 if failed:
                     raise Refused([refusal_of(w, from_item(r["Item"]) if r.get("Item") else None)
                                    for w, r in failed]) from e
-                if {r.get("Code") for r in reasons} & _RETRYABLE:
+                codes = {r.get("Code") for r in reasons}
+                if codes & _RETRYABLE:
                     raise Contention(e.response["Error"].get("Message", code)) from e
+                if codes & {"ValidationError", "ItemCollectionSizeLimitExceeded"}:
+                    # An item grown past 400 KB, ADD to a non-number...: what the memory store refuses too.
+                    raise InvalidTransaction(e.response["Error"].get("Message", code)) from e
                 raise
             if code == "TransactionInProgressException":
                 # An SDK retry of this very call is still being applied: re-read and retry.
@@ -216,7 +221,14 @@ class DynamoStore:
             request["Limit"] = limit
         if start_key:
             request["ExclusiveStartKey"] = start_key
-        resp = self.client.query(**x.apply(request))
+        try:
+            resp = self.client.query(**x.apply(request))
+        except ClientError as e:
+            if start_key and e.response["Error"]["Code"] == "ValidationException":
+                # DynamoDB refuses a start key outside the query's range: a cursor reused with
+                # other bounds (moto accepts it). The caller's input, not a bug.
+                raise InvalidInput("cursor is not one this listing returned", field="cursor") from e
+            raise
         return [from_item(i) for i in resp.get("Items", [])], resp.get("LastEvaluatedKey")
 
     def query_all(self, key: KeyQuery, *, where: Cond | None = None, forward: bool = True,

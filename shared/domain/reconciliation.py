@@ -78,7 +78,18 @@ class ReconcileConfig:
     sla: Mapping[OrderStatus, timedelta] = field(default_factory=lambda: dict(DEFAULT_SLA))
 
 
+class SettingsError(ValueError):
+    """An OMS_RECONCILE_* setting that does not parse: the operator's to fix, not a bug."""
+
+
 def config_from_env(env: Mapping[str, str]) -> ReconcileConfig:
+    try:
+        return _config_from_env(env)
+    except ValueError as error:
+        raise SettingsError(f"OMS_RECONCILE_* setting: {error}") from error
+
+
+def _config_from_env(env: Mapping[str, str]) -> ReconcileConfig:
     def duration(name: str, default: timedelta) -> timedelta:
         value = env.get(name)
         return parse_duration(value) if value else default
