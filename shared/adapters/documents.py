@@ -1,8 +1,8 @@
-"""Documents we keep (label PDFs and ZPLs): the S3 label bucket in AWS, a dict in service tests."""
+"""Documents we keep (label PDFs and ZPLs): the S3 label bucket; a use case takes any `Documents`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
@@ -29,17 +29,6 @@ class S3Documents:
 
         return client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
                                                    ExpiresIn=ttl_s)
-
-
-@dataclass
-class MemoryDocuments:
-    stored: dict[str, tuple[bytes, str]] = field(default_factory=dict)
-
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        self.stored[key] = (body, content_type)
-
-    def link(self, key: str, ttl_s: int) -> str:
-        return f"memory://{key}?ttl={ttl_s}"
 
 
 @cache
