@@ -140,7 +140,7 @@ class MemoryStore:
 
     def _validate(self, writes: list[Write]) -> None:
         if not writes:
-            # boto3 refuses an empty TransactItems before sending it (ParamValidationError).
+            # As DynamoStore does before calling (boto3 would refuse an empty TransactItems).
             raise InvalidTransaction("a transaction needs at least one write")
         if len(writes) > MAX_WRITES:
             raise InvalidTransaction(f"{len(writes)} writes in one transaction; at most {MAX_WRITES}")
