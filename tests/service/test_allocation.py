@@ -14,7 +14,7 @@ from shared.services import allocation
 from shared.services.allocation import Outcome, allocate_order
 from shared.services.capture import capture_order
 from shared.services.inventory import set_stock
-from shared.unit_of_work import CommitFailed
+from shared.unit_of_work import CommitFailed, OutOfStock, Refused
 from tests.factories import NOW, TWO_WAREHOUSES, location_request, order_request, seed
 from tests.service.flows import events, policy
 
@@ -100,10 +100,11 @@ def test_two_orders_racing_for_the_last_units_cannot_both_win(stocked):
     allocate_order(first.order_id, repos, policy, NOW)
     # Force the second attempt to plan on the snapshot taken before the first reserved.
     repos.stock.snapshot = lambda *a, **k: (levels, {})
-    with pytest.raises(CommitFailed):
+    with pytest.raises(Refused) as refused:
         allocation._attempt(stale_second, repos, policy("web"), NOW)
     del repos.stock.snapshot
 
+    assert refused.value.outcomes == [OutOfStock("SKU-1", "BER")]
     assert allocate_order(second.order_id, repos, policy, NOW).outcome == Outcome.BACKORDERED
     for loc in ("BER", "MAD"):
         lv = level(repos, "SKU-1", loc)
