@@ -43,12 +43,17 @@ def event(method: str, path: str, body: str | None = None, headers: dict | None 
                                "identity": {"sourceIp": "127.0.0.1"}}}
 
 
-def test_an_answer_that_fails_its_own_model_is_a_logged_500_not_a_422(capsys):
+def test_an_answer_that_fails_its_own_model_is_a_logged_500_not_a_422(monkeypatch):
+    from shared.observability import logger
+
+    logged = []
+    monkeypatch.setattr(logger, "exception", lambda message, **kw: logged.append((message, kw["extra"])))
+
     answer = resolve(app(), event("GET", "/broken"), None)
 
     assert answer["statusCode"] == 500
     assert json.loads(answer["body"])["correlation_id"] == "req-1"
-    assert "unhandled error" in capsys.readouterr().out
+    assert logged == [("unhandled error", {"correlation_id": "req-1", "error_type": "RequestValidationError"})]
 
 
 @pytest.mark.parametrize("headers", [{}, {"Content-Type": ""}, {"Content-Type": "application/json"}])
