@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from shared.adapters.cursors import decode_cursor, encode_cursor
 from shared.adapters.expressions import NEW, Check, KeyQuery, Put, SortRange, eq
+from shared.domain.bounds import STORED
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
 
@@ -27,7 +28,7 @@ class FulfillmentRepository:
 
     def get(self, fulfillment_order_id: str) -> FulfillmentOrder | None:
         item = self.store.get(fulfillment_pk(fulfillment_order_id), SK)
-        return FulfillmentOrder.model_validate_json(item["doc"]) if item else None
+        return FulfillmentOrder.model_validate_json(item["doc"], context=STORED) if item else None
 
     def create(self, fo: FulfillmentOrder) -> Put:
         """New only: a redelivered request finds it there (AlreadyExists) and creates nothing."""
@@ -56,7 +57,7 @@ class FulfillmentRepository:
 
     def many(self, ids: list[str]) -> list[FulfillmentOrder]:
         items = self.store.batch_get([(fulfillment_pk(i), SK) for i in ids])
-        return [FulfillmentOrder.model_validate_json(i["doc"]) for i in items]
+        return [FulfillmentOrder.model_validate_json(i["doc"], context=STORED) for i in items]
 
     def for_location(self, location_id: str, status: FulfillmentStatus | None, limit: int, cursor: str | None
                      ) -> tuple[list[FulfillmentOrder], str | None]:
@@ -64,4 +65,4 @@ class FulfillmentRepository:
         sort = SortRange.prefix(f"{status.value}#") if status is not None else None
         start = decode_cursor(cursor, {"pk", "sk", "gsi1pk", "gsi1sk"}, ("gsi1pk", pk_value))
         items, last = self.store.query(KeyQuery(pk_value, sort, index="gsi1"), limit=limit, start_key=start)
-        return [FulfillmentOrder.model_validate_json(i["doc"]) for i in items], encode_cursor(last)
+        return [FulfillmentOrder.model_validate_json(i["doc"], context=STORED) for i in items], encode_cursor(last)

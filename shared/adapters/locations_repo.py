@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from shared.adapters.expressions import KeyQuery, Put
+from shared.domain.bounds import STORED
 from shared.domain.locations import Location
 from shared.unit_of_work import Store
 
@@ -26,11 +27,11 @@ class LocationRepository:
 
     def get(self, location_id: str) -> Location | None:
         item = self.store.get(PK, location_id)
-        return Location.model_validate_json(item["doc"]) if item else None
+        return Location.model_validate_json(item["doc"], context=STORED) if item else None
 
     def all(self) -> list[Location]:
         items = self.store.query_all(KeyQuery(PK), consistent=True)
-        return [Location.model_validate_json(i["doc"]) for i in items]
+        return [Location.model_validate_json(i["doc"], context=STORED) for i in items]
 
     def all_cached(self) -> list[Location]:
         """Locations for routing, re-read at most every 30 s per warm container.

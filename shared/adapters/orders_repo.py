@@ -18,6 +18,7 @@ from datetime import datetime
 
 from shared.adapters.cursors import decode_cursor, encode_cursor
 from shared.adapters.expressions import NEW, PRESENT, Check, Cond, Contains, KeyQuery, Put, SortRange, eq, ne
+from shared.domain.bounds import STORED
 from shared.domain.orders import ChannelOrderKey, Order, OrderStatus
 from shared.errors import InvalidInput
 from shared.unit_of_work import AlreadyExists, OrderClosed, StaleVersion, Store
@@ -51,7 +52,7 @@ class OrderRepository:
 
     def get(self, order_id: str) -> Order | None:
         item = self.store.get(order_pk(order_id), ORDER_SK)
-        return Order.model_validate_json(item["doc"]) if item else None
+        return Order.model_validate_json(item["doc"], context=STORED) if item else None
 
     def get_channel_key(self, channel: str, channel_order_id: str) -> ChannelOrderKey | None:
         item = self.store.get(channel_key_pk(channel, channel_order_id), "KEY")
@@ -183,7 +184,7 @@ class OrderRepository:
             found += items
             if not last or len(found) >= limit:
                 break
-        return [Order.model_validate_json(i["doc"]) for i in found], last
+        return [Order.model_validate_json(i["doc"], context=STORED) for i in found], last
 
     def awaiting_stock(self, sku: str) -> Iterator[Order]:
         """Orders with lines waiting for `sku`, oldest first: backordered, partially allocated, or
@@ -194,7 +195,7 @@ class OrderRepository:
                                                 where=Contains("waiting_skus", sku)))
         merged = heapq.merge(*streams, key=lambda i: i["gsi2sk"])
         for item in merged:
-            yield Order.model_validate_json(item["doc"])
+            yield Order.model_validate_json(item["doc"], context=STORED)
 
 
 def _channel_key(item: dict | None) -> ChannelOrderKey | None:

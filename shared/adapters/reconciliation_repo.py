@@ -52,6 +52,7 @@ from shared.adapters.stock_repo import (
     shard_pk,
     stock_pk,
 )
+from shared.domain.bounds import STORED
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord, ReservationRecord, StockPartition
@@ -229,7 +230,7 @@ class ReconciliationRepository:
 
     def shipments(self, ids: list[str]) -> list[Shipment]:
         items = self.store.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
-        return [Shipment.model_validate_json(i["doc"]) for i in items]
+        return [Shipment.model_validate_json(i["doc"], context=STORED) for i in items]
 
     # -------------------------------------------------------------- exceptions
 
@@ -288,7 +289,7 @@ def _read[T](parse: Callable[..., T], *args: Any) -> T | ValueError:
 
 
 def _doc[M: BaseModel](model: type[M], item: dict) -> M:
-    return model.model_validate_json(item["doc"])
+    return model.model_validate_json(item["doc"], context=STORED)
 
 
 def _partition(sku: str, items) -> StockPartition:

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from shared.adapters.expressions import NEW, KeyQuery, Put, eq
+from shared.domain.bounds import STORED
 from shared.domain.shipments import Shipment
 from shared.domain.tracking import TrackingUpdate
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
@@ -47,17 +48,17 @@ class ShipmentRepository:
 
     def get(self, shipment_id: str) -> Shipment | None:
         item = self.store.get(shipment_pk(shipment_id), SHIPMENT_SK)
-        return Shipment.model_validate_json(item["doc"]) if item else None
+        return Shipment.model_validate_json(item["doc"], context=STORED) if item else None
 
     def many(self, ids: list[str]) -> list[Shipment]:
         items = self.store.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
-        return [Shipment.model_validate_json(i["doc"]) for i in items]
+        return [Shipment.model_validate_json(i["doc"], context=STORED) for i in items]
 
     def for_tracking(self, tracking_code: str) -> list[Shipment]:
         """The shipments carrying this tracking number, as the index has them (it projects the whole
         item): possibly a moment behind, which the version condition of any write catches."""
         items = self.store.query_all(KeyQuery(f"TRACKING#{tracking_code}", index="gsi3"))
-        return [Shipment.model_validate_json(i["doc"]) for i in items]
+        return [Shipment.model_validate_json(i["doc"], context=STORED) for i in items]
 
     def create(self, shipment: Shipment) -> Put:
         """The new shipment record; its id is the caller's, so a repeated ship call is refused here

@@ -34,6 +34,7 @@ from shared.adapters.expressions import (
     ge,
     lt,
 )
+from shared.domain.bounds import STORED
 from shared.domain.orders import Allocation
 from shared.domain.routing import Assignment
 from shared.domain.stock import Adjustment, StockLevel
@@ -280,7 +281,7 @@ def _reservation_changed(sku: str, location_id: str, order_id: str):
 def _applied(item: dict | None) -> AppliedAdjustment | None:
     if not item:
         return None
-    return AppliedAdjustment(item["fingerprint"], StockLevel.model_validate_json(item["level"]))
+    return AppliedAdjustment(item["fingerprint"], StockLevel.model_validate_json(item["level"], context=STORED))
 
 
 def level_item(level: StockLevel) -> dict:
@@ -296,5 +297,5 @@ def level_item(level: StockLevel) -> dict:
 
 
 def level_from_item(item: dict) -> StockLevel:
-    return StockLevel.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")})
+    return StockLevel.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")}, context=STORED)
 

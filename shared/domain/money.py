@@ -6,7 +6,9 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer, ValidationInfo
+
+from shared.domain.bounds import is_stored
 
 # ISO 4217 active codes (2024 list). Checked so a typo ("EUD") is a 422, not a silent new currency.
 ISO_4217 = frozenset(
@@ -29,7 +31,10 @@ def _currency(value: Any) -> Any:
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
-def _decimal_string(value: Any) -> Any:
+def _decimal_string(value: Any, info: ValidationInfo) -> Any:
+    # A stored amount is read as written: an earlier version accepted "1E+1" or "-0" and stored it so.
+    if is_stored(info):
+        return value
     # A float has already lost cents ("0.1" is not 0.1); channels must send amounts as strings.
     if isinstance(value, float):
         raise ValueError('must be a decimal string such as "19.99", not a JSON number')
