@@ -59,7 +59,8 @@ def read_order(order_id: OrderIdPath) -> OrderView:
 @app.get("/orders", summary="List or look up orders, oldest first: by status, channel, customer, channel order id "
                             "and creation time",
          description="channel_order_id answers at most one order (an operator names the channel too); "
-                     "customer_id lists a customer's orders. A channel always sees only its own.",
+                     "customer_id lists a customer's orders on a channel (an operator names the channel too). "
+                     "A channel always sees only its own.",
          **described(ORDERS, 200, 403, 422))
 def orders(
     status: Annotated[OrderStatus | None, Query()] = None,
@@ -72,7 +73,8 @@ def orders(
                                                   description="The channel's own order id (an operator names "
                                                               "the channel too): at most one order")] = None,
     customer_id: Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
-                                             description="customer.id of the order request")] = None,
+                                             description="customer.id of the order request: the channel's own "
+                                                         "customer id (an operator names the channel too)")] = None,
 ) -> OrderPage:
     f = OrderFilter(channel=channel, status=status, created_from=created_from, created_to=created_to,
                     customer_id=customer_id, channel_order_id=channel_order_id)

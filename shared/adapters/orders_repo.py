@@ -6,7 +6,7 @@ Access patterns (docs/data-model.md):
 - orders of a channel by creation time: gsi1 (CHANNEL#<channel>, <created_at>#<id>)
 - orders in a status by creation time (backorders oldest first): gsi2 (STATUS#<status>, ...)
 - all orders of a month by creation time: gsi3 (MONTH#<yyyy-mm>, ...)
-- orders of a customer by creation time: gsi5 (CUSTOMER#<customer id>, ...)
+- orders of a channel's customer by creation time: gsi5 (CUSTOMER#<channel>#<customer id>, ...)
 """
 
 from __future__ import annotations
@@ -35,12 +35,18 @@ def channel_key_pk(channel: str, channel_order_id: str) -> str:
     return f"CHANNEL_ORDER#{channel}#{channel_order_id}"
 
 
+def customer_pk(channel: str, customer_id: str) -> str:
+    """A customer's orders on one channel: customer ids are each channel's own."""
+    return f"CUSTOMER#{channel}#{customer_id}"
+
+
 @dataclass(frozen=True)
 class OrderFilter:
     channel: str | None = None
     status: OrderStatus | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Read from the channel's customer partition: needs `channel` (a channel caller's own).
     customer_id: str | None = None
     # Answered by the channel key item, not an index: needs `channel` (a channel caller's own).
     channel_order_id: str | None = None
@@ -107,7 +113,7 @@ class OrderRepository:
             "gsi2sk": sort,
             "gsi3pk": f"MONTH#{created[:7]}",
             "gsi3sk": sort,
-            "gsi5pk": f"CUSTOMER#{order.request.customer.id}",
+            "gsi5pk": customer_pk(order.channel, order.request.customer.id),
             "gsi5sk": sort,
             "doc": order.model_dump_json(),
         }
@@ -117,18 +123,22 @@ class OrderRepository:
     def list(self, f: OrderFilter, limit: int, cursor: str | None, months: list[str]) -> tuple[list[Order], str | None]:
         """One page of orders, oldest first. `months` (yyyy-mm, ascending) bound an unfiltered scan.
 
-        A channel's listing always reads the channel's own partition (status is then a filter), so
-        its cursor, DynamoDB's last evaluated key, can only ever name that channel's own orders.
-        A customer's listing reads the customer's partition, with channel and status as filters."""
+        A channel's listing always reads a partition of the channel's own (status is then a filter):
+        its cursor, DynamoDB's last evaluated key (which can be an item the filter removed), can only
+        ever name that channel's own orders. A customer's listing reads the customer's partition on
+        the channel, so it needs `channel` as well."""
         if f.customer_id is not None:
-            index, pk_value = "gsi5", f"CUSTOMER#{f.customer_id}"
+            if f.channel is None:
+                raise InvalidInput("a customer's orders are listed per channel: name the channel too "
+                                   "(customer ids are each channel's own)", field="channel")
+            index, pk_value = "gsi5", customer_pk(f.channel, f.customer_id)
         elif f.channel is not None:
             index, pk_value = "gsi1", f"CHANNEL#{f.channel}"
         elif f.status is not None:
             index, pk_value = "gsi2", f"STATUS#{f.status.value}"
         else:
             return self._list_by_month(f, limit, cursor, months)
-        where = self._filters(f, status_in_filter=index in ("gsi1", "gsi5"), channel_in_filter=index == "gsi5")
+        where = self._filters(f, status_in_filter=index in ("gsi1", "gsi5"))
         start = decode_cursor(cursor, {"pk", "sk", f"{index}pk", f"{index}sk"}, (f"{index}pk", pk_value))
         items, last = self._query_page(index, pk_value, f, limit, start, where)
         return items, encode_cursor(last)
@@ -158,15 +168,8 @@ class OrderRepository:
         return found, None
 
     @staticmethod
-    def _filters(f: OrderFilter, status_in_filter: bool, channel_in_filter: bool = False) -> Cond | None:
-        conditions = []
-        if status_in_filter and f.status is not None:
-            conditions.append(eq("status", f.status.value))
-        if channel_in_filter and f.channel is not None:
-            conditions.append(eq("channel", f.channel))
-        if not conditions:
-            return None
-        return conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
+    def _filters(f: OrderFilter, status_in_filter: bool) -> Cond | None:
+        return eq("status", f.status.value) if status_in_filter and f.status is not None else None
 
     def _query_page(self, index, pk_value, f, limit, start, where: Cond | None):
         low = f.created_from.isoformat() if f.created_from else None

@@ -61,6 +61,10 @@ def list_orders(f: OrderFilter, principal: Principal, limit: int, cursor: str | 
         raise InvalidInput("created_from is after created_to", field="created_from")
     if f.channel_order_id is not None:
         return _by_channel_order_id(f, f.channel_order_id, cursor, repos)
+    if f.customer_id is not None and f.channel is None:
+        # Customer ids are each channel's own, and so is the index partition that lists them.
+        raise InvalidInput("an operator listing a customer's orders names the channel too "
+                           "(customer ids are each channel's own)", field="channel")
     unfiltered = f.channel is None and f.status is None and f.customer_id is None
     return repos.orders.list(f, limit, cursor, _months(f, now) if unfiltered else [])
 
