@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from shared.config import settings
 from shared.domain.reconciliation import SettingsError
 from shared.errors import Conflict, OmsError, Unavailable
-from shared.http.api import API_KEY_SCHEME, install, require_operator, resolve
+from shared.http.api import API_KEY_SCHEME, api_handler, install, require_operator
 from shared.http.openapi import ADMIN, described
-from shared.observability import logger, metrics, traced
+from shared.observability import logger
 from shared.repositories import repositories
 from shared.services.clock import utc_now
 from shared.services.reconciliation import OpenException, RunReport, list_exceptions, run_reconciliation
@@ -61,8 +61,4 @@ def exceptions(limit: Annotated[int, Query(ge=1, le=200)] = 50,
     return ExceptionsPage(exceptions=found, next_cursor=next_cursor)
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@traced
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    return resolve(app, event, context)
+lambda_handler = api_handler(app)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.domain.stock import AdjustmentsRequest, SetStockRequest, StockLevel
-from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve, takes
+from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator, takes
 from shared.http.openapi import INVENTORY, described
 from shared.http.views import AdjustmentOutcome, ImportOutcome, LocationPath, SkuPath, SkuStock
-from shared.observability import logger, metrics, traced
 from shared.repositories import repositories
 from shared.services import inventory
 from shared.services.clock import utc_now
@@ -58,8 +57,4 @@ def get_stock(sku: SkuPath) -> SkuStock:
     return SkuStock.of(sku, inventory.stock_for_sku(sku, repositories()))
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@traced
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    return resolve(app, event, context)
+lambda_handler = api_handler(app)

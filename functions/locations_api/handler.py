@@ -6,10 +6,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from shared.domain.locations import Location, LocationRequest
 from shared.errors import NotFound
-from shared.http.api import API_KEY_SCHEME, install, principal, require_operator, resolve
+from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator
 from shared.http.openapi import LOCATIONS, described
 from shared.http.views import LocationPath
-from shared.observability import logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
 from shared.services.inventory import put_location
@@ -41,8 +40,4 @@ def get_all() -> list[Location]:
     return repositories().locations.all()
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@traced
-@metrics.log_metrics
-def lambda_handler(event: dict, context) -> dict:
-    return resolve(app, event, context)
+lambda_handler = api_handler(app)

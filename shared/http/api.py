@@ -61,6 +61,14 @@ def principal(app: APIGatewayRestResolver) -> Principal:
     return Principal(name)
 
 
+def require_channel(app: APIGatewayRestResolver) -> str:
+    """The calling channel: orders are captured with a channel's key, never an operator's."""
+    channel = principal(app).channel
+    if channel is None:
+        raise AccessDenied("orders are captured with a channel's API key, not an operator's")
+    return channel
+
+
 def require_operator(app: APIGatewayRestResolver) -> Principal:
     caller = principal(app)
     if not caller.is_operator:
@@ -211,3 +219,17 @@ def _decodes(event: dict, body: str) -> bool:
 def _refusal(status: int, code: str, message: str, field: str) -> dict:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
             "body": json.dumps({"error": code, "message": message, "field": field})}
+
+
+def api_handler(app: APIGatewayRestResolver, raw_body: bool = False) -> Callable[[dict, Any], dict]:
+    """The Lambda entry point of an API function: Powertools' log context (correlation id = API Gateway's
+    request id), tracing when asked, metrics flushed, then `resolve`."""
+    from shared.observability import logger, metrics, traced
+
+    @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+    @traced
+    @metrics.log_metrics
+    def lambda_handler(event: dict, context: Any) -> dict:
+        return resolve(app, event, context, raw_body=raw_body)
+
+    return lambda_handler

@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.domain.bounds import Integer
+from shared.domain.bounds import STORED, Integer
 from shared.domain.fulfillment import FulfillmentOrder
 from shared.domain.notifications import tracking_url
 from shared.domain.orders import ID_PATTERN, MAX_LINES, ORDER_ID_PATTERN, Order, OrderStatus, Sku
@@ -17,10 +17,17 @@ from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
 from shared.domain.tracking import ShipmentStatus
 
-if TYPE_CHECKING:  # the orders function need not import the inventory use cases
+if TYPE_CHECKING:  # the orders function need not import the inventory or fulfilment use cases
+    from shared.services.fulfillment import ShipRequest
     from shared.services.inventory import AdjustmentResult, ImportResult
 
 SkuPath = Annotated[str, Path(pattern=ID_PATTERN)]
+PageLimit = Annotated[int, Query(ge=1, le=200)]
+PageCursor = Annotated[str | None, Query(max_length=2048)]
+ChannelOrderIdQuery = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$", description=(
+    "The channel's own order id (an operator names the channel too): at most one order"))]
+CustomerIdQuery = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$", description=(
+    "customer.id of the order request: the channel's own customer id (an operator names the channel too)"))]
 LocationPath = Annotated[str, Path(pattern=ID_PATTERN)]
 OrderIdPath = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
 
@@ -33,6 +40,9 @@ class OrderAccepted(BaseModel):
 
 
 class OrderPage(BaseModel):
+    """channel_order_id answers at most one order (an operator names the channel too); customer_id lists a
+    customer's orders on a channel (an operator names the channel too). A channel always sees only its own."""
+
     orders: list[Order]
     next_cursor: str | None
 
@@ -116,6 +126,21 @@ class ShipBody(BaseModel):
             raise ValueError("give either label (we buy it) or carrier and tracking_number (you did), not both")
         return self
 
+    def ship_request(self) -> ShipRequest:
+        """The use case's request: lines of one SKU added up, the label ask as a parcel."""
+        from shared.carriers.adapter import Parcel
+        from shared.services.fulfillment import LabelAsk, ShipRequest
+
+        lines: dict[str, int] = {}
+        for line in self.lines:
+            lines[line.sku] = lines.get(line.sku, 0) + line.quantity
+        label = None
+        if self.label is not None:
+            p = self.label.parcel
+            label = LabelAsk(Parcel(p.weight_grams, p.length_cm, p.width_cm, p.height_cm), self.label.service,
+                             self.label.format)
+        return ShipRequest(self.shipment_id, lines, self.carrier, self.service, self.tracking_number, label)
+
 
 class RejectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -144,6 +169,12 @@ class FulfillmentPage(BaseModel):
 class ShipmentView(Shipment):
     label_url: str | None = Field(default=None, description="The label document; presigned links last 15 minutes")
 
+    @classmethod
+    def of(cls, shipment: Shipment) -> ShipmentView:
+        from shared.services.labels import label_link
+
+        return cls(**shipment.model_dump(), label_url=label_link(shipment))
+
 
 class ShipmentRef(BaseModel):
     """The parcel a ship call created: what goes on the box and what the customer follows."""
@@ -163,9 +194,17 @@ class ShipmentRef(BaseModel):
 
 
 class ShipAnswer(FulfillmentOrderView):
-    """POST /fulfillment-orders/{id}/ship: the fulfilment order, and the shipment of this call."""
+    """Answers the fulfilment order and the parcel it shipped: carrier, tracking number and link, and the label
+    link when we bought the label. A retry with the same shipment_id ships nothing more and answers the same
+    parcel."""
 
     shipment: ShipmentRef
+
+    @classmethod
+    def of(cls, fo: FulfillmentOrder, shipment: Shipment) -> ShipAnswer:  # type: ignore[override]
+        from shared.services.labels import label_link
+
+        return cls(**FulfillmentOrderView.of(fo).model_dump(), shipment=ShipmentRef.of(shipment, label_link(shipment)))
 
 
 class ParcelView(BaseModel):
@@ -196,3 +235,9 @@ class OrderView(Order):
     """GET /orders/{order_id}: the order, with its parcels (where is my parcel)."""
 
     shipments: list[ParcelView] = Field(default=[], description="Every parcel shipped for it, in shipping order")
+
+    @classmethod
+    def of(cls, order: Order, shipments: list[Shipment]) -> OrderView:
+        # The stored order as it is: a view of it is not input, so input's checks do not apply (STORED).
+        return cls.model_validate({**order.model_dump(), "shipments": [ParcelView.of(s) for s in shipments]},
+                                  context=STORED)

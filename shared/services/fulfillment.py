@@ -97,6 +97,21 @@ def get_fulfillment_order(fulfillment_order_id: str, principal: Principal, repos
     return fo
 
 
+def for_location(location_id: str, status: FulfillmentStatus | None, limit: int, cursor: str | None,
+                 principal: Principal, repos: Repositories) -> tuple[list[FulfillmentOrder], str | None]:
+    """A location's pull list, oldest first, one page."""
+    _require_operator(principal)
+    return repos.fulfillment.for_location(location_id, status, limit, cursor)
+
+
+def get_shipment(shipment_id: str, principal: Principal, repos: Repositories) -> Shipment:
+    _require_operator(principal)
+    found = repos.shipments.get(shipment_id)
+    if found is None:
+        raise NotFound(f"shipment {shipment_id} not found", field="shipment_id")
+    return found
+
+
 def advance(fulfillment_order_id: str, action: Action, principal: Principal, repos: Repositories, now: datetime,
             note: str | None = None) -> FulfillmentOrder:
     """Accept, pick or pack: idempotent, and a late or repeated call cannot move it backwards."""
