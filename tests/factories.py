@@ -59,3 +59,25 @@ TWO_WAREHOUSES = {
     "BER": location_request("DE", ships_to=["DE", "FR"], lat=52.52, lon=13.40, priority=1),
     "MAD": location_request("ES", ships_to=["ES", "FR", "DE"], lat=40.42, lon=-3.70, priority=2),
 }
+
+
+# --- for allocation tests, on either store ------------------------------------------------------------
+
+def capture(repos, *lines, channel="web", **kw):
+    """Capture an order of `lines` at NOW (channel order id `coid`, default CO-1)."""
+    from shared.services.capture import capture_order
+
+    return capture_order(order_request(list(lines), channel_order_id=kw.pop("coid", "CO-1"), **kw), channel, repos,
+                         NOW).order
+
+
+def level(repos, sku, loc):
+    return repos.stock.level(sku, loc)
+
+
+def reservations(repos, sku) -> dict[tuple[str, str], int]:
+    """(location, order) -> units of the SKU's reservation records, read raw: what drift repair recounts."""
+    from shared.adapters.expressions import KeyQuery, SortRange
+
+    items = repos.store.query_all(KeyQuery(f"STOCK#{sku}", SortRange.prefix("RES#")), consistent=True)
+    return {(i["location_id"], i["order_id"]): int(i["quantity"]) for i in items}

@@ -6,29 +6,12 @@ import pytest
 
 from shared.config import ChannelPolicy, settings
 from shared.domain.orders import HoldReason, OrderStatus
-from shared.services.capture import capture_order
-from tests.factories import NOW, TWO_WAREHOUSES, order_request, seed
+from tests.factories import TWO_WAREHOUSES, capture, level, reservations, seed
 from tests.integration.conftest import sqs_event
 
 
 def policy(channel: str) -> ChannelPolicy:
     return settings().channel_policy(channel)
-
-
-def capture(repos, *lines, channel="web", **kw):
-    return capture_order(order_request(list(lines), channel_order_id=kw.pop("coid", "CO-1"), **kw), channel, repos,
-                         NOW).order
-
-
-def level(repos, sku, loc):
-    return repos.stock.level(sku, loc)
-
-
-def reservations(repos, sku):
-    from shared.adapters.expressions import KeyQuery, SortRange
-
-    items = repos.store.query_all(KeyQuery(f"STOCK#{sku}", SortRange.prefix("RES#")), consistent=True)
-    return {(i["location_id"], i["order_id"]): int(i["quantity"]) for i in items}
 
 
 @pytest.fixture

@@ -51,3 +51,18 @@ def ship_lines(repos, fo_id: str, shipment_id: str, lines: dict[str, int], now: 
                tracking_code: str | None = None):
     return ship(fo_id, ShipRequest(shipment_id, lines, carrier=carrier, tracking_code=tracking_code),
                 OPERATOR_PRINCIPAL, repos, now)
+
+
+def interleave(monkeypatch, repos, other) -> None:
+    """Run `other` (another worker's whole invocation) just before the first transaction written
+    after this point: it commits between our read and our write."""
+    store_type = type(repos.store)
+    real = store_type.transact
+    pending = [other]
+
+    def transact(self, actions):
+        if pending:
+            pending.pop()()
+        return real(self, actions)
+
+    monkeypatch.setattr(store_type, "transact", transact)

@@ -12,29 +12,12 @@ from shared.domain.orders import OrderStatus
 from shared.domain.stock import SetStockRequest
 from shared.services import allocation
 from shared.services.allocation import Outcome, allocate_order
-from shared.services.capture import capture_order
 from shared.services.inventory import set_stock
 from shared.unit_of_work import CommitFailed, OutOfStock, Refused
-from tests.factories import NOW, TWO_WAREHOUSES, location_request, order_request, seed
+from tests.factories import NOW, TWO_WAREHOUSES, capture, level, location_request, reservations, seed
 from tests.service.flows import events, policy
 
 pytestmark = pytest.mark.unit
-
-
-def capture(repos, *lines, channel="web", **kw):
-    return capture_order(order_request(list(lines), channel_order_id=kw.pop("coid", "CO-1"), **kw), channel, repos,
-                         NOW).order
-
-
-def level(repos, sku, loc):
-    return repos.stock.level(sku, loc)
-
-
-def reservations(repos, sku):
-    from shared.adapters.expressions import KeyQuery, SortRange
-
-    items = repos.store.query_all(KeyQuery(f"STOCK#{sku}", SortRange.prefix("RES#")), consistent=True)
-    return {(i["location_id"], i["order_id"]): int(i["quantity"]) for i in items}
 
 
 @pytest.fixture

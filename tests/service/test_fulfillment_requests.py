@@ -11,24 +11,9 @@ from shared.services.capture import capture_order
 from shared.services.fulfillment import request_fulfillment
 from shared.services.order_actions import cancel_order
 from tests.factories import NOW, TWO_WAREHOUSES, order_request, seed
-from tests.service.flows import OPERATOR_PRINCIPAL, events, policy
+from tests.service.flows import OPERATOR_PRINCIPAL, events, interleave, policy
 
 pytestmark = pytest.mark.unit
-
-
-def interleave(monkeypatch, repos, other) -> None:
-    """Run `other` (another worker's whole invocation) just before the first transaction written
-    after this point: it commits between our read and our write."""
-    store_type = type(repos.store)
-    real = store_type.transact
-    pending = [other]
-
-    def transact(self, actions):
-        if pending:
-            pending.pop()()
-        return real(self, actions)
-
-    monkeypatch.setattr(store_type, "transact", transact)
 
 
 def test_a_cancel_landing_between_the_read_and_the_commit_leaves_no_fulfilment_order(repos, monkeypatch):

@@ -16,7 +16,7 @@ from shared.services import tracking
 from shared.services.tracking import Outcome, apply_update
 from shared.unit_of_work import CommitFailed
 from tests.factories import TWO_WAREHOUSES, seed
-from tests.service.flows import events, placed_and_packed, ship_lines
+from tests.service.flows import events, interleave, placed_and_packed, ship_lines
 
 pytestmark = pytest.mark.unit
 
@@ -55,21 +55,6 @@ def one_parcel(repos):
 @pytest.fixture
 def two_parcels(repos):
     return ship_parcels(repos, ["TRK1", "TRK2"])
-
-
-def interleave(monkeypatch, repos, other) -> None:
-    """Run `other` (another worker's whole invocation) just before the first transaction written
-    after this point: it commits between our read and our write."""
-    store_type = type(repos.store)
-    real = store_type.transact
-    pending = [other]
-
-    def transact(self, actions):
-        if pending:
-            pending.pop()()
-        return real(self, actions)
-
-    monkeypatch.setattr(store_type, "transact", transact)
 
 
 # --- applying -------------------------------------------------------------------------------------
