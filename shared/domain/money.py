@@ -56,3 +56,33 @@ Amount = Annotated[
 """A non-negative money amount; JSON carries it as a decimal string."""
 
 ZERO = Decimal("0")
+
+# ISO 4217 minor units (the list's "E" column) where they are not 2. Stripe's own zero-decimal list
+# differs for a few currencies: shared/payments/stripe.py keeps that exception, not this table.
+_EXPONENTS = {
+    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split(), 0),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+}
+
+
+def minor_unit(currency: str) -> int:
+    """Decimal places of the currency's minor unit: JPY 0, EUR 2, KWD 3."""
+    return _EXPONENTS.get(currency, 2)
+
+
+def quantum(currency: str) -> Decimal:
+    """The smallest amount of the currency: Decimal("0.01") for EUR, Decimal("1") for JPY."""
+    return Decimal(1).scaleb(-minor_unit(currency))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """An amount in minor units (cents); refuses an amount finer than the currency's minor unit."""
+    scaled = amount.scaleb(minor_unit(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} is finer than the currency's minor unit")
+    return int(scaled)
+
+
+def from_minor(units: int, currency: str) -> Decimal:
+    """Minor units (cents) as an amount with the currency's decimal places: 1999 EUR -> 19.99."""
+    return Decimal(units).scaleb(-minor_unit(currency)).quantize(quantum(currency))
