@@ -30,6 +30,12 @@ class Environment:
     email_sender: str = "OMS_EMAIL_SENDER"
     # Local runtime only: write customer messages as files here instead of sending them via SES.
     local_outbox: str = "OMS_LOCAL_OUTBOX"
+    # Which provider moves the money of an order that names an intent but no provider: sandbox or stripe.
+    payment_provider: str = "OMS_PAYMENT_PROVIDER"
+    # The Secrets Manager secret with stripe_secret_key and stripe_webhook_secret.
+    payment_secret: str = "OMS_PAYMENT_SECRET"
+    # Failed payment attempts after which an order awaiting payment is cancelled.
+    payment_max_failures: str = "OMS_PAYMENT_MAX_FAILURES"
 
 
 ENV = Environment()
@@ -48,6 +54,9 @@ class Defaults:
     carrier_secret: str = "oms/carriers"
     label_carrier: str = "sandbox"
     email_sender: str = "orders@example.com"
+    payment_provider: str = "sandbox"
+    payment_secret: str = "oms/payments"
+    payment_max_failures: int = 3
 
 
 DEFAULTS = Defaults()
@@ -57,6 +66,11 @@ DEFAULTS = Defaults()
 class ChannelPolicy:
     allow_split: bool = True
     allow_partial: bool = False
+    # Cash on delivery: an order paying so through a channel that does not allow it is held
+    # (PAYMENT_METHOD_NOT_ALLOWED).
+    allow_cod: bool = False
+    # Whether the channel's prices include tax (invoices compute net from gross) or not.
+    prices_include_tax: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,9 @@ class Settings:
     local_outbox: str | None = None
     # Queue name -> URL, for the queues a function sends to directly (wiring `sends_to`).
     queue_urls: dict[str, str] = field(default_factory=dict)
+    payment_provider: str = DEFAULTS.payment_provider
+    payment_secret: str = DEFAULTS.payment_secret
+    payment_max_failures: int = DEFAULTS.payment_max_failures
 
     def channel_policy(self, channel: str) -> ChannelPolicy:
         return self.channels.get(channel, ChannelPolicy())
@@ -93,6 +110,9 @@ def settings() -> Settings:
         label_carrier=env.get(ENV.label_carrier, DEFAULTS.label_carrier),
         email_sender=env.get(ENV.email_sender, DEFAULTS.email_sender),
         local_outbox=env.get(ENV.local_outbox) or None,
+        payment_provider=env.get(ENV.payment_provider, DEFAULTS.payment_provider),
+        payment_secret=env.get(ENV.payment_secret, DEFAULTS.payment_secret),
+        payment_max_failures=int(env.get(ENV.payment_max_failures) or DEFAULTS.payment_max_failures),
         # OMS_QUEUE_<NAME>_URL, as queue_url_env names them (AWS names the queues).
         queue_urls={key[len("OMS_QUEUE_"):-len("_URL")].lower().replace("_", "-"): url for key, url in env.items()
                     if key.startswith("OMS_QUEUE_") and key.endswith("_URL") and url},

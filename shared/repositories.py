@@ -9,9 +9,11 @@ from functools import cache
 
 from shared.adapters.expressions import Write
 from shared.adapters.fulfillment_repo import FulfillmentRepository
+from shared.adapters.invoices_repo import InvoiceRepository
 from shared.adapters.locations_repo import LocationRepository
 from shared.adapters.orders_repo import OrderRepository
 from shared.adapters.outbox import EventOutbox
+from shared.adapters.payments_repo import PaymentRepository
 from shared.adapters.reconciliation_repo import ReconciliationRepository
 from shared.adapters.shipments_repo import ShipmentRepository
 from shared.adapters.stock_repo import StockRepository
@@ -28,12 +30,14 @@ class Repositories:
     shipments: ShipmentRepository
     reconciliation: ReconciliationRepository
     events: EventOutbox
+    invoices: InvoiceRepository
+    payments: PaymentRepository
 
     @classmethod
     def on(cls, store: Store) -> Repositories:
         return cls(store, OrderRepository(store), StockRepository(store), LocationRepository(store),
                    FulfillmentRepository(store), ShipmentRepository(store), ReconciliationRepository(store),
-                   EventOutbox())
+                   EventOutbox(), InvoiceRepository(store), PaymentRepository(store))
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.store)

@@ -9,7 +9,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from shared.adapters.orders_repo import OrderFilter
 from shared.domain.bounds import Moment
+from shared.config import settings
 from shared.domain.orders import Order, OrderRequest, OrderStatus
+from shared.domain.payments import PaymentProvider
 from shared.http import views
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_channel
 from shared.http.openapi import ORDERS, described
@@ -29,7 +31,8 @@ install(app)
                       success_description="Stored (duplicate: false), or stored before under this channel_order_id "
                                           "with the same body (duplicate: true); allocation follows"))
 def post_order(order: OrderRequest) -> Response[views.OrderAccepted]:
-    result = capture_order(order, require_channel(app), repositories(), utc_now())
+    result = capture_order(order, require_channel(app), repositories(), utc_now(),
+                           PaymentProvider(settings().payment_provider))
     if result.created:
         count("OrdersCaptured")
     body = views.OrderAccepted(order_id=result.order.order_id, channel_order_id=order.channel_order_id,

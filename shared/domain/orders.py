@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.bounds import AwareMoment, Integer, Number
 from shared.domain.money import ZERO, Amount, CurrencyCode
+from shared.domain.payments import Payment as PaymentRecord
+from shared.domain.payments import PaymentProvider, ProviderRef, opened
 from shared.errors import Conflict
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
@@ -26,6 +28,7 @@ MAX_LINES = 25
 # Optional request fields added after the first release: left out of the fingerprint while unset, so
 # an order captured before they existed still matches its own retry.
 LATER_FIELDS = ("note",)
+LATER_PAYMENT_FIELDS = ("provider", "intent_id")
 MAX_TOTAL = Decimal("10000000000")  # an Amount has at most 14 digits, 4 of them decimals
 
 
@@ -71,6 +74,7 @@ class HoldReason(StrEnum):
     UNDELIVERABLE_ADDRESS = "UNDELIVERABLE_ADDRESS"
     PICKUP_UNAVAILABLE = "PICKUP_UNAVAILABLE"
     TOO_LARGE = "TOO_LARGE"
+    PAYMENT_METHOD_NOT_ALLOWED = "PAYMENT_METHOD_NOT_ALLOWED"
 
 
 class IllegalTransition(Conflict):
@@ -123,6 +127,21 @@ class Payment(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["authorized", "paid", "pending", "cod"]
     amount: Amount
+    provider: PaymentProvider | None = Field(
+        default=None, description="Who moves the money: stripe or sandbox (the OMS captures on shipment through "
+                                  "it), external (the channel settles). Left out: the configured provider when "
+                                  "intent_id is given, else external")
+    intent_id: ProviderRef | None = Field(
+        default=None, description="The provider's payment intent (Stripe: pi_...), authorised or awaiting payment; "
+                                  "its webhooks are matched to the order by it")
+
+    @model_validator(mode="after")
+    def _provider_needs_intent(self) -> Payment:
+        if self.provider in (PaymentProvider.STRIPE, PaymentProvider.SANDBOX) and self.intent_id is None:
+            raise ValueError(f"intent_id is required when provider is {self.provider.value}")
+        if self.status == "cod" and self.intent_id is not None:
+            raise ValueError("a cash on delivery payment has no intent_id")
+        return self
 
 
 class Fulfillment(BaseModel):
@@ -180,6 +199,9 @@ class OrderRequest(BaseModel):
                 body.pop(name, None)
         for name in ("shipping_price", "discount_total"):
             body[name] = _number(getattr(self, name))
+        for name in LATER_PAYMENT_FIELDS:
+            if body["payment"].get(name) is None:
+                body["payment"].pop(name, None)
         body["payment"]["amount"] = _number(self.payment.amount)
         for line, dumped in zip(self.lines, body["lines"], strict=True):
             dumped["unit_price"] = _number(line.unit_price)
@@ -269,6 +291,23 @@ class Order(BaseModel):
     shipment_ids: list[str] = []
     delays: list[ShipmentDelay] = []
     cancel_reason: str | None = None
+    # Its own lifecycle beside the status (shared/domain/payments.py). Orders stored before it existed
+    # get theirs from the request when read.
+    payment: PaymentRecord | None = None
+
+    @model_validator(mode="after")
+    def _payment_record(self) -> Order:
+        if self.payment is None:
+            paid = self.request.payment
+            self.payment = opened(paid.status, paid.amount, self.total, self.request.currency, paid.provider,
+                                  paid.intent_id, self.created_at)
+        return self
+
+    @property
+    def pay(self) -> PaymentRecord:
+        """The payment record (always there once the order is built)."""
+        assert self.payment is not None
+        return self.payment
 
     def move_to(self, status: OrderStatus, at: datetime, note: str | None = None) -> None:
         if status != self.status and status not in TRANSITIONS[self.status]:

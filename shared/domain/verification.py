@@ -6,18 +6,28 @@ from collections.abc import Iterable
 
 from shared.domain.locations import Location
 from shared.domain.orders import HoldReason, Order
+from shared.domain.payments import PaymentMethod, PaymentStatus
 
 
-def verify(order: Order, known_skus: set[str], locations: Iterable[Location]) -> list[tuple[HoldReason, str]]:
+def verify(order: Order, known_skus: set[str], locations: Iterable[Location], *,
+           allow_cod: bool) -> list[tuple[HoldReason, str]]:
     """Reasons to hold this order; holds an operator already released are not raised again."""
     req = order.request
     holds: list[tuple[HoldReason, str]] = []
-    if req.payment.status == "pending":
-        holds.append((HoldReason.AWAITING_PAYMENT, "payment is pending"))
-    elif req.payment.amount != order.total:
+    pay = order.pay
+    if pay.method == PaymentMethod.CASH_ON_DELIVERY:
+        paid = req.payment.amount
+        if not allow_cod:
+            holds.append((HoldReason.PAYMENT_METHOD_NOT_ALLOWED,
+                          f"channel {order.channel} does not take cash on delivery"))
+    else:
+        paid = pay.authorized
+        if pay.status in (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.VOIDED):
+            holds.append((HoldReason.AWAITING_PAYMENT, f"payment is {pay.status.value}"))
+    if paid != order.total and not (holds and holds[-1][0] == HoldReason.AWAITING_PAYMENT):
         holds.append((
             HoldReason.PAYMENT_MISMATCH,
-            f"payment amount {req.payment.amount} differs from the order total {order.total} {req.currency}",
+            f"payment amount {paid} differs from the order total {order.total} {req.currency}",
         ))
     unknown = sorted({line.sku for line in req.lines} - known_skus)
     if unknown:

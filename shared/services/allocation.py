@@ -94,7 +94,7 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
         available_by_sku[sku] = available_by_sku.get(sku, 0) + max(0, level.available)
 
     if order.status == OrderStatus.RECEIVED:
-        holds = verify(order, {sku for sku, _ in levels}, locations)
+        holds = verify(order, {sku for sku, _ in levels}, locations, allow_cod=policy.allow_cod)
         if holds:
             _hold(order, holds, repos, now)
             return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from shared.domain.events import LineQuantity, OrderReceived
 from shared.domain.orders import ChannelOrderKey, Order, OrderRequest, OrderStatus, StatusChange
+from shared.domain.payments import PaymentProvider, opened
 from shared.errors import Busy, Conflict, InvalidInput
 from shared.repositories import Repositories
 from shared.unit_of_work import AlreadyExists, Contention, Refused
@@ -26,7 +27,10 @@ def new_order_id(now: datetime) -> str:
     return f"o{int(now.timestamp() * 1000):012x}{secrets.token_hex(6)}"
 
 
-def capture_order(request: OrderRequest, channel: str, repos: Repositories, now: datetime) -> CaptureResult:
+def capture_order(request: OrderRequest, channel: str, repos: Repositories, now: datetime,
+                  payment_provider: PaymentProvider = PaymentProvider.SANDBOX) -> CaptureResult:
+    """`payment_provider`: who moves the money of an order that names a payment intent but no
+    provider (the merchant's configured one)."""
     if request.fulfillment.type == "pickup":
         # A retry must answer the order it created even if the store changed since: look first.
         known = repos.orders.get_channel_key(channel, request.channel_order_id)
@@ -38,7 +42,7 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
         if not store.pickup_enabled:
             raise InvalidInput("this location does not offer pickup", field="fulfillment.location_id")
 
-    order = _draft(request, channel, now)
+    order = _draft(request, channel, now, payment_provider)
     event = OrderReceived(
         occurred_at=now,
         order_id=order.order_id,
@@ -51,23 +55,33 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
     for _ in range(ATTEMPTS):
         try:
             # Key, order and event in one transaction: no order without its key, no event without both.
-            repos.commit(repos.orders.create(order), repos.events.publish(event))
+            # The payment intent's link is in it too: one intent pays one order.
+            intent = order.pay.intent_id
+            repos.commit(repos.orders.create(order), repos.events.publish(event),
+                         [repos.payments.link_intent(intent, order.order_id)] if intent else [])
             return CaptureResult(order, created=True)
         except Refused as refused:
-            taken = refused.find(AlreadyExists)
-            if taken is None or taken.entity != "channel_order":
-                raise
-            return _existing(taken.existing, order, repos)
+            taken = next((o for o in refused.outcomes if isinstance(o, AlreadyExists)
+                          and o.entity == "channel_order"), None)
+            if taken is not None:
+                return _existing(taken.existing, order, repos)
+            if any(isinstance(o, AlreadyExists) and o.entity == "payment_intent" for o in refused.outcomes):
+                raise Conflict("payment.intent_id already pays another order", field="payment.intent_id") from None
+            raise
         except Contention:
             continue
     raise Busy("the order could not be stored because of contention; retry the same request")
 
 
-def _draft(request: OrderRequest, channel: str, now: datetime) -> Order:
+def _draft(request: OrderRequest, channel: str, now: datetime,
+           payment_provider: PaymentProvider = PaymentProvider.SANDBOX) -> Order:
+    paid = request.payment
+    provider = paid.provider or (payment_provider if paid.intent_id else None)
     return Order(
         order_id=new_order_id(now), channel=channel, created_at=now, updated_at=now, request=request,
         request_fingerprint=request.fingerprint(), total=request.total,
         history=[StatusChange(status=OrderStatus.RECEIVED, at=now)],
+        payment=opened(paid.status, paid.amount, request.total, request.currency, provider, paid.intent_id, now),
     )
 
 

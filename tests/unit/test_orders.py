@@ -65,26 +65,27 @@ def test_lifecycle_allows_only_declared_moves_and_records_history():
 
 def test_verification_holds_with_typed_reasons():
     order = make_order(order_request(payment_status="pending"))
-    reasons = [r for r, _ in verify(order, {"SKU-1"}, [location(ships_to=["DE"])])]
+    reasons = [r for r, _ in verify(order, {"SKU-1"}, [location(ships_to=["DE"])], allow_cod=True)]
     assert reasons == [HoldReason.AWAITING_PAYMENT]
 
-    unknown = [r for r, _ in verify(make_order(), set(), [location(ships_to=["DE"])])]
+    unknown = [r for r, _ in verify(make_order(), set(), [location(ships_to=["DE"])], allow_cod=True)]
     assert unknown == [HoldReason.UNKNOWN_SKU]
 
-    nowhere = [r for r, _ in verify(make_order(), {"SKU-1"}, [location(ships_to=["FR"])])]
+    nowhere = [r for r, _ in verify(make_order(), {"SKU-1"}, [location(ships_to=["FR"])], allow_cod=True)]
     assert nowhere == [HoldReason.UNDELIVERABLE_ADDRESS]
 
     body = order_body()
     body["payment"]["amount"] = "1.00"
-    mismatch = [r for r, _ in verify(make_order(OrderRequest.model_validate(body)), {"SKU-1"}, [location()])]
+    mismatch = [r for r, _ in verify(make_order(OrderRequest.model_validate(body)), {"SKU-1"}, [location()],
+                                     allow_cod=True)]
     assert mismatch == [HoldReason.PAYMENT_MISMATCH]
 
 
 def test_pickup_needs_a_pickup_enabled_store():
     order = make_order(order_request(fulfillment={"type": "pickup", "location_id": "STORE"}))
-    held = [r for r, _ in verify(order, {"SKU-1"}, [location("STORE", pickup_enabled=False)])]
+    held = [r for r, _ in verify(order, {"SKU-1"}, [location("STORE", pickup_enabled=False)], allow_cod=True)]
     assert held == [HoldReason.PICKUP_UNAVAILABLE]
-    assert verify(order, {"SKU-1"}, [location("STORE", pickup_enabled=True)]) == []
+    assert verify(order, {"SKU-1"}, [location("STORE", pickup_enabled=True)], allow_cod=True) == []
 
 
 def test_a_released_hold_is_not_raised_again():
@@ -92,4 +93,12 @@ def test_a_released_hold_is_not_raised_again():
 
     order = make_order(order_request(payment_status="pending"))
     order.holds.append(Hold(reason=HoldReason.AWAITING_PAYMENT, detail="", placed_at=NOW, released_at=NOW))
-    assert verify(order, {"SKU-1"}, [location()]) == []
+    assert verify(order, {"SKU-1"}, [location()], allow_cod=True) == []
+
+
+def test_cash_on_delivery_is_held_where_the_channel_does_not_take_it():
+    order = make_order(order_request(payment_status="cod"))
+    assert order.pay.status == "cod_due"
+    held = [r for r, _ in verify(order, {"SKU-1"}, [location()], allow_cod=False)]
+    assert held == [HoldReason.PAYMENT_METHOD_NOT_ALLOWED]
+    assert verify(order, {"SKU-1"}, [location()], allow_cod=True) == []
