@@ -1,0 +1,85 @@
+"""Invoices and credit notes, and the counters that number them. The only module that knows their keys.
+
+Access patterns (docs/data-model.md, "Invoices and credit notes"):
+- the last number of a series: pk=DOCSERIES#<entity>#<kind>#<year>, sk=COUNTER, `last` (GetItem,
+  strongly consistent); missing until the series' first document
+- an order's documents: pk=ORDER#<order id>, sk=DOC#<kind>#<covered id> (the shipment an invoice
+  bills, the refund a credit note takes back): one strongly consistent Query, begins_with DOC#
+- how many documents an order has: pk=ORDER#<order id>, sk=DOCUMENTS, `issued`
+
+The documents live in the order's partition beside the order item (sk ORDER), which no query of
+the order reads by partition, so they collide with nothing and cost the order's reads nothing.
+
+Gapless numbers: `issue` is one transaction of the counter moved from the number read to the
+next (`last = :read`, or absent for number 1), the document (absent for what it covers), and the
+order's document count. A concurrent issuer that took the number first makes the counter refuse
+(StaleVersion): nothing is written, and the caller reads again and takes the next one. A retry of
+a document already issued is refused by the document's condition (AlreadyExists, carrying the
+stored document). A number is therefore taken exactly when its document is written: none is
+skipped, none is used twice.
+"""
+
+from __future__ import annotations
+
+from shared.adapters.expressions import NEW, Changes, KeyQuery, Missing, Patch, Put, SortRange, Write, eq
+from shared.adapters.orders_repo import order_pk
+from shared.domain.bounds import STORED
+from shared.domain.invoices import DocumentKind, DocumentSeries, InvoiceDocument
+from shared.unit_of_work import AlreadyExists, StaleVersion, Store
+
+COUNTER_SK = "COUNTER"
+DOCUMENTS_SK = "DOCUMENTS"
+DOC_PREFIX = "DOC#"
+
+
+def series_pk(series: DocumentSeries) -> str:
+    return f"DOCSERIES#{series.entity}#{series.kind.value}#{series.year}"
+
+
+def document_sk(kind: DocumentKind, covers: str) -> str:
+    return f"{DOC_PREFIX}{kind.value}#{covers}"
+
+
+def _document(item: dict) -> InvoiceDocument:
+    return InvoiceDocument.model_validate_json(item["doc"], context=STORED)
+
+
+class InvoiceRepository:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def last_number(self, series: DocumentSeries) -> int:
+        """The series' last number issued (0 before its first)."""
+        item = self.store.get(series_pk(series), COUNTER_SK)
+        return int(item["last"]) if item else 0
+
+    def for_order(self, order_id: str) -> list[InvoiceDocument]:
+        """The order's invoices and credit notes, in the order they were issued."""
+        items = self.store.query_all(KeyQuery(order_pk(order_id), SortRange.prefix(DOC_PREFIX)), consistent=True)
+        return sorted((_document(i) for i in items), key=lambda d: (d.issued_at, d.kind, d.sequence))
+
+    def issue(self, document: InvoiceDocument, expected_counter: int, known_documents: int) -> list[Write]:
+        """Number `document` and store it, in one transaction: the series' counter from
+        `expected_counter` (what `last_number` read) to the document's sequence, the document (new
+        for what it covers), and the order's document count from `known_documents` (how many
+        `for_order` answered: two documents of one order are never computed from the same past,
+        even in different series)."""
+        if document.sequence != expected_counter + 1:
+            raise ValueError(f"document {document.number} does not follow number {expected_counter}")
+        series, order_id = document.series, document.order_id
+        counter = Patch(
+            series_pk(series), COUNTER_SK,
+            Changes(set={"last": document.sequence, "entity": series.entity, "kind": series.kind.value,
+                         "year": series.year}),
+            when=Missing("pk") if expected_counter == 0 else eq("last", expected_counter),
+            refused=lambda _old: StaleVersion("document_series", series_pk(series)))
+        item = {"pk": order_pk(order_id), "sk": document_sk(document.kind, document.covers),
+                "number": document.number, "issued_at": document.issued_at.isoformat(),
+                "doc": document.model_dump_json()}
+        stored = Put(item, when=NEW, refused=lambda old: AlreadyExists(
+            document.kind.value.lower(), document.covers, existing=_document(old) if old else None))
+        count = Patch(
+            order_pk(order_id), DOCUMENTS_SK, Changes(set={"issued": known_documents + 1}),
+            when=Missing("pk") if known_documents == 0 else eq("issued", known_documents),
+            refused=lambda _old: StaleVersion("order_documents", order_id))
+        return [counter, stored, count]
