@@ -1,0 +1,1 @@
+"""Documents the OMS renders for people: invoice and credit note PDFs."""
