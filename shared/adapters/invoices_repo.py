@@ -1,6 +1,6 @@
 """Invoices and credit notes, and the counters that number them. The only module that knows their keys.
 
-Access patterns (docs/data-model.md, "Invoices and credit notes"):
+Access patterns (their rows for docs/data-model.md):
 - the last number of a series: pk=DOCSERIES#<entity>#<kind>#<year>, sk=COUNTER, `last` (GetItem,
   strongly consistent); missing until the series' first document
 - an order's documents: pk=ORDER#<order id>, sk=DOC#<kind>#<covered id> (the shipment an invoice
