@@ -14,7 +14,7 @@ from infra import wiring
 from infra.components.api import ApiKeys, OmsApi
 from infra.components.functions import OmsFunction
 from infra.components.layers import PYTHON_CACHES, Layers
-from infra.components.storage import CarrierSecret, LabelBucket, OrdersTable
+from infra.components.storage import CarrierSecret, LabelBucket, OrdersTable, PaymentSecret
 from infra.components.triggers import QueueTrigger, add_triggers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,7 @@ class OmsStack(Stack):
         bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
         labels = LabelBucket(self, "Labels").bucket
         carrier_secret = CarrierSecret(self, "CarrierSecret").secret
+        payment_secret = PaymentSecret(self, "PaymentSecret").secret
         # SES checks the sender's address identity or its domain's, whichever is verified.
         email_identities = [email_sender, email_sender.rsplit("@", 1)[-1]]
         layers = Layers(self, "Layers", shared_package=REPO_ROOT / "shared", powertools_version=powertools_version)
@@ -51,6 +52,8 @@ class OmsStack(Stack):
             wiring.ENV.channels: wiring.channel_policies(),
             wiring.ENV.label_carrier: label_carrier,
             wiring.ENV.email_sender: email_sender,
+            # In AWS an order naming a payment intent is paid through Stripe (the sandbox is local only).
+            wiring.ENV.payment_provider: "stripe",
             "POWERTOOLS_SERVICE_NAME": "oms",
             "POWERTOOLS_METRICS_NAMESPACE": wiring.METRICS_NAMESPACE,
             # cdk.json `oms:environment`: settings such as OMS_RECONCILE_SLA, for every function.
@@ -62,7 +65,8 @@ class OmsStack(Stack):
             principals = {wiring.ENV.principals: keys.principals_json()} if spec.needs_api_principals else {}
             fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code, layers=layers.all,
                              environment={**environment, **principals})
-            fn.grant(table, bus, labels=labels, carrier_secret=carrier_secret, email_identities=email_identities)
+            fn.grant(table, bus, labels=labels, carrier_secret=carrier_secret, payment_secret=payment_secret,
+                     email_identities=email_identities)
             add_triggers(fn, table=table, bus=bus)
             functions[spec.name] = fn.function
             built.append(fn)

@@ -123,6 +123,8 @@ class Function:
     label_access: Access | None = None
     # Read the carrier credentials secret (API keys, webhook signing secrets).
     reads_carrier_secret: bool = False
+    # Read the payment secret (Stripe's secret key and webhook signing secret).
+    reads_payment_secret: bool = False
     # Send customer email through SES.
     sends_email: bool = False
     memory_mb: int = 512
@@ -155,6 +157,18 @@ READY_FOR_PICKUP = {
     "detail": {"status": ["READY_FOR_PICKUP"]},
 }
 TRACKING_UPDATES = "tracking-updates"
+PAYMENT_EVENTS = "payment-events"
+# When money moves as goods move: a parcel left, a pickup was collected, the order was cancelled or
+# delivered (cash on delivery).
+SETTLEMENT_MOMENTS = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["ShipmentDispatched", "OrderCancelled", "OrderDelivered"],
+}
+PICKUP_COLLECTED = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["FulfillmentOrderChanged"],
+    "detail": {"status": ["COLLECTED"]},
+}
 STOCK_INCREASES = {
     "source": [EVENT_SOURCE],
     "detail-type": ["StockChanged"],
@@ -274,6 +288,32 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Applies carrier tracking updates to shipments once each, never backwards; flags late parcels",
         queue=QueueSpec(name=TRACKING_UPDATES),
         table_access="write",
+    ),
+    Function(
+        name="payment-webhooks",
+        module="payment_webhooks.handler",
+        description="Payment provider webhooks (Stripe): verify the signature on the raw body, queue the event",
+        # No API key: Stripe authenticates by signing the body with the endpoint's signing secret.
+        routes=(Route("POST", "/webhooks/payments/{provider}", public=True),),
+        sends_to=(PAYMENT_EVENTS,),
+        reads_payment_secret=True,
+    ),
+    Function(
+        name="apply-payment-events",
+        module="apply_payment_events.handler",
+        description="Applies payment provider events to orders once each, never backwards; releases paid holds",
+        queue=QueueSpec(name=PAYMENT_EVENTS),
+        table_access="write",
+    ),
+    Function(
+        name="settle-payments",
+        module="settle_payments.handler",
+        description="Captures per shipment, releases the rest, refunds cancelled payments, collects cash on delivery",
+        queue=QueueSpec(name="payment-settlement", event_patterns=(SETTLEMENT_MOMENTS, PICKUP_COLLECTED),
+                        visibility_timeout_s=180),
+        table_access="write",
+        reads_payment_secret=True,
+        timeout_s=30,  # a provider call per record, with its own timeout
     ),
     Function(
         name="notify-customers",

@@ -119,6 +119,14 @@ DEMO_CARRIER_SECRET = {
 }
 
 
+# The local stand-in for the payment secret (shared/payments/credentials.py). The local runtime moves
+# money with the sandbox provider, so it needs no Stripe key; the webhook signing secret is printed at
+# start and listed in README for signing test Stripe events.
+DEMO_PAYMENT_SECRET = {
+    "stripe_webhook_secret": "whsec_demo_local_signing_secret",
+}
+
+
 def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: str) -> Provisioned:
     """Create what infra/stack.py creates in AWS, from the same wiring declaration."""
     ddb = session.client("dynamodb", endpoint_url=endpoint)
@@ -163,6 +171,8 @@ def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: 
     session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=wiring.DEFAULTS.label_bucket)
     session.client("secretsmanager", endpoint_url=endpoint).create_secret(
         Name=wiring.DEFAULTS.carrier_secret, SecretString=json.dumps(DEMO_CARRIER_SECRET))
+    session.client("secretsmanager", endpoint_url=endpoint).create_secret(
+        Name=wiring.DEFAULTS.payment_secret, SecretString=json.dumps(DEMO_PAYMENT_SECRET))
     return out
 
 

@@ -30,7 +30,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from infra import wiring
-from local.emulator import DEMO_CARRIER_SECRET, Provisioned, provision, start_moto, use_emulator
+from local.emulator import DEMO_CARRIER_SECRET, DEMO_PAYMENT_SECRET, Provisioned, provision, start_moto, use_emulator
 from local.functions import Functions
 
 log = logging.getLogger("oms.local")
@@ -364,6 +364,8 @@ def function_environment(keys: list[ApiKey]) -> dict[str, str]:
         wiring.ENV.channels: wiring.channel_policies(),
         wiring.ENV.label_bucket: wiring.DEFAULTS.label_bucket,
         wiring.ENV.carrier_secret: wiring.DEFAULTS.carrier_secret,
+        wiring.ENV.payment_secret: wiring.DEFAULTS.payment_secret,
+        wiring.ENV.payment_provider: "sandbox",
         wiring.ENV.label_carrier: wiring.DEFAULTS.label_carrier,
         wiring.ENV.email_sender: wiring.DEFAULTS.email_sender,
         # Customer messages land here as files instead of going through SES.
@@ -404,6 +406,8 @@ def banner(oms: LocalOms) -> str:
         *(f"    {k.principal:<12} {k.value}" for k in oms.keys),
         f"  Carrier webhook signing secrets (POST {oms.url}/webhooks/carriers/<carrier>):",
         *(f"    {carrier:<15} {DEMO_CARRIER_SECRET[key]}" for carrier, key in WEBHOOK_SECRETS),
+        f"  Stripe webhook signing secret (POST {oms.url}/webhooks/payments/stripe): "
+        f"{DEMO_PAYMENT_SECRET['stripe_webhook_secret']}",
         f"  Customer messages: {os.environ.get(wiring.ENV.local_outbox, str(LOCAL_OUTBOX))}",
         f"  AWS emulator (moto): {oms.emulator_url}",
         "Press Ctrl+C to stop.",

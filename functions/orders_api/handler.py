@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from shared.adapters.orders_repo import OrderFilter
-from shared.domain.bounds import Moment
 from shared.config import settings
+from shared.domain.bounds import Moment
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.domain.payments import PaymentProvider
 from shared.http import views

@@ -75,7 +75,8 @@ class OmsFunction(Construct):
             "runtime run on that same interpreter version, so what is tested is what runs.")})
 
     def grant(self, table: dynamodb.Table, bus: events.IEventBus, *, labels: s3.IBucket,
-              carrier_secret: secretsmanager.ISecret, email_identities: list[str]) -> None:
+              carrier_secret: secretsmanager.ISecret, payment_secret: secretsmanager.ISecret,
+              email_identities: list[str]) -> None:
         """Exactly what the wiring declares, nothing more."""
         if self.spec.table_access == "read":
             table.grant_read_data(self.function)
@@ -104,6 +105,9 @@ class OmsFunction(Construct):
         if self.spec.reads_carrier_secret:
             carrier_secret.grant_read(self.function)
             self.function.add_environment(wiring.ENV.carrier_secret, carrier_secret.secret_arn)
+        if self.spec.reads_payment_secret:
+            payment_secret.grant_read(self.function)
+            self.function.add_environment(wiring.ENV.payment_secret, payment_secret.secret_arn)
         if self.spec.sends_email:
             self.function.add_to_role_policy(iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],

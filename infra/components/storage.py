@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, SecretValue
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -86,3 +86,21 @@ class CarrierSecret(Construct):
         acknowledge(self.secret, {"AwsSolutions-SMG4": (
             "Third-party carrier keys are rotated at the provider (EasyPost, Shippo, AfterShip) and "
             "then stored here; Secrets Manager cannot rotate them itself.")})
+
+
+class PaymentSecret(Construct):
+    """Payment credentials, one JSON secret (keys in shared/payments/credentials.py): Stripe's secret
+    key and webhook signing secret, which Stripe issues, so the stack creates the secret empty and a
+    merchant puts them with `aws secretsmanager put-secret-value`."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self.secret = secretsmanager.Secret(
+            self, "Secret",
+            description="OMS payment credentials: stripe_secret_key, stripe_webhook_secret",
+            secret_string_value=SecretValue.unsafe_plain_text("{}"),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(self.secret, {"AwsSolutions-SMG4": (
+            "Stripe's keys are rolled in Stripe's dashboard and then stored here; Secrets Manager cannot "
+            "rotate them itself.")})

@@ -46,7 +46,7 @@ class PaymentRepository:
         """Kept for an operator, acknowledged to the provider: no retry makes an unknown order known.
         Only the normalised event (ids, kind, amounts), never the provider's raw payload (it can carry
         the payer's name and address). A redelivery rewrites the same item."""
-        body = {k: (str(v) if v is not None and not isinstance(v, bool | int | str) else v)
+        body: dict[str, object] = {k: (str(v) if v is not None and not isinstance(v, bool | int | str) else v)
                 for k, v in asdict(event).items() if k != "refunds"}
         body["refunds"] = [{"refund_id": r.refund_id, "amount": str(r.amount), "status": r.status.value}
                            for r in event.refunds]

@@ -66,6 +66,7 @@ class MovementKind(StrEnum):
     CAPTURE = "capture"
     REFUND = "refund"
     COLLECTION = "collection"                # cash on delivery, counted in on delivery
+    CAPTURE_REFUSED = "capture_refused"      # the provider refused it: moved nothing, settles the handover
 
 
 class Movement(BaseModel):
@@ -102,9 +103,10 @@ class Payment(BaseModel):
     currency: str
     amount_due: Decimal                      # what the order asks to be paid (its total)
     authorized: Decimal = ZERO
-    captured: Decimal = ZERO
-    refunded: Decimal = ZERO
-    collected: Decimal = ZERO                # cash on delivery
+    # The provider's own totals as last reported (webhooks, call results): merged by maximum, so a
+    # webhook about a capture we also recorded from the call's answer counts once, in either order.
+    reported_captured: Decimal = ZERO
+    reported_refunded: Decimal = ZERO
     authorization_open: bool = False         # released by a void, a final capture or cancellation
     authorized_at: datetime | None = None
     intent_id: ProviderRef | None = None
@@ -117,6 +119,24 @@ class Payment(BaseModel):
     movements: list[Movement] = []
     applied_events: list[str] = []
     updated_at: datetime
+
+    @computed_field(description="Captured so far: our captures, or what the provider reports if more")  # type: ignore[prop-decorator]
+    @property
+    def captured(self) -> Decimal:
+        return max(self._sum(MovementKind.CAPTURE), self.reported_captured)
+
+    @computed_field(description="Refunded so far: refunds by id, or what the provider reports if more")  # type: ignore[prop-decorator]
+    @property
+    def refunded(self) -> Decimal:
+        return max(self._sum(MovementKind.REFUND), self.reported_refunded)
+
+    @computed_field(description="Cash on delivery collected")  # type: ignore[prop-decorator]
+    @property
+    def collected(self) -> Decimal:
+        return self._sum(MovementKind.COLLECTION)
+
+    def _sum(self, kind: MovementKind) -> Decimal:
+        return sum((m.amount for m in self.movements if m.kind == kind), ZERO)
 
     @computed_field(description="Derived from the amounts: it moves only forward")  # type: ignore[prop-decorator]
     @property
@@ -173,14 +193,22 @@ class Payment(BaseModel):
             return False
         self.movements.append(Movement(kind=kind, key=key, amount=amount, at=now, provider_ref=provider_ref))
         if kind == MovementKind.CAPTURE:
-            self.captured += amount
             self.authorized = max(self.authorized, self.captured)  # a "paid" order: captured at once
-        elif kind == MovementKind.REFUND:
-            self.refunded += amount
-        else:
-            self.collected += amount
         self.updated_at = now
         return True
+
+    def reported(self, captured: Decimal | None = None, refunded: Decimal | None = None,
+                 now: datetime | None = None) -> bool:
+        """The provider's totals (never lowered: an older report changes nothing). True if one rose."""
+        rose = False
+        if captured is not None and captured > self.reported_captured:
+            self.reported_captured, rose = captured, True
+            self.authorized = max(self.authorized, captured)
+        if refunded is not None and refunded > self.reported_refunded:
+            self.reported_refunded, rose = refunded, True
+        if rose and now is not None:
+            self.updated_at = now
+        return rose
 
     def release(self, now: datetime) -> None:
         """The uncaptured rest of the authorisation is released (void, final capture, cancellation)."""

@@ -10,6 +10,7 @@ shared/services/reconciliation/; its configuration (read by `config_from_env`) i
 | `OMS_RECONCILE_UNPAID_HOLD_AFTER` | `72h` | An order on hold `AWAITING_PAYMENT` this long is cancelled |
 | `OMS_RECONCILE_PICKUP_AFTER` | `7d` | A click-and-collect order ready for pickup this long is cancelled, its stock released |
 | `OMS_RECONCILE_SILENT_AFTER` | `72h` | A shipment without a tracking update this long is polled at its carrier, and flagged if still silent |
+| `OMS_RECONCILE_AUTHORIZATION_MAX_AGE` | `6d` | A card authorisation open this long and not fully captured is listed for an operator (re-authorise before it lapses) |
 | `OMS_RECONCILE_SLA` | see `DEFAULT_SLA` | Per-status SLA overrides, e.g. `RECEIVED=30m,ALLOCATED=2d,SHIPPED=14d`; `STATUS=off` disables one |
 
 Durations are `<number><s|m|h|d>`.
@@ -75,6 +76,8 @@ class ReconcileConfig:
     unpaid_hold_after: timedelta = timedelta(hours=72)
     pickup_after: timedelta = timedelta(days=7)
     silent_after: timedelta = timedelta(hours=72)
+    # Card authorisations lapse after about 7 days (Stripe: 7 for online card payments).
+    authorization_max_age: timedelta = timedelta(days=6)
     sla: Mapping[OrderStatus, timedelta] = field(default_factory=lambda: dict(DEFAULT_SLA))
 
 
@@ -101,6 +104,7 @@ def _config_from_env(env: Mapping[str, str]) -> ReconcileConfig:
         unpaid_hold_after=duration("OMS_RECONCILE_UNPAID_HOLD_AFTER", default.unpaid_hold_after),
         pickup_after=duration("OMS_RECONCILE_PICKUP_AFTER", default.pickup_after),
         silent_after=duration("OMS_RECONCILE_SILENT_AFTER", default.silent_after),
+        authorization_max_age=duration("OMS_RECONCILE_AUTHORIZATION_MAX_AGE", default.authorization_max_age),
         sla=parse_sla(env.get("OMS_RECONCILE_SLA", "")),
     )
 
@@ -111,6 +115,11 @@ class ExceptionKind(StrEnum):
     STUCK_ORDER = "STUCK_ORDER"
     SILENT_SHIPMENT = "SILENT_SHIPMENT"
     UNCOLLECTED_PICKUP = "UNCOLLECTED_PICKUP"
+    # Raised by the payment flows (a refused capture, a dispute, money taken for a given-up payment);
+    # an operator settles them with the provider. Closed when the order is gone.
+    PAYMENT_PROBLEM = "PAYMENT_PROBLEM"
+    # Authorisations older than the limit that are not fully captured (re-authorisation suggested).
+    AUTHORIZATION_AGING = "AUTHORIZATION_AGING"
 
 
 @dataclass(frozen=True)
@@ -267,6 +276,20 @@ class Stuck:
     sla: timedelta
     reason: str
     suggested_action: str
+
+
+def aging_authorization(order: Order, now: datetime, max_age: timedelta) -> str | None:
+    """Why the order's open authorisation needs a person, or None: authorised longer ago than
+    `max_age` and not fully captured (the provider will release it soon, and then nothing can be
+    captured for what still ships)."""
+    pay = order.pay
+    if not pay.authorization_open or pay.capturable <= 0 or pay.authorized_at is None:
+        return None
+    age = now - pay.authorized_at
+    if age <= max_age:
+        return None
+    return (f"{pay.capturable} {pay.currency} authorised {describe(age)} ago is not captured yet; the authorisation "
+            "lapses soon: re-authorise the payment with the payer, or ship and capture before it does")
 
 
 def stuck(order: Order, now: datetime, sla: Mapping[OrderStatus, timedelta]) -> Stuck | None:

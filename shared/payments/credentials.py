@@ -12,15 +12,11 @@ Values never reach a log line, an event or an error message.
 
 from __future__ import annotations
 
-import os
-
 from shared.errors import Unavailable
 from shared.payments.provider import PaymentProvider
 from shared.payments.sandbox import SandboxProvider
 
 MAX_AGE_S = 300
-SECRET_ENV = "OMS_PAYMENT_SECRET"
-DEFAULT_SECRET_NAME = "oms/payments"
 
 _sandbox: SandboxProvider | None = None
 _stripe: tuple[str, PaymentProvider] | None = None  # (the key it was built with, the adapter)
@@ -33,8 +29,9 @@ class PaymentsNotConfigured(Unavailable):
 
 
 def payment_secret_name() -> str:
-    # TODO(config): read settings().payment_secret from shared/config.py once it is routed there.
-    return os.environ.get(SECRET_ENV) or DEFAULT_SECRET_NAME
+    from shared.config import settings
+
+    return settings().payment_secret
 
 
 def payment_credentials() -> dict[str, str]:

@@ -120,6 +120,10 @@ class SandboxProvider:
         with self._lock:
             return self._intent(intent_id).view()
 
+    def knows(self, intent_id: str) -> bool:
+        with self._lock:
+            return intent_id in self._intents
+
     def register_intent(self, intent_id: str, amount: Decimal, currency: str,
                         status: IntentStatus = IntentStatus.REQUIRES_CAPTURE) -> ProviderPayment:
         """Put an intent in the sandbox as if a web shop had created (and confirmed) it: authorised

@@ -141,7 +141,8 @@ def test_function_environment(resources, function_ids, table_id, name):
     assert env[wiring.ENV.table] == {"Ref": table_id}
     assert wiring.ENV.bus in env
     assert json.loads(env[wiring.ENV.channels]) == {
-        c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial} for c in wiring.DEFAULT_CHANNELS}
+        c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial, "allow_cod": c.allow_cod,
+                 "prices_include_tax": c.prices_include_tax} for c in wiring.DEFAULT_CHANNELS}
     assert env["POWERTOOLS_SERVICE_NAME"] == "oms"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "OMS"
     assert (wiring.ENV.principals in env) == FUNCTIONS[name].needs_api_principals
@@ -190,13 +191,17 @@ def test_labels_secrets_email_and_direct_sends_are_granted_only_where_declared(r
     statements = statements_of(resources, function_ids[name])
     env = resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
     bucket = {"Fn::GetAtt": [only(of_type(resources, "AWS::S3::Bucket")), "Arn"]}
-    secret = {"Ref": only(of_type(resources, "AWS::SecretsManager::Secret"))}
+    secrets = of_type(resources, "AWS::SecretsManager::Secret")
+    secret = {"Ref": only(lid for lid in secrets if lid.startswith("CarrierSecret"))}
+    payment_secret = {"Ref": only(lid for lid in secrets if lid.startswith("PaymentSecret"))}
     actions = actions_on(statements, None)
     assert ("s3:GetObject*" in actions_on(statements, bucket)) == (spec.label_access is not None)
     assert ("s3:PutObject" in actions_on(statements, bucket)) == (spec.label_access == "write")
     assert (wiring.ENV.label_bucket in env) == (spec.label_access is not None)
     assert ("secretsmanager:GetSecretValue" in actions_on(statements, secret)) == spec.reads_carrier_secret
     assert (env.get(wiring.ENV.carrier_secret) == secret) == spec.reads_carrier_secret
+    assert ("secretsmanager:GetSecretValue" in actions_on(statements, payment_secret)) == spec.reads_payment_secret
+    assert (env.get(wiring.ENV.payment_secret) == payment_secret) == spec.reads_payment_secret
     assert ("ses:SendEmail" in actions) == spec.sends_email
     work_queues = {lid for lid in of_type(resources, "AWS::SQS::Queue")
                    if "QueueTriggerQueue" in lid and "Dlq" not in lid}
@@ -229,9 +234,16 @@ def test_label_bucket_is_private_encrypted_and_tls_only(resources):
 
 
 def test_carrier_secret_value_is_generated_not_written_in_the_template(resources):
-    secret = only(of_type(resources, "AWS::SecretsManager::Secret").values())["Properties"]
+    secret = only(v for lid, v in of_type(resources, "AWS::SecretsManager::Secret").items()
+                  if lid.startswith("CarrierSecret"))["Properties"]
     assert "SecretString" not in secret
     assert secret["GenerateSecretString"]["GenerateStringKey"] == "webhook_secret"
+
+
+def test_payment_secret_is_created_empty_for_the_merchant_to_fill(resources):
+    secret = only(v for lid, v in of_type(resources, "AWS::SecretsManager::Secret").items()
+                  if lid.startswith("PaymentSecret"))["Properties"]
+    assert json.loads(secret["SecretString"]) == {}  # Stripe issues the keys; nothing secret in the template
 
 
 def test_api_docs_has_no_dynamodb_access(resources, function_ids):

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from shared.config import settings
 from shared.errors import Unavailable
 from shared.payments import credentials
 from shared.payments import stripe as stripe_module
@@ -495,7 +496,9 @@ def test_the_stripe_key_is_read_from_the_payment_secret(secret, monkeypatch):
     assert secret["asked"] == [("oms/payments", "json", 300)]
 
     monkeypatch.setenv("OMS_PAYMENT_SECRET", "stage/payments")
+    settings.cache_clear()
     credentials.stripe_secret_key()
+    settings.cache_clear()
     assert secret["asked"][-1][0] == "stage/payments"
 
 

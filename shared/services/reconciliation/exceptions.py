@@ -21,6 +21,11 @@ def cause_gone(record: ExceptionRecord, run: Run) -> bool:
     if record.kind == ExceptionKind.UNCOLLECTED_PICKUP:
         fo = run.repos.fulfillment.get(record.subject)
         return fo is None or not rules.pickup_abandoned(fo, run.now, run.cfg.pickup_after)
+    if record.kind == ExceptionKind.PAYMENT_PROBLEM:
+        return run.repos.orders.get(record.subject) is None
+    if record.kind == ExceptionKind.AUTHORIZATION_AGING:
+        order = run.repos.orders.get(record.subject)
+        return order is None or rules.aging_authorization(order, run.now, run.cfg.authorization_max_age) is None
     if record.kind == ExceptionKind.STUCK_ORDER:
         order = run.repos.orders.get(record.subject)
         return (order is None or order.status.value != record.status

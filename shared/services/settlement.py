@@ -1,0 +1,221 @@
+"""Settling an order's payment as its goods move (settle-payments, from domain events):
+
+- a shipment left (ShipmentDispatched) or a pickup was collected (FulfillmentOrderChanged COLLECTED):
+  capture what was handed over, at most what is still authorised; once the order has nothing more to
+  ship and every handover is captured, release the uncaptured rest;
+- the order was cancelled (OrderCancelled): release what is authorised, refund what was captured;
+- the order was delivered (OrderDelivered): cash on delivery is collected.
+
+Money moves at most once per intent: every provider call carries an idempotency key derived from
+what it settles (`capture-<order>-<handover>`, `release-<order>`, `refund-cancel-<order>`), so a
+Lambda that crashes after the provider answered and before the order was written repeats the same
+call on redelivery and gets the first answer back, and the recorded movement is keyed the same way,
+so it is counted once. A capture the provider refuses does not undo the shipment: the order's
+payment records the refusal and an operator gets an exception (PAYMENT_PROBLEM).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from shared.adapters.expressions import Write
+from shared.domain.events import (
+    CodCollected,
+    DomainEvent,
+    PaymentCaptured,
+    PaymentCaptureRefused,
+    PaymentRefunded,
+    PaymentVoided,
+)
+from shared.domain.fulfillment import FulfillmentStatus
+from shared.domain.money import ZERO, quantum
+from shared.domain.orders import Order, OrderStatus
+from shared.domain.payment_events import payment_event
+from shared.domain.payments import MovementKind, Payment, PaymentMethod, PaymentProvider, check_forward
+from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
+from shared.errors import Busy
+from shared.payments.provider import PaymentDeclined
+from shared.payments.provider import PaymentProvider as Gateway
+from shared.payments.sandbox import SandboxProvider
+from shared.repositories import Repositories
+from shared.unit_of_work import CommitFailed
+
+ATTEMPTS = 5
+DONE_SHIPPING = (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+GatewayFor = Callable[[PaymentProvider], Gateway]
+
+
+@dataclass
+class Settled:
+    order_id: str
+    events: list[str] = field(default_factory=list)   # the event types announced
+    problem: str | None = None
+
+
+def handover_amount(order: Order, handover_id: str, handed: dict[str, int]) -> Decimal:
+    """What a handover (a shipment, a collected pickup) is worth: its lines at their unit prices, the
+    shipping price with the order's first handover, less the discount pro rata to the lines' value,
+    rounded half up to the currency's minor unit."""
+    req = order.request
+    prices = {line.sku: line.unit_price for line in req.lines}
+    lines = sum((prices[sku] * qty for sku, qty in handed.items() if sku in prices), ZERO)
+    subtotal = sum((line.unit_price * line.quantity for line in req.lines), ZERO)
+    first = not order.shipment_ids or order.shipment_ids[0] == handover_id
+    shipping = req.shipping_price if first else ZERO
+    discount = req.discount_total * lines / subtotal if subtotal else ZERO
+    amount = (lines + shipping - discount).quantize(quantum(req.currency), rounding=ROUND_HALF_UP)
+    return max(amount, ZERO)
+
+
+def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], repos: Repositories,
+                    gateway_for: GatewayFor, now: datetime) -> Settled:
+    """Capture for one shipment or collected pickup (once), then release the rest if it is the last."""
+    def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
+        problem = None
+        done = pay.movement(MovementKind.CAPTURE, handover_id) or pay.movement(MovementKind.CAPTURE_REFUSED,
+                                                                               handover_id)
+        amount = min(handover_amount(order, handover_id, handed), pay.capturable)
+        if done is None and amount > 0 and pay.method == PaymentMethod.PREPAID:
+            before = pay.model_copy(deep=True)
+            try:
+                if pay.moves_money:
+                    answer = _gateway(pay, gateway_for).capture(
+                        pay.intent_id or "", amount, pay.currency, f"capture-{order_id}-{handover_id}", final=False)
+                    pay.charge_id = answer.charge_id or pay.charge_id
+                    pay.record(MovementKind.CAPTURE, handover_id, amount, now, provider_ref=answer.charge_id)
+                    pay.reported(captured=answer.amount_received, now=now)
+                else:  # the channel captures: the event is its instruction
+                    pay.record(MovementKind.CAPTURE, handover_id, amount, now)
+                events.append(payment_event(PaymentCaptured, order, before, amount, now, shipment_id=handover_id,
+                                            final=False))
+            except PaymentDeclined as declined:
+                pay.record(MovementKind.CAPTURE_REFUSED, handover_id, amount, now)
+                pay.capture_problem = problem = f"capture of {amount} {pay.currency} for {handover_id} refused: " \
+                                                f"{declined.message}"[:500]
+                events.append(payment_event(PaymentCaptureRefused, order, before, amount, now,
+                                            shipment_id=handover_id, reason=declined.code))
+        if order.status in DONE_SHIPPING and _every_handover_settled(order, pay):
+            _release(order, pay, gateway_for, now, events)
+        return problem
+
+    return _settle(order_id, repos, now, change)
+
+
+def settle_collection(order_id: str, fulfillment_order_id: str, repos: Repositories, gateway_for: GatewayFor,
+                      now: datetime) -> Settled:
+    """A click-and-collect order was handed over in the store: capture its lines as a shipment's."""
+    fo = repos.fulfillment.get(fulfillment_order_id)
+    if fo is None or fo.status != FulfillmentStatus.COLLECTED:
+        return Settled(order_id)
+    handed = {line.sku: line.quantity for line in fo.lines}
+    return settle_handover(order_id, fulfillment_order_id, handed, repos, gateway_for, now)
+
+
+def settle_cancellation(order_id: str, repos: Repositories, gateway_for: GatewayFor, now: datetime) -> Settled:
+    """The order was cancelled: release the authorisation, refund what was captured (paid at checkout)."""
+    def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
+        if order.status != OrderStatus.CANCELLED:
+            return None
+        _release(order, pay, gateway_for, now, events)
+        refundable = pay.refundable if pay.method == PaymentMethod.PREPAID else ZERO
+        if refundable > 0 and pay.movement(MovementKind.REFUND, f"cancel-{order_id}") is None:
+            before = pay.model_copy(deep=True)
+            key = f"cancel-{order_id}"
+            if pay.moves_money:
+                refund = _gateway(pay, gateway_for).refund(pay.intent_id or "", refundable, pay.currency,
+                                                          f"refund-{key}", reason="requested_by_customer")
+                # Keyed by the provider's refund id too, so its webhook about this refund counts once.
+                if pay.movement(MovementKind.REFUND, refund.refund_id) is None:
+                    pay.record(MovementKind.REFUND, refund.refund_id, refund.amount, now, provider_ref=key)
+                refund_id = refund.refund_id
+            else:
+                pay.record(MovementKind.REFUND, key, refundable, now)
+                refund_id = key
+            events.append(payment_event(PaymentRefunded, order, before, refundable, now, refund_id=refund_id))
+        return None
+
+    return _settle(order_id, repos, now, change)
+
+
+def settle_delivery(order_id: str, repos: Repositories, gateway_for: GatewayFor, now: datetime) -> Settled:
+    """Delivered (or collected in store): cash on delivery is in."""
+    def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
+        if pay.method != PaymentMethod.CASH_ON_DELIVERY or order.status not in (OrderStatus.DELIVERED,
+                                                                                OrderStatus.COMPLETED):
+            return None
+        before = pay.model_copy(deep=True)
+        if pay.record(MovementKind.COLLECTION, "delivery", pay.amount_due, now):
+            events.append(payment_event(CodCollected, order, before, pay.amount_due, now))
+        return None
+
+    return _settle(order_id, repos, now, change)
+
+
+def _gateway(pay: Payment, gateway_for: GatewayFor) -> Gateway:
+    gateway = gateway_for(pay.provider)
+    if isinstance(gateway, SandboxProvider) and pay.intent_id and not gateway.knows(pay.intent_id):
+        # No web shop made the sandbox's intent (the local demo pays with a signed webhook alone): it
+        # learns the authorisation from the order.
+        gateway.register_intent(pay.intent_id, pay.authorized, pay.currency)
+    return gateway
+
+
+def _every_handover_settled(order: Order, pay: Payment) -> bool:
+    """Nothing more ships, and each parcel (or, for a pickup order, the collection) has its capture
+    recorded or refused: the rest of the authorisation is not needed any more."""
+    settled = {m.key for m in pay.movements if m.kind in (MovementKind.CAPTURE, MovementKind.CAPTURE_REFUSED)}
+    if order.request.fulfillment.type == "pickup":
+        return bool(settled)
+    return all(shipment_id in settled for shipment_id in order.shipment_ids)
+
+
+def _release(order: Order, pay: Payment, gateway_for: GatewayFor, now: datetime, events: list[DomainEvent]) -> None:
+    if not pay.authorization_open:
+        return
+    before = pay.model_copy(deep=True)
+    rest = pay.capturable
+    if pay.moves_money and rest > 0:
+        answer = _gateway(pay, gateway_for).void(pay.intent_id or "", f"release-{order.order_id}")
+        pay.reported(captured=answer.amount_received, now=now)
+    pay.release(now)
+    events.append(payment_event(PaymentVoided, order, before, rest, now))
+
+
+Change = Callable[[Order, Payment, list[DomainEvent], list[Write]], str | None]
+
+
+def _settle(order_id: str, repos: Repositories, now: datetime, change: Change) -> Settled:
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        order = repos.orders.get(order_id)
+        if order is None:
+            return Settled(order_id, problem="no such order")
+        expected, pay = order.version, order.pay
+        before = pay.model_copy(deep=True)
+        events: list[DomainEvent] = []
+        writes: list[Write] = []
+        problem = change(order, pay, events, writes)
+        if not events:
+            return Settled(order_id, problem=problem)
+        check_forward(before, pay)
+        order.version += 1
+        order.updated_at = now
+        all_writes: list[Write | Sequence[Write]] = [repos.orders.save(order, expected),
+                                                     repos.events.publish_all(events), writes]
+        if problem:
+            all_writes.append(repos.reconciliation.raise_exception(ExceptionRecord(
+                kind=ExceptionKind.PAYMENT_PROBLEM, subject=order_id, since=now, raised_at=now, reason=problem,
+                suggested_action="capture the amount another way (a new authorisation), or write it off",
+                order_id=order_id, status=pay.status.value, channel=order.channel)))
+        try:
+            repos.commit(*all_writes)
+        except CommitFailed:
+            continue  # the order moved meanwhile: read again; provider calls repeat under the same keys
+        return Settled(order_id, events=[e.event_type for e in events], problem=problem)
+    raise Busy(f"order {order_id} is changing too fast to settle its payment")
