@@ -35,6 +35,13 @@ class InvalidInput(OmsError):
     code = "invalid_input"
 
 
+class MalformedBody(InvalidInput):
+    """The body cannot be parsed at all (not JSON): 400, where a body that parses but breaks a rule
+    is 422. Signed webhooks raise it after their signature is checked on the raw bytes."""
+
+    code = "malformed_json"
+
+
 class Busy(OmsError):
     """Contention outlasted our retries; the caller may safely retry the same request."""
 

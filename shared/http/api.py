@@ -28,9 +28,20 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 
 from shared.config import settings
 from shared.domain.principal import Principal
-from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound, OmsError, Unauthenticated, Unavailable
+from shared.errors import (
+    AccessDenied,
+    Busy,
+    Conflict,
+    InvalidInput,
+    MalformedBody,
+    NotFound,
+    OmsError,
+    Unauthenticated,
+    Unavailable,
+)
 
-_STATUS = {InvalidInput: 422, Unauthenticated: 401, AccessDenied: 403, NotFound: 404, Conflict: 409, Busy: 503,
+# The first class an error is an instance of decides: subclasses before their bases.
+_STATUS = {MalformedBody: 400, InvalidInput: 422, Unauthenticated: 401, AccessDenied: 403, NotFound: 404, Conflict: 409, Busy: 503,
            Unavailable: 503}
 
 F = TypeVar("F", bound=Callable[..., Any])

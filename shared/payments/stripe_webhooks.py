@@ -64,7 +64,7 @@ from pydantic import AfterValidator, BaseModel, Field, Strict, ValidationError
 
 from shared.domain.bounds import Flag
 from shared.domain.money import ISO_4217, minor_unit, quantum
-from shared.errors import InvalidInput, Unauthenticated
+from shared.errors import InvalidInput, MalformedBody, Unauthenticated
 from shared.payments.provider import ProviderEvent, ProviderEventKind, RefundInfo, RefundStatus
 
 PROVIDER = "stripe"
@@ -86,6 +86,12 @@ class StripeEventUnreadable(InvalidInput):
     """The body is signed but is not a Stripe Event of the documented shape (`field` names where)."""
 
     code = "unreadable_webhook"
+
+
+class StripeEventMalformed(MalformedBody, StripeEventUnreadable):
+    """The signed body is not JSON at all (400)."""
+
+    code = "malformed_json"
 
 
 # --- verification ---------------------------------------------------------------------------------
@@ -256,7 +262,8 @@ def parse(raw_body: bytes) -> ProviderEvent | None:
     try:
         document = json.loads(raw_body)
     except (ValueError, RecursionError) as error:  # bad JSON, bad UTF-8, absurd nesting
-        raise StripeEventUnreadable(f"not a Stripe event: the body is not JSON ({type(error).__name__})") from None
+        raise StripeEventMalformed(f"not a Stripe event: the body is not JSON ({type(error).__name__})",
+                                   field="body") from None
     if not isinstance(document, dict):
         raise StripeEventUnreadable("not a Stripe event: the body is not a JSON object")
     event = _validate(_Event, document, "")
