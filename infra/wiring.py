@@ -387,7 +387,6 @@ class ChannelSpec:
     allow_split: bool = True
     allow_partial: bool = False
     allow_cod: bool = False
-    prices_include_tax: bool = True
     rate_limit_rps: int = 50
     burst_limit: int = 100
 
@@ -396,17 +395,17 @@ DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("web", allow_cod=True),
     ChannelSpec("app"),
     ChannelSpec("pos", allow_split=False),
-    ChannelSpec("marketplace", allow_partial=True, prices_include_tax=False),
+    ChannelSpec("marketplace", allow_partial=True),
 )
 
 OPERATOR = PRINCIPAL_OPERATOR
 
 
 def channel_policies() -> str:
-    """The OMS_CHANNELS value every function gets: each channel's split, partial, cash-on-delivery and
-    price (tax-inclusive or not) policy."""
+    """The OMS_CHANNELS value every function gets: each channel's split, partial and cash-on-delivery
+    policy (its price basis for tax is in OMS_TAX_RATES)."""
     return json.dumps({c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial,
-                                "allow_cod": c.allow_cod, "prices_include_tax": c.prices_include_tax}
+                                "allow_cod": c.allow_cod}
                        for c in DEFAULT_CHANNELS})
 
 

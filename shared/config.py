@@ -36,6 +36,10 @@ class Environment:
     payment_secret: str = "OMS_PAYMENT_SECRET"
     # Failed payment attempts after which an order awaiting payment is cancelled.
     payment_max_failures: str = "OMS_PAYMENT_MAX_FAILURES"
+    # The selling entity printed on invoices (JSON: entity_id, name, address, vat_id).
+    seller: str = "OMS_SELLER"
+    # Tax rates by destination country and date, and each channel's price basis (shared/domain/tax.py).
+    tax_rates: str = "OMS_TAX_RATES"
 
 
 ENV = Environment()
@@ -57,6 +61,15 @@ class Defaults:
     payment_provider: str = "sandbox"
     payment_secret: str = "oms/payments"
     payment_max_failures: int = 3
+    # Demo values for the local runtime: a merchant sets both (cdk.json `oms:environment`).
+    seller: str = ('{"entity_id": "DEMO", "name": "OMS Demo Shop GmbH", "vat_id": "DE000000000", "address": '
+                   '{"line1": "Demostrasse 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}}')
+    tax_rates: str = ('{"default": "0.19", "rates": ['
+                      '{"country": "FR", "rate": "0.20", "valid_from": "2014-01-01"}, '
+                      '{"country": "NL", "rate": "0.21", "valid_from": "2012-10-01"}, '
+                      '{"country": "AT", "rate": "0.20", "valid_from": "2016-01-01"}, '
+                      '{"country": "GB", "rate": "0.20", "valid_from": "2011-01-04"}, '
+                      '{"country": "US", "rate": "0", "valid_from": "2000-01-01"}]}')
 
 
 DEFAULTS = Defaults()
@@ -69,8 +82,6 @@ class ChannelPolicy:
     # Cash on delivery: an order paying so through a channel that does not allow it is held
     # (PAYMENT_METHOD_NOT_ALLOWED).
     allow_cod: bool = False
-    # Whether the channel's prices include tax (invoices compute net from gross) or not.
-    prices_include_tax: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,8 @@ class Settings:
     payment_provider: str = DEFAULTS.payment_provider
     payment_secret: str = DEFAULTS.payment_secret
     payment_max_failures: int = DEFAULTS.payment_max_failures
+    seller: str = DEFAULTS.seller
+    tax_rates: str = DEFAULTS.tax_rates
 
     def channel_policy(self, channel: str) -> ChannelPolicy:
         return self.channels.get(channel, ChannelPolicy())
@@ -113,6 +126,8 @@ def settings() -> Settings:
         payment_provider=env.get(ENV.payment_provider, DEFAULTS.payment_provider),
         payment_secret=env.get(ENV.payment_secret, DEFAULTS.payment_secret),
         payment_max_failures=int(env.get(ENV.payment_max_failures) or DEFAULTS.payment_max_failures),
+        seller=env.get(ENV.seller) or DEFAULTS.seller,
+        tax_rates=env.get(ENV.tax_rates) or DEFAULTS.tax_rates,
         # OMS_QUEUE_<NAME>_URL, as queue_url_env names them (AWS names the queues).
         queue_urls={key[len("OMS_QUEUE_"):-len("_URL")].lower().replace("_", "-"): url for key, url in env.items()
                     if key.startswith("OMS_QUEUE_") and key.endswith("_URL") and url},

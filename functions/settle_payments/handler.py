@@ -4,17 +4,21 @@ cancelled, refunded when a paid order is cancelled, cash on delivery collected o
 
 from __future__ import annotations
 
+from functools import cache
+
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Field, Json
 
 from shared.batch import sqs_processor
+from shared.config import settings
 from shared.observability import count, logger, metrics, traced
 from shared.payments.credentials import payment_provider
 from shared.repositories import repositories
 from shared.services import settlement
 from shared.services.clock import utc_now
+from shared.services.invoicing import InvoicingSettings
 
 
 class Line(BaseModel):
@@ -42,15 +46,22 @@ class SettlementRecord(SqsRecordModel):
 processor = sqs_processor(SettlementRecord)
 
 
+@cache
+def invoicing() -> InvoicingSettings:
+    """Read once per container: a configuration mistake fails every record loudly (DLQ, logged)."""
+    return InvoicingSettings.from_json(settings().seller, settings().tax_rates)
+
+
 def settle(record: SettlementRecord) -> None:
     event, repos, now = record.body, repositories(), utc_now()
     detail = event.detail
     if event.detail_type == "ShipmentDispatched" and detail.shipment_id:
         handed = {line.sku: line.quantity for line in detail.lines}
-        result = settlement.settle_handover(detail.order_id, detail.shipment_id, handed, repos, payment_provider, now)
+        result = settlement.settle_handover(detail.order_id, detail.shipment_id, handed, repos, payment_provider, now,
+                                            invoicing())
     elif event.detail_type == "FulfillmentOrderChanged" and detail.fulfillment_order_id:
         result = settlement.settle_collection(detail.order_id, detail.fulfillment_order_id, repos, payment_provider,
-                                              now)
+                                              now, invoicing())
     elif event.detail_type == "OrderCancelled":
         result = settlement.settle_cancellation(detail.order_id, repos, payment_provider, now)
     elif event.detail_type == "OrderDelivered":

@@ -336,6 +336,22 @@ class PaymentDisputed(PaymentEvent):
     reason: str | None
 
 
+class DocumentIssued(DomainEvent):
+    event_type = "DocumentIssued"
+    description = ("An invoice (for a shipment or collected pickup) or a credit note (for a refund) was issued with "
+                   "the next number of its series. Totals only: the buyer's name and address are in the document.")
+    kind: str = Field(description="INVOICE or CREDIT_NOTE")
+    number: str = Field(description="e.g. INV-2026-000123: gapless per selling entity, kind and year")
+    order_id: str
+    channel: str
+    covers: str = Field(description="the shipment id (invoice) or the refund id (credit note)")
+    corrects: str | None = Field(description="a credit note: the number of the invoice it corrects")
+    currency: str
+    net: str
+    tax: str
+    gross: str
+
+
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     OrderReceived,
     OrderReleased,
@@ -365,4 +381,5 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     PaymentRefunded,
     CodCollected,
     PaymentDisputed,
+    DocumentIssued,
 )

@@ -9,7 +9,7 @@ nothing was written and the next attempt starts from a fresh read. After `ATTEMP
 hears `Busy` and may retry the same request (a queue consumer: let the message be redelivered).
 
 The buyer's name and address go into the document only: nothing here logs a document or puts one
-into an event.
+into an event: DocumentIssued, in the document's transaction, carries its number and totals.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from shared.domain.events import DocumentIssued
 from shared.domain.invoices import (
     DocumentKind,
     DocumentSeries,
@@ -127,8 +128,13 @@ def _issue(kind: DocumentKind, order: Order, covers: str, draft: Callable[[Seque
         d = draft(earlier)
         last = repos.invoices.last_number(DocumentSeries.of(d.seller.entity_id, kind, now))
         new = document(kind, last + 1, now, order, covers, d.seller, d.basis, d.lines, d.corrects)
+        announced = DocumentIssued(
+            occurred_at=now, kind=new.kind.value, number=new.number, order_id=order.order_id, channel=order.channel,
+            covers=covers, corrects=new.corrects, currency=new.currency, net=str(new.net), tax=str(new.tax),
+            gross=str(new.gross))
         try:
-            repos.commit(repos.invoices.issue(new, last, len(earlier)))
+            # The event in the document's transaction: a PDF is rendered for every document issued.
+            repos.commit(repos.invoices.issue(new, last, len(earlier)), repos.events.publish(announced))
             return new
         except Refused as refused:
             taken = refused.find(AlreadyExists)

@@ -1,8 +1,9 @@
 """Settling an order's payment as its goods move (settle-payments, from domain events):
 
 - a shipment left (ShipmentDispatched) or a pickup was collected (FulfillmentOrderChanged COLLECTED):
-  capture what was handed over, at most what is still authorised; once the order has nothing more to
-  ship and every handover is captured, release the uncaptured rest;
+  invoice what was handed over (shared/services/invoicing.py) and capture the invoice's total, at
+  most what is still authorised; once the order has nothing more to ship and every handover is
+  captured, release the uncaptured rest;
 - the order was cancelled (OrderCancelled): release what is authorised, refund what was captured;
 - the order was delivered (OrderDelivered): cash on delivery is collected.
 
@@ -21,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from shared.adapters.expressions import Write
 from shared.domain.events import (
@@ -33,7 +33,7 @@ from shared.domain.events import (
     PaymentVoided,
 )
 from shared.domain.fulfillment import FulfillmentStatus
-from shared.domain.money import ZERO, quantum
+from shared.domain.money import ZERO
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.payment_events import payment_event
 from shared.domain.payments import MovementKind, Payment, PaymentMethod, PaymentProvider, check_forward
@@ -43,6 +43,7 @@ from shared.payments.provider import PaymentDeclined
 from shared.payments.provider import PaymentProvider as Gateway
 from shared.payments.sandbox import SandboxProvider
 from shared.repositories import Repositories
+from shared.services.invoicing import InvoicingSettings, issue_invoice
 from shared.unit_of_work import CommitFailed
 
 ATTEMPTS = 5
@@ -57,29 +58,21 @@ class Settled:
     problem: str | None = None
 
 
-def handover_amount(order: Order, handover_id: str, handed: dict[str, int]) -> Decimal:
-    """What a handover (a shipment, a collected pickup) is worth: its lines at their unit prices, the
-    shipping price with the order's first handover, less the discount pro rata to the lines' value,
-    rounded half up to the currency's minor unit."""
-    req = order.request
-    prices = {line.sku: line.unit_price for line in req.lines}
-    lines = sum((prices[sku] * qty for sku, qty in handed.items() if sku in prices), ZERO)
-    subtotal = sum((line.unit_price * line.quantity for line in req.lines), ZERO)
-    first = not order.shipment_ids or order.shipment_ids[0] == handover_id
-    shipping = req.shipping_price if first else ZERO
-    discount = req.discount_total * lines / subtotal if subtotal else ZERO
-    amount = (lines + shipping - discount).quantize(quantum(req.currency), rounding=ROUND_HALF_UP)
-    return max(amount, ZERO)
-
-
 def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], repos: Repositories,
-                    gateway_for: GatewayFor, now: datetime) -> Settled:
-    """Capture for one shipment or collected pickup (once), then release the rest if it is the last."""
+                    gateway_for: GatewayFor, now: datetime, invoicing: InvoicingSettings) -> Settled:
+    """Invoice one shipment or collected pickup, capture the invoice's total (once, at most what is
+    still authorised), then release the rest if nothing more ships. The invoice comes first and is
+    idempotent per handover: a redelivery after a crash finds it and captures the same amount."""
+    order = repos.orders.get(order_id)
+    if order is None:
+        return Settled(order_id, problem="no such order")
+    invoice = issue_invoice(order, handover_id, handed, repos, now, invoicing)
+
     def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
         problem = None
         done = pay.movement(MovementKind.CAPTURE, handover_id) or pay.movement(MovementKind.CAPTURE_REFUSED,
                                                                                handover_id)
-        amount = min(handover_amount(order, handover_id, handed), pay.capturable)
+        amount = min(invoice.gross, pay.capturable)
         if done is None and amount > 0 and pay.method == PaymentMethod.PREPAID:
             before = pay.model_copy(deep=True)
             try:
@@ -107,13 +100,13 @@ def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], rep
 
 
 def settle_collection(order_id: str, fulfillment_order_id: str, repos: Repositories, gateway_for: GatewayFor,
-                      now: datetime) -> Settled:
+                      now: datetime, invoicing: InvoicingSettings) -> Settled:
     """A click-and-collect order was handed over in the store: capture its lines as a shipment's."""
     fo = repos.fulfillment.get(fulfillment_order_id)
     if fo is None or fo.status != FulfillmentStatus.COLLECTED:
         return Settled(order_id)
     handed = {line.sku: line.quantity for line in fo.lines}
-    return settle_handover(order_id, fulfillment_order_id, handed, repos, gateway_for, now)
+    return settle_handover(order_id, fulfillment_order_id, handed, repos, gateway_for, now, invoicing)
 
 
 def settle_cancellation(order_id: str, repos: Repositories, gateway_for: GatewayFor, now: datetime) -> Settled:

@@ -17,8 +17,7 @@ def test_settings_read_the_variables_the_wiring_names(monkeypatch):
     try:
         s = settings()
         assert (s.table_name, s.event_bus_name, s.principals) == ("orders-table", "orders-bus", {"key-1": "web"})
-        assert s.channel_policy("marketplace") == ChannelPolicy(allow_split=True, allow_partial=True,
-                                                                prices_include_tax=False)
+        assert s.channel_policy("marketplace") == ChannelPolicy(allow_split=True, allow_partial=True)
         assert s.channel_policy("web").allow_cod and not s.channel_policy("app").allow_cod
         assert s.channel_policy("pos") == ChannelPolicy(allow_split=False, allow_partial=False)
         assert s.channel_policy("unknown") == ChannelPolicy()
