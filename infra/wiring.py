@@ -158,11 +158,11 @@ READY_FOR_PICKUP = {
 }
 TRACKING_UPDATES = "tracking-updates"
 PAYMENT_EVENTS = "payment-events"
-# When money moves as goods move: a parcel left, a pickup was collected, the order was cancelled or
-# delivered (cash on delivery).
+# When money moves as goods move: a parcel left, a pickup was collected, the order (or some of its
+# lines) was cancelled, or it was delivered (cash on delivery).
 SETTLEMENT_MOMENTS = {
     "source": [EVENT_SOURCE],
-    "detail-type": ["ShipmentDispatched", "OrderCancelled", "OrderDelivered"],
+    "detail-type": ["ShipmentDispatched", "OrderCancelled", "OrderLinesCancelled", "OrderDelivered"],
 }
 PICKUP_COLLECTED = {
     "source": [EVENT_SOURCE],

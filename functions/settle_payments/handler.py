@@ -4,6 +4,7 @@ cancelled, refunded when a paid order is cancelled, cash on delivery collected o
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -31,6 +32,8 @@ class Detail(BaseModel):
     shipment_id: str | None = None
     fulfillment_order_id: str | None = None
     lines: list[Line] = []
+    cancellation_id: str | None = None
+    amount: Decimal | None = None
 
 
 class SettlementEvent(BaseModel):
@@ -62,6 +65,9 @@ def settle(record: SettlementRecord) -> None:
     elif event.detail_type == "FulfillmentOrderChanged" and detail.fulfillment_order_id:
         result = settlement.settle_collection(detail.order_id, detail.fulfillment_order_id, repos, payment_provider,
                                               now, invoicing())
+    elif event.detail_type == "OrderLinesCancelled" and detail.cancellation_id and detail.amount is not None:
+        result = settlement.settle_line_cancellation(detail.order_id, detail.cancellation_id, detail.amount, repos,
+                                                     payment_provider, now)
     elif event.detail_type == "OrderCancelled":
         result = settlement.settle_cancellation(detail.order_id, repos, payment_provider, now)
     elif event.detail_type == "OrderDelivered":

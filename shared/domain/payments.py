@@ -67,6 +67,7 @@ class MovementKind(StrEnum):
     REFUND = "refund"
     COLLECTION = "collection"                # cash on delivery, counted in on delivery
     CAPTURE_REFUSED = "capture_refused"      # the provider refused it: moved nothing, settles the handover
+    DUE_REDUCED = "due_reduced"              # lines cancelled: less is owed (moves no money by itself)
 
 
 class Movement(BaseModel):
@@ -137,6 +138,11 @@ class Payment(BaseModel):
 
     def _sum(self, kind: MovementKind) -> Decimal:
         return sum((m.amount for m in self.movements if m.kind == kind), ZERO)
+
+    @computed_field(description="What is still owed for the order: its total less cancelled lines")  # type: ignore[prop-decorator]
+    @property
+    def due(self) -> Decimal:
+        return max(self.amount_due - self._sum(MovementKind.DUE_REDUCED), ZERO)
 
     @computed_field(description="Derived from the amounts: it moves only forward")  # type: ignore[prop-decorator]
     @property

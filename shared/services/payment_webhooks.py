@@ -117,6 +117,7 @@ def apply_payment_event(event: ProviderEvent, received_at: datetime, repos: Repo
         expected = order.version
         decision = apply_provider_event(order, event, now, max_failures)
         if not decision.applied:
+            _credit_refunds(order, repos, now)
             return Result(order.order_id, Outcome.DUPLICATE, cancelled=_cancel_if_due(order, repos, now))
         order.version += 1
         writes: list[Write | Sequence[Write]] = [repos.orders.save(order, expected),
@@ -136,6 +137,7 @@ def apply_payment_event(event: ProviderEvent, received_at: datetime, repos: Repo
             continue
         except CommitFailed:
             continue
+        _credit_refunds(order, repos, now)
         return Result(order.order_id, Outcome.APPLIED, cancelled=_cancel_if_due(order, repos, now),
                       problem=decision.problem)
     raise Busy(f"order {order.order_id} is changing too fast to apply payment event {event.event_id}")
@@ -176,6 +178,34 @@ def _cancel_if_due(order: Order, repos: Repositories, now: datetime) -> bool:
     except Conflict:
         return False  # it moved past cancelling meanwhile (shipped): the payment problem stays listed
     return True
+
+
+def _credit_refunds(order: Order, repos: Repositories, now: datetime) -> None:
+    """A credit note for each refund of invoiced money that has none yet (a refund made in the
+    provider's dashboard after the goods shipped). Decided from the stored state, so a redelivery
+    after a crash between the payment's commit and the credit note still issues it; the credit
+    note is idempotent per refund id."""
+    from shared.domain.invoices import DocumentKind
+    from shared.domain.payments import MovementKind
+    from shared.errors import InvalidInput
+    from shared.observability import logger
+    from shared.services.invoicing import issue_credit_note
+
+    refunds = [m for m in order.pay.movements if m.kind == MovementKind.REFUND]
+    if not refunds:
+        return
+    documents = repos.invoices.for_order(order.order_id)
+    credited = {d.covers for d in documents if d.kind is DocumentKind.CREDIT_NOTE}
+    if not any(d.kind is DocumentKind.INVOICE for d in documents):
+        return  # nothing was invoiced: a refund before shipping corrects no document
+    for refund in refunds:
+        if refund.key in credited:
+            continue
+        try:
+            issue_credit_note(order, refund.key, repos, now, amount=refund.amount)
+        except InvalidInput as refused:  # more refunded than invoiced: money, not a document, to sort out
+            logger.warning("refund not credited", extra={"order_id": order.order_id, "refund_id": refund.key,
+                                                         "reason": refused.message})
 
 
 def _payment_exception(order: Order, problem: str, now: datetime):

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from shared.adapters.expressions import Write
 from shared.domain.events import (
@@ -116,20 +117,24 @@ def settle_cancellation(order_id: str, repos: Repositories, gateway_for: Gateway
             return None
         _release(order, pay, gateway_for, now, events)
         refundable = pay.refundable if pay.method == PaymentMethod.PREPAID else ZERO
-        if refundable > 0 and pay.movement(MovementKind.REFUND, f"cancel-{order_id}") is None:
-            before = pay.model_copy(deep=True)
-            key = f"cancel-{order_id}"
-            if pay.moves_money:
-                refund = _gateway(pay, gateway_for).refund(pay.intent_id or "", refundable, pay.currency,
-                                                          f"refund-{key}", reason="requested_by_customer")
-                # Keyed by the provider's refund id too, so its webhook about this refund counts once.
-                if pay.movement(MovementKind.REFUND, refund.refund_id) is None:
-                    pay.record(MovementKind.REFUND, refund.refund_id, refund.amount, now, provider_ref=key)
-                refund_id = refund.refund_id
-            else:
-                pay.record(MovementKind.REFUND, key, refundable, now)
-                refund_id = key
-            events.append(payment_event(PaymentRefunded, order, before, refundable, now, refund_id=refund_id))
+        _refund(order, pay, refundable, f"cancel-{order_id}", gateway_for, now, events)
+        return None
+
+    return _settle(order_id, repos, now, change)
+
+
+def settle_line_cancellation(order_id: str, cancellation_id: str, amount: Decimal, repos: Repositories,
+                             gateway_for: GatewayFor, now: datetime) -> Settled:
+    """Lines were cancelled before they shipped (`amount`: their value): less is owed. What was
+    captured beyond what is still owed (a paid order) is refunded; what was only authorised is not
+    captured for them, and once nothing more ships the rest is released."""
+    def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
+        key = f"lines-{cancellation_id}"
+        pay.record(MovementKind.DUE_REDUCED, key, amount, now)
+        if pay.method == PaymentMethod.PREPAID:
+            _refund(order, pay, min(amount, pay.refundable - pay.due), key, gateway_for, now, events)
+        if order.status in DONE_SHIPPING and _every_handover_settled(order, pay):
+            _release(order, pay, gateway_for, now, events)
         return None
 
     return _settle(order_id, repos, now, change)
@@ -142,8 +147,8 @@ def settle_delivery(order_id: str, repos: Repositories, gateway_for: GatewayFor,
                                                                                 OrderStatus.COMPLETED):
             return None
         before = pay.model_copy(deep=True)
-        if pay.record(MovementKind.COLLECTION, "delivery", pay.amount_due, now):
-            events.append(payment_event(CodCollected, order, before, pay.amount_due, now))
+        if pay.record(MovementKind.COLLECTION, "delivery", pay.due, now):
+            events.append(payment_event(CodCollected, order, before, pay.due, now))
         return None
 
     return _settle(order_id, repos, now, change)
@@ -156,6 +161,32 @@ def _gateway(pay: Payment, gateway_for: GatewayFor) -> Gateway:
         # learns the authorisation from the order.
         gateway.register_intent(pay.intent_id, pay.authorized, pay.currency)
     return gateway
+
+
+def _refund(order: Order, pay: Payment, amount: Decimal, key: str, gateway_for: GatewayFor, now: datetime,
+            events: list[DomainEvent]) -> None:
+    """Refund `amount` once for `key` (a cancellation). Through the provider the movement is keyed by
+    the provider's refund id (its webhook about the same refund then counts once) and remembers
+    `key`; the provider call carries `refund-<key>` as idempotency key, so a retry refunds nothing
+    more."""
+    done = any(m.kind == MovementKind.REFUND and key in (m.key, m.provider_ref) for m in pay.movements)
+    if amount <= 0 or done:
+        return
+    before = pay.model_copy(deep=True)
+    if pay.moves_money:
+        refund = _gateway(pay, gateway_for).refund(pay.intent_id or "", amount, pay.currency, f"refund-{key}",
+                                                  reason="requested_by_customer")
+        refund_id = refund.refund_id
+        if not pay.record(MovementKind.REFUND, refund_id, refund.amount, now, provider_ref=key):
+            # Its webhook came first and recorded (and announced) it: remember what it was for.
+            known = pay.movement(MovementKind.REFUND, refund_id)
+            if known is not None:
+                known.provider_ref = key
+            return
+    else:  # the channel refunds: the event is its instruction
+        pay.record(MovementKind.REFUND, key, amount, now)
+        refund_id = key
+    events.append(payment_event(PaymentRefunded, order, before, amount, now, refund_id=refund_id))
 
 
 def _every_handover_settled(order: Order, pay: Payment) -> bool:
@@ -194,7 +225,7 @@ def _settle(order_id: str, repos: Repositories, now: datetime, change: Change) -
         events: list[DomainEvent] = []
         writes: list[Write] = []
         problem = change(order, pay, events, writes)
-        if not events:
+        if not events and pay == before:
             return Settled(order_id, problem=problem)
         check_forward(before, pay)
         order.version += 1
