@@ -60,7 +60,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, Strict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Strict, ValidationError
 
 from shared.domain.bounds import Flag
 from shared.domain.money import ISO_4217, minor_unit, quantum
@@ -177,8 +177,14 @@ StripeId = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\
 Units = Annotated[int, Strict(), Field(ge=0, le=10**14)]
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(_iso_currency)]
 Created = Annotated[int, Strict(), Field(ge=_year_start(2000), lt=_year_start(9999))]
-Word = Annotated[str, Field(max_length=255)]
-Message = Annotated[str, Field(max_length=1000)]
+def _cut(limit: int) -> BeforeValidator:
+    """Free text (a decline message, a reason) is cut to `limit`, not refused: refused, the whole
+    signed event would be unreadable and Stripe would retry it for days without it ever applying."""
+    return BeforeValidator(lambda v: v[:limit] if isinstance(v, str) else v)
+
+
+Word = Annotated[str, _cut(255), Field(max_length=255)]
+Message = Annotated[str, _cut(1000), Field(max_length=1000)]
 
 
 class _Metadata(BaseModel):
