@@ -14,7 +14,7 @@ from infra import wiring
 from infra.components.api import ApiKeys, OmsApi
 from infra.components.functions import OmsFunction
 from infra.components.layers import PYTHON_CACHES, Layers
-from infra.components.storage import CarrierSecret, LabelBucket, OrdersTable, PaymentSecret
+from infra.components.storage import CarrierSecret, DocumentBucket, LabelBucket, OrdersTable, PaymentSecret
 from infra.components.triggers import QueueTrigger, add_triggers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,7 @@ class OmsStack(Stack):
         table = OrdersTable(self, "Orders").table
         bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
         labels = LabelBucket(self, "Labels").bucket
+        documents = DocumentBucket(self, "Documents").bucket
         carrier_secret = CarrierSecret(self, "CarrierSecret").secret
         payment_secret = PaymentSecret(self, "PaymentSecret").secret
         # SES checks the sender's address identity or its domain's, whichever is verified.
@@ -65,8 +66,8 @@ class OmsStack(Stack):
             principals = {wiring.ENV.principals: keys.principals_json()} if spec.needs_api_principals else {}
             fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code, layers=layers.all,
                              environment={**environment, **principals})
-            fn.grant(table, bus, labels=labels, carrier_secret=carrier_secret, payment_secret=payment_secret,
-                     email_identities=email_identities)
+            fn.grant(table, bus, labels=labels, documents=documents, carrier_secret=carrier_secret,
+                     payment_secret=payment_secret, email_identities=email_identities)
             add_triggers(fn, table=table, bus=bus)
             functions[spec.name] = fn.function
             built.append(fn)

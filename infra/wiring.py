@@ -82,6 +82,7 @@ class QueueSpec:
 
 Access = Literal["read", "write"]
 METRICS_NAMESPACE = "OMS"
+DOCUMENTS_LAYER = "documents"
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ class Function:
     sends_to: tuple[str, ...] = ()
     # The shipping-label bucket: write (buy and store labels, presign links) or read (presign only).
     label_access: Access | None = None
+    # The documents bucket (invoice and credit note PDFs): write (render and store) or read (presign).
+    documents_access: Access | None = None
+    # Layers beyond Powertools and shared/ (infra/components/layers.py), for the functions that need
+    # them only: DOCUMENTS_LAYER (fpdf2 and its pure-Python dependencies) where PDFs are rendered.
+    layers: tuple[str, ...] = ()
     # Read the carrier credentials secret (API keys, webhook signing secrets).
     reads_carrier_secret: bool = False
     # Read the payment secret (Stripe's secret key and webhook signing secret).

@@ -168,7 +168,9 @@ def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: 
             events.put_rule(Name=rule, EventBusName=bus_name, EventPattern=json.dumps(pattern))
             events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": q.name, "Arn": arn}])
         out.queue_urls[fn.name], out.dlq_urls[fn.name], out.by_queue_name[q.name] = url, dlq_url, url
-    session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=wiring.DEFAULTS.label_bucket)
+    s3 = session.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=wiring.DEFAULTS.label_bucket)
+    s3.create_bucket(Bucket=wiring.DEFAULTS.documents_bucket)
     session.client("secretsmanager", endpoint_url=endpoint).create_secret(
         Name=wiring.DEFAULTS.carrier_secret, SecretString=json.dumps(DEMO_CARRIER_SECRET))
     session.client("secretsmanager", endpoint_url=endpoint).create_secret(

@@ -24,6 +24,8 @@ class Environment:
     principals: str = "OMS_API_PRINCIPALS"
     channels: str = "OMS_CHANNELS"
     label_bucket: str = "OMS_LABEL_BUCKET"
+    # Invoice and credit note PDFs (kept for the legal retention period: no expiry).
+    documents_bucket: str = "OMS_DOCUMENTS_BUCKET"
     carrier_secret: str = "OMS_CARRIER_SECRET"
     # Which adapter buys labels: sandbox (default) or easypost (its API key in the carrier secret).
     label_carrier: str = "OMS_LABEL_CARRIER"
@@ -55,6 +57,7 @@ class Defaults:
     table_name: str = "oms"
     bus_name: str = "oms-events"
     label_bucket: str = "oms-labels"
+    documents_bucket: str = "oms-documents"
     carrier_secret: str = "oms/carriers"
     label_carrier: str = "sandbox"
     email_sender: str = "orders@example.com"
@@ -93,6 +96,7 @@ class Settings:
     channels: dict[str, ChannelPolicy] = field(default_factory=dict)
     max_body_bytes: int = 262_144
     label_bucket: str = DEFAULTS.label_bucket
+    documents_bucket: str = DEFAULTS.documents_bucket
     carrier_secret: str = DEFAULTS.carrier_secret
     label_carrier: str = DEFAULTS.label_carrier
     email_sender: str = DEFAULTS.email_sender
@@ -119,6 +123,7 @@ def settings() -> Settings:
         principals=json.loads(env.get(ENV.principals) or "{}"),
         channels={name: ChannelPolicy(**policy) for name, policy in channels.items()},
         label_bucket=env.get(ENV.label_bucket, DEFAULTS.label_bucket),
+        documents_bucket=env.get(ENV.documents_bucket, DEFAULTS.documents_bucket),
         carrier_secret=env.get(ENV.carrier_secret, DEFAULTS.carrier_secret),
         label_carrier=env.get(ENV.label_carrier, DEFAULTS.label_carrier),
         email_sender=env.get(ENV.email_sender, DEFAULTS.email_sender),

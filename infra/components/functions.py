@@ -74,7 +74,7 @@ class OmsFunction(Construct):
             f"Pinned to python{wiring.LAMBDA_PYTHON} (wiring.LAMBDA_PYTHON): the test suite and the local "
             "runtime run on that same interpreter version, so what is tested is what runs.")})
 
-    def grant(self, table: dynamodb.Table, bus: events.IEventBus, *, labels: s3.IBucket,
+    def grant(self, table: dynamodb.Table, bus: events.IEventBus, *, labels: s3.IBucket, documents: s3.IBucket,
               carrier_secret: secretsmanager.ISecret, payment_secret: secretsmanager.ISecret,
               email_identities: list[str]) -> None:
         """Exactly what the wiring declares, nothing more."""
@@ -88,20 +88,11 @@ class OmsFunction(Construct):
                 "the GSIs declared in wiring.TABLE and nothing outside this table.")})
         if self.spec.publishes_events:
             bus.grant_put_events_to(self.function)
-        if self.spec.label_access == "write":
-            labels.grant_read_write(self.function)
-        elif self.spec.label_access == "read":
-            labels.grant_read(self.function)  # presigned links are signed with the reader's rights
-        if self.spec.label_access:
-            self.function.add_environment(wiring.ENV.label_bucket, labels.bucket_name)
-            acknowledge(self.role, {"AwsSolutions-IAM5[Action::s3:GetObject*]": "grant_read's object actions.",
-                                    "AwsSolutions-IAM5[Action::s3:GetBucket*]": "grant_read's bucket actions.",
-                                    "AwsSolutions-IAM5[Action::s3:List*]": "grant_read's list actions.",
-                                    "AwsSolutions-IAM5[Action::s3:DeleteObject*]": "grant_read_write's delete actions.",
-                                    "AwsSolutions-IAM5[Action::s3:Abort*]": "grant_read_write's multipart abort.",
-                                    bucket_objects_wildcard(labels): (
-                                        "Labels are keyed by shipment id: any object of the label bucket, "
-                                        "and no other bucket.")})
+        self._grant_bucket(labels, self.spec.label_access, wiring.ENV.label_bucket,
+                           "Labels are keyed by shipment id: any object of the label bucket, and no other bucket.")
+        self._grant_bucket(documents, self.spec.documents_access, wiring.ENV.documents_bucket,
+                           "Invoice PDFs are keyed by order id and number: any object of the documents bucket, "
+                           "and no other bucket.")
         if self.spec.reads_carrier_secret:
             carrier_secret.grant_read(self.function)
             self.function.add_environment(wiring.ENV.carrier_secret, carrier_secret.secret_arn)
@@ -113,3 +104,20 @@ class OmsFunction(Construct):
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[Stack.of(self).format_arn(service="ses", resource="identity", resource_name=identity)
                            for identity in email_identities]))
+
+    def _grant_bucket(self, bucket: s3.IBucket, access: wiring.Access | None, env_name: str, objects: str) -> None:
+        """Read (presigned links are signed with the reader's rights) or read and write, and the
+        bucket's name in `env_name`; nothing without `access`."""
+        if access is None:
+            return
+        if access == "write":
+            bucket.grant_read_write(self.function)
+        else:
+            bucket.grant_read(self.function)
+        self.function.add_environment(env_name, bucket.bucket_name)
+        acknowledge(self.role, {"AwsSolutions-IAM5[Action::s3:GetObject*]": "grant_read's object actions.",
+                                "AwsSolutions-IAM5[Action::s3:GetBucket*]": "grant_read's bucket actions.",
+                                "AwsSolutions-IAM5[Action::s3:List*]": "grant_read's list actions.",
+                                "AwsSolutions-IAM5[Action::s3:DeleteObject*]": "grant_read_write's delete actions.",
+                                "AwsSolutions-IAM5[Action::s3:Abort*]": "grant_read_write's multipart abort.",
+                                bucket_objects_wildcard(bucket): objects})

@@ -68,6 +68,29 @@ class LabelBucket(Construct):
             "CloudTrail data events can audit reads where a merchant needs it.")})
 
 
+class DocumentBucket(Construct):
+    """Invoice and credit note PDFs (invoices/<order id>/<number>.pdf), private; handed out only as
+    short-lived presigned links. No expiry: invoices must be kept for the legal retention period,
+    typically 10 years (its length and start depend on the country), and when one may go is the
+    merchant's decision, not a lifecycle rule's guess. The table keeps every document as data too,
+    so a PDF can always be rendered again from it. No transition to Infrequent Access either: a
+    PDF is a few KB, and S3 Standard-IA bills every object as at least 128 KB."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self.bucket = s3.Bucket(
+            self, "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(self.bucket, {"AwsSolutions-S1": (
+            "Only the OMS's render-documents function writes here, each document under its own number; "
+            "CloudTrail data events can audit reads where a merchant needs it.")})
+
+
 class CarrierSecret(Construct):
     """Carrier credentials, one JSON secret (keys in shared/carriers/credentials.py). The stack
     generates the signing secret of our canonical webhook format; a merchant adds the providers'

@@ -190,7 +190,8 @@ def test_labels_secrets_email_and_direct_sends_are_granted_only_where_declared(r
     spec = FUNCTIONS[name]
     statements = statements_of(resources, function_ids[name])
     env = resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
-    bucket = {"Fn::GetAtt": [only(of_type(resources, "AWS::S3::Bucket")), "Arn"]}
+    bucket = {"Fn::GetAtt": [bucket_id(resources, "Labels"), "Arn"]}
+    documents = {"Fn::GetAtt": [bucket_id(resources, "Documents"), "Arn"]}
     secrets = of_type(resources, "AWS::SecretsManager::Secret")
     secret = {"Ref": only(lid for lid in secrets if lid.startswith("CarrierSecret"))}
     payment_secret = {"Ref": only(lid for lid in secrets if lid.startswith("PaymentSecret"))}
@@ -198,6 +199,10 @@ def test_labels_secrets_email_and_direct_sends_are_granted_only_where_declared(r
     assert ("s3:GetObject*" in actions_on(statements, bucket)) == (spec.label_access is not None)
     assert ("s3:PutObject" in actions_on(statements, bucket)) == (spec.label_access == "write")
     assert (wiring.ENV.label_bucket in env) == (spec.label_access is not None)
+    assert ("s3:GetObject*" in actions_on(statements, documents)) == (spec.documents_access is not None)
+    assert ("s3:PutObject" in actions_on(statements, documents)) == (spec.documents_access == "write")
+    assert (env.get(wiring.ENV.documents_bucket) == ({"Ref": bucket_id(resources, "Documents")}
+                                                     if spec.documents_access else None))
     assert ("secretsmanager:GetSecretValue" in actions_on(statements, secret)) == spec.reads_carrier_secret
     assert (env.get(wiring.ENV.carrier_secret) == secret) == spec.reads_carrier_secret
     assert ("secretsmanager:GetSecretValue" in actions_on(statements, payment_secret)) == spec.reads_payment_secret
@@ -222,15 +227,32 @@ def test_email_may_only_be_sent_from_the_configured_sender(resources, function_i
     assert "*" not in identities.replace("arn:", "")
 
 
-def test_label_bucket_is_private_encrypted_and_tls_only(resources):
-    bucket = only(of_type(resources, "AWS::S3::Bucket").values())["Properties"]
+def bucket_id(resources: dict, construct: str) -> str:
+    """The logical id of the bucket of the stack's `construct` (Labels, Documents)."""
+    return only(lid for lid in of_type(resources, "AWS::S3::Bucket") if lid.startswith(f"{construct}Bucket"))
+
+
+@pytest.mark.parametrize("construct", ["Labels", "Documents"])
+def test_buckets_are_private_encrypted_tls_only_owner_enforced_and_retained(resources, construct):
+    lid = bucket_id(resources, construct)
+    assert (resources[lid]["DeletionPolicy"], resources[lid]["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    bucket = resources[lid]["Properties"]
     assert bucket["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
         "SSEAlgorithm": "AES256"}
-    policy = only(of_type(resources, "AWS::S3::BucketPolicy").values())["Properties"]["PolicyDocument"]
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    policy = only(p for p in of_type(resources, "AWS::S3::BucketPolicy").values()
+                  if p["Properties"]["Bucket"] == {"Ref": lid})["Properties"]["PolicyDocument"]
     assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
                for st in policy["Statement"])
+
+
+def test_labels_expire_and_invoices_are_kept_for_their_legal_retention(resources):
+    labels = resources[bucket_id(resources, "Labels")]["Properties"]
+    assert only(labels["LifecycleConfiguration"]["Rules"])["ExpirationInDays"] == 400
+    # Invoices: no lifecycle rule at all, neither an expiry nor a transition (a merchant decides).
+    assert "LifecycleConfiguration" not in resources[bucket_id(resources, "Documents")]["Properties"]
 
 
 def test_carrier_secret_value_is_generated_not_written_in_the_template(resources):
