@@ -168,7 +168,13 @@ PAYMENT_EVENTS = "payment-events"
 # lines) was cancelled, or it was delivered (cash on delivery).
 SETTLEMENT_MOMENTS = {
     "source": [EVENT_SOURCE],
-    "detail-type": ["ShipmentDispatched", "OrderCancelled", "OrderLinesCancelled", "OrderDelivered"],
+    "detail-type": ["ShipmentDispatched", "OrderCancelled", "OrderLinesCancelled"],
+}
+# Delivered matters to the payment only when cash is collected on delivery: the rule filters the rest.
+COD_DELIVERED = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["OrderDelivered"],
+    "detail": {"cash_on_delivery": [True]},
 }
 PICKUP_COLLECTED = {
     "source": [EVENT_SOURCE],
@@ -315,7 +321,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="settle-payments",
         module="settle_payments.handler",
         description="Captures per shipment, releases the rest, refunds cancelled payments, collects cash on delivery",
-        queue=QueueSpec(name="payment-settlement", event_patterns=(SETTLEMENT_MOMENTS, PICKUP_COLLECTED),
+        queue=QueueSpec(name="payment-settlement", event_patterns=(SETTLEMENT_MOMENTS, PICKUP_COLLECTED, COD_DELIVERED),
                         visibility_timeout_s=180),
         table_access="write",
         reads_payment_secret=True,

@@ -99,6 +99,24 @@ class OrderCancelled(DomainEvent):
     released: list[AllocatedLine]
 
 
+class OrderLinesCancelled(DomainEvent):
+    event_type = "OrderLinesCancelled"
+    description = ("Part of an order was cancelled before it shipped (once per cancellation id): its reservations "
+                   "were released, its backorder reduced, its fulfilment orders shrunk.")
+    order_id: str
+    channel: str
+    cancellation_id: str = Field(description="the caller's id of this cancellation")
+    reason: str
+    lines: list[LineQuantity] = Field(description="the units cancelled, per SKU")
+    released: list[AllocatedLine] = Field(description="the reserved units released, per location; the rest of "
+                                                       "`lines` was backordered or not yet allocated")
+    amount: str = Field(description="the cancelled units at their unit prices (shipping and discount not "
+                                    "included), in `currency`")
+    currency: str
+    status: str = Field(description="the order's status after the cancellation")
+    previous: str = Field(description="the order's status before it")
+
+
 class OrderRejected(DomainEvent):
     event_type = "OrderRejected"
     description = "An operator rejected a held order. Terminal."
@@ -214,6 +232,14 @@ class OrderDelivered(DomainEvent):
     description = "Every parcel of a fully shipped order was delivered (or, for pickup, collected)."
     order_id: str
     channel: str
+    cash_on_delivery: bool = Field(default=False, description="the order pays cash on delivery: now it is collected")
+
+    @classmethod
+    def of(cls, order, now: datetime) -> OrderDelivered:
+        from shared.domain.payments import PaymentMethod
+
+        return cls(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                   cash_on_delivery=order.pay.method == PaymentMethod.CASH_ON_DELIVERY)
 
 
 class StockDriftRepaired(DomainEvent):
@@ -263,6 +289,9 @@ class ReconciliationCompleted(DomainEvent):
     shipments_polled: int
     shipments_flagged: int
     orders_stuck: int
+    authorizations_aging: int = Field(default=0, description="card authorisations open longer than the limit and "
+                                                             "not fully captured, listed for an operator "
+                                                             "(GET /admin/exceptions)")
     exceptions_resolved: int
     errors: int
 
@@ -359,6 +388,7 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     OrderAllocated,
     OrderBackordered,
     OrderCancelled,
+    OrderLinesCancelled,
     OrderRejected,
     StockChanged,
     StockLow,

@@ -255,7 +255,7 @@ def _follow_parts(order, fo: FulfillmentOrder, repos: Repositories, now: datetim
                                    status=target.value))
     if handed_over and target == OrderStatus.SHIPPED:
         order.move_to(OrderStatus.DELIVERED, now, note=note)
-        events.append(OrderDelivered(occurred_at=now, order_id=order.order_id, channel=order.channel))
+        events.append(OrderDelivered.of(order, now))
     return events
 
 

@@ -97,7 +97,7 @@ def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], rep
             _release(order, pay, gateway_for, now, events)
         return problem
 
-    return _settle(order_id, repos, now, change)
+    return _settle(order_id, repos, now, change, first_read=order)
 
 
 def settle_collection(order_id: str, fulfillment_order_id: str, repos: Repositories, gateway_for: GatewayFor,
@@ -213,11 +213,13 @@ def _release(order: Order, pay: Payment, gateway_for: GatewayFor, now: datetime,
 Change = Callable[[Order, Payment, list[DomainEvent], list[Write]], str | None]
 
 
-def _settle(order_id: str, repos: Repositories, now: datetime, change: Change) -> Settled:
+def _settle(order_id: str, repos: Repositories, now: datetime, change: Change, first_read: Order | None = None
+            ) -> Settled:
+    """`first_read`: the order as the caller just read it, for the first attempt (a read saved)."""
     for attempt in range(ATTEMPTS):
         if attempt:
             time.sleep(random.uniform(0, 0.01 * 2**attempt))
-        order = repos.orders.get(order_id)
+        order = first_read if attempt == 0 and first_read is not None else repos.orders.get(order_id)
         if order is None:
             return Settled(order_id, problem="no such order")
         expected, pay = order.version, order.pay

@@ -212,7 +212,7 @@ def _order_effects(shipment: Shipment, update: TrackingUpdate, delivered: bool, 
         all_delivered = len(siblings) == len(others) and all(s.status == ShipmentStatus.DELIVERED for s in siblings)
         if order.status == OrderStatus.SHIPPED and all_delivered:
             order.move_to(OrderStatus.DELIVERED, now, note=f"shipment {shipment.shipment_id} delivered, the last")
-            events.append(OrderDelivered(occurred_at=now, order_id=order.order_id, channel=order.channel))
+            events.append(OrderDelivered.of(order, now))
     if not write:
         return None
     order.version += 1
