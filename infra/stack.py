@@ -64,8 +64,8 @@ class OmsStack(Stack):
         built: list[OmsFunction] = []
         for spec in wiring.with_schedules(schedule_minutes or {}):
             principals = {wiring.ENV.principals: keys.principals_json()} if spec.needs_api_principals else {}
-            fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code, layers=layers.all,
-                             environment={**environment, **principals})
+            fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code,
+                             layers=layers.for_function(spec.layers), environment={**environment, **principals})
             fn.grant(table, bus, labels=labels, documents=documents, carrier_secret=carrier_secret,
                      payment_secret=payment_secret, email_identities=email_identities)
             add_triggers(fn, table=table, bus=bus)

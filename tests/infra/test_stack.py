@@ -131,7 +131,10 @@ def test_function_runtime_and_sizing_come_from_the_wiring(resources, function_id
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
     assert props.get("ReservedConcurrentExecutions") == spec.reserved_concurrency
-    assert len(props["Layers"]) == 2  # Powertools and shared/
+    # Powertools and shared/, then the layers it names (the documents layer where PDFs are rendered).
+    assert len(props["Layers"]) == 2 + len(spec.layers)
+    documents_layer = {"Ref": layer_id(resources, "LayersDocuments")}
+    assert (documents_layer in props["Layers"]) == (wiring.DOCUMENTS_LAYER in spec.layers)
     assert "LoggingConfig" in props  # its own log group, with retention
 
 
@@ -166,13 +169,56 @@ def test_powertools_layer_comes_from_the_public_ssm_parameter(template):
     })
 
 
+def layer_id(resources: dict, prefix: str) -> str:
+    return only(lid for lid in of_type(resources, "AWS::Lambda::LayerVersion") if lid.startswith(prefix))
+
+
+def layer_bundle(resources: dict, synthesised, prefix: str) -> Path:
+    asset_hash = resources[layer_id(resources, prefix)]["Properties"]["Content"]["S3Key"].removesuffix(".zip")
+    return Path(synthesised[1].directory) / f"asset.{asset_hash}"
+
+
 def test_shared_layer_is_bundled_under_python_shared(resources, synthesised):
-    layer = only(of_type(resources, "AWS::Lambda::LayerVersion").values())
-    asset_hash = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
-    bundle = Path(synthesised[1].directory) / f"asset.{asset_hash}"
+    bundle = layer_bundle(resources, synthesised, "LayersShared")
     assert (bundle / "python" / "shared" / "__init__.py").is_file()
     assert (bundle / "python" / "shared" / "config.py").is_file()
     assert not list(bundle.rglob("__pycache__"))
+
+
+def test_documents_layer_holds_fpdf2_and_its_pure_python_dependencies_precompiled(resources, synthesised):
+    import marshal
+    import subprocess
+    import sys
+
+    python = layer_bundle(resources, synthesised, "LayersDocuments") / "python"
+    for package in ("fpdf", "fontTools", "defusedxml"):
+        assert (python / package / "__init__.py").is_file(), package
+    assert {p.name.split("-")[0] for p in python.glob("*.dist-info")} == {"fpdf2", "fonttools", "defusedxml"}
+    assert not (python / "PIL").exists()
+    # No native code: fontTools' compiled speed-ups (built for this machine, not arm64) are optional.
+    assert [p.name for p in python.rglob("*") if p.suffix in (".so", ".pyd", ".c")] == []
+    # Every module compiled, for the functions' Python, as unchecked-hash .pyc (flags 0b01): the layer
+    # is read-only, so Python could never cache them itself.
+    tag = f"cpython-{wiring.LAMBDA_PYTHON.replace('.', '')}"
+    sources = list(python.rglob("*.py"))
+    assert len(sources) > 300
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        assert pyc.is_file(), source
+    header = (python / "fpdf" / "__pycache__" / f"__init__.{tag}.pyc").read_bytes()
+    assert int.from_bytes(header[4:8], "little") == 0b01
+    assert marshal.loads(header[16:]).co_filename == "/opt/python/fpdf/__init__.py"
+    # Self-contained: with nothing but the standard library and the layer (no site-packages), fpdf
+    # imports from the layer's byte code and renders without Pillow.
+    probe = ("import sys, warnings; sys.path.insert(0, sys.argv[1]); sys.dont_write_bytecode = True\n"
+             "warnings.simplefilter('ignore')\n"
+             "from fpdf import FPDF\n"
+             "pdf = FPDF(); pdf.add_page(); pdf.set_font('Helvetica', size=12); pdf.cell(0, 10, 'Invoice')\n"
+             "import fpdf; print(bytes(pdf.output())[:5].decode(), fpdf.__file__.startswith(sys.argv[1]), "
+             "'PIL.Image' in sys.modules)")
+    out = subprocess.run([sys.executable, "-S", "-E", "-c", probe, str(python)], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.split() == ["%PDF-", "True", "False"]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
