@@ -292,6 +292,17 @@ def aging_authorization(order: Order, now: datetime, max_age: timedelta) -> str 
             "lapses soon: re-authorise the payment with the payer, or ship and capture before it does")
 
 
+def aging_authorization_action(order: Order) -> str:
+    """What an operator should do about an aging authorisation: while goods are still to ship,
+    secure the money; once everything shipped, settle what the handovers are owed and release the rest."""
+    pay = order.pay
+    if order.status in (S.SHIPPED, S.DELIVERED, S.COMPLETED):
+        return (f"everything has shipped but {pay.capturable} {pay.currency} stay authorised: capture what the "
+                "shipments are owed (look for a failed settle-payments message) and release the rest")
+    return ("re-authorise the payment with the payer (a new authorisation) before this one lapses, or ship and "
+            "capture before it does; cancel the order if the payer does not re-authorise")
+
+
 def stuck(order: Order, now: datetime, sla: Mapping[OrderStatus, timedelta]) -> Stuck | None:
     limit = sla.get(order.status)
     if limit is None:

@@ -12,6 +12,7 @@ from shared.adapters.dynamo import from_item
 from shared.adapters.expressions import KeyQuery
 from shared.adapters.reconciliation_repo import ReconciliationRepository
 from shared.config import settings
+from shared.domain.reconciliation import config_from_env
 from shared.domain.routing import Assignment
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
 from shared.services.clock import utc_now
@@ -301,6 +302,30 @@ def test_a_stuck_order_is_raised_once_listed_for_the_operator_and_closed_when_it
 
     api("POST", f"/orders/{order_id}/cancel", json={"reason": "customer gave up"})
     assert run(repos, timedelta(days=3, minutes=10)).exceptions_resolved == 1
+    assert api("GET", "/admin/exceptions").json["exceptions"] == []
+
+
+def test_an_aging_card_authorisation_is_listed_once_and_closed_once_released(repos, api, pump):
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 5})
+    order_id = capture(api, pump, [("SKU-1", 1)], payment_status="authorized")
+    cfg = config_from_env({"OMS_RECONCILE_SLA": "ALLOCATED=off"})  # only the authorisation is listed
+
+    assert run(repos, timedelta(days=5), cfg=cfg).authorizations_aging == 0  # within 6 days
+    first, second = run(repos, timedelta(days=7), cfg=cfg), run(repos, timedelta(days=7, minutes=5), cfg=cfg)
+
+    assert (first.authorizations_aging, second.authorizations_aging) == (1, 0)
+    assert [e["authorizations_aging"] for e in outbox(repos, "ReconciliationCompleted")
+            if e["run_id"] == first.run_id] == [1]
+    [entry] = api("GET", "/admin/exceptions").json["exceptions"]
+    assert (entry["kind"], entry["order_id"], entry["status"]) == ("AUTHORIZATION_AGING", order_id, "authorized")
+    assert "re-authorise" in entry["suggested_action"]
+
+    order = repos.orders.get(order_id)
+    expected = order.version
+    order.pay.release(utc_now())  # voided (re-authorised as a new payment, or given up)
+    order.version += 1
+    repos.commit(repos.orders.save(order, expected))
+    assert run(repos, timedelta(days=7, minutes=10), cfg=cfg).exceptions_resolved == 1
     assert api("GET", "/admin/exceptions").json["exceptions"] == []
 
 

@@ -13,7 +13,12 @@ One pass walks these steps in order; a run does as much of a pass as its budget 
 4. `silent_shipments` (silent_shipments.py): shipments without tracking news are polled at their
    carrier, and flagged as an open exception if still silent.
 5. `stuck_orders` (stuck_orders.py): an order past its status's SLA raises OrderStuck and an open
-   exception, once per stay. `exceptions` (exceptions.py) then closes those whose cause is gone.
+   exception, once per stay.
+6. `aging_authorizations` (aging_authorizations.py): a card authorisation open longer than the
+   limit and not fully captured is listed as an open exception (AUTHORIZATION_AGING), once per
+   authorisation, with re-authorisation suggested.
+7. `exceptions` (exceptions.py) then closes the open exceptions whose cause is gone (an aging
+   authorisation: captured or released).
 
 `run_reconciliation` is the functions' entry (the schedule and POST /admin/reconcile): one run, its
 metrics (report.py: one per count of the report) and its log line. listing.py is the operator's

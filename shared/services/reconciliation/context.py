@@ -42,6 +42,7 @@ class Step(StrEnum):
     BACKORDERS = "backorders"
     SILENT_SHIPMENTS = "silent_shipments"
     STUCK_ORDERS = "stuck_orders"
+    AGING_AUTHORIZATIONS = "aging_authorizations"
     EXCEPTIONS = "exceptions"
 
 

@@ -49,6 +49,7 @@ class RunReport:
     shipments_polled: int = count()
     shipments_flagged: int = count()
     orders_stuck: int = count()
+    authorizations_aging: int = count()  # authorisations listed as about to lapse
     exceptions_resolved: int = count()
     errors: int = count()
     items: int = 0

@@ -24,6 +24,7 @@ from shared.domain.events import ReconciliationCompleted
 from shared.observability import logger
 from shared.repositories import Repositories
 from shared.services.allocation import PolicyFor
+from shared.services.reconciliation.aging_authorizations import aging_authorizations
 from shared.services.reconciliation.backorders import backorders
 from shared.services.reconciliation.context import Budget, Cursor, Run, Step, StepResult, Tracker
 from shared.services.reconciliation.drift import drift
@@ -45,6 +46,7 @@ STEP_FUNCTIONS: dict[Step, Callable[[Run, Cursor], StepResult]] = {
     Step.BACKORDERS: backorders,
     Step.SILENT_SHIPMENTS: silent_shipments,
     Step.STUCK_ORDERS: stuck_orders,
+    Step.AGING_AUTHORIZATIONS: aging_authorizations,
     Step.EXCEPTIONS: close_resolved,
 }
 STEPS = tuple(Step)
