@@ -181,6 +181,8 @@ PICKUP_COLLECTED = {
     "detail-type": ["FulfillmentOrderChanged"],
     "detail": {"status": ["COLLECTED"]},
 }
+# Every invoice and credit note issued gets its PDF.
+DOCUMENTS_ISSUED = {"source": [EVENT_SOURCE], "detail-type": ["DocumentIssued"]}
 STOCK_INCREASES = {
     "source": [EVENT_SOURCE],
     "detail-type": ["StockChanged"],
@@ -326,6 +328,16 @@ FUNCTIONS: tuple[Function, ...] = (
         table_access="write",
         reads_payment_secret=True,
         timeout_s=30,  # a provider call per record, with its own timeout
+    ),
+    Function(
+        name="render-documents",
+        module="render_documents.handler",
+        description="Renders each invoice and credit note issued as a PDF into the documents bucket",
+        queue=QueueSpec(name="documents", event_patterns=(DOCUMENTS_ISSUED,)),
+        table_access="read",
+        documents_access="write",
+        layers=(DOCUMENTS_LAYER,),
+        memory_mb=1024,  # importing fpdf2 and rendering are CPU-bound, and Lambda's CPU grows with memory
     ),
     Function(
         name="notify-customers",

@@ -382,14 +382,15 @@ def reset_process_caches() -> None:
     """Settings and clients are cached per process (per Lambda container in AWS); a new emulator
     needs new ones."""
     from shared.adapters.aws import client
-    from shared.adapters.documents import label_documents
+    from shared.adapters.documents import invoice_documents, label_documents
     from shared.config import settings
     from shared.repositories import repositories
 
     settings.cache_clear()
     client.cache_clear()
     repositories.cache_clear()
-    label_documents.cache_clear()  # it holds the bucket name read from the settings
+    label_documents.cache_clear()  # they hold the bucket name read from the settings
+    invoice_documents.cache_clear()
 
 
 # Which carrier names sign with which secret of the carrier secret (shared/carriers/credentials.py).

@@ -1,4 +1,5 @@
-"""Documents we keep (label PDFs and ZPLs): the S3 label bucket; a use case takes any `Documents`."""
+"""Documents we keep in S3: shipping labels (PDF, ZPL) in the label bucket, invoice and credit note
+PDFs in the documents bucket. A use case takes any `Documents`; these are the functions' own."""
 
 from __future__ import annotations
 
@@ -36,3 +37,11 @@ def label_documents() -> Documents:
     from shared.config import settings
 
     return S3Documents(settings().label_bucket)
+
+
+@cache
+def invoice_documents() -> Documents:
+    """The documents bucket (OMS_DOCUMENTS_BUCKET): invoice and credit note PDFs."""
+    from shared.config import settings
+
+    return S3Documents(settings().documents_bucket)

@@ -1,6 +1,7 @@
 """Invoices and credit notes, and the counters that number them. The only module that knows their keys.
 
 Access patterns (their rows for docs/data-model.md):
+- one document (rendering its PDF): GetItem pk=ORDER#<order id>, sk=DOC#<kind>#<covered id>
 - the last number of a series: pk=DOCSERIES#<entity>#<kind>#<year>, sk=COUNTER, `last` (GetItem,
   strongly consistent); missing until the series' first document
 - an order's documents: pk=ORDER#<order id>, sk=DOC#<kind>#<covered id> (the shipment an invoice
@@ -52,6 +53,11 @@ class InvoiceRepository:
         """The series' last number issued (0 before its first)."""
         item = self.store.get(series_pk(series), COUNTER_SK)
         return int(item["last"]) if item else 0
+
+    def get(self, order_id: str, kind: DocumentKind, covers: str) -> InvoiceDocument | None:
+        """The order's document of `kind` for what it covers (strongly consistent), or None."""
+        item = self.store.get(order_pk(order_id), document_sk(kind, covers))
+        return _document(item) if item else None
 
     def for_order(self, order_id: str) -> list[InvoiceDocument]:
         """The order's invoices and credit notes, in the order they were issued."""
