@@ -208,6 +208,20 @@ class StockRepository:
             writes.append(self._shrink_reservation(order_id, sku, location_id, quantity))
         return writes
 
+    def release_part(self, order_id: str, units: Iterable[Allocation], at: datetime,
+                     versions: dict[tuple[str, str], int]) -> list[Patch]:
+        """Give back some of an order's reserved units, at any of its locations (a line cancellation):
+        each level under `reserved >= q` and the version read (the caller's StockChanged carries exactly
+        the counts this write produces), each reservation record shrunk under `quantity >= q`. A record
+        released down to 0 stays, as shipping leaves it (the reconciliation sweeps spent records); the
+        order's remaining allocation still matches it for a later whole-order cancel. One entry per
+        (SKU, location), in that order."""
+        writes = []
+        for a in sorted(units, key=lambda a: (a.sku, a.location_id)):
+            writes.append(self._unreserve(a.sku, a.location_id, a.quantity, at, versions[(a.sku, a.location_id)]))
+            writes.append(self._shrink_reservation(order_id, a.sku, a.location_id, a.quantity))
+        return writes
+
     def _unreserve(self, sku: str, location_id: str, quantity: int, at: datetime, version: int) -> Patch:
         return Patch(stock_pk(sku), level_sk(location_id),
                      Changes(set={"updated_at": at.isoformat()},

@@ -208,6 +208,34 @@ class FulfillmentOrder(BaseModel):
         self.history.append(FulfillmentChange(status=self.status, at=at, note=note))
         return shipped
 
+    def cancel_units(self, cancelling: Mapping[str, int], at: datetime, note: str | None = None) -> bool:
+        """Take `cancelling` (SKU -> units, at most what remains to ship of each line) off this fulfilment
+        order: a line cancellation of its order. A line left with nothing drops out (one that shipped
+        some keeps those). Left with nothing to do, it is CANCELLED when nothing of it shipped (its lines
+        kept as they were, as a whole-order cancel leaves them) and SHIPPED when some did, as `decide`
+        allows. Returns whether its status changed."""
+        lines = {x.sku: x for x in self.lines}
+        for sku, units in cancelling.items():
+            line = lines.get(sku)
+            if line is None or not 0 < units <= line.quantity - line.shipped:
+                raise ValueError(f"{sku}: cannot cancel {units} of fulfilment order {self.fulfillment_order_id}")
+        after = [FulfillmentLine(sku=x.sku, quantity=x.quantity - cancelling.get(x.sku, 0), shipped=x.shipped)
+                 for x in self.lines]
+        after = [x for x in after if x.quantity > 0]
+        previous = self.status
+        if all(x.quantity == x.shipped for x in after):
+            action = Action.SHIP if any(x.shipped for x in after) else Action.CANCEL
+            verdict = decide(self.status, action, self.pickup)
+            if verdict.decision != Decision.APPLY:
+                raise ValueError(f"fulfilment order {self.fulfillment_order_id} is {self.status}: {verdict.reason}")
+            self.status = verdict.target
+        if self.status != FulfillmentStatus.CANCELLED:
+            self.lines = after
+        self.updated_at = at
+        self.version += 1
+        self.history.append(FulfillmentChange(status=self.status, at=at, note=note))
+        return self.status != previous
+
     def apply(self, action: Action, at: datetime, note: str | None = None) -> Verdict:
         """Take `action` if the rules allow it; the verdict says what happened."""
         verdict = decide(self.status, action, self.pickup)

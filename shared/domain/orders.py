@@ -25,6 +25,7 @@ LocationId = Annotated[str, Field(pattern=ID_PATTERN, examples=["WH-DE-1"])]
 ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 MAX_LINES = 25
+MAX_CANCELLATIONS = 50  # line cancellations one order keeps (it is one item, at most 400 KB)
 # Optional request fields added after the first release: left out of the fingerprint while unset, so
 # an order captured before they existed still matches its own retry.
 LATER_FIELDS = ("note",)
@@ -261,6 +262,26 @@ class ShipmentDelay(BaseModel):
     at: datetime
 
 
+class CancelledLine(BaseModel):
+    sku: str
+    quantity: int
+
+
+class LineCancellation(BaseModel):
+    """Lines cancelled before they shipped (POST /orders/{id}/cancel with `lines`), kept on the order: its
+    id is the caller's, so a repeat finds it here, under the order's version condition."""
+
+    cancellation_id: str
+    lines: list[CancelledLine] = Field(description="What was asked, one entry per SKU, by SKU")
+    reason: str
+    at: datetime
+    by: str = Field(description="The channel or operator that asked")
+
+    @property
+    def units(self) -> dict[str, int]:
+        return {line.sku: line.quantity for line in self.lines}
+
+
 @dataclass(frozen=True)
 class ChannelOrderKey:
     """What a channel order id points at: the order it made, and the request it made it from."""
@@ -291,6 +312,8 @@ class Order(BaseModel):
     shipment_ids: list[str] = []
     delays: list[ShipmentDelay] = []
     cancel_reason: str | None = None
+    # Line cancellations applied, oldest first (at most MAX_CANCELLATIONS: the order is one item).
+    cancellations: list[LineCancellation] = []
     # Its own lifecycle beside the status (shared/domain/payments.py). Orders stored before it existed
     # get theirs from the request when read.
     payment: PaymentRecord | None = None
@@ -335,7 +358,30 @@ class Order(BaseModel):
         return sorted({b.sku for b in self.backordered})
 
     def remaining_lines(self) -> list[BackorderedLine]:
-        """What still needs stock: all lines before the first allocation, else the backorder."""
+        """What still needs stock: all lines before the first allocation (less what was cancelled of
+        them), else the backorder."""
         if self.status == OrderStatus.RECEIVED:
-            return [BackorderedLine(sku=ln.sku, quantity=ln.quantity) for ln in self.request.lines]
+            return self.remaining_lines_of_request()
         return list(self.backordered)
+
+    def remaining_lines_of_request(self) -> list[BackorderedLine]:
+        """The request's lines less what line cancellations took off them."""
+        cancelled = self.cancelled_units()
+        lines = []
+        for ln in self.request.lines:
+            taken = min(ln.quantity, cancelled.get(ln.sku, 0))
+            cancelled[ln.sku] = cancelled.get(ln.sku, 0) - taken
+            if ln.quantity > taken:
+                lines.append(BackorderedLine(sku=ln.sku, quantity=ln.quantity - taken))
+        return lines
+
+    def cancellation(self, cancellation_id: str) -> LineCancellation | None:
+        return next((c for c in self.cancellations if c.cancellation_id == cancellation_id), None)
+
+    def cancelled_units(self) -> dict[str, int]:
+        """Units of each SKU taken off the order by line cancellations."""
+        units: dict[str, int] = {}
+        for cancellation in self.cancellations:
+            for line in cancellation.lines:
+                units[line.sku] = units.get(line.sku, 0) + line.quantity
+        return units
