@@ -17,7 +17,7 @@ from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, req
 from shared.http.openapi import ORDERS, described
 from shared.observability import count
 from shared.repositories import repositories
-from shared.services import order_actions
+from shared.services import line_cancellation, order_actions
 from shared.services.capture import capture_order
 from shared.services.clock import utc_now
 
@@ -66,11 +66,11 @@ def orders(
     return views.OrderPage(orders=found, next_cursor=next_cursor)
 
 
-@app.post("/orders/<order_id>/cancel", summary="Cancel before shipping; releases every reservation",
-          **described(ORDERS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
-def cancel(order_id: views.OrderIdPath, body: Annotated[views.Reason | None, Body()] = None) -> Order:
-    reason = body.reason if body else "requested"
-    return order_actions.cancel_order(order_id, principal(app), reason, repositories(), utc_now())
+@app.post("/orders/<order_id>/cancel", summary="Cancel before shipping: the whole order or some lines",
+          description=views.CancelBody.__doc__, **described(ORDERS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
+def cancel(order_id: views.OrderIdPath, body: Annotated[views.CancelBody | None, Body()] = None) -> Order:
+    ask = (body or views.CancelBody()).cancel_request()
+    return line_cancellation.cancel(order_id, principal(app), ask, repositories(), utc_now())
 
 
 @app.post("/orders/<order_id>/release", summary="Operator: release a held order back to allocation",

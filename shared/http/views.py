@@ -20,6 +20,7 @@ from shared.domain.tracking import ShipmentStatus
 if TYPE_CHECKING:  # the orders function need not import the inventory or fulfilment use cases
     from shared.services.fulfillment import ShipRequest
     from shared.services.inventory import AdjustmentResult, ImportResult
+    from shared.services.line_cancellation import CancelRequest
 
 SkuPath = Annotated[str, Path(pattern=ID_PATTERN)]
 PageLimit = Annotated[int, Query(ge=1, le=200)]
@@ -49,6 +50,39 @@ class OrderPage(BaseModel):
 
 class Reason(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested"
+
+
+class CancelLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: Sku
+    quantity: Annotated[Integer, Field(gt=0, le=10_000)]
+
+
+class CancelBody(BaseModel):
+    """POST /orders/{order_id}/cancel. Without `lines`: the whole order, before any of it ships (every
+    reservation released, its fulfilment orders cancelled; a repeat answers the same). With `lines`: those
+    units, before they ship (also the unshipped rest of a partly shipped order): their reservations
+    released, their backorder reduced and their fulfilment orders' lines shrunk, in one step; more than is
+    left to cancel is a 409 naming the SKU. What was paid for them is refunded, what was only authorised
+    released (settle-payments, on OrderLinesCancelled)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested"
+    cancellation_id: Annotated[str, Field(pattern=ID_PATTERN)] | None = Field(
+        default=None, description="Yours, required with lines: a repeat with the same id and lines changes nothing "
+                                  "and answers the order; the same id with other lines is a 409")
+    lines: Annotated[list[CancelLine], Field(min_length=1, max_length=MAX_LINES)] | None = Field(
+        default=None, description="What to cancel (units of one SKU added up); omit to cancel the whole order")
+
+    def cancel_request(self) -> CancelRequest:
+        from shared.services.line_cancellation import CancelRequest
+
+        if self.lines is None:
+            return CancelRequest(self.reason, self.cancellation_id)
+        lines: dict[str, int] = {}
+        for line in self.lines:
+            lines[line.sku] = lines.get(line.sku, 0) + line.quantity
+        return CancelRequest(self.reason, self.cancellation_id, lines)
 
 
 class SkuStock(BaseModel):
