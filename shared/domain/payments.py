@@ -68,6 +68,7 @@ class MovementKind(StrEnum):
     COLLECTION = "collection"                # cash on delivery, counted in on delivery
     CAPTURE_REFUSED = "capture_refused"      # the provider refused it: moved nothing, settles the handover
     DUE_REDUCED = "due_reduced"              # lines cancelled: less is owed (moves no money by itself)
+    NOTHING_DUE = "nothing_due"              # a handover worth nothing (free items): settled without a capture
 
 
 class Movement(BaseModel):
@@ -195,7 +196,7 @@ class Payment(BaseModel):
     def record(self, kind: MovementKind, key: str, amount: Decimal, now: datetime,
                provider_ref: str | None = None) -> bool:
         """Money moved once under `key`: False (and nothing changes) when it was recorded before."""
-        if amount <= 0 or self.movement(kind, key) is not None:
+        if (amount <= 0 and kind != MovementKind.NOTHING_DUE) or self.movement(kind, key) is not None:
             return False
         self.movements.append(Movement(kind=kind, key=key, amount=amount, at=now, provider_ref=provider_ref))
         if kind == MovementKind.CAPTURE:

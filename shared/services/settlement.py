@@ -71,10 +71,13 @@ def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], rep
 
     def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
         problem = None
-        done = pay.movement(MovementKind.CAPTURE, handover_id) or pay.movement(MovementKind.CAPTURE_REFUSED,
-                                                                               handover_id)
+        done = next((m for m in pay.movements if m.key == handover_id and m.kind in (
+            MovementKind.CAPTURE, MovementKind.CAPTURE_REFUSED, MovementKind.NOTHING_DUE)), None)
         amount = min(invoice.gross, pay.capturable)
-        if done is None and amount > 0 and pay.method == PaymentMethod.PREPAID:
+        if done is None and invoice.gross <= 0 and pay.authorization_open:
+            # Free items: nothing to capture, yet the handover is settled (the rest can be released).
+            pay.record(MovementKind.NOTHING_DUE, handover_id, ZERO, now)
+        elif done is None and amount > 0 and pay.method == PaymentMethod.PREPAID:
             before = pay.model_copy(deep=True)
             try:
                 if pay.moves_money:
@@ -192,7 +195,8 @@ def _refund(order: Order, pay: Payment, amount: Decimal, key: str, gateway_for: 
 def _every_handover_settled(order: Order, pay: Payment) -> bool:
     """Nothing more ships, and each parcel (or, for a pickup order, the collection) has its capture
     recorded or refused: the rest of the authorisation is not needed any more."""
-    settled = {m.key for m in pay.movements if m.kind in (MovementKind.CAPTURE, MovementKind.CAPTURE_REFUSED)}
+    settled = {m.key for m in pay.movements
+               if m.kind in (MovementKind.CAPTURE, MovementKind.CAPTURE_REFUSED, MovementKind.NOTHING_DUE)}
     if order.request.fulfillment.type == "pickup":
         return bool(settled)
     return all(shipment_id in settled for shipment_id in order.shipment_ids)

@@ -4,10 +4,12 @@ is listed for an operator as an open exception (AUTHORIZATION_AGING), once per a
 (`since`: when it was authorised); re-authorisation is suggested. The exceptions step closes it once
 the authorisation is captured or released.
 
-The orders walked are those whose authorisation can still be open: every status before shipping,
-and SHIPPED, DELIVERED and COMPLETED too, because settlement releases the rest only once every
-parcel's capture is recorded (a failed settle-payments message, or a parcel worth nothing, leaves it
-open). Cancelled and rejected orders are not walked: their authorisation is released, never
+The orders walked are those whose authorisation can still be open and still matter: every status
+before shipping, and SHIPPED (settlement releases the rest once every parcel's capture is recorded;
+a failed settle-payments message waits in its DLQ, with an alarm, until then). Delivered orders
+are not walked: they pile up for ever (nothing moves them on), so walking them would make every pass
+slower as the history grows, and an authorisation left open after delivery is settle-payments' DLQ
+to look at, not a lapse to prevent. Cancelled and rejected orders are not walked: their authorisation is released, never
 re-authorised. An order created after now - limit cannot hold an authorisation older than the limit
 (it is authorised at or after its creation): that is the index bound.
 """
@@ -23,7 +25,7 @@ from shared.unit_of_work import AlreadyExists, Refused
 S = OrderStatus
 # Where an authorisation can be open and still matter, in the order the step walks them.
 STATUSES = (S.RECEIVED, S.ON_HOLD, S.BACKORDERED, S.PARTIALLY_ALLOCATED, S.ALLOCATED, S.PARTIALLY_SHIPPED,
-            S.SHIPPED, S.DELIVERED, S.COMPLETED)
+            S.SHIPPED)
 
 
 def aging_authorizations(run: Run, cursor: Cursor) -> StepResult:
