@@ -138,12 +138,18 @@ def _canceled(order: Order, before: Payment, event: ProviderEvent, now: datetime
 def _refunded(order: Order, before: Payment, event: ProviderEvent, now: datetime, _max: int,
               decision: PaymentDecision) -> None:
     pay = order.pay
+    # Stripe does not deliver in order: a refund can come before the capture it refunds. The charge
+    # says what it captured; a refund alone is proof enough of a capture at least as large.
+    pay.reported(captured=event.amount_received, now=now)
+    succeeded = sum((r.amount for r in event.refunds if r.status == RefundStatus.SUCCEEDED), ZERO)
+    pay.reported(captured=max(succeeded, event.amount_refunded or ZERO) - pay.collected, now=now)
     for refund in event.refunds:
         if refund.status == RefundStatus.SUCCEEDED:
             was = pay.refunded
             if pay.record(MovementKind.REFUND, refund.refund_id, refund.amount, now, provider_ref=refund.refund_id):
                 decision.events.append(payment_event(PaymentRefunded, order, before, pay.refunded - was, now,
                                                      refund_id=refund.refund_id))
+    pay.reported(captured=pay.refunded - pay.collected, now=now)
     was = pay.refunded
     if pay.reported(refunded=event.amount_refunded, now=now) and pay.refunded > was:
         decision.events.append(payment_event(PaymentRefunded, order, before, pay.refunded - was, now,

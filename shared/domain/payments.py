@@ -250,13 +250,23 @@ def opened(status: Literal["authorized", "paid", "pending", "cod"], amount: Deci
 
 
 def check_forward(before: Payment, after: Payment) -> None:
-    """The invariant every change keeps: status rank and every amount never go down."""
-    if RANK[after.status] < RANK[before.status]:
-        raise PaymentWentBackwards(f"payment status {before.status} -> {after.status}")
-    for name in ("authorized", "captured", "refunded", "collected"):
+    """The invariant every change keeps. Forward means: no amount ever goes down (so a status that
+    money reached is never left for an earlier one: captured money never makes a payment pending or
+    authorised again), a released authorisation never reopens, a failure or a dispute is never
+    forgotten, and no more is refunded than was paid. The status itself may still move between the
+    late statuses as money keeps moving: a payment refunded in full becomes partially refunded when
+    a later shipment is captured, a voided one shows the money a provider still reports taken.
+    `RANK` orders the lifecycle for readers; it is not a bound on such moves."""
+    for name in ("authorized", "captured", "refunded", "collected", "reported_captured", "reported_refunded"):
         if getattr(after, name) < getattr(before, name):
             raise PaymentWentBackwards(f"payment {name} went down")
+    if before.authorized > 0 and not before.authorization_open and after.authorization_open:
+        raise PaymentWentBackwards("a released authorisation reopened")
+    if (before.failed and not after.failed) or (before.disputed and not after.disputed):
+        raise PaymentWentBackwards("a failure or a dispute was forgotten")
     if after.refunded > after.captured + after.collected:
         raise PaymentWentBackwards("refunded more than was paid")
     if before.status != PaymentStatus.PENDING and after.captured > max(after.authorized, before.authorized):
         raise PaymentWentBackwards("captured more than was authorised")
+    if RANK[after.status] < RANK[before.status] and RANK[after.status] < RANK[PaymentStatus.CAPTURED]:
+        raise PaymentWentBackwards(f"payment status {before.status} -> {after.status}")

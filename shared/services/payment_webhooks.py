@@ -110,10 +110,11 @@ def apply_payment_event(event: ProviderEvent, received_at: datetime, repos: Repo
     if order is None:
         repos.payments.record_unmatched(event, received_at)
         return Result(None, Outcome.UNKNOWN)
+    raise_problem = True
     for attempt in range(ATTEMPTS):
         if attempt:
             time.sleep(random.uniform(0, 0.01 * 2**attempt))
-            order = repos.orders.get(order.order_id) or order
+            order = _order_for(event, repos) or order  # read again; the intent may have been linked meanwhile
         expected = order.version
         decision = apply_provider_event(order, event, now, max_failures)
         if not decision.applied:
@@ -124,16 +125,15 @@ def apply_payment_event(event: ProviderEvent, received_at: datetime, repos: Repo
                                                  repos.events.publish_all(decision.events)]
         if decision.adopted_intent:
             writes.append(repos.payments.link_intent(decision.adopted_intent, order.order_id))
-        if decision.problem:
+        if decision.problem and raise_problem:
             writes.append(repos.reconciliation.raise_exception(_payment_exception(order, decision.problem, now)))
         try:
             repos.commit(*writes)
         except Refused as refused:
-            if refused.find(AlreadyExists) and refused.only(AlreadyExists):
-                # The exception is open already, or the intent is linked (to this order, or another:
-                # then the shop named an order that is not the intent's; apply without the link).
-                decision.adopted_intent = decision.problem = None
-            order = repos.orders.get(order.order_id) or order
+            # The problem is listed already (same moment): write the rest without it. The intent
+            # linked to another order meanwhile: the next read finds that order (`_order_for`).
+            if any(isinstance(o, AlreadyExists) and o.entity == "exception" for o in refused.outcomes):
+                raise_problem = False
             continue
         except CommitFailed:
             continue
@@ -144,16 +144,17 @@ def apply_payment_event(event: ProviderEvent, received_at: datetime, repos: Repo
 
 
 def _order_for(event: ProviderEvent, repos: Repositories) -> Order | None:
-    """metadata.order_id first (the shop named the order), else the intent recorded with an order.
-    An order whose own intent is another one is not this event's."""
-    if event.order_id:
-        order = repos.orders.get(event.order_id)
-        if order is not None and (event.intent_id is None or order.pay.intent_id in (None, event.intent_id)):
-            return order
+    """The order an intent is linked to (at capture, or by an earlier event) owns its events, whatever
+    the metadata says; else metadata.order_id names the order (the shop created the intent after the
+    order), unless that order pays with another intent."""
     if event.intent_id:
         linked = repos.payments.order_for_intent(event.intent_id)
         if linked:
             return repos.orders.get(linked)
+    if event.order_id:
+        order = repos.orders.get(event.order_id)
+        if order is not None and (event.intent_id is None or order.pay.intent_id in (None, event.intent_id)):
+            return order
     return None
 
 

@@ -211,7 +211,8 @@ def _release(order: Order, pay: Payment, gateway_for: GatewayFor, now: datetime,
         answer = _gateway(pay, gateway_for).void(pay.intent_id or "", f"release-{order.order_id}")
         pay.reported(captured=answer.amount_received, now=now)
     pay.release(now)
-    events.append(payment_event(PaymentVoided, order, before, rest, now))
+    if rest > 0:  # all of it captured: closing it releases nothing worth announcing
+        events.append(payment_event(PaymentVoided, order, before, rest, now))
 
 
 Change = Callable[[Order, Payment, list[DomainEvent], list[Write]], str | None]

@@ -19,7 +19,6 @@ import pytest
 from shared.domain.orders import HoldReason, OrderStatus
 from shared.domain.payments import PaymentStatus
 from shared.domain.reconciliation import ExceptionKind
-from shared.errors import Busy
 from shared.payments.stripe_webhooks import StripeSignatureRejected
 from shared.services import order_actions
 from shared.services.allocation import Outcome as Allocated
@@ -371,20 +370,16 @@ def test_succeeded_delivered_before_amount_capturable_updated_moves_nothing_back
     assert len(of(stocked, "OrderReleased", order_id)) == 1
 
 
-# --- bugs found ---------------------------------------------------------------------------------
+# --- an intent's owner ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=Busy, reason="BUG: an event naming an order (metadata) whose intent is "
-                   "linked to another order retries the refused link ATTEMPTS times and raises Busy: the retry "
-                   "applies the event again to a fresh read and adopts the intent again")
-def test_an_event_whose_intent_pays_another_order_is_applied_without_the_link(repos):
-    """payment_webhooks.apply_payment_event: on Refused(AlreadyExists) it clears
-    decision.adopted_intent, then `continue` recomputes the decision from a re-read order (no intent
-    yet), which adopts the intent and writes the link again: refused five times, Busy; SQS retries
-    it until the DLQ. The comment there says: apply without the link."""
+def test_an_event_whose_intent_pays_another_order_applies_to_the_intents_order(repos):
+    """The metadata names one order, the intent is linked to another: the intent's order owns its
+    events (it is what the money pays), and the named order never takes that intent."""
     named = captured(repos, "pending", intent=None, coid="CO-1")
     owner = captured(repos, "pending", intent=PI, coid="CO-2")
 
     result = deliver(repos, stripe_event(AUTHORIZED, named))
 
-    assert result == Result(named, Outcome.APPLIED)
+    assert result == Result(owner, Outcome.APPLIED)
+    assert repos.orders.get(named).pay.intent_id is None
     assert repos.payments.order_for_intent(PI) == owner

@@ -17,7 +17,7 @@ from shared.config import DEFAULTS
 from shared.domain.fulfillment import Action
 from shared.domain.money import ZERO
 from shared.domain.orders import HoldReason, OrderStatus
-from shared.domain.payments import MovementKind, PaymentProvider, PaymentStatus, PaymentWentBackwards
+from shared.domain.payments import MovementKind, PaymentProvider, PaymentStatus
 from shared.domain.reconciliation import ExceptionKind
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
 from shared.payments.provider import (
@@ -461,10 +461,6 @@ def test_with_an_external_provider_captures_are_recorded_without_a_gateway_call(
 
 # --- bugs found ---------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=PaymentWentBackwards, reason=(
-    "BUG: a shipment captured after the first shipment's capture was refunded in full raises "
-    "PaymentWentBackwards in _settle after the gateway took the money; the capture is never recorded "
-    "(refunded rank 5 -> partially_refunded rank 4)"))
 def test_a_shipment_captured_after_the_first_was_refunded_in_full_is_recorded(repos, shipped_from_two):
     """S-1 captured 15.00, then refunded 15.00 in Stripe (the customer returned it: refund.updated
     recorded on the order, status refunded). S-2's capture of 10.00 goes through at the gateway, then
