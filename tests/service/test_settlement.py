@@ -477,3 +477,29 @@ def test_a_shipment_captured_after_the_first_was_refunded_in_full_is_recorded(re
 
     pay = repos.orders.get(shipped_from_two).pay
     assert (pay.captured, pay.refunded, pay.status) == (D("25.00"), D("15.00"), PaymentStatus.PARTIALLY_REFUNDED)
+
+
+# --- lines cancelled before they shipped -----------------------------------------------------------
+
+def test_cancelled_lines_of_a_paid_order_are_refunded_once(two_locations):
+    """Paid 25.00 at checkout; SKU-2 (10.00) cancelled: 10.00 refunded under refund-lines-<id>, once."""
+    repos, gateway = two_locations, FakeGateway(authorized=D("25.00"), received=D("25.00"))
+    order_id = placed(repos, status="paid", amount="25.00")
+
+    first = settlement.settle_line_cancellation(order_id, "CXL-1", D("10.00"), repos, gateway, NOW)
+    again = settlement.settle_line_cancellation(order_id, "CXL-1", D("10.00"), repos, gateway, NOW)
+
+    assert first.events == ["PaymentRefunded"] and again.events == []
+    assert [(c.op, c.key, c.amount) for c in gateway.calls] == [("refund", "refund-lines-CXL-1", D("10.00"))]
+    pay = repos.orders.get(order_id).pay
+    assert (pay.due, pay.refunded, pay.status) == (D("15.00"), D("10.00"), PaymentStatus.PARTIALLY_REFUNDED)
+
+
+def test_cancelled_lines_of_an_authorised_order_move_no_money(two_locations):
+    """Authorised 25.00; SKU-2 cancelled before it shipped: nothing refunded (nothing was taken), less
+    is owed; what the shipments do not capture is released at the end as for any order."""
+    repos, gateway = two_locations, FakeGateway(authorized=D("25.00"))
+    order_id = placed(repos, amount="25.00")
+
+    assert settlement.settle_line_cancellation(order_id, "CXL-2", D("10.00"), repos, gateway, NOW).events == []
+    assert gateway.calls == [] and repos.orders.get(order_id).pay.due == D("15.00")
