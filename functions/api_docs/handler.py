@@ -13,7 +13,7 @@ FUNCTIONS_ROOT = Path(__file__).resolve().parent.parent
 
 app = APIGatewayRestResolver()
 # Every function serving routes (infra/wiring.py): its handler file, relative to functions/.
-API_MODULES = ("*_api/handler.py", "carrier_webhooks/handler.py", "api_docs/handler.py")
+API_MODULES = ("*_api/handler.py", "*_webhooks/handler.py", "api_docs/handler.py")
 app.enable_swagger(path="/docs", title="OMS API")
 _merged = False
 
@@ -29,8 +29,8 @@ def _merge_schemas() -> None:
             version="0.1.0", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}], on_conflict="error",
             tags=TAGS,
             description="Serverless order management: capture, reserve, route, fulfil, track. "
-                        "Authenticate with the x-api-key header (except the health check and carrier webhooks, "
-                        "which carriers sign instead). Every error answers the ErrorBody shape.",
+                        "Authenticate with the x-api-key header (except the health check and the carrier and payment "
+                        "webhooks, which their senders sign instead). Every error answers the ErrorBody shape.",
         )
         _merged = True
 
