@@ -206,6 +206,15 @@ FUNCTIONS: tuple[Function, ...] = (
         needs_api_principals=True,
     ),
     Function(
+        name="invoices-api",
+        module="invoices_api.handler",
+        description="An order's invoices and credit notes, with short-lived links to their PDFs",
+        routes=(Route("GET", "/orders/{order_id}/invoices"),),
+        table_access="read",
+        documents_access="read",  # presigned links are signed with the reader's rights
+        needs_api_principals=True,
+    ),
+    Function(
         name="locations-api",
         module="locations_api.handler",
         description="Locations: create or replace, read, list",

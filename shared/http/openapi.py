@@ -18,7 +18,7 @@ ORDERS, FULFILMENT, INVENTORY, LOCATIONS, WEBHOOKS, ADMIN, HEALTH = (
 
 TAGS: list[Tag | str] = [
     Tag(name=ORDERS, description="Capture orders from channels; read, list, look up, cancel; release or reject "
-                                 "held orders"),
+                                 "held orders; their invoices and credit notes"),
     Tag(name=FULFILMENT, description="Fulfilment orders per location (accept, pick, pack, ship, reject, "
                                      "click-and-collect) and shipments"),
     Tag(name=INVENTORY, description="Stock per SKU and location: absolute counts, adjustments, CSV import"),
