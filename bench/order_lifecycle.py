@@ -7,9 +7,11 @@ moment. Every AWS API call made inside a Lambda handler is counted (botocore `_m
 also the clients Powertools creates itself), per function and per operation; the calls the runtime
 makes in place of AWS services (SQS event source mapping, stream polling) are counted apart.
 
-    python -m bench.order_lifecycle [--orders 20] [--labels] [--wms] [--concurrency 1]
+    python -m bench.order_lifecycle [--orders 20] [--labels] [--wms] [--concurrency 1] [--authorized]
 
 --wms: the location reports only the shipment (a WMS or 3PL), not accept/pick/pack.
+--authorized: orders arrive with a card authorisation (sandbox intent), captured per shipment; else
+paid at checkout (invoiced, nothing to capture).
 --concurrency: orders in flight at once; the event relay batches up to 10 events per PutEvents
 call, so its share per order falls as volume rises (one order at a time is its worst case).
 
@@ -42,6 +44,8 @@ STAGES = {  # function -> the stage of the order's life it serves
     "carrier-webhooks": "carrier webhook",
     "apply-tracking": "tracking",
     "notify-customers": "customer messages",
+    "settle-payments": "payment: invoice, capture",
+    "render-documents": "invoice PDF",
 }
 
 
@@ -109,7 +113,7 @@ def wait(predicate, timeout=60.0, every=0.05):
     raise TimeoutError("the order did not get there in time")
 
 
-def run(orders: int, labels: bool, wms: bool = False, concurrency: int = 1) -> dict:
+def run(orders: int, labels: bool, wms: bool = False, concurrency: int = 1, authorized: bool = False) -> dict:
     import requests
 
     from local.demo import LOCATIONS
@@ -134,7 +138,9 @@ def run(orders: int, labels: bool, wms: bool = False, concurrency: int = 1) -> d
                     "shipping_address": {"line1": "Benchstr. 1", "city": "Berlin", "country": "DE",
                                          "lat": 52.52, "lon": 13.40},
                     "lines": [{"sku": "TEE-BLK-M", "quantity": 1, "unit_price": "19.99"}], "currency": "EUR",
-                    "payment": {"status": "paid", "amount": "19.99"},
+                    "payment": ({"status": "authorized", "amount": "19.99", "provider": "sandbox",
+                                 "intent_id": f"pi_bench_{run_id}_{n}"} if authorized
+                                else {"status": "paid", "amount": "19.99"}),
                     "promised_by": (datetime.now(UTC) + timedelta(days=5)).isoformat()}
             order_id = web.post(f"{oms.url}/orders", json=body).json()["order_id"]
             location = wait(lambda: (o := poll.get(f"{oms.url}/orders/{order_id}").json())["allocations"]
@@ -155,6 +161,10 @@ def run(orders: int, labels: bool, wms: bool = False, concurrency: int = 1) -> d
                                                  datetime.now(UTC))
             requests.post(f"{oms.url}/webhooks/carriers/dhl", data=payload, headers=headers).raise_for_status()
             wait(lambda: poll.get(f"{oms.url}/orders/{order_id}").json()["status"] == "DELIVERED")
+            # The payment settles off the parcel's path: wait for its invoice (and capture) too.
+            wait(lambda: poll.get(f"{oms.url}/orders/{order_id}/invoices").json()["invoices"]
+                 and (not authorized or poll.get(f"{oms.url}/orders/{order_id}").json()["payment"]["status"]
+                      == "captured"))
             if counted:
                 durations.append(time.perf_counter() - started)
 
@@ -208,9 +218,11 @@ def main() -> None:
     parser.add_argument("--labels", action="store_true", help="buy a label per shipment (sandbox carrier)")
     parser.add_argument("--wms", action="store_true", help="ship straight from OPEN, as a WMS reports")
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--authorized", action="store_true",
+                        help="orders arrive authorised (sandbox intent): each shipment is captured, the rest released")
     args = parser.parse_args()
     quiet()
-    report(run(args.orders, args.labels, args.wms, args.concurrency))
+    report(run(args.orders, args.labels, args.wms, args.concurrency, args.authorized))
 
 
 if __name__ == "__main__":
