@@ -333,10 +333,12 @@ FUNCTIONS: tuple[Function, ...] = (
         module="settle_payments.handler",
         description="Captures per shipment, releases the rest, refunds cancelled payments, collects cash on delivery",
         queue=QueueSpec(name="payment-settlement", event_patterns=(SETTLEMENT_MOMENTS, PICKUP_COLLECTED, COD_DELIVERED),
-                        visibility_timeout_s=180),
+                        visibility_timeout_s=360),
         table_access="write",
         reads_payment_secret=True,
-        timeout_s=30,  # a provider call per record, with its own timeout
+        # Up to three provider calls per record (capture, release, refund), each with a 30 s read
+        # timeout: a slow one must not end the Lambda between the call and the commit.
+        timeout_s=60,
     ),
     Function(
         name="render-documents",

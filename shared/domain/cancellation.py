@@ -146,9 +146,18 @@ def _status_after(order: Order, fulfillment_orders: list[FulfillmentOrder], miss
 
 
 def cancelled_amount(order: Order, units: Mapping[str, int]) -> Decimal:
-    """The cancelled units at their unit prices (as a shipment's capture values them: per SKU), rounded
-    half up to the currency's minor unit."""
+    """What the cancelled units were paid at: their unit prices less their share of the order's
+    discount (pro rata to value, as invoices share it out), rounded half up to the currency's minor
+    unit. The shipping price stays owed while anything ships. A SKU on several lines is valued at its
+    lines' average price."""
     req = order.request
-    prices = {line.sku: line.unit_price for line in req.lines}
-    amount = sum((prices[sku] * q for sku, q in units.items()), ZERO)
-    return amount.quantize(quantum(req.currency), rounding=ROUND_HALF_UP)
+    value: dict[str, Decimal] = {}
+    count: dict[str, int] = {}
+    for line in req.lines:
+        value[line.sku] = value.get(line.sku, ZERO) + line.unit_price * line.quantity
+        count[line.sku] = count.get(line.sku, 0) + line.quantity
+    amount = sum((value[sku] * q / count[sku] for sku, q in units.items()), ZERO)
+    subtotal = sum(value.values(), ZERO)
+    if subtotal > 0 and req.discount_total > 0:
+        amount -= req.discount_total * amount / subtotal
+    return max(amount, ZERO).quantize(quantum(req.currency), rounding=ROUND_HALF_UP)

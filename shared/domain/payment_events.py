@@ -101,6 +101,9 @@ def _authorized(order: Order, before: Payment, event: ProviderEvent, now: dateti
         decision.events += release_payment_hold(order, f"payment:{event.provider}", now)
     if before.status in (PaymentStatus.FAILED, PaymentStatus.VOIDED) and pay.captured > before.captured:
         decision.problem = "money was taken for a payment already given up (the order may be cancelled): refund it"
+    elif before.status == PaymentStatus.FAILED and capturable > 0:
+        decision.problem = ("the card was authorised after the payment was given up (the order is cancelled): "
+                            "cancel the payment intent so the hold on the payer's card ends")
 
 
 def _failed(order: Order, before: Payment, event: ProviderEvent, now: datetime, max_failures: int,

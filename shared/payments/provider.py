@@ -69,6 +69,12 @@ class PaymentDeclined(Exception):
         self.code, self.message = code, message
 
 
+class IdempotencyKeyReused(Exception):
+    """The same idempotency key was sent before with other parameters: always a bug in the caller
+    (a key must name one request), never the payer's doing. Not a decline: the caller must not
+    record it as one; the message fails and lands in its DLQ with this reason."""
+
+
 class ProviderUnavailable(Exception):
     """The provider could not answer (network, 5xx, 429 rate limit, lock timeout): retry later with
     the same idempotency key."""

@@ -40,6 +40,7 @@ from typing import Any
 
 from shared.domain.money import ZERO, from_minor, to_minor
 from shared.payments.provider import (
+    IdempotencyKeyReused,
     IntentStatus,
     PaymentDeclined,
     ProviderPayment,
@@ -148,8 +149,8 @@ class SandboxProvider:
         saved = self._keys.get(key)
         if saved is not None:
             if saved[0] != request:
-                raise PaymentDeclined("idempotency_key_reused",
-                                      f"key {key!r} was first used for another request: {saved[0][0]}")
+                raise IdempotencyKeyReused(
+                    f"idempotency_key_reused: key {key!r} was first used for another request: {saved[0][0]}")
             return _replay(saved[1])
         if units is not None and units % 100 == UNAVAILABLE_SUFFIX and key not in self._failed_once:
             self._failed_once.add(key)  # not saved as an outcome: the retry runs for real

@@ -34,6 +34,7 @@ from urllib.parse import quote, urlencode
 from shared.domain.money import minor_unit, quantum
 from shared.observability import logger
 from shared.payments.provider import (
+    IdempotencyKeyReused,
     IntentStatus,
     PaymentDeclined,
     ProviderPayment,
@@ -283,7 +284,7 @@ class StripeProvider:
         if kind == "idempotency_error":
             # The key was used before with another endpoint or other parameters: a caller's bug
             # that repeating the request cannot fix.
-            return PaymentDeclined("idempotency_key_reused", message)
+            return IdempotencyKeyReused(f"idempotency_key_reused: {message}")
         where = f"Stripe {method} {path}: HTTP {status} {code or kind or 'no code'}: {message}"
         if status == 409 or status == 429 or status >= 500 or code in ("lock_timeout", "rate_limit"):
             # 409 without idempotency_error: a request with the same key is still running, and

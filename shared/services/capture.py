@@ -42,6 +42,9 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
         if not store.pickup_enabled:
             raise InvalidInput("this location does not offer pickup", field="fulfillment.location_id")
 
+    if request.payment.provider == PaymentProvider.SANDBOX and payment_provider != PaymentProvider.SANDBOX:
+        # The sandbox moves no money: an order naming it where real money is moved would ship unpaid.
+        raise InvalidInput("the sandbox payment provider is only for the local runtime", field="payment.provider")
     order = _draft(request, channel, now, payment_provider)
     event = OrderReceived(
         occurred_at=now,

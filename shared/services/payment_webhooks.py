@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,13 @@ if TYPE_CHECKING:  # the webhook function needs none of the worker's table and o
     from shared.repositories import Repositories
 
 PAYMENT_QUEUE = "payment-events"  # infra/wiring.py PAYMENT_EVENTS
+# How long an event for an intent no order names yet is retried before it is recorded as unmatched:
+# less than the queue's receives x visibility timeout (5 x 90 s), so it is recorded, not dead-lettered.
+WAIT_FOR_ORDER = timedelta(minutes=5)
+
+
+class OrderNotYetKnown(Exception):
+    """A provider event came before the order it pays: retried by the queue, not an error."""
 PROVIDERS = ("stripe",)
 ATTEMPTS = 5
 SIGNATURE_HEADER = "stripe-signature"
@@ -108,6 +115,10 @@ def apply_payment_event(event: ProviderEvent, received_at: datetime, repos: Repo
 
     order = _order_for(event, repos)
     if order is None:
+        if event.intent_id and now - event.created < WAIT_FOR_ORDER:
+            # Stripe can be faster than the shop: its webhook may arrive before the order that names
+            # the intent. Failing the record lets SQS deliver it again in a moment.
+            raise OrderNotYetKnown(f"no order for payment intent {event.intent_id} yet; retried")
         repos.payments.record_unmatched(event, received_at)
         return Result(None, Outcome.UNKNOWN)
     raise_problem = True
@@ -187,26 +198,46 @@ def _credit_refunds(order: Order, repos: Repositories, now: datetime) -> None:
     after a crash between the payment's commit and the credit note still issues it; the credit
     note is idempotent per refund id."""
     from shared.domain.invoices import DocumentKind
+    from shared.domain.money import ZERO
     from shared.domain.payments import MovementKind
     from shared.errors import InvalidInput
     from shared.observability import logger
     from shared.services.invoicing import issue_credit_note
 
-    refunds = [m for m in order.pay.movements if m.kind == MovementKind.REFUND]
+    # Our own refunds for cancelled, never shipped goods (provider_ref cancel-/lines-) correct no invoice.
+    refunds = [m for m in order.pay.movements if m.kind == MovementKind.REFUND
+               and not (m.provider_ref or m.key).startswith(("cancel-", "lines-"))]
     if not refunds:
         return
     documents = repos.invoices.for_order(order.order_id)
-    credited = {d.covers for d in documents if d.kind is DocumentKind.CREDIT_NOTE}
     if not any(d.kind is DocumentKind.INVOICE for d in documents):
         return  # nothing was invoiced: a refund before shipping corrects no document
     for refund in refunds:
-        if refund.key in credited:
-            continue
-        try:
-            issue_credit_note(order, refund.key, repos, now, amount=refund.amount)
-        except InvalidInput as refused:  # more refunded than invoiced: money, not a document, to sort out
-            logger.warning("refund not credited", extra={"order_id": order.order_id, "refund_id": refund.key,
-                                                         "reason": refused.message})
+        # A refund larger than one invoice (the whole of an order shipped in two parcels) is credited
+        # on several, newest first: one credit note per invoice, `<refund id>#<n>` after the first.
+        # What this refund's notes already credit is counted, so a redelivery issues only the rest.
+        notes = [d for d in documents if d.kind is DocumentKind.CREDIT_NOTE and d.covers.split("#")[0] == refund.key]
+        left, part = refund.amount - sum((n.gross for n in notes), ZERO), len(notes) + 1
+        for invoice in reversed([d for d in documents if d.kind is DocumentKind.INVOICE]):
+            if left <= 0:
+                break
+            room = invoice.gross - sum((n.gross for n in documents
+                                        if n.kind is DocumentKind.CREDIT_NOTE and n.corrects == invoice.number), ZERO)
+            take = min(left, room)
+            if take <= 0:
+                continue
+            covers = refund.key if part == 1 else f"{refund.key}#{part}"
+            try:
+                documents.append(issue_credit_note(order, covers, repos, now, amount=take,
+                                                   invoice_number=invoice.number))
+            except InvalidInput as refused:
+                logger.warning("refund not credited", extra={"order_id": order.order_id, "refund_id": refund.key,
+                                                             "reason": refused.message})
+                break
+            left, part = left - take, part + 1
+        if left > 0:  # refunded more than was invoiced (goods that never shipped): no document to correct
+            logger.info("refund partly without an invoice to credit", extra={
+                "order_id": order.order_id, "refund_id": refund.key, "uncredited": str(left)})
 
 
 def _payment_exception(order: Order, problem: str, now: datetime):

@@ -73,7 +73,11 @@ def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], rep
         problem = None
         done = next((m for m in pay.movements if m.key == handover_id and m.kind in (
             MovementKind.CAPTURE, MovementKind.CAPTURE_REFUSED, MovementKind.NOTHING_DUE)), None)
-        amount = min(invoice.gross, pay.capturable)
+        # From what the provider's reports do not move (webhooks may raise `captured` meanwhile), so a
+        # retry asks for the same amount under the same key and gets the first answer back.
+        ours = sum((m.amount for m in pay.movements if m.kind == MovementKind.CAPTURE), ZERO)
+        room = max(pay.authorized - ours, ZERO) if pay.authorization_open else ZERO
+        amount = min(invoice.gross, room)
         if done is None and invoice.gross <= 0 and pay.authorization_open:
             # Free items: nothing to capture, yet the handover is settled (the rest can be released).
             pay.record(MovementKind.NOTHING_DUE, handover_id, ZERO, now)
@@ -88,8 +92,12 @@ def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], rep
                     pay.reported(captured=answer.amount_received, now=now)
                 else:  # the channel captures: the event is its instruction
                     pay.record(MovementKind.CAPTURE, handover_id, amount, now)
-                events.append(payment_event(PaymentCaptured, order, before, amount, now, shipment_id=handover_id,
-                                            final=False))
+                if pay.captured > before.captured:  # else the provider's webhook reported (and announced) it
+                    events.append(payment_event(PaymentCaptured, order, before, amount, now,
+                                                shipment_id=handover_id, final=False))
+                if amount < invoice.gross:
+                    problem = (f"invoice {invoice.number} is {invoice.gross} {pay.currency}; only {amount} was "
+                               "still authorised to capture")
             except PaymentDeclined as declined:
                 pay.record(MovementKind.CAPTURE_REFUSED, handover_id, amount, now)
                 pay.capture_problem = problem = f"capture of {amount} {pay.currency} for {handover_id} refused: " \
@@ -120,8 +128,7 @@ def settle_cancellation(order_id: str, repos: Repositories, gateway_for: Gateway
             return None
         _release(order, pay, gateway_for, now, events)
         refundable = pay.refundable if pay.method == PaymentMethod.PREPAID else ZERO
-        _refund(order, pay, refundable, f"cancel-{order_id}", gateway_for, now, events)
-        return None
+        return _refund(order, pay, refundable, f"cancel-{order_id}", gateway_for, now, events)
 
     return _settle(order_id, repos, now, change)
 
@@ -132,13 +139,18 @@ def settle_line_cancellation(order_id: str, cancellation_id: str, amount: Decima
     captured beyond what is still owed (a paid order) is refunded; what was only authorised is not
     captured for them, and once nothing more ships the rest is released."""
     def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
-        key = f"lines-{cancellation_id}"
+        # Cancellation ids are the caller's, unique per order only: the order is in the key (a
+        # provider's idempotency keys are unique per account).
+        key = f"lines-{order_id}-{cancellation_id}"
         pay.record(MovementKind.DUE_REDUCED, key, amount, now)
-        if pay.method == PaymentMethod.PREPAID:
-            _refund(order, pay, min(amount, pay.refundable - pay.due), key, gateway_for, now, events)
+        problem = None
+        # The last lines cancelled cancel the order too: its own settlement refunds all that was paid
+        # (two refunds racing for the same money would make one of them fail).
+        if pay.method == PaymentMethod.PREPAID and order.status != OrderStatus.CANCELLED:
+            problem = _refund(order, pay, min(amount, pay.refundable - pay.due), key, gateway_for, now, events)
         if order.status in DONE_SHIPPING and _every_handover_settled(order, pay):
             _release(order, pay, gateway_for, now, events)
-        return None
+        return problem
 
     return _settle(order_id, repos, now, change)
 
@@ -167,29 +179,33 @@ def _gateway(pay: Payment, gateway_for: GatewayFor) -> Gateway:
 
 
 def _refund(order: Order, pay: Payment, amount: Decimal, key: str, gateway_for: GatewayFor, now: datetime,
-            events: list[DomainEvent]) -> None:
+            events: list[DomainEvent]) -> str | None:
     """Refund `amount` once for `key` (a cancellation). Through the provider the movement is keyed by
     the provider's refund id (its webhook about the same refund then counts once) and remembers
     `key`; the provider call carries `refund-<key>` as idempotency key, so a retry refunds nothing
     more."""
     done = any(m.kind == MovementKind.REFUND and key in (m.key, m.provider_ref) for m in pay.movements)
     if amount <= 0 or done:
-        return
+        return None
     before = pay.model_copy(deep=True)
     if pay.moves_money:
-        refund = _gateway(pay, gateway_for).refund(pay.intent_id or "", amount, pay.currency, f"refund-{key}",
-                                                  reason="requested_by_customer")
+        try:
+            refund = _gateway(pay, gateway_for).refund(pay.intent_id or "", amount, pay.currency, f"refund-{key}",
+                                                      reason="requested_by_customer")
+        except PaymentDeclined as declined:  # e.g. refunded in the dashboard meanwhile: a person looks
+            return f"refund of {amount} {pay.currency} ({key}) refused: {declined.message}"[:500]
         refund_id = refund.refund_id
         if not pay.record(MovementKind.REFUND, refund_id, refund.amount, now, provider_ref=key):
             # Its webhook came first and recorded (and announced) it: remember what it was for.
             known = pay.movement(MovementKind.REFUND, refund_id)
             if known is not None:
                 known.provider_ref = key
-            return
+            return None
     else:  # the channel refunds: the event is its instruction
         pay.record(MovementKind.REFUND, key, amount, now)
         refund_id = key
     events.append(payment_event(PaymentRefunded, order, before, amount, now, refund_id=refund_id))
+    return None
 
 
 def _every_handover_settled(order: Order, pay: Payment) -> bool:
@@ -232,8 +248,8 @@ def _settle(order_id: str, repos: Repositories, now: datetime, change: Change, f
         events: list[DomainEvent] = []
         writes: list[Write] = []
         problem = change(order, pay, events, writes)
-        if not events and pay == before:
-            return Settled(order_id, problem=problem)
+        if not events and pay == before and not problem:
+            return Settled(order_id)
         check_forward(before, pay)
         order.version += 1
         order.updated_at = now
@@ -242,7 +258,8 @@ def _settle(order_id: str, repos: Repositories, now: datetime, change: Change, f
         if problem:
             all_writes.append(repos.reconciliation.raise_exception(ExceptionRecord(
                 kind=ExceptionKind.PAYMENT_PROBLEM, subject=order_id, since=now, raised_at=now, reason=problem,
-                suggested_action="capture the amount another way (a new authorisation), or write it off",
+                suggested_action="look at the payment at the provider: capture (a new authorisation), refund or "
+                                 "write off as the reason says",
                 order_id=order_id, status=pay.status.value, channel=order.channel)))
         try:
             repos.commit(*all_writes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +25,14 @@ from shared.services.allocation import Outcome as Allocated
 from shared.services.allocation import allocate_order
 from shared.services.capture import capture_order
 from shared.services.order_actions import release_order
-from shared.services.payment_webhooks import Outcome, Result, apply_payment_event, read_queued, receive_payment_webhook
+from shared.services.payment_webhooks import (
+    OrderNotYetKnown,
+    Outcome,
+    Result,
+    apply_payment_event,
+    read_queued,
+    receive_payment_webhook,
+)
 from tests.factories import TWO_WAREHOUSES, level, order_request, seed
 from tests.service.flows import OPERATOR_PRINCIPAL, events, interleave, policy
 
@@ -48,7 +55,8 @@ DISPUTE = "charge_dispute_created"
 
 # --- the webhook and the worker ---------------------------------------------------------------------
 
-def stripe_event(name: str, order_id: str | None = None, event_id: str | None = None, **changes) -> bytes:
+def stripe_event(name: str, order_id: str | None = None, event_id: str | None = None, created: int | None = None,
+                 **changes) -> bytes:
     """A sample event in EUR, naming `order_id` in metadata (else no metadata: matched by intent)."""
     document = json.loads((PAYLOADS / f"stripe_event_{name}.json").read_text())
     resource = document["data"]["object"]
@@ -56,6 +64,7 @@ def stripe_event(name: str, order_id: str | None = None, event_id: str | None = 
     for refund in (resource.get("refunds") or {}).get("data", []):
         refund["currency"] = "eur"
     document["id"] = event_id or document["id"]
+    document["created"] = created or document["created"]
     return json.dumps(document).encode()
 
 
@@ -72,11 +81,14 @@ def received(body: bytes) -> list[str]:
     return queued
 
 
-def deliver(repos, body: bytes, max_failures: int = 3) -> Result:
-    """Stripe delivers the event once: verified, queued, applied by the worker."""
+def deliver(repos, body: bytes, max_failures: int = 3, at: datetime = NOW) -> Result:
+    """Stripe delivers the event once: verified, queued, applied by the worker (at `at`)."""
     (queued,) = received(body)
     message = read_queued(queued)
-    return apply_payment_event(message.event, message.received_at, repos, NOW, max_failures=max_failures)
+    return apply_payment_event(message.event, message.received_at, repos, at, max_failures=max_failures)
+
+
+LATER = NOW + timedelta(days=3)  # the samples were created a day after NOW: this is past WAIT_FOR_ORDER
 
 
 # --- orders -----------------------------------------------------------------------------------------
@@ -292,8 +304,16 @@ def test_without_metadata_the_event_finds_the_order_by_the_intent_linked_at_capt
     assert stocked.orders.get(order_id).pay.status == PaymentStatus.CAPTURED
 
 
+def test_an_event_for_an_intent_no_order_names_yet_is_retried_for_a_while(repos):
+    """Stripe can be faster than the shop's POST /orders: the record fails (SQS delivers it again)."""
+    body = stripe_event(SUCCEEDED, "o-nobody-knows", created=int(NOW.timestamp()))
+    with pytest.raises(OrderNotYetKnown):
+        deliver(repos, body)
+    assert repos.payments.unmatched("stripe") == []
+
+
 def test_an_event_for_no_known_order_is_recorded_and_answered_unknown(repos):
-    result = deliver(repos, stripe_event(SUCCEEDED, "o-nobody-knows"))
+    result = deliver(repos, stripe_event(SUCCEEDED, "o-nobody-knows"), at=LATER)
 
     assert result == Result(None, Outcome.UNKNOWN)
     (kept,) = repos.payments.unmatched("stripe")
@@ -304,7 +324,7 @@ def test_an_event_for_no_known_order_is_recorded_and_answered_unknown(repos):
 def test_an_order_named_in_metadata_that_pays_with_another_intent_is_not_the_events(repos):
     order_id = captured(repos, "pending", intent="pi_another")
 
-    assert deliver(repos, stripe_event(SUCCEEDED, order_id)).outcome == Outcome.UNKNOWN
+    assert deliver(repos, stripe_event(SUCCEEDED, order_id), at=LATER).outcome == Outcome.UNKNOWN
     assert repos.orders.get(order_id).pay.status == PaymentStatus.PENDING
 
 

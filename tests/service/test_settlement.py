@@ -21,6 +21,7 @@ from shared.domain.payments import MovementKind, PaymentProvider, PaymentStatus
 from shared.domain.reconciliation import ExceptionKind
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
 from shared.payments.provider import (
+    IdempotencyKeyReused,
     IntentStatus,
     PaymentDeclined,
     ProviderEvent,
@@ -68,13 +69,18 @@ class FakeGateway:
     name: str = "stripe"
     calls: list[Call] = field(default_factory=list)
     received: Decimal = ZERO
+    refunded: Decimal = ZERO
     answers: dict[str, object] = field(default_factory=dict)
+    params: dict[str, tuple] = field(default_factory=dict)
 
     def _intent(self, status: IntentStatus) -> ProviderPayment:
         left = self.authorized - self.received if status == IntentStatus.REQUIRES_CAPTURE else ZERO
         return ProviderPayment(PI, status, "EUR", self.authorized, left, self.received, charge_id="ch_1")
 
-    def _once(self, key: str, run):
+    def _once(self, key: str, run, params: tuple = ()):
+        if key in self.params and self.params[key] != params:
+            raise IdempotencyKeyReused(f"idempotency_key_reused: {key}")
+        self.params[key] = params
         if key not in self.answers:
             self.answers[key] = run()
         return self.answers[key]
@@ -90,7 +96,7 @@ class FakeGateway:
         def run():
             self.received += amount
             return self._intent(IntentStatus.REQUIRES_CAPTURE)
-        return self._once(idempotency_key, run)
+        return self._once(idempotency_key, run, ("capture", amount))
 
     def void(self, intent_id, idempotency_key):
         self.calls.append(Call("void", idempotency_key))
@@ -99,8 +105,12 @@ class FakeGateway:
 
     def refund(self, intent_id, amount, currency, idempotency_key, reason=None):
         self.calls.append(Call("refund", idempotency_key, amount))
-        return self._once(idempotency_key, lambda: ProviderRefund(f"re_{idempotency_key}", intent_id, "ch_1",
-                                                                  currency, amount, RefundStatus.SUCCEEDED))
+        def run():
+            if amount > self.received - self.refunded:
+                raise PaymentDeclined("charge_already_refunded", "more than is left to refund")
+            self.refunded += amount
+            return ProviderRefund(f"re_{idempotency_key}", intent_id, "ch_1", currency, amount, RefundStatus.SUCCEEDED)
+        return self._once(idempotency_key, run, ("refund", amount))
 
     def retrieve(self, intent_id):
         return self._intent(IntentStatus.REQUIRES_CAPTURE)
@@ -482,7 +492,7 @@ def test_a_shipment_captured_after_the_first_was_refunded_in_full_is_recorded(re
 # --- lines cancelled before they shipped -----------------------------------------------------------
 
 def test_cancelled_lines_of_a_paid_order_are_refunded_once(two_locations):
-    """Paid 25.00 at checkout; SKU-2 (10.00) cancelled: 10.00 refunded under refund-lines-<id>, once."""
+    """Paid 25.00 at checkout; SKU-2 (10.00) cancelled: 10.00 refunded under refund-lines-<order>-<id>, once."""
     repos, gateway = two_locations, FakeGateway(authorized=D("25.00"), received=D("25.00"))
     order_id = placed(repos, status="paid", amount="25.00")
 
@@ -490,7 +500,8 @@ def test_cancelled_lines_of_a_paid_order_are_refunded_once(two_locations):
     again = settlement.settle_line_cancellation(order_id, "CXL-1", D("10.00"), repos, gateway, NOW)
 
     assert first.events == ["PaymentRefunded"] and again.events == []
-    assert [(c.op, c.key, c.amount) for c in gateway.calls] == [("refund", "refund-lines-CXL-1", D("10.00"))]
+    assert [(c.op, c.key, c.amount) for c in gateway.calls] == [
+        ("refund", f"refund-lines-{order_id}-CXL-1", D("10.00"))]
     pay = repos.orders.get(order_id).pay
     assert (pay.due, pay.refunded, pay.status) == (D("15.00"), D("10.00"), PaymentStatus.PARTIALLY_REFUNDED)
 
@@ -503,3 +514,87 @@ def test_cancelled_lines_of_an_authorised_order_move_no_money(two_locations):
 
     assert settlement.settle_line_cancellation(order_id, "CXL-2", D("10.00"), repos, gateway, NOW).events == []
     assert gateway.calls == [] and repos.orders.get(order_id).pay.due == D("15.00")
+
+
+def test_a_retry_after_the_webhook_reported_the_capture_asks_the_same_amount_under_the_same_key(
+        two_locations, monkeypatch):
+    """The capture went through, the commit failed, and Stripe's webhook about it was applied before
+    the retry: the retry must ask for the same amount (else Stripe answers idempotency_error) and
+    record the capture, once, not as refused."""
+    repos, gateway = two_locations, FakeGateway(authorized=D("25.00"))
+    order_id = placed(repos, amount="25.00")
+    ship(repos, packed(repos, order_id)["BER"], "S-1")
+    real = repos.commit
+
+    def commit_then_webhook(*writes):
+        if gateway.calls and not getattr(commit_then_webhook, "done", False):
+            commit_then_webhook.done = True  # type: ignore[attr-defined]
+            apply_payment_event(ProviderEvent(provider="stripe", event_id="evt_cap", kind=ProviderEventKind.AUTHORIZED,
+                                              created=NOW, currency="EUR", intent_id=PI, order_id=order_id,
+                                              amount=D("25.00"), amount_capturable=D("10.00"),
+                                              amount_received=D("15.00")), NOW, repos, NOW, 3)
+            raise Contention("the Lambda died after the provider answered")
+        return real(*writes)
+
+    monkeypatch.setattr(repos, "commit", commit_then_webhook)
+    settle(repos, "S-1", gateway)
+
+    assert [(c.op, c.key, c.amount) for c in gateway.calls] == [("capture", f"capture-{order_id}-S-1", D("15.00"))] * 2
+    pay = repos.orders.get(order_id).pay
+    assert [(m.kind, m.key, m.amount) for m in pay.movements if m.key == "S-1"] == [
+        (MovementKind.CAPTURE, "S-1", D("15.00"))]
+    assert pay.captured == D("15.00") and pay.capture_problem is None and problems(repos) == []
+
+
+@pytest.mark.parametrize("first", ["lines", "order"])
+def test_cancelling_the_last_lines_refunds_what_was_paid_once_in_either_order(two_locations, first):
+    """OrderLinesCancelled and OrderCancelled come from one transaction and settle in any order: the
+    order's own cancellation refunds all that was paid, the lines' none, so no refund is refused."""
+    repos, gateway = two_locations, FakeGateway(authorized=D("25.00"), received=D("25.00"))
+    order_id = placed(repos, status="paid", amount="25.00")
+    cancel_order(order_id, OPERATOR_PRINCIPAL, "customer changed their mind", repos, NOW)
+    steps = {"lines": lambda: settlement.settle_line_cancellation(order_id, "CXL-9", D("20.00"), repos, gateway, NOW),
+             "order": lambda: settlement.settle_cancellation(order_id, repos, gateway, NOW)}
+
+    results = [steps[first](), steps["order" if first == "lines" else "lines"]()]
+
+    assert [r.problem for r in results] == [None, None]
+    assert [(c.op, c.amount) for c in gateway.calls] == [("refund", D("25.00"))]
+    assert repos.orders.get(order_id).pay.refunded == D("25.00")
+
+
+def test_a_refund_larger_than_one_invoice_is_credited_across_invoices_once(repos, shipped_from_two):
+    """Both parcels captured and invoiced (15.00 and 10.00); the whole 25.00 refunded in Stripe's
+    dashboard: a credit note on each invoice, newest first, and none more on redelivery."""
+    gateway = FakeGateway(authorized=D("30.00"))
+    settle(repos, "S-1", gateway)
+    settle(repos, "S-2", gateway)
+    refund = ProviderEvent(provider="stripe", event_id="evt_refund", kind=ProviderEventKind.REFUNDED, created=NOW,
+                           currency="EUR", intent_id=PI, charge_id="ch_1", amount_received=D("25.00"),
+                           amount_refunded=D("25.00"), refunds=(RefundInfo("re_all", D("25.00"), RefundStatus.SUCCEEDED),))
+
+    apply_payment_event(refund, NOW, repos, NOW, 3)
+    apply_payment_event(refund, NOW, repos, NOW, 3)   # redelivered
+
+    documents = repos.invoices.for_order(shipped_from_two)
+    notes = [(d.covers, d.corrects, d.gross) for d in documents if d.kind.value == "CREDIT_NOTE"]
+    invoices = {d.covers: d.number for d in documents if d.kind.value == "INVOICE"}
+    assert sorted(notes) == sorted([("re_all", invoices["S-2"], D("10.00")), ("re_all#2", invoices["S-1"], D("15.00"))])
+
+
+def test_a_refund_for_cancelled_lines_that_never_shipped_credits_no_invoice(two_locations):
+    repos, gateway = two_locations, FakeGateway(authorized=D("25.00"), received=D("25.00"))
+    order_id = placed(repos, status="paid", amount="25.00")
+    ship(repos, packed(repos, order_id)["BER"], "S-1")
+    settle(repos, "S-1", gateway)
+    settlement.settle_line_cancellation(order_id, "CXL-3", D("10.00"), repos, gateway, NOW)
+    refund_id = f"re_refund-lines-{order_id}-CXL-3"
+    webhook = ProviderEvent(provider="stripe", event_id="evt_lines", kind=ProviderEventKind.REFUNDED, created=NOW,
+                            currency="EUR", intent_id=PI, charge_id="ch_1", amount_received=D("25.00"),
+                            amount_refunded=D("10.00"), refunds=(RefundInfo(refund_id, D("10.00"),
+                                                                            RefundStatus.SUCCEEDED),))
+
+    apply_payment_event(webhook, NOW, repos, NOW, 3)
+
+    kinds = [d.kind.value for d in repos.invoices.for_order(order_id)]
+    assert kinds == ["INVOICE"] and repos.orders.get(order_id).pay.refunded == D("10.00")

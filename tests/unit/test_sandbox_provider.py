@@ -9,6 +9,7 @@ import pytest
 
 from shared.payments import credentials
 from shared.payments.provider import (
+    IdempotencyKeyReused,
     IntentStatus,
     PaymentDeclined,
     PaymentProvider,
@@ -76,12 +77,11 @@ def test_the_same_key_with_other_parameters_is_refused(sandbox):
     intent = authorised(sandbox).intent_id
     sandbox.capture(intent, D("30.00"), "EUR", "capture-ord_1-shp_1", final=False)
 
-    with pytest.raises(PaymentDeclined) as raised:
+    # A bug in the caller, never a decline to record: IdempotencyKeyReused, not PaymentDeclined.
+    with pytest.raises(IdempotencyKeyReused, match="idempotency_key_reused"):
         sandbox.capture(intent, D("31.00"), "EUR", "capture-ord_1-shp_1", final=False)
-    assert raised.value.code == "idempotency_key_reused"
-    with pytest.raises(PaymentDeclined) as raised:
+    with pytest.raises(IdempotencyKeyReused, match="idempotency_key_reused"):
         sandbox.refund(intent, D("30.00"), "EUR", "capture-ord_1-shp_1")  # another endpoint
-    assert raised.value.code == "idempotency_key_reused"
     assert sandbox.retrieve(intent).amount_received == D("30.00")
 
 

@@ -30,6 +30,7 @@ from shared.errors import Unavailable
 from shared.payments import credentials
 from shared.payments import stripe as stripe_module
 from shared.payments.provider import (
+    IdempotencyKeyReused,
     IntentStatus,
     PaymentDeclined,
     PaymentProvider,
@@ -357,13 +358,11 @@ def test_a_declined_card_is_payment_declined_with_stripes_code():
 
 
 @pytest.mark.parametrize("status", [400, 409])
-def test_a_key_reused_with_other_parameters_is_declined_not_retried(status):
+def test_a_key_reused_with_other_parameters_is_a_bug_not_a_decline(status):
     stripe, _ = provider((status, sample("error_idempotency_409")))
 
-    with pytest.raises(PaymentDeclined) as raised:
+    with pytest.raises(IdempotencyKeyReused, match="idempotency_key_reused"):
         stripe.capture(INTENT, Decimal("5"), "EUR", "capture-ord_01JD7Z6K3M-shp_1", final=True)
-
-    assert raised.value.code == "idempotency_key_reused"
 
 
 def test_a_conflict_with_a_request_still_running_is_retried():
