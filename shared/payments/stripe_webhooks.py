@@ -57,15 +57,15 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Strict, ValidationError
 
 from shared.domain.bounds import Flag
-from shared.domain.money import ISO_4217, minor_unit, quantum
+from shared.domain.money import ISO_4217
 from shared.errors import InvalidInput, MalformedBody, Unauthenticated
 from shared.payments.provider import ProviderEvent, ProviderEventKind, RefundInfo, RefundStatus
+from shared.payments.stripe import from_stripe_amount
 
 PROVIDER = "stripe"
 HEADER = "Stripe-Signature"
@@ -136,29 +136,9 @@ def _read_header(header: str | None) -> tuple[str, list[bytes]]:
 
 
 # --- amounts --------------------------------------------------------------------------------------
-# TODO(dedupe): shared/payments/stripe.py keeps the same exceptions for the amounts it sends; one
-# table in one place once both exist (kept here to avoid an import loop while both are written).
-
-_STRIPE_EXPONENTS = {
-    **dict.fromkeys("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF VND VUV XAF XOF XPF".split(), 0),
-    **dict.fromkeys("ISK UGX".split(), 2),  # Stripe's special cases: two-decimal, always ...00
-    **dict.fromkeys("BHD JOD KWD OMR TND".split(), 3),
-}
-
-
-def stripe_minor_unit(currency: str) -> int:
-    """Decimal places of Stripe's `amount` integers in `currency` (upper case): JPY 0, EUR 2, ISK 2,
-    KWD 3; a currency Stripe does not single out follows ISO 4217."""
-    return _STRIPE_EXPONENTS.get(currency, minor_unit(currency))
-
-
-def stripe_from_minor(units: int, currency: str) -> Decimal:
-    """Stripe's integer amount as a Decimal in `currency` with its ISO 4217 decimal places: 1999 EUR
-    -> 19.99, 500 JPY -> 500, 12340 KWD -> 12.340, 500 ISK -> 5. An amount finer than ISO's minor
-    unit (Stripe's 1050 ISK) keeps Stripe's places (10.50), never rounded away."""
-    exact = Decimal(units).scaleb(-stripe_minor_unit(currency))
-    iso = exact.quantize(quantum(currency))
-    return iso if iso == exact else exact.quantize(Decimal(1).scaleb(-stripe_minor_unit(currency)))
+# Stripe's integer amounts, with Stripe's own minor units (JPY 0, ISK 2, KWD 3): the one table is the
+# adapter's (shared/payments/stripe.py), for the amounts we send and the ones Stripe reports alike.
+stripe_from_minor = from_stripe_amount
 
 
 # --- the documented objects (only the fields we read) ---------------------------------------------
