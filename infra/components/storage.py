@@ -49,20 +49,26 @@ class OrdersTable(Construct):
 
 
 
+def private_bucket(scope: Construct, lifecycle_rules: list[s3.LifecycleRule] | None = None) -> s3.Bucket:
+    """A bucket only the OMS's functions use: no public access, S3-managed encryption, TLS only,
+    owner-enforced objects, kept when the stack goes (documents are handed out as presigned links)."""
+    return s3.Bucket(
+        scope, "Bucket",
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        lifecycle_rules=lifecycle_rules,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
 class LabelBucket(Construct):
     """Shipping labels (PDF or ZPL), private; handed out only as short-lived presigned links."""
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        self.bucket = s3.Bucket(
-            self, "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=LABEL_RETENTION)],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.bucket = private_bucket(self, lifecycle_rules=[s3.LifecycleRule(expiration=LABEL_RETENTION)])
         acknowledge(self.bucket, {"AwsSolutions-S1": (
             "Only the OMS's own functions write here, each label once under its shipment id; "
             "CloudTrail data events can audit reads where a merchant needs it.")})
@@ -78,14 +84,7 @@ class DocumentBucket(Construct):
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        self.bucket = s3.Bucket(
-            self, "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.bucket = private_bucket(self)
         acknowledge(self.bucket, {"AwsSolutions-S1": (
             "Only the OMS's render-documents function writes here, each document under its own number; "
             "CloudTrail data events can audit reads where a merchant needs it.")})

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import AwareDatetime, BaseModel, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from shared.errors import Busy, NotFound
 from shared.payments.provider import ProviderEvent
@@ -49,13 +49,13 @@ SIGNATURE_HEADER = "stripe-signature"
 
 
 class QueuedPaymentEvent(BaseModel):
-    """One provider event as read from the webhook, with when we received it."""
+    """One provider event as read from the webhook, with when we received it. Built on first use:
+    the webhook function pays for it only when it queues an event."""
+
+    model_config = ConfigDict(defer_build=True)
 
     event: ProviderEvent
     received_at: AwareDatetime
-
-
-_queued = TypeAdapter(QueuedPaymentEvent)
 
 
 def send_to_queue(bodies: list[str]) -> None:
@@ -105,7 +105,7 @@ class Result:
 
 
 def read_queued(body: str) -> QueuedPaymentEvent:
-    return _queued.validate_json(body)
+    return QueuedPaymentEvent.model_validate_json(body)
 
 
 def apply_payment_event(event: ProviderEvent, received_at: datetime, repos: Repositories, now: datetime,

@@ -69,7 +69,7 @@ def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], rep
         return Settled(order_id, problem="no such order")
     invoice = issue_invoice(order, handover_id, handed, repos, now, invoicing)
 
-    def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
+    def change(order: Order, pay: Payment, events: list[DomainEvent]) -> str | None:
         problem = None
         done = next((m for m in pay.movements if m.key == handover_id and m.kind in (
             MovementKind.CAPTURE, MovementKind.CAPTURE_REFUSED, MovementKind.NOTHING_DUE)), None)
@@ -123,7 +123,7 @@ def settle_collection(order_id: str, fulfillment_order_id: str, repos: Repositor
 
 def settle_cancellation(order_id: str, repos: Repositories, gateway_for: GatewayFor, now: datetime) -> Settled:
     """The order was cancelled: release the authorisation, refund what was captured (paid at checkout)."""
-    def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
+    def change(order: Order, pay: Payment, events: list[DomainEvent]) -> str | None:
         if order.status != OrderStatus.CANCELLED:
             return None
         _release(order, pay, gateway_for, now, events)
@@ -138,7 +138,7 @@ def settle_line_cancellation(order_id: str, cancellation_id: str, amount: Decima
     """Lines were cancelled before they shipped (`amount`: their value): less is owed. What was
     captured beyond what is still owed (a paid order) is refunded; what was only authorised is not
     captured for them, and once nothing more ships the rest is released."""
-    def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
+    def change(order: Order, pay: Payment, events: list[DomainEvent]) -> str | None:
         # Cancellation ids are the caller's, unique per order only: the order is in the key (a
         # provider's idempotency keys are unique per account).
         key = f"lines-{order_id}-{cancellation_id}"
@@ -157,7 +157,7 @@ def settle_line_cancellation(order_id: str, cancellation_id: str, amount: Decima
 
 def settle_delivery(order_id: str, repos: Repositories, gateway_for: GatewayFor, now: datetime) -> Settled:
     """Delivered (or collected in store): cash on delivery is in."""
-    def change(order: Order, pay: Payment, events: list[DomainEvent], writes: list[Write]) -> str | None:
+    def change(order: Order, pay: Payment, events: list[DomainEvent]) -> str | None:
         if pay.method != PaymentMethod.CASH_ON_DELIVERY or order.status not in (OrderStatus.DELIVERED,
                                                                                 OrderStatus.COMPLETED):
             return None
@@ -231,7 +231,7 @@ def _release(order: Order, pay: Payment, gateway_for: GatewayFor, now: datetime,
         events.append(payment_event(PaymentVoided, order, before, rest, now))
 
 
-Change = Callable[[Order, Payment, list[DomainEvent], list[Write]], str | None]
+Change = Callable[[Order, Payment, list[DomainEvent]], str | None]
 
 
 def _settle(order_id: str, repos: Repositories, now: datetime, change: Change, first_read: Order | None = None
@@ -246,15 +246,14 @@ def _settle(order_id: str, repos: Repositories, now: datetime, change: Change, f
         expected, pay = order.version, order.pay
         before = pay.model_copy(deep=True)
         events: list[DomainEvent] = []
-        writes: list[Write] = []
-        problem = change(order, pay, events, writes)
+        problem = change(order, pay, events)
         if not events and pay == before and not problem:
             return Settled(order_id)
         check_forward(before, pay)
         order.version += 1
         order.updated_at = now
         all_writes: list[Write | Sequence[Write]] = [repos.orders.save(order, expected),
-                                                     repos.events.publish_all(events), writes]
+                                                     repos.events.publish_all(events)]
         if problem:
             all_writes.append(repos.reconciliation.raise_exception(ExceptionRecord(
                 kind=ExceptionKind.PAYMENT_PROBLEM, subject=order_id, since=now, raised_at=now, reason=problem,
