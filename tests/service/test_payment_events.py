@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from shared.domain.orders import HoldReason, OrderStatus
-from shared.domain.payments import PaymentStatus
+from shared.domain.payments import PaymentProvider, PaymentStatus
 from shared.domain.reconciliation import ExceptionKind
+from shared.errors import Conflict, InvalidInput
 from shared.payments.stripe_webhooks import StripeSignatureRejected
 from shared.services import order_actions
 from shared.services.allocation import Outcome as Allocated
@@ -403,3 +404,21 @@ def test_an_event_whose_intent_pays_another_order_applies_to_the_intents_order(r
     assert result == Result(owner, Outcome.APPLIED)
     assert repos.orders.get(named).pay.intent_id is None
     assert repos.payments.order_for_intent(PI) == owner
+
+
+# --- capture's guards on the payment it is given -----------------------------------------------------
+
+def test_one_payment_intent_pays_one_order(repos):
+    captured(repos, "pending", coid="CO-1")
+    with pytest.raises(Conflict) as refused:
+        captured(repos, "pending", coid="CO-2")
+    assert refused.value.field == "payment.intent_id"
+
+
+def test_the_sandbox_provider_is_refused_where_money_is_real(repos):
+    request = order_request([("SKU-1", 1)], price=TOTAL, payment={
+        "status": "authorized", "amount": TOTAL, "provider": "sandbox", "intent_id": "pi_sandbox_1"})
+    with pytest.raises(InvalidInput) as refused:
+        capture_order(request, "web", repos, NOW, PaymentProvider.STRIPE)
+    assert refused.value.field == "payment.provider"
+    assert capture_order(request, "web", repos, NOW, PaymentProvider.SANDBOX).created

@@ -598,3 +598,34 @@ def test_a_refund_for_cancelled_lines_that_never_shipped_credits_no_invoice(two_
 
     kinds = [d.kind.value for d in repos.invoices.for_order(order_id)]
     assert kinds == ["INVOICE"] and repos.orders.get(order_id).pay.refunded == D("10.00")
+
+
+def test_a_refund_the_provider_refuses_is_an_operator_problem_not_a_failed_message(two_locations):
+    """Guard: _refund's PaymentDeclined. Nothing is left to refund at the provider (refunded in its
+    dashboard, say): the cancellation's settlement records a problem instead of failing for ever."""
+    repos, gateway = two_locations, FakeGateway(authorized=D("25.00"), received=ZERO)
+    order_id = placed(repos, status="paid", amount="25.00")
+    cancel_order(order_id, OPERATOR_PRINCIPAL, "customer changed their mind", repos, NOW)
+
+    result = settlement.settle_cancellation(order_id, repos, gateway, NOW)
+
+    assert result.problem is not None and "refused" in result.problem
+    assert problems(repos) == [(ExceptionKind.PAYMENT_PROBLEM, order_id)]
+    assert repos.orders.get(order_id).pay.refunded == ZERO
+
+
+def test_an_authorisation_short_of_the_invoice_captures_what_it_can_and_tells_an_operator(two_locations):
+    """Authorised 20.00 for a 25.00 order (accepted by an operator): S-1 (15.00) is captured whole,
+    S-2 (10.00) only 5.00, and the shortfall is a problem rather than silence."""
+    repos, gateway = two_locations, FakeGateway(authorized=D("20.00"))
+    order_id = placed(repos, amount="20.00")
+    fos = packed(repos, order_id)
+    ship(repos, fos["BER"], "S-1")
+    ship(repos, fos["MAD"], "S-2")
+
+    settle(repos, "S-1", gateway)
+    second = settle(repos, "S-2", gateway)
+
+    assert [c.amount for c in gateway.calls if c.op == "capture"] == [D("15.00"), D("5.00")]
+    assert second.problem is not None and "only 5.00" in second.problem
+    assert problems(repos) == [(ExceptionKind.PAYMENT_PROBLEM, order_id)]

@@ -508,3 +508,16 @@ def test_any_sequence_of_provider_events_never_moves_a_payment_backwards(status,
             assert getattr(pay, name) >= getattr(before, name)
         assert pay.refunded <= pay.captured + pay.collected
         assert len(pay.applied_events) == len(set(pay.applied_events))
+
+
+def test_an_authorisation_after_the_payment_was_given_up_is_flagged_not_applied():
+    """Guard: the card held for an order already cancelled must be let go by a person."""
+    made = order("pending")
+    for _ in range(2):
+        apply_provider_event(made, failed(), NOW, max_failures=2)
+    assert made.pay.status == P.FAILED
+
+    decision = apply_provider_event(made, authorized(), NOW, max_failures=2)
+
+    assert made.pay.status == P.FAILED and made.pay.authorized == D(0)
+    assert decision.problem is not None and "given up" in decision.problem
