@@ -28,7 +28,7 @@ MAX_LINES = 25
 MAX_CANCELLATIONS = 50  # line cancellations one order keeps (it is one item, at most 400 KB)
 # Optional request fields added after the first release: left out of the fingerprint while unset, so
 # an order captured before they existed still matches its own retry.
-LATER_FIELDS = ("note",)
+LATER_FIELDS = ("note", "tax_total")
 LATER_PAYMENT_FIELDS = ("provider", "intent_id")
 MAX_TOTAL = Decimal("10000000000")  # an Amount has at most 14 digits, 4 of them decimals
 
@@ -76,6 +76,8 @@ class HoldReason(StrEnum):
     PICKUP_UNAVAILABLE = "PICKUP_UNAVAILABLE"
     TOO_LARGE = "TOO_LARGE"
     PAYMENT_METHOD_NOT_ALLOWED = "PAYMENT_METHOD_NOT_ALLOWED"
+    # A channel's own format could not be mapped completely (Order.intake_problems says what).
+    CHANNEL_MAPPING = "CHANNEL_MAPPING"
 
 
 class IllegalTransition(Conflict):
@@ -92,7 +94,8 @@ class IllegalTransition(Conflict):
 class Customer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: ExternalId
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    # None where the channel does not share it (a marketplace, a POS sale): no email messages then.
+    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)]
     phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 ()\-]{4,31}$")] | None = None
     language: Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="BCP 47, e.g. en, de-CH")] = "en"
@@ -172,6 +175,9 @@ class OrderRequest(BaseModel):
     fulfillment: Fulfillment = Fulfillment()
     shipping_price: Amount = ZERO
     discount_total: Amount = ZERO
+    tax_total: Amount | None = Field(
+        default=None, description="Tax the channel charged on top of its prices (channels that price without "
+                                  "tax, e.g. a US Shopify shop); part of the total the payment must cover")
     promised_by: AwareMoment | None = None
     note: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
         default=None, description="The customer's note for whoever prepares the order (delivery instructions, "
@@ -180,7 +186,7 @@ class OrderRequest(BaseModel):
     @property
     def total(self) -> Decimal:
         subtotal = sum((line.unit_price * line.quantity for line in self.lines), ZERO)
-        return subtotal + self.shipping_price - self.discount_total
+        return subtotal + self.shipping_price - self.discount_total + (self.tax_total or ZERO)
 
     @model_validator(mode="after")
     def _total_is_a_sane_amount(self) -> OrderRequest:
@@ -198,8 +204,9 @@ class OrderRequest(BaseModel):
         for name in LATER_FIELDS:
             if body.get(name) is None:
                 body.pop(name, None)
-        for name in ("shipping_price", "discount_total"):
-            body[name] = _number(getattr(self, name))
+        for name in ("shipping_price", "discount_total", "tax_total"):
+            if getattr(self, name) is not None:
+                body[name] = _number(getattr(self, name))
         for name in LATER_PAYMENT_FIELDS:
             if body["payment"].get(name) is None:
                 body["payment"].pop(name, None)
@@ -282,6 +289,22 @@ class LineCancellation(BaseModel):
         return {line.sku: line.quantity for line in self.lines}
 
 
+class IntakeProblem(BaseModel):
+    """Something a channel sent in its own format that could not be mapped (channel's field path)."""
+
+    field: str
+    problem: str
+
+
+class ChannelRecord(BaseModel):
+    """What the channel's own format said of this order, beside our canonical request."""
+
+    revision: datetime = Field(description="The channel's last revision applied (its updated_at)")
+    display_id: str | None = Field(default=None, description="The number people see, e.g. Shopify's #1001")
+    status: str | None = Field(default=None, description="The channel's payment or order status as last sent")
+    problems: list[IntakeProblem] = Field(default=[], description="What could not be mapped (holds the order)")
+
+
 @dataclass(frozen=True)
 class ChannelOrderKey:
     """What a channel order id points at: the order it made, and the request it made it from."""
@@ -317,6 +340,8 @@ class Order(BaseModel):
     # Its own lifecycle beside the status (shared/domain/payments.py). Orders stored before it existed
     # get theirs from the request when read.
     payment: PaymentRecord | None = None
+    # Orders that came in a channel's own format (Shopify, WooCommerce, Amazon): what it said.
+    channel_record: ChannelRecord | None = None
 
     @model_validator(mode="after")
     def _payment_record(self) -> Order:

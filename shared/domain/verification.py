@@ -45,5 +45,8 @@ def verify(order: Order, known_skus: set[str], locations: Iterable[Location], *,
             HoldReason.UNDELIVERABLE_ADDRESS,
             f"no location ships to {req.shipping_address.country}",
         ))
+    if order.channel_record and order.channel_record.problems:
+        holds.append((HoldReason.CHANNEL_MAPPING, "; ".join(
+            f"{p.field}: {p.problem}" for p in order.channel_record.problems)))
     released = order.released_hold_reasons
     return [(reason, detail) for reason, detail in holds if reason not in released]
