@@ -107,15 +107,12 @@ def child_environment(endpoint: str) -> dict[str, str]:
     from bench.common import EMULATOR_CREDENTIALS
     from infra import wiring
 
-    channels = {c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial}
-                for c in wiring.DEFAULT_CHANNELS}
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "OMS_", "PYTHON"))}
     return inherited | EMULATOR_CREDENTIALS | {
         "AWS_ENDPOINT_URL": endpoint,
         wiring.ENV.table: wiring.DEFAULTS.table_name,
         wiring.ENV.bus: wiring.DEFAULTS.bus_name,
         wiring.ENV.principals: json.dumps({KEY_ID: wiring.OPERATOR}),
-        wiring.ENV.channels: json.dumps(channels),
         wiring.ENV.carrier_secret: wiring.DEFAULTS.carrier_secret,
         wiring.ENV.label_bucket: wiring.DEFAULTS.label_bucket,
         wiring.ENV.local_outbox: tempfile.gettempdir() + "/oms-bench-outbox",

@@ -166,7 +166,6 @@ def table_items(repos) -> int:
 
 
 def one_pass(repos, now, budget_s: float, label: str) -> None:
-    from shared.config import settings
     from shared.services.reconciliation import Budget, reconcile
 
     runs, started = 0, time.monotonic()
@@ -182,7 +181,7 @@ def one_pass(repos, now, budget_s: float, label: str) -> None:
             step_items[step] += 1
             last[0] = moment
 
-        report = reconcile(repos, now, policy_for=settings().channel_policy, trigger="cli",
+        report = reconcile(repos, now, policy_for=repos.channels.policy, trigger="cli",
                            budget=Budget(budget_s), tracker=lambda shipment, at: [], observer=observe)
         did = {k: v for k, v in report.counts().items() if v}
         rate = report.items / report.seconds if report.seconds else float("nan")

@@ -50,7 +50,6 @@ class OmsStack(Stack):
         environment = {
             wiring.ENV.table: table.table_name,
             wiring.ENV.bus: bus.event_bus_name,
-            wiring.ENV.channels: wiring.channel_policies(),
             wiring.ENV.label_carrier: label_carrier,
             wiring.ENV.email_sender: email_sender,
             # In AWS an order naming a payment intent is paid through Stripe (the sandbox is local only).

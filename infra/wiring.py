@@ -9,7 +9,6 @@ Plain data only: no CDK and no boto3 import, so both readers load it cheaply.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -416,32 +415,24 @@ def routes() -> list[tuple[Route, Function]]:
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    """A sales channel: it gets its own API key and usage plan (its own throttle)."""
+    """An API client the stack issues a key to at deploy time, with its usage plan (its own
+    throttle). Channels configured later get theirs from PUT /channels/{id} (channels-api)."""
 
     name: str
-    allow_split: bool = True
-    allow_partial: bool = False
-    allow_cod: bool = False
     rate_limit_rps: int = 50
     burst_limit: int = 100
 
 
+# The seed channels (shared/domain/channels.py SEED_CHANNELS): their keys come with the stack, so a
+# deployment from before channels were data keeps its keys; their policies are seed data.
 DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
-    ChannelSpec("web", allow_cod=True),
+    ChannelSpec("web"),
     ChannelSpec("app"),
-    ChannelSpec("pos", allow_split=False),
-    ChannelSpec("marketplace", allow_partial=True),
+    ChannelSpec("pos"),
+    ChannelSpec("marketplace"),
 )
 
 OPERATOR = PRINCIPAL_OPERATOR
-
-
-def channel_policies() -> str:
-    """The OMS_CHANNELS value every function gets: each channel's split, partial and cash-on-delivery
-    policy (its price basis for tax is in OMS_TAX_RATES)."""
-    return json.dumps({c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial,
-                                "allow_cod": c.allow_cod}
-                       for c in DEFAULT_CHANNELS})
 
 
 # ENV, DEFAULTS, queue_url_env (imported above): the variable names and defaults the functions read

@@ -361,7 +361,6 @@ def function_environment(keys: list[ApiKey]) -> dict[str, str]:
         wiring.ENV.table: wiring.DEFAULTS.table_name,
         wiring.ENV.bus: wiring.DEFAULTS.bus_name,
         wiring.ENV.principals: json.dumps({k.key_id: k.principal for k in keys}),
-        wiring.ENV.channels: wiring.channel_policies(),
         wiring.ENV.label_bucket: wiring.DEFAULTS.label_bucket,
         wiring.ENV.documents_bucket: wiring.DEFAULTS.documents_bucket,
         wiring.ENV.carrier_secret: wiring.DEFAULTS.carrier_secret,

@@ -22,7 +22,9 @@ class Environment:
     table: str = "OMS_TABLE_NAME"
     bus: str = "OMS_EVENT_BUS_NAME"
     principals: str = "OMS_API_PRINCIPALS"
-    channels: str = "OMS_CHANNELS"
+    # The REST API and stage channel keys are issued on (channels-api).
+    api_id: str = "OMS_API_ID"
+    api_stage: str = "OMS_API_STAGE"
     label_bucket: str = "OMS_LABEL_BUCKET"
     # Invoice and credit note PDFs (kept for the legal retention period: no expiry).
     documents_bucket: str = "OMS_DOCUMENTS_BUCKET"
@@ -80,6 +82,9 @@ DEFAULTS = Defaults()
 
 @dataclass(frozen=True)
 class ChannelPolicy:
+    """What routing needs of a channel (its settings: shared/domain/channels.py, read through the
+    channels repository)."""
+
     allow_split: bool = True
     allow_partial: bool = False
     # Cash on delivery: an order paying so through a channel that does not allow it is held
@@ -93,7 +98,6 @@ class Settings:
     event_bus_name: str = DEFAULTS.bus_name
     # API Gateway key id -> channel name, or "operator". Set by the stack from the keys it creates.
     principals: dict[str, str] = field(default_factory=dict)
-    channels: dict[str, ChannelPolicy] = field(default_factory=dict)
     max_body_bytes: int = 262_144
     label_bucket: str = DEFAULTS.label_bucket
     documents_bucket: str = DEFAULTS.documents_bucket
@@ -108,20 +112,17 @@ class Settings:
     payment_max_failures: int = DEFAULTS.payment_max_failures
     seller: str = DEFAULTS.seller
     tax_rates: str = DEFAULTS.tax_rates
-
-    def channel_policy(self, channel: str) -> ChannelPolicy:
-        return self.channels.get(channel, ChannelPolicy())
+    api_id: str = ""
+    api_stage: str = ""
 
 
 @cache
 def settings() -> Settings:
     env = os.environ
-    channels = json.loads(env.get(ENV.channels) or "{}")
     return Settings(
         table_name=env.get(ENV.table, DEFAULTS.table_name),
         event_bus_name=env.get(ENV.bus, DEFAULTS.bus_name),
         principals=json.loads(env.get(ENV.principals) or "{}"),
-        channels={name: ChannelPolicy(**policy) for name, policy in channels.items()},
         label_bucket=env.get(ENV.label_bucket, DEFAULTS.label_bucket),
         documents_bucket=env.get(ENV.documents_bucket, DEFAULTS.documents_bucket),
         carrier_secret=env.get(ENV.carrier_secret, DEFAULTS.carrier_secret),
@@ -133,6 +134,8 @@ def settings() -> Settings:
         payment_max_failures=int(env.get(ENV.payment_max_failures) or DEFAULTS.payment_max_failures),
         seller=env.get(ENV.seller) or DEFAULTS.seller,
         tax_rates=env.get(ENV.tax_rates) or DEFAULTS.tax_rates,
+        api_id=env.get(ENV.api_id, ""),
+        api_stage=env.get(ENV.api_stage, ""),
         # OMS_QUEUE_<NAME>_URL, as queue_url_env names them (AWS names the queues).
         queue_urls={key[len("OMS_QUEUE_"):-len("_URL")].lower().replace("_", "-"): url for key, url in env.items()
                     if key.startswith("OMS_QUEUE_") and key.endswith("_URL") and url},

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from shared.adapters.channels_repo import ChannelRepository
 from shared.adapters.expressions import Write
 from shared.adapters.fulfillment_repo import FulfillmentRepository
 from shared.adapters.invoices_repo import InvoiceRepository
@@ -32,12 +33,14 @@ class Repositories:
     events: EventOutbox
     invoices: InvoiceRepository
     payments: PaymentRepository
+    channels: ChannelRepository
 
     @classmethod
     def on(cls, store: Store) -> Repositories:
         return cls(store, OrderRepository(store), StockRepository(store), LocationRepository(store),
                    FulfillmentRepository(store), ShipmentRepository(store), ReconciliationRepository(store),
-                   EventOutbox(), InvoiceRepository(store), PaymentRepository(store))
+                   EventOutbox(), InvoiceRepository(store), PaymentRepository(store),
+                   ChannelRepository(store))
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.store)

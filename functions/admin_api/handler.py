@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
-from shared.config import settings
 from shared.domain.reconciliation import SettingsError
 from shared.errors import Conflict, OmsError, Unavailable
 from shared.http.api import API_KEY_SCHEME, api_handler, install, require_operator
@@ -38,7 +37,7 @@ class ExceptionsPage(BaseModel):
 def run_now() -> RunReport:
     require_operator(app)
     try:
-        report = run_reconciliation(repositories(), utc_now(), policy_for=settings().channel_policy,
+        report = run_reconciliation(repositories(), utc_now(), policy_for=repositories().channels.policy,
                                     trigger="operator", context=app.lambda_context, margin_s=MARGIN_S)
     except (OmsError, CommitFailed) as error:
         raise Unavailable(f"reconciliation failed ({error}); the lease is released and its checkpoint kept: "

@@ -6,7 +6,6 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from shared.batch import sqs_processor
-from shared.config import settings
 from shared.events_in import OrderEventRecord
 from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
@@ -18,7 +17,7 @@ processor = sqs_processor(OrderEventRecord)
 
 def allocate(record: OrderEventRecord) -> None:
     order_id = record.body.detail.order_id
-    result = allocate_order(order_id, repositories(), settings().channel_policy, utc_now())
+    result = allocate_order(order_id, repositories(), repositories().channels.policy, utc_now())
     logger.info("allocation", extra={"order_id": order_id, "outcome": result.outcome.value})
     count(f"Allocation{result.outcome.value.title().replace('_', '')}")
 

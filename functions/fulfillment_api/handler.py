@@ -7,7 +7,6 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from shared.config import settings
 from shared.domain.fulfillment import Action, FulfillmentStatus
 from shared.http import views
 from shared.http.api import API_KEY_SCHEME, api_handler, install, require_operator
@@ -68,7 +67,7 @@ def ship(fulfillment_order_id: FulfillmentOrderId, body: views.ShipBody) -> view
           summary="The location cannot fulfil it: re-route to the next best location, or back to backorder")
 def reject(fulfillment_order_id: FulfillmentOrderId, body: views.RejectBody) -> View:
     return View.of(rerouting.reject_fulfillment_order(fulfillment_order_id, body.reason, require_operator(app),
-                                                      repositories(), settings().channel_policy, utc_now()))
+                                                      repositories(), repositories().channels.policy, utc_now()))
 
 
 @app.post("/fulfillment-orders/<fulfillment_order_id>/collect", **described(FULFILMENT, 200, *BODY_ERRORS),

@@ -5,7 +5,6 @@ shared/services/reconciliation/report.py)."""
 
 from __future__ import annotations
 
-from shared.config import settings
 from shared.observability import logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
@@ -19,6 +18,6 @@ MARGIN_S = 20
 @traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    report = run_reconciliation(repositories(), utc_now(), policy_for=settings().channel_policy, trigger="schedule",
+    report = run_reconciliation(repositories(), utc_now(), policy_for=repositories().channels.policy, trigger="schedule",
                                 context=context, margin_s=MARGIN_S)
     return report.as_dict()

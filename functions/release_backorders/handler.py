@@ -6,7 +6,6 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from shared.batch import sqs_processor
-from shared.config import settings
 from shared.events_in import StockEventRecord
 from shared.observability import logger, metrics, traced
 from shared.repositories import repositories
@@ -18,7 +17,7 @@ processor = sqs_processor(StockEventRecord)
 
 def release(record: StockEventRecord) -> None:
     sku, location_id = record.body.detail.sku, record.body.detail.location_id
-    report = release_backorders(sku, repositories(), settings().channel_policy, utc_now(), location_id)
+    report = release_backorders(sku, repositories(), repositories().channels.policy, utc_now(), location_id)
     logger.info("backorders examined", extra={"sku": sku, "location_id": location_id, "examined": report.examined,
                                               "allocated": report.allocated})
 

@@ -143,9 +143,6 @@ def test_function_environment(resources, function_ids, table_id, name):
     env = resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
     assert env[wiring.ENV.table] == {"Ref": table_id}
     assert wiring.ENV.bus in env
-    assert json.loads(env[wiring.ENV.channels]) == {
-        c.name: {"allow_split": c.allow_split, "allow_partial": c.allow_partial, "allow_cod": c.allow_cod}
-        for c in wiring.DEFAULT_CHANNELS}
     assert env["POWERTOOLS_SERVICE_NAME"] == "oms"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "OMS"
     assert (wiring.ENV.principals in env) == FUNCTIONS[name].needs_api_principals

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import ChannelPolicy, settings
+from shared.config import ChannelPolicy
+from shared.domain.channels import seed_policy
 from shared.domain.orders import HoldReason, OrderStatus
 from tests.factories import TWO_WAREHOUSES, capture, level, reservations, seed
 from tests.integration.conftest import sqs_event
 
 
 def policy(channel: str) -> ChannelPolicy:
-    return settings().channel_policy(channel)
+    return seed_policy(channel)
 
 
 @pytest.fixture

@@ -79,11 +79,11 @@ def test_cancelling_the_order_cancels_its_fulfilment_orders(api, allocated):
 def test_a_fulfilment_request_arriving_after_the_cancel_creates_nothing(repos, api, functions):
     seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2})
     order_id = api("POST", "/orders", as_="web", json=order_body([("SKU-1", 1)])).json["order_id"]
-    from shared.config import settings
+    from shared.domain.channels import seed_policy
     from shared.services.allocation import allocate_order
     from tests.factories import NOW
 
-    allocate_order(order_id, repos, settings().channel_policy, NOW)
+    allocate_order(order_id, repos, seed_policy, NOW)
     outbox = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
                                      ExpressionAttributeValues={":t": {"S": "OrderAllocated"}})["Items"]
     api("POST", f"/orders/{order_id}/cancel", as_="web")  # before request-fulfillment ran

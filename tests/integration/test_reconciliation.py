@@ -11,7 +11,7 @@ import pytest
 from shared.adapters.dynamo import from_item
 from shared.adapters.expressions import KeyQuery
 from shared.adapters.reconciliation_repo import ReconciliationRepository
-from shared.config import settings
+from shared.domain.channels import seed_policy
 from shared.domain.reconciliation import config_from_env
 from shared.domain.routing import Assignment
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
@@ -24,7 +24,7 @@ STORE = {"PAR": location_request("FR", ships_to=["FR"], lat=48.86, lon=2.34, pic
 
 
 def run(repos, later=timedelta(0), **kwargs):
-    return reconcile(repos, utc_now() + later, policy_for=settings().channel_policy, **kwargs)
+    return reconcile(repos, utc_now() + later, policy_for=seed_policy, **kwargs)
 
 
 def capture(api, pump, lines, channel="web", **kwargs):
@@ -264,17 +264,17 @@ def test_silent_shipments_are_polled_updated_or_flagged_once(repos, api, pump):
         return [TrackingUpdate(provider="test", provider_event_id="e1", tracking_code="TRACK-NEWS", carrier="DHL",
                                status=ShipmentStatus.IN_TRANSIT, occurred_at=later - timedelta(hours=1))]
 
-    report = reconcile(repos, later, policy_for=settings().channel_policy, tracker=carrier)
+    report = reconcile(repos, later, policy_for=seed_policy, tracker=carrier)
 
     assert sorted(polled) == ["S-NEWS", "S-QUIET"] and report.shipments_flagged == 1
     assert repos.reconciliation.shipments(["S-NEWS"])[0].status == ShipmentStatus.IN_TRANSIT
     listed = api("GET", "/admin/exceptions").json["exceptions"]
     assert [(x["kind"], x["subject"]) for x in listed] == [("SILENT_SHIPMENT", "S-QUIET")]
     assert "TRACK-QUIET" in listed[0]["suggested_action"] and "no tracking update" in listed[0]["reason"]
-    again = reconcile(repos, later + timedelta(minutes=5), policy_for=settings().channel_policy, tracker=carrier)
+    again = reconcile(repos, later + timedelta(minutes=5), policy_for=seed_policy, tracker=carrier)
     assert again.shipments_flagged == 0  # flagged once, not on every run
     assert sorted(polled) == ["S-NEWS", "S-QUIET"]  # and its carrier not asked again every 5 minutes
-    reconcile(repos, later + timedelta(hours=7), policy_for=settings().channel_policy, tracker=carrier)
+    reconcile(repos, later + timedelta(hours=7), policy_for=seed_policy, tracker=carrier)
     assert polled.count("S-QUIET") == 2  # but again after some hours
 
 

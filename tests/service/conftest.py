@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from infra import wiring
 from shared.repositories import Repositories, in_memory
 
 
@@ -27,7 +26,6 @@ def _clear_process_caches() -> None:
 
 @pytest.fixture(autouse=True)
 def service_environment(monkeypatch):
-    monkeypatch.setenv(wiring.ENV.channels, wiring.channel_policies())
     for name, value in {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "none",
                         "AWS_SECRET_ACCESS_KEY": "none", "AWS_DEFAULT_REGION": "us-east-1",
                         "AWS_MAX_ATTEMPTS": "1"}.items():

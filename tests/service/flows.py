@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from shared.config import ChannelPolicy, settings
+from shared.config import ChannelPolicy
+from shared.domain.channels import seed_policy
 from shared.domain.fulfillment import Action
 from shared.domain.principal import OPERATOR, Principal
 from shared.outbox_format import OUTBOX_PREFIX
@@ -19,7 +20,7 @@ OPERATOR_PRINCIPAL = Principal(OPERATOR)
 
 
 def policy(channel: str) -> ChannelPolicy:
-    return settings().channel_policy(channel)
+    return seed_policy(channel)
 
 
 def events(repos, detail_type: str) -> list[dict]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.config import settings
+from shared.domain.channels import seed_policy
 from shared.domain.orders import OrderStatus
 from shared.domain.principal import OPERATOR, Principal
 from shared.domain.reconciliation import ExceptionKind, config_from_env
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.unit
 
 
 def policy(channel: str):
-    return settings().channel_policy(channel)
+    return seed_policy(channel)
 
 
 def run(repos, later=timedelta(0), **kwargs) -> RunReport:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.config import settings
+from shared.domain.channels import seed_policy
 from shared.domain.orders import HoldReason, OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.stock import Adjustment
@@ -28,7 +28,7 @@ OPERATOR = Principal("operator")
 
 
 def policy(channel: str):
-    return settings().channel_policy(channel)
+    return seed_policy(channel)
 
 
 def events(repos, detail_type: str) -> list[dict]:

@@ -6,23 +6,26 @@ import json
 
 from infra import wiring
 from shared.config import ChannelPolicy, settings
+from shared.domain.channels import seed_policy
 
 
 def test_settings_read_the_variables_the_wiring_names(monkeypatch):
     monkeypatch.setenv(wiring.ENV.table, "orders-table")
     monkeypatch.setenv(wiring.ENV.bus, "orders-bus")
     monkeypatch.setenv(wiring.ENV.principals, json.dumps({"key-1": "web"}))
-    monkeypatch.setenv(wiring.ENV.channels, wiring.channel_policies())
     settings.cache_clear()
     try:
         s = settings()
         assert (s.table_name, s.event_bus_name, s.principals) == ("orders-table", "orders-bus", {"key-1": "web"})
-        assert s.channel_policy("marketplace") == ChannelPolicy(allow_split=True, allow_partial=True)
-        assert s.channel_policy("web").allow_cod and not s.channel_policy("app").allow_cod
-        assert s.channel_policy("pos") == ChannelPolicy(allow_split=False, allow_partial=False)
-        assert s.channel_policy("unknown") == ChannelPolicy()
     finally:
         settings.cache_clear()
+
+
+def test_the_channels_once_fixed_in_code_keep_their_policies_as_seeds():
+    assert seed_policy("marketplace") == ChannelPolicy(allow_split=True, allow_partial=True)
+    assert seed_policy("web").allow_cod and not seed_policy("app").allow_cod
+    assert seed_policy("pos") == ChannelPolicy(allow_split=False, allow_partial=False)
+    assert seed_policy("unknown") == ChannelPolicy()
 
 
 def test_queue_urls_are_found_under_the_names_the_wiring_gives_them(monkeypatch):
