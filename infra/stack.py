@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import wiring
-from infra.components.api import ApiKeys, OmsApi
+from infra.components.api import STAGE_NAME, ApiKeys, OmsApi
 from infra.components.functions import OmsFunction
 from infra.components.layers import PYTHON_CACHES, Layers
 from infra.components.storage import CarrierSecret, DocumentBucket, LabelBucket, OrdersTable, PaymentSecret
@@ -77,6 +77,11 @@ class OmsStack(Stack):
                 queues[name].grant_send_messages(fn.function)
                 fn.function.add_environment(wiring.queue_url_env(name), queues[name].queue_url)
         api = OmsApi(self, "Api", functions=functions, keys=keys).api
+        for fn in built:
+            if fn.spec.issues_api_keys:  # channel keys go on this API's stage, in a usage plan each
+                fn.function.add_environment(wiring.ENV.api_id, api.rest_api_id)
+                # The name, not a reference to the stage: the stage depends on the methods, which call this function.
+                fn.function.add_environment(wiring.ENV.api_stage, STAGE_NAME)
 
         CfnOutput(self, "ApiUrl", value=api.url)
         for name, key in keys.keys.items():

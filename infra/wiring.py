@@ -130,6 +130,10 @@ class Function:
     reads_carrier_secret: bool = False
     # Read the payment secret (Stripe's secret key and webhook signing secret).
     reads_payment_secret: bool = False
+    # Read the channels' secrets (Secrets Manager, names under oms/channels/ only).
+    reads_channel_secrets: bool = False
+    # Issue, throttle and disable channel API keys (API Gateway keys and usage plans on the OMS API).
+    issues_api_keys: bool = False
     # Send customer email through SES.
     sends_email: bool = False
     memory_mb: int = 512
@@ -237,6 +241,30 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         table_access="write",
         needs_api_principals=True,
+    ),
+    Function(
+        name="channels-api",
+        module="channels_api.handler",
+        description="Channels as data: create or change a channel (issuing its API key), list, rotate keys",
+        routes=(
+            Route("PUT", "/channels/{channel_id}"),
+            Route("GET", "/channels"),
+            Route("GET", "/channels/{channel_id}"),
+            Route("POST", "/channels/{channel_id}/api-key"),
+            Route("GET", "/channels/{channel_id}/rejected"),
+        ),
+        table_access="write",
+        needs_api_principals=True,
+        issues_api_keys=True,
+    ),
+    Function(
+        name="channel-webhooks",
+        module="channel_webhooks.handler",
+        description="Shopify and WooCommerce order webhooks: verify with the channel's secret, capture, revise, cancel",
+        # No API key: the shop signs the body with the channel's webhook secret.
+        routes=(Route("POST", "/webhooks/channels/{kind}/{channel_id}", public=True),),
+        table_access="write",
+        reads_channel_secrets=True,
     ),
     Function(
         name="api-docs",

@@ -1,4 +1,5 @@
-"""Demo data for the local runtime: four locations in three countries and twenty SKUs with stock.
+"""Demo data for the local runtime: four locations in three countries, twenty SKUs with stock, and a
+demo Shopify and WooCommerce channel (their webhook secrets: local/emulator.py DEMO_CHANNEL_SECRETS).
 
 Loaded through the same use cases the API calls, so it emits the same StockChanged events.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shared.domain.channels import SECRET_PREFIX, Channel, ChannelKind, ChannelSettings
 from shared.domain.locations import LocationRequest, LocationType
 from shared.domain.orders import Address
 from shared.domain.stock import SetStockRequest
@@ -41,8 +43,27 @@ PRODUCTS = [f"{kind}-{colour}-{size}" for kind in ("TEE", "HOODIE") for colour i
             for size in ("S", "M", "L", "XL", "XXL")]
 
 
+# Their API keys are demo keys (local/runtime.py demo_keys): fixed values the README can list.
+DEMO_CHANNELS = {
+    "shopify-demo": ChannelSettings(kind=ChannelKind.SHOPIFY, name="Demo Shopify shop", allow_cod=True,
+                                    secret_ref=f"{SECRET_PREFIX}shopify-demo", stock_buffer=2,
+                                    shop_domain="oms-demo.myshopify.com",
+                                    sku_mapping={"variant:44556677": "TEE-WHT-M"}),
+    "woo-demo": ChannelSettings(kind=ChannelKind.WOOCOMMERCE, name="Demo WooCommerce shop", allow_cod=True,
+                                secret_ref=f"{SECRET_PREFIX}woo-demo"),
+}
+
+
+def demo_channel_key_id(channel_id: str) -> str:
+    return f"local-key-{channel_id}"
+
+
 def load_demo_data() -> None:
     repos, now = repositories(), utc_now()
+    for channel_id, channel_settings in DEMO_CHANNELS.items():
+        channel = Channel(channel_id=channel_id, settings=channel_settings, api_key_id=demo_channel_key_id(channel_id),
+                          created_at=now, updated_at=now, updated_by="demo")
+        repos.commit(repos.channels.save(channel, None))
     for location_id, location in LOCATIONS.items():
         put_location(location_id, location, repos, now)
     for n, sku in enumerate(PRODUCTS):

@@ -25,6 +25,7 @@ import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import wiring
+from shared.domain.channels import SECRET_PREFIX as CHANNEL_SECRET_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -102,11 +103,14 @@ class Provisioned:
     stream_arn: str
     queue_urls: dict[str, str] = field(default_factory=dict)  # function name -> queue url
     dlq_urls: dict[str, str] = field(default_factory=dict)
+    rest_api_id: str = ""  # the emulator's API Gateway REST API that channel keys are issued on
     by_queue_name: dict[str, str] = field(default_factory=dict)  # queue name -> queue url
 
     def environment(self) -> dict[str, str]:
-        """What the stack adds per resource: the URLs of the queues functions send to directly."""
-        return {wiring.queue_url_env(name): url for name, url in self.by_queue_name.items()}
+        """What the stack adds per resource: the URLs of the queues functions send to directly, and
+        the API that channel keys go on."""
+        return {wiring.queue_url_env(name): url for name, url in self.by_queue_name.items()} | {
+            wiring.ENV.api_id: self.rest_api_id, wiring.ENV.api_stage: LOCAL_API_STAGE}
 
 
 # Local stand-ins for the carrier credentials a merchant puts into the stack's secret
@@ -125,6 +129,15 @@ DEMO_CARRIER_SECRET = {
 DEMO_PAYMENT_SECRET = {
     "stripe_webhook_secret": "whsec_demo_local_signing_secret",
 }
+
+
+# The demo channels in the shops' own formats (local/demo.py): their webhook signing secrets, printed
+# at start and listed in README for signing test webhooks.
+DEMO_CHANNEL_SECRETS = {
+    "shopify-demo": {"webhook_secret": "demo-shopify-webhook-secret"},
+    "woo-demo": {"webhook_secret": "demo-woocommerce-webhook-secret"},
+}
+LOCAL_API_STAGE = "v1"
 
 
 def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: str) -> Provisioned:
@@ -175,6 +188,12 @@ def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: 
         Name=wiring.DEFAULTS.carrier_secret, SecretString=json.dumps(DEMO_CARRIER_SECRET))
     session.client("secretsmanager", endpoint_url=endpoint).create_secret(
         Name=wiring.DEFAULTS.payment_secret, SecretString=json.dumps(DEMO_PAYMENT_SECRET))
+    for channel_id, secret in DEMO_CHANNEL_SECRETS.items():
+        session.client("secretsmanager", endpoint_url=endpoint).create_secret(
+            Name=f"{CHANNEL_SECRET_PREFIX}{channel_id}", SecretString=json.dumps(secret))
+    # Channel keys issued at run time go on this API (as on the stack's), and the local gateway
+    # checks them against the emulator's keys.
+    out.rest_api_id = session.client("apigateway", endpoint_url=endpoint).create_rest_api(name="oms")["id"]
     return out
 
 

@@ -30,7 +30,16 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from infra import wiring
-from local.emulator import DEMO_CARRIER_SECRET, DEMO_PAYMENT_SECRET, Provisioned, provision, start_moto, use_emulator
+from local.demo import DEMO_CHANNELS
+from local.emulator import (
+    DEMO_CARRIER_SECRET,
+    DEMO_CHANNEL_SECRETS,
+    DEMO_PAYMENT_SECRET,
+    Provisioned,
+    provision,
+    start_moto,
+    use_emulator,
+)
 from local.functions import Functions
 
 log = logging.getLogger("oms.local")
@@ -50,8 +59,10 @@ class ApiKey:
 
 
 def demo_keys() -> list[ApiKey]:
-    """Local demo keys (documented in README). In AWS, API Gateway generates the key values."""
-    names = [wiring.OPERATOR] + [c.name for c in wiring.DEFAULT_CHANNELS]
+    """Local demo keys (documented in README): the operator, the seed channels and the demo shop
+    channels (local/demo.py). In AWS, API Gateway generates the key values; a channel created with
+    PUT /channels gets a generated one here too (the gateway finds it in the emulator)."""
+    names = [wiring.OPERATOR] + [c.name for c in wiring.DEFAULT_CHANNELS] + list(DEMO_CHANNELS)
     return [ApiKey(f"local-key-{n}", f"demo-{n}-key", n) for n in names]
 
 
@@ -62,9 +73,12 @@ class ApiGateway:
     """Matches a request to the wiring's routes and invokes the serving function with a REST proxy
     event shaped like API Gateway's, including `requestContext.identity.apiKeyId`."""
 
-    def __init__(self, functions: Functions, keys: list[ApiKey]):
+    def __init__(self, functions: Functions, keys: list[ApiKey], apigateway=None):
         self.functions = functions
         self.keys = {k.value: k for k in keys}
+        # Keys issued at run time (PUT /channels) live in the emulator's API Gateway, as in AWS.
+        self.apigateway = apigateway
+        self.issued: dict[str, ApiKey] = {}
         self.routes = []
         for route, fn in wiring.routes():
             pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$"
@@ -88,7 +102,7 @@ class ApiGateway:
         route, fn, match = chosen
         key = None
         if not route.public:
-            key = self.keys.get(request.headers.get("x-api-key", ""))
+            key = self._key(request.headers.get("x-api-key", ""))
             if key is None:
                 return _json(403, {"message": "Forbidden"})
         if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
@@ -100,6 +114,17 @@ class ApiGateway:
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
         return Response(result.get("body") or "", status=result["statusCode"], headers=headers)
+
+    def _key(self, value: str) -> ApiKey | None:
+        """A demo key, or an enabled key of the emulator's API Gateway (re-read on every unknown or
+        issued key, so a new key works at once and a disabled one stops at once)."""
+        if value in self.keys:
+            return self.keys[value]
+        if not value or self.apigateway is None:
+            return None
+        items = self.apigateway.get_api_keys(includeValues=True, limit=500).get("items", [])
+        self.issued = {i["value"]: ApiKey(i["id"], i["value"], "") for i in items if i.get("enabled")}
+        return self.issued.get(value)
 
     @staticmethod
     def _event(request: Request, route: wiring.Route, params: dict, key: ApiKey | None, body: str | None) -> dict:
@@ -327,7 +352,8 @@ class LocalOms:
             load_demo_data()
         for t in self.threads:
             t.start()
-        self.http = make_server("127.0.0.1", self.port, ApiGateway(self.functions, self.keys), threaded=True)
+        gateway = ApiGateway(self.functions, self.keys, session.client("apigateway", endpoint_url=self.emulator_url))
+        self.http = make_server("127.0.0.1", self.port, gateway, threaded=True)
         self.url = f"http://127.0.0.1:{self.http.server_port}"
         threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()
         return self
@@ -407,6 +433,9 @@ def banner(oms: LocalOms) -> str:
         *(f"    {k.principal:<12} {k.value}" for k in oms.keys),
         f"  Carrier webhook signing secrets (POST {oms.url}/webhooks/carriers/<carrier>):",
         *(f"    {carrier:<15} {DEMO_CARRIER_SECRET[key]}" for carrier, key in WEBHOOK_SECRETS),
+        "  Channel webhook signing secrets:",
+        *(f"    {channel:<12} POST {oms.url}/webhooks/channels/{DEMO_CHANNELS[channel].kind.value}/{channel}  "
+          f"secret {secret['webhook_secret']}" for channel, secret in DEMO_CHANNEL_SECRETS.items()),
         f"  Stripe webhook signing secret (POST {oms.url}/webhooks/payments/stripe): "
         f"{DEMO_PAYMENT_SECRET['stripe_webhook_secret']}",
         f"  Customer messages: {os.environ.get(wiring.ENV.local_outbox, str(LOCAL_OUTBOX))}",

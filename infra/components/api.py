@@ -30,6 +30,8 @@ ACCESS_LOG_FORMAT = apigw.AccessLogFormat.custom(json.dumps({
 }))
 
 
+STAGE_NAME = "v1"
+
 class ApiKeys(Construct):
     """One API key per API client (channel or operator); CloudFormation generates the key values.
 
@@ -61,7 +63,7 @@ class OmsApi(Construct):
             # API Gateway writes execution logs through an account-wide role; CDK sets it up.
             cloud_watch_role=True,
             deploy_options=apigw.StageOptions(
-                stage_name="v1",
+                stage_name=STAGE_NAME,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=ACCESS_LOG_FORMAT,
                 # ERROR, not INFO: INFO logs request bodies, i.e. customer addresses.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -16,6 +16,7 @@ from constructs import Construct
 from infra import wiring
 from infra.components.layers import ARCHITECTURE, RUNTIME
 from infra.components.nag import acknowledge, bucket_objects_wildcard, table_index_wildcard
+from shared.domain.channels import SECRET_PREFIX as CHANNEL_SECRET_PREFIX
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -99,6 +100,28 @@ class OmsFunction(Construct):
         if self.spec.reads_payment_secret:
             payment_secret.grant_read(self.function)
             self.function.add_environment(wiring.ENV.payment_secret, payment_secret.secret_arn)
+        if self.spec.reads_channel_secrets:
+            # By name prefix: channels are created at run time, each naming its own secret under it.
+            self.function.add_to_role_policy(iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[Stack.of(self).format_arn(service="secretsmanager", resource="secret",
+                                                     resource_name=f"{CHANNEL_SECRET_PREFIX}*",
+                                                     arn_format=ArnFormat.COLON_RESOURCE_NAME)]))
+            acknowledge(self.role, {"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                                    f"<AWS::AccountId>:secret:{CHANNEL_SECRET_PREFIX}*]": (
+                "Channels are configured at run time, each naming its own secret: the prefix oms/channels/ "
+                "bounds what may be read (the channel settings accept no other name).")})
+        if self.spec.issues_api_keys:
+            region = Stack.of(self).region
+            self.function.add_to_role_policy(iam.PolicyStatement(
+                actions=["apigateway:POST", "apigateway:PATCH", "apigateway:GET"],
+                resources=[f"arn:{Stack.of(self).partition}:apigateway:{region}::{path}"
+                           for path in ("/apikeys", "/apikeys/*", "/usageplans", "/usageplans/*",
+                                        "/usageplans/*/keys")]))
+            acknowledge(self.role, {f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::{p}]": (
+                "A channel created at run time gets a new key and usage plan, whose ids do not exist yet: "
+                "keys and usage plans of this region, nothing else of API Gateway.")
+                for p in ("/apikeys/*", "/usageplans/*", "/usageplans/*/keys")})
         if self.spec.sends_email:
             self.function.add_to_role_policy(iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],

@@ -159,6 +159,32 @@ class LocationChanged(DomainEvent):
     daily_order_capacity: int | None
 
 
+class ChannelChanged(DomainEvent):
+    event_type = "ChannelChanged"
+    description = ("A sales channel was created or changed (PUT /channels/{id}), or its API key rotated. "
+                   "Never carries a secret or a key: only the key's id.")
+    channel_id: str
+    kind: str
+    created: bool
+    active: bool
+    stock_buffer: int
+    api_key_id: str | None = None
+    key_rotated: bool = False
+
+
+class ChannelOrderUpdated(DomainEvent):
+    event_type = "ChannelOrderUpdated"
+    description = ("A channel sent a newer revision of an order it had sent before (Shopify orders/updated, "
+                   "WooCommerce order.updated, an Amazon change). `applied`: its lines or address replaced "
+                   "ours (the order was not yet allocated); otherwise it is recorded on the order only.")
+    order_id: str
+    channel: str
+    channel_order_id: str
+    revision: datetime
+    applied: bool
+    changed: list[str] = Field(description="What differed: lines, shipping_address, payment_status, ...")
+
+
 class FulfillmentRequested(DomainEvent):
     event_type = "FulfillmentRequested"
     description = "A location was asked to fulfil part of an order (one fulfilment order per location)."
@@ -393,6 +419,8 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     StockChanged,
     StockLow,
     LocationChanged,
+    ChannelChanged,
+    ChannelOrderUpdated,
     FulfillmentRequested,
     FulfillmentOrderChanged,
     ShipmentDispatched,

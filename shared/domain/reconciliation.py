@@ -120,6 +120,11 @@ class ExceptionKind(StrEnum):
     PAYMENT_PROBLEM = "PAYMENT_PROBLEM"
     # Authorisations older than the limit that are not fully captured (re-authorisation suggested).
     AUTHORIZATION_AGING = "AUTHORIZATION_AGING"
+    # A channel asked what can no longer be done (cancelled an order that has shipped). Subject: the order.
+    CHANNEL_CONFLICT = "CHANNEL_CONFLICT"
+    # A signed channel payload that is no order we can read: kept 30 days (channels-api shows it).
+    # Subject: <channel id>/<delivery id>.
+    CHANNEL_PAYLOAD_REJECTED = "CHANNEL_PAYLOAD_REJECTED"
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,11 @@ def principal(app: APIGatewayRestResolver) -> Principal:
     identity = app.current_event.request_context.identity
     key_id = identity.api_key_id if identity else None
     name = settings().principals.get(key_id or "")
+    if name is None and key_id:
+        # A channel's key issued at run time (PUT /channels/{id}), not by the stack.
+        from shared.repositories import repositories
+
+        name = repositories().channels.channel_for_key(key_id)
     if name is None:
         raise AccessDenied("this API key is not assigned to a channel or operator")
     return Principal(name)

@@ -13,8 +13,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import Tag
 from pydantic import BaseModel, Field
 
-ORDERS, FULFILMENT, INVENTORY, LOCATIONS, WEBHOOKS, ADMIN, HEALTH = (
-    "Orders", "Fulfilment", "Inventory", "Locations", "Webhooks", "Admin", "Health")
+ORDERS, FULFILMENT, INVENTORY, LOCATIONS, CHANNELS, WEBHOOKS, ADMIN, HEALTH = (
+    "Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health")
 
 TAGS: list[Tag | str] = [
     Tag(name=ORDERS, description="Capture orders from channels; read, list, look up, cancel; release or reject "
@@ -23,7 +23,10 @@ TAGS: list[Tag | str] = [
                                      "click-and-collect) and shipments"),
     Tag(name=INVENTORY, description="Stock per SKU and location: absolute counts, adjustments, CSV import"),
     Tag(name=LOCATIONS, description="Warehouses, stores and 3PLs"),
-    Tag(name=WEBHOOKS, description="Carrier tracking webhooks: signed bodies, no API key"),
+    Tag(name=CHANNELS, description="Sales channels as data: kind, policies, SKU mapping, stock buffer, secrets by "
+                                   "reference, API keys; the available-to-sell figure a channel is told"),
+    Tag(name=WEBHOOKS, description="Carrier, payment and channel (Shopify, WooCommerce) webhooks: signed bodies, "
+                                   "no API key"),
     Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions"),
     Tag(name=HEALTH, description="Liveness, no API key"),
 ]

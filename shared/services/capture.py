@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.adapters.expressions import Write
 from shared.domain.events import LineQuantity, OrderReceived
-from shared.domain.orders import ChannelOrderKey, Order, OrderRequest, OrderStatus, StatusChange
+from shared.domain.orders import ChannelOrderKey, ChannelRecord, Order, OrderRequest, OrderStatus, StatusChange
 from shared.domain.payments import PaymentProvider, opened
 from shared.errors import Busy, Conflict, InvalidInput
 from shared.repositories import Repositories
@@ -28,9 +30,11 @@ def new_order_id(now: datetime) -> str:
 
 
 def capture_order(request: OrderRequest, channel: str, repos: Repositories, now: datetime,
-                  payment_provider: PaymentProvider = PaymentProvider.SANDBOX) -> CaptureResult:
+                  payment_provider: PaymentProvider = PaymentProvider.SANDBOX,
+                  channel_record: ChannelRecord | None = None, also_write: Sequence[Write] = ()) -> CaptureResult:
     """`payment_provider`: who moves the money of an order that names a payment intent but no
-    provider (the merchant's configured one)."""
+    provider (the merchant's configured one). `channel_record`: what a channel's own format said
+    (channel intake); `also_write`: writes that must commit with the order (a webhook delivery taken)."""
     if request.fulfillment.type == "pickup":
         # A retry must answer the order it created even if the store changed since: look first.
         known = repos.orders.get_channel_key(channel, request.channel_order_id)
@@ -46,6 +50,7 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
         # The sandbox moves no money: an order naming it where real money is moved would ship unpaid.
         raise InvalidInput("the sandbox payment provider is only for the local runtime", field="payment.provider")
     order = _draft(request, channel, now, payment_provider)
+    order.channel_record = channel_record
     event = OrderReceived(
         occurred_at=now,
         order_id=order.order_id,
@@ -61,7 +66,7 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
             # The payment intent's link is in it too: one intent pays one order.
             intent = order.pay.intent_id
             repos.commit(repos.orders.create(order), repos.events.publish(event),
-                         [repos.payments.link_intent(intent, order.order_id)] if intent else [])
+                         [repos.payments.link_intent(intent, order.order_id)] if intent else [], list(also_write))
             return CaptureResult(order, created=True)
         except Refused as refused:
             taken = next((o for o in refused.outcomes if isinstance(o, AlreadyExists)

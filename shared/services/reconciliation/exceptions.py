@@ -3,6 +3,7 @@ status, the shipment spoke, the pickup was collected or cancelled)."""
 
 from __future__ import annotations
 
+from shared.adapters.channels_repo import REJECT_RETENTION
 from shared.domain import reconciliation as rules
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
 from shared.services.reconciliation.context import Cursor, Run, Step, StepResult, walk
@@ -21,8 +22,10 @@ def cause_gone(record: ExceptionRecord, run: Run) -> bool:
     if record.kind == ExceptionKind.UNCOLLECTED_PICKUP:
         fo = run.repos.fulfillment.get(record.subject)
         return fo is None or not rules.pickup_abandoned(fo, run.now, run.cfg.pickup_after)
-    if record.kind == ExceptionKind.PAYMENT_PROBLEM:
+    if record.kind in (ExceptionKind.PAYMENT_PROBLEM, ExceptionKind.CHANNEL_CONFLICT):
         return run.repos.orders.get(record.subject) is None
+    if record.kind == ExceptionKind.CHANNEL_PAYLOAD_REJECTED:  # its payload is kept as long
+        return run.now - record.since > REJECT_RETENTION
     if record.kind == ExceptionKind.AUTHORIZATION_AGING:
         order = run.repos.orders.get(record.subject)
         return order is None or rules.aging_authorization(order, run.now, run.cfg.authorization_max_age) is None

@@ -1,0 +1,91 @@
+"""Channel endpoints: operators configure channels at run time; a channel reads its own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, Field
+
+from shared.domain.channels import Channel, ChannelSettings
+from shared.errors import NotFound
+from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator
+from shared.http.openapi import CHANNELS, described
+from shared.repositories import repositories
+from shared.services import channels
+from shared.services.clock import utc_now
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
+install(app)
+
+ChannelPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="The channel's id")]
+
+
+class ChannelWritten(BaseModel):
+    channel: Channel
+    created: bool
+    api_key: str | None = Field(description="The channel's new API key: shown this once, never again (keep it)")
+
+
+class RejectedPayload(BaseModel):
+    received_at: str
+    topic: str
+    problem: str
+    field: str | None
+    body: str = Field(description="The payload as it was sent (signed by the channel)")
+    truncated: bool
+
+
+def _keys():
+    from shared.adapters.api_keys import ApiKeys
+    from shared.adapters.aws import client
+    from shared.config import settings
+
+    return ApiKeys(client("apigateway"), settings().api_id, settings().api_stage)
+
+
+@app.put("/channels/<channel_id>", summary="Operator: create a channel (issuing its API key) or change it",
+         description=ChannelSettings.__doc__, **described(CHANNELS, 200, 201, 400, 403, 409, 413, 415, 422, 503))
+def put(channel_id: ChannelPath, body: ChannelSettings) -> Response[ChannelWritten]:
+    by = require_operator(app).name
+    written = channels.put_channel(channel_id, body, by, repositories(), _keys(), utc_now())
+    return Response(status_code=201 if written.created else 200, content_type="application/json",
+                    body=ChannelWritten(channel=written.channel, created=written.created, api_key=written.api_key))
+
+
+@app.post("/channels/<channel_id>/api-key", summary="Operator: issue the channel a new API key (the old one stops)",
+          **described(CHANNELS, 200, 403, 404, 409, 503))
+def rotate(channel_id: ChannelPath) -> ChannelWritten:
+    written = channels.rotate_key(channel_id, require_operator(app).name, repositories(), _keys(), utc_now())
+    return ChannelWritten(channel=written.channel, created=False, api_key=written.api_key)
+
+
+@app.get("/channels", summary="Operator: every channel (the seed channels too)", **described(CHANNELS, 200, 403))
+def list_all() -> list[Channel]:
+    require_operator(app)
+    return channels.list_channels(repositories(), utc_now())
+
+
+@app.get("/channels/<channel_id>", summary="One channel (an operator, or the channel itself)",
+         **described(CHANNELS, 200, 403, 404, 422))
+def get_one(channel_id: ChannelPath) -> Channel:
+    if not principal(app).can_see(channel_id):
+        raise NotFound(f"channel {channel_id} not found", field="channel_id")
+    found = repositories().channels.get(channel_id, utc_now())
+    if found is None:
+        raise NotFound(f"channel {channel_id} not found", field="channel_id")
+    return found
+
+
+@app.get("/channels/<channel_id>/rejected", summary="Operator: signed payloads of the channel that were no order",
+         **described(CHANNELS, 200, 403, 422))
+def rejected(channel_id: ChannelPath) -> list[RejectedPayload]:
+    require_operator(app)
+    return [RejectedPayload(received_at=i["received_at"], topic=i["topic"], problem=i["problem"], field=i.get("field"),
+                            body=i["body"], truncated=bool(i.get("truncated"))) for i in
+            repositories().channels.rejected(channel_id)]
+
+
+lambda_handler = api_handler(app)

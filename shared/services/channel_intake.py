@@ -1,0 +1,242 @@
+"""Channel intake: a channel's order, in its own format already mapped (shared/channels/), enters the
+one capture path, so exactly-once, holds, routing and events stay as they are.
+
+- A new channel order is captured (on hold CHANNEL_MAPPING when something could not be mapped).
+- A newer revision of a known order (the channel's `updated_at`) is recorded on the order; where it
+  changes lines or the address before allocation it replaces them and the order is verified again;
+  a payment the channel now reports as paid releases the order's AWAITING_PAYMENT hold. A revision
+  not newer than the one applied is stale: webhooks arrive out of order, and an `orders/updated`
+  that comes before its `orders/create` is captured itself, the create then being stale.
+- A cancellation cancels the order, or, once it has shipped, lists an exception for an operator.
+- A webhook delivery is taken once (its id written in the same transaction as its effect).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from shared.adapters.expressions import Write
+from shared.channels.intake import ChannelOrder, IntakeAction, MappingProblem
+from shared.domain.channels import Channel
+from shared.domain.events import ChannelOrderUpdated, DomainEvent
+from shared.domain.orders import ChannelRecord, HoldReason, IntakeProblem, Order, OrderRequest, OrderStatus
+from shared.domain.payment_events import apply_provider_event
+from shared.domain.payments import PaymentProvider, opened
+from shared.domain.principal import Principal
+from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
+from shared.errors import Busy, Conflict
+from shared.payments.provider import ProviderEvent, ProviderEventKind
+from shared.repositories import Repositories
+from shared.services.capture import capture_order
+from shared.unit_of_work import AlreadyApplied, Contention, Refused, StaleVersion
+
+ATTEMPTS = 3
+# Holds raised from the order's data: a revision that replaces the data drops them, and allocation
+# verifies the new data from scratch. Other holds (a person's decision pending) stay.
+DATA_HOLDS = frozenset({HoldReason.CHANNEL_MAPPING, HoldReason.UNKNOWN_SKU, HoldReason.UNDELIVERABLE_ADDRESS,
+                        HoldReason.PAYMENT_MISMATCH})
+BEFORE_ALLOCATION = frozenset({OrderStatus.RECEIVED, OrderStatus.ON_HOLD})
+PAID_STATUSES = frozenset({"paid", "authorized"})
+
+
+class IntakeOutcome(StrEnum):
+    CAPTURED = "captured"
+    UPDATED = "updated"  # a newer revision replaced lines or address before allocation
+    RECORDED = "recorded"  # a newer revision was recorded (too late to change what it asked)
+    STALE = "stale"  # a revision not newer than the one applied: ignored
+    DUPLICATE = "duplicate"  # this delivery was taken before
+    CANCELLED = "cancelled"
+    CANCEL_REFUSED = "cancel_refused"  # too late to cancel: an exception is listed for an operator
+    ACKNOWLEDGED = "acknowledged"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: IntakeOutcome
+    order_id: str | None = None
+    detail: str | None = None
+
+
+def receive_channel_order(channel: Channel, message: ChannelOrder, repos: Repositories, now: datetime,
+                          delivery_id: str | None = None) -> IntakeResult:
+    if delivery_id and repos.channels.delivery_taken(channel.channel_id, delivery_id):
+        return IntakeResult(IntakeOutcome.DUPLICATE)
+    claim: list[Write] = [repos.channels.take_delivery(channel.channel_id, delivery_id, now)] if delivery_id else []
+    try:
+        if message.action == IntakeAction.ACKNOWLEDGE or message.request is None and \
+                message.action == IntakeAction.UPSERT:
+            _write_claim(repos, claim)
+            return IntakeResult(IntakeOutcome.ACKNOWLEDGED, _known(channel, message, repos))
+        if message.action == IntakeAction.CANCEL:
+            return _cancel(channel, message, repos, now, claim)
+        return _upsert(channel, message, repos, now, claim)
+    except Refused as refused:
+        if refused.find(AlreadyApplied):  # a concurrent redelivery of the same webhook took it first
+            return IntakeResult(IntakeOutcome.DUPLICATE)
+        raise
+
+
+def _upsert(channel: Channel, message: ChannelOrder, repos: Repositories, now: datetime,
+            claim: list[Write]) -> IntakeResult:
+    assert message.request is not None
+    request = message.request.model_copy(update={"channel_order_id": message.channel_order_id})
+    record = ChannelRecord(revision=message.revision, display_id=message.display_id, status=message.channel_status,
+                           problems=_problems(channel, message, request))
+    for _ in range(ATTEMPTS):
+        key = repos.orders.get_channel_key(channel.channel_id, message.channel_order_id)
+        if key is None:
+            try:
+                captured = capture_order(request, channel.channel_id, repos, now, PaymentProvider.EXTERNAL,
+                                         channel_record=record, also_write=claim)
+            except Conflict:
+                continue  # another revision was captured meanwhile: this one is an update of it
+            outcome = IntakeOutcome.CAPTURED if captured.created else IntakeOutcome.STALE
+            if not captured.created:
+                _write_claim(repos, claim)
+            return IntakeResult(outcome, captured.order.order_id)
+        order = repos.orders.get(key.order_id)
+        if order is None:
+            raise Busy("retry the same delivery")
+        result = _revise(order, request, record, repos, now, claim)
+        if result is not None:
+            return result
+    raise Busy("the order changed while this revision was applied; retry the same delivery")
+
+
+def _revise(order: Order, request: OrderRequest, record: ChannelRecord, repos: Repositories, now: datetime,
+            claim: list[Write]) -> IntakeResult | None:
+    """Apply a newer revision to a known order; None when the order changed meanwhile (retry)."""
+    known = order.channel_record
+    if known is not None and record.revision <= known.revision:
+        _write_claim(repos, claim)
+        return IntakeResult(IntakeOutcome.STALE, order.order_id, "a revision as new or newer was applied")
+    expected = order.version
+    changed = _differences(order.request, request)
+    applied = bool({"lines", "shipping_address"} & set(changed)) and order.status in BEFORE_ALLOCATION
+    events: list[DomainEvent] = []
+    if applied:
+        _replace_request(order, request, now)
+    elif changed:
+        order.history.append(_note(order, now, f"channel revision {record.revision.isoformat()} not applied "
+                                               f"({', '.join(changed)} changed after allocation)"))
+    order.channel_record = record if applied or known is None else record.model_copy(
+        update={"problems": known.problems})
+    if "payment_status" in changed and request.payment.status in PAID_STATUSES:
+        events += _channel_paid(order, request, record, now)
+    events.append(ChannelOrderUpdated(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                                      channel_order_id=request.channel_order_id, revision=record.revision,
+                                      applied=applied, changed=changed))
+    order.updated_at, order.version = now, expected + 1
+    try:
+        repos.commit(repos.orders.save(order, expected), [repos.events.publish(e) for e in events], claim)
+    except Refused as refused:
+        if refused.only(StaleVersion):
+            return None
+        raise
+    except Contention:
+        return None
+    return IntakeResult(IntakeOutcome.UPDATED if applied else IntakeOutcome.RECORDED, order.order_id,
+                        ", ".join(changed) or None)
+
+
+def _replace_request(order: Order, request: OrderRequest, now: datetime) -> None:
+    """The channel's newer lines and address replace ours before any stock was reserved: the order is
+    verified again from scratch (holds raised from the old data are dropped)."""
+    order.request = request
+    order.request_fingerprint = request.fingerprint()
+    order.total = request.total
+    if not order.pay.movements:
+        paid = request.payment
+        order.payment = opened(paid.status, paid.amount, request.total, request.currency, paid.provider,
+                               paid.intent_id, order.created_at)
+    dropped = [h for h in order.open_holds if h.reason in DATA_HOLDS]
+    order.holds = [h for h in order.holds if h not in dropped]
+    if order.status == OrderStatus.ON_HOLD and not order.open_holds:
+        order.move_to(OrderStatus.RECEIVED, now, note="channel revision replaced the order's data: verified again")
+
+
+def _channel_paid(order: Order, request: OrderRequest, record: ChannelRecord, now: datetime) -> list[DomainEvent]:
+    """The channel took the money it reported pending before (Shopify orders/paid, a Woo order now
+    processing): the payment record learns it as a provider event would, and a hold waiting for the
+    payment is released."""
+    paid = request.payment
+    event = ProviderEvent(
+        provider=PaymentProvider.EXTERNAL.value, event_id=f"channel:{order.channel}:{record.revision.isoformat()}",
+        kind=ProviderEventKind.SUCCEEDED, created=record.revision, currency=request.currency,
+        amount=paid.amount, amount_received=paid.amount if paid.status == "paid" else None,
+        amount_capturable=paid.amount if paid.status == "authorized" else None)
+    # The decision's events: the payment's own (PaymentCaptured, PaymentAuthorized) and OrderReleased.
+    return list(apply_provider_event(order, event, now, max_failures=1_000_000).events)
+
+
+def _cancel(channel: Channel, message: ChannelOrder, repos: Repositories, now: datetime,
+            claim: list[Write]) -> IntakeResult:
+    from shared.services.order_actions import cancel_order
+
+    order_id = _known(channel, message, repos)
+    if order_id is None:
+        if message.request is None:  # nothing of it ever reached us: nothing to cancel
+            _write_claim(repos, claim)
+            return IntakeResult(IntakeOutcome.ACKNOWLEDGED, None, "unknown order")
+        captured = _upsert(channel, message, repos, now, [])  # then cancelled like any other
+        order_id = captured.order_id
+    assert order_id is not None
+    reason = f"cancelled in {channel.kind.value}" + (f": {message.cancel_reason}" if message.cancel_reason else "")
+    try:
+        cancel_order(order_id, Principal(channel.channel_id), reason, repos, now)
+    except Conflict as too_late:
+        repos.commit(repos.reconciliation.raise_exception(ExceptionRecord(
+            kind=ExceptionKind.CHANNEL_CONFLICT, subject=order_id, since=now, raised_at=now, order_id=order_id,
+            reason=f"{channel.kind.value} cancelled the order but it cannot be cancelled here: {too_late.message}",
+            suggested_action="stop the parcel with the carrier, or refund and return it in the channel")), claim)
+        return IntakeResult(IntakeOutcome.CANCEL_REFUSED, order_id, too_late.message)
+    _write_claim(repos, claim)
+    return IntakeResult(IntakeOutcome.CANCELLED, order_id)
+
+
+def _known(channel: Channel, message: ChannelOrder, repos: Repositories) -> str | None:
+    key = repos.orders.get_channel_key(channel.channel_id, message.channel_order_id)
+    return key.order_id if key else None
+
+
+def _problems(channel: Channel, message: ChannelOrder, request: OrderRequest) -> list[IntakeProblem]:
+    found = list(message.problems)
+    allowed = channel.settings.currencies
+    if allowed and request.currency not in allowed:
+        found.append(MappingProblem("currency", f"{request.currency} is not a currency channel "
+                                                f"{channel.channel_id} sells in ({', '.join(allowed)})"))
+    return [IntakeProblem(field=p.field, problem=p.problem) for p in found]
+
+
+def _differences(before: OrderRequest, after: OrderRequest) -> list[str]:
+    changed = []
+    if [(ln.sku, ln.quantity, ln.unit_price) for ln in before.lines] != \
+            [(ln.sku, ln.quantity, ln.unit_price) for ln in after.lines]:
+        changed.append("lines")
+    if before.shipping_address != after.shipping_address:
+        changed.append("shipping_address")
+    if before.payment.status != after.payment.status:
+        changed.append("payment_status")
+    if before.total != after.total:
+        changed.append("total")
+    if before.note != after.note:
+        changed.append("note")
+    return changed
+
+
+def _note(order: Order, now: datetime, text: str):
+    from shared.domain.orders import StatusChange
+
+    return StatusChange(status=order.status, at=now, note=text)
+
+
+def _write_claim(repos: Repositories, claim: list[Write]) -> None:
+    """Take a delivery that changed nothing (stale, duplicate body, acknowledged): a redelivery then
+    answers at once. Losing this write costs only a re-check."""
+    if claim:
+        try:
+            repos.commit(claim)
+        except Refused:
+            pass
