@@ -46,7 +46,7 @@ PRODUCTS = [f"{kind}-{colour}-{size}" for kind in ("TEE", "HOODIE") for colour i
 # Their API keys are demo keys (local/runtime.py demo_keys): fixed values the README can list.
 DEMO_CHANNELS = {
     "shopify-demo": ChannelSettings(kind=ChannelKind.SHOPIFY, name="Demo Shopify shop", allow_cod=True,
-                                    secret_ref=f"{SECRET_PREFIX}shopify-demo", stock_buffer=2,
+                                    secret_ref=f"{SECRET_PREFIX}shopify-demo", stock_feed=True, stock_buffer=2,
                                     shop_domain="oms-demo.myshopify.com",
                                     sku_mapping={"variant:44556677": "TEE-WHT-M"}),
     "woo-demo": ChannelSettings(kind=ChannelKind.WOOCOMMERCE, name="Demo WooCommerce shop", allow_cod=True,

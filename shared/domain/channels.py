@@ -64,6 +64,8 @@ class ChannelSettings(BaseModel):
         default=[], description="Currencies this channel may sell in; empty: any. Another one holds the order")
     sku_mapping: dict[MappingKey, Sku] = Field(
         default={}, description='Channel SKU, or "variant:<id>", -> our SKU. A SKU with no entry is ours as it is')
+    stock_feed: Flag = Field(default=False, description="Tell the channel its available-to-sell figure per SKU "
+                                                        "(ChannelStockChanged; pushed to Shopify when configured)")
     stock_buffer: Annotated[Integer, Field(ge=0, le=1_000_000)] = Field(
         default=0, description="Units held back from the available-to-sell figure the channel is told")
     secret_ref: SecretRef | None = Field(

@@ -172,6 +172,19 @@ class ChannelChanged(DomainEvent):
     key_rotated: bool = False
 
 
+class ChannelStockChanged(DomainEvent):
+    event_type = "ChannelStockChanged"
+    description = ("The available-to-sell figure a channel is told for one SKU changed (coalesced: one per channel "
+                   "and SKU per batch, and only when it changed). The figure is the available stock of the locations "
+                   "that may serve the channel, minus its buffer, never below zero.")
+    channel_id: str
+    sku: str
+    channel_sku: str = Field(description="The SKU as the channel knows it (its SKU mapping reversed)")
+    available_to_sell: int
+    previous: int | None = Field(description="The figure sent before, if any")
+    stamp: int = Field(description="Grows with every change of the SKU's levels: a larger stamp is a later reading")
+
+
 class ChannelOrderUpdated(DomainEvent):
     event_type = "ChannelOrderUpdated"
     description = ("A channel sent a newer revision of an order it had sent before (Shopify orders/updated, "
@@ -421,6 +434,7 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     LocationChanged,
     ChannelChanged,
     ChannelOrderUpdated,
+    ChannelStockChanged,
     FulfillmentRequested,
     FulfillmentOrderChanged,
     ShipmentDispatched,
