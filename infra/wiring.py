@@ -72,6 +72,9 @@ class QueueSpec:
     # After this many failed receives the message moves to the queue's DLQ.
     max_receive_count: int = 5
     batch_size: int = 10
+    # Seconds the event source mapping may wait to fill a batch (above 10 records a batch needs one):
+    # a consumer that coalesces a burst does less work per record in fewer, fuller batches.
+    batching_window_s: int = 0
     # How many batches the event source mapping hands the function at once (2 is AWS's minimum).
     # Not reserved concurrency: the SQS poller ignores it, and throttled batches burn receives.
     max_concurrency: int | None = None

@@ -48,7 +48,8 @@ LOCAL_OUTBOX = Path(__file__).resolve().parent.parent / ".local-outbox"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads with 413
 # Every poller thread of a kind shares one client: a pool per thread, not botocore's default of 10.
 RUNTIME_CLIENT_CONFIG = Config(max_pool_connections=64)
-STREAM_RETRY_ATTEMPTS = 10  # as the stack's stream event source mapping
+STREAM_RETRY_ATTEMPTS = 10
+SQS_MAX_RECEIVE = 10  # messages per ReceiveMessage, and entries per batch delete  # as the stack's stream event source mapping
 
 
 @dataclass(frozen=True)
@@ -210,13 +211,25 @@ class QueuePoller(Poller):
         self.queue = fn.queue
         self.arn = f"arn:aws:sqs:us-east-1:123456789012:{fn.queue.name}"
 
-    def poll_once(self) -> bool:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=self.queue.batch_size, WaitTimeSeconds=0,
+    def _receive(self) -> list[dict]:
+        return self.sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=min(self.queue.batch_size, SQS_MAX_RECEIVE), WaitTimeSeconds=0,
             AttributeNames=["All"], MessageAttributeNames=["All"],
         ).get("Messages", [])
+
+    def poll_once(self) -> bool:
+        messages = self._receive()
         if not messages:
             return False
+        # A batching window: keep receiving (SQS hands out 10 at most) until the batch is full or
+        # the window has passed, as Lambda's poller does.
+        deadline = time.monotonic() + self.queue.batching_window_s
+        while len(messages) < self.queue.batch_size and time.monotonic() < deadline and not self.stop_event.is_set():
+            more = self._receive()
+            if more:
+                messages += more
+            else:
+                time.sleep(0.05)
         event = {"Records": [{
             "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
             "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
@@ -228,14 +241,14 @@ class QueuePoller(Poller):
             log.warning("%s: the whole batch failed: %s", self.fn.name, type(error).__name__)
             failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
+        for start in range(0, len(done), SQS_MAX_RECEIVE):
             self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
         retry = [m for m in messages if m["MessageId"] in failed]
-        if retry:
+        for start in range(0, len(retry), SQS_MAX_RECEIVE):
             self.sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.retry_delay_s}
-                for i, m in enumerate(retry)])
+                for i, m in enumerate(retry[start:start + 10])])
         return True
 
 

@@ -71,7 +71,8 @@ class QueueTrigger(Construct):
             )
         fn.function.add_event_source(sources.SqsEventSource(
             self.queue, batch_size=spec.batch_size, report_batch_item_failures=True,
-            max_concurrency=spec.max_concurrency))
+            max_concurrency=spec.max_concurrency,
+            max_batching_window=Duration.seconds(spec.batching_window_s) if spec.batching_window_s else None))
 
 
 class StreamTrigger(Construct):
