@@ -47,7 +47,9 @@ def _keys():
 
 
 @app.put("/channels/<channel_id>", summary="Operator: create a channel (issuing its API key) or change it",
-         description=ChannelSettings.__doc__, **described(CHANNELS, 200, 201, 400, 403, 409, 413, 415, 422, 503))
+         description=ChannelSettings.__doc__,
+         **described(CHANNELS, 200, 400, 403, 409, 413, 415, 422, 503,
+                     success_description="200 changed, 201 created (with its API key, shown this once)"))
 def put(channel_id: ChannelPath, body: ChannelSettings) -> Response[ChannelWritten]:
     by = require_operator(app).name
     written = channels.put_channel(channel_id, body, by, repositories(), _keys(), utc_now())
