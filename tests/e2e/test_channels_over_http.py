@@ -133,3 +133,20 @@ def test_woocommerce_activation_ping_is_answered(oms):
     answered = requests.post(f"{oms.url}/webhooks/channels/woocommerce/woo-demo", data=b"webhook_id=17", timeout=30,
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert answered.status_code == 200 and answered.json()["outcome"] == "acknowledged"
+
+
+def test_a_signed_woocommerce_order_that_does_not_map_is_held_naming_the_problem(oms):
+    body = (Path(__file__).resolve().parents[1] / "unit" / "channel_payloads" / "woocommerce" /
+            "order_created_cod.json").read_bytes()
+    signature = base64.b64encode(hmac.new(WOO_SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    headers = {"Content-Type": "application/json", "X-WC-Webhook-Topic": "order.created",
+               "X-WC-Webhook-Signature": signature, "X-WC-Webhook-Delivery-ID": "e2e-woo-1",
+               "X-WC-Webhook-Source": "https://shop.example.com/"}
+    taken = requests.post(f"{oms.url}/webhooks/channels/woocommerce/woo-demo", data=body, headers=headers, timeout=30)
+    assert taken.status_code == 200 and taken.json()["outcome"] == "captured", taken.text
+    held = order_in(oms, taken.json()["order_id"], "ON_HOLD", as_="woo-demo")
+    assert any(h["reason"] == "CHANNEL_MAPPING" and "line_items" in h["detail"] for h in held["holds"])
+    # Signed with the Shopify demo channel's secret, the same bytes are refused.
+    wrong = base64.b64encode(hmac.new(SHOPIFY_SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    assert requests.post(f"{oms.url}/webhooks/channels/woocommerce/woo-demo", data=body, timeout=30,
+                         headers=headers | {"X-WC-Webhook-Signature": wrong}).status_code == 401
