@@ -22,6 +22,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -305,6 +306,8 @@ class Session:
 
 @pytest.fixture
 def workdir(tmp_path):
+    # As the repository root is for a reader: the sample payloads the walkthrough posts are there.
+    shutil.copytree(README.parent / "docs" / "samples", tmp_path / "docs" / "samples")
     return tmp_path
 
 
