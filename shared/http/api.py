@@ -82,6 +82,12 @@ def require_channel(app: APIGatewayRestResolver) -> str:
     channel = principal(app).channel
     if channel is None:
         raise AccessDenied("orders are captured with a channel's API key, not an operator's")
+    from shared.repositories import repositories
+    from shared.services.clock import utc_now
+
+    configured = repositories().channels.get_cached(channel, utc_now())
+    if configured is not None and not configured.settings.active:
+        raise AccessDenied(f"channel {channel} is inactive: an operator deactivated it", field="channel")
     return channel
 
 

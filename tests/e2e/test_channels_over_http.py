@@ -150,3 +150,19 @@ def test_a_signed_woocommerce_order_that_does_not_map_is_held_naming_the_problem
     wrong = base64.b64encode(hmac.new(SHOPIFY_SECRET.encode(), body, hashlib.sha256).digest()).decode()
     assert requests.post(f"{oms.url}/webhooks/channels/woocommerce/woo-demo", data=body, timeout=30,
                          headers=headers | {"X-WC-Webhook-Signature": wrong}).status_code == 401
+
+
+def test_an_inactive_channel_captures_nothing(oms):
+    made = call(oms, "PUT", "/channels/pop-up", json={"name": "Pop-up store"})
+    key = {"x-api-key": made.json()["api_key"]}
+    body = order_body([("TEE-WHT-S", 1)], channel_order_id="POP-1")
+    assert requests.post(oms.url + "/orders", json=body, headers=key, timeout=30).status_code == 202
+    assert call(oms, "PUT", "/channels/pop-up", json={"name": "Pop-up store", "active": False}).status_code == 200
+    # Its key is disabled at the gateway; a seed channel (whose key came with the deployment) is refused
+    # by the API itself.
+    assert requests.post(oms.url + "/orders", json=body | {"channel_order_id": "POP-2"}, headers=key,
+                         timeout=30).status_code == 403
+    assert call(oms, "PUT", "/channels/pos", json={"kind": "pos", "allow_split": False, "active": False}).ok
+    refused = call(oms, "POST", "/orders", as_="pos", json=order_body([("TEE-WHT-S", 1)], channel_order_id="P-9"))
+    assert refused.status_code == 403 and "inactive" in refused.json()["message"]
+    assert call(oms, "PUT", "/channels/pos", json={"kind": "pos", "allow_split": False}).ok
