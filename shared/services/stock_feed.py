@@ -160,6 +160,13 @@ class ShopifyInventories:
         return built[1]
 
 
+def feed_off(channel: Channel) -> str | None:
+    """Why a figure announced earlier is no longer pushed: the operator turned the feed or the channel off."""
+    if not channel.settings.stock_feed or not channel.settings.active:
+        return f"channel {channel.channel_id} has the stock feed or the channel turned off"
+    return None
+
+
 def missing_settings(channel: Channel) -> str | None:
     """Why the channel's figures cannot be pushed to Shopify, before any secret is read; None: they can."""
     settings = channel.settings
@@ -175,8 +182,8 @@ def push_to_shopify(event: ChannelStockChanged, channel: Channel, inventory: Sho
 
     Raises ShopifyThrottled and ShopifyUnavailable (the record is retried, with the same idempotency key);
     a refusal is logged and dropped, so a bad mapping does not block the queue."""
-    reason = missing_settings(channel) or (None if inventory is not None else
-                                           f"channel {channel.channel_id} has no access_token in its secret")
+    reason = feed_off(channel) or missing_settings(channel) or (
+        None if inventory is not None else f"channel {channel.channel_id} has no access_token in its secret")
     context = {"channel_id": channel.channel_id, "sku": event.sku, "stamp": event.stamp,
                "available_to_sell": event.available_to_sell}
     if reason is not None or inventory is None or channel.settings.external_location_id is None:
