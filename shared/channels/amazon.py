@@ -22,8 +22,9 @@ Sources (read 2026-11; the JSON models are github.com/amzn/selling-partner-api-m
 What maps to what (`to_channel_order`):
 - AmazonOrderId / orderId -> channel_order_id; LastUpdateDate / lastUpdatedTime -> revision;
   OrderStatus / fulfillment.fulfillmentStatus -> channel_status, and the action:
-  Pending, PendingAvailability (no payment yet) -> ACKNOWLEDGE; Unshipped, PartiallyShipped,
-  Shipped, InvoiceUnconfirmed (shipped, invoice not yet confirmed) -> UPSERT; Canceled -> CANCEL;
+  Pending, PendingAvailability (no payment yet) -> ACKNOWLEDGE; Unshipped, PartiallyShipped -> UPSERT;
+  Shipped, InvoiceUnconfirmed (shipped in full: never captured now, it would ship twice) -> ACKNOWLEDGE;
+  Canceled -> CANCEL;
   Unfulfillable (Amazon-fulfilled only) -> ACKNOWLEDGE.
 - Fulfilled by Amazon (FulfillmentChannel AFN / fulfilledBy AMAZON): ACKNOWLEDGE whatever its
   status. Amazon ships those from its own warehouses; the OMS must not reserve or ship them.
@@ -521,8 +522,11 @@ V0_ACTIONS: dict[str, IntakeAction] = {
     "PendingAvailability": IntakeAction.ACKNOWLEDGE,  # a pre-order, payment not authorised
     "Unshipped": IntakeAction.UPSERT,
     "PartiallyShipped": IntakeAction.UPSERT,
-    "Shipped": IntakeAction.UPSERT,
-    "InvoiceUnconfirmed": IntakeAction.UPSERT,        # shipped; the invoice not yet confirmed
+    # Shipped in full before the OMS heard of it: someone shipped it outside the OMS (or before it took
+    # this channel over), and capturing it now would ship it twice. A revision of an order we know
+    # changes nothing we act on either.
+    "Shipped": IntakeAction.ACKNOWLEDGE,
+    "InvoiceUnconfirmed": IntakeAction.ACKNOWLEDGE,   # shipped; the invoice not yet confirmed
     "Canceled": IntakeAction.CANCEL,
     "Unfulfillable": IntakeAction.ACKNOWLEDGE,        # Amazon-fulfilled orders only
 }
@@ -531,7 +535,7 @@ STATUS_2026: dict[str, IntakeAction] = {
     "PENDING": IntakeAction.ACKNOWLEDGE,
     "UNSHIPPED": IntakeAction.UPSERT,
     "PARTIALLY_SHIPPED": IntakeAction.UPSERT,
-    "SHIPPED": IntakeAction.UPSERT,
+    "SHIPPED": IntakeAction.ACKNOWLEDGE,
     "CANCELLED": IntakeAction.CANCEL,
     "UNFULFILLABLE": IntakeAction.ACKNOWLEDGE,
 }

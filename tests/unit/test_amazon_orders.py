@@ -444,8 +444,8 @@ def test_without_the_pii_role_a_2026_order_says_so_too():
 
 @pytest.mark.parametrize(("status", "action"), [
     ("Pending", IntakeAction.ACKNOWLEDGE), ("PendingAvailability", IntakeAction.ACKNOWLEDGE),
-    ("Unshipped", IntakeAction.UPSERT), ("PartiallyShipped", IntakeAction.UPSERT), ("Shipped", IntakeAction.UPSERT),
-    ("InvoiceUnconfirmed", IntakeAction.UPSERT), ("Canceled", IntakeAction.CANCEL),
+    ("Unshipped", IntakeAction.UPSERT), ("PartiallyShipped", IntakeAction.UPSERT), ("Shipped", IntakeAction.ACKNOWLEDGE),
+    ("InvoiceUnconfirmed", IntakeAction.ACKNOWLEDGE), ("Canceled", IntakeAction.CANCEL),
     ("Unfulfillable", IntakeAction.ACKNOWLEDGE),
 ])
 def test_the_order_status_decides_the_action(status, action):
