@@ -75,6 +75,8 @@ class QueueSpec:
     # Seconds the event source mapping may wait to fill a batch (above 10 records a batch needs one):
     # a consumer that coalesces a burst does less work per record in fewer, fuller batches.
     batching_window_s: int = 0
+    # AWS accounts outside this one that may send to the queue (SendMessage, GetQueueAttributes).
+    external_senders: tuple[str, ...] = ()
     # How many batches the event source mapping hands the function at once (2 is AWS's minimum).
     # Not reserved concurrency: the SQS poller ignores it, and throttled batches burn receives.
     max_concurrency: int | None = None
@@ -189,6 +191,12 @@ PICKUP_COLLECTED = {
 }
 # Every invoice and credit note issued gets its PDF.
 DOCUMENTS_ISSUED = {"source": [EVENT_SOURCE], "detail-type": ["DocumentIssued"]}
+# Whatever moves a SKU's available stock: stock writes and releases (StockChanged), drift repairs,
+# and reservations (OrderAllocated carries its allocations' SKUs).
+AVAILABILITY_MOVES = {"source": [EVENT_SOURCE], "detail-type": ["StockChanged", "StockDriftRepaired", "OrderAllocated"]}
+CHANNEL_STOCK_FIGURES = {"source": [EVENT_SOURCE], "detail-type": ["ChannelStockChanged"]}
+# Amazon's Selling Partner API publishes notifications from this account (SP-API notifications guide).
+AMAZON_SP_API_ACCOUNT = "437568002678"
 STOCK_INCREASES = {
     "source": [EVENT_SOURCE],
     "detail-type": ["StockChanged"],
@@ -255,6 +263,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/channels/{channel_id}"),
             Route("POST", "/channels/{channel_id}/api-key"),
             Route("GET", "/channels/{channel_id}/rejected"),
+            Route("GET", "/channels/{channel_id}/stock"),
         ),
         table_access="write",
         needs_api_principals=True,
@@ -268,6 +277,44 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("POST", "/webhooks/channels/{kind}/{channel_id}", public=True),),
         table_access="write",
         reads_channel_secrets=True,
+    ),
+    Function(
+        name="feed-channel-stock",
+        module="feed_channel_stock.handler",
+        description="Tells channels with a stock feed their available-to-sell figures, coalesced per batch",
+        # Up to 100 records in up to 5 s: a burst on one SKU becomes one reading per batch.
+        queue=QueueSpec(name="channel-stock", event_patterns=(AVAILABILITY_MOVES,), batch_size=100,
+                        batching_window_s=5),
+        table_access="write",
+    ),
+    Function(
+        name="push-channel-stock",
+        module="push_channel_stock.handler",
+        description="Pushes each channel's new available-to-sell figure to Shopify (inventorySetQuantities)",
+        queue=QueueSpec(name="channel-stock-push", event_patterns=(CHANNEL_STOCK_FIGURES,)),
+        table_access="read",
+        reads_channel_secrets=True,
+        timeout_s=30,
+    ),
+    Function(
+        name="poll-amazon",
+        module="poll_amazon.handler",
+        description="Polls each active Amazon channel's changed orders (SP-API) from its checkpoint",
+        schedule_minutes=5,
+        table_access="write",
+        reads_channel_secrets=True,
+        timeout_s=120,
+        reserved_concurrency=1,  # one pass at a time (the checkpoint's version guards it too)
+    ),
+    Function(
+        name="amazon-notifications",
+        module="amazon_notifications.handler",
+        description="Takes SP-API ORDER_CHANGE notifications (Amazon sends them to this queue) into intake",
+        queue=QueueSpec(name="amazon-notifications", external_senders=(AMAZON_SP_API_ACCOUNT,),
+                        visibility_timeout_s=360),
+        table_access="write",
+        reads_channel_secrets=True,
+        timeout_s=60,
     ),
     Function(
         name="api-docs",

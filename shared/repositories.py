@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from shared.adapters.channel_sync_repo import ChannelSyncRepository
 from shared.adapters.channels_repo import ChannelRepository
 from shared.adapters.expressions import Write
 from shared.adapters.fulfillment_repo import FulfillmentRepository
@@ -17,6 +18,7 @@ from shared.adapters.outbox import EventOutbox
 from shared.adapters.payments_repo import PaymentRepository
 from shared.adapters.reconciliation_repo import ReconciliationRepository
 from shared.adapters.shipments_repo import ShipmentRepository
+from shared.adapters.stock_feed_repo import StockFeedRepository
 from shared.adapters.stock_repo import StockRepository
 from shared.unit_of_work import Store, UnitOfWork
 
@@ -34,13 +36,15 @@ class Repositories:
     invoices: InvoiceRepository
     payments: PaymentRepository
     channels: ChannelRepository
+    stock_feed: StockFeedRepository
+    channel_sync: ChannelSyncRepository
 
     @classmethod
     def on(cls, store: Store) -> Repositories:
         return cls(store, OrderRepository(store), StockRepository(store), LocationRepository(store),
                    FulfillmentRepository(store), ShipmentRepository(store), ReconciliationRepository(store),
                    EventOutbox(), InvoiceRepository(store), PaymentRepository(store),
-                   ChannelRepository(store))
+                   ChannelRepository(store), StockFeedRepository(store), ChannelSyncRepository(store))
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.store)

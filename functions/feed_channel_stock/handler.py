@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
-from shared.adapters.stock_feed_repo import StockFeedRepository
 from shared.batch import sqs_processor
 from shared.observability import logger, metrics, traced
 from shared.repositories import repositories
@@ -48,7 +47,7 @@ def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
 
     response = process_partial_response(event=event, record_handler=collect, processor=processor, context=context)
     try:
-        report = feed_channels(skus, repositories(), StockFeedRepository(repositories().store), utc_now())
+        report = feed_channels(skus, repositories(), repositories().stock_feed, utc_now())
     except Exception:  # an invocation error: SQS redelivers the whole batch, whose figures are recomputed
         logger.exception("stock feed failed; the batch is retried", extra={"skus": len(skus)})
         raise

@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
-from shared.adapters.stock_feed_repo import StockFeedRepository
 from shared.batch import sqs_processor
 from shared.channels.credentials import channel_credentials
 from shared.channels.shopify_inventory import Urllib3Transport
@@ -40,7 +39,7 @@ def push(record: ChannelStockRecord) -> None:
                                                              "kind": channel.kind.value if channel else None})
         return
     result = push_to_shopify(event, channel, inventories.for_channel(channel), now,
-                             sent=StockFeedRepository(repos.store))
+                             sent=repos.stock_feed)
     logger.info("channel stock pushed", extra={"channel_id": event.channel_id, "sku": event.sku,
                                                "outcome": result.outcome.value, "reason": result.reason})
 

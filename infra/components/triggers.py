@@ -8,6 +8,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
@@ -60,6 +61,11 @@ class QueueTrigger(Construct):
             visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=spec.max_receive_count),
         )
+        for account in spec.external_senders:
+            # Another account's service sends here (Amazon's SP-API notifications): send only, this queue.
+            self.queue.add_to_resource_policy(iam.PolicyStatement(
+                actions=["sqs:SendMessage", "sqs:GetQueueAttributes"], resources=[self.queue.queue_arn],
+                principals=[iam.AccountPrincipal(account)]))
         for n, pattern in enumerate(spec.event_patterns):
             events.Rule(
                 self, f"Rule{n}",

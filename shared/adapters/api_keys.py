@@ -52,3 +52,11 @@ class ApiKeys:
     def enable(self, key_id: str) -> None:
         self.client.update_api_key(apiKey=key_id, patchOperations=[
             {"op": "replace", "path": "/enabled", "value": "true"}])
+
+
+def api_keys() -> ApiKeys:
+    """The functions' issuer: the OMS API and stage from the settings (OMS_API_ID, OMS_API_STAGE)."""
+    from shared.adapters.aws import client
+    from shared.config import settings
+
+    return ApiKeys(client("apigateway"), settings().api_id, settings().api_stage)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.bounds import STORED, Integer
+from shared.domain.channels import Channel
 from shared.domain.fulfillment import FulfillmentOrder
 from shared.domain.invoices import Buyer, DocumentKind, InvoiceDocument, InvoiceLine, RateTotal, Seller
 from shared.domain.notifications import tracking_url
@@ -315,3 +316,30 @@ class InvoiceList(BaseModel):
 
     order_id: str
     invoices: list[InvoiceView]
+
+
+# ------------------------------------------------------------------ channels
+
+
+class ChannelWritten(BaseModel):
+    channel: Channel
+    created: bool
+    api_key: str | None = Field(description="The channel's new API key: shown this once, never again (keep it)")
+
+
+class RejectedPayload(BaseModel):
+    received_at: str
+    topic: str
+    problem: str
+    field: str | None
+    body: str = Field(description="The payload as it was sent (signed by the channel)")
+    truncated: bool
+
+
+class ChannelStock(BaseModel):
+    channel_id: str
+    sku: str
+    channel_sku: str = Field(description="The SKU as the channel knows it")
+    available_to_sell: int = Field(description="Available at the locations that may serve the channel, minus its "
+                                               "buffer, never below zero")
+    buffer: int

@@ -26,7 +26,7 @@ from shared.domain.payment_events import apply_provider_event
 from shared.domain.payments import PaymentProvider, opened
 from shared.domain.principal import Principal
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
-from shared.errors import Busy, Conflict
+from shared.errors import Busy, Conflict, OmsError
 from shared.payments.provider import ProviderEvent, ProviderEventKind
 from shared.repositories import Repositories
 from shared.services.capture import capture_order
@@ -240,3 +240,16 @@ def _write_claim(repos: Repositories, claim: list[Write]) -> None:
             repos.commit(claim)
         except Refused:
             pass
+
+
+def keep_unreadable(channel: Channel, delivery_id: str | None, topic: str, body: str, error: OmsError,
+                    repos: Repositories, now: datetime) -> None:
+    """A channel's payload that is no order we can read: kept as sent (30 days) with an exception
+    for an operator, so nothing a channel sent is lost."""
+    subject = f"{channel.channel_id}/{delivery_id or now.isoformat()}"
+    repos.channels.keep_rejected(channel.channel_id, delivery_id or "-", topic, body, error.message, error.field, now)
+    repos.commit(repos.reconciliation.raise_exception(ExceptionRecord(
+        kind=ExceptionKind.CHANNEL_PAYLOAD_REJECTED, subject=subject[:400], since=now, raised_at=now,
+        reason=f"a {channel.kind.value} {topic or 'message'} could not be read: {error.message}",
+        suggested_action=f"read it at GET /channels/{channel.channel_id}/rejected, fix the channel's mapping "
+                         "or the shop, and resend it")))

@@ -15,10 +15,9 @@ from datetime import datetime
 from shared.channels.credentials import webhook_secrets
 from shared.channels.intake import ChannelOrder, SkuMap, UnreadableOrder
 from shared.domain.channels import Channel, ChannelKind
-from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
 from shared.errors import AccessDenied, MalformedBody, NotFound
 from shared.repositories import Repositories
-from shared.services.channel_intake import IntakeOutcome, IntakeResult, receive_channel_order
+from shared.services.channel_intake import IntakeOutcome, IntakeResult, keep_unreadable, receive_channel_order
 
 SHOPIFY_HEADERS = ("x-shopify-hmac-sha256", "x-shopify-topic", "x-shopify-webhook-id", "x-shopify-event-id")
 WOO_HEADERS = ("x-wc-webhook-signature", "x-wc-webhook-topic", "x-wc-webhook-delivery-id")
@@ -70,12 +69,5 @@ def _read(channel: Channel, raw: bytes, topic: str, delivery_id: str | None, rep
     try:
         return read()
     except (UnreadableOrder, MalformedBody) as unreadable:
-        subject = f"{channel.channel_id}/{delivery_id or now.isoformat()}"
-        repos.channels.keep_rejected(channel.channel_id, delivery_id or "-", topic, raw.decode("utf-8", "replace"),
-                                     unreadable.message, unreadable.field, now)
-        repos.commit(repos.reconciliation.raise_exception(ExceptionRecord(
-            kind=ExceptionKind.CHANNEL_PAYLOAD_REJECTED, subject=subject[:400], since=now, raised_at=now,
-            reason=f"a signed {channel.kind.value} {topic or 'webhook'} could not be read: {unreadable.message}",
-            suggested_action=f"read it at GET /channels/{channel.channel_id}/rejected, fix the channel's mapping "
-                             "or the shop, and resend it")))
+        keep_unreadable(channel, delivery_id, topic, raw.decode("utf-8", "replace"), unreadable, repos, now)
         raise
