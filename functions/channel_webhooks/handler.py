@@ -32,7 +32,7 @@ ChannelPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", descript
                       "order.restored with X-WC-Webhook-Signature, and the unsigned activation ping. The signature is "
                       "checked with this channel's own secret before anything is read; a signed payload that is no "
                       "order is answered 4xx and kept for an operator.",
-          **described(WEBHOOKS, 200, 400, 401, 403, 404, 413, 415, 422, 503, public=True,
+          **described(WEBHOOKS, 200, 400, 401, 404, 413, 415, 422, 503, public=True,
                       success_description="outcome: captured, updated, recorded, stale, duplicate, cancelled, "
                                           "cancel_refused or acknowledged; order_id when there is one"))
 def receive(kind: Kind, channel_id: ChannelPath) -> Response[dict[str, str | None]]:

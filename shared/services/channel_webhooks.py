@@ -15,7 +15,7 @@ from datetime import datetime
 from shared.channels.credentials import webhook_secrets
 from shared.channels.intake import ChannelOrder, SkuMap, UnreadableOrder
 from shared.domain.channels import Channel, ChannelKind
-from shared.errors import AccessDenied, MalformedBody, NotFound
+from shared.errors import MalformedBody, NotFound, Unauthenticated
 from shared.repositories import Repositories
 from shared.services.channel_intake import IntakeOutcome, IntakeResult, keep_unreadable, receive_channel_order
 
@@ -40,8 +40,8 @@ def receive_channel_webhook(kind: str, channel_id: str, raw: bytes, headers: Map
         delivery_id, topic = lower.get("x-wc-webhook-delivery-id"), lower.get("x-wc-webhook-topic", "")
         message = _read(channel, raw, topic, delivery_id, repos, now,
                         lambda: woocommerce.read(topic, raw, SkuMap(channel.settings.sku_mapping)))
-    if not channel.settings.active:
-        raise AccessDenied(f"channel {channel_id} is inactive", field="channel_id")
+    if not channel.settings.active:  # verified first: only its own shop learns it is switched off
+        raise NotFound(f"channel {channel_id} is inactive", field="channel_id")
     return receive_channel_order(channel, message, repos, now, delivery_id=f"{topic}:{delivery_id}"
                                  if delivery_id else None)
 
@@ -53,7 +53,8 @@ def _shopify(channel: Channel, raw: bytes, lower: Mapping[str, str], repos: Repo
     shopify.verify(raw, lower.get("x-shopify-hmac-sha256"), webhook_secrets(channel))
     domain = lower.get("x-shopify-shop-domain")
     if channel.settings.shop_domain and domain and domain.lower() != channel.settings.shop_domain:
-        raise AccessDenied(f"this webhook comes from {domain}, not the channel's shop", field="x-shopify-shop-domain")
+        raise Unauthenticated(f"this webhook comes from {domain}, not the channel's shop",
+                              field="x-shopify-shop-domain")
     # Shopify's own advice: the webhook id names one delivery (retries keep it); the event id names
     # the change, the same across subscriptions.
     delivery_id = lower.get("x-shopify-webhook-id") or lower.get("x-shopify-event-id")

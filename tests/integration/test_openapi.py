@@ -8,7 +8,7 @@ import pytest
 from infra import wiring
 from tests.factories import TWO_WAREHOUSES, order_body, seed
 
-AREAS = {"Orders", "Fulfilment", "Inventory", "Locations", "Webhooks", "Admin", "Health"}
+AREAS = {"Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health"}
 # The document and its viewer describe the others, not themselves.
 SELF = {("GET", "/openapi.json"), ("GET", "/docs")}
 

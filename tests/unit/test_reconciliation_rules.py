@@ -132,7 +132,8 @@ def test_a_shipment_is_silent_when_nothing_was_heard_for_the_threshold():
 
 def test_exception_kinds_are_the_stored_names_and_an_exception_ages_from_its_cause():
     assert [k.value for k in rules.ExceptionKind] == ["STUCK_ORDER", "SILENT_SHIPMENT", "UNCOLLECTED_PICKUP",
-                                                      "PAYMENT_PROBLEM", "AUTHORIZATION_AGING"]
+                                                      "PAYMENT_PROBLEM", "AUTHORIZATION_AGING", "CHANNEL_CONFLICT",
+                                                      "CHANNEL_PAYLOAD_REJECTED"]
     record = rules.ExceptionRecord(kind=rules.ExceptionKind.STUCK_ORDER, subject="o1", since=NOW - timedelta(hours=2),
                                    raised_at=NOW - timedelta(minutes=5), reason="r", suggested_action="a")
     assert record.age_minutes(NOW) == 120  # since the order entered its status, not since it was raised
