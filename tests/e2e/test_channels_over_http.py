@@ -15,7 +15,7 @@ import requests
 
 from local.emulator import DEMO_CHANNEL_SECRETS
 from local.runtime import LocalOms
-from tests.e2e.test_local_runtime import call, order_in
+from tests.e2e.test_local_runtime import call, order_in, wait_for
 from tests.factories import order_body
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
@@ -166,3 +166,29 @@ def test_an_inactive_channel_captures_nothing(oms):
     refused = call(oms, "POST", "/orders", as_="pos", json=order_body([("TEE-WHT-S", 1)], channel_order_id="P-9"))
     assert refused.status_code == 403 and "inactive" in refused.json()["message"]
     assert call(oms, "PUT", "/channels/pos", json={"kind": "pos", "allow_split": False}).ok
+
+
+def test_the_shopify_channels_stock_figure_follows_its_orders(oms):
+    def figure(sku: str) -> int:
+        answer = call(oms, "GET", f"/channels/shopify-demo/stock?sku={sku}", as_="shopify-demo")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["available_to_sell"]
+
+    total = sum(max(level["available"], 0) for level in call(oms, "GET", "/inventory/HOODIE-BLK-S").json()["locations"])
+    assert figure("HOODIE-BLK-S") == max(total - 2, 0)  # the demo channel holds back a buffer of 2
+    before = figure("HOODIE-WHT-L")
+    body = (SAMPLES / "shopify-orders-create.json").read_bytes().replace(b"5731202056322", b"5731202056399")
+    taken = shopify_post(oms, body, "orders/create", "e2e-stock-1")
+    order_in(oms, taken.json()["order_id"], "ALLOCATED", as_="shopify-demo")
+    assert figure("HOODIE-WHT-L") == before - 1
+    # The feed tells the channel the same figure, coalesced, once it changed (ChannelStockChanged).
+    sent = wait_for(lambda: oms_figure_sent(oms, "HOODIE-WHT-L") == before - 1)
+    assert sent
+    assert call(oms, "GET", "/channels/web/stock?sku=HOODIE-WHT-L", as_="shopify-demo").status_code == 404
+
+
+def oms_figure_sent(oms, sku: str) -> int | None:
+    from shared.repositories import repositories
+
+    sent = repositories().stock_feed.last("shopify-demo", sku)
+    return sent.figure if sent else None
