@@ -13,7 +13,7 @@ from shared.domain.channels import Channel, ChannelKind, ChannelSettings
 from shared.services.amazon_channels import poll_channels, take_order_change
 from tests.factories import NOW
 from tests.service.flows import events
-from tests.service.test_amazon_poll import IDS, SEARCH, Search, T0, amazon, six_orders
+from tests.service.test_amazon_poll import IDS, SEARCH, T0, Search, amazon, six_orders
 from tests.unit.test_amazon_orders import FakeAmazon, ok, sample
 
 UK = "A1F83G8C2ARO7P"
