@@ -18,7 +18,7 @@ processor = sqs_processor(SqsRecordModel)
 
 def take(record: SqsRecordModel) -> None:
     # An unreadable notification raises: after the queue's receives it rests in the DLQ, logged.
-    report = take_order_change(record.body, repositories(), utc_now())
+    report = take_order_change(str(record.body), repositories(), utc_now())
     logger.info("amazon order change taken", extra={"orders": report.received, "unreadable": report.unreadable})
 
 

@@ -103,7 +103,7 @@ def compose(moment: Moment, event_id: str, order: Order, **values: str | None) -
     """The message for `order`'s customer; the order number is the one the customer knows (the
     channel's), not our internal id."""
     customer = order.request.customer
-    if not usable_email(customer.email):
+    if customer.email is None or not usable_email(customer.email):
         return Skipped("customer has no usable email address")
     message = render(moment, customer.language, name=customer.name, order=order.request.channel_order_id,
                      **{k: v for k, v in values.items() if v})
