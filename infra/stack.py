@@ -84,6 +84,8 @@ class OmsStack(Stack):
                 fn.function.add_environment(wiring.ENV.api_stage, STAGE_NAME)
 
         CfnOutput(self, "ApiUrl", value=api.url)
+        # Where SP-API sends ORDER_CHANGE notifications (its createDestination takes this ARN).
+        CfnOutput(self, "AmazonNotificationsQueueArn", value=queues["amazon-notifications"].queue_arn)
         for name, key in keys.keys.items():
             # Key ids only: fetch a value with `aws apigateway get-api-key --api-key <id> --include-value`.
             CfnOutput(self, f"{construct_id(name)}ApiKeyId", value=key.key_id)

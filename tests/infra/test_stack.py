@@ -502,9 +502,11 @@ def test_a_schedule_can_be_retuned_at_deploy_time_without_editing_the_wiring():
 
 def test_the_reconcile_schedule_in_the_template_is_the_configured_one(resources):
     minutes = cdk_json_context()["oms:scheduleMinutes"]["reconcile"]
-    schedules = [r["Properties"]["ScheduleExpression"] for r in of_type(resources, "AWS::Events::Rule").values()
-                 if "ScheduleExpression" in r["Properties"]]
-    assert schedules == [f"rate({minutes} minutes)"]
+    schedules = {lid: r["Properties"]["ScheduleExpression"] for lid, r in of_type(resources, "AWS::Events::Rule").items()
+                 if "ScheduleExpression" in r["Properties"]}
+    assert [v for k, v in schedules.items() if k.startswith("Reconcile")] == [f"rate({minutes} minutes)"]
+    # and every scheduled function of the wiring has its schedule
+    assert len(schedules) == len([f for f in wiring.FUNCTIONS if f.schedule_minutes])
 
 
 @pytest.mark.parametrize("name", [fn.name for fn in wiring.FUNCTIONS if fn.metric_alarms])
@@ -541,3 +543,34 @@ def test_the_tests_run_on_the_functions_python():
     makefile = (Path(__file__).parents[2] / "Makefile").read_text()
     assert re.search(r"^PYTHON_VERSION := (\S+)$", makefile, re.M).group(1) == wiring.LAMBDA_PYTHON
     assert f"{sys.version_info.major}.{sys.version_info.minor}" == wiring.LAMBDA_PYTHON
+
+
+def _actions(statements: list[dict], prefix: str) -> set[str]:
+    found = set()
+    for s in statements:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        found |= {a for a in actions if a.startswith(prefix)}
+    return found
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_only_the_channel_functions_read_channel_secrets_and_only_channels_api_issues_keys(
+        resources, function_ids, name):
+    statements = statements_of(resources, function_ids[name])
+    reads = [s for s in statements if "secretsmanager:GetSecretValue" in
+             (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    channel_secrets = [s for s in reads if "oms/channels/*" in json.dumps(s["Resource"])]
+    assert bool(channel_secrets) == FUNCTIONS[name].reads_channel_secrets
+    assert bool(_actions(statements, "apigateway:")) == FUNCTIONS[name].issues_api_keys
+    env = resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
+    assert (wiring.ENV.api_id in env) == FUNCTIONS[name].issues_api_keys
+
+
+def test_amazons_sp_api_account_may_send_to_the_notifications_queue_and_nothing_else(resources):
+    policies = of_type(resources, "AWS::SQS::QueuePolicy")
+    granted = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+               if s.get("Effect") == "Allow" and "sqs:SendMessage" in json.dumps(s["Action"])
+               and wiring.AMAZON_SP_API_ACCOUNT in json.dumps(s["Principal"])]
+    [statement] = granted
+    assert sorted(statement["Action"]) == ["sqs:GetQueueAttributes", "sqs:SendMessage"]
+    assert "AmazonNotifications" in json.dumps(statement["Resource"])
