@@ -61,8 +61,9 @@ class IntakeResult:
 
 def receive_channel_order(channel: Channel, message: ChannelOrder, repos: Repositories, now: datetime,
                           delivery_id: str | None = None) -> IntakeResult:
-    if delivery_id and repos.channels.delivery_taken(channel.channel_id, delivery_id):
-        return IntakeResult(IntakeOutcome.DUPLICATE)
+    # No read of the delivery first: its conditional write in the change's transaction refuses a
+    # redelivery (answered duplicate, or stale when the order it made is found first), for one
+    # request less per order.
     claim: list[Write] = [repos.channels.take_delivery(channel.channel_id, delivery_id, now)] if delivery_id else []
     try:
         if message.action == IntakeAction.ACKNOWLEDGE or message.request is None and \
@@ -73,7 +74,7 @@ def receive_channel_order(channel: Channel, message: ChannelOrder, repos: Reposi
             return _cancel(channel, message, repos, now, claim)
         return _upsert(channel, message, repos, now, claim)
     except Refused as refused:
-        if refused.find(AlreadyApplied):  # a concurrent redelivery of the same webhook took it first
+        if refused.find(AlreadyApplied):  # this delivery was taken before (or by a concurrent redelivery)
             return IntakeResult(IntakeOutcome.DUPLICATE)
         raise
 
@@ -85,23 +86,25 @@ def _upsert(channel: Channel, message: ChannelOrder, repos: Repositories, now: d
     record = ChannelRecord(revision=message.revision, display_id=message.display_id, status=message.channel_status,
                            problems=_problems(channel, message, request))
     for _ in range(ATTEMPTS):
-        key = repos.orders.get_channel_key(channel.channel_id, message.channel_order_id)
-        if key is None:
-            try:
-                captured = capture_order(request, channel.channel_id, repos, now, PaymentProvider.EXTERNAL,
-                                         channel_record=record, also_write=claim)
-            except Conflict:
-                continue  # another revision was captured meanwhile: this one is an update of it
-            outcome = IntakeOutcome.CAPTURED if captured.created else IntakeOutcome.STALE
-            if not captured.created:
-                _write_claim(repos, claim)
-            return IntakeResult(outcome, captured.order.order_id)
-        order = repos.orders.get(key.order_id)
-        if order is None:
-            raise Busy("retry the same delivery")
-        result = _revise(order, request, record, repos, now, claim)
-        if result is not None:
-            return result
+        # Capture first: a new order costs its one transaction, and the channel order key's condition
+        # says when the order is known.
+        try:
+            captured = capture_order(request, channel.channel_id, repos, now, PaymentProvider.EXTERNAL,
+                                     channel_record=record, also_write=claim)
+        except Conflict:  # known, with another body: this message is a revision of it
+            key = repos.orders.get_channel_key(channel.channel_id, message.channel_order_id)
+            order = repos.orders.get(key.order_id) if key else None
+            if order is None:
+                continue
+            result = _revise(order, request, record, repos, now, claim)
+            if result is not None:
+                return result
+            continue
+        if captured.created:
+            return IntakeResult(IntakeOutcome.CAPTURED, captured.order.order_id)
+        # Known with this very body: nothing to apply.
+        _write_claim(repos, claim)
+        return IntakeResult(IntakeOutcome.STALE, captured.order.order_id, "the order as it is already")
     raise Busy("the order changed while this revision was applied; retry the same delivery")
 
 
@@ -233,23 +236,7 @@ def _note(order: Order, now: datetime, text: str):
 
 
 def _write_claim(repos: Repositories, claim: list[Write]) -> None:
-    """Take a delivery that changed nothing (stale, duplicate body, acknowledged): a redelivery then
-    answers at once. Losing this write costs only a re-check."""
+    """Take a delivery that changed nothing (stale, same body, acknowledged, cancelled before): a
+    delivery taken before raises Refused(AlreadyApplied), which the caller answers as a duplicate."""
     if claim:
-        try:
-            repos.commit(claim)
-        except Refused:
-            pass
-
-
-def keep_unreadable(channel: Channel, delivery_id: str | None, topic: str, body: str, error: OmsError,
-                    repos: Repositories, now: datetime) -> None:
-    """A channel's payload that is no order we can read: kept as sent (30 days) with an exception
-    for an operator, so nothing a channel sent is lost."""
-    subject = f"{channel.channel_id}/{delivery_id or now.isoformat()}"
-    repos.channels.keep_rejected(channel.channel_id, delivery_id or "-", topic, body, error.message, error.field, now)
-    repos.commit(repos.reconciliation.raise_exception(ExceptionRecord(
-        kind=ExceptionKind.CHANNEL_PAYLOAD_REJECTED, subject=subject[:400], since=now, raised_at=now,
-        reason=f"a {channel.kind.value} {topic or 'message'} could not be read: {error.message}",
-        suggested_action=f"read it at GET /channels/{channel.channel_id}/rejected, fix the channel's mapping "
-                         "or the shop, and resend it")))
+        repos.commit(claim)
