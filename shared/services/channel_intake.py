@@ -240,3 +240,16 @@ def _write_claim(repos: Repositories, claim: list[Write]) -> None:
     delivery taken before raises Refused(AlreadyApplied), which the caller answers as a duplicate."""
     if claim:
         repos.commit(claim)
+
+
+def keep_unreadable(channel: Channel, delivery_id: str | None, topic: str, body: str, error: OmsError,
+                    repos: Repositories, now: datetime) -> None:
+    """A channel's payload that is no order we can read: kept as sent (30 days) with an exception
+    for an operator, so nothing a channel sent is lost."""
+    subject = f"{channel.channel_id}/{delivery_id or now.isoformat()}"
+    repos.channels.keep_rejected(channel.channel_id, delivery_id or "-", topic, body, error.message, error.field, now)
+    repos.commit(repos.reconciliation.raise_exception(ExceptionRecord(
+        kind=ExceptionKind.CHANNEL_PAYLOAD_REJECTED, subject=subject[:400], since=now, raised_at=now,
+        reason=f"a {channel.kind.value} {topic or 'message'} could not be read: {error.message}",
+        suggested_action=f"read it at GET /channels/{channel.channel_id}/rejected, fix the channel's mapping "
+                         "or the shop, and resend it")))
