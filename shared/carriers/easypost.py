@@ -25,6 +25,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from urllib.parse import quote
 
+from shared.adapters.outbound import HttpsTransport
 from shared.carriers.adapter import CHEAPEST, FASTEST, CarrierError, Label, LabelRequest, Parcel
 from shared.domain.orders import Address
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
@@ -52,28 +53,23 @@ _GRAMS_PER_OZ = Decimal("28.349523125")
 _CM_PER_INCH = Decimal("2.54")
 
 
-class Urllib3Transport:
-    """The default transport. No retries of its own: the caller retries on CarrierError(retryable),
-    and a POST that timed out must go through the reference lookup, not be blindly re-sent."""
+class Urllib3Transport(HttpsTransport):
+    """The default transport (shared/adapters/outbound.py), JSON in and out. No retries of its own:
+    the caller retries on CarrierError(retryable), and a POST that timed out must go through the
+    reference lookup, not be blindly re-sent."""
 
     def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 30.0):
-        import urllib3  # here, not at import: tests never build one
+        super().__init__(lambda why: CarrierError(f"EasyPost unreachable: {why}", retryable=True), connect_timeout,
+                         read_timeout)
 
-        self._urllib3 = urllib3
-        self._pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-                                         retries=False)
-
-    def __call__(self, method: str, url: str, body: dict | None, headers: dict[str, str]) -> tuple[int, dict]:
-        data = None if body is None else json.dumps(body).encode()
+    def __call__(self, method: str, url: str, body: dict | None, headers: dict[str, str]  # type: ignore[override]
+                 ) -> tuple[int, dict]:
+        status, _, raw = self.send(method, url, headers, None if body is None else json.dumps(body).encode())
         try:
-            response = self._pool.request(method, url, body=data, headers=headers)
-        except self._urllib3.exceptions.HTTPError as exc:  # timeouts, refused and reset connections
-            raise CarrierError(f"EasyPost unreachable: {type(exc).__name__}", retryable=True) from None
-        try:
-            decoded = json.loads(response.data or b"{}")
+            decoded = json.loads(raw or b"{}")
         except ValueError:
             decoded = {}  # a proxy's HTML error page: the status says enough
-        return response.status, decoded if isinstance(decoded, dict) else {}
+        return status, decoded if isinstance(decoded, dict) else {}
 
 
 class EasyPostAdapter:

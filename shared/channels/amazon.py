@@ -73,6 +73,7 @@ from urllib.parse import quote, urlencode
 
 from pydantic import ValidationError
 
+from shared.adapters.outbound import HttpsTransport
 from shared.channels.intake import (
     PLACEHOLDER_CITY,
     PLACEHOLDER_COUNTRY,
@@ -157,24 +158,12 @@ class AmazonRejected(AmazonError):
 # ------------------------------------------------------------------ the default transport
 
 
-class Urllib3Transport:
-    """The default transport (urllib3 ships with boto3; imported only when one is built). No retries
-    of its own: the client decides what to retry."""
+class Urllib3Transport(HttpsTransport):
+    """The default transport (shared/adapters/outbound.py). No retries of its own: the client decides
+    what to retry."""
 
     def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 30.0):
-        import urllib3  # here, not at import: tests never build one
-
-        self._urllib3 = urllib3
-        self._pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-                                         retries=False)
-
-    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes | None
-                 ) -> tuple[int, Mapping[str, str], bytes]:
-        try:
-            response = self._pool.request(method, url, body=body, headers=headers)
-        except self._urllib3.exceptions.HTTPError as exc:  # timeouts, refused and reset connections
-            raise AmazonUnavailable(f"Amazon unreachable: {type(exc).__name__}") from None
-        return response.status, dict(response.headers.items()), response.data or b""
+        super().__init__(lambda why: AmazonUnavailable(f"Amazon unreachable: {why}"), connect_timeout, read_timeout)
 
 
 def _send(transport: Transport, method: str, url: str, headers: dict[str, str], body: bytes | None

@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared.adapters.outbound import HttpsTransport
 from shared.observability import logger
 
 API_VERSION = "2026-10"
@@ -267,21 +268,9 @@ def _wait(payload: dict[str, Any] | None, headers: Mapping[str, str]) -> float:
     return min(MAX_WAIT, max(DEFAULT_WAIT, seconds)) if math.isfinite(seconds) else DEFAULT_WAIT
 
 
-class Urllib3Transport:
-    """The default transport (urllib3 ships with boto3; imported only when one is built). No retries
-    of its own: the caller retries on ShopifyUnavailable with the same idempotency key."""
+class Urllib3Transport(HttpsTransport):
+    """The default transport (shared/adapters/outbound.py). No retries of its own: the caller
+    retries on ShopifyUnavailable with the same idempotency key."""
 
     def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 30.0):
-        import urllib3  # here, not at import: tests never build one
-
-        self._urllib3 = urllib3
-        self._pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-                                         retries=False)
-
-    def __call__(self, method: str, url: str, headers: dict[str, str],
-                 body: bytes) -> tuple[int, Mapping[str, str], bytes]:
-        try:
-            response = self._pool.request(method, url, body=body, headers=headers, redirect=False)
-        except self._urllib3.exceptions.HTTPError as error:  # timeouts, refused and reset connections
-            raise ShopifyUnavailable(f"Shopify unreachable: {type(error).__name__}") from None
-        return response.status, dict(response.headers), response.data or b""
+        super().__init__(lambda why: ShopifyUnavailable(f"Shopify unreachable: {why}"), connect_timeout, read_timeout)

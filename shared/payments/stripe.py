@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from shared.adapters.outbound import HttpsTransport
 from shared.domain.money import minor_unit, quantum
 from shared.observability import logger
 from shared.payments.provider import (
@@ -121,23 +122,17 @@ def from_stripe_amount(units: int, currency: str) -> Decimal:
 # ------------------------------------------------------------------ the default transport
 
 
-class Urllib3Transport:
-    """The default transport (urllib3 ships with boto3; imported only when one is built). No retries
-    of its own: the caller retries on ProviderUnavailable with the same idempotency key."""
+class Urllib3Transport(HttpsTransport):
+    """The default transport (shared/adapters/outbound.py), answering (status, body). No retries of
+    its own: the caller retries on ProviderUnavailable with the same idempotency key."""
 
     def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 30.0):
-        import urllib3  # here, not at import: tests and the sandbox never build one
+        super().__init__(lambda why: ProviderUnavailable(f"Stripe unreachable: {why}"), connect_timeout, read_timeout)
 
-        self._urllib3 = urllib3
-        self._pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-                                         retries=False)
-
-    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[int, bytes]:
-        try:
-            response = self._pool.request(method, url, body=body, headers=headers)
-        except self._urllib3.exceptions.HTTPError as exc:  # timeouts, refused and reset connections
-            raise ProviderUnavailable(f"Stripe unreachable: {type(exc).__name__}") from None
-        return response.status, response.data or b""
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes | None  # type: ignore[override]
+                 ) -> tuple[int, bytes]:
+        status, _, raw = self.send(method, url, headers, body)
+        return status, raw
 
 
 # ------------------------------------------------------------------ the adapter

@@ -10,34 +10,15 @@ import hmac
 import json
 from pathlib import Path
 
-import pytest
 import requests
 
 from local.emulator import DEMO_CHANNEL_SECRETS
-from local.runtime import LocalOms
 from tests.e2e.test_local_runtime import call, order_in, wait_for
 from tests.factories import order_body
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 SHOPIFY_SECRET = DEMO_CHANNEL_SECRETS["shopify-demo"]["webhook_secret"]
 WOO_SECRET = DEMO_CHANNEL_SECRETS["woo-demo"]["webhook_secret"]
-
-
-@pytest.fixture(scope="module")
-def oms(tmp_path_factory):
-    import os
-
-    from infra import wiring
-
-    previous = os.environ.get(wiring.ENV.local_outbox)
-    os.environ[wiring.ENV.local_outbox] = str(tmp_path_factory.mktemp("outbox"))
-    runtime = LocalOms(port=0, retry_delay_s=1).start()
-    yield runtime
-    runtime.stop()
-    if previous is None:
-        os.environ.pop(wiring.ENV.local_outbox, None)
-    else:
-        os.environ[wiring.ENV.local_outbox] = previous
 
 
 def shopify_post(oms, body: bytes, topic: str, webhook_id: str, secret: str = SHOPIFY_SECRET,
@@ -182,12 +163,12 @@ def test_the_shopify_channels_stock_figure_follows_its_orders(oms):
     order_in(oms, taken.json()["order_id"], "ALLOCATED", as_="shopify-demo")
     assert figure("HOODIE-WHT-L") == before - 1
     # The feed tells the channel the same figure, coalesced, once it changed (ChannelStockChanged).
-    sent = wait_for(lambda: oms_figure_sent(oms, "HOODIE-WHT-L") == before - 1)
+    sent = wait_for(lambda: figure_sent("HOODIE-WHT-L") == before - 1)
     assert sent
     assert call(oms, "GET", "/channels/web/stock?sku=HOODIE-WHT-L", as_="shopify-demo").status_code == 404
 
 
-def oms_figure_sent(oms, sku: str) -> int | None:
+def figure_sent(sku: str) -> int | None:
     from shared.repositories import repositories
 
     sent = repositories().stock_feed.last("shopify-demo", sku)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import time
 import unicodedata
 from collections import Counter
@@ -15,31 +14,10 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import boto3
-import pytest
 import requests
 
-from infra import wiring
 from local.emulator import DEMO_CARRIER_SECRET
-from local.runtime import LocalOms
 from tests.factories import order_body
-
-
-@pytest.fixture(scope="module")
-def outbox(tmp_path_factory):
-    return tmp_path_factory.mktemp("outbox")
-
-
-@pytest.fixture(scope="module")
-def oms(outbox):
-    previous = os.environ.get(wiring.ENV.local_outbox)
-    os.environ[wiring.ENV.local_outbox] = str(outbox)  # customer messages land here, not in the repo
-    runtime = LocalOms(port=0, retry_delay_s=1).start()
-    yield runtime
-    runtime.stop()
-    if previous is None:
-        os.environ.pop(wiring.ENV.local_outbox, None)
-    else:
-        os.environ[wiring.ENV.local_outbox] = previous
 
 
 def call(oms, method, path, as_="operator", **kw):
