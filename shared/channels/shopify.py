@@ -246,6 +246,7 @@ class _OrderHead(BaseModel):
     updated_at: Timestamp
     financial_status: Text | None = None
     cancel_reason: Text | None = None
+    cancelled_at: Timestamp | None = None
 
 
 class _Order(_OrderHead):
@@ -286,9 +287,19 @@ def read(topic: str, raw_body: bytes, sku_map: SkuMap) -> ChannelOrder:
         refund = _validate(_Refund, document, "a Shopify refund")
         return ChannelOrder(action=action, channel_order_id=str(refund.order_id), revision=refund.created_at)
     head = _validate(_OrderHead, document, "a Shopify order")
+    # The topic header is not signed: the signed body decides. An order is cancelled when its
+    # cancelled_at says so, whatever topic it came under; orders/cancelled without it is no cancellation.
+    if action is IntakeAction.CANCEL and head.cancelled_at is None:
+        raise UnreadableOrder("orders/cancelled with no cancelled_at: not a cancellation", field="cancelled_at")
+    action = IntakeAction.CANCEL if head.cancelled_at is not None else IntakeAction.UPSERT
+    reason = head.cancel_reason
     request: OrderRequest | None
     try:
-        request, problems = _map(_validate(_Order, document, "a Shopify order"), sku_map)
+        order = _validate(_Order, document, "a Shopify order")
+        if action is IntakeAction.UPSERT and not any(_units(item) for item in order.line_items):
+            # Every line removed or refunded before anything shipped: nothing is left to send.
+            action, reason = IntakeAction.CANCEL, "every line was removed or refunded in Shopify"
+        request, problems = _map(order, sku_map)
     except UnreadableOrder:
         if action is not IntakeAction.CANCEL:
             raise
@@ -296,7 +307,11 @@ def read(topic: str, raw_body: bytes, sku_map: SkuMap) -> ChannelOrder:
     return ChannelOrder(
         action=action, channel_order_id=str(head.id), revision=head.updated_at, request=request,
         problems=problems, display_id=head.name, channel_status=head.financial_status,
-        cancel_reason=head.cancel_reason if action is IntakeAction.CANCEL else None)
+        cancel_reason=reason if action is IntakeAction.CANCEL else None)
+
+
+def _units(item: _LineItem) -> int:
+    return item.current_quantity if item.current_quantity is not None else item.quantity
 
 
 def _json(raw_body: bytes) -> dict[str, Any]:

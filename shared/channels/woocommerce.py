@@ -26,7 +26,8 @@ order.restored carry the order exactly as GET /wp-json/wc/v3/orders/<id> renders
 its order as `checkout-draft` (order.created) and the real order arrives as order.updated.
   status (after Woo strips "wc-")    action
   cancelled, trash                   CANCEL
-  refunded                           ACKNOWLEDGE (the money went back in Woo; nothing to fulfil)
+  refunded                           CANCEL (refunded in full: nothing may ship; intake lists an exception when
+                                     it has shipped already)
   checkout-draft, draft, auto-draft,
   new                                ACKNOWLEDGE (not an order yet)
   anything else (pending, processing,
@@ -114,7 +115,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, BeforeValidator, Field, Strict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
 
 from shared.channels.intake import (
     PLACEHOLDER_CITY,
@@ -147,8 +148,10 @@ SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
 TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 
-CANCELLING = {"cancelled": "cancelled in WooCommerce", "trash": "moved to the trash in WooCommerce"}
-ACKNOWLEDGED = frozenset({"refunded", "checkout-draft", "draft", "auto-draft", "new"})
+# Refunded in full before it shipped: the goods must not go out (after shipping, intake lists an exception).
+CANCELLING = {"cancelled": "cancelled in WooCommerce", "trash": "moved to the trash in WooCommerce",
+              "refunded": "refunded in WooCommerce"}
+ACKNOWLEDGED = frozenset({"checkout-draft", "draft", "auto-draft", "new"})
 GUEST_PREFIX = "guest-"
 MAX_QUANTITY = 10_000
 NOTE_LIMIT = 1000
@@ -338,6 +341,9 @@ class _Order(_Head):
 
 
 class _Deleted(BaseModel):
+    """order.deleted's body is the id alone: a whole order sent under that (unsigned) topic is refused."""
+
+    model_config = ConfigDict(extra="forbid")
     id: WooId
 
 

@@ -52,7 +52,8 @@ class OrderReceived(DomainEvent):
 
 class OrderReleased(DomainEvent):
     event_type = "OrderReleased"
-    description = "An operator released a held order; it goes back to allocation."
+    description = ("A held order was released (by an operator, its payment arriving, or a channel revision "
+                   "replacing the data it was held for); it goes back to allocation.")
     order_id: str
     channel: str
     released: list[str]

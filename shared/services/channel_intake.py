@@ -20,10 +20,10 @@ from enum import StrEnum
 from shared.adapters.expressions import Write
 from shared.channels.intake import ChannelOrder, IntakeAction, MappingProblem
 from shared.domain.channels import Channel
-from shared.domain.events import ChannelOrderUpdated, DomainEvent
+from shared.domain.events import ChannelOrderUpdated, DomainEvent, OrderReleased
 from shared.domain.orders import ChannelRecord, HoldReason, IntakeProblem, Order, OrderRequest, OrderStatus
 from shared.domain.payment_events import apply_provider_event
-from shared.domain.payments import PaymentProvider, opened
+from shared.domain.payments import PaymentMethod, PaymentProvider
 from shared.domain.principal import Principal
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
 from shared.errors import Busy, Conflict, OmsError
@@ -38,6 +38,7 @@ ATTEMPTS = 3
 DATA_HOLDS = frozenset({HoldReason.CHANNEL_MAPPING, HoldReason.UNKNOWN_SKU, HoldReason.UNDELIVERABLE_ADDRESS,
                         HoldReason.PAYMENT_MISMATCH})
 BEFORE_ALLOCATION = frozenset({OrderStatus.RECEIVED, OrderStatus.ON_HOLD})
+CLOSED = frozenset({OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.COMPLETED})
 PAID_STATUSES = frozenset({"paid", "authorized"})
 
 
@@ -102,38 +103,59 @@ def _upsert(channel: Channel, message: ChannelOrder, repos: Repositories, now: d
             continue
         if captured.created:
             return IntakeResult(IntakeOutcome.CAPTURED, captured.order.order_id)
-        # Known with this very body: nothing to apply.
-        _write_claim(repos, claim)
-        return IntakeResult(IntakeOutcome.STALE, captured.order.order_id, "the order as it is already")
+        # The body of its first capture: still a revision to compare (the order may have changed since).
+        result = _revise(captured.order, request, record, repos, now, claim)
+        if result is not None:
+            return result
     raise Busy("the order changed while this revision was applied; retry the same delivery")
 
 
 def _revise(order: Order, request: OrderRequest, record: ChannelRecord, repos: Repositories, now: datetime,
             claim: list[Write]) -> IntakeResult | None:
-    """Apply a newer revision to a known order; None when the order changed meanwhile (retry)."""
+    """Apply a newer revision to a known order; None when the order changed meanwhile (retry).
+
+    Before allocation the revision replaces the order's data (lines, address, amounts, problems) and
+    the order is verified again; after, it is recorded, and changed lines are an exception for a
+    person (stock is reserved and fulfilment may be under way). A closed order takes nothing."""
     known = order.channel_record
     if known is not None and record.revision <= known.revision:
         _write_claim(repos, claim)
         return IntakeResult(IntakeOutcome.STALE, order.order_id, "a revision as new or newer was applied")
+    if order.status in CLOSED:
+        _write_claim(repos, claim)
+        return IntakeResult(IntakeOutcome.STALE, order.order_id, f"the order is {order.status.value}")
     expected = order.version
     changed = _differences(order.request, request)
-    applied = bool({"lines", "shipping_address"} & set(changed)) and order.status in BEFORE_ALLOCATION
+    problems_changed = known is None or known.problems != record.problems
+    applied = order.status in BEFORE_ALLOCATION and (bool(changed) or problems_changed)
     events: list[DomainEvent] = []
+    writes: list[Write] = []
     if applied:
-        _replace_request(order, request, now)
-    elif changed:
-        order.history.append(_note(order, now, f"channel revision {record.revision.isoformat()} not applied "
-                                               f"({', '.join(changed)} changed after allocation)"))
-    order.channel_record = record if applied or known is None else record.model_copy(
-        update={"problems": known.problems})
-    if "payment_status" in changed and request.payment.status in PAID_STATUSES:
+        events += _replace_request(order, request, now)
+        order.channel_record = record
+    else:
+        order.channel_record = record.model_copy(update={"problems": known.problems if known else record.problems})
+        if changed:
+            order.history.append(_note(order, now, f"channel revision {record.revision.isoformat()} not applied "
+                                                   f"({', '.join(changed)} changed after allocation)"))
+        if "lines" in changed:
+            writes.append(repos.reconciliation.raise_exception(ExceptionRecord(
+                kind=ExceptionKind.CHANNEL_CONFLICT, subject=order.order_id, since=now, raised_at=now,
+                order_id=order.order_id, reason=f"the {order.channel} channel changed the order's lines after its "
+                                                "stock was reserved; the OMS keeps the lines it allocated",
+                suggested_action="cancel the lines no longer wanted (POST /orders/{id}/cancel with lines), or "
+                                 "restore them in the channel")))
+    if "payment_status" in changed and request.payment.status in PAID_STATUSES \
+            and order.pay.method != PaymentMethod.CASH_ON_DELIVERY:
+        # Cash on delivery is collected on delivery (settle-payments): a channel marking it paid
+        # afterwards is the same money, not more.
         events += _channel_paid(order, request, record, now)
     events.append(ChannelOrderUpdated(occurred_at=now, order_id=order.order_id, channel=order.channel,
                                       channel_order_id=request.channel_order_id, revision=record.revision,
                                       applied=applied, changed=changed))
     order.updated_at, order.version = now, expected + 1
     try:
-        repos.commit(repos.orders.save(order, expected), [repos.events.publish(e) for e in events], claim)
+        repos.commit(repos.orders.save(order, expected), [repos.events.publish(e) for e in events], writes, claim)
     except Refused as refused:
         if refused.only(StaleVersion):
             return None
@@ -144,20 +166,23 @@ def _revise(order: Order, request: OrderRequest, record: ChannelRecord, repos: R
                         ", ".join(changed) or None)
 
 
-def _replace_request(order: Order, request: OrderRequest, now: datetime) -> None:
-    """The channel's newer lines and address replace ours before any stock was reserved: the order is
-    verified again from scratch (holds raised from the old data are dropped)."""
+def _replace_request(order: Order, request: OrderRequest, now: datetime) -> list[DomainEvent]:
+    """The channel's newer data replaces ours before any stock was reserved, and the order is verified
+    again from scratch: every hold raised from the old data goes (open or released: verification
+    raises again what still holds), and an order no longer held goes back to allocation."""
     order.request = request
     order.request_fingerprint = request.fingerprint()
     order.total = request.total
-    if not order.pay.movements:
-        paid = request.payment
-        order.payment = opened(paid.status, paid.amount, request.total, request.currency, paid.provider,
-                               paid.intent_id, order.created_at)
-    dropped = [h for h in order.open_holds if h.reason in DATA_HOLDS]
+    pay = order.pay
+    if not pay.movements:
+        pay.amount_due = request.total  # the payment's record is kept: only what it is asked to cover moves
+    dropped = [h for h in order.holds if h.reason in DATA_HOLDS]
     order.holds = [h for h in order.holds if h not in dropped]
-    if order.status == OrderStatus.ON_HOLD and not order.open_holds:
-        order.move_to(OrderStatus.RECEIVED, now, note="channel revision replaced the order's data: verified again")
+    if order.status != OrderStatus.ON_HOLD or order.open_holds:
+        return []
+    order.move_to(OrderStatus.RECEIVED, now, note="channel revision replaced the order's data: verified again")
+    return [OrderReleased(occurred_at=now, order_id=order.order_id, channel=order.channel,
+                          released=sorted({h.reason.value for h in dropped}), released_by="channel revision")]
 
 
 def _channel_paid(order: Order, request: OrderRequest, record: ChannelRecord, now: datetime) -> list[DomainEvent]:

@@ -131,6 +131,8 @@ def test_what_cannot_be_mapped_holds_the_order_naming_it(shop, repos):
     fixed = receive(shop, repos, revision(minutes=5), later=1)
     assert fixed.outcome == IntakeOutcome.UPDATED
     assert repos.orders.get(captured.order_id).status == OrderStatus.RECEIVED
+    # Announced, so allocation runs again (the queue's rule takes OrderReleased).
+    assert [e["released"] for e in events(repos, "OrderReleased")] == [["CHANNEL_MAPPING", "UNKNOWN_SKU"]]
     allocate_order(captured.order_id, repos, policy, NOW + timedelta(minutes=1))
     assert repos.orders.get(captured.order_id).status == OrderStatus.ALLOCATED
 
@@ -150,7 +152,7 @@ def test_a_payment_the_shop_takes_later_releases_the_order(shop, repos):
     allocate_order(captured.order_id, repos, policy, NOW)
     assert repos.orders.get(captured.order_id).status == OrderStatus.ON_HOLD
     paid = receive(shop, repos, revision(minutes=30, topic="orders/paid", financial_status="paid"), later=30)
-    assert paid.outcome == IntakeOutcome.RECORDED
+    assert paid.outcome == IntakeOutcome.UPDATED
     order = repos.orders.get(captured.order_id)
     assert order.status == OrderStatus.RECEIVED and order.pay.captured == order.total
     assert [e["released"] for e in events(repos, "OrderReleased")] == [["AWAITING_PAYMENT"]]
@@ -193,3 +195,50 @@ def test_a_channel_cannot_touch_another_channels_order_with_the_same_id(shop, re
     assert receive(other, repos, revision(minutes=5, topic="orders/cancelled", cancel_reason="other",
                                           cancelled_at=NOW.isoformat())).order_id == second.order_id
     assert repos.orders.get(first.order_id).status == OrderStatus.RECEIVED
+
+
+def test_a_revision_back_to_the_first_body_is_applied(shop, repos):
+    captured = receive(shop, repos, revision(topic="orders/create"))
+    moved = copy.deepcopy(SAMPLE["shipping_address"]) | {"address1": "1 Rideau St"}
+    assert receive(shop, repos, revision(minutes=5, shipping_address=moved)).outcome == IntakeOutcome.UPDATED
+    back = receive(shop, repos, revision(minutes=10))
+    assert back.outcome == IntakeOutcome.UPDATED
+    assert repos.orders.get(captured.order_id).request.shipping_address.line1 == "150 Elgin St"
+
+
+def test_lines_changed_in_the_channel_after_allocation_are_an_exception_for_a_person(shop, repos):
+    captured = receive(shop, repos, revision(topic="orders/create"))
+    allocate_order(captured.order_id, repos, policy, NOW)
+    fewer = copy.deepcopy(SAMPLE["line_items"])
+    fewer[0]["current_quantity"] = 1
+    assert receive(shop, repos, revision(minutes=5, line_items=fewer)).outcome == IntakeOutcome.RECORDED
+    record = repos.reconciliation.open_exception(ExceptionKind.CHANNEL_CONFLICT, captured.order_id)
+    assert record is not None and "lines" in record.reason
+    assert repos.orders.get(captured.order_id).request.lines[0].quantity == 2
+
+
+def test_a_payment_revision_keeps_the_payment_record_and_a_closed_order_takes_none(shop, repos):
+    captured = receive(shop, repos, revision(topic="orders/create", financial_status="pending"))
+    paid = receive(shop, repos, revision(minutes=5, topic="orders/paid", financial_status="paid"))
+    assert paid.outcome == IntakeOutcome.UPDATED
+    order = repos.orders.get(captured.order_id)
+    assert order.pay.captured == order.total
+    # A later revision with another address before allocation keeps what the payment learnt.
+    moved = copy.deepcopy(SAMPLE["shipping_address"]) | {"address1": "1 Rideau St"}
+    receive(shop, repos, revision(minutes=6, financial_status="paid", shipping_address=moved))
+    assert repos.orders.get(captured.order_id).pay.captured == order.total
+    cancelled = revision(minutes=20, topic="orders/cancelled", cancel_reason="customer",
+                         cancelled_at=(NOW + timedelta(minutes=20)).isoformat())
+    receive(shop, repos, cancelled)
+    late = receive(shop, repos, revision(minutes=30, topic="orders/updated", financial_status="refunded"))
+    assert late.outcome == IntakeOutcome.STALE and "CANCELLED" in late.detail
+
+
+def test_cash_on_delivery_marked_paid_by_the_channel_is_not_counted_again(shop, repos):
+    cod = revision(topic="orders/create", financial_status="pending",
+                   payment_gateway_names=["Cash on Delivery (COD)"])
+    captured = receive(shop, repos, cod)
+    assert repos.orders.get(captured.order_id).pay.method.value == "cash_on_delivery"
+    receive(shop, repos, revision(minutes=5, financial_status="paid", payment_gateway_names=["Cash on Delivery (COD)"]))
+    order = repos.orders.get(captured.order_id)
+    assert order.pay.captured == 0 and events(repos, "PaymentCaptured") == []

@@ -340,13 +340,23 @@ def test_more_lines_than_an_order_holds_is_unreadable():
     assert refused.value.field == "line_items" and "26 lines" in str(refused.value)
 
 
-def test_an_order_with_nothing_left_to_ship_is_unreadable_as_an_upsert():
+def test_an_order_with_nothing_left_to_ship_is_a_cancellation():
     document = doc()
     for item in document["line_items"]:
         item["current_quantity"] = 0
+    order = read_doc(document, topic="orders/updated")
+    assert order.action == IntakeAction.CANCEL and order.request is None
+    assert "removed or refunded" in order.cancel_reason
+
+
+def test_the_signed_body_not_the_unsigned_topic_decides_a_cancellation():
+    # orders/create re-sent under the orders/cancelled topic: no cancelled_at, no cancellation.
     with pytest.raises(UnreadableOrder) as refused:
-        read_doc(document, topic="orders/updated")
-    assert refused.value.field == "line_items"
+        read_doc(doc(), topic="orders/cancelled")
+    assert refused.value.field == "cancelled_at"
+    # A cancelled order is a cancellation under any order topic.
+    cancelled = doc() | {"cancelled_at": "2026-11-26T15:00:00-05:00", "cancel_reason": "customer"}
+    assert read_doc(cancelled, topic="orders/updated").action == IntakeAction.CANCEL
 
 
 def test_a_currency_that_is_not_iso_4217_is_unreadable():

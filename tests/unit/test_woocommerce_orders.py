@@ -263,9 +263,11 @@ def test_order_deleted_carries_only_the_id_and_cancels():
     assert order.cancel_reason == "deleted in WooCommerce"
 
 
-def test_order_deleted_takes_a_digit_string_id_and_ignores_other_keys():
-    order = read("order.deleted", php({"id": "1043", "note": "added by a filter"}), NO_MAP)
+def test_order_deleted_takes_a_digit_string_id_and_nothing_else():
+    order = read("order.deleted", php({"id": "1043"}), NO_MAP)
     assert order.channel_order_id == "1043"
+    # The topic header is not signed: a whole order body sent as order.deleted is no deletion.
+    assert unreadable({"id": 1043, "status": "processing", "line_items": []}, "order.deleted").field == "status"
 
 
 @pytest.mark.parametrize("body", [{}, {"id": 0}, {"id": -1}, {"id": True}, {"id": 1.5}, {"id": "12a"}, {"id": None}])
@@ -277,7 +279,7 @@ def test_order_deleted_without_a_usable_id_is_unreadable(body):
     ("cancelled", IntakeAction.CANCEL),
     ("trash", IntakeAction.CANCEL),
     ("wc-cancelled", IntakeAction.CANCEL),
-    ("refunded", IntakeAction.ACKNOWLEDGE),
+    ("refunded", IntakeAction.CANCEL),
     ("checkout-draft", IntakeAction.ACKNOWLEDGE),
     ("draft", IntakeAction.ACKNOWLEDGE),
     ("pending", IntakeAction.UPSERT),
