@@ -65,7 +65,7 @@ def run(orders: int, concurrency: int) -> dict[str, dict]:
         body = shopify_body.replace(b"5731202056322", str(9_000_000_000_000 + run_id * 1000 + n).encode())
         return requests.post(f"{oms.url}/webhooks/channels/shopify/shopify-demo", data=body, headers={
             "Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
-            "X-Shopify-Webhook-Id": f"bench-{run_id}-{n}",
+            "X-Shopify-Webhook-Id": f"bench-{run_id}-{n}", "X-Shopify-Shop-Domain": "oms-demo.myshopify.com",
             "X-Shopify-Hmac-Sha256": signed(DEMO_CHANNEL_SECRETS["shopify-demo"]["webhook_secret"], body)},
         ).json()["order_id"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from shared.adapters.expressions import NEW, KeyQuery, Put, eq
+from shared.adapters.expressions import NEW, Delete, KeyQuery, Put, eq
 from shared.config import ChannelPolicy
 from shared.domain.bounds import STORED
 from shared.domain.channels import Channel, ChannelSettings, policy_of, seeded
@@ -83,6 +83,12 @@ class ChannelRepository:
     def link_key(self, key_id: str, channel_id: str) -> Put:
         return Put({"pk": key_pk(key_id), "sk": KEY_SK, "channel_id": channel_id}, when=NEW,
                    refused=lambda old: AlreadyExists("channel_key", key_id, (old or {}).get("channel_id")))
+
+    def unlink_key(self, key_id: str) -> Delete:
+        """A rotated key names no channel from the moment the rotation commits, whether or not API
+        Gateway could be told to disable it."""
+        self._keys.pop(key_id, None)
+        return Delete(key_pk(key_id), KEY_SK)
 
     def channel_for_key(self, key_id: str) -> str | None:
         """The channel an API key belongs to, cached a minute (a key is never moved to another

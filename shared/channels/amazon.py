@@ -22,8 +22,9 @@ Sources (read 2026-11; the JSON models are github.com/amzn/selling-partner-api-m
 What maps to what (`to_channel_order`):
 - AmazonOrderId / orderId -> channel_order_id; LastUpdateDate / lastUpdatedTime -> revision;
   OrderStatus / fulfillment.fulfillmentStatus -> channel_status, and the action:
-  Pending, PendingAvailability (no payment yet) -> ACKNOWLEDGE; Unshipped, PartiallyShipped -> UPSERT;
-  Shipped, InvoiceUnconfirmed (shipped in full: never captured now, it would ship twice) -> ACKNOWLEDGE;
+  Pending, PendingAvailability (no payment yet) -> ACKNOWLEDGE; Unshipped -> UPSERT;
+  PartiallyShipped, Shipped, InvoiceUnconfirmed (shipped, in part or in full, outside the OMS:
+  capturing now would ship it twice) -> ACKNOWLEDGE;
   Canceled -> CANCEL;
   Unfulfillable (Amazon-fulfilled only) -> ACKNOWLEDGE.
 - Fulfilled by Amazon (FulfillmentChannel AFN / fulfilledBy AMAZON): ACKNOWLEDGE whatever its
@@ -510,7 +511,9 @@ V0_ACTIONS: dict[str, IntakeAction] = {
     "Pending": IntakeAction.ACKNOWLEDGE,              # placed, payment not authorised
     "PendingAvailability": IntakeAction.ACKNOWLEDGE,  # a pre-order, payment not authorised
     "Unshipped": IntakeAction.UPSERT,
-    "PartiallyShipped": IntakeAction.UPSERT,
+    # Part of it shipped outside the OMS (the OMS does not confirm shipments to Amazon): capturing it
+    # now would ship those units again.
+    "PartiallyShipped": IntakeAction.ACKNOWLEDGE,
     # Shipped in full before the OMS heard of it: someone shipped it outside the OMS (or before it took
     # this channel over), and capturing it now would ship it twice. A revision of an order we know
     # changes nothing we act on either.
@@ -523,7 +526,7 @@ STATUS_2026: dict[str, IntakeAction] = {
     "PENDING_AVAILABILITY": IntakeAction.ACKNOWLEDGE,
     "PENDING": IntakeAction.ACKNOWLEDGE,
     "UNSHIPPED": IntakeAction.UPSERT,
-    "PARTIALLY_SHIPPED": IntakeAction.UPSERT,
+    "PARTIALLY_SHIPPED": IntakeAction.ACKNOWLEDGE,
     "SHIPPED": IntakeAction.ACKNOWLEDGE,
     "CANCELLED": IntakeAction.CANCEL,
     "UNFULFILLABLE": IntakeAction.ACKNOWLEDGE,

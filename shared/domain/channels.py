@@ -79,6 +79,9 @@ class ChannelSettings(BaseModel):
         default=[], description="Amazon: the marketplaces to poll (e.g. A1PA6795UKMFR9)")
     region: Annotated[str, Field(pattern=r"^(na|eu|fe)$")] | None = Field(
         default=None, description="Amazon: the Selling Partner API region (na, eu, fe)")
+    seller_id: Annotated[str, Field(pattern=r"^[A-Z0-9]{5,20}$")] | None = Field(
+        default=None, description="Amazon: the seller (merchant token) whose ORDER_CHANGE notifications are this "
+                                  "channel's")
     rate_limit_rps: Annotated[Integer, Field(ge=1, le=10_000)] = Field(
         default=50, description="Requests per second its API key may make (API Gateway usage plan)")
     burst_limit: Annotated[Integer, Field(ge=1, le=20_000)] = 100
@@ -104,6 +107,7 @@ class Channel(BaseModel):
     settings: ChannelSettings
     version: int = 0
     api_key_id: str | None = Field(default=None, description="The id of its API Gateway key (not the key)")
+    usage_plan_id: str | None = Field(default=None, description="Its API Gateway usage plan (its throttle)")
     created_at: datetime
     updated_at: datetime
     updated_by: str

@@ -46,7 +46,10 @@ def verify(order: Order, known_skus: set[str], locations: Iterable[Location], *,
             f"no location ships to {req.shipping_address.country}",
         ))
     if order.channel_record and order.channel_record.problems:
-        holds.append((HoldReason.CHANNEL_MAPPING, "; ".join(
-            f"{p.field}: {p.problem}" for p in order.channel_record.problems)))
+        # Field names only: a problem's text can quote what the customer wrote (an address, an email),
+        # and the hold's detail travels on the event bus (OrderOnHold). The order keeps the full text.
+        fields = sorted({p.field for p in order.channel_record.problems})
+        holds.append((HoldReason.CHANNEL_MAPPING, "the channel's order could not be mapped: " + ", ".join(fields)
+                      + " (channel_record.problems on the order says why)"))
     released = order.released_hold_reasons
     return [(reason, detail) for reason, detail in holds if reason not in released]

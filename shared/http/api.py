@@ -63,18 +63,39 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def principal(app: APIGatewayRestResolver) -> Principal:
-    """The caller, from the API key id API Gateway checked (a caller cannot set it)."""
+    """The caller, from the API key id API Gateway checked (a caller cannot set it): a key the stack
+    issued (OMS_API_PRINCIPALS), or a channel's key issued at run time, while it is that channel's
+    current key. A channel an operator deactivated is refused, whatever its key."""
     identity = app.current_event.request_context.identity
     key_id = identity.api_key_id if identity else None
     name = settings().principals.get(key_id or "")
     if name is None and key_id:
-        # A channel's key issued at run time (PUT /channels/{id}), not by the stack.
-        from shared.repositories import repositories
-
-        name = repositories().channels.channel_for_key(key_id)
+        name = _channel_of_issued_key(key_id)
     if name is None:
         raise AccessDenied("this API key is not assigned to a channel or operator")
-    return Principal(name)
+    caller = Principal(name)
+    if caller.channel is not None:
+        from shared.repositories import repositories
+        from shared.services.clock import utc_now
+
+        configured = repositories().channels.get_cached(caller.channel, utc_now())
+        if configured is not None and not configured.settings.active:
+            raise AccessDenied(f"channel {caller.channel} is inactive: an operator deactivated it", field="channel")
+    return caller
+
+
+def _channel_of_issued_key(key_id: str) -> str | None:
+    from shared.repositories import repositories
+    from shared.services.clock import utc_now
+
+    channels = repositories().channels
+    channel_id = channels.channel_for_key(key_id)
+    if channel_id is None:
+        return None
+    current = channels.get_cached(channel_id, utc_now())
+    if current is None or current.api_key_id != key_id:
+        current = channels.get(channel_id, utc_now())  # rotated a moment ago? read it afresh
+    return channel_id if current is not None and current.api_key_id == key_id else None
 
 
 def require_channel(app: APIGatewayRestResolver) -> str:
@@ -82,12 +103,6 @@ def require_channel(app: APIGatewayRestResolver) -> str:
     channel = principal(app).channel
     if channel is None:
         raise AccessDenied("orders are captured with a channel's API key, not an operator's")
-    from shared.repositories import repositories
-    from shared.services.clock import utc_now
-
-    configured = repositories().channels.get_cached(channel, utc_now())
-    if configured is not None and not configured.settings.active:
-        raise AccessDenied(f"channel {channel} is inactive: an operator deactivated it", field="channel")
     return channel
 
 

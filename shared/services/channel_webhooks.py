@@ -52,8 +52,8 @@ def _shopify(channel: Channel, raw: bytes, lower: Mapping[str, str], repos: Repo
 
     shopify.verify(raw, lower.get("x-shopify-hmac-sha256"), webhook_secrets(channel))
     domain = lower.get("x-shopify-shop-domain")
-    if channel.settings.shop_domain and domain and domain.lower() != channel.settings.shop_domain:
-        raise Unauthenticated(f"this webhook comes from {domain}, not the channel's shop",
+    if channel.settings.shop_domain and (domain or "").lower() != channel.settings.shop_domain:
+        raise Unauthenticated(f"this webhook comes from {(domain or 'no shop')[:100]}, not the channel's shop",
                               field="x-shopify-shop-domain")
     # Shopify's own advice: the webhook id names one delivery (retries keep it); the event id names
     # the change, the same across subscriptions.

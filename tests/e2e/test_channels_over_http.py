@@ -22,11 +22,12 @@ WOO_SECRET = DEMO_CHANNEL_SECRETS["woo-demo"]["webhook_secret"]
 
 
 def shopify_post(oms, body: bytes, topic: str, webhook_id: str, secret: str = SHOPIFY_SECRET,
-                 channel: str = "shopify-demo", kind: str = "shopify") -> requests.Response:
+                 channel: str = "shopify-demo", kind: str = "shopify",
+                 shop: str = "oms-demo.myshopify.com") -> requests.Response:
     signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
     return requests.post(f"{oms.url}/webhooks/channels/{kind}/{channel}", data=body, timeout=30, headers={
         "Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature,
-        "X-Shopify-Shop-Domain": "oms-demo.myshopify.com", "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-Shop-Domain": shop, "X-Shopify-Webhook-Id": webhook_id,
         "X-Shopify-API-Version": "2025-10"})
 
 
@@ -93,6 +94,8 @@ def test_a_shopify_webhook_needs_its_own_channels_signature(oms):
     signature = base64.b64encode(hmac.new(SHOPIFY_SECRET.encode(), body, hashlib.sha256).digest()).decode()
     assert requests.post(f"{oms.url}/webhooks/channels/shopify/shopify-demo", data=tampered, timeout=30, headers={
         "X-Shopify-Topic": "orders/create", "X-Shopify-Hmac-Sha256": signature}).status_code == 401
+    # Signed right, but by another shop of the same app: the channel takes its own shop's webhooks only.
+    assert shopify_post(oms, body, "orders/create", "x-4", shop="other-shop.myshopify.com").status_code == 401
     # The right secret on another channel's path, or the wrong kind of path: refused too.
     assert shopify_post(oms, body, "orders/create", "x-2", channel="woo-demo").status_code == 404
     assert shopify_post(oms, body, "orders/create", "x-3", channel="web").status_code == 404

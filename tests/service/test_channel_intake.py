@@ -143,7 +143,8 @@ def test_a_currency_the_channel_does_not_sell_in_holds_the_order(repos, shop):
     allocate_order(captured.order_id, repos, policy, NOW)
     order = repos.orders.get(captured.order_id)
     assert order.status == OrderStatus.ON_HOLD
-    assert any("CAD is not a currency" in h.detail for h in order.holds)
+    assert any(h.reason == HoldReason.CHANNEL_MAPPING and "currency" in h.detail for h in order.holds)
+    assert any("CAD is not a currency" in p.problem for p in order.channel_record.problems)
 
 
 def test_a_payment_the_shop_takes_later_releases_the_order(shop, repos):

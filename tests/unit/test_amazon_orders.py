@@ -444,7 +444,7 @@ def test_without_the_pii_role_a_2026_order_says_so_too():
 
 @pytest.mark.parametrize(("status", "action"), [
     ("Pending", IntakeAction.ACKNOWLEDGE), ("PendingAvailability", IntakeAction.ACKNOWLEDGE),
-    ("Unshipped", IntakeAction.UPSERT), ("PartiallyShipped", IntakeAction.UPSERT), ("Shipped", IntakeAction.ACKNOWLEDGE),
+    ("Unshipped", IntakeAction.UPSERT), ("PartiallyShipped", IntakeAction.ACKNOWLEDGE), ("Shipped", IntakeAction.ACKNOWLEDGE),
     ("InvoiceUnconfirmed", IntakeAction.ACKNOWLEDGE), ("Canceled", IntakeAction.CANCEL),
     ("Unfulfillable", IntakeAction.ACKNOWLEDGE),
 ])
