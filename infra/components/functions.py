@@ -16,6 +16,7 @@ from constructs import Construct
 from infra import wiring
 from infra.components.layers import ARCHITECTURE, RUNTIME
 from infra.components.nag import acknowledge, bucket_objects_wildcard, table_index_wildcard
+from shared.adapters.api_keys import TAG as CHANNEL_KEY_TAG
 from shared.domain.channels import SECRET_PREFIX as CHANNEL_SECRET_PREFIX
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -112,21 +113,33 @@ class OmsFunction(Construct):
                 "Channels are configured at run time, each naming its own secret: the prefix oms/channels/ "
                 "bounds what may be read (the channel settings accept no other name).")})
         if self.spec.issues_api_keys:
-            region = Stack.of(self).region
-            self.function.add_to_role_policy(iam.PolicyStatement(
-                actions=["apigateway:POST", "apigateway:PATCH", "apigateway:GET"],
-                resources=[f"arn:{Stack.of(self).partition}:apigateway:{region}::{path}"
-                           for path in ("/apikeys", "/apikeys/*", "/usageplans", "/usageplans/*",
-                                        "/usageplans/*/keys")]))
-            acknowledge(self.role, {f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::{p}]": (
-                "A channel created at run time gets a new key and usage plan, whose ids do not exist yet: "
-                "keys and usage plans of this region, nothing else of API Gateway.")
-                for p in ("/apikeys/*", "/usageplans/*", "/usageplans/*/keys")})
+            self._grant_channel_keys()
         if self.spec.sends_email:
             self.function.add_to_role_policy(iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[Stack.of(self).format_arn(service="ses", resource="identity", resource_name=identity)
                            for identity in email_identities]))
+
+    def _grant_channel_keys(self) -> None:
+        """Create channel keys and usage plans (tagged oms:channel), attach and detach keys to plans, and
+        change or delete only what carries that tag: never read a key's value, never touch the
+        operator's key or another API's plans."""
+        stack = Stack.of(self)
+
+        def arn(path: str) -> str:
+            return f"arn:{stack.partition}:apigateway:{stack.region}::{path}"
+
+        self.function.add_to_role_policy(iam.PolicyStatement(
+            actions=["apigateway:POST"], resources=[arn("/apikeys"), arn("/usageplans"), arn("/usageplans/*/keys")]))
+        self.function.add_to_role_policy(iam.PolicyStatement(
+            actions=["apigateway:DELETE"], resources=[arn("/usageplans/*/keys/*")]))
+        self.function.add_to_role_policy(iam.PolicyStatement(
+            actions=["apigateway:PATCH", "apigateway:DELETE"], resources=[arn("/apikeys/*"), arn("/usageplans/*")],
+            conditions={"Null": {f"aws:ResourceTag/{CHANNEL_KEY_TAG}": "false"}}))
+        acknowledge(self.role, {f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::{p}]": (
+            "A channel created at run time gets a key and usage plan whose ids do not exist yet: creating them, "
+            "attaching keys to plans, and changing or deleting only keys and plans tagged oms:channel.")
+            for p in ("/apikeys/*", "/usageplans/*", "/usageplans/*/keys", "/usageplans/*/keys/*")})
 
     def _grant_bucket(self, bucket: s3.IBucket, access: wiring.Access | None, env_name: str, objects: str) -> None:
         """Read (presigned links are signed with the reader's rights) or read and write, and the

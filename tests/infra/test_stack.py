@@ -574,3 +574,15 @@ def test_amazons_sp_api_account_may_send_to_the_notifications_queue_and_nothing_
     [statement] = granted
     assert sorted(statement["Action"]) == ["sqs:GetQueueAttributes", "sqs:SendMessage"]
     assert "AmazonNotifications" in json.dumps(statement["Resource"])
+
+
+def test_the_key_issuer_never_reads_keys_and_changes_only_what_it_tagged(resources, function_ids):
+    statements = statements_of(resources, function_ids["channels-api"])
+    issuing = [s for s in statements if any(a.startswith("apigateway:") for a in
+                                           (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))]
+    actions = {a for s in issuing for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert "apigateway:GET" not in actions
+    for statement in issuing:
+        listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if "apigateway:PATCH" in listed:
+            assert statement["Condition"] == {"Null": {"aws:ResourceTag/oms:channel": "false"}}
