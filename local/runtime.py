@@ -424,9 +424,12 @@ def reset_process_caches() -> None:
     from shared.config import settings
     from shared.repositories import repositories
 
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+
     settings.cache_clear()
     client.cache_clear()
     repositories.cache_clear()
+    clear_caches()  # Powertools' secret providers hold a client bound to the emulator they first met
     label_documents.cache_clear()  # they hold the bucket name read from the settings
     invoice_documents.cache_clear()
 

@@ -45,7 +45,7 @@ class ApiKeys:
 
     def throttle(self, usage_plan_id: str, rate_limit_rps: int, burst_limit: int) -> None:
         self.client.update_usage_plan(usagePlanId=usage_plan_id, patchOperations=[
-            {"op": "replace", "path": "/throttle/rateLimit", "value": str(float(rate_limit_rps))},
+            {"op": "replace", "path": "/throttle/rateLimit", "value": str(rate_limit_rps)},
             {"op": "replace", "path": "/throttle/burstLimit", "value": str(burst_limit)}])
 
     def set_enabled(self, key_id: str, enabled: bool) -> None:
