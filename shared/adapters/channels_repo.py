@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shared.adapters.expressions import NEW, Delete, KeyQuery, Put, eq
-from shared.config import ChannelPolicy
-from shared.domain.bounds import STORED
-from shared.domain.channels import Channel, ChannelSettings, policy_of, seeded
 from shared.unit_of_work import AlreadyApplied, AlreadyExists, StaleVersion, Store
+
+if TYPE_CHECKING:  # the channel models are built on first use: most functions never read a channel
+    from shared.config import ChannelPolicy
+    from shared.domain.channels import Channel
 
 PK = "CHANNEL"
 KEY_SK = "CHANNEL"
@@ -43,6 +45,9 @@ class ChannelRepository:
 
     def get(self, channel_id: str, now: datetime) -> Channel | None:
         """The channel as configured, else the built-in seed of that name, else None."""
+        from shared.domain.bounds import STORED
+        from shared.domain.channels import Channel, seeded
+
         item = self.store.get(PK, channel_id)
         if item is None:
             return seeded(channel_id, now)
@@ -61,10 +66,15 @@ class ChannelRepository:
     def policy(self, channel_id: str) -> ChannelPolicy:
         """Routing's view of a channel (split, partial, cash on delivery), cached like `get_cached`.
         A channel nobody configured gets the defaults."""
+        from shared.domain.channels import ChannelSettings, policy_of
+
         found = self.get_cached(channel_id, datetime.now(UTC))
         return policy_of(found.settings if found else ChannelSettings())
 
     def configured(self) -> list[Channel]:
+        from shared.domain.bounds import STORED
+        from shared.domain.channels import Channel
+
         return [Channel.model_validate_json(i["doc"], context=STORED)
                 for i in self.store.query_all(KeyQuery(PK), consistent=True)]
 
