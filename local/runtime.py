@@ -419,12 +419,12 @@ def function_environment(keys: list[ApiKey]) -> dict[str, str]:
 def reset_process_caches() -> None:
     """Settings and clients are cached per process (per Lambda container in AWS); a new emulator
     needs new ones."""
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+
     from shared.adapters.aws import client
     from shared.adapters.documents import invoice_documents, label_documents
     from shared.config import settings
     from shared.repositories import repositories
-
-    from aws_lambda_powertools.utilities.parameters import clear_caches
 
     settings.cache_clear()
     client.cache_clear()
