@@ -49,7 +49,8 @@ API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads w
 # Every poller thread of a kind shares one client: a pool per thread, not botocore's default of 10.
 RUNTIME_CLIENT_CONFIG = Config(max_pool_connections=64)
 STREAM_RETRY_ATTEMPTS = 10
-SQS_MAX_RECEIVE = 10  # messages per ReceiveMessage, and entries per batch delete  # as the stack's stream event source mapping
+SQS_MAX_RECEIVE = 10  # messages per ReceiveMessage, and entries per batch delete
+BATCHING_POLL_S = 0.5  # within a batching window, how often an empty queue is asked again  # as the stack's stream event source mapping
 
 
 @dataclass(frozen=True)
@@ -203,12 +204,15 @@ class QueuePoller(Poller):
     Failed records stay on the queue until the visibility timeout (shortened locally to
     `retry_delay_s`), and SQS's redrive policy moves them to the DLQ after maxReceiveCount."""
 
-    def __init__(self, fn: wiring.Function, url: str, sqs, functions: Functions, stop, retry_delay_s: int):
+    def __init__(self, fn: wiring.Function, url: str, sqs, functions: Functions, stop, retry_delay_s: int,
+                 batching_window_s: float | None = None):
         super().__init__(f"sqs:{fn.name}", stop)
         if fn.queue is None:
             raise ValueError(f"{fn.name} reads no queue")
         self.fn, self.url, self.sqs, self.functions, self.retry_delay_s = fn, url, sqs, functions, retry_delay_s
         self.queue = fn.queue
+        # The queue's window, unless told otherwise (a test pumping work synchronously waits for none).
+        self.batching_window_s = fn.queue.batching_window_s if batching_window_s is None else batching_window_s
         self.arn = f"arn:aws:sqs:us-east-1:123456789012:{fn.queue.name}"
 
     def _receive(self) -> list[dict]:
@@ -223,13 +227,14 @@ class QueuePoller(Poller):
             return False
         # A batching window: keep receiving (SQS hands out 10 at most) until the batch is full or
         # the window has passed, as Lambda's poller does.
-        deadline = time.monotonic() + self.queue.batching_window_s
+        deadline = time.monotonic() + self.batching_window_s
         while len(messages) < self.queue.batch_size and time.monotonic() < deadline and not self.stop_event.is_set():
             more = self._receive()
             if more:
                 messages += more
             else:
-                time.sleep(0.05)
+                # The emulator serves one request at a time: an empty queue is asked again sparingly.
+                time.sleep(BATCHING_POLL_S)
         event = {"Records": [{
             "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
             "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],

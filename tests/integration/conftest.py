@@ -81,8 +81,9 @@ class Pump:
         sqs = session.client("sqs")
         self.pollers = [StreamPoller(wiring.function("publish-events"), resources.stream_arn,
                                      session.client("dynamodbstreams"), functions, stop)]
-        self.pollers += [QueuePoller(fn, resources.queue_urls[fn.name], sqs, functions, stop, retry_delay_s=0)
-                         for fn in wiring.FUNCTIONS if fn.queue]
+        # No batching window: a pump takes what is there at once (the window is for bursts, not tests).
+        self.pollers += [QueuePoller(fn, resources.queue_urls[fn.name], sqs, functions, stop, retry_delay_s=0,
+                                     batching_window_s=0) for fn in wiring.FUNCTIONS if fn.queue]
 
     def __call__(self, rounds: int = 50) -> None:
         for _ in range(rounds):
