@@ -29,7 +29,7 @@ Mapping an Order (each rule, in the order applied; "problem" = a MappingProblem,
               (`presentment_currency`, every `*_set.presentment_money`), not the shop's currency
               (`currency`, the plain `total_price` strings, `shop_money`). A presentment amount in
               another currency than the order's is a problem. A currency that is not ISO 4217 is
-              UnreadableOrder: no stand-in would validate ("XXX" is not in our ISO list) and a real
+              UnreadableOrder: no stand-in would validate (ISO's "no currency" code is not in our list) and a real
               one would mislabel every amount.
   ids         channel_order_id = str(id); display_id = name ("#1001"); revision = updated_at;
               channel_status = financial_status.
