@@ -4,7 +4,7 @@ into a `ChannelOrder`. Pure: no AWS, no clock; nothing is parsed before `verify`
 Delivery (WC_Webhook::deliver and ::generate_signature in woocommerce/woocommerce
 plugins/woocommerce/includes/class-wc-webhook.php; https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks):
   POST, Content-Type: application/json, body `trim(wp_json_encode($payload))`: compact JSON in which
-  PHP escapes "/" as a backslash-slash and non-ASCII as \u escapes (the signature covers those bytes, so we never
+  PHP escapes "/" as a backslash-slash and non-ASCII as backslash-u escapes (the signature covers those bytes, so we never
   re-serialise). Headers X-WC-Webhook-Source (the shop's home URL), -Topic ("order.updated"),
   -Resource ("order"), -Event ("updated"), -Signature, -ID (the webhook's id), -Delivery-ID.
   X-WC-Webhook-Signature is base64(HMAC-SHA256(body, secret)): the raw 32-byte digest, base64 with
