@@ -144,6 +144,8 @@ def test_a_currency_the_channel_does_not_sell_in_holds_the_order(repos, shop):
     order = repos.orders.get(captured.order_id)
     assert order.status == OrderStatus.ON_HOLD
     assert any(h.reason == HoldReason.CHANNEL_MAPPING and "currency" in h.detail for h in order.holds)
+    # The hold (published in OrderOnHold) names fields only, never what the customer's order said.
+    assert not any("CAD" in h.detail for h in order.holds)
     assert any("CAD is not a currency" in p.problem for p in order.channel_record.problems)
 
 

@@ -96,3 +96,20 @@ def test_settings_that_cannot_be_are_refused_naming_the_field(repos, gateway):
     with pytest.raises(Conflict) as kind:
         put_channel("shop-a", ChannelSettings(), "operator", repos, gateway, NOW)
     assert kind.value.field == "kind"
+
+
+def test_a_run_time_key_acts_only_while_it_is_its_channels_current_key(repos, gateway, monkeypatch):
+    import shared.repositories
+    from shared.http import api
+
+    def the_repos():
+        return repos
+
+    the_repos.cache_clear = lambda: None  # type: ignore[attr-defined]  # as the cached original has
+    monkeypatch.setattr(shared.repositories, "repositories", the_repos)
+    put_channel("tiktok", ChannelSettings(), "operator", repos, gateway, NOW)
+    assert api._channel_of_issued_key("k1") == "tiktok"
+    # A link left behind (a rotation's unlink lost, a hand edit) does not make an old key work.
+    repos.commit(repos.channels.link_key("k-old", "tiktok"))
+    assert api._channel_of_issued_key("k-old") is None
+    assert api._channel_of_issued_key("k-unknown") is None
