@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
 from shared.adapters.channel_sync_repo import ChannelSyncRepository
 from shared.adapters.channels_repo import ChannelRepository
@@ -21,6 +22,10 @@ from shared.adapters.shipments_repo import ShipmentRepository
 from shared.adapters.stock_feed_repo import StockFeedRepository
 from shared.adapters.stock_repo import StockRepository
 from shared.unit_of_work import Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.adapters.returns_repo import ReturnRepository
+    from shared.adapters.store_credit_repo import StoreCreditRepository
 
 
 @dataclass
@@ -45,6 +50,19 @@ class Repositories:
                    FulfillmentRepository(store), ShipmentRepository(store), ReconciliationRepository(store),
                    EventOutbox(), InvoiceRepository(store), PaymentRepository(store),
                    ChannelRepository(store), StockFeedRepository(store), ChannelSyncRepository(store))
+
+    # Built on first use: few functions touch returns or store credit, and every import counts at a cold start.
+    @cached_property
+    def returns(self) -> ReturnRepository:
+        from shared.adapters.returns_repo import ReturnRepository
+
+        return ReturnRepository(self.store)
+
+    @cached_property
+    def store_credit(self) -> StoreCreditRepository:
+        from shared.adapters.store_credit_repo import StoreCreditRepository
+
+        return StoreCreditRepository(self.store)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.store)

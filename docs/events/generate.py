@@ -19,7 +19,8 @@ REPO_ROOT = EVENTS_DIR.parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from shared.domain.events import EVENT_TYPES, DomainEvent  # noqa: E402
+from shared.domain.event_catalog import EVENT_TYPES
+from shared.domain.events import DomainEvent  # noqa: E402
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -456,8 +456,3 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     PaymentDisputed,
     DocumentIssued,
 )
-
-# The return events live beside the return (imported last: they build on DomainEvent above).
-from shared.domain.return_events import RETURN_EVENTS  # noqa: E402
-
-EVENT_TYPES = (*EVENT_TYPES, *RETURN_EVENTS)

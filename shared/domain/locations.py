@@ -40,6 +40,8 @@ class LocationRequest(BaseModel):
     )
     active: Flag = True
     address: Address | None = Field(default=None, description="Where parcels leave from: needed to buy labels")
+    accepts_returns: Flag = Field(default=True, description="Takes returned parcels, from its own country and the "
+                                                            "countries it ships to")
 
     @field_validator("ships_to")
     @classmethod

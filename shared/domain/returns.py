@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +29,10 @@ from shared.domain.orders import ExternalId, Sku
 from shared.domain.shipments import StoredLabel, TrackingEntry
 from shared.domain.tracking import ShipmentStatus
 from shared.errors import Conflict
+
+if TYPE_CHECKING:
+    from shared.domain.locations import Location
+    from shared.domain.orders import Address
 
 
 class ReturnReason(StrEnum):
@@ -270,3 +274,20 @@ class Return(BaseModel):
     @property
     def requested_units(self) -> dict[int, int]:
         return {ln.line: ln.quantity for ln in self.lines}
+
+
+def choose_return_location(locations: list[Location], customer: Address) -> Location | None:
+    """Where a return goes back: an active location that takes returns from the customer's country
+    (its own, or one it ships to), the nearest when the customer's address has coordinates, else one
+    in the customer's country first; then by priority and id, so the choice is stable."""
+    from shared.domain.geo import haversine_km
+
+    eligible = [loc for loc in locations if loc.active and loc.accepts_returns
+                and (loc.country == customer.country or customer.country in loc.ships_to)]
+
+    def rank(loc: Location) -> tuple[float, int, int, str]:
+        far = (haversine_km(float(loc.lat), float(loc.lon), float(customer.lat), float(customer.lon))
+               if customer.lat is not None and customer.lon is not None else 0.0)
+        return far, 0 if loc.country == customer.country else 1, loc.priority, loc.location_id
+
+    return min(eligible, key=rank, default=None)

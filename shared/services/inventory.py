@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from shared.adapters.expressions import Write
 from shared.domain.events import DomainEvent, LocationChanged, StockChanged, StockLow
 from shared.domain.locations import Location, LocationRequest
 from shared.domain.stock import Adjustment, SetStockRequest, StockLevel, StockRow
@@ -130,6 +131,13 @@ def _duplicate(adj: Adjustment, fingerprint: str, first_fingerprint: str, level:
 
 def _write(before: StockLevel, after: StockLevel, exists: bool, cause: str, extra: list,
            repos: Repositories, now: datetime) -> None:
+    repos.commit(stock_change_writes(before, after, exists, cause, repos, now), extra)
+
+
+def stock_change_writes(before: StockLevel, after: StockLevel, exists: bool, cause: str, repos: Repositories,
+                        now: datetime) -> list[Write]:
+    """A level written under the version read (new when it did not exist), with its StockChanged (and
+    StockLow on the crossing below its threshold): for a caller's transaction."""
     events: list[DomainEvent] = [StockChanged(
         occurred_at=now, sku=after.sku, location_id=after.location_id, cause=cause, on_hand=after.on_hand,
         reserved=after.reserved, safety_stock=after.safety_stock, available=after.available,
@@ -138,8 +146,7 @@ def _write(before: StockLevel, after: StockLevel, exists: bool, cause: str, extr
     if after.available <= after.low_stock_threshold < before.available:
         events.append(StockLow(occurred_at=now, sku=after.sku, location_id=after.location_id,
                                available=after.available, threshold=after.low_stock_threshold))
-    repos.commit(repos.stock.write_level(after, before.version if exists else None), extra,
-                 repos.events.publish_all(events))
+    return [repos.stock.write_level(after, before.version if exists else None), *repos.events.publish_all(events)]
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra import wiring
-from shared.domain.events import EVENT_TYPES
+from shared.domain.event_catalog import EVENT_TYPES
 from shared.outbox_format import EVENT_SOURCE
 
 pytestmark = pytest.mark.unit
