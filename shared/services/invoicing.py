@@ -34,6 +34,7 @@ from shared.domain.invoices import (
     document,
     invoice_lines,
 )
+from shared.domain.money import ZERO
 from shared.domain.orders import Order
 from shared.domain.tax import PriceBasis, TaxTable
 from shared.errors import Busy, InvalidInput, NotFound
@@ -111,6 +112,55 @@ def issue_credit_note(order: Order, refund_id: str, repos: Repositories, now: da
         raise refusal
 
     return _issue(DocumentKind.CREDIT_NOTE, order, refund_id, draft, repos, now)
+
+
+def credit_refunds(order: Order, repos: Repositories, now: datetime) -> None:
+    """A credit note for each refund of invoiced money that has none yet (a refund made in the
+    provider's dashboard after the goods shipped, or a return's). Decided from the stored state, so
+    a redelivery after a crash between the payment's commit and the credit note still issues it;
+    the credit note is idempotent per refund id."""
+    from shared.domain.payments import MovementKind
+
+    # Our own refunds for cancelled, never shipped goods (provider_ref cancel-/lines-) correct no invoice.
+    refunds = [m for m in order.pay.movements if m.kind == MovementKind.REFUND
+               and not (m.provider_ref or m.key).startswith(("cancel-", "lines-"))]
+    documents = repos.invoices.for_order(order.order_id) if refunds else []
+    for refund in refunds:
+        credit_refund(order, refund.key, refund.amount, repos, now, documents)
+
+
+def credit_refund(order: Order, refund_key: str, amount: Decimal, repos: Repositories, now: datetime,
+                  documents: list[InvoiceDocument] | None = None) -> None:
+    """Credit notes for one refund of `amount` (gross). A refund larger than one invoice (the whole of
+    an order shipped in two parcels) is credited on several, newest first: one credit note per
+    invoice, `<refund key>#<n>` after the first. What this refund's notes already credit is
+    counted, so a retry issues only the rest. `documents`: the order's, as just read (kept current)."""
+    from shared.observability import logger
+
+    documents = repos.invoices.for_order(order.order_id) if documents is None else documents
+    if not any(d.kind is DocumentKind.INVOICE for d in documents):
+        return  # nothing was invoiced: a refund before shipping corrects no document
+    notes = [d for d in documents if d.kind is DocumentKind.CREDIT_NOTE and d.covers.split("#")[0] == refund_key]
+    left, part = amount - sum((n.gross for n in notes), ZERO), len(notes) + 1
+    for invoice in reversed([d for d in documents if d.kind is DocumentKind.INVOICE]):
+        if left <= 0:
+            break
+        room = invoice.gross - sum((n.gross for n in documents
+                                    if n.kind is DocumentKind.CREDIT_NOTE and n.corrects == invoice.number), ZERO)
+        take = min(left, room)
+        if take <= 0:
+            continue
+        covers = refund_key if part == 1 else f"{refund_key}#{part}"
+        try:
+            documents.append(issue_credit_note(order, covers, repos, now, amount=take, invoice_number=invoice.number))
+        except InvalidInput as refused:
+            logger.warning("refund not credited", extra={"order_id": order.order_id, "refund_id": refund_key,
+                                                         "reason": refused.message})
+            return
+        left, part = left - take, part + 1
+    if left > 0:  # refunded more than was invoiced (goods that never shipped): no document to correct
+        logger.info("refund partly without an invoice to credit", extra={
+            "order_id": order.order_id, "refund_id": refund_key, "uncredited": str(left)})
 
 
 def invoices_for(order_id: str, repos: Repositories) -> list[InvoiceDocument]:

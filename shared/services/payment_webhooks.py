@@ -193,51 +193,9 @@ def _cancel_if_due(order: Order, repos: Repositories, now: datetime) -> bool:
 
 
 def _credit_refunds(order: Order, repos: Repositories, now: datetime) -> None:
-    """A credit note for each refund of invoiced money that has none yet (a refund made in the
-    provider's dashboard after the goods shipped). Decided from the stored state, so a redelivery
-    after a crash between the payment's commit and the credit note still issues it; the credit
-    note is idempotent per refund id."""
-    from shared.domain.invoices import DocumentKind
-    from shared.domain.money import ZERO
-    from shared.domain.payments import MovementKind
-    from shared.errors import InvalidInput
-    from shared.observability import logger
-    from shared.services.invoicing import issue_credit_note
+    from shared.services.invoicing import credit_refunds
 
-    # Our own refunds for cancelled, never shipped goods (provider_ref cancel-/lines-) correct no invoice.
-    refunds = [m for m in order.pay.movements if m.kind == MovementKind.REFUND
-               and not (m.provider_ref or m.key).startswith(("cancel-", "lines-"))]
-    if not refunds:
-        return
-    documents = repos.invoices.for_order(order.order_id)
-    if not any(d.kind is DocumentKind.INVOICE for d in documents):
-        return  # nothing was invoiced: a refund before shipping corrects no document
-    for refund in refunds:
-        # A refund larger than one invoice (the whole of an order shipped in two parcels) is credited
-        # on several, newest first: one credit note per invoice, `<refund id>#<n>` after the first.
-        # What this refund's notes already credit is counted, so a redelivery issues only the rest.
-        notes = [d for d in documents if d.kind is DocumentKind.CREDIT_NOTE and d.covers.split("#")[0] == refund.key]
-        left, part = refund.amount - sum((n.gross for n in notes), ZERO), len(notes) + 1
-        for invoice in reversed([d for d in documents if d.kind is DocumentKind.INVOICE]):
-            if left <= 0:
-                break
-            room = invoice.gross - sum((n.gross for n in documents
-                                        if n.kind is DocumentKind.CREDIT_NOTE and n.corrects == invoice.number), ZERO)
-            take = min(left, room)
-            if take <= 0:
-                continue
-            covers = refund.key if part == 1 else f"{refund.key}#{part}"
-            try:
-                documents.append(issue_credit_note(order, covers, repos, now, amount=take,
-                                                   invoice_number=invoice.number))
-            except InvalidInput as refused:
-                logger.warning("refund not credited", extra={"order_id": order.order_id, "refund_id": refund.key,
-                                                             "reason": refused.message})
-                break
-            left, part = left - take, part + 1
-        if left > 0:  # refunded more than was invoiced (goods that never shipped): no document to correct
-            logger.info("refund partly without an invoice to credit", extra={
-                "order_id": order.order_id, "refund_id": refund.key, "uncredited": str(left)})
+    credit_refunds(order, repos, now)
 
 
 def _payment_exception(order: Order, problem: str, now: datetime):

@@ -155,6 +155,29 @@ def settle_line_cancellation(order_id: str, cancellation_id: str, amount: Decima
     return _settle(order_id, repos, now, change)
 
 
+def settle_return_refund(order_id: str, refund_key: str, amount: Decimal, repos: Repositories,
+                         gateway_for: GatewayFor, now: datetime) -> Settled:
+    """A return's refund to the original payment, once per `refund_key` (the provider's idempotency
+    key is `refund-<refund_key>`, and the movement remembers the key): a retry after a crash between
+    the provider's refund and our record finds the provider's first answer and records it once.
+    More than what was paid and not yet refunded is refused (a problem for a person), not trimmed."""
+    def change(order: Order, pay: Payment, events: list[DomainEvent]) -> str | None:
+        if any(m.kind == MovementKind.REFUND and refund_key in (m.key, m.provider_ref) for m in pay.movements):
+            return None
+        if amount > pay.refundable:
+            return (f"return refund {refund_key} of {amount} {pay.currency} is more than the {pay.refundable} "
+                    "paid and not yet refunded")
+        return _refund(order, pay, amount, refund_key, gateway_for, now, events)
+
+    return _settle(order_id, repos, now, change)
+
+
+def refund_of(order: Order, refund_key: str) -> str | None:
+    """The provider's refund id (or our key, when the channel refunds) recorded for `refund_key`."""
+    return next((m.key for m in order.pay.movements
+                 if m.kind == MovementKind.REFUND and refund_key in (m.key, m.provider_ref)), None)
+
+
 def settle_delivery(order_id: str, repos: Repositories, gateway_for: GatewayFor, now: datetime) -> Settled:
     """Delivered (or collected in store): cash on delivery is in."""
     def change(order: Order, pay: Payment, events: list[DomainEvent]) -> str | None:

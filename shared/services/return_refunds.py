@@ -1,0 +1,206 @@
+"""Refunding a return's received units: to the original payment or as store credit, at most once per unit.
+
+Three steps, each safe to repeat:
+1. claim: the units awaiting a refund and their amount (computed from what was paid for them,
+   shared/domain/refunds.py) are recorded on the return as a PENDING refund, under the return's
+   version. Two concurrent calls cannot both claim the same units: one commit wins, the other
+   reads the claim and goes on with it.
+2. move the money: through the payment adapter with the idempotency key `refund-return-<refund id>`
+   (the provider answers a repeated key with the first refund), recorded on the order's payment
+   keyed by the provider's refund id; or, for store credit, nothing yet (step 3 writes the ledger).
+3. finish: the refund DONE and its units refunded on the return, with RefundIssued, and for store
+   credit the ledger entry (new only, keyed by the refund id) in the same transaction.
+
+A crash anywhere leaves a PENDING refund that the next call (the same request again, or the
+reconciliation's resume) carries on from step 2 under the same key: one refund at the provider, one
+in our books. Then a credit note per refund (idempotent per refund key).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from shared.domain.events import DomainEvent
+from shared.domain.orders import Order
+from shared.domain.principal import Principal
+from shared.domain.return_events import RefundIssued, ReturnedUnits, StoreCreditIssued
+from shared.domain.returns import RefundMethod, RefundState, Return, ReturnRefund, ReturnStatus
+from shared.errors import AccessDenied, Busy, Conflict
+from shared.repositories import Repositories
+from shared.services.returns import get_return
+from shared.services.settlement import GatewayFor, refund_of, settle_return_refund
+from shared.unit_of_work import AlreadyApplied, CommitFailed, Refused
+
+ATTEMPTS = 5
+REFUNDABLE = frozenset({ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.REFUNDED, ReturnStatus.EXCHANGED,
+                        ReturnStatus.CLOSED})
+
+
+def refund_return(rma_id: str, principal: Principal, repos: Repositories, gateway_for: GatewayFor, now: datetime,
+                  method: RefundMethod | None = None) -> Return:
+    """Refund what the return has received and not yet refunded (a refund in flight is finished
+    first). Answers the return; its `refunds` say what moved."""
+    if not principal.is_operator:
+        raise AccessDenied("only an operator refunds returns", field="rma_id")
+    ret = get_return(rma_id, principal, repos)
+    if ret.status not in REFUNDABLE:
+        raise Conflict(f"return {rma_id} is {ret.status.value}: nothing of it was received to refund", field="rma_id")
+    for _ in range(3):  # a pending refund, then the units left: at most two refunds and a look
+        pending = ret.pending_refund or _claim(rma_id, method, repos, now)
+        if pending is None:
+            break
+        ret = _finish(rma_id, pending, _move_money(ret, pending, repos, gateway_for, now), repos, now)
+        if any(r.refund_id == pending.refund_id and r.state is RefundState.REFUSED for r in ret.refunds):
+            break  # the provider refused: a person looks (PAYMENT_PROBLEM) before anything is tried again
+    ret = _refunded_in_full(ret, repos, now)
+    order = repos.orders.get(ret.order_id)
+    assert order is not None
+    _credit(order, ret, repos, now)
+    return ret
+
+
+def _refunded_in_full(ret: Return, repos: Repositories, now: datetime) -> Return:
+    """INSPECTED -> REFUNDED once every unit is refunded (units received and refunded before the last
+    receipt are refunded already when the return becomes INSPECTED)."""
+    done = any(r.state is RefundState.DONE for r in ret.refunds)
+    if ret.status is not ReturnStatus.INSPECTED or ret.awaiting_refund() or ret.pending_refund or not done:
+        return ret
+    expected = ret.version
+    ret.move_to(ReturnStatus.REFUNDED, now, "refund")
+    ret.version += 1
+    try:
+        repos.commit(repos.returns.save(ret, expected))
+    except CommitFailed:
+        pass  # moved meanwhile: the next call looks again
+    return ret
+
+
+def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: datetime) -> ReturnRefund | None:
+    from shared.domain.refunds import quote_refund
+
+    for _ in range(ATTEMPTS):
+        ret = get_return(rma_id, Principal("operator"), repos)
+        if ret.pending_refund is not None:
+            return ret.pending_refund
+        units = ret.awaiting_refund()
+        if not units:
+            return None
+        order = repos.orders.get(ret.order_id)
+        assert order is not None
+        others = [r for r in repos.returns.for_order(ret.order_id) if r.rma_id != rma_id] + [ret]
+        before, shipping_before = _refunded_before(others)
+        quote = quote_refund(order, units, before, include_shipping=ret.merchant_pays_shipping,
+                             shipping_refunded_before=shipping_before,
+                             restocking_fee_percent=ret.policy.restocking_fee_percent
+                             if ret.policy.restocking_fee_applies(ret.reason) else Decimal(0))
+        refund = ReturnRefund(refund_id=f"{rma_id}-R{len(ret.refunds) + 1}", method=method or ret.refund_method,
+                              lines=units, amount=quote.amount, currency=quote.currency, shipping=quote.shipping,
+                              restocking_fee=quote.restocking_fee, created_at=now)
+        expected = ret.version
+        ret.refunds.append(refund)
+        ret.version += 1
+        try:
+            repos.commit(repos.returns.save(ret, expected))
+            return refund
+        except CommitFailed:
+            continue
+    raise Busy(f"return {rma_id} is changing too fast; retry")
+
+
+def _refunded_before(returns: list[Return]) -> tuple[dict[int, int], Decimal]:
+    """Units of each order line refunded (or claimed) by the order's returns, and the shipping they
+    refunded: a new refund is valued after them, so the shares of a line add up to what was paid."""
+    units: dict[int, int] = {}
+    shipping = Decimal(0)
+    for r in returns:
+        for refund in r.refunds:
+            if refund.state is RefundState.REFUSED:
+                continue
+            shipping += refund.shipping
+            for line, n in refund.lines.items():
+                units[line] = units.get(line, 0) + n
+    return units, shipping
+
+
+def _move_money(ret: Return, refund: ReturnRefund, repos: Repositories, gateway_for: GatewayFor, now: datetime
+                ) -> tuple[str | None, str | None]:
+    """(the provider's refund id, a problem): nothing moves here for store credit or a free refund."""
+    if refund.method is RefundMethod.STORE_CREDIT or refund.amount <= 0:
+        return None, None
+    key = f"return-{refund.refund_id}"
+    settled = settle_return_refund(ret.order_id, key, refund.amount, repos, gateway_for, now)
+    if settled.problem:
+        return None, settled.problem
+    order = repos.orders.get(ret.order_id)
+    assert order is not None
+    return refund_of(order, key), None
+
+
+def _finish(rma_id: str, claimed: ReturnRefund, moved: tuple[str | None, str | None], repos: Repositories,
+            now: datetime) -> Return:
+    provider_refund_id, problem = moved
+    for _ in range(ATTEMPTS):
+        ret = get_return(rma_id, Principal("operator"), repos)
+        refund = next(r for r in ret.refunds if r.refund_id == claimed.refund_id)
+        if refund.state is not RefundState.PENDING:
+            return ret  # finished by a concurrent call
+        expected = ret.version
+        refund.provider_refund_id, refund.done_at = provider_refund_id, now
+        writes: list = []
+        events: list[DomainEvent] = []
+        if problem:
+            refund.state, refund.problem = RefundState.REFUSED, problem[:500]
+        else:
+            refund.state = RefundState.DONE
+            for line, units in refund.lines.items():
+                ret_line = ret.line_of(line)
+                assert ret_line is not None
+                ret_line.refunded += units
+            if ret.status is ReturnStatus.INSPECTED and not ret.awaiting_refund():
+                ret.move_to(ReturnStatus.REFUNDED, now, "refund")
+            events.append(_issued(ret, refund, now))
+            if refund.method is RefundMethod.STORE_CREDIT and refund.amount > 0:
+                writes.extend(repos.store_credit.move(ret.customer_id, refund.refund_id, refund.amount,
+                                                      refund.currency, now, order_id=ret.order_id, rma_id=rma_id,
+                                                      note="return refund"))
+                events.append(_credited(ret, refund, repos, now))
+        ret.updated_at = now
+        ret.version += 1
+        try:
+            repos.commit(repos.returns.save(ret, expected), writes, repos.events.publish_all(events))
+            return ret
+        except Refused as refused:
+            if refused.find(AlreadyApplied) is not None:
+                raise Conflict(f"store credit entry {refund.refund_id} exists without its refund: an operator "
+                               "looks", field="rma_id") from None
+        except CommitFailed:
+            pass
+    raise Busy(f"return {rma_id} is changing too fast; retry")
+
+
+def _issued(ret: Return, refund: ReturnRefund, now: datetime) -> RefundIssued:
+    sku = {ln.line: ln.sku for ln in ret.lines}
+    lines = [ReturnedUnits(line=line, sku=sku[line], quantity=n) for line, n in sorted(refund.lines.items())]
+    return RefundIssued(occurred_at=now, rma_id=ret.rma_id, order_id=ret.order_id, channel=ret.channel,
+                        status=ret.status.value, refund_id=refund.refund_id, method=refund.method.value,
+                        amount=str(refund.amount), currency=refund.currency, shipping=str(refund.shipping),
+                        restocking_fee=str(refund.restocking_fee), lines=lines)
+
+
+def _credited(ret: Return, refund: ReturnRefund, repos: Repositories, now: datetime) -> StoreCreditIssued:
+    balance = repos.store_credit.balances(ret.customer_id).get(refund.currency, Decimal(0)) + refund.amount
+    return StoreCreditIssued(occurred_at=now, customer_id=ret.customer_id, entry_id=refund.refund_id,
+                             order_id=ret.order_id, rma_id=ret.rma_id, amount=str(refund.amount),
+                             currency=refund.currency, balance=str(balance))
+
+
+def _credit(order: Order, ret: Return, repos: Repositories, now: datetime) -> None:
+    """Credit notes for the return's refunds: provider refunds by the payment's movements (so a
+    refund's webhook arriving first credits the same way), store credit by its refund id."""
+    from shared.services.invoicing import credit_refund, credit_refunds
+
+    credit_refunds(order, repos, now)
+    for refund in ret.refunds:
+        if refund.state is RefundState.DONE and refund.method is RefundMethod.STORE_CREDIT and refund.amount > 0:
+            credit_refund(order, f"credit-{refund.refund_id}", refund.amount, repos, now)
