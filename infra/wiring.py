@@ -229,6 +229,29 @@ FUNCTIONS: tuple[Function, ...] = (
         needs_api_principals=True,
     ),
     Function(
+        name="returns-api",
+        module="returns_api.handler",
+        description="Returns: request, approve with a return label, decline, receive and restock, refund, close; "
+                    "return policies; store credit",
+        routes=(
+            Route("POST", "/orders/{order_id}/returns"),
+            Route("GET", "/orders/{order_id}/returns"),
+            Route("GET", "/returns"),
+            Route("GET", "/returns/{rma_id}"),
+            *(Route("POST", f"/returns/{{rma_id}}/{action}")
+              for action in ("approve", "decline", "close", "receive", "refund")),
+            Route("PUT", "/return-policies/{channel}"),
+            Route("GET", "/return-policies/{channel}"),
+            Route("GET", "/customers/{customer_id}/store-credit"),
+        ),
+        table_access="write",
+        needs_api_principals=True,
+        label_access="write",  # return labels
+        reads_carrier_secret=True,
+        reads_payment_secret=True,  # refunds to the original payment
+        timeout_s=60,  # a label and a refund: two provider calls of up to 30 s each
+    ),
+    Function(
         name="locations-api",
         module="locations_api.handler",
         description="Locations: create or replace, read, list",

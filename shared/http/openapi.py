@@ -13,8 +13,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import Tag
 from pydantic import BaseModel, Field
 
-ORDERS, FULFILMENT, INVENTORY, LOCATIONS, CHANNELS, WEBHOOKS, ADMIN, HEALTH = (
-    "Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health")
+ORDERS, FULFILMENT, INVENTORY, LOCATIONS, CHANNELS, WEBHOOKS, ADMIN, HEALTH, RETURNS = (
+    "Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns")
 
 TAGS: list[Tag | str] = [
     Tag(name=ORDERS, description="Capture orders from channels; read, list, look up, cancel; release or reject "
@@ -27,6 +27,9 @@ TAGS: list[Tag | str] = [
                                    "reference, API keys; the available-to-sell figure a channel is told"),
     Tag(name=WEBHOOKS, description="Carrier, payment and channel (Shopify, WooCommerce) webhooks: signed bodies, "
                                    "no API key"),
+    Tag(name=RETURNS, description="Returns (RMAs) against a channel's return policy: request, approve with a return "
+                                  "label, decline, receive and restock or write off, refund (original payment or "
+                                  "store credit), close; the customers' store credit"),
     Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions"),
     Tag(name=HEALTH, description="Liveness, no API key"),
 ]

@@ -1,0 +1,62 @@
+"""What the returns API answers and accepts beyond the domain models (shared/domain/returns.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.returns import RefundMethod, Return, ReturnPolicy
+
+RmaPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^RMA-[0-9]{6}-[A-Z0-9]{8}$")]
+ChannelPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+CustomerPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
+class ReturnList(BaseModel):
+    """An order's returns, oldest first."""
+
+    order_id: str
+    returns: list[Return]
+
+
+class ReturnPage(BaseModel):
+    """Returns in a status, oldest first; pass `next_cursor` back as `cursor` for the next page."""
+
+    returns: list[Return]
+    next_cursor: str | None = None
+
+
+class RefundBody(BaseModel):
+    """POST /returns/{rma_id}/refund: refund what was received and not yet refunded."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: RefundMethod | None = Field(default=None, description="The return's own choice when left out")
+
+
+class PolicyView(BaseModel):
+    channel: str
+    policy: ReturnPolicy
+    version: int | None = Field(description="None: the default policy, never set for this channel")
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
+class LedgerEntryView(BaseModel):
+    entry_id: str
+    amount: Decimal = Field(description="Negative for a spend")
+    currency: str
+    at: str
+    order_id: str | None = None
+    rma_id: str | None = None
+    note: str | None = None
+
+
+class StoreCreditView(BaseModel):
+    """A customer's store credit: the balance per currency and the ledger, oldest first."""
+
+    customer_id: str
+    balances: dict[str, Decimal]
+    entries: list[LedgerEntryView]
