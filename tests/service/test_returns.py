@@ -1,0 +1,321 @@
+"""Returns on the in-memory store: requested against the channel's policy, approved with a return
+label, received (restock in the receipt's transaction, write-off moving no stock), refunded at most
+once per unit whatever the retries, crashes or concurrent calls, as store credit in the finishing
+transaction, with a credit note per refund."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from shared.domain.orders import Address, OrderStatus
+from shared.domain.principal import Principal
+from shared.domain.returns import RefundMethod, RefundState, ReturnPolicy, ReturnStatus
+from shared.domain.tracking import ShipmentStatus, TrackingUpdate
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.services import return_refunds, returns
+from shared.services.invoicing import credit_refunds, issue_invoice
+from shared.services.return_receiving import ReceiveBody, receive_return
+from shared.services.returns import ReturnRequestBody
+from shared.services.tracking import apply_update
+from tests.factories import location_request, seed
+from tests.service.flows import OPERATOR_PRINCIPAL, events
+from tests.service.test_settlement import INVOICING, NOW, FakeGateway, packed, placed, ship
+
+pytestmark = pytest.mark.unit
+
+D = Decimal
+LATER = NOW + timedelta(days=3)
+BER_ADDRESS = Address(line1="Lagerstr. 1", city="Berlin", country="DE", postal_code="10115")
+
+
+class KeptDocuments:
+    """The label bucket, in memory."""
+
+    def __init__(self):
+        self.kept: dict[str, bytes] = {}
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.kept[key] = body
+
+    def link(self, key: str, ttl_s: int) -> str:
+        return f"https://labels.example/{key}?ttl={ttl_s}"
+
+
+@pytest.fixture(autouse=True)
+def labels(monkeypatch) -> KeptDocuments:
+    kept = KeptDocuments()
+    monkeypatch.setattr("shared.services.labels.label_documents", lambda: kept)
+    return kept
+
+
+@pytest.fixture
+def delivered(repos):
+    """A paid order (stripe) of SKU-1 x2 and SKU-2 x1 at 10.00, 5.00 shipping (35.00), shipped from
+    BER in one parcel, invoiced and delivered: (repos, order id)."""
+    seed(repos, {"BER": location_request("DE", ships_to=["DE"], priority=1, address=BER_ADDRESS)},
+         {("SKU-1", "BER"): 5, ("SKU-2", "BER"): 5})
+    order_id = placed(repos, status="paid", amount="35.00", lines=(("SKU-1", 2), ("SKU-2", 1)))
+    fos = packed(repos, order_id)
+    ship(repos, fos["BER"], "S-1")
+    order = repos.orders.get(order_id)
+    issue_invoice(order, "S-1", {"SKU-1": 2, "SKU-2": 1}, repos, NOW, INVOICING)
+    apply_update(TrackingUpdate("dhl", "evt-S-1", "TRK-S-1", "dhl", ShipmentStatus.DELIVERED, NOW), NOW, repos, NOW)
+    assert repos.orders.get(order_id).status == OrderStatus.DELIVERED
+    return repos, order_id
+
+
+def ask(repos, order_id, *lines, reason="size_or_fit", request_id="r-1", principal=OPERATOR_PRINCIPAL, at=LATER,
+        **extra):
+    body = ReturnRequestBody(request_id=request_id, reason=reason,
+                             lines=[{"sku": sku, "quantity": q} for sku, q in lines], **extra)
+    return returns.request_return(order_id, body, principal, repos, at)
+
+
+def receive(repos, rma_id, *lines, receipt_id="rc-1", disposition="restock", note=None):
+    body = ReceiveBody(receipt_id=receipt_id, lines=[{"sku": sku, "quantity": q, "condition": "new",
+                                                      "disposition": disposition, "note": note} for sku, q in lines])
+    return receive_return(rma_id, body, OPERATOR_PRINCIPAL, repos, LATER)
+
+
+def refund(repos, rma_id, gateway, method=None):
+    return return_refunds.refund_return(rma_id, OPERATOR_PRINCIPAL, repos, gateway, LATER, method)
+
+
+def on_hand(repos, sku):
+    return repos.stock.level(sku, "BER").on_hand
+
+
+# --- requesting and deciding ----------------------------------------------------------------------
+
+def test_a_request_within_policy_gets_an_rma_and_the_same_request_id_answers_it(delivered):
+    repos, order_id = delivered
+    first = ask(repos, order_id, ("SKU-1", 1))
+    again = ask(repos, order_id, ("SKU-1", 1))
+    assert first.rma_id == again.rma_id and first.status is ReturnStatus.REQUESTED
+    assert [r.rma_id for r in returns.returns_of_order(order_id, OPERATOR_PRINCIPAL, repos)] == [first.rma_id]
+    assert len([e for e in events(repos, "ReturnRequested") if e["rma_id"] == first.rma_id]) == 1
+    with pytest.raises(Conflict):
+        ask(repos, order_id, ("SKU-1", 2))  # the same request id for another return
+
+
+def test_the_policy_refuses_more_than_was_delivered_less_what_is_already_asked(delivered):
+    repos, order_id = delivered
+    ask(repos, order_id, ("SKU-1", 1))
+    ask(repos, order_id, ("SKU-1", 1), request_id="r-2")
+    with pytest.raises(InvalidInput) as refused:
+        ask(repos, order_id, ("SKU-1", 1), request_id="r-3")
+    assert "quantity" in str(refused.value.message)
+
+
+def test_outside_the_window_the_request_names_the_window(delivered):
+    repos, order_id = delivered
+    with pytest.raises(InvalidInput) as refused:
+        ask(repos, order_id, ("SKU-1", 1), at=NOW + timedelta(days=30, seconds=1))
+    assert "window" in refused.value.message
+
+
+def test_another_channels_order_is_not_found(delivered):
+    repos, order_id = delivered
+    with pytest.raises(NotFound):
+        ask(repos, order_id, ("SKU-1", 1), principal=Principal("app"))
+
+
+def test_approval_buys_a_prepaid_label_when_the_merchant_pays_and_none_otherwise(delivered):
+    repos, order_id = delivered
+    paid_by_us = ask(repos, order_id, ("SKU-1", 1), reason="damaged")
+    theirs = ask(repos, order_id, ("SKU-2", 1), request_id="r-2")
+    approved = returns.approve_return(paid_by_us.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
+    assert approved.status is ReturnStatus.APPROVED and approved.location_id == "BER"
+    assert approved.parcel is not None and approved.parcel.label.key == f"labels/return-{approved.rma_id}.pdf"
+    assert returns.approve_return(theirs.rma_id, OPERATOR_PRINCIPAL, repos, LATER).parcel is None
+    # Approving again answers the approved return and buys nothing more.
+    again = returns.approve_return(paid_by_us.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
+    assert again.parcel == approved.parcel and again.version == approved.version
+
+
+def test_a_policy_that_approves_small_returns_approves_at_request(delivered):
+    repos, order_id = delivered
+    returns.put_policy("web", ReturnPolicy(auto_approve_up_to=D("15")), OPERATOR_PRINCIPAL, repos, NOW)
+    small = ask(repos, order_id, ("SKU-1", 1))
+    big = ask(repos, order_id, ("SKU-1", 1), ("SKU-2", 1), request_id="r-2")
+    assert small.status is ReturnStatus.APPROVED
+    assert big.status is ReturnStatus.REQUESTED  # worth 20.00, above the limit: an operator decides
+
+
+def test_a_declined_return_frees_its_units_and_never_moves_on(delivered):
+    repos, order_id = delivered
+    asked = ask(repos, order_id, ("SKU-1", 2))
+    returns.decline_return(asked.rma_id, OPERATOR_PRINCIPAL, "worn", repos, LATER)
+    with pytest.raises(Conflict):
+        returns.approve_return(asked.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
+    assert ask(repos, order_id, ("SKU-1", 2), request_id="r-2").status is ReturnStatus.REQUESTED
+
+
+# --- receiving ---------------------------------------------------------------------------------------
+
+def approved(repos, order_id, *lines, **kw):
+    asked = ask(repos, order_id, *lines, **kw)
+    return returns.approve_return(asked.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
+
+
+def test_restock_raises_on_hand_once_per_receipt_and_a_write_off_moves_no_stock(delivered):
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-1", 2))
+    before = on_hand(repos, "SKU-1")
+    receive(repos, ret.rma_id, ("SKU-1", 1))
+    receive(repos, ret.rma_id, ("SKU-1", 1))  # the same receipt id again: nothing moves twice
+    assert on_hand(repos, "SKU-1") == before + 1
+    done = receive(repos, ret.rma_id, ("SKU-1", 1), receipt_id="rc-2", disposition="write_off", note="torn")
+    assert on_hand(repos, "SKU-1") == before + 1
+    assert done.status is ReturnStatus.INSPECTED and done.lines[0].written_off == 1
+    assert [e["on_hand"] for e in events(repos, "StockChanged") if e["cause"] == f"return:{ret.rma_id}"] == [before + 1]
+
+
+def test_receiving_more_than_approved_moves_only_what_was_awaited(delivered):
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-1", 1))
+    before = on_hand(repos, "SKU-1")
+    got = receive(repos, ret.rma_id, ("SKU-1", 3))
+    assert on_hand(repos, "SKU-1") == before + 1
+    assert (got.receipts[0].quantity, got.receipts[0].asked) == (1, 3)
+
+
+def test_a_write_off_needs_its_reason_and_unknown_lines_are_refused(delivered):
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-1", 1))
+    with pytest.raises(InvalidInput):
+        receive(repos, ret.rma_id, ("SKU-1", 1), disposition="write_off")
+    with pytest.raises(InvalidInput):
+        receive(repos, ret.rma_id, ("SKU-2", 1))
+
+
+def test_restock_releases_a_waiting_backorder(delivered):
+    from shared.services.allocation import allocate_order
+    from shared.services.backorders import release_backorders
+    from tests.service.flows import policy
+
+    repos, order_id = delivered
+    # SKU-2 sells out at BER, and the next order of it waits.
+    from shared.domain.stock import SetStockRequest
+    from shared.services.inventory import set_stock
+    set_stock("SKU-2", "BER", SetStockRequest(on_hand=0), repos, LATER)
+    waiting = placed_backorder(repos)
+    ret = approved(repos, order_id, ("SKU-2", 1))
+    receive(repos, ret.rma_id, ("SKU-2", 1))
+    release_backorders("SKU-2", repos, policy, LATER)
+    allocate_order(waiting, repos, policy, LATER)
+    assert repos.orders.get(waiting).status is OrderStatus.ALLOCATED
+
+
+def placed_backorder(repos) -> str:
+    from shared.services.allocation import allocate_order
+    from shared.services.capture import capture_order
+    from tests.factories import order_request
+    from tests.service.flows import policy
+
+    order_id = capture_order(order_request([("SKU-2", 1)], channel_order_id="CO-2"), "web", repos, LATER).order.order_id
+    allocate_order(order_id, repos, policy, LATER)
+    assert repos.orders.get(order_id).status is OrderStatus.BACKORDERED
+    return order_id
+
+
+# --- refunds -----------------------------------------------------------------------------------------
+
+def received(repos, order_id, *lines, **kw):
+    ret = approved(repos, order_id, *lines, **kw)
+    return receive(repos, ret.rma_id, *lines)
+
+
+def test_a_refund_goes_once_to_the_original_payment_with_a_credit_note(delivered):
+    repos, order_id = delivered
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    ret = received(repos, order_id, ("SKU-1", 1))
+    done = refund(repos, ret.rma_id, gateway)
+    again = refund(repos, ret.rma_id, gateway)
+    assert [(r.state, r.amount) for r in again.refunds] == [(RefundState.DONE, D("10.00"))]
+    assert done.status is ReturnStatus.REFUNDED and gateway.refunded == D("10.00")
+    assert repos.orders.get(order_id).pay.refunded == D("10.00")
+    notes = [d for d in repos.invoices.for_order(order_id) if d.kind.value == "CREDIT_NOTE"]
+    assert [n.gross for n in notes] == [D("10.00")]
+    assert len([e for e in events(repos, "RefundIssued") if e["rma_id"] == ret.rma_id]) == 1
+
+
+class LambdaDied(Exception):
+    """The function stopped between two writes (a timeout, an out-of-memory kill)."""
+
+
+def test_a_crash_between_the_providers_refund_and_our_record_refunds_once(delivered, monkeypatch):
+    repos, order_id = delivered
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    ret = received(repos, order_id, ("SKU-1", 2))
+    real, crashed = repos.commit, []
+
+    def commit(*writes):  # the order's commit right after the provider answered dies once
+        if gateway.calls and not crashed:
+            crashed.append(True)
+            raise LambdaDied
+        return real(*writes)
+
+    monkeypatch.setattr(repos, "commit", commit)
+    with pytest.raises(LambdaDied):
+        refund(repos, ret.rma_id, gateway)
+    monkeypatch.setattr(repos, "commit", real)
+    assert repos.returns.get(ret.rma_id).pending_refund is not None
+    done = refund(repos, ret.rma_id, gateway)
+    assert gateway.refunded == D("20.00") and len(set(gateway.keys("refund"))) == 1
+    assert repos.orders.get(order_id).pay.refunded == D("20.00")
+    assert [r.state for r in done.refunds] == [RefundState.DONE]
+
+
+def test_two_concurrent_refund_calls_claim_the_units_once(delivered, monkeypatch):
+    from tests.service.flows import interleave
+
+    repos, order_id = delivered
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    ret = received(repos, order_id, ("SKU-1", 1))
+    interleave(monkeypatch, repos, lambda: refund(repos, ret.rma_id, gateway))
+    refund(repos, ret.rma_id, gateway)
+    assert gateway.refunded == D("10.00")
+    assert [r.amount for r in repos.returns.get(ret.rma_id).refunds] == [D("10.00")]
+
+
+def test_store_credit_lands_in_the_ledger_once(delivered):
+    repos, order_id = delivered
+    ret = received(repos, order_id, ("SKU-2", 1), refund_method="store_credit")
+    done = refund(repos, ret.rma_id, FakeGateway())
+    refund(repos, ret.rma_id, FakeGateway())
+    assert done.refunds[0].method is RefundMethod.STORE_CREDIT
+    assert repos.store_credit.balances("cust-1") == {"EUR": D("10.00")}
+    assert [e.entry_id for e in repos.store_credit.entries("cust-1")] == [done.refunds[0].refund_id]
+    assert len(events(repos, "StoreCreditIssued")) == 1
+    assert any(d.covers == f"credit-{done.refunds[0].refund_id}" for d in repos.invoices.for_order(order_id))
+
+
+def test_the_merchant_refunds_shipping_for_its_faults_and_a_full_return_refunds_what_was_paid(delivered):
+    repos, order_id = delivered
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    ret = received(repos, order_id, ("SKU-1", 2), ("SKU-2", 1), reason="defective")
+    refund(repos, ret.rma_id, gateway)
+    assert gateway.refunded == D("35.00")
+    credit_refunds(repos.orders.get(order_id), repos, LATER)  # a redelivered webhook issues nothing more
+    notes = [d for d in repos.invoices.for_order(order_id) if d.kind.value == "CREDIT_NOTE"]
+    assert sum(n.gross for n in notes) == D("35.00")
+
+
+def test_a_restocking_fee_is_taken_when_the_customer_changed_their_mind(delivered):
+    repos, order_id = delivered
+    returns.put_policy("web", ReturnPolicy(restocking_fee_percent=D("10")), OPERATOR_PRINCIPAL, repos, NOW)
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    ret = received(repos, order_id, ("SKU-1", 1), reason="changed_mind")
+    done = refund(repos, ret.rma_id, gateway)
+    assert (done.refunds[0].amount, done.refunds[0].restocking_fee) == (D("9.00"), D("1.00"))
+
+
+def test_a_refund_before_anything_was_received_is_refused(delivered):
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-1", 1))
+    with pytest.raises(Conflict):
+        refund(repos, ret.rma_id, FakeGateway())
