@@ -89,21 +89,11 @@ class StoreCreditIssued(DomainEvent):
     rma_id: str | None = None
     amount: str
     currency: str
-    balance: str = Field(description="the customer's balance in `currency` after the entry")
-
-
-class ExchangeCreated(ReturnEvent):
-    event_type = "ExchangeCreated"
-    description = ("A return asked for replacement lines: a new order linked to the original (same channel and "
-                   "customer) was captured for them, paid by the returned value.")
-    exchange_order_id: str
-    lines: list[ReturnedUnits]
-    difference: str = Field(description="replacement total minus returned value: charged when positive, "
-                                        "refunded when negative")
-    currency: str
+    balance: str = Field(description="the customer's balance in `currency` as read just before the entry, plus "
+                                     "the entry (an entry committed concurrently may be missing from it)")
 
 
 RETURN_EVENTS: tuple[type[DomainEvent], ...] = (
     ReturnRequested, ReturnApproved, ReturnDeclined, ReturnReceived, ReturnInspected, RefundIssued,
-    StoreCreditIssued, ExchangeCreated,
+    StoreCreditIssued,
 )

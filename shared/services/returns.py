@@ -192,6 +192,11 @@ def _check_options(body: ReturnRequestBody, policy: ReturnPolicy) -> None:
     if body.refund_method not in policy.refund_methods:
         raise InvalidInput(f"this channel's return policy refunds only as {[m.value for m in policy.refund_methods]}",
                            field="refund_method")
+    if body.exchange_lines:
+        # Exchanges (a linked replacement order paid by the returned value) are the next step of the
+        # returns work; until then a request for one is refused rather than silently refunded.
+        raise InvalidInput("exchanges are not available yet: ask for a refund and place a new order",
+                           field="exchange_lines")
     if body.exchange_lines and not policy.allow_exchange:
         raise InvalidInput("this channel's return policy allows no exchanges", field="exchange_lines")
 
