@@ -93,7 +93,18 @@ class StoreCreditIssued(DomainEvent):
                                      "the entry (an entry committed concurrently may be missing from it)")
 
 
+class ExchangeCreated(ReturnEvent):
+    event_type = "ExchangeCreated"
+    description = ("An approved return asked for replacement lines: a new order linked to the original (same channel "
+                   "and customer, channel order id EXCHANGE-<rma>) was captured for them, paid by the returned value.")
+    exchange_order_id: str
+    lines: list[ReturnedUnits] = Field(description="the replacement lines (`line`: their index in the new order)")
+    difference: str = Field(description="replacement total minus returned value: when positive the new order is held "
+                                        "for the channel to collect it; when negative it is refunded on receipt")
+    currency: str
+
+
 RETURN_EVENTS: tuple[type[DomainEvent], ...] = (
     ReturnRequested, ReturnApproved, ReturnDeclined, ReturnReceived, ReturnInspected, RefundIssued,
-    StoreCreditIssued,
+    StoreCreditIssued, ExchangeCreated,
 )

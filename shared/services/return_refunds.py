@@ -67,7 +67,7 @@ def _refunded_in_full(ret: Return, repos: Repositories, now: datetime) -> Return
     if ret.status is not ReturnStatus.INSPECTED or ret.awaiting_refund() or ret.pending_refund or not done:
         return ret
     expected = ret.version
-    ret.move_to(ReturnStatus.REFUNDED, now, "refund")
+    ret.move_to(_settled(ret), now, "refund")
     ret.version += 1
     try:
         repos.commit(repos.returns.save(ret, expected))
@@ -76,8 +76,13 @@ def _refunded_in_full(ret: Return, repos: Repositories, now: datetime) -> Return
     return ret
 
 
+def _settled(ret: Return) -> ReturnStatus:
+    return ReturnStatus.EXCHANGED if ret.exchange_order_id else ReturnStatus.REFUNDED
+
+
 def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: datetime) -> ReturnRefund | None:
     from shared.domain.refunds import quote_refund
+    from shared.services.return_exchanges import exchange_credit
 
     for _ in range(ATTEMPTS):
         ret = get_return(rma_id, Principal("operator"), repos)
@@ -94,9 +99,12 @@ def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: d
                              shipping_refunded_before=shipping_before,
                              restocking_fee_percent=ret.policy.restocking_fee_percent
                              if ret.policy.restocking_fee_applies(ret.reason) else Decimal(0))
+        # What paid for an exchange is not refunded: only the rest of the units' value.
+        exchanged = min(quote.amount, exchange_credit(ret))
         refund = ReturnRefund(refund_id=f"{rma_id}-R{len(ret.refunds) + 1}", method=method or ret.refund_method,
-                              lines=units, amount=quote.amount, currency=quote.currency, shipping=quote.shipping,
-                              restocking_fee=quote.restocking_fee, created_at=now)
+                              lines=units, amount=quote.amount - exchanged, currency=quote.currency,
+                              shipping=quote.shipping, restocking_fee=quote.restocking_fee, exchanged=exchanged,
+                              created_at=now)
         expected = ret.version
         ret.refunds.append(refund)
         ret.version += 1
@@ -158,7 +166,7 @@ def _finish(rma_id: str, claimed: ReturnRefund, moved: tuple[str | None, str | N
                 assert ret_line is not None
                 ret_line.refunded += units
             if ret.status is ReturnStatus.INSPECTED and not ret.awaiting_refund():
-                ret.move_to(ReturnStatus.REFUNDED, now, "refund")
+                ret.move_to(_settled(ret), now, "refund")
             events.append(_issued(ret, refund, now))
             if refund.method is RefundMethod.STORE_CREDIT and refund.amount > 0:
                 writes.extend(repos.store_credit.move(ret.customer_id, refund.refund_id, refund.amount,

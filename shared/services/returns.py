@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.orders import ExternalId, Order, OrderStatus
 from shared.domain.principal import Principal
-from shared.domain.return_events import ReturnApproved, ReturnDeclined, ReturnedUnits, ReturnRequested
+from shared.domain.return_events import (
+    ExchangeCreated,
+    ReturnApproved,
+    ReturnDeclined,
+    ReturnedUnits,
+    ReturnRequested,
+)
 from shared.domain.returns import (
     ExchangeLine,
     RefundMethod,
@@ -124,6 +130,7 @@ def request_return(order_id: str, body: ReturnRequestBody, principal: Principal,
     same RMA; the same id with another body is a Conflict."""
     from shared.domain.refunds import quote_refund
     from shared.domain.return_policy import auto_approves, check_return
+    from shared.services.return_exchanges import exchange_prices
 
     order = repos.orders.get(order_id)
     if order is None or not principal.can_see(order.channel):
@@ -149,7 +156,8 @@ def request_return(order_id: str, body: ReturnRequestBody, principal: Principal,
         ret = Return(rma_id=new_rma_id(now), request_id=body.request_id, request_fingerprint=fingerprint,
                      order_id=order_id, channel=order.channel, customer_id=order.request.customer.id,
                      reason=body.reason, comment=body.comment, lines=check.lines, refund_method=body.refund_method,
-                     exchange_lines=body.exchange_lines, merchant_pays_shipping=policy.merchant_pays(body.reason),
+                     exchange_lines=exchange_prices(order, body.exchange_lines),
+                     merchant_pays_shipping=policy.merchant_pays(body.reason),
                      policy=policy, value=quote.amount, currency=order.request.currency, created_at=now,
                      updated_at=now)
         ret.history.append(_change(ReturnStatus.REQUESTED, now, principal.name, "; ".join(check.reasons) or None))
@@ -192,11 +200,6 @@ def _check_options(body: ReturnRequestBody, policy: ReturnPolicy) -> None:
     if body.refund_method not in policy.refund_methods:
         raise InvalidInput(f"this channel's return policy refunds only as {[m.value for m in policy.refund_methods]}",
                            field="refund_method")
-    if body.exchange_lines:
-        # Exchanges (a linked replacement order paid by the returned value) are the next step of the
-        # returns work; until then a request for one is refused rather than silently refunded.
-        raise InvalidInput("exchanges are not available yet: ask for a refund and place a new order",
-                           field="exchange_lines")
     if body.exchange_lines and not policy.allow_exchange:
         raise InvalidInput("this channel's return policy allows no exchanges", field="exchange_lines")
 
@@ -267,16 +270,29 @@ def approve_return(rma_id: str, principal: Principal, repos: Repositories, now: 
         ret.decision_note = note
         ret.move_to(ReturnStatus.APPROVED, now, principal.name, note)
         ret.version += 1
+        exchange = _exchange(ret, order, repos, now)
         event = ReturnApproved(occurred_at=now, rma_id=rma_id, order_id=ret.order_id, channel=ret.channel,
                                status=ret.status.value, location_id=location.location_id,
                                tracking_code=ret.parcel.tracking_code if ret.parcel else None,
                                carrier=ret.parcel.carrier if ret.parcel else None, approved_by=principal.name)
         try:
-            repos.commit(repos.returns.save(ret, expected), repos.events.publish(event))
+            repos.commit(repos.returns.save(ret, expected), repos.events.publish_all([event, *exchange]))
             return ret
         except CommitFailed:
             continue  # decided meanwhile (or its label bought twice: the carrier answers the same reference)
     raise Busy(f"return {rma_id} is changing too fast; retry")
+
+
+def _exchange(ret: Return, order: Order, repos: Repositories, now: datetime) -> list[ExchangeCreated]:
+    """The replacement order of an approved exchange (captured before the return is saved: a retry
+    finds it under its channel order id)."""
+    if not ret.exchange_lines or ret.exchange_order_id is not None:
+        return []
+    from shared.services.return_exchanges import create_exchange
+
+    created = create_exchange(ret, order, repos, now)
+    ret.exchange_order_id = created.exchange_order_id
+    return [created]
 
 
 def decline_return(rma_id: str, principal: Principal, note: str | None, repos: Repositories, now: datetime) -> Return:

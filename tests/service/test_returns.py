@@ -319,3 +319,43 @@ def test_a_refund_before_anything_was_received_is_refused(delivered):
     ret = approved(repos, order_id, ("SKU-1", 1))
     with pytest.raises(Conflict):
         refund(repos, ret.rma_id, FakeGateway())
+
+
+# --- exchanges ---------------------------------------------------------------------------------------
+
+def test_an_exchange_is_a_new_order_at_approval_and_the_rest_of_the_value_is_refunded(delivered):
+    from shared.services.allocation import allocate_order
+    from tests.service.flows import policy
+
+    repos, order_id = delivered
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    # Two SKU-1 (20.00) back, one SKU-2 (10.00) in exchange: 10.00 is refunded when they come back.
+    ret = approved(repos, order_id, ("SKU-1", 2), exchange_lines=[{"sku": "SKU-2", "quantity": 1}])
+    again = returns.approve_return(ret.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
+    assert ret.exchange_order_id is not None and again.exchange_order_id == ret.exchange_order_id
+    exchange = repos.orders.get(ret.exchange_order_id)
+    assert (exchange.request.channel_order_id, exchange.total, exchange.pay.captured) == (
+        f"EXCHANGE-{ret.rma_id}", D("10.00"), D("10.00"))
+    assert [e["difference"] for e in events(repos, "ExchangeCreated")] == ["-10.00"]
+    allocate_order(exchange.order_id, repos, policy, LATER)
+    assert repos.orders.get(exchange.order_id).status is OrderStatus.ALLOCATED
+    receive(repos, ret.rma_id, ("SKU-1", 2))
+    done = refund(repos, ret.rma_id, gateway)
+    assert (done.status, done.refunds[0].amount, done.refunds[0].exchanged) == (
+        ReturnStatus.EXCHANGED, D("10.00"), D("10.00"))
+    assert gateway.refunded == D("10.00")
+
+
+def test_an_exchange_worth_more_than_the_return_waits_for_the_difference(delivered):
+    from shared.domain.orders import HoldReason
+    from shared.services.allocation import allocate_order
+    from tests.service.flows import policy
+
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-2", 1), exchange_lines=[{"sku": "SKU-9", "quantity": 1,
+                                                                   "unit_price": "25.00"}])
+    allocate_order(ret.exchange_order_id, repos, policy, LATER)
+    held = repos.orders.get(ret.exchange_order_id)
+    assert HoldReason.PAYMENT_MISMATCH in [h.reason for h in held.open_holds]
+    with pytest.raises(InvalidInput):  # a SKU the order does not have needs its price
+        ask(repos, order_id, ("SKU-1", 1), request_id="r-2", exchange_lines=[{"sku": "SKU-9", "quantity": 1}])
