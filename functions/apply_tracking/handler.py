@@ -1,4 +1,4 @@
-"""Tracking updates from the tracking-updates queue -> shipments (once each, never backwards),
+"""Tracking updates from the tracking-updates queue -> shipments or return parcels (once each, never backwards),
 late parcels flagged, orders delivered. Failed records return to the queue (partial batch)."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def apply(record: TrackingRecord) -> None:
         count("TrackingNumberUnknown")
     logger.info("tracking update applied", extra={
         "provider": queued.provider, "provider_event_id": queued.provider_event_id,
-        "results": {r.shipment_id or queued.tracking_code: r.outcome.value for r in results}})
+        "results": {r.subject or queued.tracking_code: r.outcome.value for r in results}})
 
 
 @logger.inject_lambda_context

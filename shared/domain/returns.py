@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
+from shared.domain.money import Amount
 from shared.domain.orders import ExternalId, Sku
-from shared.domain.shipments import StoredLabel, TrackingEntry
+from shared.domain.shipments import StoredLabel, TrackingEntry, has_seen, recorded
 from shared.domain.tracking import ShipmentStatus
 from shared.errors import Conflict
 
@@ -154,8 +155,11 @@ class ReturnLine(BaseModel):
 
 
 class ExchangeLine(BaseModel):
+    """A replacement: its price is the order's for a SKU the order has, else the one given here."""
+
     sku: Sku
     quantity: Annotated[int, Field(gt=0, le=10_000)]
+    unit_price: Amount | None = Field(default=None, description="Needed for a SKU the order does not have")
 
 
 class ReturnParcel(BaseModel):
@@ -167,7 +171,13 @@ class ReturnParcel(BaseModel):
     label: StoredLabel
     status: ShipmentStatus = ShipmentStatus.LABEL_CREATED
     status_at: datetime | None = None
-    history: list[TrackingEntry] = []
+    history: list[TrackingEntry] = []   # bounded like a shipment's (shared/domain/shipments.py)
+
+    def has_seen(self, provider: str, provider_event_id: str) -> bool:
+        return has_seen(self.history, provider, provider_event_id)
+
+    def record(self, entry: TrackingEntry) -> None:
+        self.history = recorded(self.history, entry)
 
 
 class Receipt(BaseModel):
@@ -196,6 +206,7 @@ class ReturnRefund(BaseModel):
     currency: str
     shipping: Decimal = Decimal(0)      # of `amount`, the original shipping refunded
     restocking_fee: Decimal = Decimal(0)  # taken off `amount`
+    exchanged: Decimal = Decimal(0)       # of the units' value, what paid for the exchange order (not refunded)
     state: RefundState = RefundState.PENDING
     provider_refund_id: str | None = None
     problem: str | None = None

@@ -78,26 +78,40 @@ class Shipment(BaseModel):
     version: int = 0
 
     def has_seen(self, provider: str, provider_event_id: str) -> bool:
-        """Whether the history holds this event: the same id from the same signer (every carrier name
-        speaking our canonical format is one, see shared/domain/tracking.py event_namespace). An event
-        that dropped out of the bounded history is not seen; it is older than what was applied since,
-        so it is kept again, not applied."""
-        namespace = event_namespace(provider)
-        return any(e.provider_event_id == provider_event_id and event_namespace(e.provider) == namespace
-                   for e in self.history)
+        """Whether the history holds this event (see `has_seen` below)."""
+        return has_seen(self.history, provider, provider_event_id)
 
     def record(self, entry: TrackingEntry) -> None:
         """Add an update to the history, dropping the oldest entries past the bounds."""
-        self.history.append(entry)
-        applied = [e for e in self.history if e.applied]
-        ignored = [e for e in self.history if not e.applied]
-        if len(applied) > MAX_APPLIED_HISTORY or len(ignored) > MAX_IGNORED_HISTORY:
-            dropped = {id(e) for e in applied[:-MAX_APPLIED_HISTORY] + ignored[:-MAX_IGNORED_HISTORY]}
-            self.history = [e for e in self.history if id(e) not in dropped]
-        sizes = {id(e): len(e.model_dump_json().encode()) for e in self.history}
-        total = sum(sizes.values())
-        while total > MAX_HISTORY_BYTES and len(self.history) > 1:
-            # Ignored updates go first, then the oldest applied ones; the newest entry always stays.
-            oldest = next((e for e in self.history[:-1] if not e.applied), self.history[0])
-            self.history.remove(oldest)
-            total -= sizes[id(oldest)]
+        self.history = recorded(self.history, entry)
+
+
+# The history rules as functions of the history alone: a return's parcel (shared/domain/returns.py)
+# keeps its carrier updates by the same rules as a shipment.
+
+def has_seen(history: list[TrackingEntry], provider: str, provider_event_id: str) -> bool:
+    """Whether the history holds this event: the same id from the same signer (every carrier name
+    speaking our canonical format is one, see shared/domain/tracking.py event_namespace). An event
+    that dropped out of the bounded history is not seen; it is older than what was applied since,
+    so it is kept again, not applied."""
+    namespace = event_namespace(provider)
+    return any(e.provider_event_id == provider_event_id and event_namespace(e.provider) == namespace
+               for e in history)
+
+
+def recorded(history: list[TrackingEntry], entry: TrackingEntry) -> list[TrackingEntry]:
+    """The history with `entry` added, the oldest entries past the bounds dropped."""
+    history = [*history, entry]
+    applied = [e for e in history if e.applied]
+    ignored = [e for e in history if not e.applied]
+    if len(applied) > MAX_APPLIED_HISTORY or len(ignored) > MAX_IGNORED_HISTORY:
+        dropped = {id(e) for e in applied[:-MAX_APPLIED_HISTORY] + ignored[:-MAX_IGNORED_HISTORY]}
+        history = [e for e in history if id(e) not in dropped]
+    sizes = {id(e): len(e.model_dump_json().encode()) for e in history}
+    total = sum(sizes.values())
+    while total > MAX_HISTORY_BYTES and len(history) > 1:
+        # Ignored updates go first, then the oldest applied ones; the newest entry always stays.
+        oldest = next((e for e in history[:-1] if not e.applied), history[0])
+        history.remove(oldest)
+        total -= sizes[id(oldest)]
+    return history

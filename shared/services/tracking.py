@@ -5,7 +5,8 @@
    table access, so a slow table never makes a carrier time out and retry.
 2. `apply_update` (apply-tracking, from that queue): apply an update to the shipment(s) with its
    tracking number, once, never backwards, and move the order along, in one transaction with the
-   events it announces.
+   events it announces. A number no shipment has may be a return's label: the return's parcel
+   follows the same rules (shared/services/return_tracking.py).
 
 Guards of step 2 (each has a test in tests/integration/test_tracking.py that fails without it):
 - The dedupe key is (provider, provider_event_id), the provider taken as its signer (every name
@@ -37,7 +38,7 @@ from shared.errors import Busy
 # event modules (about 30 ms of every cold start): the worker functions import those themselves.
 if TYPE_CHECKING:
     from shared.domain.events import DomainEvent
-    from shared.domain.shipments import Shipment
+    from shared.domain.shipments import Shipment, TrackingEntry
     from shared.repositories import Repositories
 
 TRACKING_QUEUE = "tracking-updates"  # infra/wiring.py TRACKING_UPDATES
@@ -102,13 +103,19 @@ class Outcome(StrEnum):
     APPLIED = "APPLIED"      # became the shipment's state
     KEPT = "KEPT"            # older than, or behind, the shipment's state: in its history only
     DUPLICATE = "DUPLICATE"  # this provider event is already in the history
-    UNKNOWN = "UNKNOWN"      # no shipment has the tracking number: recorded, acknowledged
+    UNKNOWN = "UNKNOWN"      # no shipment nor return has the tracking number: recorded, acknowledged
 
 
 @dataclass(frozen=True)
 class Result:
     shipment_id: str | None
     outcome: Outcome
+    rma_id: str | None = None  # the update was about a return's parcel
+
+    @property
+    def subject(self) -> str | None:
+        """What the update was applied to, for the log: the shipment, or the return."""
+        return self.shipment_id or (f"return {self.rma_id}" if self.rma_id else None)
 
 
 def apply_update(update: TrackingUpdate, received_at: datetime, repos: Repositories, now: datetime) -> list[Result]:
@@ -116,6 +123,11 @@ def apply_update(update: TrackingUpdate, received_at: datetime, repos: Repositor
     redelivered message finds the event in each shipment's history."""
     found = repos.shipments.for_tracking(update.tracking_code)
     if not found:
+        # A return's label, perhaps: asked only now, so an outbound parcel's update costs no second query.
+        from shared.services.return_tracking import apply_to_returns
+
+        if returned := apply_to_returns(update, received_at, repos, now):
+            return returned
         # Acknowledged, not retried: no retry makes a number we never shipped known. Kept (30 days)
         # for whoever investigates; the message does not sit in the DLQ for it.
         repos.shipments.record_unknown(update, received_at)
@@ -145,16 +157,12 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
             now: datetime) -> Outcome:
     """One try on the shipment as read; CommitFailed when it (or its order) changed since."""
     from shared.domain.events import ShipmentTrackingUpdated
-    from shared.domain.shipments import TrackingEntry
 
     if shipment.has_seen(update.provider, update.provider_event_id):
         return Outcome.DUPLICATE
     expected, previous, previous_estimate = shipment.version, shipment.status, shipment.estimated_delivery
     applies = supersedes(shipment.status, shipment.status_at, update)
-    shipment.record(TrackingEntry(
-        provider=update.provider, provider_event_id=update.provider_event_id, status=update.status,
-        occurred_at=update.occurred_at, received_at=received_at, applied=applies, raw_status=update.raw_status,
-        message=update.message, location=update.location, estimated_delivery=update.estimated_delivery))
+    shipment.record(tracking_entry(update, received_at, applies))
     shipment.last_tracking_at = max(filter(None, (shipment.last_tracking_at, received_at)))
     shipment.version += 1
     events: list[DomainEvent] = []
@@ -179,6 +187,16 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
         work.add(repos.orders.save(order, order_expected))
     work.add(repos.events.publish_all(events)).commit()
     return Outcome.APPLIED if applies else Outcome.KEPT
+
+
+def tracking_entry(update: TrackingUpdate, received_at: datetime, applied: bool) -> TrackingEntry:
+    """The update as a parcel's history keeps it (a shipment's or a return's)."""
+    from shared.domain.shipments import TrackingEntry
+
+    return TrackingEntry(
+        provider=update.provider, provider_event_id=update.provider_event_id, status=update.status,
+        occurred_at=update.occurred_at, received_at=received_at, applied=applied, raw_status=update.raw_status,
+        message=update.message, location=update.location, estimated_delivery=update.estimated_delivery)
 
 
 def _order_effects(shipment: Shipment, update: TrackingUpdate, delivered: bool, check_late: bool,
