@@ -141,6 +141,8 @@ class Function:
     issues_api_keys: bool = False
     # Send customer email through SES.
     sends_email: bool = False
+    # Send customer text messages through AWS End User Messaging SMS (sms-voice:SendTextMessage).
+    sends_sms: bool = False
     memory_mb: int = 512
     timeout_s: int = 15
     # 1 serialises a consumer (one batch at a time); None lets Lambda scale out.
@@ -156,7 +158,7 @@ ORDER_ALLOCATIONS = {"source": [EVENT_SOURCE], "detail-type": ["OrderAllocated"]
 CUSTOMER_MOMENTS = {
     "source": [EVENT_SOURCE],
     "detail-type": ["ShipmentDispatched", "ShipmentDelayed", "OrderDelivered", "OrderCancelled", "OrderRejected",
-                    "RefundIssued"],
+                    "RefundIssued", "ReturnApproved", "ReturnReceived"],
 }
 # "Confirmed": the first allocation step of a verified order (stock reserved, or a backorder), not its
 # receipt: a held order is confirmed when it is released and allocated, a rejected one never.
@@ -456,7 +458,9 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Tells the customer about their order (confirmed, shipped, ready, delayed, delivered, ...)",
         queue=QueueSpec(name="notifications", event_patterns=(CUSTOMER_MOMENTS, ORDER_CONFIRMED, READY_FOR_PICKUP)),
         table_access="write",  # reads orders; writes the once-per-event idempotency records
+        label_access="read",  # presigns the return label's link
         sends_email=True,
+        sends_sms=True,
     ),
     Function(
         name="reconcile",

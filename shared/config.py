@@ -34,6 +34,10 @@ class Environment:
     email_sender: str = "OMS_EMAIL_SENDER"
     # Local runtime only: write customer messages as files here instead of sending them via SES.
     local_outbox: str = "OMS_LOCAL_OUTBOX"
+    # SMS (AWS End User Messaging SMS), both optional: the phone number, sender ID, pool (id or ARN)
+    # texts are sent from, and the configuration set whose event destinations record deliveries.
+    sms_origination_identity: str = "OMS_SMS_ORIGINATION_IDENTITY"
+    sms_configuration_set: str = "OMS_SMS_CONFIGURATION_SET"
     # Which provider moves the money of an order that names an intent but no provider: sandbox or stripe.
     payment_provider: str = "OMS_PAYMENT_PROVIDER"
     # The Secrets Manager secret with stripe_secret_key and stripe_webhook_secret.
@@ -105,6 +109,8 @@ class Settings:
     label_carrier: str = DEFAULTS.label_carrier
     email_sender: str = DEFAULTS.email_sender
     local_outbox: str | None = None
+    sms_origination_identity: str | None = None
+    sms_configuration_set: str | None = None
     # Queue name -> URL, for the queues a function sends to directly (wiring `sends_to`).
     queue_urls: dict[str, str] = field(default_factory=dict)
     payment_provider: str = DEFAULTS.payment_provider
@@ -129,6 +135,8 @@ def settings() -> Settings:
         label_carrier=env.get(ENV.label_carrier, DEFAULTS.label_carrier),
         email_sender=env.get(ENV.email_sender, DEFAULTS.email_sender),
         local_outbox=env.get(ENV.local_outbox) or None,
+        sms_origination_identity=env.get(ENV.sms_origination_identity) or None,
+        sms_configuration_set=env.get(ENV.sms_configuration_set) or None,
         payment_provider=env.get(ENV.payment_provider, DEFAULTS.payment_provider),
         payment_secret=env.get(ENV.payment_secret, DEFAULTS.payment_secret),
         payment_max_failures=int(env.get(ENV.payment_max_failures) or DEFAULTS.payment_max_failures),

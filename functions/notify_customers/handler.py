@@ -1,14 +1,19 @@
-"""Customer moments from SQS -> one message per event to the customer (SES, or the local outbox).
+"""Customer moments from SQS -> per event, one email and (where the order's channel sends SMS) one
+text message to the customer (SES and End User Messaging SMS, or the local outbox).
 
-Once per event: an email cannot be un-sent and no table write of ours can carry the event's id in
-the same transaction as the send, so Powertools Idempotency records each `event_id` in the table
-(pk `IDEMPOTENCY#notify-customers`, sk `notify-customers#<hash of the event id>`, TTL `expires_at`)
-around the send. A failed send deletes the in-progress record, so the SQS retry can send.
+Once per event and medium: a message cannot be un-sent and no table write of ours can carry the
+event's id in the same transaction as the send, so Powertools Idempotency records each `event_id`
+per medium in the table (pk `IDEMPOTENCY#notify-customers`, sk `notify-customers#<hash of the event
+id>` for the email, `notify-customers-sms#<hash>` for the SMS, TTL `expires_at`) around the send. A
+failed send deletes its in-progress record, so the SQS retry sends it again; the medium already sent
+finds its record and sends nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -18,13 +23,18 @@ from pydantic import BaseModel, Field, Json
 
 from shared.adapters.idempotency import table_persistence
 from shared.adapters.mailer import mailer, masked
+from shared.adapters.sms import SmsRefused, sms_sender
 from shared.batch import sqs_processor
+from shared.domain.notifications import Medium, Notification, TextMessage
 from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
-from shared.services.notifications import Skipped, notification_for
+from shared.services.clock import utc_now
+from shared.services.notifications import Skipped, messages_for
 
 # Long enough to cover a redrive from a DLQ (14 days' retention) of a duplicate whose twin was sent.
 KEEP_SECONDS = 15 * 24 * 3600
+# The email's prefix is the one used before SMS existed: records written then still count.
+KEY_PREFIX = {Medium.EMAIL: "notify-customers", Medium.SMS: "notify-customers-sms"}
 
 
 class CustomerEvent(BaseModel):
@@ -47,33 +57,61 @@ idempotency = IdempotencyConfig(event_key_jmespath="detail.event_id", raise_on_n
                                 expires_after_seconds=KEEP_SECONDS, response_hook=_already_done)
 
 
-def deliver(event: dict) -> dict:
-    """Compose and send; what it returns is stored as the event's outcome (no personal data)."""
-    outcome = notification_for(event["detail_type"], event["detail"], repositories())
+def send_email(event: dict, message: Notification) -> dict:
+    """What it returns is stored as the outcome (no personal data)."""
+    reference = mailer().send(message)
+    logger.info("customer notified", extra={"order_id": message.order_id, "moment": message.moment.value,
+                                            "medium": Medium.EMAIL.value, "language": message.message.language,
+                                            "to": masked(message.recipient), "reference": reference})
+    count("CustomerNotified")
+    return {"sent": message.moment.value, "reference": reference}
+
+
+def send_sms(event: dict, message: TextMessage) -> dict:
+    """A refusal about this recipient (opted out, a number the service cannot route) is an outcome,
+    not a failure: stored like a send, never retried."""
+    try:
+        reference = sms_sender().send(message)
+    except SmsRefused as refused:
+        logger.warning("the SMS service refused this recipient; not retried",
+                       extra={"order_id": message.order_id, "moment": message.moment.value, "reason": refused.reason})
+        count("SmsRefused")
+        return {"refused": refused.reason}
+    logger.info("customer notified", extra={"order_id": message.order_id, "moment": message.moment.value,
+                                            "medium": Medium.SMS.value, "language": message.language,
+                                            "reference": reference})
+    count("CustomerTexted")
+    return {"sent": message.moment.value, "medium": Medium.SMS.value, "reference": reference}
+
+
+SENDERS: dict[Medium, Callable[..., dict]] = {Medium.EMAIL: send_email, Medium.SMS: send_sms}
+
+
+@cache
+def send_once(medium: Medium):
+    """The medium's sender behind the idempotency guard; built on first use (it needs settings and a client)."""
+    return idempotent_function(SENDERS[medium], data_keyword_argument="event",
+                               persistence_store=table_persistence("notify-customers"),
+                               config=idempotency, key_prefix=KEY_PREFIX[medium])
+
+
+def notify(record: CustomerEventRecord) -> None:
+    """Email first, then SMS; a failed send fails the record after what was sent is recorded."""
+    event: dict[str, Any] = {"detail_type": record.body.detail_type, "detail": record.body.detail}
     order_id = event["detail"].get("order_id")
+    outcome = messages_for(event["detail_type"], event["detail"], repositories(), utc_now())
     if isinstance(outcome, Skipped):
         logger.info("no message for this event", extra={"order_id": order_id, "reason": outcome.reason,
                                                         "detail_type": event["detail_type"]})
         count("NotificationSkipped")
-        return {"skipped": outcome.reason}
-    reference = mailer().send(outcome)
-    logger.info("customer notified", extra={"order_id": order_id, "moment": outcome.moment.value,
-                                            "language": outcome.message.language,
-                                            "to": masked(outcome.recipient), "reference": reference})
-    count("CustomerNotified")
-    return {"sent": outcome.moment.value, "reference": reference}
-
-
-@cache
-def deliver_once():
-    """`deliver` behind the idempotency guard; built on first use (it needs settings and a client)."""
-    return idempotent_function(deliver, data_keyword_argument="event",
-                               persistence_store=table_persistence("notify-customers"),
-                               config=idempotency, key_prefix="notify-customers")
-
-
-def notify(record: CustomerEventRecord) -> None:
-    deliver_once()(event={"detail_type": record.body.detail_type, "detail": record.body.detail})
+        return
+    for medium, message in outcome.by_medium():
+        if isinstance(message, Skipped):
+            logger.info("no message by this medium", extra={"order_id": order_id, "medium": medium.value,
+                                                            "reason": message.reason})
+            count("NotificationSkipped" if medium is Medium.EMAIL else "SmsSkipped")
+            continue
+        send_once(medium)(event=event, message=message)
 
 
 @logger.inject_lambda_context

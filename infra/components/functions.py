@@ -119,6 +119,19 @@ class OmsFunction(Construct):
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[Stack.of(self).format_arn(service="ses", resource="identity", resource_name=identity)
                            for identity in email_identities]))
+        if self.spec.sends_sms:
+            self._grant_sms()
+
+    def _grant_sms(self) -> None:
+        """Send text messages from this account's SMS resources in this region, and nothing else."""
+        resource = Stack.of(self).format_arn(service="sms-voice", resource="*", arn_format=ArnFormat.NO_RESOURCE_NAME)
+        self.function.add_to_role_policy(iam.PolicyStatement(actions=["sms-voice:SendTextMessage"],
+                                                             resources=[resource]))
+        acknowledge(self.role, {"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sms-voice:<AWS::Region>:"
+                                "<AWS::AccountId>:*]": (
+            "SendTextMessage authorises the origination identity the service picks (a phone number, sender ID or "
+            "pool of the account, unknown when deploying), its opt-out list and configuration set: any SMS "
+            "resource of this account and region, and only the send action.")})
 
     def _grant_channel_keys(self) -> None:
         """Create channel keys and usage plans (tagged oms:channel), attach and detach keys to plans, and

@@ -1,4 +1,5 @@
-"""Sending a customer message: SES (v2 API) in AWS, `.eml` files in a local outbox on a laptop.
+"""Sending a customer email: SES (v2 API) in AWS, `.eml` files in a local outbox on a laptop (text
+messages: shared/adapters/sms.py, the same outbox).
 
 The outbox is chosen by configuration (`OMS_LOCAL_OUTBOX`, set by the local runtime and the
 integration tests), never by guessing: a deployed function without it always uses SES. Each send
@@ -70,7 +71,7 @@ class OutboxMailer:
         now = datetime.now(UTC)
         email = as_email(notification, self.sender, now)
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"{now:%Y%m%dT%H%M%S%fZ}-{notification.moment.value}-{_safe(notification.event_id)}-" \
+        name = f"{now:%Y%m%dT%H%M%S%fZ}-{notification.moment.value}-{file_safe(notification.event_id)}-" \
                f"{uuid.uuid4().hex[:6]}.eml"
         # Written aside and renamed: a reader (a person, a test) never sees half a message.
         partial = self.directory / f".{name}.tmp"
@@ -94,7 +95,8 @@ def as_email(notification: Notification, sender: str, at: datetime) -> EmailMess
     return email
 
 
-def _safe(text: str) -> str:
+def file_safe(text: str) -> str:
+    """A piece of an outbox file name: letters, digits, - and _ (the event id comes from outside)."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:64]
 
 

@@ -60,6 +60,9 @@ class ChannelSettings(BaseModel):
     allow_split: Flag = Field(default=True, description="May one order ship from several locations")
     allow_partial: Flag = Field(default=False, description="May what is in stock ship while the rest is backordered")
     allow_cod: Flag = Field(default=False, description="Cash on delivery: otherwise such orders are held")
+    sms_notifications: Flag = Field(
+        default=False, description="Text the customer (SMS) beside the email for every message they get, when "
+                                   "they gave a phone number written internationally (+ and country code)")
     currencies: Annotated[list[CurrencyCode], Field(max_length=50)] = Field(
         default=[], description="Currencies this channel may sell in; empty: any. Another one holds the order")
     sku_mapping: dict[MappingKey, Sku] = Field(

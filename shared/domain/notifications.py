@@ -1,22 +1,28 @@
-"""Customer messages: which moments get one, and their text in the customer's language.
+"""Customer messages: which moments get one, and their text in the customer's language, by email
+and by text message (SMS).
 
-Pure: the notifier function decides *whether* to send (once per event) and *how* (SES in AWS, a
-local outbox on a laptop); this module only says *what*. Languages: English, Spanish, German and
+Pure: the notifier function decides *whether* to send (once per event and medium) and *how* (SES
+and AWS End User Messaging SMS in AWS, a local outbox on a laptop); this module only says *what*.
+The words are in shared/domain/notification_texts.py. Languages: English, Spanish, German and
 French; a customer's `de-CH` gets German, an unknown language gets English.
 
 A sentence whose facts we do not have is left out rather than rendered with a hole: a shipment
 without a tracking link gives the tracking number alone, one without either says neither; a delay
-without a carrier estimate names no date; a pickup without a code asks for none.
+without a carrier estimate names no date; a pickup without a code asks for none; a return without
+a label link gives none.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from string import Template
 from urllib.parse import quote
+
+from shared.domain.notification_texts import OPTIONAL, TEXTS
 
 
 class Moment(StrEnum):
@@ -28,123 +34,17 @@ class Moment(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     REFUND_ISSUED = "refund_issued"
+    RETURN_APPROVED = "return_approved"
+    RETURN_RECEIVED = "return_received"
+
+
+class Medium(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
 
 
 FALLBACK = "en"
-
-# (subject, body) per moment and language. $-placeholders: name, order, location, amount, and the
-# optional sentences $tracking (from tracking_url, tracking_code), $eta_note (from eta) and
-# $pickup_note (from pickup_code), which `render` builds from _OPTIONAL below.
-_TEXT: dict[str, dict[Moment, tuple[str, str]]] = {
-    "en": {
-        Moment.CONFIRMED: ("Your order $order is confirmed", "Hello $name,\n\nthank you: we have your order $order "
-                           "and are preparing it."),
-        Moment.SHIPPED: ("Your order $order is on its way", "Hello $name,\n\nyour parcel has left us.$tracking"),
-        Moment.READY_FOR_PICKUP: ("Your order $order is ready for pickup", "Hello $name,\n\nyour order is waiting "
-                                  "for you at $location.$pickup_note"),
-        Moment.DELAYED: ("Your order $order is delayed", "Hello $name,\n\nyour parcel is running late$eta_note. "
-                         "We are sorry for the wait.$tracking"),
-        Moment.DELIVERED: ("Your order $order has been delivered", "Hello $name,\n\nyour parcel has arrived. "
-                           "Enjoy!"),
-        Moment.CANCELLED: ("Your order $order is cancelled", "Hello $name,\n\nyour order $order has been "
-                           "cancelled. Anything you paid will be refunded."),
-        Moment.REJECTED: ("We could not accept your order $order", "Hello $name,\n\nwe are sorry: we could not "
-                          "accept your order $order, and it will not be sent. Anything you paid will be refunded."),
-        Moment.REFUND_ISSUED: ("Refund for order $order", "Hello $name,\n\nwe have refunded $amount for your "
-                               "order $order."),
-    },
-    "es": {
-        Moment.CONFIRMED: ("Tu pedido $order está confirmado", "Hola $name:\n\ngracias, hemos recibido tu pedido "
-                           "$order y lo estamos preparando."),
-        Moment.SHIPPED: ("Tu pedido $order está en camino", "Hola $name:\n\ntu paquete ya ha salido.$tracking"),
-        Moment.READY_FOR_PICKUP: ("Tu pedido $order está listo para recoger", "Hola $name:\n\ntu pedido te espera "
-                                  "en $location.$pickup_note"),
-        Moment.DELAYED: ("Tu pedido $order se retrasa", "Hola $name:\n\ntu paquete se retrasa$eta_note. Sentimos "
-                         "la espera.$tracking"),
-        Moment.DELIVERED: ("Tu pedido $order ha sido entregado", "Hola $name:\n\ntu paquete ha llegado. "
-                           "¡Que lo disfrutes!"),
-        Moment.CANCELLED: ("Tu pedido $order ha sido cancelado", "Hola $name:\n\ntu pedido $order ha sido "
-                           "cancelado. Te devolveremos lo que hayas pagado."),
-        Moment.REJECTED: ("No hemos podido aceptar tu pedido $order", "Hola $name:\n\nlo sentimos, no hemos "
-                          "podido aceptar tu pedido $order y no se enviará. Te devolveremos lo que hayas pagado."),
-        Moment.REFUND_ISSUED: ("Reembolso del pedido $order", "Hola $name:\n\nte hemos reembolsado $amount por "
-                               "tu pedido $order."),
-    },
-    "de": {
-        Moment.CONFIRMED: ("Ihre Bestellung $order ist bestätigt", "Hallo $name,\n\nvielen Dank: Ihre Bestellung "
-                           "$order ist bei uns eingegangen und wird vorbereitet."),
-        Moment.SHIPPED: ("Ihre Bestellung $order ist unterwegs", "Hallo $name,\n\nIhr Paket ist unterwegs.$tracking"),
-        Moment.READY_FOR_PICKUP: ("Ihre Bestellung $order liegt zur Abholung bereit", "Hallo $name,\n\nIhre "
-                                  "Bestellung wartet in $location auf Sie.$pickup_note"),
-        Moment.DELAYED: ("Ihre Bestellung $order verspätet sich", "Hallo $name,\n\nIhr Paket verspätet "
-                         "sich$eta_note. Bitte entschuldigen Sie.$tracking"),
-        Moment.DELIVERED: ("Ihre Bestellung $order wurde zugestellt", "Hallo $name,\n\nIhr Paket ist angekommen. "
-                           "Viel Freude damit!"),
-        Moment.CANCELLED: ("Ihre Bestellung $order wurde storniert", "Hallo $name,\n\nIhre Bestellung $order "
-                           "wurde storniert. Bereits gezahlte Beträge erstatten wir Ihnen."),
-        Moment.REJECTED: ("Wir konnten Ihre Bestellung $order nicht annehmen", "Hallo $name,\n\nes tut uns leid: "
-                          "Wir konnten Ihre Bestellung $order nicht annehmen, sie wird nicht versandt. Bereits "
-                          "gezahlte Beträge erstatten wir Ihnen."),
-        Moment.REFUND_ISSUED: ("Erstattung zu Bestellung $order", "Hallo $name,\n\nwir haben Ihnen $amount für "
-                               "Ihre Bestellung $order erstattet."),
-    },
-    "fr": {
-        Moment.CONFIRMED: ("Votre commande $order est confirmée", "Bonjour $name,\n\nmerci : nous avons bien reçu "
-                           "votre commande $order et la préparons."),
-        Moment.SHIPPED: ("Votre commande $order est en route", "Bonjour $name,\n\nvotre colis est parti.$tracking"),
-        Moment.READY_FOR_PICKUP: ("Votre commande $order est prête à être retirée", "Bonjour $name,\n\nvotre "
-                                  "commande vous attend à $location.$pickup_note"),
-        Moment.DELAYED: ("Votre commande $order est retardée", "Bonjour $name,\n\nvotre colis a du "
-                         "retard$eta_note. Veuillez nous en excuser.$tracking"),
-        Moment.DELIVERED: ("Votre commande $order a été livrée", "Bonjour $name,\n\nvotre colis est arrivé. "
-                           "Bonne découverte !"),
-        Moment.CANCELLED: ("Votre commande $order est annulée", "Bonjour $name,\n\nvotre commande $order a été "
-                           "annulée. Tout montant payé vous sera remboursé."),
-        Moment.REJECTED: ("Nous n'avons pas pu accepter votre commande $order", "Bonjour $name,\n\nnous sommes "
-                          "désolés : nous n'avons pas pu accepter votre commande $order, elle ne sera pas expédiée. "
-                          "Tout montant payé vous sera remboursé."),
-        Moment.REFUND_ISSUED: ("Remboursement de la commande $order", "Bonjour $name,\n\nnous vous avons "
-                               "remboursé $amount pour votre commande $order."),
-    },
-}
-
-# Optional sentences per language: (the values it needs, its text). The first whose values are all
-# present is used; none: the sentence is left out.
-_OPTIONAL: dict[str, dict[str, tuple[tuple[tuple[str, ...], str], ...]]] = {
-    "en": {
-        "tracking": ((("tracking_url", "tracking_code"), " Follow it here: $tracking_url (tracking number "
-                      "$tracking_code)."),
-                     (("tracking_url",), " Follow it here: $tracking_url"),
-                     (("tracking_code",), " Your tracking number: $tracking_code.")),
-        "eta_note": ((("eta",), "; the carrier now expects it on $eta"),),
-        "pickup_note": ((("pickup_code",), " Show this code when you collect it: $pickup_code."),),
-    },
-    "es": {
-        "tracking": ((("tracking_url", "tracking_code"), " Síguelo aquí: $tracking_url (número de seguimiento "
-                      "$tracking_code)."),
-                     (("tracking_url",), " Síguelo aquí: $tracking_url"),
-                     (("tracking_code",), " Tu número de seguimiento: $tracking_code.")),
-        "eta_note": ((("eta",), "; el transportista lo espera ahora para el $eta"),),
-        "pickup_note": ((("pickup_code",), " Muestra este código al recogerlo: $pickup_code."),),
-    },
-    "de": {
-        "tracking": ((("tracking_url", "tracking_code"), " Sendungsverfolgung: $tracking_url (Sendungsnummer "
-                      "$tracking_code)."),
-                     (("tracking_url",), " Sendungsverfolgung: $tracking_url"),
-                     (("tracking_code",), " Ihre Sendungsnummer: $tracking_code.")),
-        "eta_note": ((("eta",), "; der Zusteller erwartet es jetzt am $eta"),),
-        "pickup_note": ((("pickup_code",), " Zeigen Sie bei der Abholung diesen Code: $pickup_code."),),
-    },
-    "fr": {
-        "tracking": ((("tracking_url", "tracking_code"), " Suivez-le ici : $tracking_url (numéro de suivi "
-                      "$tracking_code)."),
-                     (("tracking_url",), " Suivez-le ici : $tracking_url"),
-                     (("tracking_code",), " Votre numéro de suivi : $tracking_code.")),
-        "eta_note": ((("eta",), " ; le transporteur l'attend désormais le $eta"),),
-        "pickup_note": ((("pickup_code",), " Présentez ce code au retrait : $pickup_code."),),
-    },
-}
-LANGUAGES = frozenset(_TEXT)
+LANGUAGES = frozenset(TEXTS)
 
 
 @dataclass(frozen=True)
@@ -152,11 +52,12 @@ class Message:
     language: str
     subject: str
     body: str
+    sms: str = ""  # one line: the subject's news and the link, for a text message
 
 
 @dataclass(frozen=True)
 class Notification:
-    """One message for one customer about one event: what the mailer sends."""
+    """One email for one customer about one event: what the mailer sends."""
 
     recipient: str
     message: Message
@@ -165,29 +66,66 @@ class Notification:
     order_id: str
 
 
+@dataclass(frozen=True)
+class TextMessage:
+    """One SMS for one customer about one event: what the SMS sender sends. `recipient` is E.164."""
+
+    recipient: str
+    text: str
+    language: str
+    moment: Moment
+    event_id: str
+    order_id: str
+
+
 def language_for(customer_language: str | None) -> str:
     """`de-CH` -> `de`; anything we have no templates for -> English."""
     base = (customer_language or FALLBACK).split("-")[0].lower()
-    return base if base in _TEXT else FALLBACK
+    return base if base in TEXTS else FALLBACK
 
 
 def render(moment: Moment, customer_language: str | None, **values: str) -> Message:
     """The message for `moment`; a placeholder without a value renders as an empty string, an
     optional sentence without its values is left out."""
     language = language_for(customer_language)
-    subject, body = _TEXT[language][moment]
+    texts = TEXTS[language][moment]
     filled = _Defaults({k: v for k, v in values.items() if v})
-    for name, variants in _OPTIONAL[language].items():
+    for name, variants in OPTIONAL[language].items():
         sentence = next((text for needs, text in variants if all(filled.get(n) for n in needs)), "")
         filled[name] = Template(sentence).substitute(filled)
-    # A header must stay one line, whatever a channel put in a name or order number.
-    subject = " ".join(Template(subject).substitute(filled).split())
-    return Message(language, subject, Template(body).substitute(filled))
+    # A header (and a text message) stays one line, whatever a channel put in a name or order number.
+    return Message(language, _one_line(Template(texts.subject).substitute(filled)),
+                   Template(texts.body).substitute(filled), _one_line(Template(texts.sms).substitute(filled)))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 class _Defaults(dict):
     def __missing__(self, key: str) -> str:
         return ""
+
+
+# E.164: "+", a country code (never starting with 0), at most 15 digits in all.
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def e164(phone: str | None) -> str | None:
+    """`+49 (0)30 1234-5678` -> `+493012345678`; None when the number is not written internationally.
+
+    Only separators are removed (spaces, hyphens, dots, brackets) and the trunk prefix written
+    `(0)` after the country code, which is never dialled from abroad. A number without its `+` and
+    country code is not completed: which country it belongs to is a guess (the shipping address
+    may be a gift's, and `00` is not the international prefix everywhere), and a guessed number
+    texts a stranger. Written by hand rather than with `phonenumbers`: the syntax is all we need
+    (the SMS service checks the number plan and refuses what it cannot route), and its per-country
+    metadata would weigh on every function's package.
+    """
+    if not phone:
+        return None
+    compact = re.sub(r"[\s().-]", "", phone.strip().replace("(0)", ""))
+    return compact if _E164.match(compact) else None
 
 
 # Formatting for the customer's language: plain rules, no locale database in the Lambda package.

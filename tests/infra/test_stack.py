@@ -251,6 +251,7 @@ def test_labels_secrets_email_and_direct_sends_are_granted_only_where_declared(r
     assert ("secretsmanager:GetSecretValue" in actions_on(statements, payment_secret)) == spec.reads_payment_secret
     assert (env.get(wiring.ENV.payment_secret) == payment_secret) == spec.reads_payment_secret
     assert ("ses:SendEmail" in actions) == spec.sends_email
+    assert ("sms-voice:SendTextMessage" in actions) == spec.sends_sms
     work_queues = {lid for lid in of_type(resources, "AWS::SQS::Queue")
                    if "QueueTriggerQueue" in lid and "Dlq" not in lid}
     sends_to_work_queues = {lid for lid in work_queues
@@ -268,6 +269,14 @@ def test_email_may_only_be_sent_from_the_configured_sender(resources, function_i
     identities = json.dumps(statement["Resource"])
     assert f"identity/{sender}" in identities and f"identity/{sender.split('@')[1]}" in identities
     assert "*" not in identities.replace("arn:", "")
+
+
+def test_text_messages_may_only_be_sent_from_this_accounts_sms_resources(resources, function_ids):
+    statement = only(s for s in statements_of(resources, function_ids["notify-customers"])
+                     if "sms-voice:SendTextMessage" in s["Action"])
+    assert statement["Action"] == "sms-voice:SendTextMessage"
+    assert statement["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sms-voice:",
+                                                       {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":*"]]}
 
 
 def bucket_id(resources: dict, construct: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from decimal import Decimal
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -14,8 +15,14 @@ import boto3
 import pytest
 import requests
 
+from shared.adapters.returns_repo import OrderReturns
+from shared.adapters.sms import OutboxSms, read_outbox_sms
 from shared.config import settings
+from shared.domain.channels import SEED_CHANNELS, Channel
 from shared.domain.fulfillment import FulfillmentLine, FulfillmentOrder
+from shared.domain.return_events import ReturnApproved
+from shared.domain.returns import Return, ReturnLine, ReturnParcel, ReturnPolicy, ReturnReason
+from shared.domain.shipments import StoredLabel
 from tests.factories import NOW, TWO_WAREHOUSES, location_request, order_body, seed
 from tests.integration.conftest import sqs_event
 
@@ -270,3 +277,110 @@ def test_a_failed_send_is_retried_and_then_sent(allocated, functions, repos, ses
     # The failed attempt left no idempotency record that would swallow the retry.
     assert functions.invoke("notify-customers", sqs_event("OrderAllocated", allocated)) == {"batchItemFailures": []}
     assert ses.get_send_quota()["SentLast24Hours"] == 1
+
+
+# --- text messages (SMS) beside email -------------------------------------------------------------------
+
+PHONE = "+34 612 345 678"
+
+
+def texts(moment: str | None = None) -> list[tuple[dict, str]]:
+    directory = Path(os.environ["OMS_LOCAL_OUTBOX"])
+    paths = sorted(directory.glob("*.sms")) if directory.exists() else []
+    return [read_outbox_sms(p) for p in paths if moment is None or f"-{moment}-" in p.name]
+
+
+def channel_sends_sms(repos, allowed: bool = True) -> None:
+    """The seed channel `web`, configured as before plus `sms_notifications`."""
+    settings_ = SEED_CHANNELS["web"].model_copy(update={"sms_notifications": allowed})
+    repos.commit(repos.channels.save(Channel(channel_id="web", settings=settings_, created_at=NOW, updated_at=NOW,
+                                             updated_by="operator"), None))
+
+
+@pytest.fixture
+def texted_order(api, stocked) -> str:
+    """A captured order of a customer who gave a phone number (nothing pumped yet)."""
+    body = order_body(customer={"id": "c-9", "email": "lucia@example.com", "name": "Lucía", "language": "es",
+                                "phone": PHONE}, channel_order_id="WEB-3001")
+    return api("POST", "/orders", as_="web", json=body).json["order_id"]
+
+
+def delivered(order_id: str) -> dict:
+    return {"event_id": "ev-dlv-sms", "occurred_at": NOW.isoformat(), "order_id": order_id, "channel": "web"}
+
+
+def test_a_redelivered_event_sends_one_email_and_one_sms(texted_order, repos, functions):
+    channel_sends_sms(repos)
+
+    assert functions.invoke("notify-customers", two_copies("OrderDelivered", delivered(texted_order))) == \
+        {"batchItemFailures": []}
+    assert functions.invoke("notify-customers", sqs_event("OrderDelivered", delivered(texted_order), "m-3")) == \
+        {"batchItemFailures": []}
+
+    assert len(sent("delivered")) == 1
+    [(headers, text)] = texts("delivered")
+    assert headers["To"] == "+34612345678" and headers["X-OMS-Order-Id"] == texted_order
+    assert text == "Tu pedido WEB-3001 ha sido entregado. ¡Que lo disfrutes!"
+    sks = sorted(r["sk"]["S"].split("#")[0] for r in idempotency_records(repos))
+    assert sks == ["notify-customers", "notify-customers-sms"]  # one claim per medium
+
+
+def test_a_channel_that_does_not_send_sms_sends_email_only(texted_order, repos, functions):
+    channel_sends_sms(repos, allowed=False)
+    functions.invoke("notify-customers", sqs_event("OrderDelivered", delivered(texted_order)))
+    assert len(sent("delivered")) == 1 and texts() == []
+
+
+def test_a_failed_sms_is_retried_without_sending_the_email_again(texted_order, repos, functions, monkeypatch):
+    channel_sends_sms(repos)
+    send = OutboxSms.send
+    failures = iter([RuntimeError("SMS service unavailable")])
+
+    def flaky(self, sms):
+        for failure in failures:
+            raise failure
+        return send(self, sms)
+
+    monkeypatch.setattr(OutboxSms, "send", flaky)
+    assert functions.invoke("notify-customers", sqs_event("OrderDelivered", delivered(texted_order))) == \
+        {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert len(sent("delivered")) == 1 and texts() == []
+
+    assert functions.invoke("notify-customers", sqs_event("OrderDelivered", delivered(texted_order))) == \
+        {"batchItemFailures": []}
+    assert len(sent("delivered")) == 1 and len(texts("delivered")) == 1
+
+
+def test_no_phone_number_or_email_address_in_any_log_line(texted_order, repos, functions, caplog):
+    channel_sends_sms(repos)
+    with caplog.at_level("INFO", logger="oms"):  # the functions' logger (the local runtime sets it to WARNING)
+        functions.invoke("notify-customers", two_copies("OrderDelivered", delivered(texted_order)))
+    logged = " ".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert "customer notified" in logged and "already handled" in logged  # the sends and the duplicate were logged...
+    for personal in ("lucia@example.com", "+34612345678", "612345678", "612 345 678", "Lucía",
+                     "Tu pedido WEB-3001 ha sido entregado"):
+        assert personal not in logged  # ...without the address, the number, the name or the text
+
+
+def test_an_approved_return_links_its_label_for_a_week_by_email_and_sms(texted_order, repos, functions):
+    channel_sends_sms(repos)
+    label = StoredLabel(provider="sandbox", key="labels/RMA-9.pdf", label_format="PDF", rate=Decimal("4.90"), currency="EUR",
+                        provider_shipment_id="shp-9")
+    ret = Return(rma_id="RMA-9", request_id="r-9", request_fingerprint="f", order_id=texted_order, channel="web",
+                 customer_id="c-9", reason=ReturnReason.DEFECTIVE, lines=[ReturnLine(line=0, sku="SKU-1", quantity=1)],
+                 merchant_pays_shipping=True, policy=ReturnPolicy(), value=Decimal("10.00"), currency="EUR",
+                 location_id="BER", created_at=NOW, updated_at=NOW,
+                 parcel=ReturnParcel(carrier="sandbox", service="return", tracking_code="RT-9", label=label))
+    repos.commit(repos.returns.create(ret, OrderReturns(texted_order)))
+    detail = ReturnApproved(occurred_at=NOW, rma_id="RMA-9", order_id=texted_order, channel="web", status="APPROVED",
+                            location_id="BER", tracking_code="RT-9", carrier="sandbox", approved_by="operator")
+
+    assert functions.invoke("notify-customers", sqs_event("ReturnApproved", detail.model_dump(mode="json"))) == \
+        {"batchItemFailures": []}
+
+    [approval] = sent("return_approved")
+    assert approval["Subject"] == "Tu devolución RMA-9 del pedido WEB-3001 está aprobada"
+    [(_, text)] = texts("return_approved")
+    for message in (approval.get_content(), text):
+        link = message[message.index("http"):].split()[0]  # the emulator answers on http://127.0.0.1
+        assert "labels/RMA-9.pdf" in link and "X-Amz-Expires=604800" in link

@@ -31,16 +31,17 @@ from shared.repositories import Repositories
 from shared.services.notifications import (
     DelayedDetail,
     FulfillmentChangedDetail,
+    Messages,
     RefundIssued,
     ShippedDetail,
     Skipped,
     compose,
-    compose_delayed,
-    compose_ready_for_pickup,
-    compose_refund,
-    compose_shipped,
+    delayed_facts,
+    messages_for,
     moment_for,
-    notification_for,
+    pickup_facts,
+    refund_facts,
+    shipped_facts,
 )
 from tests.factories import NOW, location_request, order_request
 
@@ -59,6 +60,32 @@ def shipment(carrier: str | None = "DHL", code: str | None = "JJD0001", **kw) ->
 
 def shipped(carrier: str | None = None, code: str | None = None) -> ShippedDetail:
     return ShippedDetail(event_id="ev-1", order_id="o-1", shipment_id="s-1", carrier=carrier, tracking_code=code)
+
+
+def email(messages: Messages | Skipped) -> Notification:
+    assert isinstance(messages, Messages) and isinstance(messages.email, Notification)
+    return messages.email
+
+
+def compose_shipped(event: ShippedDetail, order: Order, found: Shipment | None,
+                    tracking_template: str | None = None) -> Notification:
+    return email(compose(Moment.SHIPPED, event.event_id, order, shipped_facts(event, found, tracking_template)))
+
+
+def compose_delayed(event: DelayedDetail, order: Order, found: Shipment | None) -> Notification:
+    facts = delayed_facts(event, found, order.request.customer.language)
+    return email(compose(Moment.DELAYED, event.event_id, order, facts))
+
+
+def compose_ready_for_pickup(event: FulfillmentChangedDetail, order: Order, fulfillment: FulfillmentOrder | None,
+                             location: Location | None) -> Notification:
+    return email(compose(Moment.READY_FOR_PICKUP, event.event_id, order,
+                         pickup_facts(event, fulfillment, location)))
+
+
+def compose_refund(event: RefundIssued, order: Order) -> Notification:
+    return email(compose(Moment.REFUND_ISSUED, event.event_id, order,
+                         refund_facts(event, order.request.customer.language)))
 
 
 # --- which events are customer moments ------------------------------------------------------------
@@ -98,8 +125,7 @@ def test_moment_per_event(detail_type, detail, moment):
     ("pt", "Your order WEB-1001 is confirmed"),  # no Portuguese templates: English
 ])
 def test_confirmation_in_the_customers_language_with_the_channels_order_number(language, subject):
-    notification = compose(Moment.CONFIRMED, "ev-1", make_order(language))
-    assert isinstance(notification, Notification)
+    notification = email(compose(Moment.CONFIRMED, "ev-1", make_order(language)))
     assert notification.recipient == "ana@example.com"
     assert notification.message.subject == subject
     assert (notification.event_id, notification.order_id, notification.moment) == ("ev-1", "o-1", Moment.CONFIRMED)
@@ -113,7 +139,7 @@ def test_confirmation_in_the_customers_language_with_the_channels_order_number(l
     ("fr", "Nous n'avons pas pu accepter votre commande WEB-1001"),
 ])
 def test_a_rejection_tells_the_customer_we_could_not_accept_the_order(language, subject):
-    message = compose(Moment.REJECTED, "ev-1", make_order(language)).message
+    message = email(compose(Moment.REJECTED, "ev-1", make_order(language))).message
     assert message.subject == subject
     assert "Ana" in message.body and "WEB-1001" in message.body
 
@@ -121,7 +147,7 @@ def test_a_rejection_tells_the_customer_we_could_not_accept_the_order(language, 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
 @pytest.mark.parametrize("moment", [Moment.DELIVERED, Moment.CANCELLED, Moment.REJECTED])
 def test_order_level_moments_in_every_language(language, moment):
-    message = compose(moment, "ev-1", make_order(language)).message
+    message = email(compose(moment, "ev-1", make_order(language))).message
     assert message.language == language and "WEB-1001" in message.subject and "Ana" in message.body
 
 
@@ -129,13 +155,13 @@ def test_order_level_moments_in_every_language(language, moment):
 def test_a_customer_without_a_usable_address_is_skipped(email):
     order = make_order()
     order.request.customer = order.request.customer.model_copy(update={"email": email})
-    assert compose(Moment.CONFIRMED, "ev-1", order) == Skipped("customer has no usable email address")
+    assert compose(Moment.CONFIRMED, "ev-1", order).email == Skipped("customer has no usable email address")
 
 
 def test_a_line_break_in_a_name_does_not_reach_the_subject():
     order = make_order()
     order.request.customer = order.request.customer.model_copy(update={"name": "Ana\r\nBcc: x@y.com"})
-    subject = compose(Moment.CONFIRMED, "ev-1", order).message.subject
+    subject = email(compose(Moment.CONFIRMED, "ev-1", order)).message.subject
     assert "\n" not in subject and "\r" not in subject
 
 
@@ -308,41 +334,41 @@ def reads(repos: Repositories) -> list[str]:
 
 
 def test_an_event_for_an_order_we_do_not_have_is_skipped():
-    outcome = notification_for("OrderDelivered", {"event_id": "e", "order_id": "o-x"}, stored())
+    outcome = messages_for("OrderDelivered", {"event_id": "e", "order_id": "o-x"}, stored(), NOW)
     assert outcome == Skipped("order not found")
 
 
 def test_an_event_that_is_no_customer_moment_reads_nothing():
     repos = stored(make_order())
-    assert isinstance(notification_for("OrderAllocated", {"event_id": "e", "order_id": "o-1"}, repos), Skipped)
+    assert isinstance(messages_for("OrderAllocated", {"event_id": "e", "order_id": "o-1"}, repos, NOW), Skipped)
     assert reads(repos) == []
 
 
 def test_shipped_reads_the_shipment_only_when_the_event_lacks_tracking():
     detail = {"event_id": "e", "order_id": "o-1", "shipment_id": "s-1", "carrier": "UPS", "tracking_code": "1Z"}
     complete = stored(make_order())
-    notification_for("ShipmentDispatched", detail, complete)
+    messages_for("ShipmentDispatched", detail, complete, NOW)
     assert reads(complete) == ["order"]
 
     partial = stored(make_order(), shipment=shipment("USPS", "9400"))
-    outcome = notification_for("ShipmentDispatched", {**detail, "carrier": None, "tracking_code": None}, partial)
+    outcome = messages_for("ShipmentDispatched", {**detail, "carrier": None, "tracking_code": None}, partial, NOW)
     assert reads(partial) == ["order", "shipment"]
-    assert "tLabels=9400" in outcome.message.body
+    assert "tLabels=9400" in email(outcome).message.body
 
 
 def test_ready_for_pickup_reads_fulfilment_order_and_location():
     repos = stored(make_order("fr"), fulfillment_order=pickup_order("111222"), location=PARIS)
     detail = {"event_id": "e", "order_id": "o-1", "fulfillment_order_id": "f-1", "location_id": "PAR",
               "status": "READY_FOR_PICKUP", "previous": "PACKED"}
-    outcome = notification_for("FulfillmentOrderChanged", detail, repos)
-    assert "111222" in outcome.message.body and "Paris Rivoli" in outcome.message.body
+    body = email(messages_for("FulfillmentOrderChanged", detail, repos, NOW)).message.body
+    assert "111222" in body and "Paris Rivoli" in body
     assert reads(repos) == ["order", "fulfillment", "location"]
 
 
 def test_a_malformed_event_raises_so_the_record_is_retried_then_dead_lettered():
     with pytest.raises(ValueError):
-        notification_for("RefundIssued", {"event_id": "e", "order_id": "o-1", "amount": "x", "currency": "EUR"},
-                         stored(make_order()))
+        messages_for("RefundIssued", {"event_id": "e", "order_id": "o-1", "amount": "x", "currency": "EUR"},
+                         stored(make_order()), NOW)
 
 
 # --- the mailer ------------------------------------------------------------------------------------------
