@@ -469,6 +469,7 @@ FUNCTIONS: tuple[Function, ...] = (
         schedule_minutes=5,
         table_access="write",
         reads_carrier_secret=True,  # polls carriers about silent shipments
+        reads_payment_secret=True,  # finishes return refunds left pending (pending_refunds)
         timeout_s=300,
         # One run at a time in AWS too (the lease makes a second one a no-op, this saves starting it).
         reserved_concurrency=1,
@@ -488,6 +489,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         table_access="write",
         reads_carrier_secret=True,
+        reads_payment_secret=True,  # the same run: it finishes return refunds left pending
         needs_api_principals=True,
         timeout_s=29,  # API Gateway's integration limit: a run here is bounded to fit inside it
     ),

@@ -1,7 +1,9 @@
 """EventBridge schedule (every 5 minutes) -> one reconciliation run, bounded by the invocation's
 time left; reports what it did as ReconciliationCompleted and CloudWatch metrics (namespace OMS,
 dimension service=oms; one per count of the run report, see
-shared/services/reconciliation/report.py)."""
+shared/services/reconciliation/report.py). Reads the carrier secret (silent shipments) and the
+payment secret (return refunds left pending are finished through the configured payment adapters,
+`shared.payments.credentials.payment_provider`)."""
 
 from __future__ import annotations
 

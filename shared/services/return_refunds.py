@@ -38,16 +38,17 @@ REFUNDABLE = frozenset({ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnSta
 
 
 def refund_return(rma_id: str, principal: Principal, repos: Repositories, gateway_for: GatewayFor, now: datetime,
-                  method: RefundMethod | None = None) -> Return:
+                  method: RefundMethod | None = None, *, resume_only: bool = False) -> Return:
     """Refund what the return has received and not yet refunded (a refund in flight is finished
-    first). Answers the return; its `refunds` say what moved."""
+    first). Answers the return; its `refunds` say what moved. `resume_only` (the reconciliation):
+    finish the refund in flight and claim nothing new, since units received since wait for an operator."""
     if not principal.is_operator:
         raise AccessDenied("only an operator refunds returns", field="rma_id")
     ret = get_return(rma_id, principal, repos)
     if ret.status not in REFUNDABLE:
         raise Conflict(f"return {rma_id} is {ret.status.value}: nothing of it was received to refund", field="rma_id")
     for _ in range(3):  # a pending refund, then the units left: at most two refunds and a look
-        pending = ret.pending_refund or _claim(rma_id, method, repos, now)
+        pending = ret.pending_refund or (None if resume_only else _claim(rma_id, method, repos, now))
         if pending is None:
             break
         ret = _finish(rma_id, pending, _move_money(ret, pending, repos, gateway_for, now), repos, now)

@@ -6,6 +6,8 @@ One pass walks these steps in order; a run does as much of a pass as its budget 
 1. `expire_holds` (expire_holds.py): orders ON_HOLD for AWAITING_PAYMENT longer than the unpaid
    limit are cancelled. `expire_pickups` (expire_pickups.py): click-and-collect orders
    READY_FOR_PICKUP longer than the pickup limit are cancelled through the ordinary cancel.
+   `pending_refunds` (pending_refunds.py): a return's refund claimed more than 5 minutes ago and
+   still PENDING (its call died) is finished through `refund_return`, under the same provider key.
 2. `drift` (drift.py): every stock level's `reserved` is recounted from its reservation records
    and repaired under the level's version, with an audit record and StockDriftRepaired.
 3. `backorders` (backorders.py): orders waiting for stock, oldest first, are allocated again when

@@ -24,6 +24,7 @@ from shared.unit_of_work import CommitFailed
 
 if TYPE_CHECKING:
     from shared.services.reconciliation.report import RunReport
+    from shared.services.settlement import GatewayFor
 
 CHECKPOINT_EVERY = 50
 RECONCILER = Principal(OPERATOR)
@@ -38,6 +39,7 @@ class Step(StrEnum):
 
     EXPIRE_HOLDS = "expire_holds"
     EXPIRE_PICKUPS = "expire_pickups"
+    PENDING_REFUNDS = "pending_refunds"
     DRIFT = "drift"
     BACKORDERS = "backorders"
     SILENT_SHIPMENTS = "silent_shipments"
@@ -81,6 +83,8 @@ class Run:
     tracker: Tracker | None
     # Called with (step, item key) for every item handled: tests and the benchmark watch coverage.
     observer: Callable[[str, str], None] | None = None
+    # The payment adapters (pending_refunds); None: the configured ones. Tests hand in a fake.
+    gateway_for: GatewayFor | None = None
     since_checkpoint: int = 0
 
     @property

@@ -41,6 +41,8 @@ class RunReport:
     holds_expired: int = count()
     pickups_expired: int = count()
     pickups_flagged: int = count()
+    refunds_resumed: int = count()       # return refunds left PENDING, finished
+    refunds_failed: int = count()        # ... that could not be: refused (PAYMENT_PROBLEM), or retried next run
     stock_items_checked: int = count()
     reservations_swept: int = count()    # spent (0-unit) reservation records deleted
     drift_repaired: int = count()

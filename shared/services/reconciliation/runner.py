@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.adapters.reconciliation_repo import LeaseLost
 from shared.domain import reconciliation as rules
@@ -31,17 +31,22 @@ from shared.services.reconciliation.drift import drift
 from shared.services.reconciliation.exceptions import close_resolved
 from shared.services.reconciliation.expire_holds import expire_holds
 from shared.services.reconciliation.expire_pickups import expire_pickups
+from shared.services.reconciliation.pending_refunds import pending_refunds
 from shared.services.reconciliation.report import RunReport, publish_metrics
 from shared.services.reconciliation.silent_shipments import silent_shipments
 from shared.services.reconciliation.stuck_orders import stuck_orders
 from shared.unit_of_work import LeaseLost as LeaseLostOutcome
 from shared.unit_of_work import Refused
 
+if TYPE_CHECKING:
+    from shared.services.settlement import GatewayFor
+
 LEASE_MARGIN = timedelta(seconds=60)
 
 STEP_FUNCTIONS: dict[Step, Callable[[Run, Cursor], StepResult]] = {
     Step.EXPIRE_HOLDS: expire_holds,
     Step.EXPIRE_PICKUPS: expire_pickups,
+    Step.PENDING_REFUNDS: pending_refunds,
     Step.DRIFT: drift,
     Step.BACKORDERS: backorders,
     Step.SILENT_SHIPMENTS: silent_shipments,
@@ -72,7 +77,8 @@ def run_reconciliation(repos: Repositories, now: datetime, *, policy_for: Policy
 
 def reconcile(repos: Repositories, now: datetime, *, policy_for: PolicyFor, trigger: str = "schedule",
               budget: Budget | None = None, cfg: rules.ReconcileConfig | None = None, tracker: Tracker | None = None,
-              run_id: str | None = None, observer: Callable[[str, str], None] | None = None) -> RunReport:
+              run_id: str | None = None, observer: Callable[[str, str], None] | None = None,
+              gateway_for: GatewayFor | None = None) -> RunReport:
     cfg = cfg or config()
     budget = budget or Budget(cfg.budget.total_seconds())
     started = time.monotonic()
@@ -85,7 +91,7 @@ def reconcile(repos: Repositories, now: datetime, *, policy_for: PolicyFor, trig
         report.skipped = True
         logger.info("reconciliation skipped: another run holds the lease", extra={"run_id": report.run_id})
         return report
-    run = Run(repos, now, cfg, budget, policy_for, report, tracker, observer)
+    run = Run(repos, now, cfg, budget, policy_for, report, tracker, observer, gateway_for)
     if state.step is not None and state.step in {s.value for s in STEPS}:
         step, cursor = Step(state.step), state.cursor
     else:
