@@ -8,6 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: timing belongs in benchmarks, and a property must not fail because the
+# machine running it is busy (CI has two cores shared by pytest's workers).
+settings.register_profile("oms", deadline=None)
+settings.load_profile("oms")
 
 _MARKERS = {"unit", "integration", "infra", "e2e"}
 

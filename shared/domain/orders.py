@@ -133,7 +133,8 @@ class Payment(BaseModel):
     amount: Amount
     provider: PaymentProvider | None = Field(
         default=None, description="Who moves the money: stripe or sandbox (the OMS captures on shipment through "
-                                  "it), external (the channel settles). Left out: the configured provider when "
+                                  "it), external (the channel settles), store_credit (the customer's store credit, "
+                                  "debited at capture: status paid). Left out: the configured provider when "
                                   "intent_id is given, else external")
     intent_id: ProviderRef | None = Field(
         default=None, description="The provider's payment intent (Stripe: pi_...), authorised or awaiting payment; "
@@ -145,6 +146,8 @@ class Payment(BaseModel):
             raise ValueError(f"intent_id is required when provider is {self.provider.value}")
         if self.status == "cod" and self.intent_id is not None:
             raise ValueError("a cash on delivery payment has no intent_id")
+        if self.provider == PaymentProvider.STORE_CREDIT and (self.status != "paid" or self.intent_id is not None):
+            raise ValueError("store credit pays at capture: status paid and no intent_id")
         return self
 
 

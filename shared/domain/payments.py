@@ -12,6 +12,8 @@ authorisation never reopens:
 
 Who moves the money (`PaymentProvider`):
     stripe, sandbox   the OMS captures and voids through the provider adapter (shared/payments/);
+    store_credit      the customer's store credit ledger: debited when the order is captured, and
+                      every refund credited back in the transaction that records it;
     external          the channel settles (Amazon, a shop that captures itself): the OMS decides
                       what to capture when, records it and announces it (PaymentCaptured), and the
                       channel or ERP acts on the event.
@@ -55,6 +57,7 @@ class PaymentProvider(StrEnum):
     STRIPE = "stripe"
     SANDBOX = "sandbox"
     EXTERNAL = "external"
+    STORE_CREDIT = "store_credit"  # the customer's store credit: debited at capture, refunds credited back
 
 
 class PaymentMethod(StrEnum):

@@ -66,19 +66,37 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
             # The payment intent's link is in it too: one intent pays one order.
             intent = order.pay.intent_id
             repos.commit(repos.orders.create(order), repos.events.publish(event),
-                         [repos.payments.link_intent(intent, order.order_id)] if intent else [], list(also_write))
+                         [repos.payments.link_intent(intent, order.order_id)] if intent else [],
+                         _store_credit_spent(order, repos, now), list(also_write))
             return CaptureResult(order, created=True)
         except Refused as refused:
             taken = next((o for o in refused.outcomes if isinstance(o, AlreadyExists)
                           and o.entity == "channel_order"), None)
             if taken is not None:
                 return _existing(taken.existing, order, repos)
+            from shared.adapters.store_credit_repo import CreditShort
+
+            if refused.find(CreditShort) is not None:
+                balance = repos.store_credit.balances(order.request.customer.id).get(order.request.currency, 0)
+                raise InvalidInput(f"the customer's store credit is {balance} {order.request.currency}: less than "
+                                   f"{order.request.payment.amount}", field="payment.amount") from None
             if any(isinstance(o, AlreadyExists) and o.entity == "payment_intent" for o in refused.outcomes):
                 raise Conflict("payment.intent_id already pays another order", field="payment.intent_id") from None
             raise
         except Contention:
             continue
     raise Busy("the order could not be stored because of contention; retry the same request")
+
+
+def _store_credit_spent(order: Order, repos: Repositories, now: datetime) -> list[Write]:
+    """An order paid with store credit debits the customer's ledger in its own transaction, once per
+    channel order id (the entry is keyed by it) and only while the balance covers it."""
+    if order.pay.provider != PaymentProvider.STORE_CREDIT:
+        return []
+    req = order.request
+    return list(repos.store_credit.move(req.customer.id, f"order-{order.channel}-{req.channel_order_id}",
+                                        -req.payment.amount, req.currency, now, order_id=order.order_id,
+                                        note="paid an order"))
 
 
 def _draft(request: OrderRequest, channel: str, now: datetime,

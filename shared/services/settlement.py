@@ -254,6 +254,20 @@ def _release(order: Order, pay: Payment, gateway_for: GatewayFor, now: datetime,
         events.append(payment_event(PaymentVoided, order, before, rest, now))
 
 
+def _to_store_credit(order: Order, events: list[DomainEvent], repos: Repositories, now: datetime) -> list[Write]:
+    """What is refunded of an order paid with store credit goes back to the customer's ledger in the
+    transaction that records the refund (one entry per refund id: a retry credits nothing more)."""
+    if order.pay.provider != PaymentProvider.STORE_CREDIT:
+        return []
+    writes: list[Write] = []
+    for e in events:
+        if isinstance(e, PaymentRefunded):
+            writes.extend(repos.store_credit.move(order.request.customer.id, f"refund-{e.refund_id}", Decimal(e.amount),
+                                                  order.request.currency, now, order_id=order.order_id,
+                                                  note="refund of an order paid with store credit"))
+    return writes
+
+
 Change = Callable[[Order, Payment, list[DomainEvent]], str | None]
 
 
@@ -276,7 +290,8 @@ def _settle(order_id: str, repos: Repositories, now: datetime, change: Change, f
         order.version += 1
         order.updated_at = now
         all_writes: list[Write | Sequence[Write]] = [repos.orders.save(order, expected),
-                                                     repos.events.publish_all(events)]
+                                                     repos.events.publish_all(events),
+                                                     _to_store_credit(order, events, repos, now)]
         if problem:
             all_writes.append(repos.reconciliation.raise_exception(ExceptionRecord(
                 kind=ExceptionKind.PAYMENT_PROBLEM, subject=order_id, since=now, raised_at=now, reason=problem,

@@ -359,3 +359,47 @@ def test_an_exchange_worth_more_than_the_return_waits_for_the_difference(deliver
     assert HoldReason.PAYMENT_MISMATCH in [h.reason for h in held.open_holds]
     with pytest.raises(InvalidInput):  # a SKU the order does not have needs its price
         ask(repos, order_id, ("SKU-1", 1), request_id="r-2", exchange_lines=[{"sku": "SKU-9", "quantity": 1}])
+
+
+# --- store credit as a payment method ----------------------------------------------------------------
+
+def credit(repos, amount: str, entry: str = "gift-1") -> None:
+    repos.commit(repos.store_credit.move("cust-1", entry, D(amount), "EUR", NOW))
+
+
+def paid_with_credit(repos, amount: str = "10.00", coid: str = "CO-SC"):
+    from shared.services.capture import capture_order
+    from tests.factories import order_request
+
+    request = order_request([("SKU-1", 1)], channel_order_id=coid,
+                            payment={"status": "paid", "amount": amount, "provider": "store_credit"})
+    return capture_order(request, "web", repos, LATER).order
+
+
+def test_an_order_paid_with_store_credit_debits_the_ledger_once(delivered):
+    repos, _ = delivered
+    credit(repos, "15.00")
+    order = paid_with_credit(repos)
+    again = paid_with_credit(repos)  # the channel retries the capture
+    assert again.order_id == order.order_id
+    assert repos.store_credit.balances("cust-1") == {"EUR": D("5.00")}
+    assert order.pay.captured == D("10.00")
+    with pytest.raises(InvalidInput) as short:
+        paid_with_credit(repos, coid="CO-SC-2")
+    assert short.value.field == "payment.amount"
+    assert repos.store_credit.balances("cust-1") == {"EUR": D("5.00")}
+
+
+def test_cancelling_an_order_paid_with_store_credit_credits_it_back_once(delivered):
+    from shared.services import settlement
+    from shared.services.order_actions import cancel_order
+    from tests.service.test_settlement import no_gateway
+
+    repos, _ = delivered
+    credit(repos, "10.00")
+    order = paid_with_credit(repos)
+    cancel_order(order.order_id, OPERATOR_PRINCIPAL, "customer asked", repos, LATER)
+    settlement.settle_cancellation(order.order_id, repos, no_gateway, LATER)
+    settlement.settle_cancellation(order.order_id, repos, no_gateway, LATER)  # redelivered
+    assert repos.store_credit.balances("cust-1") == {"EUR": D("10.00")}
+    assert repos.orders.get(order.order_id).pay.refunded == D("10.00")
