@@ -28,9 +28,9 @@ install(app)
           description=ReturnRequestBody.__doc__,
           **described(RETURNS, 201, 400, 403, 404, 409, 413, 415, 422, 503,
                       success_description="The RMA: REQUESTED, or APPROVED when the policy approves it by itself"))
-def request_return(order_id: views.OrderIdPath, body: ReturnRequestBody) -> Response[Return]:
+def request_return(order_id: views.OrderIdPath, body: ReturnRequestBody) -> Response[rv.ReturnView]:
     ret = returns.request_return(order_id, body, principal(app), repositories(), utc_now())
-    return Response(status_code=201, content_type="application/json", body=ret)
+    return Response(status_code=201, content_type="application/json", body=rv.ReturnView.of(ret))
 
 
 @app.get("/orders/<order_id>/returns", summary="An order's returns", **described(RETURNS, 200, 403, 404, 422))
@@ -47,14 +47,15 @@ def returns_in_status(status: Annotated[ReturnStatus, Query()] = ReturnStatus.RE
 
 
 @app.get("/returns/<rma_id>", summary="A return", **described(RETURNS, 200, 403, 404, 422))
-def read_return(rma_id: rv.RmaPath) -> Return:
-    return returns.get_return(rma_id, principal(app), repositories())
+def read_return(rma_id: rv.RmaPath) -> rv.ReturnView:
+    return rv.ReturnView.of(returns.get_return(rma_id, principal(app), repositories()))
 
 
 @app.post("/returns/<rma_id>/approve", summary="Operator: approve (a return label is bought when the merchant pays)",
           **described(RETURNS, 200, 400, 403, 404, 409, 415, 422, 503))
-def approve(rma_id: rv.RmaPath, body: Annotated[DecisionBody | None, Body()] = None) -> Return:
-    return returns.approve_return(rma_id, principal(app), repositories(), utc_now(), note=body.note if body else None)
+def approve(rma_id: rv.RmaPath, body: Annotated[DecisionBody | None, Body()] = None) -> rv.ReturnView:
+    ret = returns.approve_return(rma_id, principal(app), repositories(), utc_now(), note=body.note if body else None)
+    return rv.ReturnView.of(ret)
 
 
 @app.post("/returns/<rma_id>/decline", summary="Operator: decline", **described(RETURNS, 200, 400, 403, 404, 409, 415,

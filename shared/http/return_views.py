@@ -15,6 +15,25 @@ ChannelPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-
 CustomerPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
+class ReturnView(Return):
+    """A return, with a fresh link to its return label (valid 15 minutes; ask again for a new one)."""
+
+    label_url: str | None = None
+
+    @classmethod
+    def of(cls, ret: Return) -> ReturnView:
+        from shared.services.labels import LINK_TTL_S
+        from shared.services.notifications import return_label_link
+
+        link = None
+        if ret.parcel is not None:
+            from shared.adapters.documents import label_documents
+
+            label = ret.parcel.label
+            link = label_documents().link(label.key, LINK_TTL_S) if label.key else return_label_link(ret)
+        return cls(**ret.model_dump(), label_url=link)
+
+
 class ReturnList(BaseModel):
     """An order's returns, oldest first."""
 

@@ -76,6 +76,8 @@ def test_a_return_from_request_to_refund_with_label_tracking_restock_and_message
     approved = call(oms, "POST", f"/returns/{rma}/approve").json()
     assert approved["status"] == "APPROVED" and approved["parcel"]["tracking_code"]
     location, code = approved["location_id"], approved["parcel"]["tracking_code"]
+    label = requests.get(approved["label_url"], timeout=10)
+    assert label.content.startswith(b"%PDF-") and code.encode() in label.content
 
     carrier_says(oms, code, "IN_TRANSIT")
     wait_for(lambda: call(oms, "GET", f"/returns/{rma}").json()["status"] == "IN_TRANSIT")

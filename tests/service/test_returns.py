@@ -174,6 +174,18 @@ def test_restock_raises_on_hand_once_per_receipt_and_a_write_off_moves_no_stock(
     assert [e["on_hand"] for e in events(repos, "StockChanged") if e["cause"] == f"return:{ret.rma_id}"] == [before + 1]
 
 
+def test_the_same_receipt_sent_twice_at_once_restocks_once(delivered, monkeypatch):
+    from tests.service.flows import interleave
+
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-1", 2))
+    before = on_hand(repos, "SKU-1")
+    interleave(monkeypatch, repos, lambda: receive(repos, ret.rma_id, ("SKU-1", 2)))
+    done = receive(repos, ret.rma_id, ("SKU-1", 2))
+    assert on_hand(repos, "SKU-1") == before + 2
+    assert [r.quantity for r in done.receipts] == [2] and done.lines[0].received == 2
+
+
 def test_receiving_more_than_approved_moves_only_what_was_awaited(delivered):
     repos, order_id = delivered
     ret = approved(repos, order_id, ("SKU-1", 1))
