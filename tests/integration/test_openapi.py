@@ -8,7 +8,7 @@ import pytest
 from infra import wiring
 from tests.factories import TWO_WAREHOUSES, order_body, seed
 
-AREAS = {"Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health"}
+AREAS = {"Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns"}
 # The document and its viewer describe the others, not themselves.
 SELF = {("GET", "/openapi.json"), ("GET", "/docs")}
 
@@ -40,6 +40,7 @@ def test_operations_are_grouped_by_area(spec):
     assert ops[("GET", "/health")]["tags"] == ["Health"]
     assert ops[("POST", "/fulfillment-orders/{fulfillment_order_id}/ship")]["tags"] == ["Fulfilment"]
     assert ops[("POST", "/admin/reconcile")]["tags"] == ["Admin"]
+    assert ops[("POST", "/returns/{rma_id}/refund")]["tags"] == ["Returns"]
 
 
 def test_every_error_answer_is_described_with_the_error_body(spec):
