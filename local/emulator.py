@@ -4,12 +4,13 @@ moto's DynamoDB backend has no per-operation lock: under concurrent requests a t
 loses updates, answers 500s and can even let a conditional write oversell, whereas real DynamoDB
 applies each request atomically. So every request into the emulator is serialised by one lock
 around its WSGI app: what we run and test is our logic under DynamoDB's real per-request
-semantics, not moto's races. (SQS long polling would hold that lock, so pollers never wait
-server-side; they poll with WaitTimeSeconds=0 and back off on their own.)
+semantics, not moto's races. local/emulator_server.py holds that lock, and lets SQS long polls
+wait without it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,7 @@ import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import wiring
+from local.emulator_server import END_LONG_POLLS_PATH, SerialisedApp
 from shared.domain.channels import SECRET_PREFIX as CHANNEL_SECRET_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,25 +35,15 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account id
 
 
-class SerialisedApp:
-    """WSGI middleware: one request at a time, body fully produced inside the lock."""
-
-    def __init__(self, app):
-        self.app = app
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        with self.lock:
-            return list(self.app(environ, start_response))
-
-
 def serve(port: int = 0) -> BaseWSGIServer:
-    """The moto server of this process, serialised, with the cheaper transaction rollback."""
+    """The moto server of this process, serialised, with the cheaper transaction rollback and the
+    cheaper answers of local/moto_speedups.py."""
     from moto.server import DomainDispatcherApplication, create_backend_app
 
-    from local import moto_transactions
+    from local import moto_speedups, moto_transactions
 
     moto_transactions.install()
+    moto_speedups.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
     return make_server("127.0.0.1", port, app, threaded=True)
@@ -71,6 +64,12 @@ class Emulator:
             self.process.kill()
             raise RuntimeError(f"the moto emulator did not start: {ready!r}")
         self.endpoint = f"http://127.0.0.1:{ready}"
+
+    def end_long_polls(self) -> None:
+        """Answer every SQS long poll now (empty), so pollers waiting in one can stop."""
+        request = urllib.request.Request(self.endpoint + END_LONG_POLLS_PATH, data=b"", method="POST")
+        with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=5):  # 127.0.0.1 only
+            pass
 
     def shutdown(self) -> None:
         self.process.terminate()

@@ -1,0 +1,185 @@
+"""The WSGI layer in front of the emulator's moto app: one request at a time, SQS long polls that
+wait without holding that one lock, and counts of what the emulator spends its lock on.
+
+Why one lock: moto's backends have no per-operation lock (local/emulator.py). Why long polls here:
+moto implements `WaitTimeSeconds` by waiting inside the request, which under our lock would stop
+every other request (the message it waits for could never be sent). So a long poll is served as a
+sequence of short receives under the lock, and between them it waits, without the lock, on the
+queue's own condition (moto notifies it whenever a message is added: SendMessage, an EventBridge
+rule's delivery) or for `RECHECK_S` (a message whose visibility timeout ran out notifies nobody).
+Pollers then ask an empty queue once per `WaitTimeSeconds`, as Lambda's SQS pollers do.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from urllib.parse import parse_qs
+
+STATS_PATH = "/_local/emulator-stats"  # GET: requests and seconds under the lock, per operation
+END_LONG_POLLS_PATH = "/_local/end-long-polls"  # POST: answer every long poll now (the runtime stops)
+RECHECK_S = 0.5  # how long a long poll waits before looking again for messages that became visible
+LONG_POLL_RECHECKS = "sqs ReceiveMessage: long poll re-receives"  # lock time of receives after a wake
+
+
+class SerialisedApp:
+    """WSGI middleware: one request at a time, each response produced entirely inside the lock."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.ending = threading.Event()
+        self._stats_lock = threading.Lock()
+        # "service Operation" -> [requests, seconds holding the lock, CPU seconds meanwhile]: the two
+        # differ by what other threads of this process (reading and parsing requests) took from it.
+        self.stats: dict[str, list[float]] = {}
+        self._waiting: set = set()  # the queue conditions long polls wait on now, to wake them at the end
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO")
+        if path == STATS_PATH:
+            with self._stats_lock:
+                return _respond(start_response, "200 OK", json.dumps(self.stats).encode())
+        if path == END_LONG_POLLS_PATH:
+            self.end_long_polls()
+            return _respond(start_response, "200 OK", b"{}")
+        key = operation(environ)
+        wait_s = long_poll_seconds(environ) if key == "sqs ReceiveMessage" else 0
+        if wait_s:
+            body, held = self._long_poll(environ, start_response, wait_s)
+        else:
+            body, held = self._serve(environ, start_response)
+        self._count(key, held)
+        return body
+
+    def _serve(self, environ, start_response) -> tuple[list[bytes], tuple[float, float]]:
+        """The app's answer, and the wall and CPU seconds it held the lock."""
+        with self.lock:
+            start, cpu = time.perf_counter(), time.thread_time()
+            body = list(self.app(environ, start_response))
+            return body, (time.perf_counter() - start, time.thread_time() - cpu)
+
+    def _long_poll(self, environ, start_response, wait_s: int) -> tuple[list[bytes], tuple[float, float]]:
+        """Short receives until one returns messages or `wait_s` has passed, waiting between them
+        without the lock."""
+        deadline = time.monotonic() + wait_s
+        request = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        queue = _queue(environ, request.get("QueueUrl", ""))
+        short = json.dumps(request | {"WaitTimeSeconds": 0}).encode()
+        held, attempt = (0.0, 0.0), 0
+        answer: dict = {}
+
+        def keep(status, headers, exc_info=None):  # the response starts once the poll is over
+            answer.update(status=status, headers=headers)
+
+        while True:
+            body, seconds = self._serve(environ | {"wsgi.input": io.BytesIO(short), "CONTENT_LENGTH": str(len(short))},
+                                        keep)
+            if attempt:
+                self._count(LONG_POLL_RECHECKS, seconds)
+            else:
+                held = seconds
+            attempt += 1
+            if queue is None or _has_messages(answer["status"], body) or not self._wait(queue, deadline):
+                start_response(answer["status"], answer["headers"])
+                return body, held
+
+    def _wait(self, queue, deadline: float) -> bool:
+        """Wait until the queue may have a visible message (True), or the poll is over (False)."""
+        condition = getattr(queue, "_messages_lock", None)
+        while not self.ending.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if condition is None:  # another moto: look again every RECHECK_S
+                time.sleep(min(RECHECK_S, remaining))
+                return True
+            with condition:
+                # Read without our lock, as a hint only: the receive that follows runs under it.
+                if queue.messages:
+                    return True
+                self._waiting.add(condition)
+                try:
+                    condition.wait(min(RECHECK_S, remaining))
+                finally:
+                    self._waiting.discard(condition)
+        return False
+
+    def end_long_polls(self) -> None:
+        self.ending.set()
+        for condition in list(self._waiting):
+            with condition:
+                condition.notify_all()
+
+    def _count(self, key: str, held: tuple[float, float]) -> None:
+        with self._stats_lock:
+            entry = self.stats.setdefault(key, [0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += held[0]
+            entry[2] += held[1]
+
+
+def _respond(start_response, status: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def long_poll_seconds(environ: dict) -> int:
+    """WaitTimeSeconds of an SQS JSON-protocol ReceiveMessage (0 for any other form); the body is
+    read and put back for moto."""
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-amz-json"):
+        return 0
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        wait = json.loads(body).get("WaitTimeSeconds")
+    except ValueError:
+        return 0
+    return wait if isinstance(wait, int) and 0 < wait <= 20 else 0  # moto answers an invalid one itself
+
+
+def _queue(environ: dict, url: str):
+    """moto's queue object for a queue URL (…/<account>/<name>), or None."""
+    from moto.sqs.models import sqs_backends
+
+    parts = url.rstrip("/").split("/")
+    scope = environ.get("HTTP_AUTHORIZATION", "").partition("Credential=")[2].split("/")
+    if len(parts) < 2 or len(scope) < 3:
+        return None
+    try:
+        return sqs_backends[parts[-2]][scope[2]].queues.get(parts[-1])
+    except (KeyError, ValueError):
+        return None
+
+
+def _has_messages(status: str, body: list[bytes]) -> bool:
+    """A non-empty JSON ReceiveMessage answer, or any error (the client should see it now)."""
+    if not status.startswith("200"):
+        return True
+    try:
+        return bool(json.loads(b"".join(body) or b"{}").get("Messages"))
+    except ValueError:
+        return True
+
+
+def operation(environ: dict) -> str:
+    """"service Operation" of a signed AWS request: the service from the credential scope, the
+    operation from X-Amz-Target (JSON protocols) or Action (query protocol), else the method and
+    the first path segment (REST protocols such as API Gateway; S3 by method alone)."""
+    scope = environ.get("HTTP_AUTHORIZATION", "").partition("Credential=")[2].split("/")
+    service = scope[3] if len(scope) > 3 else "unsigned"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return f"{service} {target.rpartition('.')[2]}"
+    query = environ.get("QUERY_STRING", "")
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)  # put back for moto
+        query = body.decode("utf-8", "replace")
+    action = parse_qs(query).get("Action")
+    if action:
+        return f"{service} {action[0]}"
+    segment = environ.get("PATH_INFO", "/").strip("/").split("/")[0]
+    return f"{service} {environ.get('REQUEST_METHOD', '')}" + (f" /{segment}" if service != "s3" else "")
