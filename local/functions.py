@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -107,6 +108,14 @@ class Functions:
         self.pools = {
             fn.name: FunctionPool(fn, fn.reserved_concurrency or concurrency) for fn in wiring.FUNCTIONS
         }
+        # Called with the function after each invocation, failed or not (the runtime nudges its
+        # stream poller when a function that writes to the table has run).
+        self.after_invoke: list[Callable[[wiring.Function], object]] = []
 
     def invoke(self, name: str, event: dict) -> dict:
-        return self.pools[name].invoke(event)
+        pool = self.pools[name]
+        try:
+            return pool.invoke(event)
+        finally:
+            for listener in self.after_invoke:
+                listener(pool.fn)

@@ -19,9 +19,8 @@ import signal
 import threading
 import time
 import uuid
-from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -40,6 +39,7 @@ from local.emulator import (
     start_moto,
     use_emulator,
 )
+from local.event_sources import LONG_POLL_S, Poller, QueuePoller, Scheduler, StreamPoller
 from local.functions import Functions
 
 log = logging.getLogger("oms.local")
@@ -48,9 +48,6 @@ LOCAL_OUTBOX = Path(__file__).resolve().parent.parent / ".local-outbox"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads with 413
 # Every poller thread of a kind shares one client: a pool per thread, not botocore's default of 10.
 RUNTIME_CLIENT_CONFIG = Config(max_pool_connections=64)
-STREAM_RETRY_ATTEMPTS = 10
-SQS_MAX_RECEIVE = 10  # messages per ReceiveMessage, and entries per batch delete
-BATCHING_POLL_S = 0.5  # within a batching window, how often an empty queue is asked again  # as the stack's stream event source mapping
 
 
 @dataclass(frozen=True)
@@ -166,164 +163,6 @@ def _json(status: int, body: dict) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-# ------------------------------------------------------------------------------ event sources
-
-
-class Poller(threading.Thread, ABC):
-    """Idle pollers back off to 200 ms so they do not crowd the serialised emulator."""
-
-    def __init__(self, name: str, stop: threading.Event):
-        super().__init__(name=name, daemon=True)
-        self.stop_event = stop
-        self.idle_sleep = 0.01
-        self.running = threading.Event()  # cleared: paused (a benchmark measuring capture alone)
-        self.running.set()
-
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            if not self.running.wait(timeout=0.2):
-                continue
-            try:
-                busy = self.poll_once()
-            except Exception:  # a poller must survive anything a handler does; Lambda would too
-                if self.stop_event.is_set():
-                    return  # shutting down: the emulator may already be gone
-                log.exception("%s failed", self.name)
-                busy = False
-            self.idle_sleep = 0.01 if busy else min(0.2, self.idle_sleep * 2)
-            if not busy:
-                self.stop_event.wait(self.idle_sleep)
-
-    @abstractmethod
-    def poll_once(self) -> bool:
-        """Do one round of work; True when there was some."""
-
-
-class QueuePoller(Poller):
-    """What Lambda's SQS event source mapping does: receive a batch, invoke, delete what succeeded.
-    Failed records stay on the queue until the visibility timeout (shortened locally to
-    `retry_delay_s`), and SQS's redrive policy moves them to the DLQ after maxReceiveCount."""
-
-    def __init__(self, fn: wiring.Function, url: str, sqs, functions: Functions, stop, retry_delay_s: int,
-                 batching_window_s: float | None = None):
-        super().__init__(f"sqs:{fn.name}", stop)
-        if fn.queue is None:
-            raise ValueError(f"{fn.name} reads no queue")
-        self.fn, self.url, self.sqs, self.functions, self.retry_delay_s = fn, url, sqs, functions, retry_delay_s
-        self.queue = fn.queue
-        # The queue's window, unless told otherwise (a test pumping work synchronously waits for none).
-        self.batching_window_s = fn.queue.batching_window_s if batching_window_s is None else batching_window_s
-        self.arn = f"arn:aws:sqs:us-east-1:123456789012:{fn.queue.name}"
-
-    def _receive(self) -> list[dict]:
-        return self.sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=min(self.queue.batch_size, SQS_MAX_RECEIVE), WaitTimeSeconds=0,
-            AttributeNames=["All"], MessageAttributeNames=["All"],
-        ).get("Messages", [])
-
-    def poll_once(self) -> bool:
-        messages = self._receive()
-        if not messages:
-            return False
-        # A batching window: keep receiving (SQS hands out 10 at most) until the batch is full or
-        # the window has passed, as Lambda's poller does.
-        deadline = time.monotonic() + self.batching_window_s
-        while len(messages) < self.queue.batch_size and time.monotonic() < deadline and not self.stop_event.is_set():
-            more = self._receive()
-            if more:
-                messages += more
-            else:
-                # The emulator serves one request at a time: an empty queue is asked again sparingly.
-                time.sleep(BATCHING_POLL_S)
-        event = {"Records": [{
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs", "eventSourceARN": self.arn, "awsRegion": "us-east-1",
-        } for m in messages]}
-        try:
-            failed = {f["itemIdentifier"] for f in self.functions.invoke(self.fn.name, event)["batchItemFailures"]}
-        except Exception as error:  # noqa: BLE001 - Powertools raises when every record failed: Lambda retries them all
-            log.warning("%s: the whole batch failed: %s", self.fn.name, type(error).__name__)
-            failed = {m["MessageId"] for m in messages}
-        done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), SQS_MAX_RECEIVE):
-            self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
-        retry = [m for m in messages if m["MessageId"] in failed]
-        for start in range(0, len(retry), SQS_MAX_RECEIVE):
-            self.sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.retry_delay_s}
-                for i, m in enumerate(retry[start:start + 10])])
-        return True
-
-
-class StreamPoller(Poller):
-    """What Lambda's DynamoDB stream event source mapping does, for the outbox relay."""
-
-    def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop):
-        super().__init__(f"stream:{fn.name}", stop)
-        self.fn, self.arn, self.streams, self.functions = fn, stream_arn, streams, functions
-        self.iterators: dict[str, str] = {}
-
-    def poll_once(self) -> bool:
-        if not self.iterators:
-            for shard in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
-                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        busy = False
-        for shard_id, iterator in list(self.iterators.items()):
-            response = self.streams.get_records(ShardIterator=iterator, Limit=100)
-            self.iterators[shard_id] = response["NextShardIterator"]
-            records = response["Records"]
-            for attempt in range(STREAM_RETRY_ATTEMPTS + 1):
-                if not records:
-                    break
-                busy = True
-                if attempt == STREAM_RETRY_ATTEMPTS:
-                    log.error("%s: giving up on %d stream records (AWS sends them to the DLQ)", self.fn.name,
-                              len(records))
-                    break
-                result = self.functions.invoke(self.fn.name, {"Records": [_stream_record(r, self.arn) for r in records]})
-                failures = result.get("batchItemFailures") or []
-                if not failures:
-                    break
-                # Retry from the first failed record, as Lambda's stream mapping does.
-                first_failed = int(failures[0]["itemIdentifier"])
-                records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= first_failed]
-                time.sleep(0.2)
-        return busy
-
-
-def _stream_record(r: dict, arn: str) -> dict:
-    d = dict(r["dynamodb"])
-    created = d.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        d["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {**{k: v for k, v in r.items() if k != "dynamodb"}, "dynamodb": d, "eventSourceARN": arn}
-
-
-class Scheduler(Poller):
-    """What an EventBridge schedule does: invoke the function every `schedule_minutes`."""
-
-    def __init__(self, fn: wiring.Function, functions: Functions, stop):
-        super().__init__(f"schedule:{fn.name}", stop)
-        if fn.schedule_minutes is None:
-            raise ValueError(f"{fn.name} runs on no schedule")
-        self.fn, self.functions = fn, functions
-        self.every_s = fn.schedule_minutes * 60
-        self.next_run = time.monotonic() + self.every_s
-
-    def poll_once(self) -> bool:
-        if time.monotonic() < self.next_run:
-            return False
-        self.next_run = time.monotonic() + self.every_s
-        self.functions.invoke(self.fn.name, {
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": datetime.now(UTC).isoformat(), "region": "us-east-1",
-            "resources": [], "detail": {}})
-        return True
-
-
 # ------------------------------------------------------------------------------ the whole thing
 
 
@@ -356,10 +195,13 @@ class LocalOms:
             if fn.queue is not None:
                 for _ in range(fn.queue.max_concurrency or self.concurrency):
                     self.threads.append(QueuePoller(fn, self.resources.queue_urls[fn.name], sqs, self.functions,
-                                                    self.stop_event, self.retry_delay_s))
+                                                    self.stop_event, self.retry_delay_s, wait_s=LONG_POLL_S))
             if fn.table_stream:
-                self.threads.append(StreamPoller(fn, self.resources.stream_arn, streams, self.functions,
-                                                 self.stop_event))
+                stream = StreamPoller(fn, self.resources.stream_arn, streams, self.functions, self.stop_event)
+                self.threads.append(stream)
+                # A function that wrote to the table has put records on the stream: read them now
+                # rather than at the next idle poll (what keeps latency low without busy polling).
+                self.functions.after_invoke.append(_nudge_after_writes(stream))
             if fn.schedule_minutes:
                 self.threads.append(Scheduler(fn, self.functions, self.stop_event))
         if self.demo_data:
@@ -380,7 +222,11 @@ class LocalOms:
         self.stop_event.set()
         self.http.shutdown()
         for t in self.threads:
-            t.join(timeout=5)
+            t.nudge()
+        self.moto.end_long_polls()  # pollers waiting on an empty queue get their answer now
+        deadline = time.monotonic() + 10
+        for t in self.threads:
+            t.join(timeout=max(0.1, deadline - time.monotonic()))
         self.moto.shutdown()
         os.environ.clear()
         os.environ.update(self._saved_env)
@@ -397,6 +243,14 @@ class LocalOms:
 
     def key(self, principal: str) -> str:
         return next(k.value for k in self.keys if k.principal == principal)
+
+
+def _nudge_after_writes(poller: Poller) -> Callable[[wiring.Function], None]:
+    def nudge(fn: wiring.Function) -> None:
+        if fn.table_access == "write":
+            poller.nudge()
+
+    return nudge
 
 
 def function_environment(keys: list[ApiKey]) -> dict[str, str]:
