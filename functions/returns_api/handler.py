@@ -104,16 +104,24 @@ def get_policy(channel: rv.ChannelPath) -> rv.PolicyView:
     return _policy(channel)
 
 
-@app.get("/customers/<customer_id>/store-credit", summary="A customer's store credit: balances and ledger",
+@app.get("/customers/<customer_id>/store-credit",
+         summary="A channel's customer's store credit: balances and ledger (a channel reads its own customers')",
          **described(RETURNS, 200, 403, 422))
-def store_credit(customer_id: rv.CustomerPath) -> rv.StoreCreditView:
-    from shared.errors import AccessDenied
+def store_credit(customer_id: rv.CustomerPath,
+                 channel: Annotated[str | None, Query(max_length=64, description="The customer's channel (the "
+                                                      "operator names it; a channel reads its own)")] = None
+                 ) -> rv.StoreCreditView:
+    from shared.errors import AccessDenied, InvalidInput
 
-    if not principal(app).is_operator:
-        raise AccessDenied("only an operator reads a customer's store credit across channels", field="customer_id")
+    who = principal(app)
+    if not who.is_operator and channel not in (None, who.channel):
+        raise AccessDenied("a channel reads only its own customers' store credit", field="channel")
+    channel = channel or who.channel
+    if channel is None:
+        raise InvalidInput("name the customer's channel: customer ids are the channels' own", field="channel")
     ledger = repositories().store_credit
-    return rv.StoreCreditView(customer_id=customer_id, balances=ledger.balances(customer_id),
-                              entries=[rv.LedgerEntryView(**vars(e)) for e in ledger.entries(customer_id)])
+    return rv.StoreCreditView(customer_id=customer_id, channel=channel, balances=ledger.balances(channel, customer_id),
+                              entries=[rv.LedgerEntryView(**vars(e)) for e in ledger.entries(channel, customer_id)])
 
 
 def _policy(channel: str) -> rv.PolicyView:

@@ -49,6 +49,20 @@ class ReturnDeclined(ReturnEvent):
     reason: str
 
 
+class ReturnInTransit(ReturnEvent):
+    description = "The carrier scanned the return parcel for the first time: the return is on its way back."
+    event_type = "ReturnInTransit"
+    tracking_code: str
+
+
+class ReturnClosed(ReturnEvent):
+    event_type = "ReturnClosed"
+    description = ("An operator closed a return: nothing more comes back (what was received may still be refunded; "
+                   "an exchange order already made is not cancelled by it).")
+    closed_by: str
+    note: str | None = None
+
+
 class ReturnReceived(ReturnEvent):
     event_type = "ReturnReceived"
     description = ("Returned units were received and inspected (once per receipt id); restocked units raised on "
@@ -82,15 +96,16 @@ class RefundIssued(ReturnEvent):
 
 class StoreCreditIssued(DomainEvent):
     event_type = "StoreCreditIssued"
-    description = "Store credit was added to a customer's ledger (once per entry id)."
+    description = ("Store credit was added to a channel's customer's ledger, once per entry id: a return refunded as "
+                   "store credit, the value of a return given in advance for an exchange, or a refund of an order "
+                   "paid with store credit.")
+    channel: str
     customer_id: str
     entry_id: str
     order_id: str | None = None
     rma_id: str | None = None
     amount: str
     currency: str
-    balance: str = Field(description="the customer's balance in `currency` as read just before the entry, plus "
-                                     "the entry (an entry committed concurrently may be missing from it)")
 
 
 class ExchangeCreated(ReturnEvent):
@@ -106,5 +121,5 @@ class ExchangeCreated(ReturnEvent):
 
 RETURN_EVENTS: tuple[type[DomainEvent], ...] = (
     ReturnRequested, ReturnApproved, ReturnDeclined, ReturnReceived, ReturnInspected, RefundIssued,
-    StoreCreditIssued, ExchangeCreated,
+    StoreCreditIssued, ExchangeCreated, ReturnInTransit, ReturnClosed,
 )

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.money import Amount
 from shared.domain.orders import ExternalId, Sku
@@ -59,12 +59,13 @@ class ReturnStatus(StrEnum):
 
 
 # Forward only. An approved return may be received without its parcel ever being tracked (handed in
-# at a store, or a carrier that never scanned it), and closed when nothing comes back in time.
+# at a store, or a carrier that never scanned it), and closed when nothing (or not all) comes back.
 TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
     ReturnStatus.REQUESTED: frozenset({ReturnStatus.APPROVED, ReturnStatus.DECLINED}),
     ReturnStatus.APPROVED: frozenset({ReturnStatus.IN_TRANSIT, ReturnStatus.RECEIVED, ReturnStatus.CLOSED}),
     ReturnStatus.IN_TRANSIT: frozenset({ReturnStatus.RECEIVED, ReturnStatus.CLOSED}),
-    ReturnStatus.RECEIVED: frozenset({ReturnStatus.INSPECTED}),
+    # Closed as it stands when the rest never comes back: what came is refunded as usual.
+    ReturnStatus.RECEIVED: frozenset({ReturnStatus.INSPECTED, ReturnStatus.CLOSED}),
     ReturnStatus.INSPECTED: frozenset({ReturnStatus.REFUNDED, ReturnStatus.EXCHANGED, ReturnStatus.CLOSED}),
     ReturnStatus.REFUNDED: frozenset({ReturnStatus.CLOSED}),
     ReturnStatus.EXCHANGED: frozenset({ReturnStatus.CLOSED}),
@@ -110,6 +111,8 @@ class IllegalReturnTransition(Conflict):
 class ReturnPolicy(BaseModel):
     """A channel's return policy, held as data (`PUT /return-policies/{channel}`)."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt rule must be refused, not silently dropped
+
     window_days: Annotated[int, Field(ge=0, le=3650)] = 30
     non_returnable_skus: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default=[], max_length=200,
@@ -123,7 +126,8 @@ class ReturnPolicy(BaseModel):
         default=None, description="Approve by itself a return worth up to this much in the order's currency; "
                                   "above it (or when unset) an operator approves or declines")
     allow_exchange: bool = True
-    refund_methods: list[RefundMethod] = [RefundMethod.ORIGINAL_PAYMENT, RefundMethod.STORE_CREDIT]
+    refund_methods: Annotated[list[RefundMethod], Field(min_length=1)] = [RefundMethod.ORIGINAL_PAYMENT,
+                                                                          RefundMethod.STORE_CREDIT]
 
     def merchant_pays(self, reason: ReturnReason) -> bool:
         return reason in self.merchant_pays_shipping_for

@@ -74,8 +74,9 @@ class LedgerEntryView(BaseModel):
 
 
 class StoreCreditView(BaseModel):
-    """A customer's store credit: the balance per currency and the ledger, oldest first."""
+    """A channel's customer's store credit: the balance per currency and the ledger, oldest first."""
 
     customer_id: str
+    channel: str
     balances: dict[str, Decimal]
     entries: list[LedgerEntryView]

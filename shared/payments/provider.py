@@ -123,6 +123,7 @@ class RefundInfo:
     refund_id: str
     amount: Decimal
     status: RefundStatus
+    idempotency_key: str | None = None  # ours, when the OMS made the refund (Stripe: metadata)
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,9 @@ Message = Annotated[str, _cut(1000), Field(max_length=1000)]
 
 class _Metadata(BaseModel):
     order_id: StripeId | None = None
+    # Ours, on the refunds the OMS makes (shared/payments/stripe.py): which refund it was, so a refund
+    # the webhook reports first is matched to our record of it whatever Stripe's refund id.
+    idempotency_key: Annotated[str, Field(max_length=255, pattern=r"^[\x21-\x7e]+$")] | None = None
 
 
 class _Resource(BaseModel):
@@ -292,7 +295,8 @@ def _payment_intent(kind: ProviderEventKind) -> Callable[[_Event], ProviderEvent
 
 def _refund_info(refund: _Refund) -> RefundInfo:
     return RefundInfo(refund.id, stripe_from_minor(refund.amount, refund.currency),
-                      refund.status or RefundStatus.PENDING)
+                      refund.status or RefundStatus.PENDING,
+                      refund.metadata.idempotency_key if refund.metadata else None)
 
 
 def _charge_refunded(event: _Event) -> ProviderEvent:

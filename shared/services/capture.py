@@ -9,6 +9,7 @@ from datetime import datetime
 
 from shared.adapters.expressions import Write
 from shared.domain.events import LineQuantity, OrderReceived
+from shared.domain.money import quantum
 from shared.domain.orders import ChannelOrderKey, ChannelRecord, Order, OrderRequest, OrderStatus, StatusChange
 from shared.domain.payments import PaymentProvider, opened
 from shared.errors import Busy, Conflict, InvalidInput
@@ -77,9 +78,8 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
             from shared.adapters.store_credit_repo import CreditShort
 
             if refused.find(CreditShort) is not None:
-                balance = repos.store_credit.balances(order.request.customer.id).get(order.request.currency, 0)
-                raise InvalidInput(f"the customer's store credit is {balance} {order.request.currency}: less than "
-                                   f"{order.request.payment.amount}", field="payment.amount") from None
+                raise InvalidInput("the customer's store credit does not cover payment.amount",
+                                   field="payment.amount") from None
             if any(isinstance(o, AlreadyExists) and o.entity == "payment_intent" for o in refused.outcomes):
                 raise Conflict("payment.intent_id already pays another order", field="payment.intent_id") from None
             raise
@@ -94,7 +94,9 @@ def _store_credit_spent(order: Order, repos: Repositories, now: datetime) -> lis
     if order.pay.provider != PaymentProvider.STORE_CREDIT:
         return []
     req = order.request
-    return list(repos.store_credit.move(req.customer.id, f"order-{order.channel}-{req.channel_order_id}",
+    if req.payment.amount != req.payment.amount.quantize(quantum(req.currency)):
+        raise InvalidInput(f"store credit is spent in whole minor units of {req.currency}", field="payment.amount")
+    return list(repos.store_credit.move(order.channel, req.customer.id, f"order-{req.channel_order_id}",
                                         -req.payment.amount, req.currency, now, order_id=order.order_id,
                                         note="paid an order"))
 

@@ -121,9 +121,10 @@ def credit_refunds(order: Order, repos: Repositories, now: datetime) -> None:
     the credit note is idempotent per refund id."""
     from shared.domain.payments import MovementKind
 
-    # Our own refunds for cancelled, never shipped goods (provider_ref cancel-/lines-) correct no invoice.
+    # Our own refunds for cancelled, never shipped goods (provider_ref cancel-/lines-, or the same behind
+    # refund- when the provider's webhook recorded it with our idempotency key) correct no invoice.
     refunds = [m for m in order.pay.movements if m.kind == MovementKind.REFUND
-               and not (m.provider_ref or m.key).startswith(("cancel-", "lines-"))]
+               and not (m.provider_ref or m.key).removeprefix("refund-").startswith(("cancel-", "lines-"))]
     documents = repos.invoices.for_order(order.order_id) if refunds else []
     for refund in refunds:
         credit_refund(order, refund.key, refund.amount, repos, now, documents)

@@ -46,7 +46,9 @@ class ReceiveBody(BaseModel):
     receipt_id: ExternalId = Field(description="Yours: the same receipt id moves nothing twice")
     location_id: LocationId | None = Field(
         default=None, description="Where the units were received; the return's location when left out")
-    lines: Annotated[list[ReceivedLine], Field(min_length=1, max_length=100)]
+    # 40 entries keep a receipt's transaction (the return, each restocked level and its StockChanged,
+    # an event per entry) within DynamoDB's 100 writes: a bigger delivery is received in several.
+    lines: Annotated[list[ReceivedLine], Field(min_length=1, max_length=40)]
 
 
 def receive_return(rma_id: str, body: ReceiveBody, principal: Principal, repos: Repositories, now: datetime
@@ -103,7 +105,7 @@ def _receipt(ret: Return, n: int, asked: ReceivedLine, receipt_id: str, location
     line = _line(ret, asked, n)
     awaited = line.quantity - line.received
     if asked.disposition is Disposition.WRITE_OFF and asked.note is None:
-        raise InvalidInput("a write-off needs its reason", field=f"lines[{n}].note")
+        raise InvalidInput("a write-off needs its reason", field=f"lines.{n}.note")
     return Receipt(receipt_id=receipt_id, line=line.line, sku=line.sku, quantity=max(0, min(asked.quantity, awaited)),
                    asked=asked.quantity, condition=asked.condition, disposition=asked.disposition,
                    location_id=location_id, note=asked.note, at=now, by=principal.name)
@@ -112,7 +114,7 @@ def _receipt(ret: Return, n: int, asked: ReceivedLine, receipt_id: str, location
 def _line(ret: Return, asked: ReceivedLine, n: int) -> ReturnLine:
     matching = [ln for ln in ret.lines if ln.sku == asked.sku and asked.line in (None, ln.line)]
     if not matching:
-        raise InvalidInput(f"return {ret.rma_id} has no line for {asked.sku}", field=f"lines[{n}].sku")
+        raise InvalidInput(f"return {ret.rma_id} has no line for {asked.sku}", field=f"lines.{n}.sku")
     # Of several lines of one SKU, the first that still awaits units.
     return next((ln for ln in matching if ln.received < ln.quantity), matching[0])
 

@@ -30,7 +30,7 @@ from shared.errors import AccessDenied, Busy, Conflict
 from shared.repositories import Repositories
 from shared.services.returns import get_return
 from shared.services.settlement import GatewayFor, refund_of, settle_return_refund
-from shared.unit_of_work import AlreadyApplied, CommitFailed, Refused
+from shared.unit_of_work import CommitFailed
 
 ATTEMPTS = 5
 REFUNDABLE = frozenset({ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.REFUNDED, ReturnStatus.EXCHANGED,
@@ -50,6 +50,7 @@ def refund_return(rma_id: str, principal: Principal, repos: Repositories, gatewa
     for _ in range(3):  # a pending refund, then the units left: at most two refunds and a look
         pending = ret.pending_refund or (None if resume_only else _claim(rma_id, method, repos, now))
         if pending is None:
+            ret = get_return(rma_id, principal, repos)  # as it is now: another call may have refunded it
             break
         ret = _finish(rma_id, pending, _move_money(ret, pending, repos, gateway_for, now), repos, now)
         if any(r.refund_id == pending.refund_id and r.state is RefundState.REFUSED for r in ret.refunds):
@@ -94,7 +95,8 @@ def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: d
             return None
         order = repos.orders.get(ret.order_id)
         assert order is not None
-        others = [r for r in repos.returns.for_order(ret.order_id) if r.rma_id != rma_id] + [ret]
+        known = repos.returns.of_order(ret.order_id)
+        others = [r for r in repos.returns.many(list(known.rma_ids)) if r.rma_id != rma_id] + [ret]
         before, shipping_before = _refunded_before(others)
         quote = quote_refund(order, units, before, include_shipping=ret.merchant_pays_shipping,
                              shipping_refunded_before=shipping_before,
@@ -110,7 +112,8 @@ def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: d
         ret.refunds.append(refund)
         ret.version += 1
         try:
-            repos.commit(repos.returns.save(ret, expected))
+            # Serialised with the claims of the order's other returns: each is valued after the others.
+            repos.commit(repos.returns.save(ret, expected), repos.returns.serialised(known))
             return refund
         except CommitFailed:
             continue
@@ -170,21 +173,19 @@ def _finish(rma_id: str, claimed: ReturnRefund, moved: tuple[str | None, str | N
                 ret.move_to(_settled(ret), now, "refund")
             events.append(_issued(ret, refund, now))
             if refund.method is RefundMethod.STORE_CREDIT and refund.amount > 0:
-                writes.extend(repos.store_credit.move(ret.customer_id, refund.refund_id, refund.amount,
+                writes.extend(repos.store_credit.move(ret.channel, ret.customer_id, refund.refund_id, refund.amount,
                                                       refund.currency, now, order_id=ret.order_id, rma_id=rma_id,
                                                       note="return refund"))
-                events.append(_credited(ret, refund, repos, now))
+                events.append(_credited(ret, refund, now))
         ret.updated_at = now
         ret.version += 1
         try:
             repos.commit(repos.returns.save(ret, expected), writes, repos.events.publish_all(events))
             return ret
-        except Refused as refused:
-            if refused.find(AlreadyApplied) is not None:
-                raise Conflict(f"store credit entry {refund.refund_id} exists without its refund: an operator "
-                               "looks", field="rma_id") from None
         except CommitFailed:
-            pass
+            # Another call finished it (its store credit entry and the DONE refund are one transaction):
+            # the next read says so. Anything else moved the return: try again from a fresh read.
+            continue
     raise Busy(f"return {rma_id} is changing too fast; retry")
 
 
@@ -197,11 +198,10 @@ def _issued(ret: Return, refund: ReturnRefund, now: datetime) -> RefundIssued:
                         restocking_fee=str(refund.restocking_fee), lines=lines)
 
 
-def _credited(ret: Return, refund: ReturnRefund, repos: Repositories, now: datetime) -> StoreCreditIssued:
-    balance = repos.store_credit.balances(ret.customer_id).get(refund.currency, Decimal(0)) + refund.amount
-    return StoreCreditIssued(occurred_at=now, customer_id=ret.customer_id, entry_id=refund.refund_id,
-                             order_id=ret.order_id, rma_id=ret.rma_id, amount=str(refund.amount),
-                             currency=refund.currency, balance=str(balance))
+def _credited(ret: Return, refund: ReturnRefund, now: datetime) -> StoreCreditIssued:
+    return StoreCreditIssued(occurred_at=now, channel=ret.channel, customer_id=ret.customer_id,
+                             entry_id=refund.refund_id, order_id=ret.order_id, rma_id=ret.rma_id,
+                             amount=str(refund.amount), currency=refund.currency)
 
 
 def _credit(order: Order, ret: Return, repos: Repositories, now: datetime) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from shared.domain.events import DomainEvent
+from shared.domain.return_events import ReturnInTransit
 from shared.domain.returns import ReturnStatus
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate, moves_forward, supersedes
 from shared.errors import Busy
@@ -69,9 +71,12 @@ def attempt(ret: Return, update: TrackingUpdate, received_at: datetime, repos: R
     parcel.record(tracking_entry(update, received_at, applies))
     if applies:
         parcel.status, parcel.status_at = update.status, update.occurred_at
+    events: list[DomainEvent] = []
     if ret.status is ReturnStatus.APPROVED and carrier_has_it(parcel.status):
         ret.move_to(ReturnStatus.IN_TRANSIT, now, "carrier",
                     note=f"{update.carrier or update.provider} reports {parcel.status.value}")
+        events.append(ReturnInTransit(occurred_at=now, rma_id=ret.rma_id, order_id=ret.order_id, channel=ret.channel,
+                                      status=ret.status.value, tracking_code=parcel.tracking_code))
     ret.version += 1
-    repos.commit(repos.returns.save(ret, expected))
+    repos.commit(repos.returns.save(ret, expected), repos.events.publish_all(events))
     return Outcome.APPLIED if applies else Outcome.KEPT

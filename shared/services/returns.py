@@ -15,11 +15,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.orders import ExternalId, Order, OrderStatus
+from shared.domain.orders import MAX_LINES, ExternalId, Order, OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.return_events import (
     ExchangeCreated,
     ReturnApproved,
+    ReturnClosed,
     ReturnDeclined,
     ReturnedUnits,
     ReturnRequested,
@@ -36,7 +37,7 @@ from shared.domain.returns import (
 )
 from shared.domain.shipments import Shipment
 from shared.domain.tracking import ShipmentStatus
-from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
+from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound, OmsError
 from shared.repositories import Repositories
 from shared.unit_of_work import AlreadyExists, CommitFailed, Refused, StaleVersion
 
@@ -58,7 +59,7 @@ class ReturnRequestBody(BaseModel):
     comment: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     lines: Annotated[list[RequestedLine], Field(min_length=1, max_length=100)]
     refund_method: RefundMethod = RefundMethod.ORIGINAL_PAYMENT
-    exchange_lines: Annotated[list[ExchangeLine], Field(max_length=100)] = Field(
+    exchange_lines: Annotated[list[ExchangeLine], Field(max_length=MAX_LINES)] = Field(
         default=[], description="Replacements: reserved and routed at once as a new order, paid by the returned value")
 
     def fingerprint(self) -> str:
@@ -150,7 +151,7 @@ def request_return(order_id: str, body: ReturnRequestBody, principal: Principal,
                              now)
         units = {ln.line: ln.quantity for ln in check.lines}
         quote = quote_refund(order, units, _requested_before(earlier), include_shipping=policy.merchant_pays(body.reason),
-                             shipping_refunded_before=Decimal(0),
+                             shipping_refunded_before=_shipping_asked_before(order, earlier),
                              restocking_fee_percent=policy.restocking_fee_percent
                              if policy.restocking_fee_applies(body.reason) else Decimal(0))
         ret = Return(rma_id=new_rma_id(now), request_id=body.request_id, request_fingerprint=fingerprint,
@@ -160,6 +161,10 @@ def request_return(order_id: str, body: ReturnRequestBody, principal: Principal,
                      merchant_pays_shipping=policy.merchant_pays(body.reason),
                      policy=policy, value=quote.amount, currency=order.request.currency, created_at=now,
                      updated_at=now)
+        if ret.exchange_lines:
+            from shared.services.return_exchanges import exchange_request
+
+            exchange_request(ret, order)  # a replacement that could never be an order is refused now
         ret.history.append(_change(ReturnStatus.REQUESTED, now, principal.name, "; ".join(check.reasons) or None))
         event = ReturnRequested(occurred_at=now, rma_id=ret.rma_id, order_id=order_id, channel=order.channel,
                                 status=ret.status.value, reason=ret.reason.value, lines=_units(ret),
@@ -193,7 +198,14 @@ def _auto_approve(ret: Return, repos: Repositories, now: datetime) -> Return:
 
     if ret.status is not ReturnStatus.REQUESTED or not auto_approves(ret.policy, ret.value):
         return ret
-    return approve_return(ret.rma_id, Principal("policy"), repos, now, by_policy=True)
+    try:
+        return approve_return(ret.rma_id, Principal("policy"), repos, now, by_policy=True)
+    except OmsError as stopped:  # no location takes it, the carrier refused or is down: a person approves
+        from shared.observability import logger
+
+        logger.warning("return not approved by its policy", extra={
+            "rma_id": ret.rma_id, "reason": stopped.message, "error": type(stopped).__name__})
+        return repos.returns.get(ret.rma_id) or ret
 
 
 def _check_options(body: ReturnRequestBody, policy: ReturnPolicy) -> None:
@@ -213,6 +225,17 @@ def _requested_before(earlier: list[Return]) -> dict[int, int]:
             n = 0 if r.status is ReturnStatus.DECLINED else ln.received if r.status is ReturnStatus.CLOSED else ln.quantity
             units[ln.line] = units.get(ln.line, 0) + n
     return units
+
+
+def _shipping_asked_before(order: Order, earlier: list[Return]) -> Decimal:
+    """The original shipping an earlier return of the order refunds, or will (the merchant pays for its
+    reason and it is not declined): a new return is not valued with it again, nor may an exchange
+    be paid with it twice."""
+    from shared.domain.refunds import paid_breakdown
+
+    if any(r.merchant_pays_shipping and r.status is not ReturnStatus.DECLINED for r in earlier):
+        return paid_breakdown(order).shipping
+    return Decimal(0)
 
 
 def _shipments(order: Order, repos: Repositories) -> list[Shipment]:
@@ -251,7 +274,8 @@ def approve_return(rma_id: str, principal: Principal, repos: Repositories, now: 
                    note: str | None = None) -> Return:
     """APPROVED: the return goes to the nearest active location that takes returns from the customer's
     country, with a prepaid return label when the merchant pays for the reason (else the customer
-    sends it with the RMA number). Approving an approved return answers it as it is."""
+    sends it with the RMA number). Then, once the approval is committed, its exchange order. Approving
+    an approved return answers it as it is (and makes an exchange order a crash left out)."""
     if not (principal.is_operator or by_policy):
         raise AccessDenied("only an operator approves returns", field="rma_id")
     for _ in range(ATTEMPTS):
@@ -259,7 +283,7 @@ def approve_return(rma_id: str, principal: Principal, repos: Repositories, now: 
         if ret.status is not ReturnStatus.REQUESTED:
             if ret.status is ReturnStatus.DECLINED:
                 raise Conflict(f"return {rma_id} was declined", field="rma_id")
-            return ret
+            return _with_exchange(ret, repos, now)
         order = repos.orders.get(ret.order_id)
         assert order is not None, "a return's order is never deleted"
         expected = ret.version
@@ -270,29 +294,43 @@ def approve_return(rma_id: str, principal: Principal, repos: Repositories, now: 
         ret.decision_note = note
         ret.move_to(ReturnStatus.APPROVED, now, principal.name, note)
         ret.version += 1
-        exchange = _exchange(ret, order, repos, now)
         event = ReturnApproved(occurred_at=now, rma_id=rma_id, order_id=ret.order_id, channel=ret.channel,
                                status=ret.status.value, location_id=location.location_id,
                                tracking_code=ret.parcel.tracking_code if ret.parcel else None,
                                carrier=ret.parcel.carrier if ret.parcel else None, approved_by=principal.name)
         try:
-            repos.commit(repos.returns.save(ret, expected), repos.events.publish_all([event, *exchange]))
-            return ret
+            repos.commit(repos.returns.save(ret, expected), repos.events.publish(event))
         except CommitFailed:
             continue  # decided meanwhile (or its label bought twice: the carrier answers the same reference)
+        return _with_exchange(ret, repos, now)
     raise Busy(f"return {rma_id} is changing too fast; retry")
 
 
-def _exchange(ret: Return, order: Order, repos: Repositories, now: datetime) -> list[ExchangeCreated]:
-    """The replacement order of an approved exchange (captured before the return is saved: a retry
-    finds it under its channel order id)."""
-    if not ret.exchange_lines or ret.exchange_order_id is not None:
-        return []
+def _with_exchange(ret: Return, repos: Repositories, now: datetime) -> Return:
+    """The replacement order of an approved exchange, made after the approval is committed (so a
+    decline can never leave one behind) and recorded on the return; made again by a retry finds the
+    same order under its channel order id."""
+    if not ret.exchange_lines or ret.exchange_order_id is not None or ret.status in (ReturnStatus.CLOSED,
+                                                                                      ReturnStatus.DECLINED):
+        return ret
     from shared.services.return_exchanges import create_exchange
 
-    created = create_exchange(ret, order, repos, now)
-    ret.exchange_order_id = created.exchange_order_id
-    return [created]
+    order = repos.orders.get(ret.order_id)
+    assert order is not None
+    events = create_exchange(ret, order, repos, now)
+    made = next(e.exchange_order_id for e in events if isinstance(e, ExchangeCreated))
+    for _ in range(ATTEMPTS):
+        expected = ret.version
+        ret.exchange_order_id = made
+        ret.version += 1
+        try:
+            repos.commit(repos.returns.save(ret, expected), repos.events.publish_all(events))
+            return ret
+        except CommitFailed:
+            ret = get_return(ret.rma_id, Principal("operator"), repos)
+            if ret.exchange_order_id is not None:
+                return ret
+    raise Busy(f"return {ret.rma_id} is changing too fast; retry")
 
 
 def decline_return(rma_id: str, principal: Principal, note: str | None, repos: Repositories, now: datetime) -> Return:
@@ -312,14 +350,20 @@ def decline_return(rma_id: str, principal: Principal, note: str | None, repos: R
 
 
 def close_return(rma_id: str, principal: Principal, note: str | None, repos: Repositories, now: datetime) -> Return:
-    """CLOSED: nothing more happens to it (nothing came back in time, or everything is settled)."""
+    """CLOSED: nothing more comes back (nothing or not all of it came in time, or everything is settled).
+    What was received may still be refunded. An exchange order already made is not cancelled by
+    this: an operator cancels it (`POST /orders/{id}/cancel`) if it should not ship."""
     if not principal.is_operator:
         raise AccessDenied("only an operator closes returns", field="rma_id")
 
-    def change(ret: Return) -> None:
+    def change(ret: Return) -> ReturnClosed | None:
+        if ret.status is ReturnStatus.CLOSED:
+            return None
         if ret.pending_refund is not None:
             raise Conflict(f"return {rma_id} has a refund in flight; refund it first", field="rma_id")
         ret.move_to(ReturnStatus.CLOSED, now, principal.name, note)
+        return ReturnClosed(occurred_at=now, rma_id=rma_id, order_id=ret.order_id, channel=ret.channel,
+                            status=ret.status.value, closed_by=principal.name, note=note)
 
     return _decide(rma_id, change, repos)
 

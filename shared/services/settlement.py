@@ -37,7 +37,7 @@ from shared.domain.fulfillment import FulfillmentStatus
 from shared.domain.money import ZERO
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.payment_events import payment_event
-from shared.domain.payments import MovementKind, Payment, PaymentMethod, PaymentProvider, check_forward
+from shared.domain.payments import Movement, MovementKind, Payment, PaymentMethod, PaymentProvider, check_forward
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
 from shared.errors import Busy
 from shared.payments.provider import PaymentDeclined
@@ -162,9 +162,13 @@ def settle_return_refund(order_id: str, refund_key: str, amount: Decimal, repos:
     the provider's refund and our record finds the provider's first answer and records it once.
     More than what was paid and not yet refunded is refused (a problem for a person), not trimmed."""
     def change(order: Order, pay: Payment, events: list[DomainEvent]) -> str | None:
-        if any(m.kind == MovementKind.REFUND and refund_key in (m.key, m.provider_ref) for m in pay.movements):
+        if any(_made_for(m, refund_key) for m in pay.movements):
             return None
-        if amount > pay.refundable:
+        # Through a provider, ask it first even when our books say too little is left: a refund of this
+        # very key it already made (its webhook recorded it under the provider's id) is answered again
+        # and matched, where a check on our books would call it refused. The provider itself refuses a
+        # refund of more than was paid.
+        if not pay.moves_money and amount > pay.refundable:
             return (f"return refund {refund_key} of {amount} {pay.currency} is more than the {pay.refundable} "
                     "paid and not yet refunded")
         return _refund(order, pay, amount, refund_key, gateway_for, now, events)
@@ -174,8 +178,13 @@ def settle_return_refund(order_id: str, refund_key: str, amount: Decimal, repos:
 
 def refund_of(order: Order, refund_key: str) -> str | None:
     """The provider's refund id (or our key, when the channel refunds) recorded for `refund_key`."""
-    return next((m.key for m in order.pay.movements
-                 if m.kind == MovementKind.REFUND and refund_key in (m.key, m.provider_ref)), None)
+    return next((m.key for m in order.pay.movements if _made_for(m, refund_key)), None)
+
+
+def _made_for(m: Movement, key: str) -> bool:
+    """A refund movement made for `key`: recorded by the call (keyed or referenced by it) or by the
+    provider's webhook, which carries our idempotency key `refund-<key>`."""
+    return m.kind == MovementKind.REFUND and (key in (m.key, m.provider_ref) or m.provider_ref == f"refund-{key}")
 
 
 def settle_delivery(order_id: str, repos: Repositories, gateway_for: GatewayFor, now: datetime) -> Settled:
@@ -207,7 +216,7 @@ def _refund(order: Order, pay: Payment, amount: Decimal, key: str, gateway_for: 
     the provider's refund id (its webhook about the same refund then counts once) and remembers
     `key`; the provider call carries `refund-<key>` as idempotency key, so a retry refunds nothing
     more."""
-    done = any(m.kind == MovementKind.REFUND and key in (m.key, m.provider_ref) for m in pay.movements)
+    done = any(_made_for(m, key) for m in pay.movements)
     if amount <= 0 or done:
         return None
     before = pay.model_copy(deep=True)
@@ -259,12 +268,22 @@ def _to_store_credit(order: Order, events: list[DomainEvent], repos: Repositorie
     transaction that records the refund (one entry per refund id: a retry credits nothing more)."""
     if order.pay.provider != PaymentProvider.STORE_CREDIT:
         return []
+    from shared.domain.money import quantum
+    from shared.domain.return_events import StoreCreditIssued
+
     writes: list[Write] = []
     for e in events:
         if isinstance(e, PaymentRefunded):
-            writes.extend(repos.store_credit.move(order.request.customer.id, f"refund-{e.refund_id}", Decimal(e.amount),
+            # Cancelled lines are valued to the currency's minor unit already; quantize all the same, as
+            # a ledger holds whole minor units.
+            amount = Decimal(e.amount).quantize(quantum(order.request.currency))
+            entry = f"refund-{e.refund_id}"
+            writes.extend(repos.store_credit.move(order.channel, order.request.customer.id, entry, amount,
                                                   order.request.currency, now, order_id=order.order_id,
                                                   note="refund of an order paid with store credit"))
+            writes.append(repos.events.publish(StoreCreditIssued(
+                occurred_at=now, channel=order.channel, customer_id=order.request.customer.id, entry_id=entry,
+                order_id=order.order_id, amount=str(amount), currency=order.request.currency)))
     return writes
 
 

@@ -300,8 +300,8 @@ def test_store_credit_lands_in_the_ledger_once(delivered):
     done = refund(repos, ret.rma_id, FakeGateway())
     refund(repos, ret.rma_id, FakeGateway())
     assert done.refunds[0].method is RefundMethod.STORE_CREDIT
-    assert repos.store_credit.balances("cust-1") == {"EUR": D("10.00")}
-    assert [e.entry_id for e in repos.store_credit.entries("cust-1")] == [done.refunds[0].refund_id]
+    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("10.00")}
+    assert [e.entry_id for e in repos.store_credit.entries("web", "cust-1")] == [done.refunds[0].refund_id]
     assert len(events(repos, "StoreCreditIssued")) == 1
     assert any(d.covers == f"credit-{done.refunds[0].refund_id}" for d in repos.invoices.for_order(order_id))
 
@@ -376,7 +376,7 @@ def test_an_exchange_worth_more_than_the_return_waits_for_the_difference(deliver
 # --- store credit as a payment method ----------------------------------------------------------------
 
 def credit(repos, amount: str, entry: str = "gift-1") -> None:
-    repos.commit(repos.store_credit.move("cust-1", entry, D(amount), "EUR", NOW))
+    repos.commit(repos.store_credit.move("web", "cust-1", entry, D(amount), "EUR", NOW))
 
 
 def paid_with_credit(repos, amount: str = "10.00", coid: str = "CO-SC"):
@@ -394,12 +394,12 @@ def test_an_order_paid_with_store_credit_debits_the_ledger_once(delivered):
     order = paid_with_credit(repos)
     again = paid_with_credit(repos)  # the channel retries the capture
     assert again.order_id == order.order_id
-    assert repos.store_credit.balances("cust-1") == {"EUR": D("5.00")}
+    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("5.00")}
     assert order.pay.captured == D("10.00")
     with pytest.raises(InvalidInput) as short:
         paid_with_credit(repos, coid="CO-SC-2")
     assert short.value.field == "payment.amount"
-    assert repos.store_credit.balances("cust-1") == {"EUR": D("5.00")}
+    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("5.00")}
 
 
 def test_cancelling_an_order_paid_with_store_credit_credits_it_back_once(delivered):
@@ -413,5 +413,162 @@ def test_cancelling_an_order_paid_with_store_credit_credits_it_back_once(deliver
     cancel_order(order.order_id, OPERATOR_PRINCIPAL, "customer asked", repos, LATER)
     settlement.settle_cancellation(order.order_id, repos, no_gateway, LATER)
     settlement.settle_cancellation(order.order_id, repos, no_gateway, LATER)  # redelivered
-    assert repos.store_credit.balances("cust-1") == {"EUR": D("10.00")}
+    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("10.00")}
     assert repos.orders.get(order.order_id).pay.refunded == D("10.00")
+
+
+# --- what the review found: each guard has its test ----------------------------------------------------
+
+def test_another_channel_cannot_spend_a_customers_store_credit(delivered):
+    from shared.services.capture import capture_order
+    from tests.factories import order_request
+
+    repos, _ = delivered
+    credit(repos, "15.00")  # web's cust-1
+    request = order_request([("SKU-1", 1)], channel_order_id="CO-POS",
+                            payment={"status": "paid", "amount": "10.00", "provider": "store_credit"})
+    with pytest.raises(InvalidInput) as short:
+        capture_order(request, "pos", repos, LATER)
+    assert "15" not in short.value.message  # nor is another channel's balance told
+    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("15.00")}
+
+
+def test_store_credit_is_spent_in_whole_minor_units(delivered):
+    repos, _ = delivered
+    credit(repos, "15.00")
+    with pytest.raises(InvalidInput) as refused:
+        paid_with_credit(repos, amount="10.005")
+    assert refused.value.field == "payment.amount"
+
+
+def test_a_refused_refund_does_not_give_the_exchange_value_away(delivered):
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-1", 2), exchange_lines=[{"sku": "SKU-2", "quantity": 1}])
+    receive(repos, ret.rma_id, ("SKU-1", 2))
+    refused = FakeGateway(authorized=D("35.00"), received=D("35.00"), declines=set())
+    refused.received = D("0")  # the provider refuses: nothing left to refund there
+    first = refund(repos, ret.rma_id, refused)
+    assert [r.state for r in first.refunds] == [RefundState.REFUSED]
+    again = refund(repos, ret.rma_id, FakeGateway(authorized=D("35.00"), received=D("35.00")))
+    assert [(r.state, r.amount, r.exchanged) for r in again.refunds][-1] == (RefundState.DONE, D("10.00"), D("10.00"))
+
+
+def test_the_exchange_is_made_after_the_approval_and_once(delivered, monkeypatch):
+    from shared.services import return_exchanges
+
+    repos, order_id = delivered
+    asked = ask(repos, order_id, ("SKU-1", 1), exchange_lines=[{"sku": "SKU-2", "quantity": 1}])
+    real = return_exchanges.create_exchange
+
+    def dies(*args):
+        raise LambdaDied
+
+    monkeypatch.setattr(return_exchanges, "create_exchange", dies)
+    with pytest.raises(LambdaDied):
+        returns.approve_return(asked.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
+    assert repos.returns.get(asked.rma_id).status is ReturnStatus.APPROVED  # approved first
+    with pytest.raises(Conflict):
+        returns.decline_return(asked.rma_id, OPERATOR_PRINCIPAL, None, repos, LATER)  # too late to decline
+    monkeypatch.setattr(return_exchanges, "create_exchange", real)
+    once = returns.approve_return(asked.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
+    twice = returns.approve_return(asked.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
+    assert once.exchange_order_id == twice.exchange_order_id is not None
+    assert len(events(repos, "ExchangeCreated")) == 1
+    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("0.00")}  # given, then spent on it
+
+
+def test_an_auto_approval_that_cannot_happen_leaves_the_rma_requested(delivered):
+    from shared.domain.locations import LocationRequest
+    from shared.services.inventory import put_location
+
+    repos, order_id = delivered
+    ber = repos.locations.get("BER")
+    put_location("BER", LocationRequest(**{**ber.model_dump(include=set(LocationRequest.model_fields)),
+                                           "accepts_returns": False}), repos, NOW)
+    returns.put_policy("web", ReturnPolicy(auto_approve_up_to=D("100")), OPERATOR_PRINCIPAL, repos, NOW)
+    first = ask(repos, order_id, ("SKU-1", 1))
+    assert first.status is ReturnStatus.REQUESTED
+    assert ask(repos, order_id, ("SKU-1", 1)).rma_id == first.rma_id
+
+
+def test_more_exchange_lines_than_an_order_may_have_are_refused_at_request(delivered):
+    repos, order_id = delivered
+    many = [{"sku": f"SKU-X{n}", "quantity": 1, "unit_price": "1.00"} for n in range(26)]
+    with pytest.raises(Exception) as refused:  # the body model refuses it (a 422 over HTTP)
+        ask(repos, order_id, ("SKU-1", 1), exchange_lines=many)
+    assert "exchange_lines" in str(refused.value)
+
+
+def test_a_partly_received_return_can_be_closed_and_what_came_refunded(delivered):
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-1", 2))
+    receive(repos, ret.rma_id, ("SKU-1", 1))
+    closed = returns.close_return(ret.rma_id, OPERATOR_PRINCIPAL, "the second never came", repos, LATER)
+    assert closed.status is ReturnStatus.CLOSED and len(events(repos, "ReturnClosed")) == 1
+    done = refund(repos, ret.rma_id, FakeGateway(authorized=D("35.00"), received=D("35.00")))
+    assert [(r.state, r.amount) for r in done.refunds] == [(RefundState.DONE, D("10.00"))]
+
+
+def test_two_returns_refunded_at_once_refund_the_shipping_once(delivered, monkeypatch):
+    from tests.service.flows import interleave
+
+    repos, order_id = delivered
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    a = received(repos, order_id, ("SKU-1", 2), reason="defective")
+    b = received(repos, order_id, ("SKU-2", 1), reason="defective", request_id="r-2")
+    interleave(monkeypatch, repos, lambda: refund(repos, a.rma_id, gateway, method="store_credit"))
+    refund(repos, b.rma_id, gateway, method="store_credit")
+    shipping = [r.shipping for x in (a, b) for r in repos.returns.get(x.rma_id).refunds]
+    assert sorted(shipping) == [D("0"), D("5.00")]
+    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("35.00")}
+
+
+def test_a_refund_its_webhook_recorded_first_is_finished_not_refused(delivered, monkeypatch):
+    """The Lambda dies after Stripe refunded; Stripe's charge.refunded (carrying our key in the
+    refund's metadata) is recorded before anyone resumes: the resume matches it, once."""
+    from shared.payments.provider import (
+        ProviderEvent,
+        ProviderEventKind,
+        RefundInfo,
+        RefundStatus,
+    )
+    from shared.services.payment_webhooks import apply_payment_event
+
+    repos, order_id = delivered
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    ret = received(repos, order_id, ("SKU-1", 2), ("SKU-2", 1), reason="defective")  # 35.00: all that was paid
+    real, crashed = repos.commit, []
+
+    def commit(*writes):
+        if gateway.calls and not crashed:
+            crashed.append(True)
+            raise LambdaDied
+        return real(*writes)
+
+    monkeypatch.setattr(repos, "commit", commit)
+    with pytest.raises(LambdaDied):
+        refund(repos, ret.rma_id, gateway)
+    monkeypatch.setattr(repos, "commit", real)
+    (key,) = set(gateway.keys("refund"))
+    webhook = ProviderEvent("stripe", "evt_refunded", ProviderEventKind.REFUNDED, LATER, intent_id=PI_OF(repos, order_id),
+                            currency="EUR", amount_refunded=D("35.00"), charge_id="ch_1",
+                            refunds=(RefundInfo(f"re_{key}", D("35.00"), RefundStatus.SUCCEEDED, key),))
+    apply_payment_event(webhook, LATER, repos, LATER, 3)
+    done = refund(repos, ret.rma_id, gateway)
+    assert [r.state for r in done.refunds] == [RefundState.DONE]
+    assert repos.orders.get(order_id).pay.refunded == D("35.00") and gateway.refunded == D("35.00")
+
+
+def PI_OF(repos, order_id):  # noqa: N802 - reads as the constant it stands for
+    return repos.orders.get(order_id).pay.intent_id
+
+
+def test_two_calls_finishing_one_store_credit_refund_both_answer_it(delivered, monkeypatch):
+    from tests.service.flows import interleave
+
+    repos, order_id = delivered
+    ret = received(repos, order_id, ("SKU-1", 1), refund_method="store_credit")
+    interleave(monkeypatch, repos, lambda: refund(repos, ret.rma_id, FakeGateway()))
+    done = refund(repos, ret.rma_id, FakeGateway())
+    assert [r.state for r in done.refunds] == [RefundState.DONE]
+    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("10.00")}
