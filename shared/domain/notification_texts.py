@@ -2,12 +2,16 @@
 renders them).
 
 Each moment has a subject and an email body, and a one-line text message (SMS) built from the same
-sentences: the subject's news, then the link when there is one. Keys are the `Moment` values.
+sentences: the subject's news, then the link when there is one. Not the return label's: a presigned
+link is 1-2k characters (a dozen segments, near the SMS service's 1,600), so the text says it was
+emailed. One character outside the GSM-7 alphabet (á, ó, ç, ê...) makes a whole SMS UCS-2: 70
+characters a segment instead of 160. Keys are the `Moment` values.
 
 $-placeholders: name, order (the channel's order number), location, amount, rma (the return's
 number), and the optional sentences `OPTIONAL` builds: $tracking (tracking_url, tracking_code),
-$eta_note (eta), $pickup_note (pickup_code), $label_note (label_url), $refund and $credit_note
-(store_credit: a refund paid as store credit reads differently).
+$eta_note (eta), $pickup_note (pickup_code), $label_note (label_url), $label_emailed_note
+(label_emailed: a label link went to a usable email address), $refund and $credit_note (store_credit:
+a refund paid as store credit reads differently).
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ TEXTS: dict[str, dict[str, Texts]] = {
             "Your return $rma for order $order is approved",
             "Hello $name,\n\nwe have approved your return $rma for order $order. Please put the return "
             "number $rma in the parcel.$label_note",
-            "Your return $rma for order $order is approved.$label_note"),
+            "Your return $rma for order $order is approved.$label_emailed_note"),
         "return_received": Texts(
             "We have received your return for order $order",
             "Hello $name,\n\nyour return $rma has arrived. We are checking the items and will be in touch as "
@@ -105,7 +109,7 @@ TEXTS: dict[str, dict[str, Texts]] = {
             "Tu devolución $rma del pedido $order está aprobada",
             "Hola $name:\n\nhemos aprobado tu devolución $rma del pedido $order. Por favor, incluye el número "
             "de devolución $rma en el paquete.$label_note",
-            "Tu devolución $rma del pedido $order está aprobada.$label_note"),
+            "Tu devolución $rma del pedido $order está aprobada.$label_emailed_note"),
         "return_received": Texts(
             "Hemos recibido tu devolución del pedido $order",
             "Hola $name:\n\ntu devolución $rma ha llegado. Estamos revisando los artículos y te escribiremos "
@@ -151,7 +155,7 @@ TEXTS: dict[str, dict[str, Texts]] = {
             "Ihre Rücksendung $rma zu Bestellung $order ist genehmigt",
             "Hallo $name,\n\nwir haben Ihre Rücksendung $rma zu Ihrer Bestellung $order genehmigt. Bitte legen "
             "Sie die Rücksendenummer $rma dem Paket bei.$label_note",
-            "Ihre Rücksendung $rma zu Bestellung $order ist genehmigt.$label_note"),
+            "Ihre Rücksendung $rma zu Bestellung $order ist genehmigt.$label_emailed_note"),
         "return_received": Texts(
             "Ihre Rücksendung zu Bestellung $order ist angekommen",
             "Hallo $name,\n\nIhre Rücksendung $rma ist bei uns angekommen. Wir prüfen die Artikel und melden "
@@ -196,7 +200,7 @@ TEXTS: dict[str, dict[str, Texts]] = {
             "Votre retour $rma pour la commande $order est accepté",
             "Bonjour $name,\n\nnous avons accepté votre retour $rma pour la commande $order. Merci de joindre le "
             "numéro de retour $rma à votre colis.$label_note",
-            "Votre retour $rma pour la commande $order est accepté.$label_note"),
+            "Votre retour $rma pour la commande $order est accepté.$label_emailed_note"),
         "return_received": Texts(
             "Nous avons bien reçu votre retour pour la commande $order",
             "Bonjour $name,\n\nvotre retour $rma nous est bien parvenu. Nous vérifions les articles et "
@@ -218,6 +222,7 @@ OPTIONAL: dict[str, dict[str, Variants]] = {
         "eta_note": ((("eta",), "; the carrier now expects it on $eta"),),
         "pickup_note": ((("pickup_code",), " Show this code when you collect it: $pickup_code."),),
         "label_note": ((("label_url",), " Print your return label here: $label_url"),),
+        "label_emailed_note": ((("label_emailed",), " We have emailed you the return label."),),
         "refund": ((("store_credit",), "we have added $amount to your store credit for your order $order."),
                    ((), "we have refunded $amount for your order $order.")),
         "credit_note": ((("store_credit",), " as store credit"),),
@@ -230,6 +235,7 @@ OPTIONAL: dict[str, dict[str, Variants]] = {
         "eta_note": ((("eta",), "; el transportista lo espera ahora para el $eta"),),
         "pickup_note": ((("pickup_code",), " Muestra este código al recogerlo: $pickup_code."),),
         "label_note": ((("label_url",), " Imprime tu etiqueta de devolución aquí: $label_url"),),
+        "label_emailed_note": ((("label_emailed",), " Tienes la etiqueta en tu correo electrónico."),),
         "refund": ((("store_credit",), "hemos añadido $amount a tu saldo en la tienda por tu pedido $order."),
                    ((), "te hemos reembolsado $amount por tu pedido $order.")),
         "credit_note": ((("store_credit",), " como saldo en la tienda"),),
@@ -242,6 +248,7 @@ OPTIONAL: dict[str, dict[str, Variants]] = {
         "eta_note": ((("eta",), "; der Zusteller erwartet es jetzt am $eta"),),
         "pickup_note": ((("pickup_code",), " Zeigen Sie bei der Abholung diesen Code: $pickup_code."),),
         "label_note": ((("label_url",), " Ihr Rücksendeetikett zum Ausdrucken: $label_url"),),
+        "label_emailed_note": ((("label_emailed",), " Das Rücksendeetikett haben wir Ihnen per E-Mail geschickt."),),
         "refund": ((("store_credit",), "wir haben Ihnen $amount für Ihre Bestellung $order als Guthaben "
                                        "gutgeschrieben."),
                    ((), "wir haben Ihnen $amount für Ihre Bestellung $order erstattet.")),
@@ -255,6 +262,7 @@ OPTIONAL: dict[str, dict[str, Variants]] = {
         "eta_note": ((("eta",), " ; le transporteur l'attend désormais le $eta"),),
         "pickup_note": ((("pickup_code",), " Présentez ce code au retrait : $pickup_code."),),
         "label_note": ((("label_url",), " Imprimez votre étiquette de retour ici : $label_url"),),
+        "label_emailed_note": ((("label_emailed",), " Nous vous avons envoyé l'étiquette de retour par e-mail."),),
         "refund": ((("store_credit",), "nous vous avons accordé un avoir de $amount pour votre commande $order."),
                    ((), "nous vous avons remboursé $amount pour votre commande $order.")),
         "credit_note": ((("store_credit",), " sous forme d'avoir"),),

@@ -9,7 +9,7 @@ French; a customer's `de-CH` gets German, an unknown language gets English.
 A sentence whose facts we do not have is left out rather than rendered with a hole: a shipment
 without a tracking link gives the tracking number alone, one without either says neither; a delay
 without a carrier estimate names no date; a pickup without a code asks for none; a return without
-a label link gives none.
+a label link gives none (and its text message does not say the label was emailed).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Message:
     language: str
     subject: str
     body: str
-    sms: str = ""  # one line: the subject's news and the link, for a text message
+    sms: str = ""  # one line: the subject's news and its link (never the return label's), for a text message
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ number written internationally and the order's channel sends SMS (`sms_notificat
 and sending once per event and medium, is the notifier function's job
 (functions/notify_customers/handler.py).
 
-An event that cannot become a message (not a customer moment, an order we do not have), and a
-medium that cannot carry it (no usable address, no phone number, a channel without SMS), is a
-`Skipped` with a reason, not an error: retrying would not change the answer.
+An event that cannot become a message (not a customer moment, an order we do not have, a refund of
+nothing), and a medium that cannot carry it (no usable address, no phone number, a channel without
+SMS), is a `Skipped` with a reason, not an error: retrying would not change the answer.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from shared.domain.notifications import (
     tracking_url,
 )
 from shared.domain.orders import Order
-from shared.domain.returns import RefundMethod, Return
 
 if TYPE_CHECKING:
     from shared.adapters.documents import Documents
     from shared.domain.fulfillment import FulfillmentOrder
     from shared.domain.locations import Location
+    from shared.domain.returns import Return
     from shared.domain.shipments import Shipment
 
 # detail-type -> moment; FulfillmentOrderChanged counts only when it reaches READY_FOR_PICKUP.
@@ -67,6 +67,9 @@ FIRST_STEP = "RECEIVED"
 # live. A link signed with temporary credentials (a Lambda role's) stops working when they expire,
 # whatever it says: in AWS the link lasts as long as the notifier's role session.
 RETURN_LABEL_LINK_TTL_S = 7 * 24 * 3600
+# `RefundMethod.STORE_CREDIT`'s value: the returns domain is not imported for it (about 30 ms of the
+# notifier's cold start), and an event from another system carries the plain string anyway.
+STORE_CREDIT = "store_credit"
 
 
 # What we read of each event: only the fields used, extra fields ignored, so a producer adding a
@@ -213,13 +216,19 @@ def pickup_facts(event: FulfillmentChangedDetail, fulfillment: FulfillmentOrder 
             "pickup_code": fulfillment.pickup_code if fulfillment else None}
 
 
-def refund_facts(event: RefundIssued, language: str | None) -> Facts:
+def refund_facts(event: RefundIssued, language: str | None) -> Facts | Skipped:
+    # An exchange that took the whole returned value refunds nothing: "Refund: 0.00 EUR" would only
+    # confuse (the exchange order has its own messages).
+    if event.amount == 0:
+        return Skipped("nothing was refunded (amount zero)")
     return {"amount": format_amount(event.amount, event.currency, language), "rma": event.rma_id,
-            "store_credit": "yes" if event.method == RefundMethod.STORE_CREDIT else None}
+            "store_credit": "yes" if event.method == STORE_CREDIT else None}
 
 
-def approved_facts(event: ReturnApprovedDetail, label_url: str | None) -> Facts:
-    return {"rma": event.rma_id, "label_url": label_url}
+def approved_facts(event: ReturnApprovedDetail, label_url: str | None, emailed: bool) -> Facts:
+    """The label's link goes by email only (a presigned link is 1-2k characters: a dozen SMS
+    segments); the SMS says the label is in the email when there is one to send it."""
+    return {"rma": event.rma_id, "label_url": label_url, "label_emailed": "yes" if label_url and emailed else None}
 
 
 def received_facts(event: ReturnReceivedDetail, ret: Return | None) -> Facts | Skipped:
@@ -286,7 +295,8 @@ def _facts(moment: Moment, detail: dict, order: Order, repos, tracking_template:
             return refund_facts(RefundIssued.model_validate(detail), language)
         case Moment.RETURN_APPROVED:
             approved = ReturnApprovedDetail.model_validate(detail)
-            return approved_facts(approved, return_label_link(repos.returns.get(approved.rma_id), documents))
+            return approved_facts(approved, return_label_link(repos.returns.get(approved.rma_id), documents),
+                                  usable_email(order.request.customer.email))
         case Moment.RETURN_RECEIVED:
             received = ReturnReceivedDetail.model_validate(detail)
             return received_facts(received, repos.returns.get(received.rma_id))

@@ -362,7 +362,7 @@ def test_no_phone_number_or_email_address_in_any_log_line(texted_order, repos, f
         assert personal not in logged  # ...without the address, the number, the name or the text
 
 
-def test_an_approved_return_links_its_label_for_a_week_by_email_and_sms(texted_order, repos, functions):
+def test_an_approved_return_links_its_label_for_a_week_by_email_and_says_so_by_sms(texted_order, repos, functions):
     channel_sends_sms(repos)
     label = StoredLabel(provider="sandbox", key="labels/RMA-9.pdf", label_format="PDF", rate=Decimal("4.90"), currency="EUR",
                         provider_shipment_id="shp-9")
@@ -380,7 +380,17 @@ def test_an_approved_return_links_its_label_for_a_week_by_email_and_sms(texted_o
 
     [approval] = sent("return_approved")
     assert approval["Subject"] == "Tu devolución RMA-9 del pedido WEB-3001 está aprobada"
-    [(_, text)] = texts("return_approved")
-    for message in (approval.get_content(), text):
-        link = message[message.index("http"):].split()[0]  # the emulator answers on http://127.0.0.1
-        assert "labels/RMA-9.pdf" in link and "X-Amz-Expires=604800" in link
+    content = approval.get_content()
+    link = content[content.index("http"):].split()[0]  # the emulator answers on http://127.0.0.1
+    assert "labels/RMA-9.pdf" in link and "X-Amz-Expires=604800" in link
+    [(_, text)] = texts("return_approved")  # the link is 1-2k characters in AWS: not for an SMS
+    assert text == ("Tu devolución RMA-9 del pedido WEB-3001 está aprobada. Tienes la etiqueta en tu correo "
+                    "electrónico.")
+
+
+def test_a_refund_of_nothing_sends_neither_email_nor_sms(texted_order, repos, functions):
+    channel_sends_sms(repos)  # (an exchange took the whole returned value)
+    detail = {"event_id": "ev-refund-0", "order_id": texted_order, "amount": "0.00", "currency": "EUR",
+              "method": "original_payment", "rma_id": "RMA-9"}
+    assert functions.invoke("notify-customers", sqs_event("RefundIssued", detail)) == {"batchItemFailures": []}
+    assert outbox() == [] and texts() == []

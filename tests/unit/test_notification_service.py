@@ -84,8 +84,9 @@ def compose_ready_for_pickup(event: FulfillmentChangedDetail, order: Order, fulf
 
 
 def compose_refund(event: RefundIssued, order: Order) -> Notification:
-    return email(compose(Moment.REFUND_ISSUED, event.event_id, order,
-                         refund_facts(event, order.request.customer.language)))
+    facts = refund_facts(event, order.request.customer.language)
+    assert not isinstance(facts, Skipped)
+    return email(compose(Moment.REFUND_ISSUED, event.event_id, order, facts))
 
 
 # --- which events are customer moments ------------------------------------------------------------

@@ -61,12 +61,26 @@ def test_the_text_message_carries_the_tracking_link(language):
     ("fr", "Votre retour RMA-7 pour la commande W-1 est accepté", "Imprimez votre étiquette de retour ici : "
                                                                    "https://l.example/x"),
 ])
-def test_an_approved_return_gives_its_number_and_label_link(language, subject, sentence):
+def test_an_approved_return_emails_its_number_and_label_link(language, subject, sentence):
     message = render(Moment.RETURN_APPROVED, language, name="Ana", order="W-1", rma="RMA-7",
-                     label_url="https://l.example/x")
+                     label_url="https://l.example/x", label_emailed="yes")
     assert message.subject == subject
     assert "RMA-7" in message.body and message.body.endswith(sentence)
-    assert message.sms.endswith(sentence) and "RMA-7" in message.sms
+    assert "RMA-7" in message.sms and "l.example" not in message.sms  # the link is too long for an SMS
+
+
+@pytest.mark.parametrize(("language", "sms"), [
+    ("en", "Your return RMA-7 for order W-1 is approved. We have emailed you the return label."),
+    ("es", "Tu devolución RMA-7 del pedido W-1 está aprobada. Tienes la etiqueta en tu correo electrónico."),
+    ("de", "Ihre Rücksendung RMA-7 zu Bestellung W-1 ist genehmigt. Das Rücksendeetikett haben wir Ihnen per "
+           "E-Mail geschickt."),
+    ("fr", "Votre retour RMA-7 pour la commande W-1 est accepté. Nous vous avons envoyé l'étiquette de retour "
+           "par e-mail."),
+])
+def test_the_approval_sms_says_the_label_was_emailed(language, sms):
+    message = render(Moment.RETURN_APPROVED, language, name="Ana", order="W-1", rma="RMA-7",
+                     label_url="https://l.example/x", label_emailed="yes")
+    assert message.sms == sms
 
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
