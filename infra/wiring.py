@@ -175,10 +175,11 @@ READY_FOR_PICKUP = {
 TRACKING_UPDATES = "tracking-updates"
 PAYMENT_EVENTS = "payment-events"
 # When money moves as goods move: a parcel left, a pickup was collected, the order (or some of its
-# lines) was cancelled, or it was delivered (cash on delivery).
+# lines) was cancelled, or it was delivered (cash on delivery); and a return's refund was finished
+# (RefundIssued: its credit notes, also when the call that refunded died before issuing them).
 SETTLEMENT_MOMENTS = {
     "source": [EVENT_SOURCE],
-    "detail-type": ["ShipmentDispatched", "OrderCancelled", "OrderLinesCancelled"],
+    "detail-type": ["ShipmentDispatched", "OrderCancelled", "OrderLinesCancelled", "RefundIssued"],
 }
 # Delivered matters to the payment only when cash is collected on delivery: the rule filters the rest.
 COD_DELIVERED = {
@@ -433,7 +434,8 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="settle-payments",
         module="settle_payments.handler",
-        description="Captures per shipment, releases the rest, refunds cancelled payments, collects cash on delivery",
+        description="Captures per shipment, releases the rest, refunds cancelled payments, collects cash on delivery, "
+                    "credits return refunds",
         queue=QueueSpec(name="payment-settlement", event_patterns=(SETTLEMENT_MOMENTS, PICKUP_COLLECTED, COD_DELIVERED),
                         visibility_timeout_s=360),
         table_access="write",

@@ -1,9 +1,11 @@
 """Order events from the payment-settlement queue -> the order's payment settled as goods move:
 captured per shipment (or collected pickup), released when nothing more ships or the order is
-cancelled, refunded when a paid order is cancelled, cash on delivery collected on delivery."""
+cancelled, refunded when a paid order is cancelled, cash on delivery collected on delivery; and a
+return's refund (RefundIssued) gets its credit notes, even when the call that refunded died first."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
@@ -16,10 +18,11 @@ from shared.batch import sqs_processor
 from shared.config import settings
 from shared.observability import count, logger, metrics, traced
 from shared.payments.credentials import payment_provider
-from shared.repositories import repositories
+from shared.repositories import Repositories, repositories
 from shared.services import settlement
 from shared.services.clock import utc_now
 from shared.services.invoicing import InvoicingSettings
+from shared.services.return_credit_notes import credit_return_refund
 
 
 class Line(BaseModel):
@@ -34,6 +37,8 @@ class Detail(BaseModel):
     lines: list[Line] = []
     cancellation_id: str | None = None
     amount: Decimal | None = None
+    rma_id: str | None = None      # RefundIssued of a return
+    refund_id: str | None = None
 
 
 class SettlementEvent(BaseModel):
@@ -58,6 +63,9 @@ def invoicing() -> InvoicingSettings:
 def settle(record: SettlementRecord) -> None:
     event, repos, now = record.body, repositories(), utc_now()
     detail = event.detail
+    if event.detail_type == "RefundIssued":
+        credit(detail, repos, now)
+        return
     if event.detail_type == "ShipmentDispatched" and detail.shipment_id:
         handed = {line.sku: line.quantity for line in detail.lines}
         result = settlement.settle_handover(detail.order_id, detail.shipment_id, handed, repos, payment_provider, now,
@@ -79,6 +87,16 @@ def settle(record: SettlementRecord) -> None:
         count("PaymentProblems")
     logger.info("payment settled", extra={"detail_type": event.detail_type, "order_id": detail.order_id,
                                           "announced": result.events, "problem": bool(result.problem)})
+
+
+def credit(detail: Detail, repos: Repositories, now: datetime) -> None:
+    """A return's refund, finished: its credit notes (idempotent, so a redelivery issues nothing)."""
+    if not (detail.rma_id and detail.refund_id):  # refunded by another system: its documents are its own
+        logger.info("refund without a return; nothing to credit", extra={"order_id": detail.order_id})
+        return
+    credited = credit_return_refund(detail.order_id, detail.rma_id, detail.refund_id, repos, now)
+    logger.info("return refund credited", extra={"order_id": detail.order_id, "rma_id": detail.rma_id,
+                                                 "refund_id": detail.refund_id, "credited": credited})
 
 
 @logger.inject_lambda_context

@@ -7,6 +7,9 @@ Access patterns (docs/data-model.md):
   order's last returnable unit cannot both pass the policy's quantity check)
 - a caller's request id: pk=RETURN_REQUEST#<order id>#<request id>, sk=RETURN_REQUEST (the RMA it made)
 - returns in a status, oldest first: gsi2 (RETURN_STATUS#<status>, <created_at>#<rma>)
+- returns with a refund in flight, oldest claim first: gsi1 (RETURN_PENDING_REFUND, <claimed at>#<rma>),
+  sparse: a return is in it only while a refund of it is PENDING, so the reconciliation reads those
+  and nothing else (the returns in any status only ever grow)
 - the return a carrier's update is about: gsi3 (RETURN_TRACKING#<code>, <rma>)
 - a channel's return policy: pk=RETURN_POLICY, sk=<channel> (tens of channels: one partition)
 """
@@ -17,14 +20,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.adapters.cursors import decode_cursor, encode_cursor
-from shared.adapters.expressions import NEW, KeyQuery, Put, eq
+from shared.adapters.expressions import NEW, Changes, KeyQuery, Patch, Put, SortRange, eq
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
 
 if TYPE_CHECKING:  # the return models are built on first use: most functions never read a return
+    from datetime import datetime
+
     from shared.domain.returns import Return, ReturnPolicy, ReturnStatus
 
 SK = "RETURN"
 POLICY_PK = "RETURN_POLICY"
+PENDING_REFUND_PK = "RETURN_PENDING_REFUND"  # gsi1: no other item type writes this partition
 
 
 def return_pk(rma_id: str) -> str:
@@ -104,6 +110,14 @@ class ReturnRepository:
                 refused=lambda _old: StaleVersion("order_returns", ret.order_id)),
         ]
 
+    def serialised(self, known: OrderReturns) -> Patch:
+        """A condition on the order's list of returns as read, moving its version on: writes of two
+        returns of one order that each depend on the other (their refunds share the order's shipping
+        and its lines' shares) commit one after the other, the second from a fresh read."""
+        return Patch(f"ORDER#{known.order_id}", "RETURNS", Changes(add={"version": 1}),
+                     when=eq("version", known.version or 0),
+                     refused=lambda _old: StaleVersion("order_returns", known.order_id))
+
     def save(self, ret: Return, expected_version: int) -> Put:
         return Put(self._item(ret), when=eq("version", expected_version),
                    refused=lambda _old: StaleVersion("return", ret.rma_id))
@@ -112,6 +126,15 @@ class ReturnRepository:
         partition = f"RETURN_STATUS#{status.value}"
         start = decode_cursor(cursor, {"pk", "sk", "gsi2pk", "gsi2sk"}, ("gsi2pk", partition))
         items, last = self.store.query(KeyQuery(partition, index="gsi2"), limit=limit, start_key=start)
+        return [_return(i) for i in items], encode_cursor(last)
+
+    def pending_refunds(self, claimed_before: datetime, limit: int, cursor: str | None
+                        ) -> tuple[list[Return], str | None]:
+        """Returns whose refund in flight was claimed at or before `claimed_before`, oldest claim
+        first (the index's copy, which may lag the return), a page at a time."""
+        start = decode_cursor(cursor, {"pk", "sk", "gsi1pk", "gsi1sk"}, ("gsi1pk", PENDING_REFUND_PK))
+        upto = SortRange("<=", f"{claimed_before.isoformat()}~")  # `~` sorts after the `#<rma>` of that instant
+        items, last = self.store.query(KeyQuery(PENDING_REFUND_PK, upto, index="gsi1"), limit=limit, start_key=start)
         return [_return(i) for i in items], encode_cursor(last)
 
     def for_tracking(self, tracking_code: str) -> list[Return]:
@@ -125,6 +148,9 @@ class ReturnRepository:
                 "gsi2sk": f"{ret.created_at.isoformat()}#{ret.rma_id}", "doc": ret.model_dump_json()}
         if ret.parcel is not None:
             item |= {"gsi3pk": f"RETURN_TRACKING#{ret.parcel.tracking_code}", "gsi3sk": ret.rma_id}
+        pending = pending_refund_key(ret)
+        if pending is not None:  # sparse: the Put that finishes (or refuses) the refund drops it
+            item |= {"gsi1pk": PENDING_REFUND_PK, "gsi1sk": pending}
         return item
 
     # ------------------------------------------------------------------ policies
@@ -145,6 +171,12 @@ class ReturnRepository:
                 "updated_at": updated_at, "updated_by": updated_by}
         return Put(item, when=NEW if expected_version is None else eq("version", expected_version),
                    refused=lambda _old: StaleVersion("return_policy", channel))
+
+
+def pending_refund_key(ret: Return) -> str | None:
+    """The return's place in the pending-refund index: `<its PENDING refund's created_at>#<rma>`."""
+    pending = ret.pending_refund
+    return None if pending is None else f"{pending.created_at.isoformat()}#{ret.rma_id}"
 
 
 def _return(item: dict) -> Return:

@@ -1,7 +1,8 @@
 """The reconciliation's `pending_refunds` step on the in-memory store: a return's refund left
 PENDING by a crash is finished once (one refund at the provider, one movement, one RefundIssued),
-a refund claimed just now is left to the call that claimed it, and the units received since are
-left for an operator."""
+whatever the return's status (a closed one too), a refund claimed just now is left to the call that
+claimed it, and the units received since are left for an operator. Only the returns with a refund
+in flight are read (a sparse index), never the returns by status."""
 
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ from decimal import Decimal
 
 import pytest
 
+from shared.adapters.expressions import KeyQuery
+from shared.adapters.returns_repo import PENDING_REFUND_PK
 from shared.domain.channels import seed_policy
 from shared.domain.payments import MovementKind
 from shared.domain.reconciliation import ExceptionKind, config_from_env
-from shared.domain.returns import RefundState
+from shared.domain.returns import RefundState, ReturnStatus
 from shared.payments.provider import ProviderUnavailable
+from shared.services import return_refunds, returns
 from shared.services.reconciliation import Budget, RunReport, Step, reconcile
 from shared.services.reconciliation import pending_refunds as step
 from shared.services.reconciliation.context import Run
 from tests.service import test_returns as returns_tests
-from tests.service.flows import events
+from tests.service.flows import OPERATOR_PRINCIPAL, events
 from tests.service.test_returns import LATER, LambdaDied, receive, received, refund
 from tests.service.test_settlement import FakeGateway
 
@@ -34,8 +38,8 @@ def paid() -> FakeGateway:
     return FakeGateway(authorized=D("35.00"), received=D("35.00"))
 
 
-def crashed(repos, rma_id: str, gateway: FakeGateway, monkeypatch) -> None:
-    """The refund call dies right after the provider refunded: the refund stays PENDING."""
+def crashed(repos, rma_id: str, gateway: FakeGateway, monkeypatch, at=LATER) -> None:
+    """The refund call (at `at`) dies right after the provider refunded: the refund stays PENDING."""
     real, before = repos.commit, len(gateway.calls)
     died: list[bool] = []
 
@@ -47,7 +51,7 @@ def crashed(repos, rma_id: str, gateway: FakeGateway, monkeypatch) -> None:
 
     monkeypatch.setattr(repos, "commit", commit)
     with pytest.raises(LambdaDied):
-        refund(repos, rma_id, gateway)
+        return_refunds.refund_return(rma_id, OPERATOR_PRINCIPAL, repos, gateway, at)
     monkeypatch.setattr(repos, "commit", real)
     assert repos.returns.get(rma_id).pending_refund is not None
 
@@ -162,33 +166,109 @@ def test_a_refund_the_provider_refuses_is_counted_and_left_to_a_person(delivered
     assert run(repos, gateway, timedelta(minutes=15)).refunds_failed == 0  # once, not on every run
 
 
+def test_a_refund_left_pending_on_a_closed_return_is_finished(delivered, monkeypatch):
+    repos, order_id = delivered
+    gateway = paid()
+    ret = received(repos, order_id, ("SKU-1", 1))
+    returns.close_return(ret.rma_id, OPERATOR_PRINCIPAL, "settled by phone", repos, LATER)  # refunded later
+    crashed(repos, ret.rma_id, gateway, monkeypatch)
+    assert repos.returns.get(ret.rma_id).status is ReturnStatus.CLOSED
+
+    report = run(repos, gateway, timedelta(minutes=10))
+
+    assert (report.refunds_resumed, report.refunds_failed, report.errors) == (1, 0, 0)
+    after = repos.returns.get(ret.rma_id)
+    assert (after.status, [r.state for r in after.refunds]) == (ReturnStatus.CLOSED, [RefundState.DONE])
+    assert gateway.refunded == D("10.00") and [m.amount for m in refunds_of(repos, order_id)] == [D("10.00")]
+
+
+def in_flight(repos) -> list[str]:
+    """The RMAs in the pending-refund index, in its order."""
+    items, _ = repos.returns.store.query(KeyQuery(PENDING_REFUND_PK, index="gsi1"))
+    return [i["gsi1sk"].split("#")[-1] for i in items]
+
+
+def step_run(repos, gateway, cursor=None, items=100, seen=None):
+    """The step alone, 10 minutes after LATER: (done, cursor), and the run's report."""
+    report = RunReport(run_id="r", trigger="test", started_at=LATER)
+    context = Run(repos, LATER + timedelta(minutes=10), config_from_env({}), Budget(60, max_items=items), seed_policy,
+                  report, None, (lambda _step, key: seen.append(key.split("#")[-1])) if seen is not None else None,
+                  gateway)
+    return step.pending_refunds(context, cursor), report
+
+
+def test_only_returns_with_a_refund_in_flight_are_read(delivered, monkeypatch):
+    repos, order_id = delivered
+    gateway = paid()
+    received(repos, order_id, ("SKU-1", 1))                            # nothing refunded yet
+    done = received(repos, order_id, ("SKU-1", 1), request_id="r-2")  # refunded
+    refund(repos, done.rma_id, gateway)
+    pending = received(repos, order_id, ("SKU-2", 1), request_id="r-3")
+    crashed(repos, pending.rma_id, gateway, monkeypatch)
+    assert in_flight(repos) == [pending.rma_id]
+
+    store, queried, read = repos.returns.store, [], []
+    real_query, real_get = store.query, store.get
+
+    def query(key, **kw):
+        queried.append((key.index, key.partition))
+        return real_query(key, **kw)
+
+    def get(pk, sk, *args, **kw):
+        read.append(pk)
+        return real_get(pk, sk, *args, **kw)
+
+    monkeypatch.setattr(store, "query", query)
+    monkeypatch.setattr(store, "get", get)
+    (finished, _), report = step_run(repos, gateway)
+
+    assert finished and report.refunds_resumed == 1
+    assert [q for q in queried if q[0] is not None] == [("gsi1", PENDING_REFUND_PK)]  # no walk by status
+    assert {pk for pk in read if pk.startswith("RETURN#")} == {f"RETURN#{pending.rma_id}"}
+    assert in_flight(repos) == []  # finished: out of the index
+
+
 def test_a_walk_cut_by_the_budget_resumes_after_the_last_return_handled(delivered, monkeypatch):
     repos, order_id = delivered
     gateway = paid()
     monkeypatch.setattr(step, "PAGE", 2)  # pages of two: a resume rereads its page and skips what was handled
-    # Oldest first: one with nothing to resume (it stays where it is), then two left pending.
-    idle = received(repos, order_id, ("SKU-1", 1), at=LATER - timedelta(hours=2))
-    first = received(repos, order_id, ("SKU-1", 1), request_id="r-2", at=LATER - timedelta(hours=1))
-    crashed(repos, first.rma_id, gateway, monkeypatch)
-    second = received(repos, order_id, ("SKU-2", 1), request_id="r-3")
-    crashed(repos, second.rma_id, gateway, monkeypatch)
-    status = idle.status.value
+    # Claimed one minute apart, oldest first: the first fails this pass (and stays in the index).
+    first, second, third = (received(repos, order_id, (sku, 1), request_id=f"r-{n}")
+                            for n, sku in enumerate(("SKU-1", "SKU-1", "SKU-2")))
+    for n, ret in enumerate((first, second, third)):
+        crashed(repos, ret.rma_id, gateway, monkeypatch, at=LATER + timedelta(minutes=n))
+    assert in_flight(repos) == [first.rma_id, second.rma_id, third.rma_id]
+    answer = gateway.refund
+
+    def first_unavailable(intent_id, amount, currency, idempotency_key, reason=None):
+        if idempotency_key.endswith(f"{first.rma_id}-R1"):
+            raise ProviderUnavailable("503 from the provider")
+        return answer(intent_id, amount, currency, idempotency_key, reason)
+
+    monkeypatch.setattr(gateway, "refund", first_unavailable)
     seen: list[str] = []
 
-    def one_run(cursor, items):
-        report = RunReport(run_id="r", trigger="test", started_at=LATER)
-        context = Run(repos, LATER + timedelta(minutes=10), config_from_env({}), Budget(60, max_items=items),
-                      seed_policy, report, None, lambda _step, key: seen.append(key), gateway)
-        return step.pending_refunds(context, cursor), report
+    (done, cursor), report = step_run(repos, gateway, items=2, seen=seen)
+    assert not done and (report.refunds_resumed, report.refunds_failed) == (1, 1)
+    assert cursor["after"].split("#")[-1] == second.rma_id
+    (done, cursor), report = step_run(repos, gateway, cursor, seen=seen)
+    assert done and cursor is None and (report.refunds_resumed, report.refunds_failed) == (1, 0)
+    assert seen == [first.rma_id, second.rma_id, third.rma_id]  # each once in the pass
+    assert in_flight(repos) == [first.rma_id]  # the failed one waits for the next pass
 
-    (done, cursor), report = one_run(None, 2)
-    assert not done and report.refunds_resumed == 1
-    assert (cursor["status"], cursor["after"].split("#")[-1]) == (status, first.rma_id)
-    (done, cursor), report = one_run(cursor, 10)
-    assert done and cursor is None and report.refunds_resumed == 1
-    # Each return of the walked status once, in order (the first, refunded since, is met again
-    # under REFUNDED with nothing left to do).
-    walked = [key.split("#")[-1] for key in seen if key.startswith(f"{status} ")]
-    assert walked == [idle.rma_id, first.rma_id, second.rma_id]
-    assert [r.state for r in repos.returns.get(second.rma_id).refunds] == [RefundState.DONE]
-    assert repos.returns.get(idle.rma_id).refunds == []
+    monkeypatch.setattr(gateway, "refund", answer)
+    (done, _), report = step_run(repos, gateway)
+    assert done and report.refunds_resumed == 1 and in_flight(repos) == []
+    assert gateway.refunded == D("30.00") and len(refunds_of(repos, order_id)) == 3
+
+
+def test_a_checkpoint_of_the_former_walk_by_status_starts_over(delivered, monkeypatch):
+    repos, order_id = delivered
+    gateway = paid()
+    ret = received(repos, order_id, ("SKU-1", 1))
+    crashed(repos, ret.rma_id, gateway, monkeypatch)
+    old = {"status": "INSPECTED", "page": "bm90IG91cnM=", "after": f"{LATER.isoformat()}#{ret.rma_id}"}
+
+    (done, _), report = step_run(repos, gateway, old)
+
+    assert done and (report.refunds_resumed, report.errors) == (1, 0)

@@ -9,9 +9,11 @@ records a movement once per key and the refund is finished once under the return
 one refund at the provider, one in our books, one RefundIssued. The resume only finishes the refund
 in flight: units received since wait for an operator's refund call.
 
-Returns are walked through gsi2 (`RETURN_STATUS#<status>`, oldest first) in the statuses where a
-refund can be pending, a page at a time; the cursor is the status, the page the last handled return
-was on and that return's place in the index, so a long walk survives the run's budget.
+The returns come from a sparse index (`ReturnRepository.pending_refunds`, gsi1): a return is in it
+only while a refund of it is PENDING, in any status (a closed return may still be refunded), so a
+run reads the refunds in flight and nothing else, oldest claim first and only those claimed before
+the limit. A page at a time; the cursor is the page the last handled return was read with and that
+return's place in the index, so a long walk survives the run's budget.
 """
 
 from __future__ import annotations
@@ -20,38 +22,33 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.domain.returns import RefundState, Return, ReturnStatus
+from shared.adapters.returns_repo import pending_refund_key
+from shared.domain.returns import RefundState, Return
 from shared.errors import OmsError, Unavailable
 from shared.payments.provider import IdempotencyKeyReused, ProviderUnavailable
 from shared.services.reconciliation.context import RECONCILER, Cursor, Run, Step, StepResult, walk
 
 # A claim (and the API call that made it) is long over by then: API functions time out after 29 s.
 PENDING_FOR = timedelta(minutes=5)
-# Where a refund can be pending: received, inspected, and settled ones that received more later. A
-# return is closed only without a refund in flight.
-STATUSES = (ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.REFUNDED, ReturnStatus.EXCHANGED)
 PAGE = 50
 
 
 @dataclass(frozen=True)
 class Position:
-    """Where a return is in the walk: its status, the page cursor it was read with, its index key."""
+    """Where a return is in the walk: the page cursor it was read with, its index key."""
 
-    status: str
     page: str | None
-    key: str  # `<created_at>#<rma_id>`, the order of gsi2
+    key: str  # `<refund claimed at>#<rma_id>`, the order of the index
 
     def __str__(self) -> str:
-        return f"{self.status} {self.key}"
+        return self.key
 
     def cursor(self) -> dict:
-        return {"status": self.status, "page": self.page, "after": self.key}
+        return {"page": self.page, "after": self.key}
 
 
 def pending_refunds(run: Run, cursor: Cursor) -> StepResult:
     def handle(indexed: Return) -> None:
-        if not _stale(indexed, run):
-            return
         ret = run.repos.returns.get(indexed.rma_id)  # the index may lag: read the return itself
         if ret is not None and _stale(ret, run):
             _resume(ret, run)
@@ -88,24 +85,21 @@ def _resume(ret: Return, run: Run) -> None:
 
 
 def _returns(run: Run, cursor: Cursor) -> Iterator[tuple[Position, Return | ValueError]]:
-    """The returns in each of STATUSES in turn, oldest first, after the cursor. A page that does not
-    read comes as one ValueError and ends its status for this pass (the pass goes on)."""
-    start = cursor or {}
-    names = [s.value for s in STATUSES]
-    first = names.index(start["status"]) if start.get("status") in names else 0
-    for status in STATUSES[first:]:
-        resume = status.value == start.get("status")
-        page, after = (start.get("page"), start.get("after")) if resume else (None, None)
-        while True:
-            try:
-                returns, following = run.repos.returns.in_status(status, PAGE, page)
-            except (ValueError, OmsError) as error:
-                yield Position(status.value, page, after or ""), ValueError(f"returns {status.value}: {error}")
-                break
-            for ret in returns:
-                key = f"{ret.created_at.isoformat()}#{ret.rma_id}"
-                if after is None or key > after:
-                    yield Position(status.value, page, key), ret
-            if following is None:
-                break
-            page = following
+    """The returns with a refund in flight claimed more than PENDING_FOR ago, oldest claim first,
+    after the cursor. A page that does not read comes as one ValueError and ends the walk for this
+    pass. A checkpoint of the former walk by status (it names a status) starts over."""
+    start = cursor if cursor and "status" not in cursor else {}
+    page, after = start.get("page"), start.get("after")
+    while True:
+        try:
+            returns, following = run.repos.returns.pending_refunds(run.now - PENDING_FOR, PAGE, page)
+        except (ValueError, OmsError) as error:
+            yield Position(page, after or ""), ValueError(f"pending refunds: {error}")
+            return
+        for ret in returns:
+            key = pending_refund_key(ret) or ""
+            if after is None or key > after:
+                yield Position(page, key), ret
+        if following is None:
+            return
+        page = following
