@@ -205,11 +205,10 @@ def _credited(ret: Return, refund: ReturnRefund, now: datetime) -> StoreCreditIs
 
 
 def _credit(order: Order, ret: Return, repos: Repositories, now: datetime) -> None:
-    """Credit notes for the return's refunds: provider refunds by the payment's movements (so a
-    refund's webhook arriving first credits the same way), store credit by its refund id."""
-    from shared.services.invoicing import credit_refund, credit_refunds
+    """Credit notes for the return's finished refunds, at once for the caller (idempotent per refund).
+    RefundIssued makes settle-payments issue the same, so a crash before this line loses none."""
+    from shared.services.return_credit_notes import credit_return_refund
 
-    credit_refunds(order, repos, now)
     for refund in ret.refunds:
-        if refund.state is RefundState.DONE and refund.method is RefundMethod.STORE_CREDIT and refund.amount > 0:
-            credit_refund(order, f"credit-{refund.refund_id}", refund.amount, repos, now)
+        if refund.state is RefundState.DONE:
+            credit_return_refund(order.order_id, ret.rma_id, refund.refund_id, repos, now)
