@@ -65,6 +65,19 @@ class StoreCreditRepository:
     def entry(self, channel: str, customer_id: str, entry_id: str) -> LedgerEntry | None:
         return next((e for e in self.entries(channel, customer_id, 1000) if e.entry_id == entry_id), None)
 
+    def passed_through(self, channel: str, customer_id: str, reference: str, amount: Decimal, currency: str,
+                       at: datetime, *, order_id: str) -> list[Put]:
+        """Credit given and spent at once (a return's value paying its exchange): both entries, new
+        only (`given-<reference>`, `order-<reference>`), and the balance as it was."""
+        units = to_minor(amount, currency)
+        base = {"pk": ledger_pk(channel, customer_id), "currency": currency, "at": at.isoformat(), "order_id": order_id}
+        def entry(entry_id: str, n: int, note: str) -> Put:
+            return Put(base | {"sk": f"ENTRY#{entry_id}", "amount": n, "note": note}, when=NEW,
+                       refused=lambda _old: AlreadyApplied(entry_id))
+
+        return [entry(f"given-{reference}", units, "returned value, for an exchange"),
+                entry(f"order-{reference}", -units, "paid the exchange")]
+
     def move(self, channel: str, customer_id: str, entry_id: str, amount: Decimal, currency: str, at: datetime, *,
              order_id: str | None = None, rma_id: str | None = None, note: str | None = None
              ) -> list[Patch | Put]:

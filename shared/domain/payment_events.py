@@ -149,10 +149,10 @@ def _refunded(order: Order, before: Payment, event: ProviderEvent, now: datetime
     for refund in event.refunds:
         if refund.status == RefundStatus.SUCCEEDED:
             was = pay.refunded
-            # provider_ref: what the refund was for when we made it (our idempotency key), so the call
-            # that made it, retried later, finds it here whichever of the two was recorded first.
+            # provider_ref: what the refund was for when we made it (our idempotency key less its
+            # refund- prefix, as the call records it), so the call retried later finds it here.
             if pay.record(MovementKind.REFUND, refund.refund_id, refund.amount, now,
-                          provider_ref=refund.idempotency_key or refund.refund_id):
+                          provider_ref=(refund.idempotency_key or refund.refund_id).removeprefix("refund-")):
                 decision.events.append(payment_event(PaymentRefunded, order, before, pay.refunded - was, now,
                                                      refund_id=refund.refund_id))
     pay.reported(captured=pay.refunded - pay.collected, now=now)

@@ -81,7 +81,7 @@ class Movement(BaseModel):
     key: str
     amount: Decimal
     at: datetime
-    provider_ref: str | None = None          # the provider's charge or refund id
+    provider_ref: str | None = None          # what moved it: our key (a refund we made), else the provider's id
 
 
 # Rank of each status along the lifecycle: a change may never lower it.

@@ -32,10 +32,12 @@ def new_order_id(now: datetime) -> str:
 
 def capture_order(request: OrderRequest, channel: str, repos: Repositories, now: datetime,
                   payment_provider: PaymentProvider = PaymentProvider.SANDBOX,
-                  channel_record: ChannelRecord | None = None, also_write: Sequence[Write] = ()) -> CaptureResult:
+                  channel_record: ChannelRecord | None = None, also_write: Sequence[Write] = (),
+                  store_credit_given: bool = False) -> CaptureResult:
     """`payment_provider`: who moves the money of an order that names a payment intent but no
     provider (the merchant's configured one). `channel_record`: what a channel's own format said
-    (channel intake); `also_write`: writes that must commit with the order (a webhook delivery taken)."""
+    (channel intake); `also_write`: writes that must commit with the order (a webhook delivery taken);
+    `store_credit_given`: an exchange's replacement, paid with store credit its own transaction gives."""
     if request.fulfillment.type == "pickup":
         # A retry must answer the order it created even if the store changed since: look first.
         known = repos.orders.get_channel_key(channel, request.channel_order_id)
@@ -68,7 +70,7 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
             intent = order.pay.intent_id
             repos.commit(repos.orders.create(order), repos.events.publish(event),
                          [repos.payments.link_intent(intent, order.order_id)] if intent else [],
-                         _store_credit_spent(order, repos, now), list(also_write))
+                         _store_credit_spent(order, repos, now, store_credit_given), list(also_write))
             return CaptureResult(order, created=True)
         except Refused as refused:
             taken = next((o for o in refused.outcomes if isinstance(o, AlreadyExists)
@@ -88,14 +90,19 @@ def capture_order(request: OrderRequest, channel: str, repos: Repositories, now:
     raise Busy("the order could not be stored because of contention; retry the same request")
 
 
-def _store_credit_spent(order: Order, repos: Repositories, now: datetime) -> list[Write]:
+def _store_credit_spent(order: Order, repos: Repositories, now: datetime, given: bool = False) -> list[Write]:
     """An order paid with store credit debits the customer's ledger in its own transaction, once per
-    channel order id (the entry is keyed by it) and only while the balance covers it."""
+    channel order id (the entry is keyed by it) and only while the balance covers it. `given`: the
+    credit is a returned value handed over for an exchange in this same transaction (entries for
+    both, the balance untouched: one item cannot be updated twice in a transaction)."""
     if order.pay.provider != PaymentProvider.STORE_CREDIT:
         return []
     req = order.request
     if req.payment.amount != req.payment.amount.quantize(quantum(req.currency)):
         raise InvalidInput(f"store credit is spent in whole minor units of {req.currency}", field="payment.amount")
+    if given:
+        return [*repos.store_credit.passed_through(order.channel, req.customer.id, req.channel_order_id,
+                                                   req.payment.amount, req.currency, now, order_id=order.order_id)]
     return list(repos.store_credit.move(order.channel, req.customer.id, f"order-{req.channel_order_id}",
                                         -req.payment.amount, req.currency, now, order_id=order.order_id,
                                         note="paid an order"))

@@ -18,6 +18,7 @@ in our books. Then a credit note per refund (idempotent per refund key).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ from shared.domain.orders import Order
 from shared.domain.principal import Principal
 from shared.domain.return_events import RefundIssued, ReturnedUnits, StoreCreditIssued
 from shared.domain.returns import RefundMethod, RefundState, Return, ReturnRefund, ReturnStatus
-from shared.errors import AccessDenied, Busy, Conflict
+from shared.errors import AccessDenied, Busy, Conflict, InvalidInput
 from shared.repositories import Repositories
 from shared.services.returns import get_return
 from shared.services.settlement import GatewayFor, refund_of, settle_return_refund
@@ -84,7 +85,7 @@ def _settled(ret: Return) -> ReturnStatus:
 
 def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: datetime) -> ReturnRefund | None:
     from shared.domain.refunds import quote_refund
-    from shared.services.return_exchanges import exchange_credit
+    from shared.services.return_exchanges import exchanged_now
 
     for _ in range(ATTEMPTS):
         ret = get_return(rma_id, Principal("operator"), repos)
@@ -93,6 +94,10 @@ def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: d
         units = ret.awaiting_refund()
         if not units:
             return None
+        if ret.exchange_lines and ret.status not in (ReturnStatus.INSPECTED, ReturnStatus.CLOSED):
+            # The replacement is made from what came back: once all of it has, or the rest never will.
+            raise Conflict(f"return {rma_id} is settled by an exchange once every unit is received (or it is "
+                           "closed)", field="rma_id")
         order = repos.orders.get(ret.order_id)
         assert order is not None
         known = repos.returns.of_order(ret.order_id)
@@ -102,8 +107,8 @@ def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: d
                              shipping_refunded_before=shipping_before,
                              restocking_fee_percent=ret.policy.restocking_fee_percent
                              if ret.policy.restocking_fee_applies(ret.reason) else Decimal(0))
-        # What paid for an exchange is not refunded: only the rest of the units' value.
-        exchanged = min(quote.amount, exchange_credit(ret))
+        # What pays for the replacement is not refunded: only the rest of the units' value.
+        exchanged = exchanged_now(ret, quote.amount)
         refund = ReturnRefund(refund_id=f"{rma_id}-R{len(ret.refunds) + 1}", method=method or ret.refund_method,
                               lines=units, amount=quote.amount - exchanged, currency=quote.currency,
                               shipping=quote.shipping, restocking_fee=quote.restocking_fee, exchanged=exchanged,
@@ -135,23 +140,40 @@ def _refunded_before(returns: list[Return]) -> tuple[dict[int, int], Decimal]:
     return units, shipping
 
 
+@dataclass(frozen=True)
+class Moved:
+    provider_refund_id: str | None = None
+    problem: str | None = None
+    exchange_order_id: str | None = None
+
+
 def _move_money(ret: Return, refund: ReturnRefund, repos: Repositories, gateway_for: GatewayFor, now: datetime
-                ) -> tuple[str | None, str | None]:
-    """(the provider's refund id, a problem): nothing moves here for store credit or a free refund."""
+                ) -> Moved:
+    """The replacement order when the refund pays one (idempotent per RMA), then the money: nothing
+    moves here for store credit (the finish writes it) or a free refund."""
+    exchange = None
+    if refund.exchanged > 0:
+        from shared.services.return_exchanges import make_exchange
+
+        order = repos.orders.get(ret.order_id)
+        assert order is not None
+        try:
+            exchange = make_exchange(ret, order, refund.exchanged, repos, now)
+        except (InvalidInput, Conflict) as refused:  # e.g. its pickup store closed: a person decides
+            return Moved(problem=f"the replacement order could not be made: {refused.message}")
     if refund.method is RefundMethod.STORE_CREDIT or refund.amount <= 0:
-        return None, None
+        return Moved(exchange_order_id=exchange)
     key = f"return-{refund.refund_id}"
     settled = settle_return_refund(ret.order_id, key, refund.amount, repos, gateway_for, now)
     if settled.problem:
-        return None, settled.problem
+        return Moved(problem=settled.problem, exchange_order_id=exchange)
     order = repos.orders.get(ret.order_id)
     assert order is not None
-    return refund_of(order, key), None
+    return Moved(refund_of(order, key), exchange_order_id=exchange)
 
 
-def _finish(rma_id: str, claimed: ReturnRefund, moved: tuple[str | None, str | None], repos: Repositories,
-            now: datetime) -> Return:
-    provider_refund_id, problem = moved
+def _finish(rma_id: str, claimed: ReturnRefund, moved: Moved, repos: Repositories, now: datetime) -> Return:
+    provider_refund_id, problem = moved.provider_refund_id, moved.problem
     for _ in range(ATTEMPTS):
         ret = get_return(rma_id, Principal("operator"), repos)
         refund = next(r for r in ret.refunds if r.refund_id == claimed.refund_id)
@@ -161,6 +183,11 @@ def _finish(rma_id: str, claimed: ReturnRefund, moved: tuple[str | None, str | N
         refund.provider_refund_id, refund.done_at = provider_refund_id, now
         writes: list = []
         events: list[DomainEvent] = []
+        if moved.exchange_order_id and ret.exchange_order_id is None:  # made once; a refusal keeps it
+            from shared.services.return_exchanges import exchange_created
+
+            ret.exchange_order_id = moved.exchange_order_id
+            events.append(exchange_created(ret, moved.exchange_order_id, now))
         if problem:
             refund.state, refund.problem = RefundState.REFUSED, problem[:500]
         else:

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.domain.orders import MAX_LINES, ExternalId, Order, OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.return_events import (
-    ExchangeCreated,
     ReturnApproved,
     ReturnClosed,
     ReturnDeclined,
@@ -164,7 +163,7 @@ def request_return(order_id: str, body: ReturnRequestBody, principal: Principal,
         if ret.exchange_lines:
             from shared.services.return_exchanges import exchange_request
 
-            exchange_request(ret, order)  # a replacement that could never be an order is refused now
+            exchange_request(ret, order, Decimal(0))  # a replacement that could never be an order: refused now
         ret.history.append(_change(ReturnStatus.REQUESTED, now, principal.name, "; ".join(check.reasons) or None))
         event = ReturnRequested(occurred_at=now, rma_id=ret.rma_id, order_id=order_id, channel=order.channel,
                                 status=ret.status.value, reason=ret.reason.value, lines=_units(ret),
@@ -274,8 +273,8 @@ def approve_return(rma_id: str, principal: Principal, repos: Repositories, now: 
                    note: str | None = None) -> Return:
     """APPROVED: the return goes to the nearest active location that takes returns from the customer's
     country, with a prepaid return label when the merchant pays for the reason (else the customer
-    sends it with the RMA number). Then, once the approval is committed, its exchange order. Approving
-    an approved return answers it as it is (and makes an exchange order a crash left out)."""
+    sends it with the RMA number). Approving an approved return answers it as it is. (An exchange is
+    made when the return is settled: shared/services/return_exchanges.py.)"""
     if not (principal.is_operator or by_policy):
         raise AccessDenied("only an operator approves returns", field="rma_id")
     for _ in range(ATTEMPTS):
@@ -283,7 +282,7 @@ def approve_return(rma_id: str, principal: Principal, repos: Repositories, now: 
         if ret.status is not ReturnStatus.REQUESTED:
             if ret.status is ReturnStatus.DECLINED:
                 raise Conflict(f"return {rma_id} was declined", field="rma_id")
-            return _with_exchange(ret, repos, now)
+            return ret
         order = repos.orders.get(ret.order_id)
         assert order is not None, "a return's order is never deleted"
         expected = ret.version
@@ -302,35 +301,8 @@ def approve_return(rma_id: str, principal: Principal, repos: Repositories, now: 
             repos.commit(repos.returns.save(ret, expected), repos.events.publish(event))
         except CommitFailed:
             continue  # decided meanwhile (or its label bought twice: the carrier answers the same reference)
-        return _with_exchange(ret, repos, now)
-    raise Busy(f"return {rma_id} is changing too fast; retry")
-
-
-def _with_exchange(ret: Return, repos: Repositories, now: datetime) -> Return:
-    """The replacement order of an approved exchange, made after the approval is committed (so a
-    decline can never leave one behind) and recorded on the return; made again by a retry finds the
-    same order under its channel order id."""
-    if not ret.exchange_lines or ret.exchange_order_id is not None or ret.status in (ReturnStatus.CLOSED,
-                                                                                      ReturnStatus.DECLINED):
         return ret
-    from shared.services.return_exchanges import create_exchange
-
-    order = repos.orders.get(ret.order_id)
-    assert order is not None
-    events = create_exchange(ret, order, repos, now)
-    made = next(e.exchange_order_id for e in events if isinstance(e, ExchangeCreated))
-    for _ in range(ATTEMPTS):
-        expected = ret.version
-        ret.exchange_order_id = made
-        ret.version += 1
-        try:
-            repos.commit(repos.returns.save(ret, expected), repos.events.publish_all(events))
-            return ret
-        except CommitFailed:
-            ret = get_return(ret.rma_id, Principal("operator"), repos)
-            if ret.exchange_order_id is not None:
-                return ret
-    raise Busy(f"return {ret.rma_id} is changing too fast; retry")
+    raise Busy(f"return {rma_id} is changing too fast; retry")
 
 
 def decline_return(rma_id: str, principal: Principal, note: str | None, repos: Repositories, now: datetime) -> Return:
@@ -351,8 +323,7 @@ def decline_return(rma_id: str, principal: Principal, note: str | None, repos: R
 
 def close_return(rma_id: str, principal: Principal, note: str | None, repos: Repositories, now: datetime) -> Return:
     """CLOSED: nothing more comes back (nothing or not all of it came in time, or everything is settled).
-    What was received may still be refunded. An exchange order already made is not cancelled by
-    this: an operator cancels it (`POST /orders/{id}/cancel`) if it should not ship."""
+    What was received may still be refunded, or exchanged."""
     if not principal.is_operator:
         raise AccessDenied("only an operator closes returns", field="rma_id")
 

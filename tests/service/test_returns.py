@@ -335,7 +335,7 @@ def test_a_refund_before_anything_was_received_is_refused(delivered):
 
 # --- exchanges ---------------------------------------------------------------------------------------
 
-def test_an_exchange_is_a_new_order_at_approval_and_the_rest_of_the_value_is_refunded(delivered):
+def test_an_exchange_is_made_when_the_units_are_back_and_the_rest_of_the_value_is_refunded(delivered):
     from shared.services.allocation import allocate_order
     from tests.service.flows import policy
 
@@ -343,19 +343,23 @@ def test_an_exchange_is_a_new_order_at_approval_and_the_rest_of_the_value_is_ref
     gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
     # Two SKU-1 (20.00) back, one SKU-2 (10.00) in exchange: 10.00 is refunded when they come back.
     ret = approved(repos, order_id, ("SKU-1", 2), exchange_lines=[{"sku": "SKU-2", "quantity": 1}])
-    again = returns.approve_return(ret.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
-    assert ret.exchange_order_id is not None and again.exchange_order_id == ret.exchange_order_id
-    exchange = repos.orders.get(ret.exchange_order_id)
-    assert (exchange.request.channel_order_id, exchange.total, exchange.pay.captured) == (
-        f"EXCHANGE-{ret.rma_id}", D("10.00"), D("10.00"))
-    assert [e["difference"] for e in events(repos, "ExchangeCreated")] == ["-10.00"]
-    allocate_order(exchange.order_id, repos, policy, LATER)
-    assert repos.orders.get(exchange.order_id).status is OrderStatus.ALLOCATED
-    receive(repos, ret.rma_id, ("SKU-1", 2))
+    assert ret.exchange_order_id is None  # nothing is handed out before the goods are back
+    receive(repos, ret.rma_id, ("SKU-1", 1))
+    with pytest.raises(Conflict):  # half of it back: not settled yet
+        refund(repos, ret.rma_id, gateway)
+    receive(repos, ret.rma_id, ("SKU-1", 1), receipt_id="rc-2")
     done = refund(repos, ret.rma_id, gateway)
     assert (done.status, done.refunds[0].amount, done.refunds[0].exchanged) == (
         ReturnStatus.EXCHANGED, D("10.00"), D("10.00"))
     assert gateway.refunded == D("10.00")
+    exchange = repos.orders.get(done.exchange_order_id)
+    assert (exchange.request.channel_order_id, exchange.total, exchange.pay.captured) == (
+        f"EXCHANGE-{ret.rma_id}", D("10.00"), D("10.00"))
+    assert [e["difference"] for e in events(repos, "ExchangeCreated")] == ["0.00"]
+    assert repos.store_credit.balances("web", "cust-1") == {}  # given and spent at once: no balance moved
+    assert sorted(e.amount for e in repos.store_credit.entries("web", "cust-1")) == [D("-10.00"), D("10.00")]
+    allocate_order(exchange.order_id, repos, policy, LATER)
+    assert repos.orders.get(exchange.order_id).status is OrderStatus.ALLOCATED
 
 
 def test_an_exchange_worth_more_than_the_return_waits_for_the_difference(delivered):
@@ -364,13 +368,18 @@ def test_an_exchange_worth_more_than_the_return_waits_for_the_difference(deliver
     from tests.service.flows import policy
 
     repos, order_id = delivered
-    ret = approved(repos, order_id, ("SKU-2", 1), exchange_lines=[{"sku": "SKU-9", "quantity": 1,
+    ret = received(repos, order_id, ("SKU-2", 1), exchange_lines=[{"sku": "SKU-9", "quantity": 1,
                                                                    "unit_price": "25.00"}])
-    allocate_order(ret.exchange_order_id, repos, policy, LATER)
-    held = repos.orders.get(ret.exchange_order_id)
+    done = refund(repos, ret.rma_id, FakeGateway())
+    assert (done.refunds[0].amount, done.refunds[0].exchanged) == (D("0.00"), D("10.00"))
+    allocate_order(done.exchange_order_id, repos, policy, LATER)
+    held = repos.orders.get(done.exchange_order_id)
     assert HoldReason.PAYMENT_MISMATCH in [h.reason for h in held.open_holds]
     with pytest.raises(InvalidInput):  # a SKU the order does not have needs its price
         ask(repos, order_id, ("SKU-1", 1), request_id="r-2", exchange_lines=[{"sku": "SKU-9", "quantity": 1}])
+    with pytest.raises(InvalidInput):  # and in whole cents
+        ask(repos, order_id, ("SKU-1", 1), request_id="r-3", exchange_lines=[{"sku": "SKU-9", "quantity": 1,
+                                                                              "unit_price": "9.999"}])
 
 
 # --- store credit as a payment method ----------------------------------------------------------------
@@ -445,36 +454,33 @@ def test_a_refused_refund_does_not_give_the_exchange_value_away(delivered):
     repos, order_id = delivered
     ret = approved(repos, order_id, ("SKU-1", 2), exchange_lines=[{"sku": "SKU-2", "quantity": 1}])
     receive(repos, ret.rma_id, ("SKU-1", 2))
-    refused = FakeGateway(authorized=D("35.00"), received=D("35.00"), declines=set())
-    refused.received = D("0")  # the provider refuses: nothing left to refund there
+    refused = FakeGateway(authorized=D("35.00"))  # the provider has nothing to refund: it refuses
     first = refund(repos, ret.rma_id, refused)
-    assert [r.state for r in first.refunds] == [RefundState.REFUSED]
+    assert [r.state for r in first.refunds] == [RefundState.REFUSED] and first.exchange_order_id
     again = refund(repos, ret.rma_id, FakeGateway(authorized=D("35.00"), received=D("35.00")))
     assert [(r.state, r.amount, r.exchanged) for r in again.refunds][-1] == (RefundState.DONE, D("10.00"), D("10.00"))
+    assert again.exchange_order_id == first.exchange_order_id and len(events(repos, "ExchangeCreated")) == 1
 
 
-def test_the_exchange_is_made_after_the_approval_and_once(delivered, monkeypatch):
-    from shared.services import return_exchanges
-
+def test_a_crash_after_the_replacement_is_made_makes_it_once(delivered, monkeypatch):
     repos, order_id = delivered
-    asked = ask(repos, order_id, ("SKU-1", 1), exchange_lines=[{"sku": "SKU-2", "quantity": 1}])
-    real = return_exchanges.create_exchange
+    ret = received(repos, order_id, ("SKU-1", 1), exchange_lines=[{"sku": "SKU-2", "quantity": 1}],
+                   refund_method="store_credit")
+    real, crashed = repos.commit, []
 
-    def dies(*args):
-        raise LambdaDied
+    def commit(*writes):  # the refund's finish dies once, after the replacement order was captured
+        if repos.orders.get_channel_key("web", f"EXCHANGE-{ret.rma_id}") and not crashed:
+            crashed.append(True)
+            raise LambdaDied
+        return real(*writes)
 
-    monkeypatch.setattr(return_exchanges, "create_exchange", dies)
+    monkeypatch.setattr(repos, "commit", commit)
     with pytest.raises(LambdaDied):
-        returns.approve_return(asked.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
-    assert repos.returns.get(asked.rma_id).status is ReturnStatus.APPROVED  # approved first
-    with pytest.raises(Conflict):
-        returns.decline_return(asked.rma_id, OPERATOR_PRINCIPAL, None, repos, LATER)  # too late to decline
-    monkeypatch.setattr(return_exchanges, "create_exchange", real)
-    once = returns.approve_return(asked.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
-    twice = returns.approve_return(asked.rma_id, OPERATOR_PRINCIPAL, repos, LATER)
-    assert once.exchange_order_id == twice.exchange_order_id is not None
-    assert len(events(repos, "ExchangeCreated")) == 1
-    assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("0.00")}  # given, then spent on it
+        refund(repos, ret.rma_id, FakeGateway())
+    monkeypatch.setattr(repos, "commit", real)
+    done = refund(repos, ret.rma_id, FakeGateway())
+    assert done.status is ReturnStatus.EXCHANGED and len(events(repos, "ExchangeCreated")) == 1
+    assert len([o for o in events(repos, "OrderReceived") if o["channel_order_id"] == f"EXCHANGE-{ret.rma_id}"]) == 1
 
 
 def test_an_auto_approval_that_cannot_happen_leaves_the_rma_requested(delivered):
