@@ -190,6 +190,9 @@ def _finish(rma_id: str, claimed: ReturnRefund, moved: Moved, repos: Repositorie
             events.append(exchange_created(ret, moved.exchange_order_id, now))
         if problem:
             refund.state, refund.problem = RefundState.REFUSED, problem[:500]
+            if refund.exchanged > 0 and ret.exchange_order_id is None:
+                # Settlement raises the provider's refusals; a replacement that could not be made is ours.
+                writes.append(_exchange_problem(ret, problem, now, repos))
         else:
             refund.state = RefundState.DONE
             for line, units in refund.lines.items():
@@ -214,6 +217,17 @@ def _finish(rma_id: str, claimed: ReturnRefund, moved: Moved, repos: Repositorie
             # the next read says so. Anything else moved the return: try again from a fresh read.
             continue
     raise Busy(f"return {rma_id} is changing too fast; retry")
+
+
+def _exchange_problem(ret: Return, problem: str, now: datetime, repos: Repositories):
+    from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
+
+    return repos.reconciliation.raise_exception(ExceptionRecord(
+        kind=ExceptionKind.PAYMENT_PROBLEM, subject=ret.order_id, since=now, raised_at=now,
+        reason=f"return {ret.rma_id}: {problem}"[:500],
+        suggested_action="make the replacement possible (e.g. reopen the pickup store) and refund the return "
+                         "again, or refund it without the exchange",
+        order_id=ret.order_id, status=ret.status.value, channel=ret.channel))
 
 
 def _issued(ret: Return, refund: ReturnRefund, now: datetime) -> RefundIssued:

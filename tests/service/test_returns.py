@@ -578,3 +578,20 @@ def test_two_calls_finishing_one_store_credit_refund_both_answer_it(delivered, m
     done = refund(repos, ret.rma_id, FakeGateway())
     assert [r.state for r in done.refunds] == [RefundState.DONE]
     assert repos.store_credit.balances("web", "cust-1") == {"EUR": D("10.00")}
+
+
+def test_a_replacement_that_cannot_be_made_refuses_the_settlement_and_tells_an_operator(delivered, monkeypatch):
+    from shared.domain.reconciliation import ExceptionKind
+    from shared.services import return_exchanges
+
+    repos, order_id = delivered
+    ret = received(repos, order_id, ("SKU-1", 1), exchange_lines=[{"sku": "SKU-2", "quantity": 1}])
+
+    def store_closed(*args, **kwargs):
+        raise InvalidInput("the pickup store is closed", field="fulfillment.location_id")
+
+    monkeypatch.setattr(return_exchanges, "make_exchange", store_closed)
+    done = refund(repos, ret.rma_id, FakeGateway())
+    assert [r.state for r in done.refunds] == [RefundState.REFUSED] and done.exchange_order_id is None
+    assert repos.reconciliation.open_exception(ExceptionKind.PAYMENT_PROBLEM, order_id) is not None
+    assert not events(repos, "RefundIssued")
