@@ -56,7 +56,15 @@ class SerialisedApp:
 
     def _serve(self, environ, start_response) -> tuple[list[bytes], tuple[float, float]]:
         """The app's answer, and the wall and CPU seconds it held the lock."""
+        served = self._serve_if(environ, start_response, lambda: True)
+        assert served is not None
+        return served
+
+    def _serve_if(self, environ, start_response, only_if) -> tuple[list[bytes], tuple[float, float]] | None:
+        """As `_serve`; None, without asking the app, when `only_if` (called under the lock) says no."""
         with self.lock:
+            if not only_if():
+                return None
             start, cpu = time.perf_counter(), time.thread_time()
             body = list(self.app(environ, start_response))
             return body, (time.perf_counter() - start, time.thread_time() - cpu)
@@ -68,44 +76,55 @@ class SerialisedApp:
         request = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
         queue = _queue(environ, request.get("QueueUrl", ""))
         short = json.dumps(request | {"WaitTimeSeconds": 0}).encode()
-        held, attempt = (0.0, 0.0), 0
         answer: dict = {}
 
         def keep(status, headers, exc_info=None):  # the response starts once the poll is over
             answer.update(status=status, headers=headers)
 
-        while True:
-            body, seconds = self._serve(environ | {"wsgi.input": io.BytesIO(short), "CONTENT_LENGTH": str(len(short))},
-                                        keep)
-            if attempt:
-                self._count(LONG_POLL_RECHECKS, seconds)
-            else:
-                held = seconds
-            attempt += 1
-            if queue is None or _has_messages(answer["status"], body) or not self._wait(queue, deadline):
-                start_response(answer["status"], answer["headers"])
-                return body, held
+        def receive(only_if=lambda: True):
+            return self._serve_if(environ | {"wsgi.input": io.BytesIO(short), "CONTENT_LENGTH": str(len(short))},
+                                  keep, only_if)
 
-    def _wait(self, queue, deadline: float) -> bool:
-        """Wait until the queue may have a visible message (True), or the poll is over (False)."""
+        first = receive()
+        assert first is not None
+        body, held = first
+        found = True
+        while queue is not None and not _has_messages(answer["status"], body):
+            if not self._wait(queue, deadline, block=not found):
+                break
+            # Every poll of the queue wakes for a message and the first to get the lock takes it:
+            # the others look (cheaply, under the lock) and wait again without a receive.
+            again = receive(only_if=lambda: bool(queue.messages))
+            found = again is not None
+            if again is not None:
+                body, seconds = again
+                self._count(LONG_POLL_RECHECKS, seconds)
+        start_response(answer["status"], answer["headers"])
+        return body, held
+
+    def _wait(self, queue, deadline: float, block: bool = False) -> bool:
+        """Wait until the queue may have a visible message (True), or the poll is over (False).
+        `block`: wait for a wake-up or `RECHECK_S` even if messages look visible (the last look
+        under the lock found none: a message taken meanwhile, or one moto holds back)."""
         condition = getattr(queue, "_messages_lock", None)
-        while not self.ending.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            if condition is None:  # another moto: look again every RECHECK_S
-                time.sleep(min(RECHECK_S, remaining))
-                return True
-            with condition:
-                # Read without our lock, as a hint only: the receive that follows runs under it.
-                if queue.messages:
-                    return True
+        if self.ending.is_set():
+            return False
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        if condition is None:  # another moto: look again every RECHECK_S
+            time.sleep(min(RECHECK_S, remaining))
+            return True
+        with condition:
+            # Read without our lock, as a hint only (moto notifies under the condition, so a
+            # message added after this look still wakes the wait).
+            if block or not queue.messages:
                 self._waiting.add(condition)
                 try:
                     condition.wait(min(RECHECK_S, remaining))
                 finally:
                     self._waiting.discard(condition)
-        return False
+        return not self.ending.is_set() and time.monotonic() < deadline
 
     def end_long_polls(self) -> None:
         self.ending.set()

@@ -1,6 +1,6 @@
-"""The emulator's cheaper answers (local/moto_speedups.py) read the same, through botocore, as
-moto's own: the same requests go to the runtime's emulator and to a plain moto server in this
-process, and every parsed answer is compared (less what moto makes up afresh each time)."""
+"""The emulator's cheaper paths (local/moto_speedups.py) answer as moto's own: the same requests
+go to the runtime's emulator and to a plain moto server in this process, and every answer botocore
+parses, or every error it raises, is compared (less what moto makes up afresh each time)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from werkzeug.serving import make_server
 
 from local import moto_speedups
@@ -99,8 +100,17 @@ def _comparable(record: dict) -> dict:
 
 def _without_metadata(answer):
     if isinstance(answer, dict):
-        return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
-    return answer
+        return {k: _sets_sorted(v) for k, v in answer.items() if k != "ResponseMetadata"}
+    return _sets_sorted(answer)
+
+
+def _sets_sorted(value):
+    """Sets have no order (moto's follows the process's string hashing): compare them sorted."""
+    if isinstance(value, dict):
+        return {k: sorted(v) if k in ("SS", "NS", "BS") else _sets_sorted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sets_sorted(v) for v in value]
+    return value
 
 
 def test_the_fast_answers_read_as_motos_own(emulator, plain_moto):
@@ -109,3 +119,57 @@ def test_the_fast_answers_read_as_motos_own(emulator, plain_moto):
     assert fast == plain
     assert fast[3]["Item"]["blob"] == {"B": b"\x00\x01\xff"} and fast[4] == {}  # a blob, and an item not found
     assert len(fast[-1]) == 6  # the stream records of the writes that changed something
+
+
+def outcome(call, **kwargs):
+    try:
+        return _without_metadata(call(**kwargs))
+    except ClientError as error:
+        return error.response["Error"]
+
+
+def expressions(endpoint: str) -> list:
+    """Conditions and update expressions met again with other values and items (kept parses must
+    not leak one request's values into the next), and the expressions moto refuses."""
+    ddb, _ = clients(endpoint)
+    table = f"{TABLE}-expressions"
+    ddb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")])
+    answers = []
+    for n, reserve in ((1, "3"), (2, "5"), (1, "4"), (1, "1")):
+        key = {"pk": {"S": f"STOCK#{n}"}, "sk": {"S": "LEVEL"}}
+        add = {"TableName": table, "Key": key,
+               "UpdateExpression": "ADD reserved :q SET #v = if_not_exists(#v, :zero) + :one",
+               "ConditionExpression": "attribute_not_exists(reserved) OR reserved <= :max",
+               "ExpressionAttributeNames": {"#v": "version"},
+               "ExpressionAttributeValues": {":q": {"N": reserve}, ":one": {"N": "1"}, ":zero": {"N": "0"},
+                                             ":max": {"N": "6"}}}
+        answers.append(outcome(ddb.update_item, **add, ReturnValues="ALL_NEW"))  # the last refused: 10 > 6
+        answers.append(outcome(ddb.transact_write_items, TransactItems=[{"Update": add}]))
+    refused = [
+        {"UpdateExpression": "SET a = :one SET b = :one"},                         # two SET clauses
+        {"UpdateExpression": "SET a = :one, a = :one"},                            # one path twice
+        {"UpdateExpression": "SET a.b = :one REMOVE a"},                           # overlapping paths
+        {"UpdateExpression": "SET a = :one", "ExpressionAttributeNames": {"#unused": "x"}},
+        {"UpdateExpression": "SET a = :one", "ConditionExpression": "#n = :one",
+         "ExpressionAttributeNames": {"#n": "a", "#unused": "x"}},
+        {"UpdateExpression": "SET a = :missing"},
+        {"UpdateExpression": "SET pk = :one"},                                     # a key attribute
+    ]
+    for extra in refused * 2:  # the second time, the parses are kept ones
+        request = {"TableName": table, "Key": {"pk": {"S": "STOCK#1"}, "sk": {"S": "LEVEL"}},
+                   "ExpressionAttributeValues": {":one": {"N": "1"}}} | extra
+        answers.append(outcome(ddb.update_item, **request))
+    return answers
+
+
+def test_kept_parses_answer_as_fresh_ones(emulator, plain_moto):
+    fast, plain = expressions(emulator), expressions(plain_moto)
+
+    assert fast == plain
+    updates, transactions = fast[0:8:2], fast[1:8:2]
+    assert [a.get("Attributes", {}).get("reserved") for a in updates[:3]] == [{"N": "3"}, {"N": "5"}, {"N": "10"}]
+    assert "Code" in updates[3] and [("Code" in a) for a in transactions] == [False, False, True, True]
+    assert all("Code" in a for a in fast[-14:])  # every refused expression is refused both times
