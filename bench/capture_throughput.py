@@ -2,15 +2,18 @@
 
 Starts the whole OMS in-process (moto, API front, pollers), tops up the demo stock, posts N web
 orders over HTTP, waits until allocation has taken every one out of RECEIVED, and prints:
-capture rate, capture-to-allocated rate, capture latency percentiles, final statuses, and the
-AWS API calls per order, split into what our Lambda code calls and what the runtime's stand-ins
-for AWS services (SQS event source mapping, stream polling) call.
+capture rate, capture-to-allocated rate, capture latency percentiles, CPU per order of the runtime
+and of the emulator, final statuses, the AWS API calls per order (what our Lambda code calls, and
+what the runtime's stand-ins for AWS services call), and the emulator's own count of the requests
+it served per order, with the time each kind held its one lock.
 
-    python -m bench.capture_throughput [--orders 100] [--concurrency 8] [--baseline]
+    python -m bench.capture_throughput [--orders 500] [--concurrency 8] [--capture-alone] [--baseline]
+    python -m bench.capture_throughput --ratio    # capture alone, then capture to allocated: the ratio
 
-Why 100 orders by default: moto deep-copies the whole table for every action of every transaction
-(its rollback snapshot), so each order costs more than the one before and the run time grows with
-the square of N. 100 orders take about 2 minutes on a 2-core box; 500 would take tens of minutes.
+`--ratio` runs the benchmark twice, each on a fresh runtime: once with the event sources paused
+while capturing (capture alone), once with allocation running alongside (capture to allocated),
+and prints the ratio the local runtime aims at (0.5 or more), next to the figures measured on the
+same 2-core box before the event sources polled as Lambda does (`BEFORE`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import sys
 import threading
@@ -27,19 +31,24 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from bench.common import CallCounter, percentile, quiet, table
+from bench.common import CallCounter, emulator_stats, emulator_table, percentile, process_cpu_s, quiet, table
 
 EU_COUNTRIES = {"DE": ("Berlin", 52.52, 13.40), "FR": ("Paris", 48.86, 2.35), "ES": ("Madrid", 40.42, -3.70)}
 STOCK_TOP_UP = 1_000_000
+RATIO_TARGET = 0.5  # capture to allocated, as a share of capture alone
+# 500 orders, 8 client threads, 4 containers, before the pollers long-polled (commit d51694e, the
+# same 2-core box; emulator requests counted the same way, server side): see docs/performance.md.
+BEFORE = {"capture alone": 73.2, "capture to allocated": 3.0, "emulator requests per order": 31.8,
+          "emulator CPU ms per order": 308, "runtime CPU ms per order": 105}
 ALLOCATOR = "allocate-orders"  # the function that takes an order out of RECEIVED
 
 
 def order_body(run: str, n: int, skus: list[str], rng: random.Random) -> dict:
     country = rng.choice(sorted(EU_COUNTRIES))
     city, lat, lon = EU_COUNTRIES[country]
-    lines = [{"sku": sku, "quantity": rng.randint(1, 3), "unit_price": f"{rng.randint(900, 4999) / 100:.2f}"}
-             for sku in rng.sample(skus, rng.randint(1, 2))]
-    amount = sum(Decimal(ln["unit_price"]) * ln["quantity"] for ln in lines)
+    picked = [(sku, rng.randint(1, 3), Decimal(rng.randint(900, 4999)) / 100) for sku in rng.sample(skus, rng.randint(1, 2))]
+    lines = [{"sku": sku, "quantity": quantity, "unit_price": f"{price:.2f}"} for sku, quantity, price in picked]
+    amount = sum((price * quantity for _, quantity, price in picked), Decimal(0))
     return {
         "channel_order_id": f"BENCH-{run}-{n}",
         "customer": {"id": f"c{n}", "email": f"c{n}@example.com", "name": "Bench Customer"},
@@ -56,7 +65,8 @@ class Watch:
     reading the emulator, whose queries scan the whole table under its one lock."""
 
     def __init__(self, functions):
-        self.local, self.lock, self.done = threading.local(), threading.Lock(), set()
+        self.local, self.lock = threading.local(), threading.Lock()
+        self.done: set[str] = set()
         inner = functions.invoke
 
         def invoke(name: str, event: dict) -> dict:
@@ -141,6 +151,8 @@ def run(orders: int, concurrency: int, containers: int, timeout_s: float, seed: 
         watch.wait_allocated({r[2] for r in warm if r[2]}, timeout_s)
         handlers.wait_quiet()  # the top-up's and warm-up's events drain before counting starts
         handlers_before, runtime_before, items_before = handlers.snapshot(), runtime.snapshot(), items()
+        emulator_before = emulator_stats(oms.emulator_url)
+        cpu_before = process_cpu_s(os.getpid()), process_cpu_s(oms.moto.process.pid)
 
         progress(f"capturing {orders} orders" + (" with event sources paused" if alone else ""))
         bodies = [order_body(run_id, i, PRODUCTS, rng) for i in range(orders)]
@@ -153,13 +165,16 @@ def run(orders: int, concurrency: int, containers: int, timeout_s: float, seed: 
         oms.resume_event_sources()
         drained = watch.wait_allocated({r[2] for r in results if r[2]}, timeout_s)
         allocated_s = time.perf_counter() - start
+        cpu_s = process_cpu_s(os.getpid()) - cpu_before[0], process_cpu_s(oms.moto.process.pid) - cpu_before[1]
         handlers.wait_quiet()  # allocation's own events (OrderAllocated, StockLow) reach the bus
+        emulator_after = emulator_stats(oms.emulator_url)
         return {
             "orders": orders, "concurrency": concurrency, "containers": containers, "alone": alone,
             "latencies": [r[0] for r in results], "http": Counter(r[1] for r in results),
             "captured_s": captured_s, "allocated_s": allocated_s, "drained": drained,
             "handler_calls": handlers.snapshot() - handlers_before,
             "runtime_calls": runtime.snapshot() - runtime_before,
+            "emulator": emulator_after - emulator_before, "cpu_s": cpu_s,
             "items": (items_before, items()),
             "statuses": final_statuses(operator, oms.url, f"BENCH-{run_id}-"),
         }
@@ -204,6 +219,9 @@ def report(r: dict, baseline_tps: float | None) -> None:
           + ("" if r["drained"] else "  NOT DRAINED: some orders still RECEIVED at the timeout"))
     print(f"capture latency (ms):  p50 {percentile(ms, 50):.0f}  p95 {percentile(ms, 95):.0f}  "
           f"p99 {percentile(ms, 99):.0f}  max {max(ms):.0f}")
+    print(f"CPU from the first POST to the last allocation: runtime process {r['cpu_s'][0]:.1f} s "
+          f"({r['cpu_s'][0] * 1000 / n:.0f} ms per order), emulator process {r['cpu_s'][1]:.1f} s "
+          f"({r['cpu_s'][1] * 1000 / n:.0f} ms per order)")
     print(f"final statuses: {dict(r['statuses'].most_common())}")
     print(f"table items: {r['items'][0]} before capture, {r['items'][1]} after")
 
@@ -214,6 +232,8 @@ def report(r: dict, baseline_tps: float | None) -> None:
     print("\nAWS API calls AWS itself makes for us (event source mappings: SQS receive/delete, stream reads);")
     print("idle polling included, so per order it depends on the run's length:")
     print(runtime_table)
+    print("\nEmulator requests (server side, every caller) per order and the time they held its one lock:")
+    print(emulator_table(r["emulator"], n))
     print(f"\nhandler AWS calls per order: {handler_total / n:.2f} "
           "(target <= 12 capture to delivered; this run covers capture to allocated)")
     if baseline_tps is not None:
@@ -222,6 +242,28 @@ def report(r: dict, baseline_tps: float | None) -> None:
         ratio = capture_rate / baseline_tps
         print(f"emulator bare conditional transactions: {baseline_tps:.1f} tx/s; capture {capture_rate:.1f} orders/s; "
               f"ratio {ratio:.2f} ({'meets' if ratio >= TARGET_RATIO else 'below'} the target: {TARGET_LINE})")
+
+
+def report_ratio(alone: dict, mixed: dict) -> None:
+    """The local runtime's throughput target: capture to allocated (allocation running alongside)
+    at least RATIO_TARGET of capture alone (event sources paused), before and now."""
+    n = mixed["orders"]
+    now = {
+        "capture alone": alone["orders"] / alone["captured_s"],
+        "capture to allocated": n / mixed["allocated_s"],
+        "emulator requests per order": sum(v for (_, kind), v in mixed["emulator"].items() if kind == "requests") / n,
+        "emulator CPU ms per order": mixed["cpu_s"][1] * 1000 / n,
+        "runtime CPU ms per order": mixed["cpu_s"][0] * 1000 / n,
+    }
+    rows = [(name, BEFORE[name], now[name]) for name in now]
+    ratio_before = BEFORE["capture to allocated"] / BEFORE["capture alone"]
+    ratio_now = now["capture to allocated"] / now["capture alone"]
+    rows.append((f"ratio (target {RATIO_TARGET})", ratio_before, ratio_now))
+    print(f"\nLocal runtime throughput, {n} orders (orders/s; per order: in the capture to allocated run):")
+    print(table(rows, ["figure", "before", "now"]))
+    print(f"capture to allocated is {ratio_now:.2f} of capture alone: "
+          f"{'meets' if ratio_now >= RATIO_TARGET else 'below'} the target of {RATIO_TARGET}"
+          + ("" if mixed["drained"] else " (NOT DRAINED: some orders still RECEIVED at the timeout)"))
 
 
 def main() -> None:
@@ -237,8 +279,17 @@ def main() -> None:
                         help="also measure the emulator's bare conditional transaction rate, and print the ratio")
     parser.add_argument("--baseline-transactions", type=int, default=None,
                         help="transactions for --baseline (default: as many as --orders)")
+    parser.add_argument("--ratio", action="store_true",
+                        help="run capture alone, then capture to allocated (fresh runtimes), and print their ratio")
     args = parser.parse_args()
     quiet()
+    if args.ratio:
+        with contextlib.redirect_stdout(sys.stderr):
+            alone = run(args.orders, args.concurrency, args.containers, args.timeout, args.seed, alone=True)
+            mixed = run(args.orders, args.concurrency, args.containers, args.timeout, args.seed, alone=False)
+        report(mixed, None)
+        report_ratio(alone, mixed)
+        return
     with contextlib.redirect_stdout(sys.stderr):  # handlers' log and metric lines: stdout has only figures
         result = run(args.orders, args.concurrency, args.containers, args.timeout, args.seed, args.capture_alone)
     baseline_tps = None

@@ -60,7 +60,7 @@ class CallCounter:
         botocore_client.meta.events.register("before-call.*.*", self._count, unique_id=f"bench-{id(self)}")
 
     def _count(self, event_name: str, **_) -> None:
-        _, service, operation = event_name.split(".", 2)
+        service, operation = event_name.split(".", 2)[1:]
         key = (self._label(), service, operation)
         with self._lock:
             self.counts[key] += 1
@@ -97,3 +97,42 @@ def table(rows: Iterable[Sequence], headers: Sequence[str]) -> str:
         return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric, strict=True)).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def emulator_stats(endpoint: str) -> Counter:
+    """Requests the emulator served and seconds they held its lock, per "service Operation"
+    (local/emulator.py counts them server-side, so every caller is included: handlers, pollers,
+    the API front's key look-ups). Keys are (operation, "requests"), (operation, "seconds") and
+    (operation, "cpu"): wall and CPU seconds holding the emulator's lock."""
+    import json
+    import urllib.request
+
+    from local.emulator_server import STATS_PATH
+
+    with urllib.request.urlopen(endpoint + STATS_PATH, timeout=10) as response:  # 127.0.0.1 only
+        stats = json.load(response)
+    out: Counter = Counter()
+    for op, (requests, seconds, cpu) in stats.items():
+        out[(op, "requests")], out[(op, "seconds")], out[(op, "cpu")] = requests, seconds, cpu
+    return out
+
+
+def emulator_table(delta: Counter, orders: int) -> str:
+    """Emulator requests per order by operation, with the lock time they took (wall and CPU),
+    busiest first."""
+    ops = sorted({op for op, _ in delta}, key=lambda op: -delta[(op, "requests")])
+    rows = [(op, int(delta[(op, "requests")]), delta[(op, "requests")] / orders,
+             delta[(op, "seconds")] * 1000 / orders, delta[(op, "cpu")] * 1000 / orders)
+            for op in ops if delta[(op, "requests")]]
+    total = sum(r[1] for r in rows)
+    rows.append(("total", total, total / orders, sum(r[3] for r in rows), sum(r[4] for r in rows)))
+    return table(rows, ["service operation", "requests", "per order", "lock ms per order", "of it CPU ms"])
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (Linux)."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

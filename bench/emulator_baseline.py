@@ -61,10 +61,10 @@ def measure(transactions: int = 1000, concurrency: int = 8, prefill: int = 0) ->
         # Warm-up outside the clock: connection pool, moto's first-request imports, the counters.
         for i in range(-COUNTERS, 0):
             transact(i)
-        start = time.perf_counter()
+        began = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(transact, range(transactions)))
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - began
         ddb.delete_table(TableName=name)
         return transactions / elapsed
     finally:
