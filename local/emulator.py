@@ -27,7 +27,7 @@ import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import wiring
-from local.emulator_server import END_LONG_POLLS_PATH, SerialisedApp
+from local.emulator_server import END_LONG_POLLS_PATH, KeepAliveHandler, SerialisedApp
 from shared.domain.channels import SECRET_PREFIX as CHANNEL_SECRET_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ ACCOUNT = "123456789012"  # moto's default account id
 
 def serve(port: int = 0) -> BaseWSGIServer:
     """The moto server of this process, serialised, with the cheaper transaction rollback and the
-    cheaper answers of local/moto_speedups.py."""
+    cheaper answers of local/moto_speedups.py, keeping connections open between requests."""
     from moto.server import DomainDispatcherApplication, create_backend_app
 
     from local import moto_speedups, moto_transactions
@@ -46,7 +46,7 @@ def serve(port: int = 0) -> BaseWSGIServer:
     moto_speedups.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
     app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
-    return make_server("127.0.0.1", port, app, threaded=True)
+    return make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
 
 
 class Emulator:

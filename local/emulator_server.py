@@ -1,5 +1,6 @@
-"""The WSGI layer in front of the emulator's moto app: one request at a time, SQS long polls that
-wait without holding that one lock, and counts of what the emulator spends its lock on.
+"""The HTTP and WSGI layers in front of the emulator's moto app: one request at a time, SQS long
+polls that wait without holding that one lock, counts of what the emulator spends its lock on, and
+connections kept open between requests.
 
 Why one lock: moto's backends have no per-operation lock (local/emulator.py). Why long polls here:
 moto implements `WaitTimeSeconds` by waiting inside the request, which under our lock would stop
@@ -8,15 +9,25 @@ sequence of short receives under the lock, and between them it waits, without th
 queue's own condition (moto notifies it whenever a message is added: SendMessage, an EventBridge
 rule's delivery) or for `RECHECK_S` (a message whose visibility timeout ran out notifies nobody).
 Pollers then ask an empty queue once per `WaitTimeSeconds`, as Lambda's SQS pollers do.
+
+Why our own request handler: werkzeug's development server closes the connection after every
+response, so each AWS call opened a new TCP connection and the server started a new thread for it
+(and kept it ~10 ms to drain the socket); `KeepAliveHandler` answers on the same connection.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
+import socket
 import threading
 import time
 from urllib.parse import parse_qs
+
+from werkzeug.serving import WSGIRequestHandler
+
+log = logging.getLogger("oms.emulator")
 
 STATS_PATH = "/_local/emulator-stats"  # GET: requests and seconds under the lock, per operation
 END_LONG_POLLS_PATH = "/_local/end-long-polls"  # POST: answer every long poll now (the runtime stops)
@@ -202,3 +213,59 @@ def operation(environ: dict) -> str:
         return f"{service} {action[0]}"
     segment = environ.get("PATH_INFO", "/").strip("/").split("/")[0]
     return f"{service} {environ.get('REQUEST_METHOD', '')}" + (f" /{segment}" if service != "s3" else "")
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's request handler (the same WSGI environ), answering over HTTP/1.1 keep-alive:
+    the request body read whole, the response with its length, and the connection left open for
+    the client's next request. The app must return its whole body (SerialisedApp does)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small answers go out at once
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        if environ.get("wsgi.input_terminated"):  # chunked: werkzeug de-chunks it
+            body = environ["wsgi.input"].read()
+            self.close_connection = True  # do not trust what follows the last chunk
+        else:
+            body = self.rfile.read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        answer: dict = {}
+
+        def write(data: bytes) -> None:
+            raise RuntimeError("the emulator's apps return their body; write() is not supported")
+
+        def start_response(status, headers, exc_info=None):
+            answer.update(status=status, headers=headers)
+            return write
+
+        try:
+            payload = b"".join(self.server.app(environ, start_response))
+        except Exception:
+            log.exception("emulator request failed: %s %s", self.command, self.path)
+            answer, payload = {"status": "500 Internal Server Error", "headers": []}, b""
+            self.close_connection = True
+        code, _, reason = answer["status"].partition(" ")
+        self.send_response(int(code), reason)
+        length = None
+        for name, value in answer["headers"]:
+            if name.lower() == "content-length":
+                length = value
+            elif name.lower() not in ("connection", "transfer-encoding"):
+                self.send_header(name, value)
+        head = self.command == "HEAD" or int(code) in (204, 304) or 100 <= int(code) < 200
+        # A HEAD answer tells the length of what a GET would send (S3 objects); others send it.
+        self.send_header("Content-Length", str(length if head and length is not None else len(payload)))
+        # Head and body in one write: as two, Nagle's algorithm holds the body back until the
+        # client acknowledges the head, which it delays (~40 ms a response on Linux).
+        self._headers_buffer.append(b"\r\n" + (b"" if head else payload))
+        self.flush_headers()
+
+    def log_request(self, code="-", size="-") -> None:
+        """Nothing: one line per AWS call."""
