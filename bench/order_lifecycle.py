@@ -30,6 +30,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bench.common import percentile, quiet, table
 
@@ -55,7 +56,8 @@ class Counting:
     def __init__(self, functions):
         from botocore.client import BaseClient
 
-        self.local, self.lock, self.counts = threading.local(), threading.Lock(), Counter()
+        self.local, self.lock = threading.local(), threading.Lock()
+        self.counts: Counter[tuple[str, str, str]] = Counter()
         original, inner, counter = BaseClient._make_api_call, functions.invoke, self
 
         def make_api_call(client, operation, params):
@@ -133,7 +135,7 @@ def run(orders: int, labels: bool, wms: bool = False, concurrency: int = 1, auth
     try:
         def one(n: int, counted: bool) -> None:
             started = time.perf_counter()
-            body = {"channel_order_id": f"LIFE-{run_id}-{n}", "customer": {"id": f"c{n}", "email": f"c{n}@example.com",
+            body: dict[str, Any] = {"channel_order_id": f"LIFE-{run_id}-{n}", "customer": {"id": f"c{n}", "email": f"c{n}@example.com",
                                                                         "name": "Bench Customer", "language": "en"},
                     "shipping_address": {"line1": "Benchstr. 1", "city": "Berlin", "country": "DE",
                                          "lat": 52.52, "lon": 13.40},
@@ -150,7 +152,7 @@ def run(orders: int, labels: bool, wms: bool = False, concurrency: int = 1, auth
                 "fulfillment_orders"] if x["order_id"] == order_id), None))
             for step in () if wms else ("accept", "pick", "pack"):
                 operator.post(f"{oms.url}/fulfillment-orders/{fo}/{step}").raise_for_status()
-            ship = {"shipment_id": f"P-{run_id}-{n}"}
+            ship: dict[str, Any] = {"shipment_id": f"P-{run_id}-{n}"}
             if labels:
                 ship["label"] = {"parcel": {"weight_grams": 500, "length_cm": "30", "width_cm": "20", "height_cm": "5"}}
             else:
