@@ -116,7 +116,7 @@ def child_environment(endpoint: str) -> dict[str, str]:
         wiring.ENV.carrier_secret: wiring.DEFAULTS.carrier_secret,
         wiring.ENV.label_bucket: wiring.DEFAULTS.label_bucket,
         wiring.ENV.local_outbox: tempfile.gettempdir() + "/oms-bench-outbox",
-        wiring.queue_url_env(wiring.TRACKING_UPDATES): f"{endpoint}/123456789012/{wiring.TRACKING_UPDATES}",
+        wiring.queue_url_env(wiring.on.TRACKING_UPDATES): f"{endpoint}/123456789012/{wiring.on.TRACKING_UPDATES}",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "oms",

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+# The functions' Python (a SnapStart-capable Lambda runtime). The Makefile runs the tests and the
+# local runtime on the same version (PYTHON_VERSION there; a test keeps the two equal).
+from infra import event_patterns as on  # which events each consumer hears
 from shared.config import DEFAULTS as DEFAULTS
 from shared.config import ENV as ENV
 from shared.config import queue_url_env as queue_url_env
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
-from shared.outbox_format import EVENT_SOURCE
 
-# The functions' Python (a SnapStart-capable Lambda runtime). The Makefile runs the tests and the
-# local runtime on the same version (PYTHON_VERSION there; a test keeps the two equal).
 LAMBDA_PYTHON = "3.13"
 
 # ---------------------------------------------------------------- resources
@@ -151,61 +151,6 @@ class Function:
     metric_alarms: tuple[MetricAlarm, ...] = ()
 
 
-ORDER_EVENTS_FOR_ALLOCATION = {"source": [EVENT_SOURCE], "detail-type": ["OrderReceived", "OrderReleased"]}
-ORDER_ALLOCATIONS = {"source": [EVENT_SOURCE], "detail-type": ["OrderAllocated"]}
-# The moments a customer hears about (shared/domain/notifications.py). RefundIssued comes from the
-# returns flow or any system that refunds; ready-for-pickup is a fulfilment order's status change.
-CUSTOMER_MOMENTS = {
-    "source": [EVENT_SOURCE],
-    "detail-type": ["ShipmentDispatched", "ShipmentDelayed", "OrderDelivered", "OrderCancelled", "OrderRejected",
-                    "RefundIssued", "ReturnApproved", "ReturnReceived"],
-}
-# "Confirmed": the first allocation step of a verified order (stock reserved, or a backorder), not its
-# receipt: a held order is confirmed when it is released and allocated, a rejected one never.
-ORDER_CONFIRMED = {
-    "source": [EVENT_SOURCE],
-    "detail-type": ["OrderAllocated", "OrderBackordered"],
-    "detail": {"previous": ["RECEIVED"]},
-}
-READY_FOR_PICKUP = {
-    "source": [EVENT_SOURCE],
-    "detail-type": ["FulfillmentOrderChanged"],
-    "detail": {"status": ["READY_FOR_PICKUP"]},
-}
-TRACKING_UPDATES = "tracking-updates"
-PAYMENT_EVENTS = "payment-events"
-# When money moves as goods move: a parcel left, a pickup was collected, the order (or some of its
-# lines) was cancelled, or it was delivered (cash on delivery); and a return's refund was finished
-# (RefundIssued: its credit notes, also when the call that refunded died before issuing them).
-SETTLEMENT_MOMENTS = {
-    "source": [EVENT_SOURCE],
-    "detail-type": ["ShipmentDispatched", "OrderCancelled", "OrderLinesCancelled", "RefundIssued"],
-}
-# Delivered matters to the payment only when cash is collected on delivery: the rule filters the rest.
-COD_DELIVERED = {
-    "source": [EVENT_SOURCE],
-    "detail-type": ["OrderDelivered"],
-    "detail": {"cash_on_delivery": [True]},
-}
-PICKUP_COLLECTED = {
-    "source": [EVENT_SOURCE],
-    "detail-type": ["FulfillmentOrderChanged"],
-    "detail": {"status": ["COLLECTED"]},
-}
-# Every invoice and credit note issued gets its PDF.
-DOCUMENTS_ISSUED = {"source": [EVENT_SOURCE], "detail-type": ["DocumentIssued"]}
-# Whatever moves a SKU's available stock: stock writes and releases (StockChanged), drift repairs,
-# and reservations (OrderAllocated carries its allocations' SKUs).
-AVAILABILITY_MOVES = {"source": [EVENT_SOURCE], "detail-type": ["StockChanged", "StockDriftRepaired", "OrderAllocated"]}
-CHANNEL_STOCK_FIGURES = {"source": [EVENT_SOURCE], "detail-type": ["ChannelStockChanged"]}
-# Amazon's Selling Partner API publishes notifications from this account (SP-API notifications guide).
-AMAZON_SP_API_ACCOUNT = "437568002678"
-STOCK_INCREASES = {
-    "source": [EVENT_SOURCE],
-    "detail-type": ["StockChanged"],
-    "detail": {"available_increased": [True]},
-}
-
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="orders-api",
@@ -309,7 +254,7 @@ FUNCTIONS: tuple[Function, ...] = (
         module="feed_channel_stock.handler",
         description="Tells channels with a stock feed their available-to-sell figures, coalesced per batch",
         # Up to 100 records in up to 5 s: a burst on one SKU becomes one reading per batch.
-        queue=QueueSpec(name="channel-stock", event_patterns=(AVAILABILITY_MOVES,), batch_size=100,
+        queue=QueueSpec(name="channel-stock", event_patterns=(on.AVAILABILITY_MOVES,), batch_size=100,
                         batching_window_s=5, max_concurrency=2),
         table_access="write",
     ),
@@ -317,7 +262,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="push-channel-stock",
         module="push_channel_stock.handler",
         description="Pushes each channel's new available-to-sell figure to Shopify (inventorySetQuantities)",
-        queue=QueueSpec(name="channel-stock-push", event_patterns=(CHANNEL_STOCK_FIGURES,), max_concurrency=2),
+        queue=QueueSpec(name="channel-stock-push", event_patterns=(on.CHANNEL_STOCK_FIGURES,), max_concurrency=2),
         table_access="read",
         reads_channel_secrets=True,
         timeout_s=30,
@@ -336,7 +281,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="amazon-notifications",
         module="amazon_notifications.handler",
         description="Takes SP-API ORDER_CHANGE notifications (Amazon sends them to this queue) into intake",
-        queue=QueueSpec(name="amazon-notifications", external_senders=(AMAZON_SP_API_ACCOUNT,),
+        queue=QueueSpec(name="amazon-notifications", external_senders=(on.AMAZON_SP_API_ACCOUNT,),
                         visibility_timeout_s=360, max_concurrency=2),
         table_access="write",
         reads_channel_secrets=True,
@@ -358,14 +303,14 @@ FUNCTIONS: tuple[Function, ...] = (
         name="allocate-orders",
         module="allocate_orders.handler",
         description="Verifies received orders, routes them and reserves stock in one transaction",
-        queue=QueueSpec(name="allocation", event_patterns=(ORDER_EVENTS_FOR_ALLOCATION,)),
+        queue=QueueSpec(name="allocation", event_patterns=(on.ORDER_EVENTS_FOR_ALLOCATION,)),
         table_access="write",
     ),
     Function(
         name="release-backorders",
         module="release_backorders.handler",
         description="Allocates backordered orders oldest first when a SKU's stock rises",
-        queue=QueueSpec(name="backorders", event_patterns=(STOCK_INCREASES,), batch_size=10,
+        queue=QueueSpec(name="backorders", event_patterns=(on.STOCK_INCREASES,), batch_size=10,
                         visibility_timeout_s=360, max_concurrency=2),
         table_access="write",
         timeout_s=60,
@@ -374,7 +319,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="request-fulfillment",
         module="request_fulfillment.handler",
         description="Turns each allocation into one fulfilment order per location",
-        queue=QueueSpec(name="fulfillment-requests", event_patterns=(ORDER_ALLOCATIONS,)),
+        queue=QueueSpec(name="fulfillment-requests", event_patterns=(on.ORDER_ALLOCATIONS,)),
         table_access="write",
     ),
     Function(
@@ -405,14 +350,14 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Carrier tracking webhooks: verify the signature on the raw body, queue the updates",
         # No API key: carriers authenticate by signing the body with the shared webhook secret.
         routes=(Route("POST", "/webhooks/carriers/{carrier}", public=True),),
-        sends_to=(TRACKING_UPDATES,),
+        sends_to=(on.TRACKING_UPDATES,),
         reads_carrier_secret=True,
     ),
     Function(
         name="apply-tracking",
         module="apply_tracking.handler",
         description="Applies carrier tracking updates to shipments once each, never backwards; flags late parcels",
-        queue=QueueSpec(name=TRACKING_UPDATES),
+        queue=QueueSpec(name=on.TRACKING_UPDATES),
         table_access="write",
     ),
     Function(
@@ -421,14 +366,14 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Payment provider webhooks (Stripe): verify the signature on the raw body, queue the event",
         # No API key: Stripe authenticates by signing the body with the endpoint's signing secret.
         routes=(Route("POST", "/webhooks/payments/{provider}", public=True),),
-        sends_to=(PAYMENT_EVENTS,),
+        sends_to=(on.PAYMENT_EVENTS,),
         reads_payment_secret=True,
     ),
     Function(
         name="apply-payment-events",
         module="apply_payment_events.handler",
         description="Applies payment provider events to orders once each, never backwards; releases paid holds",
-        queue=QueueSpec(name=PAYMENT_EVENTS),
+        queue=QueueSpec(name=on.PAYMENT_EVENTS),
         table_access="write",
     ),
     Function(
@@ -436,7 +381,7 @@ FUNCTIONS: tuple[Function, ...] = (
         module="settle_payments.handler",
         description="Captures per shipment, releases the rest, refunds cancelled payments, collects cash on delivery, "
                     "credits return refunds",
-        queue=QueueSpec(name="payment-settlement", event_patterns=(SETTLEMENT_MOMENTS, PICKUP_COLLECTED, COD_DELIVERED),
+        queue=QueueSpec(name="payment-settlement", event_patterns=(on.SETTLEMENT_MOMENTS, on.PICKUP_COLLECTED, on.COD_DELIVERED),
                         visibility_timeout_s=360),
         table_access="write",
         reads_payment_secret=True,
@@ -448,7 +393,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="render-documents",
         module="render_documents.handler",
         description="Renders each invoice and credit note issued as a PDF into the documents bucket",
-        queue=QueueSpec(name="documents", event_patterns=(DOCUMENTS_ISSUED,)),
+        queue=QueueSpec(name="documents", event_patterns=(on.DOCUMENTS_ISSUED,)),
         table_access="read",
         documents_access="write",
         layers=(DOCUMENTS_LAYER,),
@@ -458,7 +403,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notify-customers",
         module="notify_customers.handler",
         description="Tells the customer about their order (confirmed, shipped, ready, delayed, delivered, ...)",
-        queue=QueueSpec(name="notifications", event_patterns=(CUSTOMER_MOMENTS, ORDER_CONFIRMED, READY_FOR_PICKUP)),
+        queue=QueueSpec(name="notifications", event_patterns=(on.CUSTOMER_MOMENTS, on.ORDER_CONFIRMED, on.READY_FOR_PICKUP)),
         table_access="write",  # reads orders; writes the once-per-event idempotency records
         label_access="read",  # presigns the return label's link
         sends_email=True,

@@ -579,7 +579,7 @@ def test_amazons_sp_api_account_may_send_to_the_notifications_queue_and_nothing_
     policies = of_type(resources, "AWS::SQS::QueuePolicy")
     granted = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
                if s.get("Effect") == "Allow" and "sqs:SendMessage" in json.dumps(s["Action"])
-               and wiring.AMAZON_SP_API_ACCOUNT in json.dumps(s["Principal"])]
+               and wiring.on.AMAZON_SP_API_ACCOUNT in json.dumps(s["Principal"])]
     [statement] = granted
     assert sorted(statement["Action"]) == ["sqs:GetQueueAttributes", "sqs:SendMessage"]
     assert "AmazonNotifications" in json.dumps(statement["Resource"])

@@ -29,9 +29,9 @@ def test_the_channels_once_fixed_in_code_keep_their_policies_as_seeds():
 
 
 def test_queue_urls_are_found_under_the_names_the_wiring_gives_them(monkeypatch):
-    monkeypatch.setenv(wiring.queue_url_env(wiring.TRACKING_UPDATES), "https://sqs.example/1/Oms-Generated-Name")
+    monkeypatch.setenv(wiring.queue_url_env(wiring.on.TRACKING_UPDATES), "https://sqs.example/1/Oms-Generated-Name")
     settings.cache_clear()
     try:
-        assert settings().queue_urls[wiring.TRACKING_UPDATES] == "https://sqs.example/1/Oms-Generated-Name"
+        assert settings().queue_urls[wiring.on.TRACKING_UPDATES] == "https://sqs.example/1/Oms-Generated-Name"
     finally:
         settings.cache_clear()
