@@ -179,8 +179,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="returns-api",
         module="returns_api.handler",
-        description="Returns: request, approve with a return label, decline, receive and restock, refund, close; "
-                    "return policies; store credit",
+        description="Returns: request, approve with a return label, decline, receive and restock, refund, close",
         routes=(
             Route("POST", "/orders/{order_id}/returns"),
             Route("GET", "/orders/{order_id}/returns"),
@@ -188,9 +187,6 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/returns/{rma_id}"),
             *(Route("POST", f"/returns/{{rma_id}}/{action}")
               for action in ("approve", "decline", "close", "receive", "refund")),
-            Route("PUT", "/return-policies/{channel}"),
-            Route("GET", "/return-policies/{channel}"),
-            Route("GET", "/customers/{customer_id}/store-credit"),
         ),
         table_access="write",
         needs_api_principals=True,
@@ -198,6 +194,18 @@ FUNCTIONS: tuple[Function, ...] = (
         reads_carrier_secret=True,
         reads_payment_secret=True,  # refunds to the original payment
         timeout_s=60,  # a label and a refund: two provider calls of up to 30 s each
+    ),
+    Function(
+        name="return-policies-api",
+        module="return_policies_api.handler",
+        description="The channels' return policies and their customers' store credit",
+        routes=(
+            Route("PUT", "/return-policies/{channel}"),
+            Route("GET", "/return-policies/{channel}"),
+            Route("GET", "/customers/{customer_id}/store-credit"),
+        ),
+        table_access="write",
+        needs_api_principals=True,
     ),
     Function(
         name="locations-api",
@@ -479,12 +487,7 @@ class ChannelSpec:
 
 # The seed channels (shared/domain/channels.py SEED_CHANNELS): their keys come with the stack, so a
 # deployment from before channels were data keeps its keys; their policies are seed data.
-DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
-    ChannelSpec("web"),
-    ChannelSpec("app"),
-    ChannelSpec("pos"),
-    ChannelSpec("marketplace"),
-)
+DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = tuple(ChannelSpec(name) for name in ("web", "app", "pos", "marketplace"))
 
 OPERATOR = PRINCIPAL_OPERATOR
 

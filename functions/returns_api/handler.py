@@ -1,5 +1,5 @@
 """Returns (RMAs): requested by the order's channel or an operator, decided, received and refunded by
-operators; the channels' return policies and the customers' store credit."""
+operators. (Return policies and store credit: functions/return_policies_api.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from shared.domain.returns import Return, ReturnPolicy, ReturnStatus
+from shared.domain.returns import Return, ReturnStatus
 from shared.http import return_views as rv
 from shared.http import views
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal
@@ -85,51 +85,6 @@ def refund(rma_id: rv.RmaPath, body: Annotated[rv.RefundBody | None, Body()] = N
 
     return refund_return(rma_id, principal(app), repositories(), payment_provider, utc_now(),
                          body.method if body else None)
-
-
-@app.put("/return-policies/<channel>", summary="Operator: set a channel's return policy",
-         **described(RETURNS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
-def put_policy(channel: rv.ChannelPath, policy: ReturnPolicy) -> rv.PolicyView:
-    returns.put_policy(channel, policy, principal(app), repositories(), utc_now())
-    return _policy(channel)
-
-
-@app.get("/return-policies/<channel>", summary="A channel's return policy (the default until one is set)",
-         **described(RETURNS, 200, 403, 404, 422))
-def get_policy(channel: rv.ChannelPath) -> rv.PolicyView:
-    if not principal(app).can_see(channel):
-        from shared.errors import NotFound
-
-        raise NotFound(f"channel {channel} not found", field="channel")
-    return _policy(channel)
-
-
-@app.get("/customers/<customer_id>/store-credit",
-         summary="A channel's customer's store credit: balances and ledger (a channel reads its own customers')",
-         **described(RETURNS, 200, 403, 422))
-def store_credit(customer_id: rv.CustomerPath,
-                 channel: Annotated[str | None, Query(max_length=64, description="The customer's channel (the "
-                                                      "operator names it; a channel reads its own)")] = None
-                 ) -> rv.StoreCreditView:
-    from shared.errors import AccessDenied, InvalidInput
-
-    who = principal(app)
-    if not who.is_operator and channel not in (None, who.channel):
-        raise AccessDenied("a channel reads only its own customers' store credit", field="channel")
-    channel = channel or who.channel
-    if channel is None:
-        raise InvalidInput("name the customer's channel: customer ids are the channels' own", field="channel")
-    ledger = repositories().store_credit
-    return rv.StoreCreditView(customer_id=customer_id, channel=channel, balances=ledger.balances(channel, customer_id),
-                              entries=[rv.LedgerEntryView(**vars(e)) for e in ledger.entries(channel, customer_id)])
-
-
-def _policy(channel: str) -> rv.PolicyView:
-    stored = repositories().returns.policy(channel)
-    if stored is None:
-        return rv.PolicyView(channel=channel, policy=ReturnPolicy(), version=None)
-    return rv.PolicyView(channel=channel, policy=stored.policy, version=stored.version, updated_at=stored.updated_at,
-                         updated_by=stored.updated_by)
 
 
 lambda_handler = api_handler(app)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.returns import RefundMethod, Return, ReturnPolicy
 
 RmaPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^RMA-[0-9]{6}-[A-Z0-9]{8}$")]
 ChannelPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ChannelQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                                           description="The customer's channel (the operator names it; a "
+                                                       "channel reads its own)")]
 CustomerPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
@@ -62,6 +65,14 @@ class PolicyView(BaseModel):
     updated_at: str | None = None
     updated_by: str | None = None
 
+    @classmethod
+    def of(cls, channel: str, stored) -> PolicyView:
+        """`stored`: the repository's StoredPolicy, or None (the default applies)."""
+        if stored is None:
+            return cls(channel=channel, policy=ReturnPolicy(), version=None)
+        return cls(channel=channel, policy=stored.policy, version=stored.version, updated_at=stored.updated_at,
+                   updated_by=stored.updated_by)
+
 
 class LedgerEntryView(BaseModel):
     entry_id: str
@@ -80,3 +91,9 @@ class StoreCreditView(BaseModel):
     channel: str
     balances: dict[str, Decimal]
     entries: list[LedgerEntryView]
+
+    @classmethod
+    def of(cls, customer_id: str, ledger: tuple) -> StoreCreditView:
+        channel, balances, entries = ledger
+        return cls(customer_id=customer_id, channel=channel, balances=balances,
+                   entries=[LedgerEntryView(**vars(e)) for e in entries])

@@ -96,6 +96,13 @@ def put_policy(channel: str, policy: ReturnPolicy, principal: Principal, repos: 
     raise Busy(f"the return policy of {channel} is changing too fast; retry")
 
 
+def read_policy(channel: str, principal: Principal, repos: Repositories):
+    """The channel's stored policy (its version, who set it), or None: the default applies."""
+    if not principal.can_see(channel):
+        raise NotFound(f"channel {channel} not found", field="channel")
+    return repos.returns.policy(channel)
+
+
 # ------------------------------------------------------------------ reading
 
 
