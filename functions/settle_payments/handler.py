@@ -5,8 +5,6 @@ return's refund (RefundIssued) gets its credit notes, even when the call that re
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from functools import cache
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -18,27 +16,10 @@ from shared.batch import sqs_processor
 from shared.config import settings
 from shared.observability import count, logger, metrics, traced
 from shared.payments.credentials import payment_provider
-from shared.repositories import Repositories, repositories
-from shared.services import settlement
+from shared.repositories import repositories
 from shared.services.clock import utc_now
 from shared.services.invoicing import InvoicingSettings
-from shared.services.return_credit_notes import credit_return_refund
-
-
-class Line(BaseModel):
-    sku: str
-    quantity: int
-
-
-class Detail(BaseModel):
-    order_id: str
-    shipment_id: str | None = None
-    fulfillment_order_id: str | None = None
-    lines: list[Line] = []
-    cancellation_id: str | None = None
-    amount: Decimal | None = None
-    rma_id: str | None = None      # RefundIssued of a return
-    refund_id: str | None = None
+from shared.services.settlement_events import Detail, settle_event
 
 
 class SettlementEvent(BaseModel):
@@ -61,42 +42,14 @@ def invoicing() -> InvoicingSettings:
 
 
 def settle(record: SettlementRecord) -> None:
-    event, repos, now = record.body, repositories(), utc_now()
-    detail = event.detail
-    if event.detail_type == "RefundIssued":
-        credit(detail, repos, now)
-        return
-    if event.detail_type == "ShipmentDispatched" and detail.shipment_id:
-        handed = {line.sku: line.quantity for line in detail.lines}
-        result = settlement.settle_handover(detail.order_id, detail.shipment_id, handed, repos, payment_provider, now,
-                                            invoicing())
-    elif event.detail_type == "FulfillmentOrderChanged" and detail.fulfillment_order_id:
-        result = settlement.settle_collection(detail.order_id, detail.fulfillment_order_id, repos, payment_provider,
-                                              now, invoicing())
-    elif event.detail_type == "OrderLinesCancelled" and detail.cancellation_id and detail.amount is not None:
-        result = settlement.settle_line_cancellation(detail.order_id, detail.cancellation_id, detail.amount, repos,
-                                                     payment_provider, now)
-    elif event.detail_type == "OrderCancelled":
-        result = settlement.settle_cancellation(detail.order_id, repos, payment_provider, now)
-    elif event.detail_type == "OrderDelivered":
-        result = settlement.settle_delivery(detail.order_id, repos, payment_provider, now)
-    else:
-        logger.warning("not a settlement event; ignored", extra={"detail_type": event.detail_type})
+    event = record.body
+    result = settle_event(event.detail_type, event.detail, repositories(), payment_provider, utc_now(), invoicing())
+    if result is None:
         return
     if result.problem:
         count("PaymentProblems")
-    logger.info("payment settled", extra={"detail_type": event.detail_type, "order_id": detail.order_id,
+    logger.info("payment settled", extra={"detail_type": event.detail_type, "order_id": event.detail.order_id,
                                           "announced": result.events, "problem": bool(result.problem)})
-
-
-def credit(detail: Detail, repos: Repositories, now: datetime) -> None:
-    """A return's refund, finished: its credit notes (idempotent, so a redelivery issues nothing)."""
-    if not (detail.rma_id and detail.refund_id):  # refunded by another system: its documents are its own
-        logger.info("refund without a return; nothing to credit", extra={"order_id": detail.order_id})
-        return
-    credited = credit_return_refund(detail.order_id, detail.rma_id, detail.refund_id, repos, now)
-    logger.info("return refund credited", extra={"order_id": detail.order_id, "rma_id": detail.rma_id,
-                                                 "refund_id": detail.refund_id, "credited": credited})
 
 
 @logger.inject_lambda_context
