@@ -11,7 +11,6 @@ finds its record and sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -22,13 +21,12 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Field, Json
 
 from shared.adapters.idempotency import table_persistence
-from shared.adapters.mailer import mailer, masked
-from shared.adapters.sms import SmsRefused, sms_sender
 from shared.batch import sqs_processor
-from shared.domain.notifications import Medium, Notification, TextMessage
+from shared.domain.notifications import Medium
 from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
+from shared.services.notification_sending import SENDERS, already_sent
 from shared.services.notifications import Skipped, messages_for
 
 # Long enough to cover a redrive from a DLQ (14 days' retention) of a duplicate whose twin was sent.
@@ -46,45 +44,11 @@ class CustomerEventRecord(SqsRecordModel):
     body: Json[CustomerEvent]
 
 
-def _already_done(response, data_record):
-    logger.info("event already handled; nothing sent again", extra={"outcome": response})
-    count("NotificationDuplicate")
-    return response
-
-
 processor = sqs_processor(CustomerEventRecord)
 idempotency = IdempotencyConfig(event_key_jmespath="detail.event_id", raise_on_no_idempotency_key=True,
-                                expires_after_seconds=KEEP_SECONDS, response_hook=_already_done)
+                                expires_after_seconds=KEEP_SECONDS, response_hook=already_sent)
 
 
-def send_email(event: dict, message: Notification) -> dict:
-    """What it returns is stored as the outcome (no personal data)."""
-    reference = mailer().send(message)
-    logger.info("customer notified", extra={"order_id": message.order_id, "moment": message.moment.value,
-                                            "medium": Medium.EMAIL.value, "language": message.message.language,
-                                            "to": masked(message.recipient), "reference": reference})
-    count("CustomerNotified")
-    return {"sent": message.moment.value, "reference": reference}
-
-
-def send_sms(event: dict, message: TextMessage) -> dict:
-    """A refusal about this recipient (opted out, a number the service cannot route) is an outcome,
-    not a failure: stored like a send, never retried."""
-    try:
-        reference = sms_sender().send(message)
-    except SmsRefused as refused:
-        logger.warning("the SMS service refused this recipient; not retried",
-                       extra={"order_id": message.order_id, "moment": message.moment.value, "reason": refused.reason})
-        count("SmsRefused")
-        return {"refused": refused.reason}
-    logger.info("customer notified", extra={"order_id": message.order_id, "moment": message.moment.value,
-                                            "medium": Medium.SMS.value, "language": message.language,
-                                            "reference": reference})
-    count("CustomerTexted")
-    return {"sent": message.moment.value, "medium": Medium.SMS.value, "reference": reference}
-
-
-SENDERS: dict[Medium, Callable[..., dict]] = {Medium.EMAIL: send_email, Medium.SMS: send_sms}
 
 
 @cache
