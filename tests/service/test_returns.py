@@ -259,22 +259,27 @@ class LambdaDied(Exception):
     """The function stopped between two writes (a timeout, an out-of-memory kill)."""
 
 
-def test_a_crash_between_the_providers_refund_and_our_record_refunds_once(delivered, monkeypatch):
-    repos, order_id = delivered
-    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
-    ret = received(repos, order_id, ("SKU-1", 2))
+def crash_once(monkeypatch, repos, when, call) -> None:
+    """Run `call` with the first commit after `when()` holds dying (LambdaDied), then restore commits."""
     real, crashed = repos.commit, []
 
-    def commit(*writes):  # the order's commit right after the provider answered dies once
-        if gateway.calls and not crashed:
+    def commit(*writes):
+        if when() and not crashed:
             crashed.append(True)
             raise LambdaDied
         return real(*writes)
 
     monkeypatch.setattr(repos, "commit", commit)
     with pytest.raises(LambdaDied):
-        refund(repos, ret.rma_id, gateway)
+        call()
     monkeypatch.setattr(repos, "commit", real)
+
+
+def test_a_crash_between_the_providers_refund_and_our_record_refunds_once(delivered, monkeypatch):
+    repos, order_id = delivered
+    gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
+    ret = received(repos, order_id, ("SKU-1", 2))
+    crash_once(monkeypatch, repos, lambda: gateway.calls, lambda: refund(repos, ret.rma_id, gateway))
     assert repos.returns.get(ret.rma_id).pending_refund is not None
     done = refund(repos, ret.rma_id, gateway)
     assert gateway.refunded == D("20.00") and len(set(gateway.keys("refund"))) == 1
@@ -466,18 +471,7 @@ def test_a_crash_after_the_replacement_is_made_makes_it_once(delivered, monkeypa
     repos, order_id = delivered
     ret = received(repos, order_id, ("SKU-1", 1), exchange_lines=[{"sku": "SKU-2", "quantity": 1}],
                    refund_method="store_credit")
-    real, crashed = repos.commit, []
-
-    def commit(*writes):  # the refund's finish dies once, after the replacement order was captured
-        if repos.orders.get_channel_key("web", f"EXCHANGE-{ret.rma_id}") and not crashed:
-            crashed.append(True)
-            raise LambdaDied
-        return real(*writes)
-
-    monkeypatch.setattr(repos, "commit", commit)
-    with pytest.raises(LambdaDied):
-        refund(repos, ret.rma_id, FakeGateway())
-    monkeypatch.setattr(repos, "commit", real)
+    crash_once(monkeypatch, repos, lambda: repos.orders.get_channel_key("web", f"EXCHANGE-{ret.rma_id}"), lambda: refund(repos, ret.rma_id, FakeGateway()))
     done = refund(repos, ret.rma_id, FakeGateway())
     assert done.status is ReturnStatus.EXCHANGED and len(events(repos, "ExchangeCreated")) == 1
     assert len([o for o in events(repos, "OrderReceived") if o["channel_order_id"] == f"EXCHANGE-{ret.rma_id}"]) == 1
@@ -543,18 +537,7 @@ def test_a_refund_its_webhook_recorded_first_is_finished_not_refused(delivered, 
     repos, order_id = delivered
     gateway = FakeGateway(authorized=D("35.00"), received=D("35.00"))
     ret = received(repos, order_id, ("SKU-1", 2), ("SKU-2", 1), reason="defective")  # 35.00: all that was paid
-    real, crashed = repos.commit, []
-
-    def commit(*writes):
-        if gateway.calls and not crashed:
-            crashed.append(True)
-            raise LambdaDied
-        return real(*writes)
-
-    monkeypatch.setattr(repos, "commit", commit)
-    with pytest.raises(LambdaDied):
-        refund(repos, ret.rma_id, gateway)
-    monkeypatch.setattr(repos, "commit", real)
+    crash_once(monkeypatch, repos, lambda: gateway.calls, lambda: refund(repos, ret.rma_id, gateway))
     (key,) = set(gateway.keys("refund"))
     webhook = ProviderEvent("stripe", "evt_refunded", ProviderEventKind.REFUNDED, LATER, intent_id=PI_OF(repos, order_id),
                             currency="EUR", amount_refunded=D("35.00"), charge_id="ch_1",
