@@ -25,15 +25,12 @@ class ReturnView(Return):
 
     @classmethod
     def of(cls, ret: Return) -> ReturnView:
+        from shared.adapters.documents import label_documents
         from shared.services.labels import LINK_TTL_S
-        from shared.services.notifications import return_label_link
 
-        link = None
-        if ret.parcel is not None:
-            from shared.adapters.documents import label_documents
-
-            label = ret.parcel.label
-            link = label_documents().link(label.key, LINK_TTL_S) if label.key else return_label_link(ret)
+        label = ret.parcel.label if ret.parcel else None
+        link = None if label is None else (label_documents().link(label.key, LINK_TTL_S) if label.key
+                                           else label.provider_url)
         return cls(**ret.model_dump(), label_url=link)
 
 

@@ -23,7 +23,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.domain.events import DomainEvent
-from shared.domain.orders import Order
 from shared.domain.principal import Principal
 from shared.domain.return_events import RefundIssued, ReturnedUnits, StoreCreditIssued
 from shared.domain.returns import RefundMethod, RefundState, Return, ReturnRefund, ReturnStatus
@@ -48,18 +47,18 @@ def refund_return(rma_id: str, principal: Principal, repos: Repositories, gatewa
     ret = get_return(rma_id, principal, repos)
     if ret.status not in REFUNDABLE:
         raise Conflict(f"return {rma_id} is {ret.status.value}: nothing of it was received to refund", field="rma_id")
+    finished: list[str] = []
     for _ in range(3):  # a pending refund, then the units left: at most two refunds and a look
         pending = ret.pending_refund or (None if resume_only else _claim(rma_id, method, repos, now))
         if pending is None:
             ret = get_return(rma_id, principal, repos)  # as it is now: another call may have refunded it
             break
         ret = _finish(rma_id, pending, _move_money(ret, pending, repos, gateway_for, now), repos, now)
+        finished.append(pending.refund_id)
         if any(r.refund_id == pending.refund_id and r.state is RefundState.REFUSED for r in ret.refunds):
             break  # the provider refused: a person looks (PAYMENT_PROBLEM) before anything is tried again
     ret = _refunded_in_full(ret, repos, now)
-    order = repos.orders.get(ret.order_id)
-    assert order is not None
-    _credit(order, ret, repos, now)
+    _credit(ret, finished, repos, now)
     return ret
 
 
@@ -245,11 +244,11 @@ def _credited(ret: Return, refund: ReturnRefund, now: datetime) -> StoreCreditIs
                              amount=str(refund.amount), currency=refund.currency)
 
 
-def _credit(order: Order, ret: Return, repos: Repositories, now: datetime) -> None:
-    """Credit notes for the return's finished refunds, at once for the caller (idempotent per refund).
-    RefundIssued makes settle-payments issue the same, so a crash before this line loses none."""
+def _credit(ret: Return, finished: list[str], repos: Repositories, now: datetime) -> None:
+    """Credit notes for the refunds this call finished, at once for the caller (idempotent per
+    refund). RefundIssued makes settle-payments issue the same, so a crash before this line loses none."""
     from shared.services.return_credit_notes import credit_return_refund
 
     for refund in ret.refunds:
-        if refund.state is RefundState.DONE:
-            credit_return_refund(order.order_id, ret.rma_id, refund.refund_id, repos, now)
+        if refund.refund_id in finished and refund.state is RefundState.DONE:
+            credit_return_refund(ret.order_id, ret.rma_id, refund.refund_id, repos, now)
