@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -75,6 +75,8 @@ class HoldReason(StrEnum):
     UNDELIVERABLE_ADDRESS = "UNDELIVERABLE_ADDRESS"
     PICKUP_UNAVAILABLE = "PICKUP_UNAVAILABLE"
     TOO_LARGE = "TOO_LARGE"
+    # The routing strategy says to hold what it cannot fill for an operator.
+    ROUTING_SHORTFALL = "ROUTING_SHORTFALL"
     PAYMENT_METHOD_NOT_ALLOWED = "PAYMENT_METHOD_NOT_ALLOWED"
     # A channel's own format could not be mapped completely (Order.intake_problems says what).
     CHANNEL_MAPPING = "CHANNEL_MAPPING"
@@ -248,6 +250,17 @@ class StatusChange(BaseModel):
     note: str | None = None
 
 
+class RouteEstimate(BaseModel):
+    """The chosen plan's estimates as stored (shared/domain/routing.py PlanEstimate)."""
+
+    parcels: int
+    distance_km: float | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    co2e_kg: Decimal | None = None
+    delivery_by: date | None = None
+
+
 class RoutingRecord(BaseModel):
     """The routing decision as stored on the order: which locations and why."""
 
@@ -255,6 +268,14 @@ class RoutingRecord(BaseModel):
     locations: list[str]
     reasons: list[str]
     excluded: dict[str, str] = {}
+    strategy_id: str = "default"
+    strategy_version: int = 0
+    estimate: RouteEstimate | None = None
+    # What the router saw, so that a what-if replay routes the order against the same picture:
+    # available units of the order's SKUs by location (only where some were available), and the
+    # orders each capacity-limited location had taken that day.
+    stock_seen: dict[str, dict[str, int]] = {}
+    orders_today: dict[str, int] = {}
 
 
 class BackorderedLine(BaseModel):

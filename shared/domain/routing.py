@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import combinations
 
@@ -60,8 +61,23 @@ class RoutingRequest:
     lines: tuple[Line, ...]
     destination: Destination
     pickup_location_id: str | None = None
+    # The channel's policy: a ceiling a strategy cannot exceed.
     allow_split: bool = True
     allow_partial: bool = False
+    promised_by: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlanEstimate:
+    """What the chosen plan is estimated to take; None where the data to estimate it is missing
+    (no coordinates, no rate for the zone and weight, no transit days for the zone)."""
+
+    parcels: int
+    distance_km: float | None = None
+    cost: Decimal | None = None  # handling + shipping, in the shipping profile's currency
+    currency: str | None = None
+    co2e_kg: Decimal | None = None
+    delivery_by: date | None = None  # estimated delivery of the last parcel
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,12 @@ class RoutingDecision:
     unfilled: tuple[Line, ...]
     reasons: tuple[str, ...]
     excluded: Mapping[str, str] = field(default_factory=dict)
+    strategy_id: str = "default"
+    strategy_version: int = 0
+    estimate: PlanEstimate | None = None
+    # The strategy says HOLD and the plan does not fill the order: nothing is reserved, an
+    # operator decides (HoldReason.ROUTING_SHORTFALL).
+    hold: bool = False
 
     @property
     def locations(self) -> tuple[str, ...]:

@@ -1,0 +1,82 @@
+"""The merchant's shipping data that routing estimates cost, delivery dates and emissions from.
+
+Held as data (`PUT /routing/shipping-profile`), one per merchant: delivery zones, a shipping rate
+table by zone and parcel weight, unit weights of SKUs, and emission factors per transport mode
+with their source. Locations add their own cut-off time, transit days per zone and transport mode
+(`shared/domain/locations.py`).
+
+A destination's zone from a location: `domestic` when it is the location's own country, else the
+first zone listing the country, else `rest_of_world`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.domain.locations import Country
+from shared.domain.money import Amount, CurrencyCode
+
+DOMESTIC = "domestic"
+REST_OF_WORLD = "rest_of_world"
+ZoneName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,40}$", examples=["eu"])]
+Kilograms = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=6)]
+
+
+class TransportMode(StrEnum):
+    VAN = "van"
+    TRUCK = "truck"
+    AIR = "air"
+    RAIL = "rail"
+    SEA = "sea"
+
+
+class Zone(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: ZoneName
+    countries: Annotated[list[Country], Field(min_length=1, max_length=250)]
+
+
+class Rate(BaseModel):
+    """The price of one parcel to a zone up to a weight; the lightest band that fits applies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    zone: ZoneName
+    max_weight_kg: Kilograms
+    price: Amount
+
+
+class SkuWeight(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sku_pattern: Annotated[str, Field(min_length=1, max_length=100, description="A SKU or a glob, e.g. MUG-*; "
+                                                                                 "the first matching entry wins")]
+    kg: Kilograms
+
+
+class ShippingProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    currency: CurrencyCode = Field(default="EUR", description="Of the rates and the locations' handling costs")
+    zones: Annotated[list[Zone], Field(max_length=100)] = []
+    rates: Annotated[list[Rate], Field(max_length=2_000)] = []
+    unit_weights: Annotated[list[SkuWeight], Field(max_length=5_000)] = []
+    default_unit_weight_kg: Kilograms = Decimal("0.5")
+    # kg CO2e per tonne-km by mode; defaults and their source: shared/domain/routing_estimates.py
+    emission_factors: dict[TransportMode, Annotated[Decimal, Field(ge=0, le=100, max_digits=12,
+                                                                   decimal_places=8)]] = {}
+    emission_factor_source: Annotated[str, Field(max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ShippingProfile:
+        names = [z.name for z in self.zones]
+        if len(set(names)) != len(names):
+            raise ValueError("zones: a zone name appears twice")
+        if {DOMESTIC, REST_OF_WORLD} & set(names):
+            raise ValueError(f"zones: {DOMESTIC} and {REST_OF_WORLD} are implied and cannot be defined")
+        known = set(names) | {DOMESTIC, REST_OF_WORLD}
+        for i, rate in enumerate(self.rates):
+            if rate.zone not in known:
+                raise ValueError(f"rates.{i}.zone: unknown zone {rate.zone!r}")
+        return self
