@@ -7,7 +7,7 @@ from pathlib import Path
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.http.api import API_KEY_SCHEME
-from shared.http.openapi import HEALTH, TAGS, described
+from shared.http.openapi import HEALTH, described, tags
 
 FUNCTIONS_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ def _merge_schemas() -> None:
         app.configure_openapi_merge(
             path=str(FUNCTIONS_ROOT), pattern=list(API_MODULES), recursive=True, title="OMS API",
             version="0.1.0", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}], on_conflict="error",
-            tags=TAGS,
+            tags=tags(),
             description="Serverless order management: capture, reserve, route, fulfil, track. "
                         "Authenticate with the x-api-key header (except the health check and the carrier and payment "
                         "webhooks, which their senders sign instead). Every error answers the ErrorBody shape.",

@@ -8,31 +8,39 @@ shared/http/api.py decide the real answers; tests/integration/test_openapi.py ke
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler.openapi.models import Tag
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import Tag
 
 ORDERS, FULFILMENT, INVENTORY, LOCATIONS, CHANNELS, WEBHOOKS, ADMIN, HEALTH, RETURNS = (
     "Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns")
 
-TAGS: list[Tag | str] = [
-    Tag(name=ORDERS, description="Capture orders from channels; read, list, look up, cancel; release or reject "
-                                 "held orders; their invoices and credit notes"),
-    Tag(name=FULFILMENT, description="Fulfilment orders per location (accept, pick, pack, ship, reject, "
-                                     "click-and-collect) and shipments"),
-    Tag(name=INVENTORY, description="Stock per SKU and location: absolute counts, adjustments, CSV import"),
-    Tag(name=LOCATIONS, description="Warehouses, stores and 3PLs"),
-    Tag(name=CHANNELS, description="Sales channels as data: kind, policies, SKU mapping, stock buffer, secrets by "
-                                   "reference, API keys; the available-to-sell figure a channel is told"),
-    Tag(name=WEBHOOKS, description="Carrier, payment and channel (Shopify, WooCommerce) webhooks: signed bodies, "
-                                   "no API key"),
-    Tag(name=RETURNS, description="Returns (RMAs) against a channel's return policy: request, approve with a return "
-                                  "label, decline, receive and restock or write off, refund (original payment or "
-                                  "store credit), close; the customers' store credit"),
-    Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions"),
-    Tag(name=HEALTH, description="Liveness, no API key"),
-]
+
+def tags() -> list[Tag | str]:
+    """The areas, described, for the merged document (functions/api_docs): built when it is, because
+    Powertools' OpenAPI models cost every other function's cold start ~130 ms to import."""
+    from aws_lambda_powertools.event_handler.openapi.models import Tag
+
+    return [
+        Tag(name=ORDERS, description="Capture orders from channels; read, list, look up, cancel; release or reject "
+                                     "held orders; their invoices and credit notes"),
+        Tag(name=FULFILMENT, description="Fulfilment orders per location (accept, pick, pack, ship, reject, "
+                                         "click-and-collect) and shipments"),
+        Tag(name=INVENTORY, description="Stock per SKU and location: absolute counts, adjustments, CSV import"),
+        Tag(name=LOCATIONS, description="Warehouses, stores and 3PLs"),
+        Tag(name=CHANNELS, description="Sales channels as data: kind, policies, SKU mapping, stock buffer, secrets by "
+                                       "reference, API keys; the available-to-sell figure a channel is told"),
+        Tag(name=WEBHOOKS, description="Carrier, payment and channel (Shopify, WooCommerce) webhooks: signed bodies, "
+                                       "no API key"),
+        Tag(name=RETURNS, description="Returns (RMAs) against a channel's return policy: request, approve with a return "
+                                      "label, decline, receive and restock or write off, refund (original payment or "
+                                      "store credit), close; the customers' store credit"),
+        Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions"),
+        Tag(name=HEALTH, description="Liveness, no API key"),
+    ]
 
 
 class ProblemDetail(BaseModel):
