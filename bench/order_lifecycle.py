@@ -24,12 +24,15 @@ import argparse
 import hashlib
 import hmac
 import json
+import math
+import os
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bench.common import percentile, quiet, table
@@ -53,17 +56,30 @@ STAGES = {  # function -> the stage of the order's life it serves
 class Counting:
     """Counts every botocore call by the function being invoked in this thread (or 'runtime')."""
 
-    def __init__(self, functions):
+    def __init__(self, functions, meter=None):
         from botocore.client import BaseClient
+
+        from local.functions import FunctionPool
 
         self.local, self.lock = threading.local(), threading.Lock()
         self.counts: Counter[tuple[str, str, str]] = Counter()
+        self.events_published: Counter[str] = Counter()  # PutEvents entries, by function
+        self.invocations: Counter[str] = Counter()
+        self.billed_ms: Counter[str] = Counter()  # handler time rounded up to the ms, as Lambda bills
+        self.records: Counter[str] = Counter()  # SQS records handed to each function
+        self.meter = meter
         original, inner, counter = BaseClient._make_api_call, functions.invoke, self
+        original_load = FunctionPool._load
 
         def make_api_call(client, operation, params):
-            key = (getattr(counter.local, "fn", "") or "runtime", client.meta.service_model.service_name, operation)
+            fn = getattr(counter.local, "fn", "") or "runtime"
+            service = client.meta.service_model.service_name
             with counter.lock:
-                counter.counts[key] += 1
+                counter.counts[(fn, service, operation)] += 1
+                if operation == "PutEvents":
+                    counter.events_published[fn] += len(params.get("Entries", ()))
+            if meter is not None and service == "dynamodb" and fn not in ("runtime", "benchmark polling"):
+                return meter.measure(fn, operation, params, lambda op, p: original(client, op, p))
             return original(client, operation, params)
 
         def invoke(name, event):
@@ -75,9 +91,42 @@ class Counting:
             finally:
                 counter.local.fn = ""
 
+        def load(pool, number):
+            module = original_load(pool, number)
+            handler, name = module.lambda_handler, pool.fn.name
+
+            def timed(event, context):
+                started = time.perf_counter()
+                try:
+                    return handler(event, context)
+                finally:
+                    if getattr(counter.local, "fn", "") != "benchmark polling":
+                        elapsed_ms = (time.perf_counter() - started) * 1000
+                        records = [r for r in event.get("Records", ()) if r.get("eventSource") == "aws:sqs"]
+                        with counter.lock:
+                            counter.invocations[name] += 1
+                            counter.billed_ms[name] += math.ceil(elapsed_ms)
+                            counter.records[name] += len(records)
+
+            module.lambda_handler = timed
+            return module
+
         BaseClient._make_api_call = make_api_call
         functions.invoke = invoke
-        self._restore = lambda: setattr(BaseClient, "_make_api_call", original)
+        FunctionPool._load = load
+
+        def restore():
+            BaseClient._make_api_call = original
+            FunctionPool._load = original_load
+
+        self._restore = restore
+
+    def totals(self) -> dict[str, Counter]:
+        with self.lock:
+            return {"calls": Counter(self.counts), "events": Counter(self.events_published),
+                    "invocations": Counter(self.invocations), "billed_ms": Counter(self.billed_ms),
+                    "records": Counter(self.records),
+                    "units": Counter(self.meter.units) if self.meter else Counter()}
 
     def snapshot(self) -> Counter:
         with self.lock:
@@ -187,6 +236,118 @@ def run(orders: int, labels: bool, wms: bool = False, concurrency: int = 1, auth
         oms.stop()
 
 
+def _order_body(run_id: str, n: int, authorized: bool) -> dict:
+    return {"channel_order_id": f"LIFE-{run_id}-{n}",
+            "customer": {"id": f"c{n}", "email": f"c{n}@example.com", "name": "Bench Customer", "language": "en"},
+            "shipping_address": {"line1": "Benchstr. 1", "city": "Berlin", "country": "DE", "lat": 52.52, "lon": 13.40},
+            "lines": [{"sku": "TEE-BLK-M", "quantity": 1, "unit_price": "19.99"}], "currency": "EUR",
+            "payment": ({"status": "authorized", "amount": "19.99", "provider": "sandbox",
+                         "intent_id": f"pi_bench_{run_id}_{n}"} if authorized else {"status": "paid", "amount": "19.99"}),
+            "promised_by": (datetime.now(UTC) + timedelta(days=5)).isoformat()}
+
+
+def _pages(session, url: str, key: str, params: dict):
+    cursor = None
+    while True:
+        page = session.get(url, params={**params, "limit": 200, **({"cursor": cursor} if cursor else {})}).json()
+        yield from page[key]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return
+
+
+def run_in_flight(orders: int, authorized: bool = False) -> dict:
+    """The cost run: `orders` in flight at once, stage by stage, so every queue delivers full
+    batches: capture them all, ship each (from OPEN with a bought label, as a WMS reports), send
+    every parcel's IN_TRANSIT webhook, then every DELIVERED one, and wait for the last message,
+    invoice and capture. Counts DynamoDB capacity units, Lambda time and events as well as calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from bench.capacity import CapacityMeter, TableShape
+    from local.demo import LOCATIONS
+    from local.emulator import DEMO_CARRIER_SECRET
+    from local.runtime import LOCAL_OUTBOX, LocalOms
+
+    print("... starting the local OMS", file=sys.stderr, flush=True)
+    oms = LocalOms(port=0, concurrency=4, retry_delay_s=1).start()
+    meter = CapacityMeter(TableShape.from_wiring())
+    counting = Counting(oms.functions, meter)
+    operator, web, poll = requests.Session(), requests.Session(), requests.Session()
+    operator.headers["x-api-key"], web.headers["x-api-key"] = oms.key("operator"), oms.key("web")
+    poll.headers.update({"x-api-key": oms.key("operator"), POLL_HEADER: "1"})
+    for loc in LOCATIONS:
+        operator.put(f"{oms.url}/inventory/TEE-BLK-M/{loc}", json={"on_hand": 100_000}).raise_for_status()
+    run_id = uuid.uuid4().hex[:6]
+    secret = DEMO_CARRIER_SECRET["webhook_secret"]
+    pool = ThreadPoolExecutor(16)
+    try:
+        print("... warming up (not counted)", file=sys.stderr, flush=True)
+        warm = web.post(f"{oms.url}/orders", json=_order_body(run_id, -1, authorized)).json()["order_id"]
+        wait(lambda: poll.get(f"{oms.url}/orders/{warm}").json()["allocations"], timeout=120)
+        counting.quiet(seconds=3)
+        before = counting.totals()
+        outbox = Path(os.environ.get("OMS_LOCAL_OUTBOX", str(LOCAL_OUTBOX)))
+        messages_before = sum(1 for _ in outbox.rglob("*")) if outbox.exists() else 0
+        started = time.perf_counter()
+        print(f"... capturing {orders} orders", file=sys.stderr, flush=True)
+        ids = set(pool.map(lambda n: web.post(f"{oms.url}/orders", json=_order_body(run_id, n, authorized))
+                           .json()["order_id"], range(orders)))
+        print("... waiting for their fulfilment orders", file=sys.stderr, flush=True)
+        open_fos: dict[str, tuple[str, str]] = {}
+
+        def all_requested() -> bool:
+            for loc in LOCATIONS:
+                for fo in _pages(poll, f"{oms.url}/locations/{loc}/fulfillment-orders", "fulfillment_orders",
+                                 {"status": "OPEN"}):
+                    if fo["order_id"] in ids:
+                        open_fos[fo["fulfillment_order_id"]] = (fo["order_id"], loc)
+            return len({o for o, _ in open_fos.values()}) == len(ids)
+
+        wait(all_requested, timeout=1800, every=2)
+        print(f"... shipping {len(open_fos)} fulfilment orders with bought labels", file=sys.stderr, flush=True)
+        label = {"parcel": {"weight_grams": 500, "length_cm": "30", "width_cm": "20", "height_cm": "5"}}
+
+        def ship(item: tuple[int, str]) -> str:
+            n, fo = item
+            shipment = f"P-{run_id}-{n}"
+            operator.post(f"{oms.url}/fulfillment-orders/{fo}/ship",
+                          json={"shipment_id": shipment, "label": label}).raise_for_status()
+            return poll.get(f"{oms.url}/shipments/{shipment}").json()["tracking_code"]
+
+        codes = list(pool.map(ship, enumerate(open_fos)))
+        for status in ("IN_TRANSIT", "DELIVERED"):
+            print(f"... {status} webhooks", file=sys.stderr, flush=True)
+
+            def hook(code: str, status: str = status) -> None:
+                payload, headers = canonical_webhook(secret, code, status, datetime.now(UTC))
+                requests.post(f"{oms.url}/webhooks/carriers/dhl", data=payload, headers=headers).raise_for_status()
+
+            list(pool.map(hook, codes))
+        print("... waiting for delivery, messages, invoices and captures", file=sys.stderr, flush=True)
+
+        def all_delivered() -> bool:
+            done = {o["order_id"] for o in _pages(poll, f"{oms.url}/orders", "orders",
+                                                  {"status": "DELIVERED", "channel": "web"})}
+            return ids <= done
+
+        wait(all_delivered, timeout=1800, every=2)
+        counting.quiet(seconds=5, timeout=600)
+        elapsed = time.perf_counter() - started
+        after = counting.totals()
+        memory = {name: p.fn.memory_mb for name, p in oms.functions.pools.items()}
+        api = {name for name, p in oms.functions.pools.items() if p.fn.routes}
+        messages = (sum(1 for _ in outbox.rglob("*")) if outbox.exists() else 0) - messages_before
+        return {"orders": orders, "elapsed_s": elapsed, "memory_mb": memory, "api_functions": api,
+                "messages": messages,
+                **{k: after[k] - before[k] for k in after}}
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        counting.close()
+        oms.stop()
+
+
 def report(r: dict) -> None:
     n, calls = r["orders"], r["calls"]
     ours = {k: c for k, c in calls.items() if k[0] not in ("runtime", "benchmark polling")}
@@ -214,16 +375,90 @@ def report(r: dict) -> None:
           f"{sum(runtime.values()) / n:.2f} per order")
 
 
+def cost_lines(r: dict) -> tuple[list[tuple], float, float]:
+    """(rows of service, what, count per order, USD per 1,000 orders), the OMS's USD per 1,000
+    orders without the emails, and AWS requests per order without the emails."""
+    from bench.prices import USD
+
+    n, calls = r["orders"], r["calls"]
+    ours = Counter({k: c for k, c in calls.items() if k[0] not in ("runtime", "benchmark polling")})
+    by_service: Counter[str] = Counter()
+    for (_, service, _), c in ours.items():
+        by_service[service] += c
+    invocations = sum(r["invocations"].values())
+    gb_s = sum(ms / 1000 * r["memory_mb"][fn] / 1024 for fn, ms in r["billed_ms"].items())
+    api = sum(c for fn, c in r["invocations"].items() if fn in r["api_functions"])
+    units = r["units"]
+    reads = sum(u for (_, kind), u in units.items() if kind == "read")
+    writes = sum(u for (_, kind), u in units.items() if kind == "write")
+    index_writes = sum(u for (_, kind), u in units.items() if kind == "index write")
+    runtime_sqs = sum(c for (fn, service, _), c in calls.items() if fn == "runtime" and service == "sqs")
+    sent_directly = sum(c for (fn, service, op), c in ours.items() if service == "sqs" and op.startswith("Send"))
+    deliveries = max(0, sum(r["records"].values()) - sent_directly)  # EventBridge rules sending to queues
+    sqs = by_service["sqs"] + runtime_sqs + deliveries
+    s3_puts = sum(c for (_, service, op), c in ours.items() if service == "s3" and op in ("PutObject", "CopyObject"))
+    s3_gets = by_service["s3"] - s3_puts
+    rows = [
+        ("Lambda", "invocations", invocations, USD["lambda request"]),
+        ("Lambda", "GB-seconds (measured handler time x memory)", gb_s, USD["lambda GB-second"]),
+        ("API Gateway", "REST requests", api, USD["api gateway request"]),
+        ("DynamoDB", f"requests ({by_service['dynamodb'] / n:.2f}/order): read units", reads, USD["dynamodb read unit"]),
+        ("DynamoDB", "write units (table)", writes, USD["dynamodb write unit"]),
+        ("DynamoDB", "write units (indexes)", index_writes, USD["dynamodb write unit"]),
+        ("SQS", f"requests: ours {by_service['sqs'] / n:.2f}, Lambda's pollers {runtime_sqs / n:.2f}, "
+                f"EventBridge deliveries {deliveries / n:.2f}", sqs, USD["sqs request"]),
+        ("EventBridge", f"events published ({by_service['events'] / n:.2f} PutEvents calls/order)",
+         sum(r["events"].values()), USD["eventbridge event"]),
+        ("S3", "PUT", s3_puts, USD["s3 put"]),
+        ("S3", "GET", s3_gets, USD["s3 get"]),
+        ("Secrets Manager", "GetSecretValue", by_service["secretsmanager"], USD["secrets manager call"]),
+    ]
+    out = [(svc, what, count / n, count / n * price * 1000) for svc, what, count, price in rows]
+    total = sum(row[3] for row in out)
+    requests_per_order = sum(c for (_, service, _), c in ours.items() if service not in ("ses", "sesv2")) / n
+    return out, total, requests_per_order
+
+
+def report_cost(r: dict) -> None:
+    from bench.prices import PRICES_READ_ON, REFERENCE_SAMPLE_USD_PER_1000, USD
+
+    n = r["orders"]
+    print(f"\n{n} orders in flight, capture to DELIVERED (bought label, IN_TRANSIT and DELIVERED webhooks, "
+          f"customer messages, invoice), {r['elapsed_s']:.0f} s on the local runtime")
+    rows, total, per_order = cost_lines(r)
+    print(table([(svc, what, f"{per:.3f}", f"{usd:.5f}") for svc, what, per, usd in rows],
+                ["service", "what", "per order", "USD per 1,000 orders"]))
+    print()
+    print(table(sorted(((fn, kind, u / n) for (fn, kind), u in r["units"].items()), key=lambda x: -x[2]),
+                ["function", "DynamoDB units", "per order"]))
+    print()
+    ours = {k: c for k, c in r["calls"].items() if k[0] not in ("runtime", "benchmark polling")}
+    print(table(sorted(((fn, svc, op, c / n) for (fn, svc, op), c in ours.items()), key=lambda x: -x[3]),
+                ["function", "service", "operation", "per order"]))
+    emails = r["messages"] / n
+    print(f"\nOMS cost: ${total:.4f} per 1,000 orders (target $0.05), emails aside; "
+          f"AWS requests per order (our handlers, emails aside): {per_order:.2f} (target {TARGET})")
+    print(f"customer messages: {emails:.2f} per order -> SES ${emails * USD['ses message'] * 1000:.4f} per "
+          "1,000 orders (what SES charges whatever the OMS does)")
+    print(f"reference: the AWS serverless e-commerce sample, about ${REFERENCE_SAMPLE_USD_PER_1000:.2f} per 1,000 "
+          f"orders for a smaller lifecycle; prices: us-east-1 list prices read on {PRICES_READ_ON} (bench/prices.py)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=20)
     parser.add_argument("--labels", action="store_true", help="buy a label per shipment (sandbox carrier)")
     parser.add_argument("--wms", action="store_true", help="ship straight from OPEN, as a WMS reports")
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--in-flight", type=int, default=0, metavar="N",
+                        help="the cost run: N orders in flight at once, stage by stage (1000 for docs/cost.md)")
     parser.add_argument("--authorized", action="store_true",
                         help="orders arrive authorised (sandbox intent): each shipment is captured, the rest released")
     args = parser.parse_args()
     quiet()
+    if args.in_flight:
+        report_cost(run_in_flight(args.in_flight, args.authorized))
+        return
     report(run(args.orders, args.labels, args.wms, args.concurrency, args.authorized))
 
 

@@ -1,0 +1,29 @@
+"""AWS list prices (us-east-1, on demand, x86 Lambda) that the cost benchmark turns counts into USD.
+
+Read on 2026-12-04 from the AWS pricing pages (Lambda, API Gateway, DynamoDB, SQS, EventBridge,
+SES, S3, Secrets Manager), as also listed in the project's FACTS.md; docs/cost.md repeats the table.
+Free tiers are ignored: a shop past its first month pays these.
+"""
+
+from __future__ import annotations
+
+PRICES_READ_ON = "2026-12-04"
+PER_MILLION = 1_000_000
+
+USD = {
+    "lambda request": 0.20 / PER_MILLION,
+    "lambda GB-second": 0.0000166667,  # x86_64; arm64 would be 0.0000133334
+    "api gateway request": 3.50 / PER_MILLION,  # REST API, first 333 million a month
+    "dynamodb write unit": 0.625 / PER_MILLION,  # on-demand write request unit
+    "dynamodb read unit": 0.125 / PER_MILLION,  # on-demand read request unit
+    "sqs request": 0.40 / PER_MILLION,  # standard queue, per 64 KB chunk
+    "eventbridge event": 1.00 / PER_MILLION,  # custom events, per 64 KB chunk
+    "ses message": 0.10 / 1_000,
+    "s3 put": 0.005 / 1_000,  # PUT, COPY, POST, LIST
+    "s3 get": 0.0004 / 1_000,  # GET and others
+    "secrets manager call": 0.05 / 10_000,
+}
+
+# The AWS serverless e-commerce sample (aws-samples/aws-serverless-ecommerce-platform), as the
+# issue quotes it: about $0.10 per 1,000 orders for a smaller lifecycle (no labels, tracking or messages).
+REFERENCE_SAMPLE_USD_PER_1000 = 0.10
