@@ -208,6 +208,17 @@ FUNCTIONS: tuple[Function, ...] = (
         needs_api_principals=True,
     ),
     Function(
+        name="routing-api",
+        module="routing_api.handler",
+        description="Routing strategies (versioned) and the shipping profile, set by the operator",
+        routes=tuple(Route(m, "/routing/" + p) for m, p in (
+            ("PUT", "strategies/{strategy_id}"), ("GET", "strategies"), ("GET", "strategies/{strategy_id}"),
+            ("GET", "strategies/{strategy_id}/versions"), ("GET", "strategies/{strategy_id}/versions/{version}"),
+            ("PUT", "shipping-profile"), ("GET", "shipping-profile"))),
+        table_access="write",
+        needs_api_principals=True,
+    ),
+    Function(
         name="locations-api",
         module="locations_api.handler",
         description="Locations: create or replace, read, list",

@@ -25,6 +25,7 @@ from shared.unit_of_work import Store, UnitOfWork
 
 if TYPE_CHECKING:
     from shared.adapters.returns_repo import ReturnRepository
+    from shared.adapters.routing_repo import RoutingRepository
     from shared.adapters.store_credit_repo import StoreCreditRepository
 
 
@@ -63,6 +64,13 @@ class Repositories:
         from shared.adapters.store_credit_repo import StoreCreditRepository
 
         return StoreCreditRepository(self.store)
+
+    @cached_property
+    def routing(self) -> RoutingRepository:
+        """Strategies and the shipping profile (allocation reads them cached, a minute at most)."""
+        from shared.adapters.routing_repo import RoutingRepository
+
+        return RoutingRepository(self.store)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.store)

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import Tag
 
-ORDERS, FULFILMENT, INVENTORY, LOCATIONS, CHANNELS, WEBHOOKS, ADMIN, HEALTH, RETURNS = (
-    "Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns")
+ORDERS, FULFILMENT, INVENTORY, LOCATIONS, CHANNELS, WEBHOOKS, ADMIN, HEALTH, RETURNS, ROUTING = (
+    "Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns", "Routing")
 
 
 def tags() -> list[Tag | str]:
@@ -38,6 +38,8 @@ def tags() -> list[Tag | str]:
         Tag(name=RETURNS, description="Returns (RMAs) against a channel's return policy: request, approve with a return "
                                       "label, decline, receive and restock or write off, refund (original payment or "
                                       "store credit), close; the customers' store credit"),
+        Tag(name=ROUTING, description="Where orders ship from: the merchant's routing strategies (versioned) and "
+                                      "the shipping profile their estimates use"),
         Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions"),
         Tag(name=HEALTH, description="Liveness, no API key"),
     ]

@@ -8,7 +8,8 @@ import pytest
 from infra import wiring
 from tests.factories import TWO_WAREHOUSES, order_body, seed
 
-AREAS = {"Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns"}
+AREAS = {"Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns",
+         "Routing"}
 # The document and its viewer describe the others, not themselves.
 SELF = {("GET", "/openapi.json"), ("GET", "/docs")}
 
