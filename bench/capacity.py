@@ -40,7 +40,7 @@ def attribute_size(value: Mapping[str, Any]) -> int:
     if kind == "S":
         return len(v.encode())
     if kind == "N":  # about one byte per two significant digits, plus one
-        digits = str(Decimal(v).normalize()).lstrip("-").replace(".", "").lstrip("0") or "0"
+        digits = "".join(map(str, Decimal(v).as_tuple().digits)).strip("0") or "0"
         return math.ceil(len(digits) / 2) + 1
     if kind == "B":
         return len(v)
