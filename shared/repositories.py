@@ -26,6 +26,7 @@ from shared.unit_of_work import Store, UnitOfWork
 if TYPE_CHECKING:
     from shared.adapters.returns_repo import ReturnRepository
     from shared.adapters.routing_repo import RoutingRepository
+    from shared.adapters.simulations_repo import SimulationRepository
     from shared.adapters.store_credit_repo import StoreCreditRepository
 
 
@@ -64,6 +65,13 @@ class Repositories:
         from shared.adapters.store_credit_repo import StoreCreditRepository
 
         return StoreCreditRepository(self.store)
+
+    @cached_property
+    def simulations(self) -> SimulationRepository:
+        """What-if routing simulations (their job items)."""
+        from shared.adapters.simulations_repo import SimulationRepository
+
+        return SimulationRepository(self.store)
 
     @cached_property
     def routing(self) -> RoutingRepository:

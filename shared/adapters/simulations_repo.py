@@ -1,0 +1,92 @@
+"""What-if simulations: one job item each. The only module that knows its key.
+
+Access pattern (docs/data-model.md): pk=SIMULATION#<simulation id>, sk=JOB, attributes
+- `status`, `chunk` (chunks done: every chunk's write is conditioned on the number it read, so a
+  redelivered message cannot add a chunk's orders twice), `expires_at` (TTL, 90 days after creation)
+- `doc`: the job without its figures (the request, the cursor, where it got to) as JSON
+- `state`: the figures so far (shared/domain/routing_replay.py ReplayTally), JSON compressed with zlib
+  and base64-encoded: a 92-day period's load per location and day, and a sample of 50 changed orders
+  with both decisions, would otherwise crowd DynamoDB's 400 KB item limit
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from dataclasses import asdict, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.adapters.expressions import NEW, Put, eq, ne
+from shared.domain.bounds import STORED
+from shared.domain.routing_simulation import SimulationJob, SimulationRequest, SimulationStatus
+from shared.unit_of_work import AlreadyExists, StaleVersion, Store
+
+JOB_SK = "JOB"
+RETENTION = timedelta(days=90)
+MAX_STATE_CHARS = 300_000  # the compressed figures; the item's other attributes stay far below 100 KB
+
+
+class StateTooLarge(Exception):
+    """The figures would not fit the job item (hundreds of locations over a long period)."""
+
+
+def simulation_pk(simulation_id: str) -> str:
+    return f"SIMULATION#{simulation_id}"
+
+
+class SimulationRepository:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def get(self, simulation_id: str) -> SimulationJob | None:
+        item = self.store.get(simulation_pk(simulation_id), JOB_SK)
+        return _job(item) if item else None
+
+    def create(self, job: SimulationJob) -> Put:
+        """A new job; refused AlreadyExists (carrying the stored job) when its id is taken."""
+        return Put(self._item(job), when=NEW,
+                   refused=lambda old: AlreadyExists("simulation", job.simulation_id, _job(old) if old else None))
+
+    def advance(self, job: SimulationJob, read_chunk: int) -> Put:
+        """`job` (its chunk one past `read_chunk`) in place of the job as read; refused StaleVersion when
+        another worker recorded that chunk first."""
+        return Put(self._item(job), when=eq("chunk", read_chunk),
+                   refused=lambda _old: StaleVersion("simulation", job.simulation_id))
+
+    def finish_failed(self, job: SimulationJob, reason: str, now: datetime) -> Put:
+        """FAILED with `reason`, unless it finished meanwhile."""
+        failed = replace(job, status=SimulationStatus.FAILED, error=reason[:500], updated_at=now)
+        return Put(self._item(failed), when=ne("status", SimulationStatus.DONE.value),
+                   refused=lambda _old: StaleVersion("simulation", job.simulation_id))
+
+    @staticmethod
+    def _item(job: SimulationJob) -> dict[str, Any]:
+        doc = {k: v for k, v in asdict(job).items() if k not in ("request", "state")}
+        doc |= {"request": job.request.model_dump(mode="json", by_alias=True), "status": job.status.value,
+                "created_at": job.created_at.isoformat(), "updated_at": job.updated_at.isoformat(),
+                "reached": job.reached.isoformat() if job.reached else None}
+        item: dict[str, Any] = {
+            "pk": simulation_pk(job.simulation_id), "sk": JOB_SK, "status": job.status.value, "chunk": job.chunk,
+            "doc": json.dumps(doc, separators=(",", ":")),
+            "expires_at": int((job.created_at + RETENTION).timestamp()),
+        }
+        if job.state is not None:
+            packed = base64.b64encode(zlib.compress(json.dumps(job.state, separators=(",", ":")).encode(), 6))
+            if len(packed) > MAX_STATE_CHARS:
+                raise StateTooLarge(f"the figures take {len(packed)} bytes compressed, over {MAX_STATE_CHARS}")
+            item["state"] = packed.decode()
+        return item
+
+
+def _job(item: dict[str, Any]) -> SimulationJob:
+    doc = json.loads(item["doc"])
+    state = json.loads(zlib.decompress(base64.b64decode(item["state"]))) if item.get("state") else None
+    return SimulationJob(
+        simulation_id=doc["simulation_id"], status=SimulationStatus(doc["status"]),
+        request=SimulationRequest.model_validate(doc["request"], context=STORED), fingerprint=doc["fingerprint"],
+        requested_by=doc["requested_by"], created_at=datetime.fromisoformat(doc["created_at"]),
+        updated_at=datetime.fromisoformat(doc["updated_at"]), chunk=int(doc["chunk"]), cursor=doc.get("cursor"),
+        reached=datetime.fromisoformat(doc["reached"]) if doc.get("reached") else None, state=state,
+        error=doc.get("error"))

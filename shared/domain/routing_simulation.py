@@ -1,0 +1,143 @@
+"""A what-if simulation as a job: what the operator asked (POST /routing/simulations) and where the
+replay stands (chunks done, where the next one reads on, the figures so far). The replay itself is
+shared/domain/routing_replay.py; running it in chunks is shared/services/routing_simulation.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+from shared.domain.bounds import Integer
+from shared.domain.routing_strategy import DEFAULT_STRATEGY_ID, RoutingStrategy, StrategyId, StrategyRequest
+
+MAX_PERIOD_DAYS = 92
+MAX_SAMPLE = 50
+MAX_CANDIDATES = 20
+
+
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date such as 2026-03-01")
+    if not isinstance(value, str | date):
+        raise ValueError("must be a date such as 2026-03-01")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day), Field(examples=["2026-03-01"])]
+
+
+class CandidateStrategy(StrategyRequest):
+    """A strategy of the candidate set: as for PUT /routing/strategies/{strategy_id}, with its id."""
+
+    strategy_id: StrategyId
+
+    @field_validator("strategy_id")
+    @classmethod
+    def _not_default(cls, v: str) -> str:
+        if v == DEFAULT_STRATEGY_ID:
+            raise ValueError(f"{DEFAULT_STRATEGY_ID} is the built-in strategy: it applies when no candidate matches")
+        return v
+
+    def as_strategy(self, now: datetime) -> RoutingStrategy:
+        """As a stored version would be (version 0: a candidate is not stored)."""
+        return RoutingStrategy.model_validate({**dict(self), "version": 0, "updated_at": now,
+                                               "updated_by": "simulation"})
+
+
+class SimulationRequest(BaseModel):
+    """POST /routing/simulations: replay the orders captured from `from` to `to` (UTC days, both included)
+    through `strategies`, which replace the live set entirely for the replay (the built-in default still
+    routes what none of them matches; an empty list means the default alone)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    strategies: Annotated[list[CandidateStrategy], Field(max_length=MAX_CANDIDATES)]
+    from_: Day = Field(alias="from")
+    to: Day
+    sample_size: Annotated[Integer, Field(ge=0, le=MAX_SAMPLE, description="Changed orders shown with both "
+                                                                           "decisions")] = 10
+    request_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$",
+                                     description="Yours: the same request_id and body answer the same "
+                                                 "simulation")] | None = None
+
+    @field_validator("strategies")
+    @classmethod
+    def _unique(cls, v: list[CandidateStrategy]) -> list[CandidateStrategy]:
+        ids = [s.strategy_id for s in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a strategy_id appears twice")
+        return v
+
+    @field_validator("to")
+    @classmethod
+    def _period(cls, to: date, info: ValidationInfo) -> date:
+        start = info.data.get("from_")
+        if start is None:
+            return to
+        if to < start:
+            raise ValueError("must be on or after from")
+        if (to - start).days + 1 > MAX_PERIOD_DAYS:
+            raise ValueError(f"the period is at most {MAX_PERIOD_DAYS} days")
+        return to
+
+    @property
+    def starts(self) -> datetime:
+        return datetime.combine(self.from_, time(), UTC)
+
+    @property
+    def ends(self) -> datetime:
+        """The last moment of the period (exclusive bound: the next day's start)."""
+        return datetime.combine(self.to + timedelta(days=1), time(), UTC)
+
+    def months(self) -> list[str]:
+        """The months (yyyy-mm) the period touches, ascending."""
+        found, day = [], self.from_.replace(day=1)
+        while day <= self.to:
+            found.append(day.strftime("%Y-%m"))
+            day = (day + timedelta(days=32)).replace(day=1)
+        return found
+
+
+class SimulationStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class SimulationJob:
+    """A simulation as stored: what was asked, how far it got (chunks done, where the next one starts,
+    the figures so far) and, once DONE, the figures."""
+
+    simulation_id: str
+    status: SimulationStatus
+    request: SimulationRequest
+    fingerprint: str
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    chunk: int = 0  # chunks done: a message for another chunk is stale or early
+    cursor: str | None = None  # where the next chunk reads on (the orders listing's cursor)
+    reached: datetime | None = None  # creation time of the last order read
+    state: dict[str, Any] | None = None  # ReplayTally.to_state()
+    error: str | None = None
+
+    def progress(self) -> dict[str, Any]:
+        """Orders read of those estimated: the estimate scales what was read by the share of the period
+        covered so far (orders are read in creation order), exact once DONE."""
+        done = int(self.state["read"]) if self.state else 0
+        if self.status is SimulationStatus.DONE:
+            return {"orders_done": done, "orders_estimated": done, "fraction": 1.0}
+        req = self.request
+        covered = 0.0
+        if self.reached is not None:
+            covered = (self.reached - req.starts) / (req.ends - req.starts)
+            covered = min(max(covered, 0.0), 1.0)
+        estimated = max(done, round(done / covered)) if covered > 0 and done else None
+        return {"orders_done": done, "orders_estimated": estimated,
+                "fraction": round(done / estimated, 4) if estimated else 0.0}
