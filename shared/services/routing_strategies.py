@@ -69,8 +69,8 @@ def put_strategy(strategy_id: str, body: StrategyRequest, principal: Principal, 
     _operator(principal)
     if strategy_id == DEFAULT_STRATEGY_ID:
         raise InvalidInput(f"{DEFAULT_STRATEGY_ID} is the built-in strategy's id: choose another", field="strategy_id")
-    notices = check_strategy(body, repos, now)
     _fits(body.model_dump_json(), "criteria")
+    notices = check_strategy(body, repos, now)
     body_fp = fingerprint(body)
 
     def attempt() -> StrategyWritten:
