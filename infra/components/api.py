@@ -76,7 +76,9 @@ class OmsApi(Construct):
         # declared parameters before they cost an invocation.
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True)
-        integrations = {name: apigw.LambdaIntegration(fn) for name, fn in functions.items()}
+        # No test-invoke permission per method (the console's Test button): it doubled the Lambda permissions,
+        # and the stack must stay under CloudFormation's 500 resources.
+        integrations = {name: apigw.LambdaIntegration(fn, allow_test_invoke=False) for name, fn in functions.items()}
         for route, fn in wiring.routes():
             self.api.root.resource_for_path(route.path).add_method(
                 route.method, integrations[fn.name],
