@@ -219,6 +219,26 @@ FUNCTIONS: tuple[Function, ...] = (
         needs_api_principals=True,
     ),
     Function(
+        name="routing-simulations-api",
+        module="routing_simulations_api.handler",
+        description="What-if routing simulations: start one over a period of past orders, read progress and result",
+        routes=(Route("POST", "/routing/simulations"), Route("GET", "/routing/simulations/{simulation_id}")),
+        table_access="write",  # the job item only
+        sends_to=("routing-simulations",),
+        needs_api_principals=True,
+    ),
+    Function(
+        name="simulate-routing",
+        module="simulate_routing.handler",
+        description="Replays a simulation's orders a chunk at a time (~10 min or 20,000 orders), then queues the next",
+        # One chunk a message; a crashed chunk returns after 30 min (2x the function's limit).
+        queue=QueueSpec(name="routing-simulations", batch_size=1, visibility_timeout_s=1800, max_concurrency=2),
+        table_access="write",  # reads orders, locations, strategies; writes the job item only
+        sends_to=("routing-simulations",),
+        memory_mb=1024,  # CPU-bound: Lambda's CPU grows with memory
+        timeout_s=900,
+    ),
+    Function(
         name="locations-api",
         module="locations_api.handler",
         description="Locations: create or replace, read, list",

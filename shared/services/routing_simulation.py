@@ -1,0 +1,246 @@
+"""What-if simulations of routing strategies over past orders: start one, run it a chunk at a time,
+read where it stands.
+
+1. `start_simulation` (routing-simulations-api, POST): checks the candidate set as a PUT of each strategy
+   would be checked, writes the job QUEUED and queues its first chunk.
+2. `run_chunk` (simulate-routing, from the routing-simulations queue): reads on from the job's cursor
+   through the orders captured in the period (gsi3, by month, in creation order), replays each against
+   the picture its first routing saw (shared/domain/routing_replay.py), and writes the figures so far,
+   the cursor and the next chunk number in one conditional write on the chunk number it read: a
+   redelivered message finds the chunk counted and adds nothing. Then it queues the next chunk. No
+   stock, reservation or order is written: the replay reads orders and writes only the job.
+3. `read_simulation` (GET): status, progress and, once DONE, the side-by-side figures.
+
+A chunk ends after CHUNK_ORDERS orders or CHUNK_SECONDS (Lambda stops a function at 15 minutes), at a
+page boundary of the listing, so the cursor always points at the first order not yet read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from shared.adapters.orders_repo import OrderFilter
+from shared.adapters.simulations_repo import StateTooLarge
+from shared.config import ChannelPolicy
+from shared.domain.orders import Order
+from shared.domain.principal import Principal
+from shared.domain.routing_replay import Candidates, ReplayTally, case_of, replay, replayable
+from shared.domain.routing_simulation import SimulationJob, SimulationRequest, SimulationStatus
+from shared.domain.routing_strategy import DEFAULT_STRATEGY, DEFAULT_STRATEGY_ID, RoutingStrategy
+from shared.domain.shipping_profile import ShippingProfile
+from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unavailable
+from shared.repositories import Repositories
+from shared.unit_of_work import AlreadyExists, Refused
+
+SIMULATIONS_QUEUE = "routing-simulations"
+CHUNK_ORDERS = 20_000
+CHUNK_SECONDS = 600.0
+PAGE_ORDERS = 500
+MAX_REQUEST_CHARS = 64_000  # the request is kept on the job item beside the figures
+# A job whose last chunk was written this long ago and whose next chunk never came (the function died
+# between writing it and queueing the next): a redelivery of the last message queues it again. Longer
+# than a chunk can run, so a mere duplicate of a message never queues a second copy of a running chunk.
+STALLED_AFTER = timedelta(minutes=30)
+
+Send = Callable[[list[str]], None]
+
+
+class SimulationMessage(BaseModel):
+    simulation_id: str
+    chunk: int
+
+
+def send_to_queue(bodies: list[str]) -> None:
+    from shared.adapters.queues import send
+
+    send(SIMULATIONS_QUEUE, bodies)
+
+
+def _message(simulation_id: str, chunk: int) -> str:
+    return SimulationMessage(simulation_id=simulation_id, chunk=chunk).model_dump_json()
+
+
+def _operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise AccessDenied("only an operator may run routing simulations")
+
+
+# ------------------------------------------------------------------ start and read
+
+
+def start_simulation(request: SimulationRequest, principal: Principal, repos: Repositories, now: datetime,
+                     send: Send = send_to_queue) -> SimulationJob:
+    """The job, QUEUED and its first chunk queued; with a `request_id` used before for the same body,
+    that simulation (Conflict for another body)."""
+    _operator(principal)
+    _check_candidates(request, repos, now)
+    doc = request.model_dump_json(by_alias=True)
+    if len(doc) > MAX_REQUEST_CHARS:
+        raise InvalidInput(f"the candidate set takes {len(doc)} characters, over {MAX_REQUEST_CHARS}",
+                           field="strategies")
+    fingerprint = hashlib.sha256(doc.encode()).hexdigest()
+    if request.request_id is not None:
+        simulation_id = "sim-" + hashlib.sha256(f"{principal.name}\n{request.request_id}".encode()).hexdigest()[:24]
+    else:
+        simulation_id = "sim-" + uuid.uuid4().hex[:24]
+    job = SimulationJob(simulation_id, SimulationStatus.QUEUED, request, fingerprint, principal.name, now, now)
+    try:
+        repos.commit(repos.simulations.create(job))
+    except Refused as refused:
+        found = refused.find(AlreadyExists)
+        existing = found.existing if found else None
+        if not isinstance(existing, SimulationJob):
+            raise
+        if existing.fingerprint != fingerprint:
+            raise Conflict("this request_id started another simulation, with another body",
+                           field="request_id") from None
+        if existing.status is not SimulationStatus.QUEUED:
+            return existing
+        job = existing  # queued, its first message perhaps lost: queued again (the worker counts it once)
+    try:
+        send([_message(job.simulation_id, 0)])
+    except Exception as error:  # noqa: BLE001 - any failure to queue leaves the job to be failed, not hanging
+        repos.commit(repos.simulations.finish_failed(job, f"could not be queued ({type(error).__name__})", now))
+        raise Unavailable("the simulation could not be queued; send the request again") from error
+    return job
+
+
+def _check_candidates(request: SimulationRequest, repos: Repositories, now: datetime) -> None:
+    """Each candidate as a PUT of it would be checked (channels and locations it names, contradictions
+    with a channel's policy), the error naming its place in the set."""
+    from shared.services.routing_strategies import check_strategy
+
+    for i, candidate in enumerate(request.strategies):
+        try:
+            check_strategy(candidate, repos, now)
+        except InvalidInput as error:
+            raise InvalidInput(error.message, field=f"strategies.{i}.{error.field or 'criteria'}") from None
+
+
+def read_simulation(simulation_id: str, principal: Principal, repos: Repositories) -> SimulationJob:
+    _operator(principal)
+    job = repos.simulations.get(simulation_id)
+    if job is None:
+        raise NotFound(f"no simulation {simulation_id}", field="simulation_id")
+    return job
+
+
+def fail_simulation(simulation_id: str, reason: str, repos: Repositories, now: datetime) -> None:
+    """FAILED with `reason` (a message that failed its last delivery), unless it is DONE."""
+    job = repos.simulations.get(simulation_id)
+    if job is None or job.status in (SimulationStatus.DONE, SimulationStatus.FAILED):
+        return
+    try:
+        repos.commit(repos.simulations.finish_failed(job, reason, now))
+    except Refused:
+        pass  # it finished meanwhile
+
+
+# ------------------------------------------------------------------ the worker
+
+
+class ChunkOutcome(StrEnum):
+    CONTINUES = "CONTINUES"  # chunk counted, the next one queued
+    DONE = "DONE"  # the last chunk: the figures are final
+    DUPLICATE = "DUPLICATE"  # this chunk was counted already (a redelivery, or another worker won)
+    REQUEUED = "REQUEUED"  # the chunk was counted long ago and its successor never came: queued again
+    CLOSED = "CLOSED"  # the job is DONE or FAILED
+    NOT_FOUND = "NOT_FOUND"
+    FAILED = "FAILED"  # the figures outgrew the job item
+
+
+@dataclass
+class _Context:
+    """What every order of a chunk is replayed with, read once per chunk."""
+
+    repos: Repositories
+    candidate_set: list[RoutingStrategy]
+    profile: ShippingProfile
+    candidates: Candidates
+    policies: dict[str, ChannelPolicy] = field(default_factory=dict)
+    baselines: dict[tuple[str, int], RoutingStrategy | None] = field(default_factory=dict)
+
+    def policy(self, channel: str) -> ChannelPolicy:
+        if channel not in self.policies:
+            self.policies[channel] = self.repos.channels.policy(channel)
+        return self.policies[channel]
+
+    def baseline(self, strategy_id: str, version: int) -> RoutingStrategy | None:
+        key = (strategy_id, version)
+        if key not in self.baselines:
+            self.baselines[key] = (DEFAULT_STRATEGY if strategy_id == DEFAULT_STRATEGY_ID
+                                   else self.repos.routing.version(strategy_id, version))
+        return self.baselines[key]
+
+
+def run_chunk(message: SimulationMessage, repos: Repositories, now: datetime, *, send: Send = send_to_queue,
+              max_orders: int = CHUNK_ORDERS, seconds: float = CHUNK_SECONDS,
+              clock: Callable[[], float] = time.monotonic) -> ChunkOutcome:
+    job = repos.simulations.get(message.simulation_id)
+    if job is None:
+        return ChunkOutcome.NOT_FOUND
+    if job.status in (SimulationStatus.DONE, SimulationStatus.FAILED):
+        return ChunkOutcome.CLOSED
+    if message.chunk != job.chunk:
+        if message.chunk == job.chunk - 1 and now - job.updated_at > STALLED_AFTER:
+            send([_message(job.simulation_id, job.chunk)])
+            return ChunkOutcome.REQUEUED
+        return ChunkOutcome.DUPLICATE
+    started = clock()
+    req = job.request
+    profile = repos.routing.profile_cached()
+    tally = (ReplayTally.from_state(job.state) if job.state
+             else ReplayTally(currency=profile.currency, sample_size=req.sample_size))
+    ctx = _Context(repos, [c.as_strategy(job.created_at) for c in req.strategies], profile,
+                   Candidates(repos.locations.all_cached()))
+    period = OrderFilter(created_from=req.starts, created_to=req.ends - timedelta(microseconds=1))
+    months, cursor, reached, read = req.months(), job.cursor, job.reached, 0
+    while True:
+        page, cursor = repos.orders.list(period, min(PAGE_ORDERS, max_orders - read), cursor, months)
+        for order in page:
+            _replay_order(order, tally, ctx)
+            reached = order.created_at
+        read += len(page)
+        if cursor is None or read >= max_orders or clock() - started >= seconds:
+            break
+    finished = cursor is None
+    done = replace(job, status=SimulationStatus.DONE if finished else SimulationStatus.RUNNING, chunk=job.chunk + 1,
+                   cursor=cursor, reached=reached, state=tally.to_state(),
+                   updated_at=now + timedelta(seconds=clock() - started))
+    try:
+        repos.commit(repos.simulations.advance(done, job.chunk))
+    except StateTooLarge as error:
+        repos.commit(repos.simulations.finish_failed(job, str(error), now))
+        return ChunkOutcome.FAILED
+    except Refused:
+        return ChunkOutcome.DUPLICATE  # another delivery of this chunk recorded it first
+    if finished:
+        return ChunkOutcome.DONE
+    send([_message(job.simulation_id, done.chunk)])
+    return ChunkOutcome.CONTINUES
+
+
+def _replay_order(order: Order, tally: ReplayTally, ctx: _Context) -> None:
+    tally.read += 1
+    record = order.routing[0] if order.routing else None
+    if record is None:
+        tally.not_routed += 1
+        return
+    if not replayable(record):
+        tally.no_picture += 1
+        return
+    baseline = ctx.baseline(record.strategy_id, record.strategy_version)
+    if baseline is None:
+        tally.strategy_missing += 1
+        return
+    policy = ctx.policy(order.channel)
+    case = case_of(order, record, baseline, policy.allow_split, policy.allow_partial)
+    tally.add(replay(case, ctx.candidates.seen_with(record.orders_today), ctx.candidate_set, ctx.profile))
