@@ -97,23 +97,29 @@ def case_of(order: Order, record: RoutingRecord, baseline: RoutingStrategy, allo
 
 
 class Candidates:
-    """The current active locations as routing candidates, one list per distinct day's capacity picture
-    (most orders share one: no capacity-limited location, or the same counts)."""
+    """The current active locations as routing candidates, with the capacity each order saw. Built once
+    per location and count seen (counts move by one an order, so they repeat across a day's orders)."""
 
     def __init__(self, locations: Iterable[Location]):
         self.locations = sorted((loc for loc in locations if loc.active), key=lambda loc: loc.location_id)
-        self._limited = {loc.location_id for loc in self.locations if loc.daily_order_capacity is not None}
-        self._cache: dict[tuple, tuple[Candidate, ...]] = {}
+        self._free = tuple(loc.candidate(0) for loc in self.locations)
+        self._limited = {i for i, loc in enumerate(self.locations) if loc.daily_order_capacity is not None}
+        self._seen: dict[tuple[int, int], Candidate] = {}
 
     def seen_with(self, orders_today: Mapping[str, int]) -> tuple[Candidate, ...]:
-        key = tuple(sorted((k, v) for k, v in orders_today.items() if k in self._limited and v))
-        hit = self._cache.get(key)
-        if hit is None:
-            counts = dict(key)
-            hit = tuple(loc.candidate(counts.get(loc.location_id, 0)) for loc in self.locations)
-            if len(self._cache) < 10_000:
-                self._cache[key] = hit
-        return hit
+        if not self._limited or not orders_today:
+            return self._free
+        found = list(self._free)
+        for i in self._limited:
+            taken = orders_today.get(self.locations[i].location_id, 0)
+            if taken:
+                hit = self._seen.get((i, taken))
+                if hit is None:
+                    hit = self.locations[i].candidate(taken)
+                    if len(self._seen) < 100_000:
+                        self._seen[(i, taken)] = hit
+                found[i] = hit
+        return tuple(found)
 
 
 # ------------------------------------------------------------------ replaying one order

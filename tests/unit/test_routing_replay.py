@@ -101,7 +101,8 @@ def test_candidates_are_the_active_locations_with_the_capacity_each_order_saw():
 
     assert set(full) == {"BER", "MAD", "PAR"}
     assert (full["PAR"].capacity_left, fresh["PAR"].capacity_left, full["BER"].capacity_left) == (0, 10, None)
-    assert pool.seen_with({"PAR": 10, "MAD": 1}) is pool.seen_with({"PAR": 10})  # uncapped counts do not matter
+    assert pool.seen_with({"PAR": 10, "MAD": 1}) == pool.seen_with({"PAR": 10})  # uncapped counts do not matter
+    assert pool.seen_with({"MAD": 4}) == pool.seen_with({})
 
 
 # ------------------------------------------------------------------ replay
