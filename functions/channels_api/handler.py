@@ -13,8 +13,8 @@ from shared.domain.orders import Sku
 from shared.domain.stock_feed import channel_sku
 from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator
+from shared.http.channel_views import ChannelStock, ChannelWritten, RejectedPayload
 from shared.http.openapi import CHANNELS, described
-from shared.http.views import ChannelStock, ChannelWritten, RejectedPayload
 from shared.repositories import repositories
 from shared.services import channels
 from shared.services.clock import utc_now

@@ -8,10 +8,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from shared.domain.fulfillment import Action, FulfillmentStatus
-from shared.http import views
+from shared.http import fulfillment_views as views
+from shared.http import params
 from shared.http.api import API_KEY_SCHEME, api_handler, install, require_operator
+from shared.http.fulfillment_views import FulfillmentOrderView as View
 from shared.http.openapi import FULFILMENT, described
-from shared.http.views import FulfillmentOrderView as View
 from shared.repositories import repositories
 from shared.services import fulfillment, rerouting
 from shared.services.clock import utc_now
@@ -27,8 +28,8 @@ BODY_ERRORS = (400, *STEP_ERRORS, 413, 415)  # and a body: unparseable, too larg
 
 @app.get("/locations/<location_id>/fulfillment-orders", summary="A location's fulfilment orders, oldest first",
          **described(FULFILMENT, 200, 403, 422))
-def for_location(location_id: views.LocationPath, status: Annotated[FulfillmentStatus | None, Query()] = None,
-                 limit: views.PageLimit = 50, cursor: views.PageCursor = None) -> views.FulfillmentPage:
+def for_location(location_id: params.LocationPath, status: Annotated[FulfillmentStatus | None, Query()] = None,
+                 limit: params.PageLimit = 50, cursor: params.PageCursor = None) -> views.FulfillmentPage:
     found, next_cursor = fulfillment.for_location(location_id, status, limit, cursor, require_operator(app),
                                                   repositories())
     return views.FulfillmentPage(fulfillment_orders=[View.of(fo) for fo in found], next_cursor=next_cursor)

@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.domain.stock import AdjustmentsRequest, SetStockRequest, StockLevel
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator, takes
+from shared.http.inventory_views import AdjustmentOutcome, ImportOutcome, SkuStock
 from shared.http.openapi import INVENTORY, described
-from shared.http.views import AdjustmentOutcome, ImportOutcome, LocationPath, SkuPath, SkuStock
+from shared.http.params import LocationPath, SkuPath
 from shared.repositories import repositories
 from shared.services import inventory
 from shared.services.clock import utc_now

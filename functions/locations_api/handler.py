@@ -8,7 +8,7 @@ from shared.domain.locations import Location, LocationRequest
 from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator
 from shared.http.openapi import LOCATIONS, described
-from shared.http.views import LocationPath
+from shared.http.params import LocationPath
 from shared.repositories import repositories
 from shared.services.clock import utc_now
 from shared.services.inventory import put_location

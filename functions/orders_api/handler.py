@@ -12,7 +12,7 @@ from shared.config import settings
 from shared.domain.bounds import Moment
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.domain.payments import PaymentProvider
-from shared.http import views
+from shared.http import params, views
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_channel
 from shared.http.openapi import ORDERS, described
 from shared.observability import count
@@ -42,7 +42,7 @@ def post_order(order: OrderRequest) -> Response[views.OrderAccepted]:
 
 @app.get("/orders/<order_id>", summary="An order with allocations, holds, history, routing reasons and parcels",
          **described(ORDERS, 200, 403, 404, 422))
-def read_order(order_id: views.OrderIdPath) -> views.OrderView:
+def read_order(order_id: params.OrderIdPath) -> views.OrderView:
     return views.OrderView.of(*order_actions.get_order_with_shipments(order_id, principal(app), repositories()))
 
 
@@ -55,10 +55,10 @@ def orders(
     channel: Annotated[str | None, Query(max_length=64)] = None,
     created_from: Annotated[Moment | None, Query()] = None,
     created_to: Annotated[Moment | None, Query()] = None,
-    limit: views.PageLimit = 50,
-    cursor: views.PageCursor = None,
-    channel_order_id: views.ChannelOrderIdQuery = None,
-    customer_id: views.CustomerIdQuery = None,
+    limit: params.PageLimit = 50,
+    cursor: params.PageCursor = None,
+    channel_order_id: params.ChannelOrderIdQuery = None,
+    customer_id: params.CustomerIdQuery = None,
 ) -> views.OrderPage:
     f = OrderFilter(channel=channel, status=status, created_from=created_from, created_to=created_to,
                     customer_id=customer_id, channel_order_id=channel_order_id)
@@ -68,20 +68,20 @@ def orders(
 
 @app.post("/orders/<order_id>/cancel", summary="Cancel before shipping: the whole order or some lines",
           description=views.CancelBody.__doc__, **described(ORDERS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
-def cancel(order_id: views.OrderIdPath, body: Annotated[views.CancelBody | None, Body()] = None) -> Order:
+def cancel(order_id: params.OrderIdPath, body: Annotated[views.CancelBody | None, Body()] = None) -> Order:
     ask = (body or views.CancelBody()).cancel_request()
     return line_cancellation.cancel(order_id, principal(app), ask, repositories(), utc_now())
 
 
 @app.post("/orders/<order_id>/release", summary="Operator: release a held order back to allocation",
           **described(ORDERS, 200, 403, 404, 409, 422, 503))
-def release(order_id: views.OrderIdPath) -> Order:
+def release(order_id: params.OrderIdPath) -> Order:
     return order_actions.release_order(order_id, principal(app), repositories(), utc_now())
 
 
 @app.post("/orders/<order_id>/reject", summary="Operator: reject a held order",
           **described(ORDERS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
-def reject(order_id: views.OrderIdPath, body: Annotated[views.Reason | None, Body()] = None) -> Order:
+def reject(order_id: params.OrderIdPath, body: Annotated[views.Reason | None, Body()] = None) -> Order:
     return order_actions.reject_order(order_id, principal(app), body.reason if body else "rejected", repositories(),
                                       utc_now())
 

@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from shared.domain.returns import Return, ReturnStatus
+from shared.http import params
 from shared.http import return_views as rv
-from shared.http import views
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal
 from shared.http.openapi import RETURNS, described
 from shared.repositories import repositories
@@ -28,20 +28,20 @@ install(app)
           description=ReturnRequestBody.__doc__,
           **described(RETURNS, 201, 400, 403, 404, 409, 413, 415, 422, 503,
                       success_description="The RMA: REQUESTED, or APPROVED when the policy approves it by itself"))
-def request_return(order_id: views.OrderIdPath, body: ReturnRequestBody) -> Response[rv.ReturnView]:
+def request_return(order_id: params.OrderIdPath, body: ReturnRequestBody) -> Response[rv.ReturnView]:
     ret = returns.request_return(order_id, body, principal(app), repositories(), utc_now())
     return Response(status_code=201, content_type="application/json", body=rv.ReturnView.of(ret))
 
 
 @app.get("/orders/<order_id>/returns", summary="An order's returns", **described(RETURNS, 200, 403, 404, 422))
-def order_returns(order_id: views.OrderIdPath) -> rv.ReturnList:
+def order_returns(order_id: params.OrderIdPath) -> rv.ReturnList:
     return rv.ReturnList(order_id=order_id, returns=returns.returns_of_order(order_id, principal(app), repositories()))
 
 
 @app.get("/returns", summary="Operator: returns in a status, oldest first", description=rv.ReturnPage.__doc__,
          **described(RETURNS, 200, 403, 422))
 def returns_in_status(status: Annotated[ReturnStatus, Query()] = ReturnStatus.REQUESTED,
-                      limit: views.PageLimit = 50, cursor: views.PageCursor = None) -> rv.ReturnPage:
+                      limit: params.PageLimit = 50, cursor: params.PageCursor = None) -> rv.ReturnPage:
     found, next_cursor = returns.returns_in_status(status, principal(app), limit, cursor, repositories())
     return rv.ReturnPage(returns=found, next_cursor=next_cursor)
 

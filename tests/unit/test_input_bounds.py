@@ -17,7 +17,7 @@ from shared.domain.orders import OrderRequest
 from shared.domain.shipments import Shipment, TrackingEntry
 from shared.domain.stock import Adjustment, SetStockRequest, StockRow
 from shared.domain.tracking import ShipmentStatus as S
-from shared.http.views import ParcelBody, ShipLine
+from shared.http.fulfillment_views import ParcelBody, ShipLine
 from tests.factories import order_body
 from tests.unit.test_carrier_webhooks import doc, encode
 
