@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.bounds import Flag, Integer, Number
+from shared.domain.countries import Country
 from shared.domain.money import ZERO, Amount
 from shared.domain.orders import Address
-from shared.domain.routing import Candidate
+from shared.domain.routing_types import Candidate
+from shared.domain.shipping_profile import TransportMode, ZoneName
 
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+TransitDays = Annotated[Integer, Field(ge=0, le=60)]
 
 
 class LocationType(StrEnum):
@@ -42,6 +44,15 @@ class LocationRequest(BaseModel):
     address: Address | None = Field(default=None, description="Where parcels leave from: needed to buy labels")
     accepts_returns: Flag = Field(default=True, description="Takes returned parcels, from its own country and the "
                                                             "countries it ships to")
+    # What routing estimates delivery dates and emissions from (docs/routing.md).
+    cutoff_utc: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["14:00"])] | None = Field(
+        default=None, description="HH:MM UTC: orders routed before it ship that day, later ones the next; omit "
+                                  "if every order ships the day it is routed")
+    transit_days: Annotated[dict[ZoneName, TransitDays], Field(max_length=102)] = Field(
+        default={}, description="Days in transit by destination zone (domestic, rest_of_world or a zone of the "
+                                "shipping profile); a zone not listed cannot be promised")
+    transport_mode: TransportMode = Field(default=TransportMode.VAN, description="How its parcels travel (emission "
+                                                                                 "factor)")
 
     @field_validator("ships_to")
     @classmethod
@@ -65,4 +76,10 @@ class Location(LocationRequest):
             handling_cost=self.handling_cost,
             pickup_enabled=self.pickup_enabled,
             capacity_left=None if cap is None else cap - orders_today,
+            location_type=self.type.value,
+            daily_capacity=cap,
+            orders_today=orders_today,
+            cutoff_utc=None if self.cutoff_utc is None else time.fromisoformat(self.cutoff_utc),
+            transit_days=dict(self.transit_days),
+            transport_mode=self.transport_mode.value,
         )

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.domain.locations import Country
+from shared.domain.countries import Country
 from shared.domain.money import Amount, CurrencyCode
 
 DOMESTIC = "domestic"
