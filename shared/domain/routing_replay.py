@@ -20,7 +20,7 @@ from typing import Any
 from shared.domain.locations import Location
 from shared.domain.money import ZERO, quantum
 from shared.domain.orders import Order, RoutingRecord
-from shared.domain.routing import Candidate, Destination, Line, RoutingDecision, RoutingRequest, Stock, plan_route
+from shared.domain.routing import Candidate, Destination, Line, RoutingDecision, RoutingRequest, Stock, route
 from shared.domain.routing_strategy import OrderFacts, RoutingStrategy, select_strategy
 from shared.domain.shipping_profile import ShippingProfile
 
@@ -130,9 +130,7 @@ Router = Callable[[RoutingRequest, Sequence[Candidate], Stock, RoutingStrategy, 
 
 def _engine(request: RoutingRequest, candidates: Sequence[Candidate], stock: Stock, strategy: RoutingStrategy,
             profile: ShippingProfile, now: datetime) -> RoutingDecision:
-    # Interim, until the strategy engine (`route`) lands: the built-in default's rules for every strategy.
-    decision = plan_route(request, candidates, stock)
-    return replace(decision, strategy_id=strategy.strategy_id, strategy_version=strategy.version)
+    return route(request, candidates, stock, strategy=strategy, profile=profile, now=now)
 
 
 @dataclass(frozen=True)

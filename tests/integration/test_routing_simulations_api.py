@@ -1,0 +1,91 @@
+"""POST and GET /routing/simulations through the local API Gateway stand-in, the worker on the emulator's
+queue: 202 with a Location, QUEUED, then DONE with the figures; every bad request a 4xx naming the
+field, never a 5xx; the stock untouched. (The figures themselves are worked out in
+tests/service/test_routing_simulation.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import seed
+from tests.service.test_routing_simulation import DENY_BER, LOCATIONS, MARCH, STOCK, routed
+
+PERIOD = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+@pytest.fixture
+def shop(repos, pump):
+    seed(repos, LOCATIONS, STOCK)
+    ids = [routed(repos, "o1", 1, MARCH, (52.52, 13.40), "DE", {"BER": 5, "MAD": 5}, ["BER"]),
+           routed(repos, "o2", 1, MARCH, (48.85, 2.35), "FR", {"PAR": 5}, ["PAR"])]
+    pump()  # their OrderReceived: allocated live (records after the hand-written first ones)
+    return ids
+
+
+def levels(repos) -> dict:
+    return {key: repos.stock.level(*key) for key in STOCK}
+
+
+def test_a_simulation_is_accepted_then_runs_to_its_result(api, pump, repos, shop):
+    stock_before = levels(repos)
+
+    answer = api("POST", "/routing/simulations", json={"strategies": [DENY_BER], **PERIOD, "sample_size": 2})
+
+    assert answer.status_code == 202, answer.json
+    location = answer.headers["Location"]
+    assert location == f"/routing/simulations/{answer.json['simulation_id']}" == answer.json["location"]
+    assert answer.json["status"] == "QUEUED" and answer.json["strategies"] == ["no-berlin"]
+    assert answer.json["from"] == "2026-03-01" and answer.json["result"] is None
+    pump()
+    done = api("GET", location)
+    assert done.status_code == 200 and done.json["status"] == "DONE", done.json
+    assert done.json["progress"] == {"orders_done": 2, "orders_estimated": 2, "fraction": 1.0}
+    assert done.json["result"]["orders"]["replayed"] == 2
+    assert set(done.json["result"]) == {"orders", "baseline", "candidate", "sample"}
+    assert levels(repos) == stock_before
+
+
+def test_the_same_request_id_answers_the_same_simulation(api, pump, shop):
+    body = {"strategies": [], **PERIOD, "request_id": "march-check"}
+    first = api("POST", "/routing/simulations", json=body)
+    again = api("POST", "/routing/simulations", json=body)
+    other = api("POST", "/routing/simulations", json={**body, "sample_size": 1})
+
+    assert (first.status_code, again.status_code, other.status_code) == (202, 202, 409)
+    assert first.json["simulation_id"] == again.json["simulation_id"]
+    assert other.json["field"] == "request_id"
+
+
+BAD = [
+    ({"strategies": [], "from": "2026-03-31", "to": "2026-03-01"}, 422, "to"),
+    ({"strategies": [], "from": "2026-01-01", "to": "2026-04-30"}, 422, "to"),
+    ({"strategies": [], "from": "2026-3-1", "to": "2026-03-31"}, 422, "from"),
+    ({"strategies": [], "to": "2026-03-31"}, 422, "from"),
+    ({"strategies": [{**DENY_BER, "criteria": [{"kind": "cheapest"}]}], **PERIOD}, 422, "strategies.0.criteria.0"),
+    ({"strategies": [{**DENY_BER, "criteria": [{"kind": "deny_locations", "location_ids": ["BER"]}]}], **PERIOD},
+     422, "strategies.0.criteria"),
+    ({"strategies": [DENY_BER, DENY_BER], **PERIOD}, 422, "strategies"),
+    ({"strategies": [{**DENY_BER, "strategy_id": "default"}], **PERIOD}, 422, "strategies.0.strategy_id"),
+    ({"strategies": [{**DENY_BER, "criteria": [{"kind": "deny_locations", "location_ids": ["NOPE"]},
+                                               {"kind": "rank", "by": "nearest"}]}], **PERIOD},
+     422, "strategies.0.criteria.0.location_ids"),
+    ({"strategies": [], **PERIOD, "sample_size": 51}, 422, "sample_size"),
+    ({"strategies": [], **PERIOD, "surprise": 1}, 422, "surprise"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "field"), BAD, ids=[f"{i}-{b[2]}" for i, b in enumerate(BAD)])
+def test_bad_input_is_a_4xx_naming_the_field(api, body, status, field):
+    answer = api("POST", "/routing/simulations", json=body)
+
+    assert answer.status_code == status, answer.json
+    assert answer.json["field"].startswith(field), answer.json
+
+
+def test_malformed_json_and_foreign_callers_and_unknown_ids(api):
+    bad_json = api("POST", "/routing/simulations", data="{\"from\": ", headers={"Content-Type": "application/json"})
+    assert (bad_json.status_code, bad_json.json["field"]) == (400, "body")
+    assert api("POST", "/routing/simulations", as_="web", json={"strategies": [], **PERIOD}).status_code == 403
+    assert api("GET", "/routing/simulations/sim-" + "0" * 24).status_code == 404
+    assert api("GET", "/routing/simulations/not-one-of-ours").status_code == 422
+    assert api("GET", "/routing/simulations/sim-" + "0" * 24, as_="web").status_code == 403
