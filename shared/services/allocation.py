@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -27,8 +27,18 @@ from shared.domain.events import (
     StockLow,
 )
 from shared.domain.fulfillment import fulfillment_order_id
-from shared.domain.orders import Allocation, BackorderedLine, Hold, HoldReason, Order, OrderStatus, RoutingRecord
-from shared.domain.routing import Destination, Line, RoutingDecision, RoutingRequest, plan_route
+from shared.domain.orders import (
+    Allocation,
+    BackorderedLine,
+    Hold,
+    HoldReason,
+    Order,
+    OrderStatus,
+    RouteEstimate,
+    RoutingRecord,
+)
+from shared.domain.routing import Destination, Line, RoutingDecision, RoutingRequest, route
+from shared.domain.routing_strategy import OrderFacts, RoutingStrategy, select_strategy
 from shared.domain.stock import StockLevel
 from shared.domain.verification import verify
 from shared.errors import Busy
@@ -99,21 +109,22 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
             _hold(order, holds, repos, now)
             return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)
 
-    req = order.request
-    address = req.shipping_address
-    decision = plan_route(
-        RoutingRequest(
-            lines=tuple(Line(ln.sku, ln.quantity) for ln in remaining),
-            destination=Destination(address.country, address.lat, address.lon),
-            pickup_location_id=req.fulfillment.location_id if req.fulfillment.type == "pickup" else None,
-            allow_split=policy.allow_split,
-            allow_partial=policy.allow_partial,
-        ),
-        [loc.candidate(used_today.get(loc.location_id, 0)) for loc in locations if loc.active],
-        {key: level.available for key, level in levels.items()},
-    )
-    record = RoutingRecord(decided_at=now, locations=list(decision.locations), reasons=list(decision.reasons),
-                           excluded=dict(decision.excluded))
+    active = [loc for loc in locations if loc.active]
+    stock = {key: level.available for key, level in levels.items()}
+    strategy = _strategy_for(order, repos, now)
+    candidates = [loc.candidate(used_today.get(loc.location_id, 0)) for loc in active]
+    decision = route(_request(order, remaining, policy), candidates, stock, strategy, repos.routing.profile_cached(),
+                     now)
+    record = _record(decision, stock, used_today, active, now)
+
+    if decision.hold:
+        if order.status != OrderStatus.RECEIVED:
+            return AllocationResult(Outcome.STILL_WAITING, order, available_by_sku)
+        order.routing.append(record)
+        _hold(order, [(HoldReason.ROUTING_SHORTFALL, f"routing strategy {strategy.strategy_id} (version "
+                                                     f"{strategy.version}) holds what it cannot fill: "
+                                                     f"{decision.reasons[0]}")], repos, now)
+        return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)
 
     if not decision.assignments:
         if order.status != OrderStatus.RECEIVED:
@@ -130,6 +141,57 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
         return AllocationResult(Outcome.BACKORDERED, order, available_by_sku)
 
     return _reserve(order, expected, decision, record, levels, locations, repos, now, available_by_sku)
+
+
+def order_facts(order: Order) -> OrderFacts:
+    """What strategy conditions are matched against: the order as captured (not what is left of it),
+    so every allocation step of one order is routed by the same strategy."""
+    req = order.request
+    return OrderFacts(channel=order.channel, country=req.shipping_address.country, region=req.shipping_address.region,
+                      fulfillment_type=req.fulfillment.type, total=order.total, currency=req.currency,
+                      skus=tuple(ln.sku for ln in req.lines), promised_by=req.promised_by)
+
+
+def _strategy_for(order: Order, repos: Repositories, now: datetime) -> RoutingStrategy:
+    """The first matching strategy (read cached: a minute at most, no request per order). Once an
+    operator released the order from a ROUTING_SHORTFALL hold, what cannot be filled follows the
+    channel's policy instead of holding it again."""
+    strategy = select_strategy(repos.routing.strategies_cached(), order_facts(order), now)
+    if HoldReason.ROUTING_SHORTFALL in order.released_hold_reasons:
+        return strategy.model_copy(update={"when_short": None})
+    return strategy
+
+
+def _request(order: Order, remaining: list[BackorderedLine], policy: ChannelPolicy) -> RoutingRequest:
+    req = order.request
+    address = req.shipping_address
+    return RoutingRequest(
+        lines=tuple(Line(ln.sku, ln.quantity) for ln in remaining),
+        destination=Destination(address.country, address.lat, address.lon),
+        pickup_location_id=req.fulfillment.location_id if req.fulfillment.type == "pickup" else None,
+        allow_split=policy.allow_split,
+        allow_partial=policy.allow_partial,
+        promised_by=req.promised_by,
+    )
+
+
+def _record(decision: RoutingDecision, stock: dict[tuple[str, str], int], used_today: dict[str, int], active: list,
+            now: datetime) -> RoutingRecord:
+    """The decision as kept on the order, with the picture it was made on (what a replay routes against):
+    the units available by SKU and active location (only where some were), and the orders each
+    capacity-limited location had taken that day."""
+    considered = {loc.location_id for loc in active}
+    seen: dict[str, dict[str, int]] = {}
+    for (sku, loc), available in sorted(stock.items()):
+        if available > 0 and loc in considered:
+            seen.setdefault(sku, {})[loc] = available
+    estimate = decision.estimate
+    return RoutingRecord(
+        decided_at=now, locations=list(decision.locations), reasons=list(decision.reasons),
+        excluded=dict(decision.excluded), strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
+        estimate=None if estimate is None else RouteEstimate.model_validate(asdict(estimate)), stock_seen=seen,
+        orders_today={loc.location_id: used_today.get(loc.location_id, 0) for loc in active
+                      if loc.daily_order_capacity is not None})
 
 
 def _reserve(order, expected, decision: RoutingDecision, record, levels, locations, repos: Repositories, now,

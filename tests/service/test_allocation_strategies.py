@@ -1,0 +1,185 @@
+"""Allocation with the merchant's routing strategies, on the in-memory store: the first matching
+strategy routes and is recorded with its version and the picture it saw; none matching leaves
+today's behaviour; a strategy that holds puts the order on hold with nothing reserved; and strategies
+changing while orders are allocated never route an order by anything but one whole version."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from shared.adapters import routing_repo
+from shared.domain.orders import HoldReason, OrderStatus
+from shared.domain.principal import OPERATOR, Principal
+from shared.domain.routing import route
+from shared.domain.routing_strategy import (
+    DEFAULT_STRATEGY,
+    AllowLocations,
+    Conditions,
+    DenyLocations,
+    RankBy,
+    Ranking,
+    Shortfall,
+    StrategyRequest,
+)
+from shared.services.allocation import Outcome, allocate_order
+from shared.services.order_actions import release_order
+from shared.services.routing_strategies import put_strategy
+from tests.factories import NOW, TWO_WAREHOUSES, capture, level, location_request, seed
+from tests.service.flows import events, policy
+
+pytestmark = pytest.mark.unit
+
+OPERATOR_PRINCIPAL = Principal(OPERATOR)
+# Berlin is nearer to the Berlin customers of the factories' orders; Munich comes first by priority.
+NEAR_AND_FIRST = {
+    "BER": location_request("DE", lat=52.52, lon=13.40, priority=5, daily_order_capacity=100),
+    "MUC": location_request("DE", lat=48.14, lon=11.58, priority=1),
+}
+
+
+def strategy(*criteria, **fields) -> StrategyRequest:
+    return StrategyRequest(name="test", criteria=list(criteria), **fields)
+
+
+@pytest.fixture
+def stocked(repos):
+    seed(repos, NEAR_AND_FIRST, {("SKU-1", "BER"): 5, ("SKU-1", "MUC"): 5, ("SKU-2", "MUC"): 1})
+    return repos
+
+
+def test_without_strategies_the_default_routes_and_is_recorded_with_what_it_saw(stocked):
+    repos = stocked
+    first = capture(repos, ("SKU-1", 1), coid="A")
+    allocate_order(first.order_id, repos, policy, NOW)
+    order = capture(repos, ("SKU-1", 2), coid="B")
+
+    assert allocate_order(order.order_id, repos, policy, NOW).outcome == Outcome.ALLOCATED
+
+    record = repos.orders.get(order.order_id).routing[-1]
+    assert record.locations == ["BER"]  # nearest, as before strategies existed
+    assert (record.strategy_id, record.strategy_version) == ("default", 0)
+    assert record.stock_seen == {"SKU-1": {"BER": 4, "MUC": 5}}  # after the first order's unit
+    assert record.orders_today == {"BER": 1}  # only the capacity-limited location
+    assert record.estimate is not None and record.estimate.parcels == 1
+
+
+def test_the_first_matching_strategy_routes_by_its_rankings_and_records_its_version(stocked):
+    repos = stocked
+    put_strategy("app-only", strategy(RankBy(by=Ranking.NEAREST), conditions=Conditions(channels=["app"]), rank=1),
+                 OPERATOR_PRINCIPAL, repos, NOW)
+    put_strategy("by-priority", strategy(RankBy(by=Ranking.PRIORITY)), OPERATOR_PRINCIPAL, repos, NOW)
+    put_strategy("by-priority", strategy(RankBy(by=Ranking.PRIORITY), RankBy(by=Ranking.NEAREST)),
+                 OPERATOR_PRINCIPAL, repos, NOW)
+    order = capture(repos, ("SKU-1", 1))
+
+    allocate_order(order.order_id, repos, policy, NOW)
+
+    stored = repos.orders.get(order.order_id)
+    assert [a.location_id for a in stored.allocations] == ["MUC"]  # priority first, not distance
+    assert (stored.routing[-1].strategy_id, stored.routing[-1].strategy_version) == ("by-priority", 2)
+
+
+def test_a_change_routes_the_orders_after_it_and_never_touches_allocated_ones(stocked):
+    repos = stocked
+    put_strategy("by-priority", strategy(RankBy(by=Ranking.PRIORITY)), OPERATOR_PRINCIPAL, repos, NOW)
+    before = capture(repos, ("SKU-1", 1), coid="A")
+    allocate_order(before.order_id, repos, policy, NOW)
+
+    put_strategy("by-priority", strategy(RankBy(by=Ranking.PRIORITY), active=False), OPERATOR_PRINCIPAL, repos, NOW)
+    after = capture(repos, ("SKU-1", 1), coid="B")
+    allocate_order(after.order_id, repos, policy, NOW)
+
+    assert repos.orders.get(before.order_id).routing[-1].locations == ["MUC"]
+    assert repos.orders.get(after.order_id).routing[-1].locations == ["BER"]  # inactive: the default again
+
+
+def test_a_strategy_that_holds_puts_the_order_on_hold_with_nothing_reserved(stocked):
+    repos = stocked
+    put_strategy("hold-short", strategy(RankBy(by=Ranking.NEAREST), when_short=Shortfall.HOLD), OPERATOR_PRINCIPAL,
+                 repos, NOW)
+    order = capture(repos, ("SKU-1", 20))
+
+    assert allocate_order(order.order_id, repos, policy, NOW).outcome == Outcome.ON_HOLD
+
+    held = repos.orders.get(order.order_id)
+    assert held.status == OrderStatus.ON_HOLD
+    assert [h.reason for h in held.holds] == [HoldReason.ROUTING_SHORTFALL]
+    assert held.routing[-1].strategy_id == "hold-short" and held.allocations == []
+    assert level(repos, "SKU-1", "BER").reserved == level(repos, "SKU-1", "MUC").reserved == 0
+    assert [e["holds"][0]["reason"] for e in events(repos, "OrderOnHold")] == ["ROUTING_SHORTFALL"]
+
+    # Released, it is not held again for the same shortfall: the channel's policy (web: backorder) decides.
+    release_order(order.order_id, OPERATOR_PRINCIPAL, repos, NOW + timedelta(minutes=5))
+    assert allocate_order(order.order_id, repos, policy, NOW + timedelta(minutes=5)).outcome == Outcome.BACKORDERED
+
+
+def test_a_strategy_that_can_fill_does_not_hold(stocked):
+    repos = stocked
+    put_strategy("hold-short", strategy(RankBy(by=Ranking.NEAREST), when_short=Shortfall.HOLD), OPERATOR_PRINCIPAL,
+                 repos, NOW)
+    order = capture(repos, ("SKU-1", 2))
+
+    assert allocate_order(order.order_id, repos, policy, NOW).outcome == Outcome.ALLOCATED
+
+
+def test_strategies_changing_while_orders_are_allocated(monkeypatch):
+    """Each order records a version that was saved, and its plan is exactly what that version gives
+    against the picture it recorded: no order is routed by a half-written strategy."""
+    from shared.repositories import in_memory
+
+    monkeypatch.setattr(routing_repo, "CACHE_SECONDS", 0.0)  # every allocation reads the strategies afresh
+    repos = in_memory()
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 10_000, ("SKU-1", "MAD"): 10_000})
+    orders = [capture(repos, ("SKU-1", 1), coid=f"CO-{n}") for n in range(30)]
+    flips = [strategy(DenyLocations(location_ids=["BER"]), RankBy(by=Ranking.NEAREST)),
+             strategy(AllowLocations(location_ids=["BER"]), RankBy(by=Ranking.PRIORITY))]
+    done = threading.Event()
+
+    def change():
+        n = 0
+        while not done.is_set():
+            put_strategy("flip", flips[n % 2], OPERATOR_PRINCIPAL, repos, NOW)
+            n += 1
+
+    def allocate(part):
+        for order in part:
+            allocate_order(order.order_id, repos, policy, NOW)
+
+    changer = threading.Thread(target=change)
+    changer.start()
+    while repos.routing.strategy("flip") is None:  # allocate while versions are being saved, not before
+        threading.Event().wait(0.001)
+    _run([threading.Thread(target=allocate, args=(orders[i::2],)) for i in range(2)])
+    done.set()
+    changer.join()
+
+    locations = {loc.location_id: loc for loc in repos.locations.all()}
+    for order in orders:
+        stored = repos.orders.get(order.order_id)
+        assert stored is not None and stored.status == OrderStatus.ALLOCATED
+        record = stored.routing[-1]
+        version = repos.routing.version("flip", record.strategy_version) if record.strategy_id == "flip" else None
+        assert record.strategy_id == "default" or version is not None, record
+        replayed = route(_request_of(stored), [loc.candidate(record.orders_today.get(i, 0))
+                                               for i, loc in sorted(locations.items())],
+                         {(sku, loc): n for sku, by in record.stock_seen.items() for loc, n in by.items()},
+                         version or DEFAULT_STRATEGY, now=record.decided_at)
+        assert list(replayed.locations) == record.locations, (record.strategy_version, record.locations)
+
+
+def _request_of(order):
+    from shared.config import ChannelPolicy
+    from shared.services.allocation import _request
+
+    p: ChannelPolicy = policy(order.channel)
+    return _request(order, order.remaining_lines_of_request(), p)
+
+
+def _run(threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
