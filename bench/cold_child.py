@@ -2,9 +2,13 @@
 invoke it once, timing both. Only json/os/sys/time are loaded before the clock starts, so the
 figures include everything the function pulls in (as a new Lambda container would).
 
-    python -m bench.cold_child <functions module | BASELINE> '<event json>'
+    python -m bench.cold_child <functions module | BASELINE | FLOOR_API | FLOOR_SQS> '<event json>'
 
-The baseline's "event" is {"table": name}.
+BASELINE is the floor the guide measures against: boto3, one DynamoDB client and one call (its
+"event" is {"table": name}; a floor's is {"table": name, "event": the event to handle}). FLOOR_API and FLOOR_SQS add what any of our API or queue functions
+imports before a line of ours: Powertools' REST resolver with validation and one pydantic model, or
+its SQS batch processor with a pydantic record, plus Logger and Metrics; then the same one call.
+They show how much of a function's ratio is the libraries' and how much ours.
 """
 
 import json
@@ -13,6 +17,8 @@ import time
 
 MARK = "COLD-START-RESULT "
 BASELINE = "BASELINE"  # the floor: boto3, one DynamoDB client and one call
+FLOOR_API = "FLOOR_API"  # + Powertools REST resolver with validation, Logger, Metrics, one pydantic model
+FLOOR_SQS = "FLOOR_SQS"  # + Powertools SQS batch processor with a pydantic record, Logger, Metrics
 
 
 class Context:
@@ -30,6 +36,60 @@ class Context:
         return 15_000
 
 
+def one_call(table: str) -> None:
+    import boto3
+
+    boto3.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": "bench"}, "sk": {"S": "bench"}})
+
+
+def floor_api(table: str):
+    """The least an API function of ours imports: the resolver validating a path parameter and a
+    pydantic answer, Logger and Metrics around it; the route makes the one call."""
+    from typing import Annotated
+
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.event_handler.openapi.params import Path
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        order_id: str
+
+    app = APIGatewayRestResolver(enable_validation=True)
+    logger, metrics = Logger(service="oms"), Metrics(namespace="OMS", service="oms")
+
+    @app.get("/orders/<order_id>")
+    def read(order_id: Annotated[str, Path(pattern=r"^o[0-9a-f]{24}$")]) -> Answer:
+        one_call(table)
+        return Answer(order_id=order_id)
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics
+    def handler(event: dict, context) -> dict:
+        return app.resolve(event, context)
+
+    return handler
+
+
+def floor_sqs(table: str):
+    """The least a queue function of ours imports: the batch processor parsing each record into a
+    pydantic model, Logger and Metrics around it; each record makes the one call."""
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+
+    processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel)
+    logger, metrics = Logger(service="oms"), Metrics(namespace="OMS", service="oms")
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics
+    def handler(event: dict, context):
+        return process_partial_response(event=event, record_handler=lambda record: one_call(table),
+                                        processor=processor, context=context)
+
+    return handler
+
+
 def main() -> None:
     module, event = sys.argv[1], json.loads(sys.argv[2])
     start = time.perf_counter()
@@ -40,9 +100,13 @@ def main() -> None:
         boto3.client("dynamodb").describe_table(TableName=event["table"])
         outcome = "ok"
     else:
-        import importlib
+        if module in (FLOOR_API, FLOOR_SQS):
+            handler = (floor_api if module == FLOOR_API else floor_sqs)(event["table"])
+            event = event["event"]
+        else:
+            import importlib
 
-        handler = importlib.import_module(f"functions.{module}").lambda_handler
+            handler = importlib.import_module(f"functions.{module}").lambda_handler
         imported = time.perf_counter()
         result = handler(event, Context())
         outcome = (f"HTTP {result.get('statusCode')}" if "statusCode" in result

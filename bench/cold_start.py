@@ -1,12 +1,16 @@
-"""Cold start of each Lambda function: importing its handler module plus its first invocation.
+"""Cold start of each Lambda function: importing its handler module plus its first invocation, and its
+deployment package size.
 
 Each sample is a fresh interpreter (bench/cold_child.py) talking to a moto server started here,
-with the environment the stack gives the function. The baseline is the least any function that
-touches DynamoDB pays: import boto3, create one client, make one call. The guide's target is a
-median within 1.5x of that baseline. Finally the slowest function is run once more under
-`python -X importtime` to show which modules its cold start spends time on.
+with the environment the stack gives the function and a realistic first event (bench/cold_events.py).
+The baseline is the least any function that touches DynamoDB pays: import boto3, create one client,
+make one call. The guide's target is a median within 1.5x of that baseline. Two floors show what the
+libraries alone cost an API and a queue function (Powertools, pydantic) before any code of ours.
+The package is what the stack deploys for the function (bench/package_size.py). Finally the slowest
+function is run once more under `python -X importtime` to show which modules its cold start spends
+time on.
 
-    python -m bench.cold_start [--repeats 5]
+    python -m bench.cold_start [--repeats 5] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -18,89 +22,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from bench.cold_child import BASELINE, MARK
+from bench.cold_child import BASELINE, FLOOR_API, FLOOR_SQS, MARK
+from bench.cold_events import KEY_ID, api_event, first_event, sqs_event
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 1.5
 BASELINE_NAME = "baseline (boto3 + 1 call)"
-UNKNOWN_ORDER_ID = "o" + "0" * 24
-UNKNOWN = "BENCH-UNKNOWN"  # ids that exist nowhere: the first call does a real read and answers "not found"
-CHEAP_READS = ("/health", "/locations", "/orders/{order_id}")  # else an API function's first GET route
-KEY_ID = "bench-operator-key"
-
-
-def api_event(fn) -> dict:
-    gets = [r for r in fn.routes if r.method == "GET"]
-    # A function with no GET (the carrier webhook) gets an unsigned POST: it reads its secret and says 401.
-    route = next((r for r in gets if r.path in CHEAP_READS), gets[0] if gets else fn.routes[0])
-    # An order id of the right shape (o + 24 hex) that does not exist: the read goes to DynamoDB.
-    params = {p.strip("{}"): UNKNOWN_ORDER_ID if p == "{order_id}" else UNKNOWN
-              for p in route.path.split("/") if p.startswith("{")}
-    path = route.path.format(**params)
-    headers = {"Host": "localhost", "x-api-key": "bench", "Content-Type": "application/json"}
-    return {  # API Gateway's REST proxy event, as local/runtime.py ApiGateway builds it
-        "resource": route.path, "path": path, "httpMethod": route.method, "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": params or None, "stageVariables": None,
-        "body": "{}" if route.method != "GET" else None, "isBase64Encoded": False,
-        "requestContext": {
-            "resourcePath": route.path, "httpMethod": route.method, "path": path, "stage": "local",
-            "requestId": str(uuid.uuid4()), "accountId": "123456789012", "apiId": "local",
-            "requestTimeEpoch": 0, "identity": {"apiKeyId": KEY_ID, "apiKey": "bench", "sourceIp": "127.0.0.1"},
-        },
-    }
-
-
-def sqs_event(fn) -> dict:
-    """An EventBridge event through SQS, as the queue's rule delivers it, about nothing that exists
-    (or, for a queue fed directly, a tracking update for a tracking number nobody shipped)."""
-    if fn.queue.event_patterns:
-        detail_type = fn.queue.event_patterns[0]["detail-type"][0]
-        body = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "oms",
-                "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
-                "detail": {"event_id": uuid.uuid4().hex, "order_id": UNKNOWN, "sku": UNKNOWN,
-                           "location_id": UNKNOWN}}
-    else:
-        body = {"provider": "canonical", "provider_event_id": uuid.uuid4().hex, "tracking_code": UNKNOWN,
-                "status": "IN_TRANSIT", "occurred_at": "2025-01-01T00:00:00Z", "received_at": "2025-01-01T00:00:00Z"}
-    return {"Records": [{
-        "messageId": str(uuid.uuid4()), "receiptHandle": "bench", "body": json.dumps(body),
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1735689600000", "SenderId": "bench",
-                       "ApproximateFirstReceiveTimestamp": "1735689600000"},
-        "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{fn.queue.name}", "awsRegion": "us-east-1",
-    }]}
-
-
-def stream_event(stream_arn: str) -> dict:
-    """One outbox INSERT from the table stream."""
-    detail = {"event_id": uuid.uuid4().hex, "occurred_at": "2025-01-01T00:00:00Z", "sku": UNKNOWN}
-    image = {"pk": {"S": f"EVENT#{detail['event_id']}"}, "sk": {"S": "EVENT"}, "detail_type": {"S": "StockChanged"},
-             "detail": {"S": json.dumps(detail)}, "expires_at": {"N": "1736294400"}}
-    return {"Records": [{
-        "eventID": uuid.uuid4().hex, "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1", "eventSourceARN": stream_arn,
-        "dynamodb": {"ApproximateCreationDateTime": 1735689600, "Keys": {k: image[k] for k in ("pk", "sk")},
-                     "NewImage": image, "SequenceNumber": "100000000000000000001", "SizeBytes": 200,
-                     "StreamViewType": "NEW_IMAGE"},
-    }]}
-
-
-def first_event(fn, stream_arn: str) -> dict:
-    if fn.routes:
-        return api_event(fn)
-    if fn.queue:
-        return sqs_event(fn)
-    if fn.table_stream:
-        return stream_event(stream_arn)
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
-            "detail": {}}
+FLOORS = {"floor: API (resolver + validation)": FLOOR_API, "floor: queue (batch + parser)": FLOOR_SQS}
 
 
 def child_environment(endpoint: str) -> dict[str, str]:
@@ -154,22 +85,30 @@ def by_package(own: dict[str, float]) -> list[tuple[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", "-r", type=int, default=5, help="cold starts per function (default 5)")
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="these functions only (wiring names)")
     args = parser.parse_args()
 
     import boto3
 
     from bench.common import REGION, quiet, table
+    from bench.package_size import package_sizes, total
     from infra import wiring
     from local.emulator import provision, start_moto
 
+    functions = [fn for fn in wiring.FUNCTIONS if not args.only or fn.name in args.only]
+    sizes = {name: total(parts) for name, parts in package_sizes(functions).items()}
     quiet()
     server, endpoint = start_moto()
     try:
         session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
         stream_arn = provision(session, endpoint, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name).stream_arn
         env = child_environment(endpoint)
-        cases = {BASELINE_NAME: (BASELINE, {"table": wiring.DEFAULTS.table_name})}
-        cases |= {fn.name: (fn.module, first_event(fn, stream_arn)) for fn in wiring.FUNCTIONS}
+        table_name = wiring.DEFAULTS.table_name
+        floor_events = {FLOOR_API: api_event(wiring.function("orders-api")),
+                        FLOOR_SQS: sqs_event(wiring.function("allocate-orders"))}
+        cases: dict[str, tuple[str, dict]] = {BASELINE_NAME: (BASELINE, {"table": table_name})}
+        cases |= {name: (floor, {"table": table_name, "event": floor_events[floor]}) for name, floor in FLOORS.items()}
+        cases |= {fn.name: (fn.module, first_event(fn, stream_arn)) for fn in functions}
         samples: dict[str, list[dict]] = defaultdict(list)
         for n in range(args.repeats):  # round robin, so drift on the box affects every function alike
             print(f"... round {n + 1}/{args.repeats}", file=sys.stderr, flush=True)
@@ -182,10 +121,16 @@ def main() -> None:
 
         floor = median(BASELINE_NAME, "total_ms")
         rows = [(name, median(name, "import_ms"), median(name, "invoke_ms"), median(name, "total_ms"),
-                 median(name, "total_ms") / floor, samples[name][-1]["outcome"]) for name in cases]
-        print(f"\ncold start, median of {args.repeats} fresh interpreters (ms); target <= {TARGET_RATIO}x baseline")
-        print(table(rows, ["function", "import", "1st invoke", "total", "x baseline", "1st invoke answered"]))
-        worst = max((r for r in rows if r[0] != BASELINE_NAME), key=lambda r: r[3])
+                 median(name, "total_ms") / floor,
+                 f"{sizes[name].unzipped / 1e6:.2f}" if name in sizes else "-",
+                 f"{sizes[name].zipped / 1e6:.2f}" if name in sizes else "-",
+                 samples[name][-1]["outcome"]) for name in cases]
+        print(f"\ncold start, median of {args.repeats} fresh interpreters (ms); target <= {TARGET_RATIO}x baseline;"
+              " package: function code + our layers as the stack deploys them (MB)")
+        print(table(rows, ["function", "import", "1st invoke", "total", "x baseline", "package", "zipped",
+                           "1st invoke answered"]))
+        print("(package: not counting AWS's Powertools layer and the runtime's boto3, the same for every function)")
+        worst = max((r for r in rows if r[0] in sizes), key=lambda r: r[3])
         print(f"\nworst: {worst[0]} at {worst[4]:.2f}x the baseline ({worst[3]:.0f} ms vs {floor:.0f} ms)")
 
         module, event = cases[worst[0]]
