@@ -249,29 +249,32 @@ def _branch_and_bound(sites: Sequence[Site], need: tuple[int, ...], keyer: Keyer
     suffix = [tuple(0 for _ in need)] * (n + 1)  # units available from site i on
     for i in range(n - 1, -1, -1):
         suffix[i] = tuple(a + b for a, b in zip(sites[i].available, suffix[i + 1], strict=True))
+    # Bit j set: the site holds some of line j (a site contributes to a branch missing any of those).
+    holds = [sum(1 << j for j, a in enumerate(s.available) if a) for s in sites]
+    alone = [all(a >= q for a, q in zip(s.available, need, strict=True)) for s in sites]  # offered as singles
     examined = 0
-    stack: list[list] = [[0, need, ()]]
+    stack: list[list] = [[0, need, (), sum(1 << j for j, q in enumerate(need) if q), None]]
     while stack:
         frame = stack[-1]
-        i, left, plan = frame
-        if i >= n or any(s < q for s, q in zip(suffix[i], left, strict=True)):
+        i, left, plan, missing, key = frame
+        while i < n and not (holds[i] & missing and (plan or not alone[i])):
+            i += 1
+        if i >= n or any(s < q for s, q in zip(suffix[i], left, strict=True)) or (key and podium.beaten(key)):
             stack.pop()
             continue
         frame[0] = i + 1
-        site = sites[i]
-        takes = tuple(min(q, a) for q, a in zip(left, site.available, strict=True))
-        if not any(takes) or (not plan and takes == need):
-            continue  # adds nothing, or a single that fills everything (offered already)
         examined += 1
         if examined > MAX_SUBSETS_EXAMINED:
             return True
+        site = sites[i]
+        takes = tuple(min(q, a) for q, a in zip(left, site.available, strict=True))
         grown = (*plan, keyer.parcel(site, takes))
         rest = tuple(q - t for q, t in zip(left, takes, strict=True))
-        key = keyer.key(grown)
+        grown_key = keyer.key(grown)
         if not any(rest):
-            podium.offer(key, grown)
-        elif not podium.beaten(key):
-            stack.append([i + 1, rest, grown])
+            podium.offer(grown_key, grown)
+        elif not podium.beaten(grown_key):
+            stack.append([i + 1, rest, grown, sum(1 << j for j, q in enumerate(rest) if q), grown_key])
     return False
 
 

@@ -22,11 +22,11 @@ def ranking_reasons(result: SearchResult, keyer: Keyer) -> list[str]:
         return []
     rankings = keyer.rankings
     ours = keyer.values(best)
+    note = None
     if result.greedy:
-        note = (f"more than {MAX_SUBSETS_EXAMINED:,} combinations to examine: a greedy choice (the location "
-                "that fills the most missing units first) completes the search")
-    else:
-        note = None
+        greedy = "a greedy choice (the location that fills the most missing units first)"
+        found = f"{greedy}" if runner is None else f"the best of the plans found by then and {greedy}"
+        note = f"more than {MAX_SUBSETS_EXAMINED:,} combinations to examine: the search stopped there and took {found}"
     if runner is None:
         reasons = [_alone(r, v, i, keyer.currency) for i, (r, v) in enumerate(zip(rankings, ours, strict=True))]
         return reasons + ([note] if note else [])
