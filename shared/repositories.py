@@ -4,56 +4,114 @@ service tests. The composition root: services receive a `Repositories`, never bu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
-from shared.adapters.channel_sync_repo import ChannelSyncRepository
-from shared.adapters.channels_repo import ChannelRepository
-from shared.adapters.expressions import Write
-from shared.adapters.fulfillment_repo import FulfillmentRepository
-from shared.adapters.invoices_repo import InvoiceRepository
-from shared.adapters.locations_repo import LocationRepository
-from shared.adapters.orders_repo import OrderRepository
-from shared.adapters.outbox import EventOutbox
-from shared.adapters.payments_repo import PaymentRepository
-from shared.adapters.reconciliation_repo import ReconciliationRepository
-from shared.adapters.shipments_repo import ShipmentRepository
-from shared.adapters.stock_feed_repo import StockFeedRepository
-from shared.adapters.stock_repo import StockRepository
-from shared.unit_of_work import Store, UnitOfWork
-
 if TYPE_CHECKING:
+    from shared.adapters.channel_sync_repo import ChannelSyncRepository
+    from shared.adapters.channels_repo import ChannelRepository
+    from shared.adapters.expressions import Write
+    from shared.adapters.fulfillment_repo import FulfillmentRepository
+    from shared.adapters.invoices_repo import InvoiceRepository
+    from shared.adapters.locations_repo import LocationRepository
+    from shared.adapters.orders_repo import OrderRepository
+    from shared.adapters.outbox import EventOutbox
+    from shared.adapters.payments_repo import PaymentRepository
+    from shared.adapters.reconciliation_repo import ReconciliationRepository
     from shared.adapters.returns_repo import ReturnRepository
     from shared.adapters.routing_repo import RoutingRepository
+    from shared.adapters.shipments_repo import ShipmentRepository
     from shared.adapters.simulations_repo import SimulationRepository
+    from shared.adapters.stock_feed_repo import StockFeedRepository
+    from shared.adapters.stock_repo import StockRepository
     from shared.adapters.store_credit_repo import StoreCreditRepository
+    from shared.unit_of_work import Store, UnitOfWork
 
 
-@dataclass
 class Repositories:
-    store: Store
-    orders: OrderRepository
-    stock: StockRepository
-    locations: LocationRepository
-    fulfillment: FulfillmentRepository
-    shipments: ShipmentRepository
-    reconciliation: ReconciliationRepository
-    events: EventOutbox
-    invoices: InvoiceRepository
-    payments: PaymentRepository
-    channels: ChannelRepository
-    stock_feed: StockFeedRepository
-    channel_sync: ChannelSyncRepository
+    """Every repository over one store. Each is built, and its adapter and domain modules imported, on
+    first use: a function's cold start pays for the repositories its use case touches, not for all of
+    them (importing every adapter cost each function ~100 ms, most of it domain models it never used)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     @classmethod
     def on(cls, store: Store) -> Repositories:
-        return cls(store, OrderRepository(store), StockRepository(store), LocationRepository(store),
-                   FulfillmentRepository(store), ShipmentRepository(store), ReconciliationRepository(store),
-                   EventOutbox(), InvoiceRepository(store), PaymentRepository(store),
-                   ChannelRepository(store), StockFeedRepository(store), ChannelSyncRepository(store))
+        return cls(store)
 
-    # Built on first use: few functions touch returns or store credit, and every import counts at a cold start.
+    @cached_property
+    def orders(self) -> OrderRepository:
+        from shared.adapters.orders_repo import OrderRepository
+
+        return OrderRepository(self.store)
+
+    @cached_property
+    def stock(self) -> StockRepository:
+        from shared.adapters.stock_repo import StockRepository
+
+        return StockRepository(self.store)
+
+    @cached_property
+    def locations(self) -> LocationRepository:
+        from shared.adapters.locations_repo import LocationRepository
+
+        return LocationRepository(self.store)
+
+    @cached_property
+    def fulfillment(self) -> FulfillmentRepository:
+        from shared.adapters.fulfillment_repo import FulfillmentRepository
+
+        return FulfillmentRepository(self.store)
+
+    @cached_property
+    def shipments(self) -> ShipmentRepository:
+        from shared.adapters.shipments_repo import ShipmentRepository
+
+        return ShipmentRepository(self.store)
+
+    @cached_property
+    def reconciliation(self) -> ReconciliationRepository:
+        from shared.adapters.reconciliation_repo import ReconciliationRepository
+
+        return ReconciliationRepository(self.store)
+
+    @cached_property
+    def events(self) -> EventOutbox:
+        from shared.adapters.outbox import EventOutbox
+
+        return EventOutbox()
+
+    @cached_property
+    def invoices(self) -> InvoiceRepository:
+        from shared.adapters.invoices_repo import InvoiceRepository
+
+        return InvoiceRepository(self.store)
+
+    @cached_property
+    def payments(self) -> PaymentRepository:
+        from shared.adapters.payments_repo import PaymentRepository
+
+        return PaymentRepository(self.store)
+
+    @cached_property
+    def channels(self) -> ChannelRepository:
+        from shared.adapters.channels_repo import ChannelRepository
+
+        return ChannelRepository(self.store)
+
+    @cached_property
+    def stock_feed(self) -> StockFeedRepository:
+        from shared.adapters.stock_feed_repo import StockFeedRepository
+
+        return StockFeedRepository(self.store)
+
+    @cached_property
+    def channel_sync(self) -> ChannelSyncRepository:
+        from shared.adapters.channel_sync_repo import ChannelSyncRepository
+
+        return ChannelSyncRepository(self.store)
+
     @cached_property
     def returns(self) -> ReturnRepository:
         from shared.adapters.returns_repo import ReturnRepository
@@ -81,6 +139,8 @@ class Repositories:
         return RoutingRepository(self.store)
 
     def unit_of_work(self) -> UnitOfWork:
+        from shared.unit_of_work import UnitOfWork
+
         return UnitOfWork(self.store)
 
     def commit(self, *writes: Write | Sequence[Write]) -> None:
