@@ -5,9 +5,12 @@ tests/service/test_routing_simulation.py.)"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from tests.factories import seed
+from shared.adapters.orders_repo import OrderFilter
+from tests.factories import order_body, seed
 from tests.service.test_routing_simulation import DENY_BER, LOCATIONS, MARCH, STOCK, routed
 
 PERIOD = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -89,3 +92,27 @@ def test_malformed_json_and_foreign_callers_and_unknown_ids(api):
     assert api("GET", "/routing/simulations/sim-" + "0" * 24).status_code == 404
     assert api("GET", "/routing/simulations/not-one-of-ours").status_code == 422
     assert api("GET", "/routing/simulations/sim-" + "0" * 24, as_="web").status_code == 403
+
+
+def test_orders_allocated_live_replay_to_where_they_went(api, pump, repos):
+    """What allocation records on each order is enough to replay it: the live set as candidate changes
+    nothing and every baseline lands where its order went; a deny list moves the orders that used it."""
+    seed(repos, LOCATIONS, STOCK)
+    for n, (country, lat, lon, qty) in enumerate([("DE", 52.5, 13.4, 1), ("DE", 48.1, 11.6, 2), ("FR", 48.85, 2.35, 1),
+                                                  ("FR", 45.76, 4.84, 5), ("DE", 52.5, 13.4, 4)]):
+        body = order_body([("A", qty)], channel_order_id=f"live-{n}", country=country, lat=lat, lon=lon)
+        assert api("POST", "/orders", as_="web", json=body).status_code == 202
+    pump()
+    today = datetime.now(UTC).date()
+    period = {"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
+    went = [o.routing[0].locations for o in repos.orders.list(OrderFilter(), 10, None, [today.strftime("%Y-%m")])[0]]
+    assert all(went)
+
+    same = api("POST", "/routing/simulations", json={"strategies": [], **period}).json["location"]
+    deny = api("POST", "/routing/simulations", json={"strategies": [DENY_BER], **period}).json["location"]
+    pump()
+
+    unchanged = api("GET", same).json["result"]["orders"]
+    assert (unchanged["replayed"], unchanged["changed"], unchanged["baseline_differs_from_record"]) == (5, 0, 0)
+    moved = api("GET", deny).json["result"]["orders"]
+    assert moved["changed"] == sum("BER" in locations for locations in went) > 0
