@@ -204,7 +204,7 @@ def search(sites: Sequence[Site], need: tuple[int, ...], keyer: Keyer, split: bo
     for s in sites:
         if s.solo is not None and all(a >= q for a, q in zip(s.available, need, strict=True)):
             podium.offer((*s.solo_values, (1, (s.index,))), (s.solo,))
-    fewest_first = keyer.rankings[0] == Ranking.FEWEST_PARCELS
+    fewest_first = keyer.rankings[:1] == (Ranking.FEWEST_PARCELS,)
     if (podium.best is None or not fewest_first) and split and _covers(sites, need):
         if fewest_first:
             return _by_size(sites, need, keyer)

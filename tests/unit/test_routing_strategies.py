@@ -200,10 +200,11 @@ def test_a_strategy_without_fewest_parcels_first_may_prefer_a_split():
     assert fewest.locations == ("WH-ES-MAD",)
 
 
-def test_a_plan_that_ties_on_every_ranking_goes_to_the_better_ranked_locations():
-    first = decide(SMALL, *rank(Ranking.FEWEST_PARCELS))
-    again = route(SMALL, list(reversed(CANDIDATES)), STOCK, strategy(*rank(Ranking.FEWEST_PARCELS)), PROFILE, NOW)
-    assert first == again
+def test_the_decision_does_not_depend_on_the_order_locations_come_in():
+    for ranking in Ranking:
+        first = decide(BIG, *rank(ranking))
+        again = route(BIG, list(reversed(CANDIDATES)), STOCK, strategy(*rank(ranking)), PROFILE, NOW)
+        assert first == again
 
 
 # ---------------------------------------------------------------- filters
@@ -277,6 +278,19 @@ def test_meets_promise_excludes_a_zone_without_transit_days_and_ignores_orders_w
     unpromised = decide(SMALL, MeetsPromise(), *rank(Ranking.NEAREST))
     assert unpromised.locations == ("STORE-FR-PAR",)
     assert "meets_promise: the order has no promised_by; removed none" in unpromised.reasons
+
+
+def test_a_pickup_is_promised_for_the_day_the_store_gets_it_ready():
+    def pickup(promised_by: datetime) -> RoutingRequest:
+        return RoutingRequest((Line("TEE-BLK-M", 1),), LYON, "STORE-FR-PAR", promised_by=promised_by)
+
+    # Paris's cut-off (12:00) has passed: ready on Tuesday.
+    ready = decide(pickup(datetime(2026, 3, 3, 18, 0, tzinfo=UTC)), MeetsPromise(), *rank(Ranking.NEAREST))
+    assert ready.locations == ("STORE-FR-PAR",)
+    assert ready.estimate is not None and ready.estimate.delivery_by == date(2026, 3, 3)
+    today = decide(pickup(datetime(2026, 3, 2, 18, 0, tzinfo=UTC)), MeetsPromise(), *rank(Ranking.NEAREST))
+    assert today.excluded["STORE-FR-PAR"] == "meets_promise: estimated delivery 2026-03-03 is after the promised " \
+                                             "2026-03-02"
 
 
 # ---------------------------------------------------------------- splitting and shortfall
