@@ -43,7 +43,7 @@ def _log(message: str) -> None:
 
 
 def locations(rng: random.Random, n: int) -> list:
-    from shared.domain.locations import Location
+    from shared.domain.locations import Location, LocationType
 
     found = []
     fields = Location.model_fields
@@ -55,7 +55,7 @@ def locations(rng: random.Random, n: int) -> list:
             extra = {"cutoff_utc": "15:00", "transit_days": {"domestic": 1, "rest_of_world": rng.randint(2, 4)}}
         found.append(Location(
             location_id=f"LOC-{i:02d}", updated_at=START, name=f"Location {i}",
-            type="store" if i % 4 == 3 else "warehouse", country=country,
+            type=LocationType.STORE if i % 4 == 3 else LocationType.WAREHOUSE, country=country,
             lat=round(rng.uniform(lat0, lat1), 4), lon=round(rng.uniform(lon0, lon1), 4),
             ships_to=sorted({country, *rng.sample(list(COUNTRIES), rng.randint(2, 5))}),
             priority=rng.randint(1, 10), handling_cost=Decimal(rng.randint(150, 450)) / 100,
@@ -160,7 +160,7 @@ def emulator(args, locs) -> None:
     from infra import wiring
     from local.emulator import provision, start_moto, use_emulator
     from local.runtime import reset_process_caches
-    from shared.adapters.dynamo import to_attrs
+    from shared.adapters.dynamo import DynamoStore, to_attrs
     from shared.adapters.orders_repo import OrderRepository
     from shared.domain.principal import Principal
     from shared.domain.routing_simulation import SimulationRequest
@@ -175,6 +175,7 @@ def emulator(args, locs) -> None:
         reset_process_caches()
         repos = repositories()
         table = repos.store
+        assert isinstance(table, DynamoStore)
         t0 = time.monotonic()
         items = [{"pk": "LOCATION", "sk": loc.location_id, "doc": loc.model_dump_json()} for loc in locs]
         items += [OrderRepository._item(o) for o in orders(random.Random(args.seed), args.emulator, locs)]
