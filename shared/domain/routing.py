@@ -183,7 +183,7 @@ def _site(c: Candidate, request: RoutingRequest, lines: tuple[Line, ...], stock:
     else:
         delivery = clock.delivery(c.cutoff_utc, c.transit_days.get(zone))
     share = (c.orders_today + 1) / c.daily_capacity if c.daily_capacity else 0.0
-    available = tuple(max(0, stock.get((line.sku, c.location_id), 0)) for line in lines)
+    available = tuple([max(0, stock.get((line.sku, c.location_id), 0)) for line in lines])
     return Site(c, distance, zone, delivery, share, available)
 
 

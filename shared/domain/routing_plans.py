@@ -132,7 +132,9 @@ class Keyer:
     def figure(self, parcel: Parcel) -> Parcel:
         if not parcel.figured:
             site = parcel.site
-            weight = sum(t * w for t, w in zip(parcel.takes, self._unit_weights, strict=True))
+            weight = 0
+            for t, w in zip(parcel.takes, self._unit_weights, strict=True):
+                weight += t * w
             parcel.rate = self._estimator.rate(site.zone, weight)
             parcel.co2e_kg = self._estimator.co2e_kg(site.candidate.transport_mode, site.distance, weight)
             parcel.figured = True
