@@ -197,7 +197,12 @@ class StreamPoller(Poller):
             if attempt == STREAM_RETRY_ATTEMPTS:
                 log.error("%s: giving up on %d stream records (AWS sends them to the DLQ)", self.fn.name, len(records))
                 return
-            result = self.functions.invoke(self.fn.name, {"Records": [_stream_record(r, self.arn) for r in records]})
+            try:
+                result = self.functions.invoke(self.fn.name,
+                                               {"Records": [_stream_record(r, self.arn) for r in records]})
+            except Exception as error:  # noqa: BLE001 - a function error: Lambda retries the whole batch
+                log.warning("%s: the whole batch failed: %s", self.fn.name, type(error).__name__)
+                result = {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
             failures = result.get("batchItemFailures") or []
             if not failures:
                 return
