@@ -111,7 +111,7 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
 
     active = [loc for loc in locations if loc.active]
     stock = {key: level.available for key, level in levels.items()}
-    strategy = _strategy_for(order, repos, now)
+    strategy = strategy_for(order, repos, now)
     candidates = [loc.candidate(used_today.get(loc.location_id, 0)) for loc in active]
     decision = route(_request(order, remaining, policy), candidates, stock, strategy, repos.routing.profile_cached(),
                      now)
@@ -152,7 +152,7 @@ def order_facts(order: Order) -> OrderFacts:
                       skus=tuple(ln.sku for ln in req.lines), promised_by=req.promised_by)
 
 
-def _strategy_for(order: Order, repos: Repositories, now: datetime) -> RoutingStrategy:
+def strategy_for(order: Order, repos: Repositories, now: datetime) -> RoutingStrategy:
     """The first matching strategy (read cached: a minute at most, no request per order). Once an
     operator released the order from a ROUTING_SHORTFALL hold, what cannot be filled follows the
     channel's policy instead of holding it again."""
@@ -185,13 +185,18 @@ def _record(decision: RoutingDecision, stock: dict[tuple[str, str], int], used_t
     for (sku, loc), available in sorted(stock.items()):
         if available > 0 and loc in considered:
             seen.setdefault(sku, {})[loc] = available
-    estimate = decision.estimate
     return RoutingRecord(
         decided_at=now, locations=list(decision.locations), reasons=list(decision.reasons),
         excluded=dict(decision.excluded), strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
-        estimate=None if estimate is None else RouteEstimate.model_validate(asdict(estimate)), stock_seen=seen,
+        estimate=route_estimate(decision), stock_seen=seen,
         orders_today={loc.location_id: used_today.get(loc.location_id, 0) for loc in active
                       if loc.daily_order_capacity is not None})
+
+
+def route_estimate(decision: RoutingDecision) -> RouteEstimate | None:
+    """The plan's estimate as the order keeps it."""
+    estimate = decision.estimate
+    return None if estimate is None else RouteEstimate.model_validate(asdict(estimate))
 
 
 def _reserve(order, expected, decision: RoutingDecision, record, levels, locations, repos: Repositories, now,

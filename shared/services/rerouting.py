@@ -45,10 +45,18 @@ from shared.domain.orders import (
     RoutingRecord,
 )
 from shared.domain.principal import Principal
-from shared.domain.routing import Destination, Line, RoutingRequest, plan_route
+from shared.domain.routing import Destination, Line, RoutingRequest, route
+from shared.domain.routing_strategy import Shortfall
 from shared.errors import Busy, Conflict
 from shared.repositories import Repositories
-from shared.services.allocation import MAX_TRANSACTION_ACTIONS, PolicyFor, still_short_checks, stock_low_events
+from shared.services.allocation import (
+    MAX_TRANSACTION_ACTIONS,
+    PolicyFor,
+    route_estimate,
+    still_short_checks,
+    stock_low_events,
+    strategy_for,
+)
 from shared.services.fulfillment import ATTEMPTS, get_fulfillment_order
 from shared.unit_of_work import CommitFailed, UnitOfWork
 
@@ -102,7 +110,10 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
                   if loc.active and loc.location_id != rejected_at]
 
     req = order.request
-    decision = plan_route(
+    # The order's own strategy decides again; what cannot be placed waits as a backorder (the rest
+    # of the order is already on its way), whatever the strategy says about shortfalls.
+    strategy = strategy_for(order, repos, now).model_copy(update={"when_short": Shortfall.PARTIAL})
+    decision = route(
         RoutingRequest(
             lines=tuple(Line(sku, q) for sku, q in sorted(lines.items())),
             destination=Destination(req.shipping_address.country, req.shipping_address.lat,
@@ -111,15 +122,19 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
             allow_split=policy.allow_split,
             # What cannot be placed waits as a backorder: the rest of the order is already on its way.
             allow_partial=True,
+            promised_by=req.promised_by,
         ),
         candidates,
         {key: level.available for key, level in levels.items() if key[1] != rejected_at},
+        strategy, repos.routing.profile_cached(), now,
     )
     order.routing.append(RoutingRecord(
         decided_at=now, locations=list(decision.locations),
         reasons=[f"{rejected_at} rejected fulfilment order {fo.fulfillment_order_id}: {reason}",
                  *decision.reasons],
-        excluded={**dict(decision.excluded), rejected_at: "rejected this order"}))
+        excluded={**dict(decision.excluded), rejected_at: "rejected this order"},
+        strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
+        estimate=route_estimate(decision)))
 
     # The rejected location's part of the allocation goes; the new plan's part comes.
     totals = {(a.location_id, a.sku): a.quantity for a in order.allocations}

@@ -183,3 +183,28 @@ def _run(threads: list[threading.Thread]) -> None:
         t.start()
     for t in threads:
         t.join()
+
+
+def test_rerouting_after_a_rejection_follows_the_orders_strategy(repos):
+    """A location rejecting its part sends it elsewhere by the order's strategy (its deny list and
+    rankings), not by the built-in rules, and the new record names the strategy."""
+    from shared.services.rerouting import reject_fulfillment_order
+    from tests.service.flows import fulfil
+
+    seed(repos, {**NEAR_AND_FIRST, "HAM": location_request("DE", lat=53.55, lon=9.99, priority=2)},
+         {("SKU-1", "BER"): 5, ("SKU-1", "MUC"): 5, ("SKU-1", "HAM"): 5})
+    # Nearest would send Berlin's rejected order to Hamburg; the strategy denies Hamburg.
+    put_strategy("no-hamburg", strategy(DenyLocations(location_ids=["HAM"]), RankBy(by=Ranking.NEAREST)),
+                 OPERATOR_PRINCIPAL, repos, NOW)
+    order = capture(repos, ("SKU-1", 1))
+    allocate_order(order.order_id, repos, policy, NOW)
+    assert repos.orders.get(order.order_id).allocations[0].location_id == "BER"
+    [fo_id] = fulfil(repos, order.order_id, NOW)
+
+    reject_fulfillment_order(fo_id, "cannot find it", OPERATOR_PRINCIPAL, repos, policy, NOW)
+
+    stored = repos.orders.get(order.order_id)
+    assert [a.location_id for a in stored.allocations] == ["MUC"]
+    record = stored.routing[-1]
+    assert (record.strategy_id, record.strategy_version) == ("no-hamburg", 1)
+    assert record.excluded["HAM"].startswith("deny_locations")
