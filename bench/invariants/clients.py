@@ -53,7 +53,7 @@ def notification_once(_: Snapshot, exp: Expectations) -> Iterator[Violation]:
 
 @invariant("acknowledged_applied", "every write a client was answered 2xx for is in the table: captures, cancels, "
                                    "line cancellations, parcels, adjustments, returns, receipts, refunds, carrier "
-                                   "events", needs="acknowledged")
+                                   "and payment events", needs="acknowledged")
 def acknowledged_applied(snap: Snapshot, exp: Expectations) -> Iterator[Violation]:
     acks = exp.acknowledged
     assert acks is not None
@@ -84,6 +84,9 @@ def acknowledged_applied(snap: Snapshot, exp: Expectations) -> Iterator[Violatio
         ret = snap.returns.get(rma)
         if ret is None or ret.awaiting_refund() or any(r.state != RefundState.DONE for r in ret.refunds):
             yield lost(rma, "refund answered 200, units still awaiting or a refund not done")
+    for order_id, event_id in acks.payment_events:
+        if order_id not in snap.orders or not snap.orders[order_id].pay.has_applied(event_id):
+            yield lost(order_id, f"payment event {event_id} answered 200, not applied to the order's payment")
     seen = {(s.tracking_code, e.provider_event_id) for s in snap.shipments.values() for e in s.history}
     for code, event_id in acks.webhooks - seen:
         yield lost(code, f"carrier event {event_id} answered 202, in no parcel's history")

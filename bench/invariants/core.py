@@ -30,6 +30,7 @@ class Acknowledged:
     receipts: set[tuple[str, str]] = field(default_factory=set)  # (rma id, receipt id)
     refunds: set[str] = field(default_factory=set)  # rma ids answered with nothing left to refund
     webhooks: set[tuple[str, str]] = field(default_factory=set)  # (tracking code, provider event id) answered 202
+    payment_events: set[tuple[str, str]] = field(default_factory=set)  # (order id, provider event id) answered 200
 
 
 @dataclass

@@ -18,7 +18,8 @@ MONEY_MOVED = (MovementKind.CAPTURE, MovementKind.REFUND, MovementKind.COLLECTIO
 
 
 @invariant("payment_within_bounds", "per order: refunded <= captured + collected, captured <= authorised (when a "
-                                    "provider holds an authorisation), and each movement key used once per kind")
+                                    "provider holds an authorisation), each movement key used once per kind and each "
+                                    "provider event applied once")
 def payment_within_bounds(snap: Snapshot, _: Expectations) -> Iterator[Violation]:
     for order_id, order in snap.orders.items():
         pay = order.pay
@@ -31,6 +32,8 @@ def payment_within_bounds(snap: Snapshot, _: Expectations) -> Iterator[Violation
         keys = Counter((m.kind, m.key) for m in pay.movements if m.kind in MONEY_MOVED)
         if twice := [f"{kind.value} {key}" for (kind, key), n in keys.items() if n > 1]:
             yield Violation("payment_within_bounds", order_id, f"moved twice: {twice}")
+        if again := [e for e, n in Counter(pay.applied_events).items() if n > 1]:
+            yield Violation("payment_within_bounds", order_id, f"provider events applied twice: {again}")
         if shipped_twice := [k for k, n in Counter(m.key for m in pay.movements
                                                    if m.kind == MovementKind.CAPTURE).items() if n > 1]:
             yield Violation("payment_within_bounds", order_id, f"captured twice for {shipped_twice}")

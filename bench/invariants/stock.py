@@ -100,3 +100,13 @@ def on_hand_conserved(snap: Snapshot, exp: Expectations) -> Iterator[Violation]:
             yield Violation("stock_on_hand_conserved", _where(*key),
                             f"on hand {on_hand}, expected {want} ({exp.baseline_on_hand.get(key, 0)} before, "
                             f"{moved[key]:+d} recorded since)")
+
+
+@invariant("stock_never_drifted", "the scheduled reconciliation never had to repair a stock level (no drift audit "
+                                  "record, no StockDriftRepaired): the counters were right without it")
+def never_drifted(snap: Snapshot, _: Expectations) -> Iterator[Violation]:
+    for event in snap.events_by_type("StockDriftRepaired"):
+        yield Violation("stock_never_drifted", _where(event.get("sku"), event.get("location_id")),
+                        f"reserved repaired {event.get('reserved_before')} -> {event.get('reserved_after')}")
+    if snap.kinds["reconcile_audit"] and not snap.events_by_type("StockDriftRepaired"):
+        yield Violation("stock_never_drifted", "RECONCILE_AUDIT", f"{snap.kinds['reconcile_audit']} drift repairs")
