@@ -75,10 +75,7 @@ def lines_as_first_routed(order: Order, at: datetime) -> tuple[Line, ...]:
 
 def facts_of(order: Order) -> OrderFacts:
     """What strategy conditions are matched against, from the order."""
-    req = order.request
-    return OrderFacts(channel=order.channel, country=req.shipping_address.country, region=req.shipping_address.region,
-                      fulfillment_type=req.fulfillment.type, total=order.total, currency=req.currency,
-                      skus=tuple(ln.sku for ln in req.lines), promised_by=req.promised_by)
+    return OrderFacts.of(order)
 
 
 def case_of(order: Order, record: RoutingRecord, baseline: RoutingStrategy, allow_split: bool,

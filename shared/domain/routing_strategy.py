@@ -24,7 +24,7 @@ from shared.domain.bounds import Flag, Integer
 from shared.domain.channels import ChannelId
 from shared.domain.locations import Country, LocationType
 from shared.domain.money import Amount, CurrencyCode
-from shared.domain.orders import LocationId
+from shared.domain.orders import LocationId, Order
 
 StrategyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", examples=["eu-stores-first"])]
 SkuPattern = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._*?\[\]!-]+$",
@@ -150,6 +150,15 @@ class OrderFacts(BaseModel):
     currency: str
     skus: tuple[str, ...]
     promised_by: datetime | None = None
+
+    @classmethod
+    def of(cls, order: Order) -> OrderFacts:
+        """The order as captured (not what is left of it), so every allocation step of one order,
+        and its what-if replay, is matched against the same facts."""
+        req = order.request
+        return cls(channel=order.channel, country=req.shipping_address.country, region=req.shipping_address.region,
+                   fulfillment_type=req.fulfillment.type, total=order.total, currency=req.currency,
+                   skus=tuple(ln.sku for ln in req.lines), promised_by=req.promised_by)
 
 
 class StrategyRequest(BaseModel):

@@ -143,20 +143,11 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
     return _reserve(order, expected, decision, record, levels, locations, repos, now, available_by_sku)
 
 
-def order_facts(order: Order) -> OrderFacts:
-    """What strategy conditions are matched against: the order as captured (not what is left of it),
-    so every allocation step of one order is routed by the same strategy."""
-    req = order.request
-    return OrderFacts(channel=order.channel, country=req.shipping_address.country, region=req.shipping_address.region,
-                      fulfillment_type=req.fulfillment.type, total=order.total, currency=req.currency,
-                      skus=tuple(ln.sku for ln in req.lines), promised_by=req.promised_by)
-
-
 def strategy_for(order: Order, repos: Repositories, now: datetime) -> RoutingStrategy:
     """The first matching strategy (read cached: a minute at most, no request per order). Once an
     operator released the order from a ROUTING_SHORTFALL hold, what cannot be filled follows the
     channel's policy instead of holding it again."""
-    strategy = select_strategy(repos.routing.strategies_cached(), order_facts(order), now)
+    strategy = select_strategy(repos.routing.strategies_cached(), OrderFacts.of(order), now)
     if HoldReason.ROUTING_SHORTFALL in order.released_hold_reasons:
         return strategy.model_copy(update={"when_short": None})
     return strategy
