@@ -9,7 +9,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint test-unit test-integration test-infra test-e2e bench synth clean reconcile
+.PHONY: run test lint test-unit test-integration test-infra test-e2e bench synth clean reconcile soak
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) is needed (the Lambda runtime's version): install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
@@ -50,6 +50,13 @@ test-e2e: $(STAMP)
 ## Push N orders through the local runtime and print throughput, latency and AWS calls per order.
 bench: $(STAMP)
 	$(PY) -m bench.capture_throughput
+
+## Soak: ORDERS orders through the local runtime with faults injected, then every invariant checked over the
+## whole table (bench/soak.py, docs/reliability.md). Not part of `make test` (a short one is).
+ORDERS ?= 3000
+SEED ?= 7
+soak: $(STAMP)
+	$(PY) -m bench.soak --orders $(ORDERS) --seed $(SEED)
 
 ## Run one reconciliation now against a running `make run` (POST /admin/reconcile, operator key).
 reconcile: $(STAMP)
