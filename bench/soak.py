@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -58,17 +59,53 @@ class SoakResult:
     items: Counter = field(default_factory=Counter)
     resent: dict[str, int] = field(default_factory=dict)  # messages sent again after their record was lost
     phases: dict[str, float] = field(default_factory=dict)  # seconds: setup, orders, drain, check
+    rounds: int = 1
 
 
-def run(orders: int, seed: int, workers: int = 16, rates: FaultRates | None = None, progress: bool = True) -> SoakResult:
+ROUND = 500  # orders per round: each round a fresh emulator (its GSI queries read the whole table)
+
+
+def run(orders: int, seed: int, workers: int = 16, rates: FaultRates | None = None, progress: bool = True,
+        round_size: int = ROUND) -> SoakResult:
+    """`orders` in rounds of `round_size`, each on a fresh local OMS checked over its whole table: moto
+    answers a query on an index by reading every item of the table, so one table of many thousand
+    orders would make the run slower with every order (DynamoDB's cost per query does not grow so)."""
+    say = (lambda text: print(f"... {text}", file=sys.stderr, flush=True)) if progress else (lambda text: None)
+    rates = FaultRates() if rates is None else rates
+    results = []
+    for number, start in enumerate(range(0, orders, round_size)):
+        size = min(round_size, orders - start)
+        if orders > round_size:
+            say(f"round {number + 1} of {-(-orders // round_size)}: {size} orders")
+        results.append(_round(size, seed + 7919 * number, workers, rates, say))
+    return _merged(results, seed) if len(results) > 1 else results[0]
+
+
+def _merged(results: list[SoakResult], seed: int) -> SoakResult:
+    merged = SoakResult(sum(r.orders for r in results), seed, sum(r.seconds for r in results), Report(), Counter(),
+                        Counter(), [], Counter(), rounds=len(results))
+    for r in results:
+        merged.report.checked = list(dict.fromkeys(merged.report.checked + r.report.checked))
+        merged.report.skipped = list(dict.fromkeys(merged.report.skipped + r.report.skipped))
+        merged.report.violations += r.report.violations
+        merged.faults.update(r.faults)
+        merged.redriven.update(r.redriven)
+        merged.outcomes += r.outcomes
+        merged.api.update(r.api)
+        merged.items.update(r.items)
+        merged.resent.update(r.resent)
+        for name, seconds in r.phases.items():
+            merged.phases[name] = merged.phases.get(name, 0.0) + seconds
+    return merged
+
+
+def _round(orders: int, seed: int, workers: int, rates: FaultRates, say) -> SoakResult:
     from infra import wiring
     from local.runtime import LocalOms
 
-    rates = FaultRates() if rates is None else rates
     outbox = Path(tempfile.mkdtemp(prefix="oms-soak-outbox-"))
     saved = os.environ.get(wiring.ENV.local_outbox)
     os.environ[wiring.ENV.local_outbox] = str(outbox)
-    say = (lambda text: print(f"... {text}", file=sys.stderr, flush=True)) if progress else (lambda text: None)
     say("starting the local OMS")
     oms = LocalOms(port=0, retry_delay_s=1).start()
     dynamodb = emulator_client("dynamodb", oms.emulator_url, pool=workers + 4)
@@ -94,7 +131,8 @@ def run(orders: int, seed: int, workers: int = 16, rates: FaultRates | None = No
             for done, outcome in enumerate(pool.map(script.run, range(orders)), 1):
                 outcomes.append(outcome)
                 if done % 25 == 0:
-                    say(f"{time.monotonic() - started:.0f} s: {done} orders done, {sum(faults.counts.values())} faults")
+                    say(f"{time.monotonic() - started:.0f} s: {done} of {orders} orders done, "
+                        f"{sum(faults.counts.values())} faults")
         stop.set()
         restocker.join()
         phases["orders"] = time.monotonic() - started - sum(phases.values())
@@ -116,6 +154,7 @@ def run(orders: int, seed: int, workers: int = 16, rates: FaultRates | None = No
     finally:
         faults.close()
         oms.stop()
+        shutil.rmtree(outbox, ignore_errors=True)
         if saved is None:
             os.environ.pop(wiring.ENV.local_outbox, None)
         else:
@@ -213,8 +252,8 @@ def report(r: SoakResult) -> str:
     happened = Counter(e.split(",")[0] if e.startswith("returned") else e for o in r.outcomes for e in o.events)
     gave_up = [o for o in r.outcomes if o.problem]
     phases = ", ".join(f"{name} {s:.0f} s" for name, s in r.phases.items())
-    lines = [f"soak: {r.orders} orders, seed {r.seed}, {r.seconds:.0f} s ({phases}); table items: "
-             f"{sum(r.items.values())}", ""]
+    lines = [f"soak: {r.orders} orders in {r.rounds} round(s), seed {r.seed}, {r.seconds:.0f} s ({phases}); table "
+             f"items: {sum(r.items.values())}", ""]
     lines.append(table([("orders", r.orders), *((f"  final {s}", n) for s, n in sorted(finals.items())),
                         *((f"  {e}", n) for e, n in sorted(happened.items())),
                         ("restock adjustments", r.api["restock adjustments"]),
@@ -244,6 +283,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=int(os.environ.get("ORDERS", 3000)))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SEED", 7)))
     parser.add_argument("--workers", type=int, default=16, help="orders in flight at once")
+    parser.add_argument("--round", type=int, default=ROUND, help="orders per fresh local OMS (each checked whole)")
     parser.add_argument("--no-faults", action="store_true", help="inject nothing (a baseline)")
     args = parser.parse_args()
     quiet()
@@ -253,7 +293,8 @@ def main() -> None:
     os.environ.setdefault("OMS_LOG_LEVEL", "CRITICAL")
 
     logging.getLogger("oms.local").setLevel(logging.CRITICAL)  # injected failures are expected; the report counts them
-    result = run(args.orders, args.seed, args.workers, FaultRates.off() if args.no_faults else None)
+    result = run(args.orders, args.seed, args.workers, FaultRates.off() if args.no_faults else None,
+                 round_size=args.round)
     print(report(result))
     sys.exit(1 if result.report.violations else 0)
 
