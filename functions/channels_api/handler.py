@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from shared.adapters.api_keys import api_keys
 from shared.domain.channels import Channel, ChannelSettings
 from shared.domain.orders import Sku
-from shared.domain.stock_feed import channel_sku
 from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator
 from shared.http.channel_views import ChannelStock, ChannelWritten, RejectedPayload
@@ -18,7 +17,6 @@ from shared.http.openapi import CHANNELS, described
 from shared.repositories import repositories
 from shared.services import channels
 from shared.services.clock import utc_now
-from shared.services.stock_feed import current_figure
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
@@ -70,6 +68,9 @@ def _visible(channel_id: str) -> Channel:
 @app.get("/channels/<channel_id>/stock", summary="The available-to-sell figure the channel is told for a SKU",
          **described(CHANNELS, 200, 403, 404, 422))
 def stock(channel_id: ChannelPath, sku: Annotated[Sku, Query()]) -> ChannelStock:
+    from shared.domain.stock_feed import channel_sku  # with its route: the stock feed is only this route's
+    from shared.services.stock_feed import current_figure
+
     channel = _visible(channel_id)
     figure = current_figure(channel, sku, repositories())
     return ChannelStock(channel_id=channel_id, sku=sku, channel_sku=channel_sku(channel.settings, sku),

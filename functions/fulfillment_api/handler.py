@@ -14,7 +14,7 @@ from shared.http.api import API_KEY_SCHEME, api_handler, install, require_operat
 from shared.http.fulfillment_views import FulfillmentOrderView as View
 from shared.http.openapi import FULFILMENT, described
 from shared.repositories import repositories
-from shared.services import fulfillment, rerouting
+from shared.services import fulfillment
 from shared.services.clock import utc_now
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -67,6 +67,8 @@ def ship(fulfillment_order_id: FulfillmentOrderId, body: views.ShipBody) -> view
 @app.post("/fulfillment-orders/<fulfillment_order_id>/reject", **described(FULFILMENT, 200, *BODY_ERRORS),
           summary="The location cannot fulfil it: re-route to the next best location, or back to backorder")
 def reject(fulfillment_order_id: FulfillmentOrderId, body: views.RejectBody) -> View:
+    from shared.services import rerouting  # with its route: rerouting loads the routing domain
+
     return View.of(rerouting.reject_fulfillment_order(fulfillment_order_id, body.reason, require_operator(app),
                                                       repositories(), repositories().channels.policy, utc_now()))
 

@@ -11,7 +11,6 @@ from shared.http.openapi import LOCATIONS, described
 from shared.http.params import LocationPath
 from shared.repositories import repositories
 from shared.services.clock import utc_now
-from shared.services.inventory import put_location
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
@@ -22,6 +21,8 @@ install(app)
          **described(LOCATIONS, 200, 400, 403, 413, 415, 422))
 def put(location_id: LocationPath, location: LocationRequest) -> Location:
     require_operator(app)
+    from shared.services.inventory import put_location  # with its route: the inventory use cases are heavy
+
     return put_location(location_id, location, repositories(), utc_now())
 
 

@@ -17,8 +17,7 @@ from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, req
 from shared.http.openapi import ORDERS, described
 from shared.observability import count
 from shared.repositories import repositories
-from shared.services import line_cancellation, order_actions
-from shared.services.capture import capture_order
+from shared.services import order_actions
 from shared.services.clock import utc_now
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -31,6 +30,9 @@ install(app)
                       success_description="Stored (duplicate: false), or stored before under this channel_order_id "
                                           "with the same body (duplicate: true); allocation follows"))
 def post_order(order: OrderRequest) -> Response[views.OrderAccepted]:
+    # Capture's and cancellation's use cases load with their route: a cold start that reads pays for neither.
+    from shared.services.capture import capture_order
+
     result = capture_order(order, require_channel(app), repositories(), utc_now(),
                            PaymentProvider(settings().payment_provider))
     if result.created:
@@ -69,6 +71,8 @@ def orders(
 @app.post("/orders/<order_id>/cancel", summary="Cancel before shipping: the whole order or some lines",
           description=views.CancelBody.__doc__, **described(ORDERS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
 def cancel(order_id: params.OrderIdPath, body: Annotated[views.CancelBody | None, Body()] = None) -> Order:
+    from shared.services import line_cancellation
+
     ask = (body or views.CancelBody()).cancel_request()
     return line_cancellation.cancel(order_id, principal(app), ask, repositories(), utc_now())
 
