@@ -29,9 +29,15 @@ def cdk_json_context() -> dict:
     return json.loads((REPO_ROOT / "cdk.json").read_text()).get("context", {})
 
 
-def build_app(outdir: str | None = None) -> App:
+def flag(value: object) -> bool:
+    """A boolean context value: cdk.json gives true/false, `-c oms:snapStart=true` gives the string."""
+    return value is True or str(value).lower() in ("true", "1", "yes")
+
+
+def build_app(outdir: str | None = None, context: dict | None = None) -> App:
     # Context given here is the default; the CLI's CDK_CONTEXT_JSON (cdk.json, -c) overrides it.
-    app = App(context=cdk_json_context(), outdir=outdir)
+    # `context` overrides cdk.json's, as `-c` would (the tests' other deploy options).
+    app = App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
     OmsStack(
         app, STACK_NAME,
         bus_name=app.node.try_get_context("oms:busName") or wiring.DEFAULTS.bus_name,
@@ -40,6 +46,7 @@ def build_app(outdir: str | None = None) -> App:
         label_carrier=app.node.try_get_context("oms:labelCarrier") or wiring.DEFAULTS.label_carrier,
         schedule_minutes=app.node.try_get_context("oms:scheduleMinutes") or {},
         extra_environment=app.node.try_get_context("oms:environment") or {},
+        snap_start=flag(app.node.try_get_context("oms:snapStart")),
     )
     # Any AwsSolutions finding not fixed or acknowledged (with its reason) fails the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -32,7 +32,7 @@ class OmsStack(Stack):
     def __init__(self, scope: Construct, id: str, *, bus_name: str, powertools_version: str,
                  email_sender: str = wiring.DEFAULTS.email_sender, label_carrier: str = wiring.DEFAULTS.label_carrier,
                  schedule_minutes: dict[str, int] | None = None, extra_environment: dict[str, str] | None = None,
-                 **kwargs) -> None:
+                 snap_start: bool = False, **kwargs) -> None:
         super().__init__(scope, id, description="Serverless order management system", **kwargs)
         table = OrdersTable(self, "Orders").table
         bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
@@ -63,12 +63,15 @@ class OmsStack(Stack):
         built: list[OmsFunction] = []
         for spec in wiring.with_schedules(schedule_minutes or {}):
             principals = {wiring.ENV.principals: keys.principals_json()} if spec.needs_api_principals else {}
+            # SnapStart (cdk.json `oms:snapStart`) for the functions behind the API only: a queue consumer's
+            # cold start delays no caller, and each snapshot is billed while its version exists.
             fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code,
-                             layers=layers.for_function(spec.layers), environment={**environment, **principals})
+                             layers=layers.for_function(spec.layers), environment={**environment, **principals},
+                             snap_start=snap_start and bool(spec.routes))
             fn.grant(table, bus, labels=labels, documents=documents, carrier_secret=carrier_secret,
                      payment_secret=payment_secret, email_identities=email_identities)
             add_triggers(fn, table=table, bus=bus)
-            functions[spec.name] = fn.function
+            functions[spec.name] = fn.invoke_target
             built.append(fn)
         # Direct sends (wiring `sends_to`): the sender may send to that queue and nothing else.
         queues = {t.spec.name: t.queue for fn in built for t in fn.node.children if isinstance(t, QueueTrigger)}

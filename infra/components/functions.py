@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -23,8 +23,15 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
 class OmsFunction(Construct):
+    """`snap_start`: Lambda SnapStart on published versions (cdk.json `oms:snapStart`, API functions only):
+    each deployment publishes a version, Lambda snapshots it once initialised, and the alias `live`,
+    which the API invokes, points at it. The replaced version is deleted, not retained: each version's
+    snapshot is billed for as long as the version exists. The runtime hooks are shared/snapstart.py."""
+
+    SNAP_START_ALIAS = "live"
+
     def __init__(self, scope: Construct, id: str, *, spec: wiring.Function, code: lambda_.Code,
-                 layers: list[lambda_.ILayerVersion], environment: dict[str, str]) -> None:
+                 layers: list[lambda_.ILayerVersion], environment: dict[str, str], snap_start: bool = False) -> None:
         super().__init__(scope, id)
         self.spec = spec
         log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
@@ -48,7 +55,14 @@ class OmsFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=self.role,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY) if snap_start else None,
         )
+        # What invokers call: the alias of the published version with SnapStart, else the function ($LATEST).
+        self.invoke_target: lambda_.IFunction = self.function
+        if snap_start:
+            self.invoke_target = lambda_.Alias(self, "Live", alias_name=self.SNAP_START_ALIAS,
+                                               version=self.function.current_version)
         self.function.metric_errors(period=Duration.minutes(5), statistic="Sum").create_alarm(
             self, "ErrorsAlarm",
             alarm_description=f"{spec.name} raised errors",

@@ -126,7 +126,11 @@ def _field(loc: tuple) -> str:
 
 
 def install(app: APIGatewayRestResolver) -> None:
-    """The error handlers, for every route of `app`."""
+    """The error handlers, for every route of `app`; and, in Lambda, the SnapStart runtime hooks that
+    build its routes and clients before a snapshot and renew the clients after a restore."""
+    from shared import snapstart
+
+    snapstart.prepare(app)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:

@@ -335,6 +335,14 @@ def test_orders_api_may_not_put_events(resources, function_ids):
     assert "events:PutEvents" not in actions_on(statements_of(resources, function_ids["orders-api"]), None)
 
 
+def test_snap_start_is_off_by_default(resources):
+    # cdk.json `oms:snapStart` false: no snapshots, no versions to pay for; the API invokes $LATEST.
+    # With it on: tests/infra/test_snapstart.py.
+    assert cdk_json_context()["oms:snapStart"] is False
+    assert not any("SnapStart" in f["Properties"] for f in of_type(resources, "AWS::Lambda::Function").values())
+    assert of_type(resources, "AWS::Lambda::Version") == of_type(resources, "AWS::Lambda::Alias") == {}
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_every_function_has_an_errors_alarm(resources, function_ids, name):
     assert any(a["Properties"]["MetricName"] == "Errors"
