@@ -8,9 +8,11 @@ make one call. The guide's target is a median within 1.5x of that baseline. Two 
 libraries alone cost an API and a queue function (Powertools, pydantic) before any code of ours.
 The package is what the stack deploys for the function (bench/package_size.py). Finally the slowest
 function is run once more under `python -X importtime` to show which modules its cold start spends
-time on.
+time on. With --as-deployed, the children run our code from those bundles and write no byte code:
+as in Lambda, where the code and the layers are read-only and ship no .pyc, so Python compiles every
+module of ours at every cold start.
 
-    python -m bench.cold_start [--repeats 5] [--only NAME ...]
+    python -m bench.cold_start [--repeats 5] [--only NAME ...] [--as-deployed]
 """
 
 from __future__ import annotations
@@ -55,10 +57,10 @@ def child_environment(endpoint: str) -> dict[str, str]:
     }
 
 
-def cold_start(module: str, event: dict, env: dict, importtime: bool = False) -> tuple[dict, str]:
+def cold_start(module: str, event: dict, env: dict, importtime: bool = False, cwd: Path = ROOT) -> tuple[dict, str]:
     cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "bench.cold_child",
            module, json.dumps(event)]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith(MARK)), None)
     if line is None:
         raise RuntimeError(f"{module} failed:\n{done.stderr[-3000:]}")
@@ -86,23 +88,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", "-r", type=int, default=5, help="cold starts per function (default 5)")
     parser.add_argument("--only", nargs="*", metavar="NAME", help="these functions only (wiring names)")
+    parser.add_argument("--as-deployed", action="store_true",
+                        help="run our code from the stack's bundles without byte code, as Lambda does (the layer "
+                             "and the code are read-only: Python compiles every module at every cold start)")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="oms-cold-") as tmp:
+        run(args, Path(tmp))
+
+
+def deployed(bundles: dict[str, Path], tmp: Path) -> Path:
+    """A directory to run the children from where `functions` and `shared` are the stack's bundles."""
+    run_dir = tmp / "run"
+    run_dir.mkdir()
+    (run_dir / "functions").symlink_to(bundles["code"], target_is_directory=True)
+    (run_dir / "shared").symlink_to(bundles["shared"] / "python" / "shared", target_is_directory=True)
+    return run_dir
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
 
     import boto3
 
     from bench.common import REGION, quiet, table
-    from bench.package_size import package_sizes, total
+    from bench.package_size import bundle, package_sizes, total
     from infra import wiring
     from local.emulator import provision, start_moto
 
     functions = [fn for fn in wiring.FUNCTIONS if not args.only or fn.name in args.only]
-    sizes = {name: total(parts) for name, parts in package_sizes(functions).items()}
+    bundles = bundle(tmp)
+    sizes = {name: total(parts) for name, parts in package_sizes(functions, bundles).items()}
+    cwd = deployed(bundles, tmp) if args.as_deployed else ROOT
     quiet()
     server, endpoint = start_moto()
     try:
         session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
         stream_arn = provision(session, endpoint, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name).stream_arn
         env = child_environment(endpoint)
+        if args.as_deployed:  # bench/ from the repository; functions/ and shared/ from cwd, never compiled to disk
+            env |= {"PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
         table_name = wiring.DEFAULTS.table_name
         floor_events = {FLOOR_API: api_event(wiring.function("orders-api")),
                         FLOOR_SQS: sqs_event(wiring.function("allocate-orders"))}
@@ -113,7 +136,7 @@ def main() -> None:
         for n in range(args.repeats):  # round robin, so drift on the box affects every function alike
             print(f"... round {n + 1}/{args.repeats}", file=sys.stderr, flush=True)
             for name, (module, event) in cases.items():
-                sample = cold_start(module, event, env)[0]
+                sample = cold_start(module, event, env, cwd=cwd)[0]
                 samples[name].append(sample | {"total_ms": sample["import_ms"] + sample["invoke_ms"]})
 
         def median(name: str, key: str) -> float:
@@ -126,7 +149,8 @@ def main() -> None:
                  f"{sizes[name].zipped / 1e6:.2f}" if name in sizes else "-",
                  samples[name][-1]["outcome"]) for name in cases]
         print(f"\ncold start, median of {args.repeats} fresh interpreters (ms); target <= {TARGET_RATIO}x baseline;"
-              " package: function code + our layers as the stack deploys them (MB)")
+              " package: function code + our layers as the stack deploys them (MB)"
+              + ("; as deployed: our code without byte code" if args.as_deployed else ""))
         print(table(rows, ["function", "import", "1st invoke", "total", "x baseline", "package", "zipped",
                            "1st invoke answered"]))
         print("(package: not counting AWS's Powertools layer and the runtime's boto3, the same for every function)")
@@ -134,8 +158,8 @@ def main() -> None:
         print(f"\nworst: {worst[0]} at {worst[4]:.2f}x the baseline ({worst[3]:.0f} ms vs {floor:.0f} ms)")
 
         module, event = cases[worst[0]]
-        own = import_times(cold_start(module, event, env, importtime=True)[1])
-        floor_modules = import_times(cold_start(*cases[BASELINE_NAME], env, importtime=True)[1])
+        own = import_times(cold_start(module, event, env, importtime=True, cwd=cwd)[1])
+        floor_modules = import_times(cold_start(*cases[BASELINE_NAME], env, importtime=True, cwd=cwd)[1])
         print(f"\n{worst[0]} under -X importtime (a slower clock: compare, don't add): top modules by own time")
         print(table(sorted(own.items(), key=lambda kv: -kv[1])[:10], ["module", "self ms"]))
         print("\n... and what it imports beyond the baseline (boto3 and its dependencies), by package")

@@ -41,23 +41,28 @@ def measure(directory: Path) -> Size:
     return Size(unzipped, len(buffer.getvalue()))
 
 
-def package_sizes(functions) -> dict[str, dict[str, Size]]:
-    """Per function name: {"code": ..., "shared": ..., <optional layer>: ...}."""
+def bundle(out: Path) -> dict[str, Path]:
+    """The stack's bundles under `out`, each directory as Lambda unpacks it: "code" (all of functions/,
+    at /var/task), "shared" and the optional layers (their python/ under /opt/python)."""
     from infra.components.layers import DOCUMENT_DISTRIBUTIONS, PYTHON_CACHES, CopyDistributions, CopySharedPackage
     from infra.wiring import DOCUMENTS_LAYER
 
     ignored = shutil.ignore_patterns(*(pattern.rsplit("/", 1)[-1] for pattern in PYTHON_CACHES))
     bundlers: dict[str, CopySharedPackage | CopyDistributions] = {
         "shared": CopySharedPackage(ROOT / "shared"), DOCUMENTS_LAYER: CopyDistributions(DOCUMENT_DISTRIBUTIONS)}
+    bundles = {"code": out / "code"}
+    shutil.copytree(ROOT / "functions", bundles["code"], ignore=ignored)
+    for name, bundler in bundlers.items():
+        bundles[name] = out / name
+        bundles[name].mkdir()
+        bundler.try_bundle(str(bundles[name]), image=None)  # type: ignore[arg-type]  # local bundlers never read it
+    return bundles
+
+
+def package_sizes(functions, bundles: dict[str, Path] | None = None) -> dict[str, dict[str, Size]]:
+    """Per function name: {"code": ..., "shared": ..., <optional layer>: ...}, of `bundles` (else bundled here)."""
     with tempfile.TemporaryDirectory(prefix="oms-package-") as tmp:
-        code = Path(tmp) / "code"
-        shutil.copytree(ROOT / "functions", code, ignore=ignored)
-        sizes = {"code": measure(code)}
-        for name, bundler in bundlers.items():
-            out = Path(tmp) / name
-            out.mkdir()
-            bundler.try_bundle(str(out), image=None)  # type: ignore[arg-type]  # local bundlers never read it
-            sizes[name] = measure(out)
+        sizes = {name: measure(path) for name, path in (bundles or bundle(Path(tmp))).items()}
     return {fn.name: {part: sizes[part] for part in ("code", "shared", *fn.layers)} for fn in functions}
 
 
