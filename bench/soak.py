@@ -165,9 +165,9 @@ def _stock_up(api: Api, rng: random.Random) -> None:
     """Little stock at the EU locations, so orders race for it, backorder, and wait for restocks."""
     from local.demo import PRODUCTS
 
-    for sku in PRODUCTS:
-        for location_id in EU_LOCATIONS:
-            api.call("PUT", f"/inventory/{sku}/{location_id}", "operator", {"on_hand": rng.randint(3, 15)})
+    rows = [f"{sku},{location_id},{rng.randint(3, 15)}" for sku in PRODUCTS for location_id in EU_LOCATIONS]
+    api.call("POST", "/inventory/import", "operator", data="\n".join(rows).encode(),
+             headers={"Content-Type": "text/csv"})
 
 
 def _restock(api: Api, rng: random.Random, stop: threading.Event, run_id: str) -> None:
@@ -227,7 +227,7 @@ def _drain(oms, faults: Faults, timeout: float = 600.0) -> Counter:
     redriven: Counter[str] = Counter()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if time.monotonic() - faults.last_invocation < 3.0 or not _queues_empty(sqs, queues.values()):
+        if time.monotonic() - faults.last_invocation < 2.0 or not _queues_empty(sqs, queues.values()):
             time.sleep(0.5)
             continue
         moved = 0

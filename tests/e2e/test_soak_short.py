@@ -11,7 +11,7 @@ from bench.soak_faults import KINDS, FaultRates
 
 pytestmark = pytest.mark.e2e
 
-ORDERS = 60
+ORDERS = 40
 SEED = 20261204
 # Higher than the long soak's rates, so that each kind of fault happens in a run this short.
 RATES = FaultRates(throttled=0.02, transaction_cancelled=0.06, timeout_before=0.01, timeout_after=0.02, died=0.05,
