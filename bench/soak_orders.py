@@ -29,6 +29,7 @@ PRICES = (Decimal("19.99"), Decimal("24.50"), Decimal("9.95"), Decimal("34.00"))
 TRACKING = ("IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED")
 FINAL = frozenset({"CANCELLED", "REJECTED", "DELIVERED"})
 PATIENCE_S = 8.0  # how long a script waits for restocks before cancelling what is still backordered
+DEADLINE_S = 240.0  # a script stops driving an order that has not got anywhere by then (the drain redrives)
 
 
 @dataclass
@@ -207,9 +208,13 @@ class OrderScript:
         done: set[str] = set()
         rejected, parcels = False, 0
         waiting_since = None
+        deadline = time.monotonic() + DEADLINE_S
         while True:
             order = self.table.order(order_id)
             if order["status"] in FINAL:
+                return
+            if order["status"] in ("RECEIVED", "ON_HOLD") or time.monotonic() > deadline:
+                out.events.append(f"left {order['status']}")  # its message is in a DLQ: the drain redrives it
                 return
             moved = False
             for fo_id in order["fulfillment_order_ids"]:
