@@ -1,7 +1,7 @@
 """Soak: thousands of orders through the local runtime with faults injected, then every invariant of
 PRODUCT.md checked over the whole table.
 
-    python -m bench.soak [--orders 3000] [--seed 7] [--workers 16] [--no-faults]     (make soak)
+    python -m bench.soak [--orders 3000] [--seed 7] [--workers 16] [--round 250] [--no-faults]   (make soak)
 
 The whole local OMS runs in this process (bench/order_lifecycle.py does the same): moto in a child
 process, the API and the event sources here. Each order lives a seeded random life
@@ -15,6 +15,7 @@ a Lambda dying mid-batch, a payment provider's lost answer); the clients retry 5
 
 Then faults stop, the queues drain, what SQS parked in a DLQ is redriven (what an operator does),
 and the checker (bench/invariants) reads the whole table and reports each invariant's violations.
+Orders run in rounds (`--round`), each on a fresh local OMS checked over its whole table.
 The figures go to stdout (docs/reliability.md shows a run); the exit status is 1 on any violation.
 """
 
