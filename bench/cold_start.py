@@ -10,9 +10,11 @@ The package is what the stack deploys for the function (bench/package_size.py). 
 function is run once more under `python -X importtime` to show which modules its cold start spends
 time on. With --as-deployed, the children run our code from those bundles and write no byte code:
 as in Lambda, where the code and the layers are read-only and ship no .pyc, so Python compiles every
-module of ours at every cold start.
+module of ours at every cold start. With --compare DIR, the functions of another checkout (an
+earlier commit's worktree) run in the same rounds and are divided by the same baseline: a before and
+after that one busy moment on the box does not skew.
 
-    python -m bench.cold_start [--repeats 5] [--only NAME ...] [--as-deployed]
+    python -m bench.cold_start [--repeats 5] [--only NAME ...] [--as-deployed] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -57,9 +59,14 @@ def child_environment(endpoint: str) -> dict[str, str]:
     }
 
 
+# Runs this checkout's bench/cold_child.py with the working directory first on sys.path: in another
+# checkout (--compare), its functions/ and shared/ are the ones imported.
+CHILD_ELSEWHERE = f"import runpy; runpy.run_path({str(ROOT / 'bench' / 'cold_child.py')!r}, run_name='__main__')"
+
+
 def cold_start(module: str, event: dict, env: dict, importtime: bool = False, cwd: Path = ROOT) -> tuple[dict, str]:
-    cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "bench.cold_child",
-           module, json.dumps(event)]
+    child = ["-m", "bench.cold_child"] if cwd == ROOT else ["-c", CHILD_ELSEWHERE]
+    cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), *child, module, json.dumps(event)]
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith(MARK)), None)
     if line is None:
@@ -88,6 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", "-r", type=int, default=5, help="cold starts per function (default 5)")
     parser.add_argument("--only", nargs="*", metavar="NAME", help="these functions only (wiring names)")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="another checkout (e.g. a git worktree of an earlier commit) whose functions are "
+                             "measured in the same rounds, against the same baseline samples")
     parser.add_argument("--as-deployed", action="store_true",
                         help="run our code from the stack's bundles without byte code, as Lambda does (the layer "
                              "and the code are read-only: Python compiles every module at every cold start)")
@@ -132,26 +142,35 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         cases: dict[str, tuple[str, dict]] = {BASELINE_NAME: (BASELINE, {"table": table_name})}
         cases |= {name: (floor, {"table": table_name, "event": floor_events[floor]}) for name, floor in FLOORS.items()}
         cases |= {fn.name: (fn.module, first_event(fn, stream_arn)) for fn in functions}
+        # The other checkout's function of the same name, where it has one, given the same event.
+        compared = {name: case for name, case in cases.items() if args.compare and name in sizes
+                    and (args.compare / "functions" / (case[0].replace(".", "/") + ".py")).exists()}
         samples: dict[str, list[dict]] = defaultdict(list)
+        others: dict[str, list[dict]] = defaultdict(list)
         for n in range(args.repeats):  # round robin, so drift on the box affects every function alike
             print(f"... round {n + 1}/{args.repeats}", file=sys.stderr, flush=True)
             for name, (module, event) in cases.items():
-                sample = cold_start(module, event, env, cwd=cwd)[0]
-                samples[name].append(sample | {"total_ms": sample["import_ms"] + sample["invoke_ms"]})
+                for into, where in ((samples, cwd), *([(others, args.compare)] if name in compared else [])):
+                    sample = cold_start(module, event, env, cwd=where)[0]
+                    into[name].append(sample | {"total_ms": sample["import_ms"] + sample["invoke_ms"]})
 
-        def median(name: str, key: str) -> float:
-            return statistics.median(s[key] for s in samples[name])
+        def median(name: str, key: str, of: dict[str, list[dict]] = samples) -> float:
+            return statistics.median(s[key] for s in of[name])
 
         floor = median(BASELINE_NAME, "total_ms")
         rows = [(name, median(name, "import_ms"), median(name, "invoke_ms"), median(name, "total_ms"),
                  median(name, "total_ms") / floor,
+                 *((f"{median(name, 'total_ms', others):.0f}", f"{median(name, 'total_ms', others) / floor:.2f}")
+                   if name in compared else ("-", "-"))[:2 if args.compare else 0],
                  f"{sizes[name].unzipped / 1e6:.2f}" if name in sizes else "-",
                  f"{sizes[name].zipped / 1e6:.2f}" if name in sizes else "-",
                  samples[name][-1]["outcome"]) for name in cases]
         print(f"\ncold start, median of {args.repeats} fresh interpreters (ms); target <= {TARGET_RATIO}x baseline;"
               " package: function code + our layers as the stack deploys them (MB)"
-              + ("; as deployed: our code without byte code" if args.as_deployed else ""))
-        print(table(rows, ["function", "import", "1st invoke", "total", "x baseline", "package", "zipped",
+              + ("; as deployed: our code without byte code" if args.as_deployed else "")
+              + (f"; compared: {args.compare}" if args.compare else ""))
+        print(table(rows, ["function", "import", "1st invoke", "total", "x baseline",
+                           *(["compared total", "compared x"] if args.compare else []), "package", "zipped",
                            "1st invoke answered"]))
         print("(package: not counting AWS's Powertools layer and the runtime's boto3, the same for every function)")
         worst = max((r for r in rows if r[0] in sizes), key=lambda r: r[3])
