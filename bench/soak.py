@@ -63,7 +63,7 @@ class SoakResult:
     rounds: int = 1
 
 
-ROUND = 250  # orders per round: each round a fresh emulator (its GSI queries read the whole table)
+ROUND = 150  # orders per round: each round a fresh emulator (its GSI queries read the whole table)
 
 
 def run(orders: int, seed: int, workers: int = 16, rates: FaultRates | None = None, progress: bool = True,
