@@ -79,6 +79,8 @@ def run(orders: int, seed: int, workers: int = 16, rates: FaultRates | None = No
         if orders > round_size:
             say(f"round {number + 1} of {-(-orders // round_size)}: {size} orders")
         results.append(_round(size, seed + 7919 * number, workers, rates, say))
+        say(f"round {number + 1}: {len(results[-1].report.violations)} violations, "
+            f"{sum(results[-1].faults.values())} faults")
     return _merged(results, seed) if len(results) > 1 else results[0]
 
 
