@@ -142,15 +142,17 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         cases: dict[str, tuple[str, dict]] = {BASELINE_NAME: (BASELINE, {"table": table_name})}
         cases |= {name: (floor, {"table": table_name, "event": floor_events[floor]}) for name, floor in FLOORS.items()}
         cases |= {fn.name: (fn.module, first_event(fn, stream_arn)) for fn in functions}
-        # The other checkout's function of the same name, where it has one, given the same event.
-        compared = {name: case for name, case in cases.items() if args.compare and name in sizes
-                    and (args.compare / "functions" / (case[0].replace(".", "/") + ".py")).exists()}
+        # The other checkout's function of the same name, where it has one, given the same event; as deployed,
+        # the repository's own (with its byte code).
+        other = args.compare or (ROOT if args.as_deployed else None)
+        compared = {name: case for name, case in cases.items() if other and name in sizes
+                    and (other / "functions" / (case[0].replace(".", "/") + ".py")).exists()}
         samples: dict[str, list[dict]] = defaultdict(list)
         others: dict[str, list[dict]] = defaultdict(list)
         for n in range(args.repeats):  # round robin, so drift on the box affects every function alike
             print(f"... round {n + 1}/{args.repeats}", file=sys.stderr, flush=True)
             for name, (module, event) in cases.items():
-                for into, where in ((samples, cwd), *([(others, args.compare)] if name in compared else [])):
+                for into, where in ((samples, cwd), *([(others, other)] if other and name in compared else [])):
                     sample = cold_start(module, event, env, cwd=where)[0]
                     into[name].append(sample | {"total_ms": sample["import_ms"] + sample["invoke_ms"]})
 
@@ -161,16 +163,16 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         rows = [(name, median(name, "import_ms"), median(name, "invoke_ms"), median(name, "total_ms"),
                  median(name, "total_ms") / floor,
                  *((f"{median(name, 'total_ms', others):.0f}", f"{median(name, 'total_ms', others) / floor:.2f}")
-                   if name in compared else ("-", "-"))[:2 if args.compare else 0],
+                   if name in compared else ("-", "-"))[:2 if other else 0],
                  f"{sizes[name].unzipped / 1e6:.2f}" if name in sizes else "-",
                  f"{sizes[name].zipped / 1e6:.2f}" if name in sizes else "-",
                  samples[name][-1]["outcome"]) for name in cases]
         print(f"\ncold start, median of {args.repeats} fresh interpreters (ms); target <= {TARGET_RATIO}x baseline;"
               " package: function code + our layers as the stack deploys them (MB)"
               + ("; as deployed: our code without byte code" if args.as_deployed else "")
-              + (f"; compared: {args.compare}" if args.compare else ""))
+              + (f"; compared: {other}" + (" (with byte code)" if other == ROOT else "") if other else ""))
         print(table(rows, ["function", "import", "1st invoke", "total", "x baseline",
-                           *(["compared total", "compared x"] if args.compare else []), "package", "zipped",
+                           *(["compared total", "compared x"] if other else []), "package", "zipped",
                            "1st invoke answered"]))
         print("(package: not counting AWS's Powertools layer and the runtime's boto3, the same for every function)")
         worst = max((r for r in rows if r[0] in sizes), key=lambda r: r[3])
