@@ -19,6 +19,8 @@ from shared.domain.fulfillment import (
     order_progress,
 )
 from shared.domain.orders import TRANSITIONS, Order, OrderStatus
+from shared.domain.returns import TRANSITIONS as RETURN_TRANSITIONS
+from shared.domain.returns import ReturnStatus
 from shared.domain.tracking import ShipmentStatus, event_namespace, moves_forward
 
 S, F = OrderStatus, FulfillmentStatus
@@ -169,3 +171,20 @@ def one_order_per_channel_order_id(snap: Snapshot, _: Expectations) -> Iterator[
         if key not in by_key:
             yield Violation("one_order_per_channel_order_id", f"{key[0]}/{key[1]}",
                             f"key names {item.get('order_id')}, which is no order of that id")
+
+
+@invariant("return_status_legal", "every return's history moves only along the return lifecycle (REQUESTED, "
+                                  "APPROVED or DECLINED, IN_TRANSIT, RECEIVED, INSPECTED, REFUNDED, CLOSED) to its "
+                                  "status, and its order exists")
+def return_status_legal(snap: Snapshot, _: Expectations) -> Iterator[Violation]:
+    for rma, ret in snap.returns.items():
+        path = [h.status for h in ret.history] or [ReturnStatus.REQUESTED]
+        if path[0] != ReturnStatus.REQUESTED:
+            yield Violation("return_status_legal", rma, f"history starts {path[0]}, not REQUESTED")
+        for before, after in zip(path, path[1:], strict=False):
+            if after not in RETURN_TRANSITIONS[before]:
+                yield Violation("return_status_legal", rma, f"moved {before} -> {after}")
+        if path[-1] != ret.status:
+            yield Violation("return_status_legal", rma, f"status {ret.status}, history ends {path[-1]}")
+        if ret.order_id not in snap.orders:
+            yield Violation("return_status_legal", rma, f"its order {ret.order_id} does not exist")

@@ -201,6 +201,15 @@ def test_two_orders_of_one_channel_order_id_are_reported(built):
     assert "one_order_per_channel_order_id" in {v.invariant for v in report(built).violations}
 
 
+def test_a_return_moving_backwards_is_reported(built):
+    def backwards(doc):
+        doc["history"].append({"status": "APPROVED", "at": LATER.isoformat(), "by": "someone", "note": None})
+        doc["status"] = "APPROVED"
+
+    edit_doc(built, f"RETURN#{built.rma}", "RETURN", backwards)
+    assert "return_status_legal" in {v.invariant for v in report(built).violations}
+
+
 # --- events ------------------------------------------------------------------------------------------------
 
 def outbox(b: Built, detail_type: str, **match) -> list[tuple[str, str]]:
