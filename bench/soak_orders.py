@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from bench.invariants import Violation
 from bench.order_lifecycle import canonical_webhook
 from bench.soak_clients import Api, GaveUp, Table
 from local.demo import PRODUCTS
@@ -126,20 +127,20 @@ class OrderScript:
             payment = {"status": "pending", "amount": str(total), "intent_id": f"pi_soak_{self.run_id}_{plan.n}"}
         elif plan.payment == "mismatch":  # held PAYMENT_MISMATCH for a person
             payment = {"status": "paid", "amount": str(total + 1)}
-        body: dict[str, Any] = {"channel_order_id": f"SOAK-{self.run_id}-{plan.n}",
-                "customer": {"id": f"cust-{plan.n % 97}", "email": f"soak{plan.n}@example.com", "name": "Soak Buyer",
-                             "language": "en"},
-                "shipping_address": {"line1": "Soakstr. 1", "city": city, "country": country, "lat": lat, "lon": lon},
-                "lines": [{"sku": sku, "quantity": q, "unit_price": str(price)} for sku, q, price in lines],
-                "currency": "EUR", "payment": payment,
-                "promised_by": (datetime.now(UTC) + timedelta(days=3)).isoformat()}
+        body: dict[str, Any] = {
+            "channel_order_id": f"SOAK-{self.run_id}-{plan.n}",
+            "customer": {"id": f"cust-{plan.n % 97}", "email": f"soak{plan.n}@example.com", "name": "Soak Buyer",
+                         "language": "en"},
+            "shipping_address": {"line1": "Soakstr. 1", "city": city, "country": country, "lat": lat, "lon": lon},
+            "lines": [{"sku": sku, "quantity": q, "unit_price": str(price)} for sku, q, price in lines],
+            "currency": "EUR", "payment": payment, "promised_by": (datetime.now(UTC) + timedelta(days=3)).isoformat()}
         answer = self.api.call("POST", "/orders", plan.channel, body)
         order_id = answer.body["order_id"]
         if plan.capture_twice:  # the channel did not see the answer and sends it again
             again = self.api.call("POST", "/orders", plan.channel, body)
             out.events.append("captured twice")
             if again.body["order_id"] != order_id:
-                self.api.observed.append(_seen("one_order_per_channel_order_id", order_id,
+                self.api.observed.append(Violation("one_order_per_channel_order_id", order_id,
                                                f"the same capture answered {again.body['order_id']}"))
         self.api.acks.captures[(plan.channel, body["channel_order_id"])] = order_id
         return order_id
@@ -149,7 +150,7 @@ class OrderScript:
         for method, path in (("GET", f"/orders/{order_id}"), ("POST", f"/orders/{order_id}/cancel")):
             answer = self.api.call(method, path, other, {} if method == "POST" else None, ok=(200, 404, 409))
             if answer.status != 404:
-                self.api.observed.append(_seen("channel_isolation", order_id,
+                self.api.observed.append(Violation("channel_isolation", order_id,
                                                f"{other} {method} {path} answered {answer.status}"))
 
     def _held(self, plan: Plan, rng: random.Random, order_id: str, out: Outcome) -> dict:
@@ -195,7 +196,7 @@ class OrderScript:
         units = {line["sku"]: line["quantity"] for line in order["request"]["lines"]}
         sku = rng.choice(sorted(units))
         body: dict[str, Any] = {"reason": "soak: one less", "cancellation_id": f"less-{plan.n}",
-                "lines": [{"sku": sku, "quantity": 1 if units[sku] > 1 else units[sku]}]}
+                                "lines": [{"sku": sku, "quantity": 1 if units[sku] > 1 else units[sku]}]}
         for _ in range(2 if rng.random() < 0.3 else 1):  # sometimes sent twice: the same id changes nothing more
             answer = self.api.call("POST", f"/orders/{order_id}/cancel", plan.channel, body, ok=(200, 409))
             if answer.status == 200:
@@ -320,9 +321,3 @@ class OrderScript:
             self.api.call("POST", f"/returns/{rma}/refund", "operator", {})
         self.api.acks.refunds.add(rma)
         out.events.append(f"returned, {'restocked' if plan.restock_return else 'written off'}, {plan.refund_method}")
-
-
-def _seen(invariant: str, subject: str, detail: str):
-    from bench.invariants import Violation
-
-    return Violation(invariant, subject, detail)
