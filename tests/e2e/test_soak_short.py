@@ -19,7 +19,7 @@ RATES = FaultRates(throttled=0.02, transaction_cancelled=0.06, timeout_before=0.
 
 
 def test_a_short_soak_with_faults_of_every_kind_breaks_no_invariant():
-    result = soak.run(ORDERS, SEED, workers=12, rates=RATES, progress=False)
+    result = soak.run(ORDERS, SEED, workers=20, rates=RATES, progress=False)
     printed = soak.report(result)
     assert result.report.violations == [], printed
     assert {kind: result.faults[kind] for kind in KINDS if not result.faults[kind]} == {}, printed
