@@ -76,9 +76,11 @@ class OmsApi(Construct):
         # declared parameters before they cost an invocation.
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True)
-        # No test-invoke permission per method (the console's Test button): it doubled the Lambda permissions,
-        # and the stack must stay under CloudFormation's 500 resources.
-        integrations = {name: apigw.LambdaIntegration(fn, allow_test_invoke=False) for name, fn in functions.items()}
+        # One invoke permission per function, scoped to this API, rather than one per method (and one more
+        # per method for the console's Test button): the stack must stay under CloudFormation's 500
+        # resources, and a function is reachable only through the methods the API routes to it anyway.
+        integrations = {name: apigw.LambdaIntegration(fn, scope_permission_to_method=False)
+                        for name, fn in functions.items()}
         for route, fn in wiring.routes():
             self.api.root.resource_for_path(route.path).add_method(
                 route.method, integrations[fn.name],

@@ -603,3 +603,9 @@ def test_the_key_issuer_never_reads_keys_and_changes_only_what_it_tagged(resourc
         listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if "apigateway:PATCH" in listed:
             assert statement["Condition"] == {"Null": {"aws:ResourceTag/oms:channel": "false"}}
+
+
+def test_the_stack_stays_within_cloudformations_500_resources(resources):
+    """CloudFormation refuses a stack of more than 500 resources: a feature that would cross it must
+    share functions and routes (or the stack must be split) before it can be deployed."""
+    assert len(resources) <= 500, f"{len(resources)} resources"
