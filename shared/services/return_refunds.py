@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.domain.events import DomainEvent
+from shared.domain.orders import Order
 from shared.domain.principal import Principal
 from shared.domain.return_events import RefundIssued, ReturnedUnits, StoreCreditIssued
 from shared.domain.returns import RefundMethod, RefundState, Return, ReturnRefund, ReturnStatus
@@ -112,6 +113,11 @@ def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: d
                               lines=units, amount=quote.amount - exchanged, currency=quote.currency,
                               shipping=quote.shipping, restocking_fee=quote.restocking_fee, exchanged=exchanged,
                               created_at=now)
+        if refund.method is RefundMethod.STORE_CREDIT and refund.amount > (left := _creditable(order, others)):
+            # No provider refuses store credit for us: bounded here by what was paid, as a refund to the
+            # payment is by the provider (and settle_return_refund). Checked under the serialised claim.
+            raise Conflict(f"store credit of {refund.amount} {refund.currency} is more than the {left} paid and "
+                           "not yet refunded for this order", field="refund_method")
         expected = ret.version
         ret.refunds.append(refund)
         ret.version += 1
@@ -137,6 +143,21 @@ def _refunded_before(returns: list[Return]) -> tuple[dict[int, int], Decimal]:
             for line, n in refund.lines.items():
                 units[line] = units.get(line, 0) + n
     return units, shipping
+
+
+def _creditable(order: Order, returns: list[Return]) -> Decimal:
+    """What store credit may still be given for the order: paid and not yet refunded, less what its
+    returns gave or claimed outside the payment's books: store credit (it never reaches them) and refunds
+    to the payment claimed but not yet recorded on it."""
+    def outside_books(refund: ReturnRefund) -> bool:
+        if refund.state is RefundState.REFUSED:
+            return False
+        if refund.method is RefundMethod.STORE_CREDIT:
+            return True
+        return refund.state is RefundState.PENDING and refund_of(order, f"return-{refund.refund_id}") is None
+
+    claimed = sum((r.amount for ret in returns for r in ret.refunds if outside_books(r)), Decimal(0))
+    return max(order.pay.refundable - claimed, Decimal(0))
 
 
 @dataclass(frozen=True)

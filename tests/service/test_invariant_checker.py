@@ -21,6 +21,7 @@ from shared.adapters.orders_repo import OrderRepository
 from shared.domain.payments import PaymentProvider
 from shared.domain.returns import RequestedLine, ReturnReason
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
+from shared.errors import Conflict
 from shared.repositories import Repositories
 from shared.services import return_refunds, returns
 from shared.services.allocation import allocate_order
@@ -333,8 +334,6 @@ def test_a_drift_the_reconciliation_repaired_is_reported(built):
 
 # --- what the soak found --------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="store credit refunds of a return are not bounded by what was paid "
-                                       "(shared/services/return_refunds.py _move_money): see docs/reliability.md")
 def test_a_return_of_an_order_never_paid_refunds_no_store_credit(repos):
     """An order whose payment is pending (the channel settles it), released by an operator without the
     payment, shipped and delivered: its return refunded to the original payment is refused (nothing was
@@ -355,5 +354,7 @@ def test_a_return_of_an_order_never_paid_refunds_no_store_credit(repos):
     rma = returns.request_return(order_id, body, OPERATOR_PRINCIPAL, repos, LATER).rma_id
     returns.approve_return(rma, OPERATOR_PRINCIPAL, repos, LATER)
     receive(repos, rma, ("SKU-1", 1))
-    return_refunds.refund_return(rma, OPERATOR_PRINCIPAL, repos, FakeGateway(), LATER)
+    with pytest.raises(Conflict) as refused:
+        return_refunds.refund_return(rma, OPERATOR_PRINCIPAL, repos, FakeGateway(), LATER)
+    assert refused.value.field == "refund_method" and "0 paid" in refused.value.message
     assert check(load(store_items_of(repos).values()), only={"returns_within_bounds"}).violations == []
