@@ -3,6 +3,7 @@
 Access pattern (docs/data-model.md): pk=SIMULATION#<simulation id>, sk=JOB, attributes
 - `status`, `chunk` (chunks done: every chunk's write is conditioned on the number it read, so a
   redelivered message cannot add a chunk's orders twice), `expires_at` (TTL, 90 days after creation)
+- `queued`: the message for chunk `chunk` was sent (set after the send, conditioned on the chunk)
 - `doc`: the job without its figures (the request, the cursor, where it got to) as JSON
 - `state`: the figures so far (shared/domain/routing_replay.py ReplayTally), JSON compressed with zlib
   and base64-encoded: a 92-day period's load per location and day, and a sample of 50 changed orders
@@ -18,7 +19,7 @@ from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.adapters.expressions import NEW, Put, eq, ne
+from shared.adapters.expressions import NEW, Changes, Patch, Put, eq, ne
 from shared.domain.bounds import STORED
 from shared.domain.routing_simulation import SimulationJob, SimulationRequest, SimulationStatus
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
@@ -51,24 +52,31 @@ class SimulationRepository:
 
     def advance(self, job: SimulationJob, read_chunk: int) -> Put:
         """`job` (its chunk one past `read_chunk`) in place of the job as read; refused StaleVersion when
-        another worker recorded that chunk first."""
-        return Put(self._item(job), when=eq("chunk", read_chunk),
+        another worker recorded that chunk first, or the job was failed meanwhile."""
+        return Put(self._item(job), when=eq("chunk", read_chunk) & ne("status", SimulationStatus.FAILED.value),
                    refused=lambda _old: StaleVersion("simulation", job.simulation_id))
 
+    def mark_queued(self, simulation_id: str, chunk: int) -> Patch:
+        """The message for `chunk` was sent; refused StaleVersion once that chunk is recorded (or failed)."""
+        return Patch(simulation_pk(simulation_id), JOB_SK, Changes(set={"queued": True}),
+                     when=eq("chunk", chunk) & ne("status", SimulationStatus.FAILED.value),
+                     refused=lambda _old: StaleVersion("simulation", simulation_id))
+
     def finish_failed(self, job: SimulationJob, reason: str, now: datetime) -> Put:
-        """FAILED with `reason`, unless it finished meanwhile."""
+        """FAILED with `reason`, unless it finished or moved past the chunk read meanwhile."""
         failed = replace(job, status=SimulationStatus.FAILED, error=reason[:500], updated_at=now)
-        return Put(self._item(failed), when=ne("status", SimulationStatus.DONE.value),
+        return Put(self._item(failed), when=eq("chunk", job.chunk) & ne("status", SimulationStatus.DONE.value),
                    refused=lambda _old: StaleVersion("simulation", job.simulation_id))
 
     @staticmethod
     def _item(job: SimulationJob) -> dict[str, Any]:
-        doc = {k: v for k, v in asdict(job).items() if k not in ("request", "state")}
+        doc = {k: v for k, v in asdict(job).items() if k not in ("request", "state", "queued")}
         doc |= {"request": job.request.model_dump(mode="json", by_alias=True), "status": job.status.value,
                 "created_at": job.created_at.isoformat(), "updated_at": job.updated_at.isoformat(),
                 "reached": job.reached.isoformat() if job.reached else None}
         item: dict[str, Any] = {
             "pk": simulation_pk(job.simulation_id), "sk": JOB_SK, "status": job.status.value, "chunk": job.chunk,
+            "queued": job.queued,
             "doc": json.dumps(doc, separators=(",", ":")),
             "expires_at": int((job.created_at + RETENTION).timestamp()),
         }
@@ -89,4 +97,4 @@ def _job(item: dict[str, Any]) -> SimulationJob:
         requested_by=doc["requested_by"], created_at=datetime.fromisoformat(doc["created_at"]),
         updated_at=datetime.fromisoformat(doc["updated_at"]), chunk=int(doc["chunk"]), cursor=doc.get("cursor"),
         reached=datetime.fromisoformat(doc["reached"]) if doc.get("reached") else None, state=state,
-        error=doc.get("error"))
+        error=doc.get("error"), queued=bool(item.get("queued", True)))  # jobs from before the flag: as queued

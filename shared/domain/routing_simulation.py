@@ -126,6 +126,10 @@ class SimulationJob:
     reached: datetime | None = None  # creation time of the last order read
     state: dict[str, Any] | None = None  # ReplayTally.to_state()
     error: str | None = None
+    # The message for chunk `chunk` was sent (at least once). False between writing a chunk (or the job)
+    # and queueing the next: a redelivered message of the chunk before, or a read of the job once that
+    # should have long happened, queues it (again; the chunk condition counts a duplicate once).
+    queued: bool = False
 
     def progress(self) -> dict[str, Any]:
         """Orders read of those estimated: the estimate scales what was read by the share of the period

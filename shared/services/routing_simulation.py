@@ -7,8 +7,10 @@ read where it stands.
    through the orders captured in the period (gsi3, by month, in creation order), replays each against
    the picture its first routing saw (shared/domain/routing_replay.py), and writes the figures so far,
    the cursor and the next chunk number in one conditional write on the chunk number it read: a
-   redelivered message finds the chunk counted and adds nothing. Then it queues the next chunk. No
-   stock, reservation or order is written: the replay reads orders and writes only the job.
+   redelivered message finds the chunk counted and adds nothing. Then it queues the next chunk and marks
+   the job `queued`. A redelivered message of a counted chunk whose successor was never marked queued
+   (the function died between the write and the send) queues it: a duplicate of it is counted once too.
+   No stock, reservation or order is written: the replay reads orders and writes only the job.
 3. `read_simulation` (GET): status, progress and, once DONE, the side-by-side figures.
 
 A chunk ends after CHUNK_ORDERS orders or CHUNK_SECONDS (Lambda stops a function at 15 minutes), at a
@@ -38,17 +40,13 @@ from shared.domain.routing_strategy import DEFAULT_STRATEGY, DEFAULT_STRATEGY_ID
 from shared.domain.shipping_profile import ShippingProfile
 from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unavailable
 from shared.repositories import Repositories
-from shared.unit_of_work import AlreadyExists, Refused
+from shared.unit_of_work import AlreadyExists, CommitFailed, Refused
 
 SIMULATIONS_QUEUE = "routing-simulations"
 CHUNK_ORDERS = 20_000
 CHUNK_SECONDS = 600.0
 PAGE_ORDERS = 500
 MAX_REQUEST_CHARS = 64_000  # the request is kept on the job item beside the figures
-# A job whose last chunk was written this long ago and whose next chunk never came (the function died
-# between writing it and queueing the next): a redelivery of the last message queues it again. Longer
-# than a chunk can run, so a mere duplicate of a message never queues a second copy of a running chunk.
-STALLED_AFTER = timedelta(minutes=30)
 
 Send = Callable[[list[str]], None]
 
@@ -66,6 +64,17 @@ def send_to_queue(bodies: list[str]) -> None:
 
 def _message(simulation_id: str, chunk: int) -> str:
     return SimulationMessage(simulation_id=simulation_id, chunk=chunk).model_dump_json()
+
+
+def _queue(job: SimulationJob, repos: Repositories, send: Send) -> SimulationJob:
+    """Send the message for the job's current chunk, then mark it sent. A failure to send raises (the job
+    stays unmarked, so a redelivery or a later read sends it); a failure to mark only risks a duplicate."""
+    send([_message(job.simulation_id, job.chunk)])
+    try:
+        repos.commit(repos.simulations.mark_queued(job.simulation_id, job.chunk))
+    except CommitFailed:
+        pass  # that chunk was recorded (or the job failed) meanwhile: nothing left to mark
+    return replace(job, queued=True)
 
 
 def _operator(principal: Principal) -> None:
@@ -106,7 +115,7 @@ def start_simulation(request: SimulationRequest, principal: Principal, repos: Re
             return existing
         job = existing  # queued, its first message perhaps lost: queued again (the worker counts it once)
     try:
-        send([_message(job.simulation_id, 0)])
+        job = _queue(job, repos, send)
     except Exception as error:  # noqa: BLE001 - any failure to queue leaves the job to be failed, not hanging
         repos.commit(repos.simulations.finish_failed(job, f"could not be queued ({type(error).__name__})", now))
         raise Unavailable("the simulation could not be queued; send the request again") from error
@@ -151,7 +160,7 @@ class ChunkOutcome(StrEnum):
     CONTINUES = "CONTINUES"  # chunk counted, the next one queued
     DONE = "DONE"  # the last chunk: the figures are final
     DUPLICATE = "DUPLICATE"  # this chunk was counted already (a redelivery, or another worker won)
-    REQUEUED = "REQUEUED"  # the chunk was counted long ago and its successor never came: queued again
+    REQUEUED = "REQUEUED"  # the chunk was counted but its successor never marked sent: queued (again)
     CLOSED = "CLOSED"  # the job is DONE or FAILED
     NOT_FOUND = "NOT_FOUND"
     FAILED = "FAILED"  # the figures outgrew the job item
@@ -190,8 +199,10 @@ def run_chunk(message: SimulationMessage, repos: Repositories, now: datetime, *,
     if job.status in (SimulationStatus.DONE, SimulationStatus.FAILED):
         return ChunkOutcome.CLOSED
     if message.chunk != job.chunk:
-        if message.chunk == job.chunk - 1 and now - job.updated_at > STALLED_AFTER:
-            send([_message(job.simulation_id, job.chunk)])
+        if message.chunk == job.chunk - 1 and not job.queued:
+            # Counted, but its successor was never marked sent: the delivery that counted it died (or
+            # failed to send) before queueing on. Queue it; a duplicate of it is counted once.
+            _queue(job, repos, send)
             return ChunkOutcome.REQUEUED
         return ChunkOutcome.DUPLICATE
     started = clock()
@@ -213,7 +224,7 @@ def run_chunk(message: SimulationMessage, repos: Repositories, now: datetime, *,
             break
     finished = cursor is None
     done = replace(job, status=SimulationStatus.DONE if finished else SimulationStatus.RUNNING, chunk=job.chunk + 1,
-                   cursor=cursor, reached=reached, state=tally.to_state(),
+                   cursor=cursor, reached=reached, state=tally.to_state(), queued=False,
                    updated_at=now + timedelta(seconds=clock() - started))
     try:
         repos.commit(repos.simulations.advance(done, job.chunk))
@@ -224,7 +235,7 @@ def run_chunk(message: SimulationMessage, repos: Repositories, now: datetime, *,
         return ChunkOutcome.DUPLICATE  # another delivery of this chunk recorded it first
     if finished:
         return ChunkOutcome.DONE
-    send([_message(job.simulation_id, done.chunk)])
+    _queue(done, repos, send)
     return ChunkOutcome.CONTINUES
 
 
