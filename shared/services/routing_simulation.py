@@ -88,7 +88,10 @@ def _operator(principal: Principal) -> None:
 def start_simulation(request: SimulationRequest, principal: Principal, repos: Repositories, now: datetime,
                      send: Send = send_to_queue) -> SimulationJob:
     """The job, QUEUED and its first chunk queued; with a `request_id` used before for the same body,
-    that simulation (Conflict for another body)."""
+    that simulation (Conflict for another body), its first chunk queued now if it never was.
+
+    When the queue cannot be reached (Unavailable, 503), a job with a `request_id` stays QUEUED: the same
+    request sent again queues it and answers it. One without is failed: nobody could ask for it again."""
     _operator(principal)
     _check_candidates(request, repos, now)
     doc = request.model_dump_json(by_alias=True)
@@ -111,14 +114,21 @@ def start_simulation(request: SimulationRequest, principal: Principal, repos: Re
         if existing.fingerprint != fingerprint:
             raise Conflict("this request_id started another simulation, with another body",
                            field="request_id") from None
-        if existing.status is not SimulationStatus.QUEUED:
+        if existing.queued or existing.status not in (SimulationStatus.QUEUED, SimulationStatus.RUNNING):
             return existing
-        job = existing  # queued, its first message perhaps lost: queued again (the worker counts it once)
+        job = existing  # its message was never marked sent (the send failed, or the request ended first)
     try:
         job = _queue(job, repos, send)
-    except Exception as error:  # noqa: BLE001 - any failure to queue leaves the job to be failed, not hanging
-        repos.commit(repos.simulations.finish_failed(job, f"could not be queued ({type(error).__name__})", now))
-        raise Unavailable("the simulation could not be queued; send the request again") from error
+    except Exception as error:  # noqa: BLE001 - any failure to queue: retried, or failed, never hanging
+        if request.request_id is None:
+            try:
+                repos.commit(repos.simulations.finish_failed(job, f"could not be queued ({type(error).__name__})",
+                                                             now))
+            except Refused:
+                pass
+            raise Unavailable("the simulation could not be queued; send the request again") from error
+        raise Unavailable("the simulation could not be queued: it is kept QUEUED; send the same request with "
+                          "the same request_id again to queue it") from error
     return job
 
 

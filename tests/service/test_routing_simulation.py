@@ -26,7 +26,7 @@ import pytest
 from shared.domain.orders import RoutingRecord
 from shared.domain.principal import Principal
 from shared.domain.routing_simulation import SimulationRequest, SimulationStatus
-from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unavailable
 from shared.services.capture import capture_order
 from shared.services.routing_simulation import (
     ChunkOutcome,
@@ -242,10 +242,38 @@ def test_the_same_request_id_answers_the_same_simulation_and_another_body_is_a_c
     again = start_simulation(request(request_id="r-1"), OPERATOR, repos, MARCH, send=queue)
 
     assert again.simulation_id == first.simulation_id
-    assert len(queue.bodies) == 2  # still QUEUED: its first chunk queued again, counted once
+    assert len(queue.bodies) == 1  # its first chunk was queued (and marked so): not queued again
     with pytest.raises(Conflict) as refused:
         start_simulation(request(request_id="r-1", sample_size=1), OPERATOR, repos, MARCH, send=queue)
     assert refused.value.field == "request_id"
+
+
+def queue_down(_bodies: list[str]) -> None:
+    raise ConnectionError("the queue cannot be reached")
+
+
+def test_a_request_retried_after_the_queue_failed_gets_a_job_that_runs(repos, shop):
+    with pytest.raises(Unavailable):
+        start_simulation(request(request_id="r-2"), OPERATOR, repos, MARCH, send=queue_down)
+    queue = Queue()
+
+    again = start_simulation(request(request_id="r-2"), OPERATOR, repos, MARCH + timedelta(seconds=5), send=queue)
+
+    assert (again.status, again.queued) == (SimulationStatus.QUEUED, True)
+    assert [json.loads(b)["chunk"] for b in queue.bodies] == [0]
+    start_simulation(request(request_id="r-2"), OPERATOR, repos, MARCH + timedelta(seconds=9), send=queue)
+    assert len(queue.bodies) == 1  # queued and marked: a third try queues nothing more
+    run_chunk(queue.take(), repos, MARCH, send=queue)
+    assert read_simulation(again.simulation_id, OPERATOR, repos).status is SimulationStatus.DONE
+
+
+def test_without_a_request_id_a_job_that_could_not_be_queued_is_failed(repos, shop):
+    with pytest.raises(Unavailable):
+        start_simulation(request(), OPERATOR, repos, MARCH, send=queue_down)
+
+    [job] = [repos.simulations.get(pk.removeprefix("SIMULATION#")) for pk, _ in repos.store.items
+             if pk.startswith("SIMULATION#")]
+    assert job.status is SimulationStatus.FAILED and job.error == "could not be queued (ConnectionError)"
 
 
 def test_candidates_are_checked_as_a_put_of_them_would_be(repos, shop):
