@@ -32,7 +32,7 @@ def start(body: SimulationRequest) -> Response[SimulationView]:
 @app.get("/routing/simulations/<simulation_id>", summary="Operator: a simulation's progress, and its result once DONE",
          description=SimulationView.__doc__, **described(ROUTING, 200, 403, 404, 422))
 def read(simulation_id: SimulationPath) -> SimulationView:
-    return SimulationView.of(simulations.read_simulation(simulation_id, principal(app), repositories()))
+    return SimulationView.of(simulations.read_simulation(simulation_id, principal(app), repositories(), utc_now()))
 
 
 lambda_handler = api_handler(app)

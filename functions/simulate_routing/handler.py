@@ -13,10 +13,16 @@ from shared.batch import sqs_processor
 from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
-from shared.services.routing_simulation import CHUNK_SECONDS, SimulationMessage, fail_simulation, run_chunk
+from shared.services.routing_simulation import (
+    CHUNK_SECONDS,
+    LAST_RECEIVE,
+    SimulationMessage,
+    fail_simulation,
+    run_chunk,
+)
 
-# The queue's maxReceiveCount (infra/wiring.py): the last delivery that fails marks the job FAILED.
-LAST_RECEIVE = 5
+# LAST_RECEIVE is the queue's maxReceiveCount: the last delivery that fails marks the job FAILED (and one
+# that dies is failed by the next read of the job).
 # Left of the function's time when a chunk stops reading: enough to write the figures and queue on.
 MARGIN_S = 60.0
 
@@ -33,10 +39,11 @@ def simulate(record: SimulationRecord, lambda_context=None) -> None:
     seconds = CHUNK_SECONDS
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         seconds = min(seconds, max(1.0, lambda_context.get_remaining_time_in_millis() / 1000 - MARGIN_S))
+    receives = int(record.attributes.ApproximateReceiveCount)
     try:
-        outcome = run_chunk(message, repositories(), utc_now(), seconds=seconds)
+        outcome = run_chunk(message, repositories(), utc_now(), seconds=seconds, receive_count=receives)
     except Exception:
-        if int(record.attributes.ApproximateReceiveCount) >= LAST_RECEIVE:
+        if receives >= LAST_RECEIVE:
             fail_simulation(message.simulation_id, f"chunk {message.chunk} failed {LAST_RECEIVE} times: see the "
                                                    "simulate-routing logs", repositories(), utc_now())
         raise

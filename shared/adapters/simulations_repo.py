@@ -4,6 +4,7 @@ Access pattern (docs/data-model.md): pk=SIMULATION#<simulation id>, sk=JOB, attr
 - `status`, `chunk` (chunks done: every chunk's write is conditioned on the number it read, so a
   redelivered message cannot add a chunk's orders twice), `expires_at` (TTL, 90 days after creation)
 - `queued`: the message for chunk `chunk` was sent (set after the send, conditioned on the chunk)
+- `last_try_at`: when the queue's last allowed delivery of chunk `chunk` started (ISO 8601)
 - `doc`: the job without its figures (the request, the cursor, where it got to) as JSON
 - `state`: the figures so far (shared/domain/routing_replay.py ReplayTally), JSON compressed with zlib
   and base64-encoded: a 92-day period's load per location and day, and a sample of 50 changed orders
@@ -62,6 +63,14 @@ class SimulationRepository:
                      when=eq("chunk", chunk) & ne("status", SimulationStatus.FAILED.value),
                      refused=lambda _old: StaleVersion("simulation", simulation_id))
 
+    def last_try(self, simulation_id: str, chunk: int, at: datetime) -> Patch:
+        """The last delivery the queue allows of `chunk` started `at`; refused StaleVersion once that chunk is
+        recorded or the job closed."""
+        return Patch(simulation_pk(simulation_id), JOB_SK, Changes(set={"last_try_at": at.isoformat()}),
+                     when=eq("chunk", chunk) & ne("status", SimulationStatus.FAILED.value)
+                     & ne("status", SimulationStatus.DONE.value),
+                     refused=lambda _old: StaleVersion("simulation", simulation_id))
+
     def finish_failed(self, job: SimulationJob, reason: str, now: datetime) -> Put:
         """FAILED with `reason`, unless it finished or moved past the chunk read meanwhile."""
         failed = replace(job, status=SimulationStatus.FAILED, error=reason[:500], updated_at=now)
@@ -70,13 +79,13 @@ class SimulationRepository:
 
     @staticmethod
     def _item(job: SimulationJob) -> dict[str, Any]:
-        doc = {k: v for k, v in asdict(job).items() if k not in ("request", "state", "queued")}
+        doc = {k: v for k, v in asdict(job).items() if k not in ("request", "state", "queued", "last_try_at")}
         doc |= {"request": job.request.model_dump(mode="json", by_alias=True), "status": job.status.value,
                 "created_at": job.created_at.isoformat(), "updated_at": job.updated_at.isoformat(),
                 "reached": job.reached.isoformat() if job.reached else None}
         item: dict[str, Any] = {
             "pk": simulation_pk(job.simulation_id), "sk": JOB_SK, "status": job.status.value, "chunk": job.chunk,
-            "queued": job.queued,
+            "queued": job.queued, **({"last_try_at": job.last_try_at.isoformat()} if job.last_try_at else {}),
             "doc": json.dumps(doc, separators=(",", ":")),
             "expires_at": int((job.created_at + RETENTION).timestamp()),
         }
@@ -97,4 +106,5 @@ def _job(item: dict[str, Any]) -> SimulationJob:
         requested_by=doc["requested_by"], created_at=datetime.fromisoformat(doc["created_at"]),
         updated_at=datetime.fromisoformat(doc["updated_at"]), chunk=int(doc["chunk"]), cursor=doc.get("cursor"),
         reached=datetime.fromisoformat(doc["reached"]) if doc.get("reached") else None, state=state,
-        error=doc.get("error"), queued=bool(item.get("queued", True)))  # jobs from before the flag: as queued
+        error=doc.get("error"), queued=bool(item.get("queued", True)),  # jobs from before the flag: as queued
+        last_try_at=datetime.fromisoformat(item["last_try_at"]) if item.get("last_try_at") else None)

@@ -130,6 +130,10 @@ class SimulationJob:
     # and queueing the next: a redelivered message of the chunk before, or a read of the job once that
     # should have long happened, queues it (again; the chunk condition counts a duplicate once).
     queued: bool = False
+    # When the last delivery the queue allows (its maxReceiveCount) of chunk `chunk` started: if that
+    # delivery dies (timeout, out of memory) no code of ours runs after it, and a read of the job once it
+    # must have ended fails the job.
+    last_try_at: datetime | None = None
 
     def progress(self) -> dict[str, Any]:
         """Orders read of those estimated: the estimate scales what was read by the share of the period

@@ -39,6 +39,7 @@ from shared.domain.routing_simulation import SimulationJob, SimulationRequest, S
 from shared.domain.routing_strategy import DEFAULT_STRATEGY, DEFAULT_STRATEGY_ID, RoutingStrategy
 from shared.domain.shipping_profile import ShippingProfile
 from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unavailable
+from shared.observability import logger
 from shared.repositories import Repositories
 from shared.unit_of_work import AlreadyExists, CommitFailed, Refused
 
@@ -47,6 +48,14 @@ CHUNK_ORDERS = 20_000
 CHUNK_SECONDS = 600.0
 PAGE_ORDERS = 500
 MAX_REQUEST_CHARS = 64_000  # the request is kept on the job item beside the figures
+
+# The queue's maxReceiveCount (infra/wiring.py QueueSpec): after this many deliveries the message goes to the DLQ.
+LAST_RECEIVE = 5
+# simulate-routing's timeout (infra/wiring.py) and a margin: a delivery started longer ago has ended.
+DELIVERY_ENDS = timedelta(seconds=900) + timedelta(minutes=5)
+# A job whose current chunk's message was not marked sent this long after the job (or its last chunk) was
+# written: the function that wrote it died before queueing, and a read of the job queues it.
+UNQUEUED_AFTER = timedelta(minutes=2)
 
 Send = Callable[[list[str]], None]
 
@@ -144,11 +153,38 @@ def _check_candidates(request: SimulationRequest, repos: Repositories, now: date
             raise InvalidInput(error.message, field=f"strategies.{i}.{error.field or 'criteria'}") from None
 
 
-def read_simulation(simulation_id: str, principal: Principal, repos: Repositories) -> SimulationJob:
+def read_simulation(simulation_id: str, principal: Principal, repos: Repositories, now: datetime | None = None,
+                    send: Send = send_to_queue) -> SimulationJob:
+    """The job; given `now`, one that no delivery can move on any more is settled first (`_settle`)."""
     _operator(principal)
     job = repos.simulations.get(simulation_id)
     if job is None:
         raise NotFound(f"no simulation {simulation_id}", field="simulation_id")
+    return job if now is None else _settle(job, repos, now, send)
+
+
+def _settle(job: SimulationJob, repos: Repositories, now: datetime, send: Send) -> SimulationJob:
+    """A job no message will move on any more, as a read finds it: FAILED with the reason when the last
+    delivery the queue allows of its chunk started long enough ago to have ended (it died: a timeout or
+    out of memory, and the message is in the DLQ); its chunk queued when the function that wrote the job or
+    its last chunk died before queueing it (a duplicate is counted once)."""
+    if job.status not in (SimulationStatus.QUEUED, SimulationStatus.RUNNING):
+        return job
+    if job.last_try_at is not None and now - job.last_try_at > DELIVERY_ENDS:
+        reason = (f"chunk {job.chunk} did not finish in its last delivery ({LAST_RECEIVE} of {LAST_RECEIVE}, started "
+                  f"{job.last_try_at.isoformat()}): the function timed out or ran out of memory (see the "
+                  "simulate-routing logs; the message is in the routing-simulations DLQ). Start the simulation "
+                  "again")
+        try:
+            repos.commit(repos.simulations.finish_failed(job, reason, now))
+        except Refused:
+            pass  # it moved on meanwhile
+        return repos.simulations.get(job.simulation_id) or job
+    if not job.queued and now - job.updated_at > UNQUEUED_AFTER:
+        try:
+            return _queue(job, repos, send)
+        except Exception:  # noqa: BLE001 - the next read tries again
+            logger.exception("simulation: could not queue a stalled chunk", extra={"simulation_id": job.simulation_id})
     return job
 
 
@@ -202,7 +238,8 @@ class _Context:
 
 def run_chunk(message: SimulationMessage, repos: Repositories, now: datetime, *, send: Send = send_to_queue,
               max_orders: int = CHUNK_ORDERS, seconds: float = CHUNK_SECONDS,
-              clock: Callable[[], float] = time.monotonic) -> ChunkOutcome:
+              clock: Callable[[], float] = time.monotonic, receive_count: int = 1) -> ChunkOutcome:
+    """One delivery of `message` (its `receive_count`-th, as SQS counts them)."""
     job = repos.simulations.get(message.simulation_id)
     if job is None:
         return ChunkOutcome.NOT_FOUND
@@ -215,6 +252,12 @@ def run_chunk(message: SimulationMessage, repos: Repositories, now: datetime, *,
             _queue(job, repos, send)
             return ChunkOutcome.REQUEUED
         return ChunkOutcome.DUPLICATE
+    if receive_count >= LAST_RECEIVE:
+        # The last delivery the queue allows: if it dies, a read of the job fails it (`_settle`).
+        try:
+            repos.commit(repos.simulations.last_try(job.simulation_id, job.chunk, now))
+        except Refused:
+            return ChunkOutcome.DUPLICATE  # another delivery recorded this chunk meanwhile
     started = clock()
     req = job.request
     profile = repos.routing.profile_cached()

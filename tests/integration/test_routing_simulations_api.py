@@ -5,10 +5,12 @@ tests/service/test_routing_simulation.py.)"""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.adapters.expressions import Changes, Patch
 from shared.adapters.orders_repo import OrderFilter
 from tests.factories import order_body, seed
 from tests.service.test_routing_simulation import DENY_BER, LOCATIONS, MARCH, STOCK, routed
@@ -116,3 +118,34 @@ def test_orders_allocated_live_replay_to_where_they_went(api, pump, repos):
     assert (unchanged["replayed"], unchanged["changed"], unchanged["baseline_differs_from_record"]) == (5, 0, 0)
     moved = api("GET", deny).json["result"]["orders"]
     assert moved["changed"] == sum("BER" in locations for locations in went) > 0
+
+
+class Died(BaseException):
+    """The runtime ending the function: no handler of ours sees it."""
+
+
+def test_a_last_delivery_that_dies_is_recorded_and_the_next_read_fails_the_job(api, functions, repos, shop,
+                                                                              monkeypatch):
+    from shared.services import routing_simulation
+
+    sim = api("POST", "/routing/simulations", json={"strategies": [], **PERIOD}).json["simulation_id"]
+    record = {"messageId": "m-5", "receiptHandle": "r", "body": json.dumps({"simulation_id": sim, "chunk": 0}),
+              "attributes": {"ApproximateReceiveCount": "5", "SentTimestamp": "0", "SenderId": "x",
+                             "ApproximateFirstReceiveTimestamp": "0"}, "messageAttributes": {}, "md5OfBody": "x",
+              "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:routing-simulations",
+              "awsRegion": "us-east-1"}
+
+    def died(*_args, **_kwargs):
+        raise Died
+
+    monkeypatch.setattr(routing_simulation, "Candidates", died)
+    with pytest.raises(Died):
+        functions.invoke("simulate-routing", {"Records": [record]})
+    tried = repos.simulations.get(sim)
+    assert tried.last_try_at is not None and tried.status.value == "QUEUED"
+
+    assert api("GET", f"/routing/simulations/{sim}").json["status"] == "QUEUED"  # it may still be running
+    long_ago = (tried.last_try_at - timedelta(minutes=30)).isoformat()
+    repos.store.write(Patch(f"SIMULATION#{sim}", "JOB", Changes(set={"last_try_at": long_ago})))
+    failed = api("GET", f"/routing/simulations/{sim}").json
+    assert failed["status"] == "FAILED" and "did not finish in its last delivery (5 of 5" in failed["error"]

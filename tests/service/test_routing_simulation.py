@@ -248,6 +248,58 @@ def test_the_same_request_id_answers_the_same_simulation_and_another_body_is_a_c
     assert refused.value.field == "request_id"
 
 
+def dies_at_once() -> float:
+    raise Died
+
+
+def test_a_chunk_whose_last_delivery_died_fails_the_job_when_read(repos, shop):
+    """The fifth delivery (the queue's last: the message goes to the DLQ after it) dies without a word:
+    once it must have ended (the function's 15 minutes and a margin), a read of the job fails it."""
+    queue = Queue()
+    job = start_simulation(request(), OPERATOR, repos, MARCH, send=queue)
+    message = queue.take()
+    with pytest.raises(Died):
+        run_chunk(message, repos, MARCH, send=queue, receive_count=5, clock=dies_at_once)
+
+    assert read_simulation(job.simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=15),
+                           send=queue).status is SimulationStatus.QUEUED  # it may still be running
+    failed = read_simulation(job.simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=21), send=queue)
+
+    assert failed.status is SimulationStatus.FAILED
+    assert failed.error.startswith("chunk 0 did not finish in its last delivery (5 of 5, started 2026-03-02T09:00")
+    assert run_chunk(message, repos, MARCH + timedelta(minutes=40), send=queue) is ChunkOutcome.CLOSED
+    assert queue.bodies == []
+
+
+def test_a_delivery_that_read_the_job_before_it_failed_cannot_bring_it_back(repos, shop):
+    job = start_simulation(request(), OPERATOR, repos, MARCH, send=Queue())
+    read = repos.simulations.get(job.simulation_id)
+    fail_simulation(job.simulation_id, "chunk 0 failed 5 times", repos, MARCH)
+
+    from dataclasses import replace
+
+    with pytest.raises(Refused):
+        repos.commit(repos.simulations.advance(replace(read, status=SimulationStatus.RUNNING, chunk=1), read.chunk))
+    assert repos.simulations.get(job.simulation_id).status is SimulationStatus.FAILED
+
+
+def test_a_job_whose_first_message_was_never_sent_is_queued_when_read(repos, shop):
+    """The request that wrote the job died before queueing it: a read of the job a while later queues it."""
+    with pytest.raises(Died):
+        start_simulation(request(), OPERATOR, repos, MARCH, send=dies)
+    [simulation_id] = [pk.removeprefix("SIMULATION#") for pk, _ in repos.store.items if pk.startswith("SIMULATION#")]
+    queue = Queue()
+
+    assert not read_simulation(simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=1), send=queue).queued
+    assert queue.bodies == []  # the request may still be about to queue it
+    assert read_simulation(simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=3), send=queue).queued
+    assert [json.loads(b)["chunk"] for b in queue.bodies] == [0]
+    read_simulation(simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=4), send=queue)
+    assert len(queue.bodies) == 1  # marked queued: not again
+    run_chunk(queue.take(), repos, MARCH + timedelta(minutes=5), send=queue)
+    assert read_simulation(simulation_id, OPERATOR, repos).status is SimulationStatus.DONE
+
+
 def queue_down(_bodies: list[str]) -> None:
     raise ConnectionError("the queue cannot be reached")
 
