@@ -10,12 +10,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from shared.domain.bounds import Integer
+from shared.domain.bounds import Integer, is_stored
 from shared.domain.routing_strategy import DEFAULT_STRATEGY_ID, RoutingStrategy, StrategyId, StrategyRequest
 
 MAX_PERIOD_DAYS = 92
+# Orders are read by creation day: none is older than the OMS, and none is captured in the future (the
+# service also refuses a day after tomorrow). Bounds far inside what date arithmetic can take.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 MAX_SAMPLE = 50
 MAX_CANDIDATES = 20
 
@@ -28,7 +32,13 @@ def _iso_day(value: Any) -> Any:
     return value
 
 
-Day = Annotated[date, BeforeValidator(_iso_day), Field(examples=["2026-03-01"])]
+def _in_range(value: date, info: ValidationInfo) -> date:
+    if not is_stored(info) and not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"must be from {FIRST_DAY} to {LAST_DAY}")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range), Field(examples=["2026-03-01"])]
 
 
 class CandidateStrategy(StrategyRequest):

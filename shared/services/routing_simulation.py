@@ -102,6 +102,7 @@ def start_simulation(request: SimulationRequest, principal: Principal, repos: Re
     When the queue cannot be reached (Unavailable, 503), a job with a `request_id` stays QUEUED: the same
     request sent again queues it and answers it. One without is failed: nobody could ask for it again."""
     _operator(principal)
+    _check_period(request, now)
     _check_candidates(request, repos, now)
     doc = request.model_dump_json(by_alias=True)
     if len(doc) > MAX_REQUEST_CHARS:
@@ -139,6 +140,16 @@ def start_simulation(request: SimulationRequest, principal: Principal, repos: Re
         raise Unavailable("the simulation could not be queued: it is kept QUEUED; send the same request with "
                           "the same request_id again to queue it") from error
     return job
+
+
+def _check_period(request: SimulationRequest, now: datetime) -> None:
+    """No order is captured after today: a period starting or ending after tomorrow (UTC, a day's grace
+    for the caller's clock) is a mistake."""
+    latest = (now + timedelta(days=1)).date()
+    for name, day in (("from", request.from_), ("to", request.to)):
+        if day > latest:
+            raise InvalidInput(f"must not be after {latest} (tomorrow, UTC): no order is captured later",
+                               field=name)
 
 
 def _check_candidates(request: SimulationRequest, repos: Repositories, now: datetime) -> None:

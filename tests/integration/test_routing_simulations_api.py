@@ -16,6 +16,7 @@ from tests.factories import order_body, seed
 from tests.service.test_routing_simulation import DENY_BER, LOCATIONS, MARCH, STOCK, routed
 
 PERIOD = {"from": "2026-03-01", "to": "2026-03-31"}
+TODAY = datetime.now(UTC).date()
 
 
 @pytest.fixture
@@ -75,6 +76,11 @@ BAD = [
                                                {"kind": "rank", "by": "nearest"}]}], **PERIOD},
      422, "strategies.0.criteria.0.location_ids"),
     ({"strategies": [], **PERIOD, "sample_size": 51}, 422, "sample_size"),
+    ({"strategies": [], "from": "9999-12-30", "to": "9999-12-31"}, 422, "from"),  # the worker's date arithmetic
+    ({"strategies": [], "from": "0001-01-01", "to": "0001-01-02"}, 422, "from"),
+    ({"strategies": [], "from": "1999-12-31", "to": "2000-01-01"}, 422, "from"),
+    ({"strategies": [], "from": str(TODAY + timedelta(days=5)), "to": str(TODAY + timedelta(days=6))}, 422, "from"),
+    ({"strategies": [], "from": str(TODAY), "to": str(TODAY + timedelta(days=2))}, 422, "to"),
     ({"strategies": [], **PERIOD, "surprise": 1}, 422, "surprise"),
 ]
 

@@ -328,6 +328,14 @@ def test_without_a_request_id_a_job_that_could_not_be_queued_is_failed(repos, sh
     assert job.status is SimulationStatus.FAILED and job.error == "could not be queued (ConnectionError)"
 
 
+def test_a_period_may_end_tomorrow_but_not_later(repos, shop):
+    now = MARCH + timedelta(days=29)  # 2026-03-31
+    start_simulation(request(**{"from": "2026-03-02", "to": "2026-04-01"}), OPERATOR, repos, now, send=Queue())
+    with pytest.raises(InvalidInput) as refused:
+        start_simulation(request(**{"from": "2026-03-03", "to": "2026-04-02"}), OPERATOR, repos, now, send=Queue())
+    assert refused.value.field == "to"
+
+
 def test_candidates_are_checked_as_a_put_of_them_would_be(repos, shop):
     unknown = {**DENY_BER, "criteria": [{"kind": "deny_locations", "location_ids": ["NOPE"]},
                                         {"kind": "rank", "by": "nearest"}]}
