@@ -41,6 +41,7 @@ from tests.factories import location_request, order_request, seed
 
 OPERATOR = Principal("operator")
 MARCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LATER = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)  # when the simulations of March are asked for and run
 BERLIN, MUNICH, PARIS = (52.52, 13.40), (48.14, 11.58), (48.85, 2.35)
 LOCATIONS = {
     "BER": location_request("DE", ships_to=["DE", "FR"], lat=52.52, lon=13.40, priority=1),
@@ -105,10 +106,10 @@ def request(strategies=(), **kw) -> SimulationRequest:
 def simulate(repos, req: SimulationRequest, **chunk) -> tuple[str, dict, int]:
     """Start and run to the end; the id, the result and the number of chunks it took."""
     queue = Queue()
-    job = start_simulation(req, OPERATOR, repos, MARCH + timedelta(days=60), send=queue)
+    job = start_simulation(req, OPERATOR, repos, LATER + timedelta(days=60), send=queue)
     chunks = 0
     while queue.bodies:
-        run_chunk(queue.take(), repos, MARCH + timedelta(days=60), send=queue, **chunk)
+        run_chunk(queue.take(), repos, LATER + timedelta(days=60), send=queue, **chunk)
         chunks += 1
     done = read_simulation(job.simulation_id, OPERATOR, repos)
     assert done.status is SimulationStatus.DONE
@@ -161,19 +162,19 @@ def test_a_run_in_many_chunks_adds_up_to_the_same_figures(repos, shop):
 
 def test_a_redelivered_message_does_not_count_its_chunk_twice(repos, shop):
     queue = Queue()
-    job = start_simulation(request(), OPERATOR, repos, MARCH, send=queue)
+    job = start_simulation(request(), OPERATOR, repos, LATER, send=queue)
     first = queue.take()
-    assert run_chunk(first, repos, MARCH, send=queue, max_orders=3) is ChunkOutcome.CONTINUES
+    assert run_chunk(first, repos, LATER, send=queue, max_orders=3) is ChunkOutcome.CONTINUES
     after_one = repos.simulations.get(job.simulation_id)
 
-    assert run_chunk(first, repos, MARCH, send=queue, max_orders=3) is ChunkOutcome.DUPLICATE
+    assert run_chunk(first, repos, LATER, send=queue, max_orders=3) is ChunkOutcome.DUPLICATE
     assert repos.simulations.get(job.simulation_id) == after_one
     assert [json.loads(b)["chunk"] for b in queue.bodies] == [1]  # nothing queued twice
     assert after_one.state["read"] == 3 and after_one.progress()["orders_done"] == 3
 
 
 def test_two_workers_on_one_chunk_record_it_once(repos, shop):
-    job = start_simulation(request(), OPERATOR, repos, MARCH, send=Queue())
+    job = start_simulation(request(), OPERATOR, repos, LATER, send=Queue())
     read = repos.simulations.get(job.simulation_id)
     from dataclasses import replace
 
@@ -196,19 +197,19 @@ def test_a_continuation_lost_after_its_chunk_was_written_is_queued_by_the_redeli
     30 min after the chunk was written (the chunk ran 5 of them): it queues chunk 1, and once that is
     marked sent a further copy adds nothing."""
     queue = Queue()
-    job = start_simulation(request(), OPERATOR, repos, MARCH, send=queue)
+    job = start_simulation(request(), OPERATOR, repos, LATER, send=queue)
     first = queue.take()
     five_minutes = itertools.chain([0.0], itertools.repeat(300.0)).__next__
     with pytest.raises(Died):
-        run_chunk(first, repos, MARCH, send=dies, max_orders=3, clock=five_minutes)
+        run_chunk(first, repos, LATER, send=dies, max_orders=3, clock=five_minutes)
     written = repos.simulations.get(job.simulation_id)
     assert (written.chunk, written.queued) == (1, False)
 
-    assert run_chunk(first, repos, MARCH + timedelta(minutes=30), send=queue) is ChunkOutcome.REQUEUED
-    assert run_chunk(first, repos, MARCH + timedelta(minutes=31), send=queue) is ChunkOutcome.DUPLICATE
+    assert run_chunk(first, repos, LATER + timedelta(minutes=30), send=queue) is ChunkOutcome.REQUEUED
+    assert run_chunk(first, repos, LATER + timedelta(minutes=31), send=queue) is ChunkOutcome.DUPLICATE
     assert [json.loads(b)["chunk"] for b in queue.bodies] == [1]  # queued once
     while queue.bodies:
-        run_chunk(queue.take(), repos, MARCH + timedelta(minutes=31), send=queue, max_orders=3)
+        run_chunk(queue.take(), repos, LATER + timedelta(minutes=31), send=queue, max_orders=3)
     done = repos.simulations.get(job.simulation_id)
     assert done.status is SimulationStatus.DONE and done.state["read"] == 8  # every order counted once
 
@@ -226,10 +227,10 @@ def test_the_replay_never_touches_stock_orders_or_anything_but_its_job(repos, sh
 
 def test_progress_is_estimated_from_the_share_of_the_period_read(repos, shop):
     queue = Queue()
-    job = start_simulation(request(), OPERATOR, repos, MARCH, send=queue)
+    job = start_simulation(request(), OPERATOR, repos, LATER, send=queue)
     assert read_simulation(job.simulation_id, OPERATOR, repos).progress() == {
         "orders_done": 0, "orders_estimated": None, "fraction": 0.0}
-    run_chunk(queue.take(), repos, MARCH, send=queue, max_orders=2)
+    run_chunk(queue.take(), repos, LATER, send=queue, max_orders=2)
 
     progress = read_simulation(job.simulation_id, OPERATOR, repos).progress()
     # 2 orders read by 2026-03-03 09:00: 2.375 days of 31, so about 26 in the month
@@ -238,13 +239,13 @@ def test_progress_is_estimated_from_the_share_of_the_period_read(repos, shop):
 
 def test_the_same_request_id_answers_the_same_simulation_and_another_body_is_a_conflict(repos, shop):
     queue = Queue()
-    first = start_simulation(request(request_id="r-1"), OPERATOR, repos, MARCH, send=queue)
-    again = start_simulation(request(request_id="r-1"), OPERATOR, repos, MARCH, send=queue)
+    first = start_simulation(request(request_id="r-1"), OPERATOR, repos, LATER, send=queue)
+    again = start_simulation(request(request_id="r-1"), OPERATOR, repos, LATER, send=queue)
 
     assert again.simulation_id == first.simulation_id
     assert len(queue.bodies) == 1  # its first chunk was queued (and marked so): not queued again
     with pytest.raises(Conflict) as refused:
-        start_simulation(request(request_id="r-1", sample_size=1), OPERATOR, repos, MARCH, send=queue)
+        start_simulation(request(request_id="r-1", sample_size=1), OPERATOR, repos, LATER, send=queue)
     assert refused.value.field == "request_id"
 
 
@@ -256,25 +257,25 @@ def test_a_chunk_whose_last_delivery_died_fails_the_job_when_read(repos, shop):
     """The fifth delivery (the queue's last: the message goes to the DLQ after it) dies without a word:
     once it must have ended (the function's 15 minutes and a margin), a read of the job fails it."""
     queue = Queue()
-    job = start_simulation(request(), OPERATOR, repos, MARCH, send=queue)
+    job = start_simulation(request(), OPERATOR, repos, LATER, send=queue)
     message = queue.take()
     with pytest.raises(Died):
-        run_chunk(message, repos, MARCH, send=queue, receive_count=5, clock=dies_at_once)
+        run_chunk(message, repos, LATER, send=queue, receive_count=5, clock=dies_at_once)
 
-    assert read_simulation(job.simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=15),
+    assert read_simulation(job.simulation_id, OPERATOR, repos, LATER + timedelta(minutes=15),
                            send=queue).status is SimulationStatus.QUEUED  # it may still be running
-    failed = read_simulation(job.simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=21), send=queue)
+    failed = read_simulation(job.simulation_id, OPERATOR, repos, LATER + timedelta(minutes=21), send=queue)
 
     assert failed.status is SimulationStatus.FAILED
-    assert failed.error.startswith("chunk 0 did not finish in its last delivery (5 of 5, started 2026-03-02T09:00")
-    assert run_chunk(message, repos, MARCH + timedelta(minutes=40), send=queue) is ChunkOutcome.CLOSED
+    assert failed.error.startswith("chunk 0 did not finish in its last delivery (5 of 5, started 2026-04-01T09:00")
+    assert run_chunk(message, repos, LATER + timedelta(minutes=40), send=queue) is ChunkOutcome.CLOSED
     assert queue.bodies == []
 
 
 def test_a_delivery_that_read_the_job_before_it_failed_cannot_bring_it_back(repos, shop):
-    job = start_simulation(request(), OPERATOR, repos, MARCH, send=Queue())
+    job = start_simulation(request(), OPERATOR, repos, LATER, send=Queue())
     read = repos.simulations.get(job.simulation_id)
-    fail_simulation(job.simulation_id, "chunk 0 failed 5 times", repos, MARCH)
+    fail_simulation(job.simulation_id, "chunk 0 failed 5 times", repos, LATER)
 
     from dataclasses import replace
 
@@ -286,17 +287,17 @@ def test_a_delivery_that_read_the_job_before_it_failed_cannot_bring_it_back(repo
 def test_a_job_whose_first_message_was_never_sent_is_queued_when_read(repos, shop):
     """The request that wrote the job died before queueing it: a read of the job a while later queues it."""
     with pytest.raises(Died):
-        start_simulation(request(), OPERATOR, repos, MARCH, send=dies)
+        start_simulation(request(), OPERATOR, repos, LATER, send=dies)
     [simulation_id] = [pk.removeprefix("SIMULATION#") for pk, _ in repos.store.items if pk.startswith("SIMULATION#")]
     queue = Queue()
 
-    assert not read_simulation(simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=1), send=queue).queued
+    assert not read_simulation(simulation_id, OPERATOR, repos, LATER + timedelta(minutes=1), send=queue).queued
     assert queue.bodies == []  # the request may still be about to queue it
-    assert read_simulation(simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=3), send=queue).queued
+    assert read_simulation(simulation_id, OPERATOR, repos, LATER + timedelta(minutes=3), send=queue).queued
     assert [json.loads(b)["chunk"] for b in queue.bodies] == [0]
-    read_simulation(simulation_id, OPERATOR, repos, MARCH + timedelta(minutes=4), send=queue)
+    read_simulation(simulation_id, OPERATOR, repos, LATER + timedelta(minutes=4), send=queue)
     assert len(queue.bodies) == 1  # marked queued: not again
-    run_chunk(queue.take(), repos, MARCH + timedelta(minutes=5), send=queue)
+    run_chunk(queue.take(), repos, LATER + timedelta(minutes=5), send=queue)
     assert read_simulation(simulation_id, OPERATOR, repos).status is SimulationStatus.DONE
 
 
@@ -306,22 +307,22 @@ def queue_down(_bodies: list[str]) -> None:
 
 def test_a_request_retried_after_the_queue_failed_gets_a_job_that_runs(repos, shop):
     with pytest.raises(Unavailable):
-        start_simulation(request(request_id="r-2"), OPERATOR, repos, MARCH, send=queue_down)
+        start_simulation(request(request_id="r-2"), OPERATOR, repos, LATER, send=queue_down)
     queue = Queue()
 
-    again = start_simulation(request(request_id="r-2"), OPERATOR, repos, MARCH + timedelta(seconds=5), send=queue)
+    again = start_simulation(request(request_id="r-2"), OPERATOR, repos, LATER + timedelta(seconds=5), send=queue)
 
     assert (again.status, again.queued) == (SimulationStatus.QUEUED, True)
     assert [json.loads(b)["chunk"] for b in queue.bodies] == [0]
-    start_simulation(request(request_id="r-2"), OPERATOR, repos, MARCH + timedelta(seconds=9), send=queue)
+    start_simulation(request(request_id="r-2"), OPERATOR, repos, LATER + timedelta(seconds=9), send=queue)
     assert len(queue.bodies) == 1  # queued and marked: a third try queues nothing more
-    run_chunk(queue.take(), repos, MARCH, send=queue)
+    run_chunk(queue.take(), repos, LATER, send=queue)
     assert read_simulation(again.simulation_id, OPERATOR, repos).status is SimulationStatus.DONE
 
 
 def test_without_a_request_id_a_job_that_could_not_be_queued_is_failed(repos, shop):
     with pytest.raises(Unavailable):
-        start_simulation(request(), OPERATOR, repos, MARCH, send=queue_down)
+        start_simulation(request(), OPERATOR, repos, LATER, send=queue_down)
 
     [job] = [repos.simulations.get(pk.removeprefix("SIMULATION#")) for pk, _ in repos.store.items
              if pk.startswith("SIMULATION#")]
@@ -340,25 +341,25 @@ def test_candidates_are_checked_as_a_put_of_them_would_be(repos, shop):
     unknown = {**DENY_BER, "criteria": [{"kind": "deny_locations", "location_ids": ["NOPE"]},
                                         {"kind": "rank", "by": "nearest"}]}
     with pytest.raises(InvalidInput) as refused:
-        start_simulation(request([DENY_BER, unknown | {"strategy_id": "other"}]), OPERATOR, repos, MARCH, send=Queue())
+        start_simulation(request([DENY_BER, unknown | {"strategy_id": "other"}]), OPERATOR, repos, LATER, send=Queue())
     assert refused.value.field == "strategies.1.criteria.0.location_ids"
 
 
 def test_only_an_operator_simulates_and_an_unknown_id_is_not_found(repos, shop):
     with pytest.raises(AccessDenied):
-        start_simulation(request(), Principal("web"), repos, MARCH, send=Queue())
+        start_simulation(request(), Principal("web"), repos, LATER, send=Queue())
     with pytest.raises(NotFound):
         read_simulation("sim-" + "0" * 24, OPERATOR, repos)
 
 
 def test_a_failed_chunk_fails_the_job_and_a_done_one_stays_done(repos, shop):
     simulation_id, _, _ = simulate(repos, request())
-    fail_simulation(simulation_id, "late failure", repos, MARCH)
+    fail_simulation(simulation_id, "late failure", repos, LATER)
     assert read_simulation(simulation_id, OPERATOR, repos).status is SimulationStatus.DONE
 
     queue = Queue()
-    job = start_simulation(request(), OPERATOR, repos, MARCH, send=queue)
-    fail_simulation(job.simulation_id, "chunk 0 failed 5 times", repos, MARCH)
+    job = start_simulation(request(), OPERATOR, repos, LATER, send=queue)
+    fail_simulation(job.simulation_id, "chunk 0 failed 5 times", repos, LATER)
     failed = read_simulation(job.simulation_id, OPERATOR, repos)
     assert (failed.status, failed.error) == (SimulationStatus.FAILED, "chunk 0 failed 5 times")
-    assert run_chunk(queue.take(), repos, MARCH, send=queue) is ChunkOutcome.CLOSED
+    assert run_chunk(queue.take(), repos, LATER, send=queue) is ChunkOutcome.CLOSED
