@@ -276,6 +276,9 @@ class RoutingRecord(BaseModel):
     # orders each capacity-limited location had taken that day.
     stock_seen: dict[str, dict[str, int]] = {}
     orders_today: dict[str, int] = {}
+    # Allocation recorded the picture above (even an empty one: no stock anywhere), so a replay can route
+    # the order again. Records from before the flag tell by their picture, estimate or strategy version.
+    picture_recorded: bool = False
 
 
 class BackorderedLine(BaseModel):

@@ -50,11 +50,13 @@ class ReplayCase:
 
 
 def replayable(record: RoutingRecord) -> bool:
-    """Whether the record carries the picture its order was routed against. Orders routed before the
-    picture was recorded (strategy "default" version 0, no `stock_seen`, no estimate) are not: there is
-    nothing honest to replay them against. (An order routed later that saw no stock at all and got no
-    estimate is counted with them; it would have been a backorder on both sides.)"""
-    return bool(record.stock_seen) or record.estimate is not None
+    """Whether the record carries the picture its order was routed against: allocation says so
+    (`picture_recorded`, even of no stock at all). Records written before that flag show it by a picture,
+    an estimate or a strategy's version (strategies came with the picture). Orders routed before the
+    picture was recorded (strategy "default" version 0, no `stock_seen`, no estimate) are not replayable:
+    there is nothing honest to replay them against."""
+    return (record.picture_recorded or bool(record.stock_seen) or record.estimate is not None
+            or record.strategy_version > 0)
 
 
 def lines_as_first_routed(order: Order, at: datetime) -> tuple[Line, ...]:

@@ -179,7 +179,7 @@ def _record(decision: RoutingDecision, stock: dict[tuple[str, str], int], used_t
     return RoutingRecord(
         decided_at=now, locations=list(decision.locations), reasons=list(decision.reasons),
         excluded=dict(decision.excluded), strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
-        estimate=route_estimate(decision), stock_seen=seen,
+        estimate=route_estimate(decision), stock_seen=seen, picture_recorded=True,
         orders_today={loc.location_id: used_today.get(loc.location_id, 0) for loc in active
                       if loc.daily_order_capacity is not None})
 

@@ -214,6 +214,26 @@ def test_a_continuation_lost_after_its_chunk_was_written_is_queued_by_the_redeli
     assert done.status is SimulationStatus.DONE and done.state["read"] == 8  # every order counted once
 
 
+def test_an_order_routed_when_no_location_had_any_stock_is_replayed(repos):
+    """Allocation found no stock anywhere (a backorder, no estimate, the default strategy): the picture it
+    recorded is empty but recorded, so the replay routes it (a backorder on both sides)."""
+    from shared.services.allocation import allocate_order
+    from tests.service.flows import policy
+
+    seed(repos, LOCATIONS, {("A", "BER"): 0, ("A", "MAD"): 0})
+    order = capture_order(order_request([("A", 1)], channel_order_id="empty", lat=52.5, lon=13.4), "web", repos,
+                          MARCH).order
+    allocate_order(order.order_id, repos, policy, MARCH)
+    record = repos.orders.get(order.order_id).routing[0]
+    assert (record.stock_seen, record.estimate, record.strategy_version) == ({}, None, 0)
+
+    _, result, _ = simulate(repos, request())
+
+    assert result["orders"]["replayed"] == 1
+    assert result["orders"]["not_replayable"]["routed_before_the_picture_was_recorded"] == 0
+    assert result["baseline"]["backordered"] == result["candidate"]["backordered"] == 1
+
+
 def test_the_replay_never_touches_stock_orders_or_anything_but_its_job(repos, shop):
     before = {k: dict(v) for k, v in repos.store.items.items()}
 

@@ -76,6 +76,9 @@ def test_a_record_without_the_picture_is_not_replayable():
     assert not replayable(RoutingRecord(decided_at=AT, locations=["BER"], reasons=[]))
     assert replayable(record({"A": {"BER": 1}}, ["BER"]))
     assert replayable(RoutingRecord(decided_at=AT, locations=[], reasons=[], estimate={"parcels": 0}))
+    # no stock anywhere, no estimate: recorded all the same (or decided by a strategy, which came with it)
+    assert replayable(RoutingRecord(decided_at=AT, locations=[], reasons=[], picture_recorded=True))
+    assert replayable(RoutingRecord(decided_at=AT, locations=[], reasons=[], strategy_id="s", strategy_version=2))
 
 
 def test_the_case_is_the_order_and_the_picture_its_record_kept():
