@@ -271,11 +271,13 @@ class RoutingRecord(BaseModel):
     strategy_id: str = "default"
     strategy_version: int = 0
     estimate: RouteEstimate | None = None
-    # What the router saw, so that a what-if replay routes the order against the same picture:
-    # available units of the order's SKUs by location (only where some were available), and the
-    # orders each capacity-limited location had taken that day.
+    # What the router saw, so that a what-if replay routes the order against the same picture: the
+    # available units of the order's SKUs at the locations that could take it (shipping there, capacity
+    # left, some stock; at most 20, the chosen ones first, then the strategy's next best), and the
+    # orders each capacity-limited one of them had taken that day (shared/domain/routing_replay.py).
     stock_seen: dict[str, dict[str, int]] = {}
     orders_today: dict[str, int] = {}
+    picture_omitted: int = 0  # locations that could take the order left out of the picture by the cap
     # Allocation recorded the picture above (even an empty one: no stock anywhere), so a replay can route
     # the order again. Records from before the flag tell by their picture, estimate or strategy version.
     picture_recorded: bool = False

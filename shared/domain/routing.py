@@ -90,10 +90,13 @@ def _route(request: RoutingRequest, candidates: Iterable[Candidate], stock: Stoc
             excluded[c.location_id] = why_not
         else:
             sites.append(_site(c, request, lines, stock, estimator, clock))
+    before_filters = [s.location_id for s in sites]
     sites, reasons = apply_filters(strategy.filters, sites, request, now, excluded)
     keyer = Keyer(strategy.rankings, estimator, [estimator.unit_weight_mg(line.sku) for line in lines])
     need = tuple(line.quantity for line in lines)
     sites = keyer.rank(sites, need)
+    kept = [s.location_id for s in sites]
+    eligible = (*kept, *sorted(set(before_filters) - set(kept)))
     split = request.allow_split if strategy.allow_split is None else strategy.allow_split and request.allow_split
 
     result = search(sites, need, keyer, split)
@@ -101,8 +104,8 @@ def _route(request: RoutingRequest, candidates: Iterable[Candidate], stock: Stoc
         plan = result.best
         return RoutingDecision(_assignments(plan, lines), (), (*_headline(plan, sites, need), *reasons,
                                                                 *ranking_reasons(result, keyer)),
-                               excluded, estimate=estimate(plan, keyer))
-    return _short(request, strategy, lines, sites, keyer, split, reasons, excluded)
+                               excluded, estimate=estimate(plan, keyer), eligible=eligible)
+    return replace(_short(request, strategy, lines, sites, keyer, split, reasons, excluded), eligible=eligible)
 
 
 def _short(request: RoutingRequest, strategy: RoutingStrategy, lines: tuple[Line, ...], sites: list[Site],

@@ -25,6 +25,9 @@ from shared.domain.routing_strategy import OrderFacts, RoutingStrategy, select_s
 from shared.domain.shipping_profile import ShippingProfile
 
 MAX_SAMPLE_REASONS = 20  # per decision: the sample is kept on the job item, which is bounded
+# Locations whose stock a routing record keeps: the order item is rewritten (and copied into its indexes)
+# on every change of the order, so its picture must not grow with the network.
+MAX_PICTURE_LOCATIONS = 20
 CO2E_PLACES = Decimal("0.001")
 
 
@@ -43,10 +46,40 @@ class ReplayCase:
     orders_today: Mapping[str, int]
     baseline: RoutingStrategy  # the version that decided it
     recorded_locations: frozenset[str]
+    picture_omitted: int = 0  # locations that could have taken it, left out of the recorded picture
 
     @property
     def day(self) -> date:
         return self.decided_at.astimezone(UTC).date()
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What a routing record keeps of what the router saw (RoutingRecord's `stock_seen`, `orders_today`,
+    `picture_omitted`)."""
+
+    stock_seen: dict[str, dict[str, int]]
+    orders_today: dict[str, int]
+    omitted: int
+
+
+def picture_of(decision: RoutingDecision, stock: Stock, orders_today: Mapping[str, int],
+               capacity_limited: Iterable[str]) -> Picture:
+    """Only what a replay needs, bounded: the locations that could take the order (the others are
+    ineligible in a replay too, whatever their stock), the chosen ones first, then the deciding strategy's
+    next best, at most MAX_PICTURE_LOCATIONS (more only when the plan itself uses more); their available
+    units of the order's SKUs where some were, and the day's orders of the capacity-limited ones."""
+    chosen = list(decision.locations)
+    ranked = chosen + [loc for loc in decision.eligible if loc not in set(chosen)]
+    kept = ranked[:max(MAX_PICTURE_LOCATIONS, len(chosen))]
+    keep = set(kept)
+    seen: dict[str, dict[str, int]] = {}
+    for (sku, loc), available in sorted(stock.items()):
+        if available > 0 and loc in keep:
+            seen.setdefault(sku, {})[loc] = available
+    limited = set(capacity_limited)
+    return Picture(seen, {loc: orders_today.get(loc, 0) for loc in sorted(kept) if loc in limited},
+                   len(ranked) - len(kept))
 
 
 def replayable(record: RoutingRecord) -> bool:
@@ -92,7 +125,7 @@ def case_of(order: Order, record: RoutingRecord, baseline: RoutingStrategy, allo
         allow_split=allow_split, allow_partial=allow_partial, promised_by=req.promised_by)
     stock = {(sku, loc): n for sku, by_loc in record.stock_seen.items() for loc, n in by_loc.items()}
     return ReplayCase(order.order_id, record.decided_at, request, facts_of(order), stock, dict(record.orders_today),
-                      baseline, frozenset(record.locations))
+                      baseline, frozenset(record.locations), record.picture_omitted)
 
 
 class Candidates:
@@ -300,6 +333,7 @@ class ReplayTally:
     not_routed: int = 0  # never routed (held, cancelled or rejected first)
     no_picture: int = 0  # routed before the picture was recorded
     strategy_missing: int = 0  # decided by a strategy version no longer stored
+    capped_picture: int = 0  # replayed against a picture that left some eligible locations out (the cap)
     baseline: SideTally = field(default_factory=SideTally)
     candidate: SideTally = field(default_factory=SideTally)
     sample: list[dict[str, Any]] = field(default_factory=list)
@@ -310,6 +344,7 @@ class ReplayTally:
         self.baseline.add(r.baseline, r.case.day, promised, self.currency)
         self.candidate.add(r.candidate, r.case.day, promised, self.currency)
         self.baseline_differs += r.baseline_differs
+        self.capped_picture += r.case.picture_omitted > 0
         if r.changed:
             self.changed += 1
             self.locations_changed += r.locations_changed
@@ -331,7 +366,7 @@ class ReplayTally:
         return {
             "orders": {"read": self.read, "replayed": self.replayed, "changed": self.changed,
                        "locations_changed": self.locations_changed, "baseline_differs_from_record":
-                           self.baseline_differs,
+                           self.baseline_differs, "replayed_on_a_capped_picture": self.capped_picture,
                        "not_replayable": {"never_routed": self.not_routed,
                                           "routed_before_the_picture_was_recorded": self.no_picture,
                                           "strategy_version_missing": self.strategy_missing}},

@@ -90,6 +90,9 @@ class RoutingDecision:
     # The strategy says HOLD and the plan does not fill the order: nothing is reserved, an
     # operator decides (HoldReason.ROUTING_SHORTFALL).
     hold: bool = False
+    # The locations that could take part (rule 1: ship there, capacity left, some stock), best first for
+    # the strategy: those its filters kept in its rank order of single locations, then those they removed.
+    eligible: tuple[str, ...] = ()
 
     @property
     def locations(self) -> tuple[str, ...]:

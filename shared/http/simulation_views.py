@@ -23,7 +23,8 @@ class ProgressView(BaseModel):
 
 class SimulationView(BaseModel):
     """A simulation: what was asked, where it stands, and once DONE the figures side by side (`result`:
-    `orders` (read, replayed, changed, locations_changed, baseline_differs_from_record, not_replayable),
+    `orders` (read, replayed, changed, locations_changed, baseline_differs_from_record,
+    replayed_on_a_capped_picture, not_replayable),
     `baseline` and `candidate` (parcels per order, split rate, distance, cost, CO2e, promised_by, backorders,
     holds, load per location and day), `sample` (changed orders with both decisions); see docs/routing-replay.md)."""
 

@@ -38,6 +38,7 @@ from shared.domain.orders import (
     RoutingRecord,
 )
 from shared.domain.routing import Destination, Line, RoutingDecision, RoutingRequest, route
+from shared.domain.routing_replay import picture_of
 from shared.domain.routing_strategy import OrderFacts, RoutingStrategy, select_strategy
 from shared.domain.stock import StockLevel
 from shared.domain.verification import verify
@@ -168,20 +169,15 @@ def _request(order: Order, remaining: list[BackorderedLine], policy: ChannelPoli
 
 def _record(decision: RoutingDecision, stock: dict[tuple[str, str], int], used_today: dict[str, int], active: list,
             now: datetime) -> RoutingRecord:
-    """The decision as kept on the order, with the picture it was made on (what a replay routes against):
-    the units available by SKU and active location (only where some were), and the orders each
-    capacity-limited location had taken that day."""
-    considered = {loc.location_id for loc in active}
-    seen: dict[str, dict[str, int]] = {}
-    for (sku, loc), available in sorted(stock.items()):
-        if available > 0 and loc in considered:
-            seen.setdefault(sku, {})[loc] = available
+    """The decision as kept on the order, with the picture it was made on (what a replay routes against,
+    bounded: `picture_of`)."""
+    seen = picture_of(decision, stock, used_today,
+                      [loc.location_id for loc in active if loc.daily_order_capacity is not None])
     return RoutingRecord(
         decided_at=now, locations=list(decision.locations), reasons=list(decision.reasons),
         excluded=dict(decision.excluded), strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
-        estimate=route_estimate(decision), stock_seen=seen, picture_recorded=True,
-        orders_today={loc.location_id: used_today.get(loc.location_id, 0) for loc in active
-                      if loc.daily_order_capacity is not None})
+        estimate=route_estimate(decision), stock_seen=seen.stock_seen, orders_today=seen.orders_today,
+        picture_omitted=seen.omitted, picture_recorded=True)
 
 
 def route_estimate(decision: RoutingDecision) -> RouteEstimate | None:

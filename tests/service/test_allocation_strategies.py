@@ -208,3 +208,34 @@ def test_rerouting_after_a_rejection_follows_the_orders_strategy(repos):
     record = stored.routing[-1]
     assert (record.strategy_id, record.strategy_version) == ("no-hamburg", 1)
     assert record.excluded["HAM"].startswith("deny_locations")
+
+
+def test_the_picture_kept_is_the_locations_that_could_take_the_order_the_best_twenty(repos):
+    """With many locations a routing record keeps only what a replay needs: the locations that could take
+    the order (not those shipping elsewhere: a replay finds them ineligible whatever their stock), the
+    chosen one and the strategy's next best, 20 in all; the others are counted. Replayed, the order lands
+    where it went and is counted as replayed on a capped picture."""
+    from shared.domain.routing_replay import Candidates, ReplayTally, case_of, replay
+    from shared.domain.shipping_profile import ShippingProfile
+
+    # DE-29 is the nearest to the Berlin customer (52.5, 13.4), DE-00 the farthest.
+    near = {f"DE-{i:02d}": location_request("DE", lat=52.0 + i / 100, lon=13.0,
+                                             daily_order_capacity=100 if i % 2 else None) for i in range(30)}
+    elsewhere = {f"FR-{i}": location_request("FR", lat=52.5, lon=13.4) for i in range(5)}  # nearer, but not to DE
+    seed(repos, {**near, **elsewhere}, {("SKU-1", loc): 3 for loc in [*near, *elsewhere]})
+    order = capture(repos, ("SKU-1", 2))
+
+    allocate_order(order.order_id, repos, policy, NOW)
+
+    stored = repos.orders.get(order.order_id)
+    record = stored.routing[0]
+    assert record.locations == ["DE-29"]
+    assert set(record.stock_seen["SKU-1"]) == {f"DE-{i:02d}" for i in range(10, 30)}  # the nearest 20
+    assert record.picture_omitted == 10
+    assert set(record.orders_today) == {f"DE-{i:02d}" for i in range(11, 30, 2)}  # the capped ones kept
+    again = replay(case_of(stored, record, DEFAULT_STRATEGY, True, False),
+                   Candidates(repos.locations.all()).seen_with(record.orders_today), [], ShippingProfile())
+    assert again.baseline.locations == ("DE-29",) and not again.baseline_differs
+    tally = ReplayTally(currency="EUR")
+    tally.add(again)
+    assert tally.result()["orders"]["replayed_on_a_capped_picture"] == 1

@@ -15,6 +15,7 @@ from shared.domain.locations import Location
 from shared.domain.orders import CancelledLine, LineCancellation, Order, RoutingRecord
 from shared.domain.routing import Assignment, Line, PlanEstimate, RoutingDecision
 from shared.domain.routing_replay import (
+    MAX_PICTURE_LOCATIONS,
     Candidates,
     Replayed,
     ReplayTally,
@@ -22,6 +23,7 @@ from shared.domain.routing_replay import (
     case_of,
     decision_view,
     lines_as_first_routed,
+    picture_of,
     replay,
     replayable,
 )
@@ -79,6 +81,21 @@ def test_a_record_without_the_picture_is_not_replayable():
     # no stock anywhere, no estimate: recorded all the same (or decided by a strategy, which came with it)
     assert replayable(RoutingRecord(decided_at=AT, locations=[], reasons=[], picture_recorded=True))
     assert replayable(RoutingRecord(decided_at=AT, locations=[], reasons=[], strategy_id="s", strategy_version=2))
+
+
+def test_the_picture_kept_is_the_chosen_locations_then_the_strategys_next_best_up_to_the_cap():
+    eligible = tuple(f"L{i:02d}" for i in range(30))
+    chosen = decision(("L25", "A", 1), ("L07", "B", 1))
+    chosen = replace(chosen, eligible=eligible)
+    stock = {(sku, loc): 2 for sku in "AB" for loc in eligible} | {("A", "FAR"): 9, ("B", "L01"): 0}
+
+    pic = picture_of(chosen, stock, {"L25": 4, "L29": 1, "FAR": 7}, ["L25", "L29", "FAR"])
+
+    kept = {"L25", "L07", *(f"L{i:02d}" for i in range(19) if i != 7)}
+    assert len(kept) == MAX_PICTURE_LOCATIONS == 20
+    assert set(pic.stock_seen["A"]) == kept and set(pic.stock_seen["B"]) == kept - {"L01"}  # none left: not kept
+    assert pic.orders_today == {"L25": 4}  # L29 and FAR were left out
+    assert pic.omitted == 10
 
 
 def test_the_case_is_the_order_and_the_picture_its_record_kept():
