@@ -7,7 +7,7 @@ decision's `excluded`), and one line for the decision's reasons.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from shared.domain.routing_plans import Site
 from shared.domain.routing_strategy import (
@@ -95,7 +95,7 @@ def _max_distance(f: MaxDistance, sites: list[Site], request: RoutingRequest, no
 def _meets_promise(f: MeetsPromise, sites: list[Site], request: RoutingRequest, now: datetime | None) -> Outcome:
     if request.promised_by is None:
         return sites, [], "meets_promise: the order has no promised_by; removed none"
-    promised = _utc_date(request.promised_by)
+    promised = promised_day(request.promised_by)
 
     def why_not(s: Site) -> str | None:
         if s.delivery is None:
@@ -113,8 +113,10 @@ def _delivery(s: Site) -> str:
     return f"delivery {s.delivery}" if s.delivery else "cannot promise"
 
 
-def _utc_date(moment: datetime) -> date:
-    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)).date()
+def promised_day(promised_by: datetime) -> date:
+    """The day the customer was promised: `promised_by`'s date in its own offset, as the channel wrote it
+    (2026-03-04T23:30:00-05:00 is the 4th, though it is the 5th in UTC). A naive time is UTC."""
+    return promised_by.date()
 
 
 _FILTERS: dict[type, Callable[..., Outcome]] = {

@@ -21,6 +21,7 @@ from shared.domain.locations import Location
 from shared.domain.money import ZERO, quantum
 from shared.domain.orders import Order, RoutingRecord
 from shared.domain.routing import Candidate, Destination, Line, RoutingDecision, RoutingRequest, Stock, route
+from shared.domain.routing_filters import promised_day
 from shared.domain.routing_strategy import OrderFacts, RoutingStrategy, select_strategy
 from shared.domain.shipping_profile import ShippingProfile
 
@@ -267,7 +268,7 @@ class SideTally:
         if promised_by is not None:
             if est is None or est.delivery_by is None:
                 self.promise_unknown += 1
-            elif not d.unfilled and est.delivery_by <= promised_by.astimezone(UTC).date():
+            elif not d.unfilled and est.delivery_by <= promised_day(promised_by):
                 self.meets_promise += 1
         key = day.isoformat()
         for loc in locations:

@@ -191,6 +191,17 @@ def test_a_side_adds_parcels_distance_cost_co2e_promises_and_load():
     assert f["load"] == {"BER": {"2026-03-02": 2}, "MAD": {"2026-03-02": 1, "2026-03-03": 2}}
 
 
+def test_a_promise_is_met_by_its_own_day_in_its_own_offset():
+    def met(promised_by: str) -> int:
+        side = SideTally()
+        side.add(decision(("BER", "A", 1), estimate=PlanEstimate(1, delivery_by=date(2026, 3, 5))), date(2026, 3, 2),
+                 datetime.fromisoformat(promised_by), "EUR")
+        return side.meets_promise
+
+    assert met("2026-03-04T23:30:00-05:00") == 0  # Wednesday in New York (Thursday 04:30 in UTC)
+    assert met("2026-03-05T08:00:00+09:00") == 1  # Thursday in Tokyo (Wednesday 23:00 in UTC)
+
+
 def test_costs_are_rounded_to_the_currencys_minor_unit_only_when_answered():
     side = SideTally()
     for _ in range(3):

@@ -259,6 +259,19 @@ def test_meets_promise_uses_cut_offs_and_transit_days():
     assert at_the_cutoff.assignments == ()  # from 15:00 Berlin ships Tuesday, arriving Wednesday
 
 
+def test_meets_promise_keeps_the_day_the_customer_was_promised_in_the_promises_own_offset():
+    # Berlin delivers Tuesday 03-03, Paris (the nearest) Wednesday 03-04.
+    new_york_tuesday = datetime.fromisoformat("2026-03-03T23:30:00-05:00")  # Wednesday 04:30 in UTC
+    tight = decide(order(4, 2, promised_by=new_york_tuesday), MeetsPromise(), *rank(Ranking.NEAREST))
+    assert tight.locations == ("WH-DE-BER",)
+    assert tight.excluded["STORE-FR-PAR"] == "meets_promise: estimated delivery 2026-03-04 is after the promised " \
+                                             "2026-03-03"
+
+    tokyo_wednesday = datetime.fromisoformat("2026-03-04T01:00:00+09:00")  # Tuesday 16:00 in UTC
+    kept = decide(order(4, 2, promised_by=tokyo_wednesday), MeetsPromise(), *rank(Ranking.NEAREST))
+    assert kept.locations == ("STORE-FR-PAR",)
+
+
 def test_meets_promise_excludes_a_zone_without_transit_days_and_ignores_orders_without_a_promise():
     promise = datetime(2026, 3, 20, tzinfo=UTC)
     to_spain = RoutingRequest((Line("TEE-BLK-M", 1),), Destination("ES", 40.4, -3.7), promised_by=promise)
