@@ -9,6 +9,11 @@ Access pattern (docs/data-model.md): pk=SIMULATION#<simulation id>, sk=JOB, attr
 - `state`: the figures so far (shared/domain/routing_replay.py ReplayTally), JSON compressed with zlib
   and base64-encoded: a 92-day period's load per location and day, and a sample of 50 changed orders
   with both decisions, would otherwise crowd DynamoDB's 400 KB item limit
+
+and beside it, written once with it: pk=SIMULATION#<simulation id>, sk=NETWORK#<nnn>, `part`, `expires_at`:
+the network the simulation replays against (ReplayNetwork: locations, shipping profile, channel policies
+when it was asked), JSON compressed with zlib and base64-encoded, cut into parts of at most 350,000
+characters (a network of tens of thousands of locations takes several).
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.adapters.expressions import NEW, Changes, Patch, Put, eq, ne
+from shared.adapters.expressions import NEW, Changes, KeyQuery, Patch, Put, SortRange, eq, ne
 from shared.domain.bounds import STORED
-from shared.domain.routing_simulation import SimulationJob, SimulationRequest, SimulationStatus
+from shared.domain.routing_simulation import ReplayNetwork, SimulationJob, SimulationRequest, SimulationStatus
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
 
 JOB_SK = "JOB"
+NETWORK_PREFIX = "NETWORK#"
+NETWORK_PART_CHARS = 350_000
 RETENTION = timedelta(days=90)
 MAX_STATE_CHARS = 300_000  # the compressed figures; the item's other attributes stay far below 100 KB
 
@@ -46,10 +53,29 @@ class SimulationRepository:
         item = self.store.get(simulation_pk(simulation_id), JOB_SK)
         return _job(item) if item else None
 
-    def create(self, job: SimulationJob) -> Put:
-        """A new job; refused AlreadyExists (carrying the stored job) when its id is taken."""
-        return Put(self._item(job), when=NEW,
-                   refused=lambda old: AlreadyExists("simulation", job.simulation_id, _job(old) if old else None))
+    def network(self, simulation_id: str) -> ReplayNetwork | None:
+        """The network kept with the job; None for a job from before networks were kept."""
+        parts = list(self.store.query_all(KeyQuery(simulation_pk(simulation_id), SortRange.prefix(NETWORK_PREFIX)),
+                                          consistent=True))
+        if not parts:
+            return None
+        packed = "".join(p["part"] for p in sorted(parts, key=lambda p: p["sk"]))
+        return ReplayNetwork.from_doc(json.loads(zlib.decompress(base64.b64decode(packed))))
+
+    def create(self, job: SimulationJob, network: ReplayNetwork | None = None) -> list[Put]:
+        """A new job and the network it replays against, for one transaction; refused AlreadyExists
+        (carrying the stored job) when its id is taken."""
+        writes = [Put(self._item(job), when=NEW,
+                      refused=lambda old: AlreadyExists("simulation", job.simulation_id, _job(old) if old else None))]
+        if network is not None:
+            packed = base64.b64encode(zlib.compress(json.dumps(network.to_doc(), separators=(",", ":")).encode(),
+                                                    6)).decode()
+            expires = int((job.created_at + RETENTION).timestamp())
+            for n, at in enumerate(range(0, len(packed), NETWORK_PART_CHARS)):
+                writes.append(Put({"pk": simulation_pk(job.simulation_id), "sk": f"{NETWORK_PREFIX}{n:03d}",
+                                   "part": packed[at:at + NETWORK_PART_CHARS], "expires_at": expires}, when=NEW,
+                                  refused=lambda _old: AlreadyExists("simulation", job.simulation_id)))
+        return writes
 
     def advance(self, job: SimulationJob, read_chunk: int) -> Put:
         """`job` (its chunk one past `read_chunk`) in place of the job as read; refused StaleVersion when

@@ -12,8 +12,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from shared.domain.bounds import Integer, is_stored
+from shared.config import ChannelPolicy
+from shared.domain.bounds import STORED, Integer, is_stored
+from shared.domain.locations import Location
 from shared.domain.routing_strategy import DEFAULT_STRATEGY_ID, RoutingStrategy, StrategyId, StrategyRequest
+from shared.domain.shipping_profile import ShippingProfile
 
 MAX_PERIOD_DAYS = 92
 # Orders are read by creation day: none is older than the OMS, and none is captured in the future (the
@@ -159,3 +162,30 @@ class SimulationJob:
         estimated = max(done, round(done / covered)) if covered > 0 and done else None
         return {"orders_done": done, "orders_estimated": estimated,
                 "fraction": round(done / estimated, 4) if estimated else 0.0}
+
+
+@dataclass(frozen=True)
+class ReplayNetwork:
+    """What every chunk of one simulation replays against, as it was when the simulation was asked: the
+    locations, the shipping profile and the channels' policies. Kept with the job, so that a change made
+    while it runs cannot make its chunks compare different pictures."""
+
+    locations: tuple[Location, ...]
+    profile: ShippingProfile
+    policies: dict[str, ChannelPolicy]  # the channels configured or seeded then
+    default_policy: ChannelPolicy  # any other channel's
+
+    def policy(self, channel: str) -> ChannelPolicy:
+        return self.policies.get(channel, self.default_policy)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"locations": [loc.model_dump(mode="json") for loc in self.locations],
+                "profile": self.profile.model_dump(mode="json"),
+                "policies": {c: vars(p) for c, p in self.policies.items()}, "default_policy": vars(self.default_policy)}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> ReplayNetwork:
+        return cls(tuple(Location.model_validate(loc, context=STORED) for loc in doc["locations"]),
+                   ShippingProfile.model_validate(doc["profile"], context=STORED),
+                   {c: ChannelPolicy(**p) for c, p in doc["policies"].items()}, ChannelPolicy(**doc["default_policy"]))
+

@@ -2,7 +2,8 @@
 read where it stands.
 
 1. `start_simulation` (routing-simulations-api, POST): checks the candidate set as a PUT of each strategy
-   would be checked, writes the job QUEUED and queues its first chunk.
+   would be checked, writes the job QUEUED with the network every chunk replays against (the locations,
+   shipping profile and channel policies as they are then) and queues its first chunk.
 2. `run_chunk` (simulate-routing, from the routing-simulations queue): reads on from the job's cursor
    through the orders captured in the period (gsi3, by month, in creation order), replays each against
    the picture its first routing saw (shared/domain/routing_replay.py), and writes the figures so far,
@@ -35,7 +36,7 @@ from shared.config import ChannelPolicy
 from shared.domain.orders import Order
 from shared.domain.principal import Principal
 from shared.domain.routing_replay import Candidates, ReplayTally, case_of, replay, replayable
-from shared.domain.routing_simulation import SimulationJob, SimulationRequest, SimulationStatus
+from shared.domain.routing_simulation import ReplayNetwork, SimulationJob, SimulationRequest, SimulationStatus
 from shared.domain.routing_strategy import DEFAULT_STRATEGY, DEFAULT_STRATEGY_ID, RoutingStrategy
 from shared.domain.shipping_profile import ShippingProfile
 from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unavailable
@@ -115,7 +116,7 @@ def start_simulation(request: SimulationRequest, principal: Principal, repos: Re
         simulation_id = "sim-" + uuid.uuid4().hex[:24]
     job = SimulationJob(simulation_id, SimulationStatus.QUEUED, request, fingerprint, principal.name, now, now)
     try:
-        repos.commit(repos.simulations.create(job))
+        repos.commit(repos.simulations.create(job, network_now(repos, now)))
     except Refused as refused:
         found = refused.find(AlreadyExists)
         existing = found.existing if found else None
@@ -140,6 +141,16 @@ def start_simulation(request: SimulationRequest, principal: Principal, repos: Re
         raise Unavailable("the simulation could not be queued: it is kept QUEUED; send the same request with "
                           "the same request_id again to queue it") from error
     return job
+
+
+def network_now(repos: Repositories, now: datetime) -> ReplayNetwork:
+    """The locations, shipping profile and channel policies as they are: every chunk replays against these."""
+    from shared.domain.channels import SEED_CHANNELS, ChannelSettings, policy_of
+
+    stored = repos.routing.profile()
+    settings = dict(SEED_CHANNELS) | {c.channel_id: c.settings for c in repos.channels.configured()}
+    return ReplayNetwork(tuple(repos.locations.all()), stored.profile if stored else ShippingProfile(),
+                         {c: policy_of(s) for c, s in settings.items()}, policy_of(ChannelSettings()))
 
 
 def _check_period(request: SimulationRequest, now: datetime) -> None:
@@ -225,16 +236,20 @@ class ChunkOutcome(StrEnum):
 
 @dataclass
 class _Context:
-    """What every order of a chunk is replayed with, read once per chunk."""
+    """What every order of a chunk is replayed with, read once per chunk: the network kept with the job
+    (or, for a job from before networks were kept, the live one)."""
 
     repos: Repositories
     candidate_set: list[RoutingStrategy]
     profile: ShippingProfile
     candidates: Candidates
+    network: ReplayNetwork | None = None
     policies: dict[str, ChannelPolicy] = field(default_factory=dict)
     baselines: dict[tuple[str, int], RoutingStrategy | None] = field(default_factory=dict)
 
     def policy(self, channel: str) -> ChannelPolicy:
+        if self.network is not None:
+            return self.network.policy(channel)
         if channel not in self.policies:
             self.policies[channel] = self.repos.channels.policy(channel)
         return self.policies[channel]
@@ -271,11 +286,12 @@ def run_chunk(message: SimulationMessage, repos: Repositories, now: datetime, *,
             return ChunkOutcome.DUPLICATE  # another delivery recorded this chunk meanwhile
     started = clock()
     req = job.request
-    profile = repos.routing.profile_cached()
+    network = repos.simulations.network(job.simulation_id)
+    profile = network.profile if network else repos.routing.profile_cached()
     tally = (ReplayTally.from_state(job.state) if job.state
              else ReplayTally(currency=profile.currency, sample_size=req.sample_size))
     ctx = _Context(repos, [c.as_strategy(job.created_at) for c in req.strategies], profile,
-                   Candidates(repos.locations.all_cached()))
+                   Candidates(network.locations if network else repos.locations.all_cached()), network)
     period = OrderFilter(created_from=req.starts, created_to=req.ends - timedelta(microseconds=1))
     months, cursor, reached, read = req.months(), job.cursor, job.reached, 0
     while True:

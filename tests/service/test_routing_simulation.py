@@ -160,6 +160,42 @@ def test_a_run_in_many_chunks_adds_up_to_the_same_figures(repos, shop):
     assert chunked == whole
 
 
+def test_every_chunk_replays_against_the_network_as_it_was_when_asked(repos, shop):
+    """Berlin closes and Madrid stops shipping to Germany after the first chunk: the later chunks still
+    compare the network the simulation was asked about, so the figures are those of a run before it."""
+    from shared.domain.shipping_profile import ShippingProfile
+    from shared.services.inventory import put_location
+    from shared.services.routing_strategies import put_profile
+
+    _, before, _ = simulate(repos, request([DENY_BER]))
+    queue = Queue()
+    job = start_simulation(request([DENY_BER]), OPERATOR, repos, LATER, send=queue)
+    run_chunk(queue.take(), repos, LATER, send=queue, max_orders=2)
+
+    put_location("BER", LOCATIONS["BER"].model_copy(update={"active": False}), repos, LATER)
+    put_location("MAD", LOCATIONS["MAD"].model_copy(update={"ships_to": ["ES"]}), repos, LATER)
+    put_profile(ShippingProfile(currency="USD"), OPERATOR, repos, LATER)
+    repos.locations._cache = None  # the worker's cached read would see the change at once
+    while queue.bodies:
+        run_chunk(queue.take(), repos, LATER, send=queue, max_orders=2)
+
+    from shared.http.simulation_views import SimulationView
+
+    assert SimulationView.of(read_simulation(job.simulation_id, OPERATOR, repos)).result == before
+
+
+def test_a_network_too_large_for_one_item_is_kept_in_parts(repos, shop, monkeypatch):
+    from shared.adapters import simulations_repo
+    from shared.services.routing_simulation import network_now
+
+    monkeypatch.setattr(simulations_repo, "NETWORK_PART_CHARS", 100)
+    job = start_simulation(request(), OPERATOR, repos, LATER, send=Queue())
+
+    parts = [sk for pk, sk in repos.store.items if pk == f"SIMULATION#{job.simulation_id}" and sk != "JOB"]
+    assert len(parts) > 5 and parts[0] == "NETWORK#000"
+    assert repos.simulations.network(job.simulation_id) == network_now(repos, LATER)
+
+
 def test_a_redelivered_message_does_not_count_its_chunk_twice(repos, shop):
     queue = Queue()
     job = start_simulation(request(), OPERATOR, repos, LATER, send=queue)
@@ -241,8 +277,8 @@ def test_the_replay_never_touches_stock_orders_or_anything_but_its_job(repos, sh
 
     after = {k: v for k, v in repos.store.items.items() if not k[0].startswith("SIMULATION#")}
     assert after == before
-    assert [k for k in repos.store.items if k[0].startswith("SIMULATION#")] == [(f"SIMULATION#{simulation_id}",
-                                                                                   "JOB")]
+    assert sorted(k for k in repos.store.items if k[0].startswith("SIMULATION#")) == [
+        (f"SIMULATION#{simulation_id}", "JOB"), (f"SIMULATION#{simulation_id}", "NETWORK#000")]
 
 
 def test_progress_is_estimated_from_the_share_of_the_period_read(repos, shop):
@@ -308,7 +344,7 @@ def test_a_job_whose_first_message_was_never_sent_is_queued_when_read(repos, sho
     """The request that wrote the job died before queueing it: a read of the job a while later queues it."""
     with pytest.raises(Died):
         start_simulation(request(), OPERATOR, repos, LATER, send=dies)
-    [simulation_id] = [pk.removeprefix("SIMULATION#") for pk, _ in repos.store.items if pk.startswith("SIMULATION#")]
+    [simulation_id] = [pk.removeprefix("SIMULATION#") for pk, sk in repos.store.items if sk == "JOB"]
     queue = Queue()
 
     assert not read_simulation(simulation_id, OPERATOR, repos, LATER + timedelta(minutes=1), send=queue).queued
@@ -344,8 +380,7 @@ def test_without_a_request_id_a_job_that_could_not_be_queued_is_failed(repos, sh
     with pytest.raises(Unavailable):
         start_simulation(request(), OPERATOR, repos, LATER, send=queue_down)
 
-    [job] = [repos.simulations.get(pk.removeprefix("SIMULATION#")) for pk, _ in repos.store.items
-             if pk.startswith("SIMULATION#")]
+    [job] = [repos.simulations.get(pk.removeprefix("SIMULATION#")) for pk, sk in repos.store.items if sk == "JOB"]
     assert job.status is SimulationStatus.FAILED and job.error == "could not be queued (ConnectionError)"
 
 
