@@ -19,6 +19,7 @@ from shared.domain.routing_strategy import (
     AllowLocations,
     Conditions,
     DenyLocations,
+    MeetsPromise,
     RankBy,
     Ranking,
     Shortfall,
@@ -239,3 +240,49 @@ def test_the_picture_kept_is_the_locations_that_could_take_the_order_the_best_tw
     tally = ReplayTally(currency="EUR")
     tally.add(again)
     assert tally.result()["orders"]["replayed_on_a_capped_picture"] == 1
+
+
+# Berlin is the nearest to the factories' Berlin customer but takes 3 days; Munich and Hamburg take 1.
+# NOW is Wednesday 2026-11-25 09:00 UTC, before every cut-off: Berlin delivers Saturday, the others Thursday.
+TIMED = {
+    "BER": location_request("DE", lat=52.52, lon=13.40, cutoff_utc="15:00", transit_days={"domestic": 3}),
+    "MUC": location_request("DE", lat=48.14, lon=11.58, cutoff_utc="15:00", transit_days={"domestic": 1}),
+    "HAM": location_request("DE", lat=53.55, lon=9.99, cutoff_utc="15:00", transit_days={"domestic": 1}),
+}
+BY_FRIDAY = "2026-11-27T12:00:00Z"
+
+
+def test_allocation_routes_with_the_orders_promise(repos):
+    """The order's promised_by reaches the strategy's meets_promise filter: Berlin, the nearest, cannot
+    keep it. (Without the promise the filter removes nothing and Berlin ships.)"""
+    seed(repos, TIMED, {("SKU-1", loc): 5 for loc in TIMED})
+    put_strategy("on-time", strategy(MeetsPromise(), RankBy(by=Ranking.NEAREST)), OPERATOR_PRINCIPAL, repos, NOW)
+    promised = capture(repos, ("SKU-1", 1), coid="P", promised_by=BY_FRIDAY)
+    unpromised = capture(repos, ("SKU-1", 1), coid="U")
+
+    allocate_order(promised.order_id, repos, policy, NOW)
+    allocate_order(unpromised.order_id, repos, policy, NOW)
+
+    record = repos.orders.get(promised.order_id).routing[-1]
+    assert record.locations == ["HAM"]  # the nearer of the two that deliver by Friday
+    assert record.excluded["BER"] == "meets_promise: estimated delivery 2026-11-28 is after the promised 2026-11-27"
+    assert repos.orders.get(unpromised.order_id).routing[-1].locations == ["BER"]
+
+
+def test_rerouting_after_a_rejection_keeps_the_orders_promise(repos):
+    """Hamburg rejects: the rejected part is routed again with the order's promise, so it goes to Munich
+    (on time), not to Berlin (the nearest, too late)."""
+    from shared.services.rerouting import reject_fulfillment_order
+    from tests.service.flows import fulfil
+
+    seed(repos, TIMED, {("SKU-1", loc): 5 for loc in TIMED})
+    put_strategy("on-time", strategy(MeetsPromise(), RankBy(by=Ranking.NEAREST)), OPERATOR_PRINCIPAL, repos, NOW)
+    order = capture(repos, ("SKU-1", 1), promised_by=BY_FRIDAY)
+    allocate_order(order.order_id, repos, policy, NOW)
+    [fo_id] = fulfil(repos, order.order_id, NOW)
+
+    reject_fulfillment_order(fo_id, "cannot find it", OPERATOR_PRINCIPAL, repos, policy, NOW)
+
+    record = repos.orders.get(order.order_id).routing[-1]
+    assert record.locations == ["MUC"]
+    assert record.excluded["BER"].startswith("meets_promise: estimated delivery 2026-11-28")

@@ -112,6 +112,20 @@ def test_the_case_is_the_order_and_the_picture_its_record_kept():
     assert case.day == date(2026, 3, 2) and case.recorded_locations == {"BER", "MAD"}
 
 
+def test_the_case_routes_the_lines_as_they_were_when_first_routed():
+    """A line cancelled before the first routing is not replayed; one cancelled after it is."""
+    o = order(lines=(("A", 3), ("B", 2)))
+    o.cancellations = [
+        LineCancellation(cancellation_id="c1", lines=[CancelledLine(sku="A", quantity=2)], reason="x", at=AT, by="web"),
+        LineCancellation(cancellation_id="c2", lines=[CancelledLine(sku="B", quantity=2)], reason="x",
+                         at=AT + timedelta(hours=1), by="web"),
+    ]
+
+    case = case_of(o, record({"A": {"BER": 9}, "B": {"BER": 9}}, ["BER"]), DEFAULT_STRATEGY, True, False)
+
+    assert case.request.lines == (Line("A", 1), Line("B", 2))
+
+
 def test_candidates_are_the_active_locations_with_the_capacity_each_order_saw():
     pool = Candidates(LOCS + [Location(**dict(location_request("DE", active=False)), location_id="OFF",
                                        updated_at=AT)])
