@@ -216,6 +216,16 @@ def test_a_promise_is_met_by_its_own_day_in_its_own_offset():
     assert met("2026-03-05T08:00:00+09:00") == 1  # Thursday in Tokyo (Wednesday 23:00 in UTC)
 
 
+def test_a_partial_plan_never_meets_a_promise_even_when_its_parcels_arrive_in_time():
+    side = SideTally()
+    early = PlanEstimate(1, delivery_by=date(2026, 3, 3))
+    promise = datetime(2026, 3, 5, 12, tzinfo=UTC)
+    side.add(decision(("BER", "A", 1), unfilled=[("B", 1)], estimate=early), date(2026, 3, 2), promise, "EUR")
+    side.add(decision(("BER", "A", 1), ("BER", "B", 1), estimate=early), date(2026, 3, 2), promise, "EUR")
+
+    assert side.figures("EUR")["promised_by"] == {"orders": 2, "can_meet": 1, "share": 0.5, "unknown": 0}
+
+
 def test_costs_are_rounded_to_the_currencys_minor_unit_only_when_answered():
     side = SideTally()
     for _ in range(3):
