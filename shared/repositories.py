@@ -8,6 +8,7 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from shared.adapters.analytics_repo import AnalyticsRepository
     from shared.adapters.channel_sync_repo import ChannelSyncRepository
     from shared.adapters.channels_repo import ChannelRepository
     from shared.adapters.expressions import Write
@@ -137,6 +138,13 @@ class Repositories:
         from shared.adapters.routing_repo import RoutingRepository
 
         return RoutingRepository(self.store)
+
+    @cached_property
+    def analytics(self) -> AnalyticsRepository:
+        """Report aggregates, the orders' contributions to them, FX rates (docs/reports.md)."""
+        from shared.adapters.analytics_repo import AnalyticsRepository
+
+        return AnalyticsRepository(self.store)
 
     def unit_of_work(self) -> UnitOfWork:
         from shared.unit_of_work import UnitOfWork
