@@ -9,7 +9,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint test-unit test-integration test-infra test-e2e bench synth clean reconcile soak
+.PHONY: run test lint test-unit test-integration test-infra test-e2e bench synth clean reconcile soak rebuild-reports
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) is needed (the Lambda runtime's version): install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
@@ -61,6 +61,12 @@ soak: $(STAMP)
 ## Run one reconciliation now against a running `make run` (POST /admin/reconcile, operator key).
 reconcile: $(STAMP)
 	$(PY) -m local.reconcile
+
+## Check the live report aggregates against a rebuild, or rebuild them (docs/reports.md):
+## make rebuild-reports ARGS="check --from 2026-01 --to 2026-03 [--endpoint-url http://127.0.0.1:<moto port>]"
+ARGS ?= check
+rebuild-reports: $(STAMP)
+	$(PY) -m local.rebuild_reports $(ARGS)
 
 ## Synthesise the CloudFormation template without the CDK CLI or credentials.
 synth: $(STAMP)

@@ -8,9 +8,10 @@ transactions report nothing, index writes are never counted) and no library mode
   inside TransactWriteItems (ConditionCheck included). A refused conditional write still costs
   its units.
 - each global secondary index: a write that puts an entry costs the projected size in KB (ALL:
-  the item; KEYS_ONLY: the table and index keys); one that changes the index key deletes the old
-  entry and puts the new one (two writes); one that changes no key of a KEYS_ONLY index, or nothing
-  projected, costs the index nothing. Index writes are counted at the standard rate.
+  the item; KEYS_ONLY: the table and index keys; INCLUDE: those and the attributes it names); one
+  that changes the index key deletes the old entry and puts the new one (two writes); one that
+  changes no key and nothing projected costs the index nothing, one that changes a projected
+  attribute rewrites the entry. Index writes are counted at the standard rate.
 - read: 1 unit per started 4 KB strongly consistent, half that eventually consistent (index
   queries always are), 2 per 4 KB inside TransactGetItems; a Query or Scan page rounds the sum
   of the items it returns up once (items a filter drops are not seen here: a lower bound).
@@ -63,7 +64,8 @@ def item_size(item: Mapping[str, Any] | None) -> int:
 class IndexShape:
     name: str
     keys: tuple[str, ...]
-    projection: str  # ALL or KEYS_ONLY
+    projection: str  # ALL, KEYS_ONLY or INCLUDE
+    included: tuple[str, ...] = ()  # INCLUDE's non-key attributes
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,8 @@ class TableShape:
         from infra.wiring import TABLE
 
         keys = (TABLE.partition_key, TABLE.sort_key) if TABLE.sort_key else (TABLE.partition_key,)
-        return cls(keys, tuple(IndexShape(i.name, (i.partition_key, i.sort_key), i.projection)
-                               for i in TABLE.indexes))
+        return cls(keys, tuple(IndexShape(i.name, (i.partition_key, i.sort_key), i.projection,
+                                          i.non_key_attributes) for i in TABLE.indexes))
 
 
 def _blocks(size: int, block: int) -> int:
@@ -95,8 +97,8 @@ def write_units(before: Mapping | None, after: Mapping | None, table: TableShape
         if key_before is None and key_after is None:
             continue
         if key_before is not None and key_after is not None and key_before == key_after:
-            if index.projection == "ALL" and before != after:
-                index_units += _blocks(item_size(after), KB)
+            if _projected(before, index, table) != _projected(after, index, table):
+                index_units += _blocks(_projected_size(after, index, table), KB)
             continue
         for image, key in ((before, key_before), (after, key_after)):
             if key is not None:
@@ -110,10 +112,14 @@ def _index_key(item: Mapping | None, index: IndexShape) -> tuple | None:
     return tuple(str(item[k]) for k in index.keys)
 
 
-def _projected_size(item: Mapping | None, index: IndexShape, table: TableShape) -> int:
+def _projected(item: Mapping | None, index: IndexShape, table: TableShape) -> Mapping:
     if index.projection == "ALL":
-        return item_size(item)
-    return item_size({k: v for k, v in (item or {}).items() if k in index.keys or k in table.keys})
+        return item or {}
+    return {k: v for k, v in (item or {}).items() if k in index.keys or k in table.keys or k in index.included}
+
+
+def _projected_size(item: Mapping | None, index: IndexShape, table: TableShape) -> int:
+    return item_size(_projected(item, index, table))
 
 
 def read_units(sizes: list[int], consistent: bool, transactional: bool = False, per_item: bool = True) -> float:
@@ -135,6 +141,8 @@ class CapacityMeter:
         self.table = table
         self.lock = threading.Lock()
         self.units: Counter[tuple[str, str]] = Counter()  # (label, "read" | "write" | "index write")
+        # (label, item kind: the pk up to its first "#", "write" | "index write"): where the units go
+        self.by_kind: Counter[tuple[str, str, str]] = Counter()
 
     def _add(self, label: str, kind: str, units: float) -> None:
         with self.lock:
@@ -173,6 +181,10 @@ class CapacityMeter:
             table_units, index_units = write_units(before, after, self.table, transactional)
             self._add(label, "write", table_units)
             self._add(label, "index write", index_units)
+            kind = str(next(iter((after or before or {}).get("pk", {}).values()), "?")).split("#", 1)[0]
+            with self.lock:
+                self.by_kind[(label, kind, "write")] += table_units
+                self.by_kind[(label, kind, "index write")] += index_units
 
     def _single_write(self, label: str, operation: str, params: dict, call: Call) -> dict:
         table = params["TableName"]

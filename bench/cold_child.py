@@ -1,5 +1,5 @@
 """One cold start, in the fresh interpreter `bench.cold_start` launches: import a handler module, then
-invoke it once, timing both. Only json/os/sys/time are loaded before the clock starts, so the
+invoke it once, timing both. Only json/resource/sys/time are loaded before the clock starts, so the
 figures include everything the function pulls in (as a new Lambda container would).
 
     python -m bench.cold_child <functions module | BASELINE | FLOOR_API | FLOOR_SQS> '<event json>'
@@ -12,6 +12,7 @@ They show how much of a function's ratio is the libraries' and how much ours.
 """
 
 import json
+import resource
 import sys
 import time
 
@@ -113,7 +114,18 @@ def main() -> None:
                    else f"{len(result.get('batchItemFailures') or [])} failed records")
     done = time.perf_counter()
     print(MARK + json.dumps({"import_ms": (imported - start) * 1000, "invoke_ms": (done - imported) * 1000,
-                             "outcome": outcome}), flush=True)
+                             "peak_mb": peak_mb(), "outcome": outcome}), flush=True)
+
+
+def peak_mb() -> float:
+    """The process's peak resident memory: what the function's memory setting must hold. VmHWM, reset at
+    exec (ru_maxrss can carry the forking parent's peak)."""
+    try:
+        with open("/proc/self/status") as status:
+            line = next(ln for ln in status if ln.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

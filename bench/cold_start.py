@@ -125,6 +125,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     from local.emulator import provision, start_moto
 
     functions = [fn for fn in wiring.FUNCTIONS if not args.only or fn.name in args.only]
+    memory = {fn.name: fn.memory_mb for fn in functions}
     bundles = bundle(tmp)
     sizes = {name: total(parts) for name, parts in package_sizes(functions, bundles).items()}
     cwd = deployed(bundles, tmp) if args.as_deployed else ROOT
@@ -166,6 +167,8 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
                    if name in compared else ("-", "-"))[:2 if other else 0],
                  f"{sizes[name].unzipped / 1e6:.2f}" if name in sizes else "-",
                  f"{sizes[name].zipped / 1e6:.2f}" if name in sizes else "-",
+                 f"{max(s['peak_mb'] for s in samples[name]):.0f}",
+                 f"{memory[name]}" if name in memory else "-",
                  samples[name][-1]["outcome"]) for name in cases]
         print(f"\ncold start, median of {args.repeats} fresh interpreters (ms); target <= {TARGET_RATIO}x baseline;"
               " package: function code + our layers as the stack deploys them (MB)"
@@ -173,8 +176,10 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
               + (f"; compared: {other}" + (" (with byte code)" if other == ROOT else "") if other else ""))
         print(table(rows, ["function", "import", "1st invoke", "total", "x baseline",
                            *(["compared total", "compared x"] if other else []), "package", "zipped",
-                           "1st invoke answered"]))
-        print("(package: not counting AWS's Powertools layer and the runtime's boto3, the same for every function)")
+                           "peak MB", "memory MB", "1st invoke answered"]))
+        print("(package: not counting AWS's Powertools layer and the runtime's boto3, the same for every function; "
+              "peak MB: the child's peak resident memory after one cold start and invocation, to set against "
+              "memory MB, the wiring's)")
         worst = max((r for r in rows if r[0] in sizes), key=lambda r: r[3])
         print(f"\nworst: {worst[0]} at {worst[4]:.2f}x the baseline ({worst[3]:.0f} ms vs {floor:.0f} ms)")
 

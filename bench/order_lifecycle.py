@@ -67,6 +67,7 @@ class Counting:
         self.invocations: Counter[str] = Counter()
         self.billed_ms: Counter[str] = Counter()  # handler time rounded up to the ms, as Lambda bills
         self.records: Counter[str] = Counter()  # SQS records handed to each function
+        self.samples: dict[str, list] = {}  # per function, one lifecycle_cost.Sample per invocation
         self.meter = meter
         original, inner, counter = BaseClient._make_api_call, functions.invoke, self
         original_load = FunctionPool._load
@@ -78,8 +79,29 @@ class Counting:
                 counter.counts[(fn, service, operation)] += 1
                 if operation == "PutEvents":
                     counter.events_published[fn] += len(params.get("Entries", ()))
+            inv = getattr(counter.local, "inv", None)
+            if inv is not None:
+                inv.calls.append((service, operation))
             if meter is not None and service == "dynamodb" and fn not in ("runtime", "benchmark polling"):
-                return meter.measure(fn, operation, params, lambda op, p: original(client, op, p))
+                real = [0.0, 0.0]  # wall and CPU of the call itself; the rest is the meter's reads
+
+                def call(op, p):
+                    if p is not params:
+                        return original(client, op, p)
+                    wall, cpu = time.perf_counter(), time.thread_time()
+                    try:
+                        return original(client, op, p)
+                    finally:
+                        real[0] += time.perf_counter() - wall
+                        real[1] += time.thread_time() - cpu
+
+                wall, cpu = time.perf_counter(), time.thread_time()
+                try:
+                    return meter.measure(fn, operation, params, call)
+                finally:
+                    if inv is not None:
+                        inv.overhead_wall_s += time.perf_counter() - wall - real[0]
+                        inv.overhead_cpu_s += time.thread_time() - cpu - real[1]
             return original(client, operation, params)
 
         def invoke(name, event):
@@ -96,17 +118,25 @@ class Counting:
             handler, name = module.lambda_handler, pool.fn.name
 
             def timed(event, context):
-                started = time.perf_counter()
+                from bench.lifecycle_cost import Invocation, Sample
+
+                started, cpu_started = time.perf_counter(), time.thread_time()
+                counter.local.inv = inv = Invocation()
                 try:
                     return handler(event, context)
                 finally:
+                    counter.local.inv = None
                     if getattr(counter.local, "fn", "") != "benchmark polling":
                         elapsed_ms = (time.perf_counter() - started) * 1000
+                        sample = Sample(wall_ms=elapsed_ms - inv.overhead_wall_s * 1000,
+                                        cpu_ms=(time.thread_time() - cpu_started - inv.overhead_cpu_s) * 1000,
+                                        calls=tuple(inv.calls))
                         records = [r for r in event.get("Records", ()) if r.get("eventSource") == "aws:sqs"]
                         with counter.lock:
                             counter.invocations[name] += 1
                             counter.billed_ms[name] += math.ceil(elapsed_ms)
                             counter.records[name] += len(records)
+                            counter.samples.setdefault(name, []).append(sample)
 
             module.lambda_handler = timed
             return module
@@ -126,7 +156,8 @@ class Counting:
             return {"calls": Counter(self.counts), "events": Counter(self.events_published),
                     "invocations": Counter(self.invocations), "billed_ms": Counter(self.billed_ms),
                     "records": Counter(self.records),
-                    "units": Counter(self.meter.units) if self.meter else Counter()}
+                    "units": Counter(self.meter.units) if self.meter else Counter(),
+                    "units_by_kind": Counter(self.meter.by_kind) if self.meter else Counter()}
 
     def snapshot(self) -> Counter:
         with self.lock:
@@ -288,6 +319,8 @@ def run_in_flight(orders: int, authorized: bool = False) -> dict:
         wait(lambda: poll.get(f"{oms.url}/orders/{warm}").json()["allocations"], timeout=120)
         counting.quiet(seconds=3)
         before = counting.totals()
+        with counting.lock:
+            counting.samples.clear()
         outbox = Path(os.environ.get("OMS_LOCAL_OUTBOX", str(LOCAL_OUTBOX)))
         messages_before = sum(1 for _ in outbox.rglob("*")) if outbox.exists() else 0
         started = time.perf_counter()
@@ -339,8 +372,10 @@ def run_in_flight(orders: int, authorized: bool = False) -> dict:
         memory = {name: p.fn.memory_mb for name, p in oms.functions.pools.items()}
         api = {name for name, p in oms.functions.pools.items() if p.fn.routes}
         messages = (sum(1 for _ in outbox.rglob("*")) if outbox.exists() else 0) - messages_before
+        with counting.lock:
+            samples = {fn: list(v) for fn, v in counting.samples.items()}
         return {"orders": orders, "elapsed_s": elapsed, "memory_mb": memory, "api_functions": api,
-                "messages": messages,
+                "messages": messages, "samples": samples,
                 **{k: after[k] - before[k] for k in after}}
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -375,75 +410,6 @@ def report(r: dict) -> None:
           f"{sum(runtime.values()) / n:.2f} per order")
 
 
-def cost_lines(r: dict) -> tuple[list[tuple], float, float]:
-    """(rows of service, what, count per order, USD per 1,000 orders), the OMS's USD per 1,000
-    orders without the emails, and AWS requests per order without the emails."""
-    from bench.prices import USD
-
-    n, calls = r["orders"], r["calls"]
-    ours = Counter({k: c for k, c in calls.items() if k[0] not in ("runtime", "benchmark polling")})
-    by_service: Counter[str] = Counter()
-    for (_, service, _), c in ours.items():
-        by_service[service] += c
-    invocations = sum(r["invocations"].values())
-    gb_s = sum(ms / 1000 * r["memory_mb"][fn] / 1024 for fn, ms in r["billed_ms"].items())
-    api = sum(c for fn, c in r["invocations"].items() if fn in r["api_functions"])
-    units = r["units"]
-    reads = sum(u for (_, kind), u in units.items() if kind == "read")
-    writes = sum(u for (_, kind), u in units.items() if kind == "write")
-    index_writes = sum(u for (_, kind), u in units.items() if kind == "index write")
-    runtime_sqs = sum(c for (fn, service, _), c in calls.items() if fn == "runtime" and service == "sqs")
-    sent_directly = sum(c for (fn, service, op), c in ours.items() if service == "sqs" and op.startswith("Send"))
-    deliveries = max(0, sum(r["records"].values()) - sent_directly)  # EventBridge rules sending to queues
-    sqs = by_service["sqs"] + runtime_sqs + deliveries
-    s3_puts = sum(c for (_, service, op), c in ours.items() if service == "s3" and op in ("PutObject", "CopyObject"))
-    s3_gets = by_service["s3"] - s3_puts
-    rows = [
-        ("Lambda", "invocations", invocations, USD["lambda request"]),
-        ("Lambda", "GB-seconds (measured handler time x memory)", gb_s, USD["lambda GB-second"]),
-        ("API Gateway", "REST requests", api, USD["api gateway request"]),
-        ("DynamoDB", f"requests ({by_service['dynamodb'] / n:.2f}/order): read units", reads, USD["dynamodb read unit"]),
-        ("DynamoDB", "write units (table)", writes, USD["dynamodb write unit"]),
-        ("DynamoDB", "write units (indexes)", index_writes, USD["dynamodb write unit"]),
-        ("SQS", f"requests: ours {by_service['sqs'] / n:.2f}, Lambda's pollers {runtime_sqs / n:.2f}, "
-                f"EventBridge deliveries {deliveries / n:.2f}", sqs, USD["sqs request"]),
-        ("EventBridge", f"events published ({by_service['events'] / n:.2f} PutEvents calls/order)",
-         sum(r["events"].values()), USD["eventbridge event"]),
-        ("S3", "PUT", s3_puts, USD["s3 put"]),
-        ("S3", "GET", s3_gets, USD["s3 get"]),
-        ("Secrets Manager", "GetSecretValue", by_service["secretsmanager"], USD["secrets manager call"]),
-    ]
-    out = [(svc, what, count / n, count / n * price * 1000) for svc, what, count, price in rows]
-    total = sum(row[3] for row in out)
-    requests_per_order = sum(c for (_, service, _), c in ours.items() if service not in ("ses", "sesv2")) / n
-    return out, total, requests_per_order
-
-
-def report_cost(r: dict) -> None:
-    from bench.prices import PRICES_READ_ON, REFERENCE_SAMPLE_USD_PER_1000, USD
-
-    n = r["orders"]
-    print(f"\n{n} orders in flight, capture to DELIVERED (bought label, IN_TRANSIT and DELIVERED webhooks, "
-          f"customer messages, invoice), {r['elapsed_s']:.0f} s on the local runtime")
-    rows, total, per_order = cost_lines(r)
-    print(table([(svc, what, f"{per:.3f}", f"{usd:.5f}") for svc, what, per, usd in rows],
-                ["service", "what", "per order", "USD per 1,000 orders"]))
-    print()
-    print(table(sorted(((fn, kind, u / n) for (fn, kind), u in r["units"].items()), key=lambda x: -x[2]),
-                ["function", "DynamoDB units", "per order"]))
-    print()
-    ours = {k: c for k, c in r["calls"].items() if k[0] not in ("runtime", "benchmark polling")}
-    print(table(sorted(((fn, svc, op, c / n) for (fn, svc, op), c in ours.items()), key=lambda x: -x[3]),
-                ["function", "service", "operation", "per order"]))
-    emails = r["messages"] / n
-    print(f"\nOMS cost: ${total:.4f} per 1,000 orders (target $0.05), emails aside; "
-          f"AWS requests per order (our handlers, emails aside): {per_order:.2f} (target {TARGET})")
-    print(f"customer messages: {emails:.2f} per order -> SES ${emails * USD['ses message'] * 1000:.4f} per "
-          "1,000 orders (what SES charges whatever the OMS does)")
-    print(f"reference: the AWS serverless e-commerce sample, about ${REFERENCE_SAMPLE_USD_PER_1000:.2f} per 1,000 "
-          f"orders for a smaller lifecycle; prices: us-east-1 list prices read on {PRICES_READ_ON} (bench/prices.py)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=20)
@@ -457,7 +423,9 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
     if args.in_flight:
-        report_cost(run_in_flight(args.in_flight, args.authorized))
+        from bench.lifecycle_cost import report_cost
+
+        report_cost(run_in_flight(args.in_flight, args.authorized), TARGET)
         return
     report(run(args.orders, args.labels, args.wms, args.concurrency, args.authorized))
 

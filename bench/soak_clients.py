@@ -21,6 +21,7 @@ from typing import Any
 from werkzeug.test import Client
 
 from bench.invariants import Acknowledged, Violation
+from shared.adapters.packed import document_json
 
 RETRIED = frozenset({500, 502, 503, 504})
 ATTEMPTS = 12
@@ -81,7 +82,10 @@ class Table:
     def doc(self, pk: str, sk: str) -> dict | None:
         item = self.client.get_item(TableName=self.name, Key={"pk": {"S": pk}, "sk": {"S": sk}},
                                     ConsistentRead=True).get("Item")
-        return json.loads(item["doc"]["S"]) if item and "doc" in item else None
+        if not item:
+            return None
+        document = document_json({k: v.get("S", v.get("B")) for k, v in item.items() if k in ("doc", "docz")})
+        return json.loads(document) if document else None
 
     def order(self, order_id: str) -> dict:
         doc = self.doc(f"ORDER#{order_id}", "ORDER")

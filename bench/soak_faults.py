@@ -178,10 +178,13 @@ class Faults:
         return answer
 
     def _send_unrecorded(self, fn: str, operation: str, params: dict) -> None:
-        """A message was sent and the write recording it (Powertools' UpdateItem to COMPLETED) fails."""
-        if fn == "notify-customers" and operation == "UpdateItem":
+        """Messages were sent and the write recording them (the batch write of COMPLETED claims,
+        shared/adapters/notification_claims.py) fails."""
+        if fn == "notify-customers" and operation == "BatchWriteItem":
             with self.lock:
-                self.unrecorded_sends.add(params["Key"]["sk"]["S"])
+                self.unrecorded_sends.update(
+                    r["PutRequest"]["Item"]["sk"]["S"] for requests in params["RequestItems"].values()
+                    for r in requests if r.get("PutRequest", {}).get("Item", {}).get("status", {}).get("S") == "COMPLETED")
 
     def _lossy(self, original):
         faults = self

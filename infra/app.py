@@ -44,6 +44,7 @@ def build_app(outdir: str | None = None, context: dict | None = None) -> App:
         powertools_version=app.node.try_get_context("oms:powertoolsVersion") or "latest",
         email_sender=app.node.try_get_context("oms:emailSender") or wiring.DEFAULTS.email_sender,
         label_carrier=app.node.try_get_context("oms:labelCarrier") or wiring.DEFAULTS.label_carrier,
+        base_currency=app.node.try_get_context("oms:baseCurrency") or wiring.DEFAULTS.base_currency,
         schedule_minutes=app.node.try_get_context("oms:scheduleMinutes") or {},
         extra_environment=app.node.try_get_context("oms:environment") or {},
         snap_start=flag(app.node.try_get_context("oms:snapStart")),

@@ -52,6 +52,15 @@ DOCUMENTS_ISSUED = {"source": [EVENT_SOURCE], "detail-type": ["DocumentIssued"]}
 # and reservations (OrderAllocated carries its allocations' SKUs).
 AVAILABILITY_MOVES = {"source": [EVENT_SOURCE], "detail-type": ["StockChanged", "StockDriftRepaired", "OrderAllocated"]}
 CHANNEL_STOCK_FIGURES = {"source": [EVENT_SOURCE], "detail-type": ["ChannelStockChanged"]}
+# What changes an order's contribution to the report aggregates (shared/domain/analytics.py): its lines,
+# allocations, status, shipments and delivery, and its returns and their refunds. Events that move none
+# of the figures (fulfilment steps, tracking, payments) are left out: each delivery costs an SQS request.
+REPORT_MOMENTS = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["OrderReceived", "OrderAllocated", "OrderBackordered", "OrderOnHold", "OrderCancelled",
+                    "OrderLinesCancelled", "OrderRejected", "OrderShipped", "OrderDelivered", "ChannelOrderUpdated",
+                    "ReturnRequested", "ReturnDeclined", "RefundIssued"],
+}
 # Amazon's Selling Partner API publishes notifications from this account (SP-API notifications guide).
 AMAZON_SP_API_ACCOUNT = "437568002678"
 STOCK_INCREASES = {

@@ -31,6 +31,7 @@ def construct_id(function_name: str) -> str:
 class OmsStack(Stack):
     def __init__(self, scope: Construct, id: str, *, bus_name: str, powertools_version: str,
                  email_sender: str = wiring.DEFAULTS.email_sender, label_carrier: str = wiring.DEFAULTS.label_carrier,
+                 base_currency: str = wiring.DEFAULTS.base_currency,
                  schedule_minutes: dict[str, int] | None = None, extra_environment: dict[str, str] | None = None,
                  snap_start: bool = False, **kwargs) -> None:
         super().__init__(scope, id, description="Serverless order management system", **kwargs)
@@ -52,6 +53,7 @@ class OmsStack(Stack):
             wiring.ENV.bus: bus.event_bus_name,
             wiring.ENV.label_carrier: label_carrier,
             wiring.ENV.email_sender: email_sender,
+            wiring.ENV.base_currency: base_currency,  # reports (cdk.json `oms:baseCurrency`)
             # In AWS an order naming a payment intent is paid through Stripe (the sandbox is local only).
             wiring.ENV.payment_provider: "stripe",
             "POWERTOOLS_SERVICE_NAME": "oms",

@@ -32,21 +32,28 @@ LAMBDA_PYTHON = "3.13"
 # ---------------------------------------------------------------- resources
 
 
+# The order, fulfilment order, shipment and return indexes project their keys and the few attributes
+# a query filters on, never the document: every write of an item projected ALL is a second write of
+# the whole item per index, and orders are rewritten at every step of their life. A listing reads the
+# items behind the keys with BatchGetItem (docs/data-model.md).
 TABLE = TableSpec(
     indexes=(
-        # Orders by channel, newest last: GET /orders?channel=...
-        Index("gsi1", "gsi1pk", "gsi1sk"),
-        # Orders by status (and so backorders oldest first): GET /orders?status=...
-        Index("gsi2", "gsi2pk", "gsi2sk"),
-        # Orders by creation month: an operator's GET /orders without filters.
-        Index("gsi3", "gsi3pk", "gsi3sk"),
+        # Orders by channel, newest last: GET /orders?channel=... (status filters it); a location's
+        # fulfilment orders by status; returns with a refund in flight.
+        Index("gsi1", "gsi1pk", "gsi1sk", projection="INCLUDE", non_key_attributes=("status",)),
+        # Orders by status (and so backorders oldest first, filtered on the SKUs they wait for):
+        # GET /orders?status=...; an order's fulfilment orders; returns by status.
+        Index("gsi2", "gsi2pk", "gsi2sk", projection="INCLUDE", non_key_attributes=("waiting_skus",)),
+        # Orders by creation month: an operator's GET /orders without filters; shipments and return
+        # parcels by tracking number (with the shipment's order, read beside it).
+        Index("gsi3", "gsi3pk", "gsi3sk", projection="INCLUDE", non_key_attributes=("order_id",)),
         # Stock levels only (sparse), in STOCK_SHARDS shards by SKU: reconciliation's drift check walks
         # the stock without scanning the table. Keys only: the reservations that update a level
         # every few milliseconds change no key, so they cost this index nothing.
         Index("gsi4", "gsi4pk", "gsi4sk", projection="KEYS_ONLY"),
         # Orders by customer id (CUSTOMER#<customer.id>), by creation time: GET /orders?customer_id=...
-        # Sparse: only orders carry gsi5pk.
-        Index("gsi5", "gsi5pk", "gsi5sk"),
+        # (status filters it). Sparse: only orders carry gsi5pk.
+        Index("gsi5", "gsi5pk", "gsi5sk", projection="INCLUDE", non_key_attributes=("status",)),
     ),
 )
 
@@ -55,6 +62,12 @@ TABLE = TableSpec(
 
 METRICS_NAMESPACE = "OMS"
 DOCUMENTS_LAYER = "documents"
+# Memory of the queue and stream consumers of an order's life: their time is mostly waiting for
+# DynamoDB, SQS or EventBridge, which Lambda bills by memory, while their CPU time costs the same at
+# any size up to 1,769 MB (one vCPU; below it CPU shrinks with memory). 256 MB holds them (about 65 MB
+# at peak, bench/cold_start.py) at half the price of their wait; API functions keep the default
+# 512 MB for their callers' latency and cold starts (docs/cost.md).
+CONSUMER_MB = 256
 
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -170,6 +183,52 @@ FUNCTIONS: tuple[Function, ...] = (
         needs_api_principals=True,
     ),
     Function(
+        name="purchasing-api",
+        module="purchasing_api.handler",
+        description="Suppliers, purchase orders and receiving, replenishment suggestions; hourly: forecasts, "
+                    "reorder points, StockLow",
+        routes=(
+            Route("PUT", "/suppliers/{supplier_id}"),
+            Route("POST", "/purchase-orders"),
+            Route("GET", "/purchase-orders/{purchase_order_id}"),
+            Route("POST", "/purchase-orders/{purchase_order_id}/receive"),
+            Route("GET", "/replenishment/suggestions"),
+        ),
+        # The replenishment run (shared/services/replenishment.py): the same function, so the schedule
+        # costs a rule and a permission, not a function of its own (the stack's 500 resources).
+        schedule_minutes=60,
+        table_access="write",
+        needs_api_principals=True,
+        timeout_s=300,  # the run; API Gateway ends an API call at 29 s whatever this says
+    ),
+    Function(
+        name="reports-api",
+        module="reports_api.handler",
+        description="Sales, fulfilment and returns reports from the aggregates (JSON or CSV); FX rates",
+        routes=(
+            Route("GET", "/reports/sales"),
+            Route("GET", "/reports/fulfillment"),
+            Route("GET", "/reports/returns"),
+            Route("PUT", "/fx-rates/{date}"),
+            Route("GET", "/fx-rates/{date}"),
+        ),
+        table_access="write",  # FX rates; reports only read
+        needs_api_principals=True,
+        timeout_s=29,  # API Gateway's integration limit
+        memory_mb=1024,  # a long report sums many aggregates: CPU grows with memory
+    ),
+    Function(
+        name="record-analytics",
+        module="record_analytics.handler",
+        description="Keeps the report aggregates: each order an event names recomputed, what changed written once",
+        # Up to 100 events in up to 10 s: an order's events close together (received, allocated) are read
+        # and written once, and deltas to one aggregate (a day's channel) are merged across the batch.
+        queue=QueueSpec(name="analytics", event_patterns=(on.REPORT_MOMENTS,), batch_size=100, batching_window_s=10,
+                        visibility_timeout_s=180, max_concurrency=2),
+        table_access="write",
+        timeout_s=30,
+    ),
+    Function(
         name="channels-api",
         module="channels_api.handler",
         description="Channels as data: create or change a channel (issuing its API key), list, rotate keys",
@@ -202,6 +261,7 @@ FUNCTIONS: tuple[Function, ...] = (
         queue=QueueSpec(name="channel-stock", event_patterns=(on.AVAILABILITY_MOVES,), batch_size=100,
                         batching_window_s=5, max_concurrency=2),
         table_access="write",
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="push-channel-stock",
@@ -211,6 +271,7 @@ FUNCTIONS: tuple[Function, ...] = (
         table_access="read",
         reads_channel_secrets=True,
         timeout_s=30,
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="poll-amazon",
@@ -231,6 +292,7 @@ FUNCTIONS: tuple[Function, ...] = (
         table_access="write",
         reads_channel_secrets=True,
         timeout_s=60,
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="api-docs",
@@ -250,6 +312,7 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Verifies received orders, routes them and reserves stock in one transaction",
         queue=QueueSpec(name="allocation", event_patterns=(on.ORDER_EVENTS_FOR_ALLOCATION,)),
         table_access="write",
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="release-backorders",
@@ -259,13 +322,16 @@ FUNCTIONS: tuple[Function, ...] = (
                         visibility_timeout_s=360, max_concurrency=2),
         table_access="write",
         timeout_s=60,
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="request-fulfillment",
         module="request_fulfillment.handler",
         description="Turns each allocation into one fulfilment order per location",
-        queue=QueueSpec(name="fulfillment-requests", event_patterns=(on.ORDER_ALLOCATIONS,)),
+        # Up to 1 s to fill a batch: a location pulls its list, nobody waits on the second.
+        queue=QueueSpec(name="fulfillment-requests", event_patterns=(on.ORDER_ALLOCATIONS,), batching_window_s=1),
         table_access="write",
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="fulfillment-api",
@@ -302,8 +368,9 @@ FUNCTIONS: tuple[Function, ...] = (
         name="apply-tracking",
         module="apply_tracking.handler",
         description="Applies carrier tracking updates to shipments once each, never backwards; flags late parcels",
-        queue=QueueSpec(name=on.TRACKING_UPDATES),
+        queue=QueueSpec(name=on.TRACKING_UPDATES, batching_window_s=2),  # carriers' updates wait 2 s at most
         table_access="write",
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="payment-webhooks",
@@ -320,6 +387,7 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Applies payment provider events to orders once each, never backwards; releases paid holds",
         queue=QueueSpec(name=on.PAYMENT_EVENTS),
         table_access="write",
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="settle-payments",
@@ -333,12 +401,13 @@ FUNCTIONS: tuple[Function, ...] = (
         # Up to three provider calls per record (capture, release, refund), each with a 30 s read
         # timeout: a slow one must not end the Lambda between the call and the commit.
         timeout_s=60,
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="render-documents",
         module="render_documents.handler",
         description="Renders each invoice and credit note issued as a PDF into the documents bucket",
-        queue=QueueSpec(name="documents", event_patterns=(on.DOCUMENTS_ISSUED,)),
+        queue=QueueSpec(name="documents", event_patterns=(on.DOCUMENTS_ISSUED,), batching_window_s=5),
         table_access="read",
         documents_access="write",
         layers=(DOCUMENTS_LAYER,),
@@ -348,11 +417,14 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notify-customers",
         module="notify_customers.handler",
         description="Tells the customer about their order (confirmed, shipped, ready, delayed, delivered, ...)",
-        queue=QueueSpec(name="notifications", event_patterns=(on.CUSTOMER_MOMENTS, on.ORDER_CONFIRMED, on.READY_FOR_PICKUP)),
+        # Up to 2 s to fill a batch: one read of the batch's orders, one transaction of its claims.
+        queue=QueueSpec(name="notifications", event_patterns=(on.CUSTOMER_MOMENTS, on.ORDER_CONFIRMED, on.READY_FOR_PICKUP),
+                        batching_window_s=2),
         table_access="write",  # reads orders; writes the once-per-event idempotency records
         label_access="read",  # presigns the return label's link
         sends_email=True,
         sends_sms=True,
+        memory_mb=CONSUMER_MB,
     ),
     Function(
         name="reconcile",
@@ -391,6 +463,7 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Relays outbox records from the table stream to the EventBridge bus",
         table_stream=True,
         publishes_events=True,
+        memory_mb=CONSUMER_MB,
     ),
 )
 

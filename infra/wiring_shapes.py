@@ -16,9 +16,20 @@ class Index:
     name: str
     partition_key: str
     sort_key: str
-    # ALL, or KEYS_ONLY for an index whose items change often but whose keys do not: then a
-    # write that changes no key costs the index nothing.
-    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+    # What the index copies of each item besides the keys: everything (ALL), nothing (KEYS_ONLY), or
+    # `non_key_attributes` (INCLUDE). A write that changes no index key and nothing projected costs
+    # the index nothing, so an index of items rewritten often projects as little as it can.
+    projection: Literal["ALL", "KEYS_ONLY", "INCLUDE"] = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if bool(self.non_key_attributes) != (self.projection == "INCLUDE"):
+            raise ValueError(f"index {self.name}: non_key_attributes go with an INCLUDE projection, and only there")
+
+    def projects(self, attribute: str, table_keys: tuple[str, ...] = ("pk", "sk")) -> bool:
+        """Whether a query of this index answers `attribute` (and so may filter on it)."""
+        return (self.projection == "ALL" or attribute in (self.partition_key, self.sort_key, *table_keys)
+                or attribute in self.non_key_attributes)
 
 
 @dataclass(frozen=True)

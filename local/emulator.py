@@ -154,7 +154,8 @@ def provision(session: boto3.Session, endpoint: str, table_name: str, bus_name: 
             "IndexName": i.name,
             "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
                           {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": i.projection},
+            "Projection": {"ProjectionType": i.projection,
+                           **({"NonKeyAttributes": list(i.non_key_attributes)} if i.non_key_attributes else {})},
         } for i in spec.indexes],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
     )

@@ -48,6 +48,8 @@ class Environment:
     seller: str = "OMS_SELLER"
     # Tax rates by destination country and date, and each channel's price basis (shared/domain/tax.py).
     tax_rates: str = "OMS_TAX_RATES"
+    # The currency reports convert amounts into (ISO 4217; cdk.json `oms:baseCurrency`).
+    base_currency: str = "OMS_BASE_CURRENCY"
 
 
 ENV = Environment()
@@ -70,6 +72,7 @@ class Defaults:
     payment_provider: str = "sandbox"
     payment_secret: str = "oms/payments"
     payment_max_failures: int = 3
+    base_currency: str = "USD"
     # Demo values for the local runtime: a merchant sets both (cdk.json `oms:environment`).
     seller: str = ('{"entity_id": "DEMO", "name": "OMS Demo Shop GmbH", "vat_id": "DE000000000", "address": '
                    '{"line1": "Demostrasse 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}}')
@@ -118,6 +121,7 @@ class Settings:
     payment_max_failures: int = DEFAULTS.payment_max_failures
     seller: str = DEFAULTS.seller
     tax_rates: str = DEFAULTS.tax_rates
+    base_currency: str = DEFAULTS.base_currency
     api_id: str = ""
     api_stage: str = ""
 
@@ -142,6 +146,7 @@ def settings() -> Settings:
         payment_max_failures=int(env.get(ENV.payment_max_failures) or DEFAULTS.payment_max_failures),
         seller=env.get(ENV.seller) or DEFAULTS.seller,
         tax_rates=env.get(ENV.tax_rates) or DEFAULTS.tax_rates,
+        base_currency=env.get(ENV.base_currency) or DEFAULTS.base_currency,
         api_id=env.get(ENV.api_id, ""),
         api_stage=env.get(ENV.api_stage, ""),
         # OMS_QUEUE_<NAME>_URL, as queue_url_env names them (AWS names the queues).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache, cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from shared.adapters.analytics_repo import AnalyticsRepository
@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from shared.adapters.orders_repo import OrderRepository
     from shared.adapters.outbox import EventOutbox
     from shared.adapters.payments_repo import PaymentRepository
+    from shared.adapters.purchasing_repo import PurchasingRepository
+    from shared.adapters.reads import Wanted
     from shared.adapters.reconciliation_repo import ReconciliationRepository
+    from shared.adapters.replenishment_repo import ReplenishmentRepository
     from shared.adapters.returns_repo import ReturnRepository
     from shared.adapters.routing_repo import RoutingRepository
     from shared.adapters.shipments_repo import ShipmentRepository
@@ -145,6 +148,27 @@ class Repositories:
         from shared.adapters.analytics_repo import AnalyticsRepository
 
         return AnalyticsRepository(self.store)
+
+    @cached_property
+    def purchasing(self) -> PurchasingRepository:
+        """Suppliers, purchase orders and their receipts."""
+        from shared.adapters.purchasing_repo import PurchasingRepository
+
+        return PurchasingRepository(self.store)
+
+    @cached_property
+    def replenishment(self) -> ReplenishmentRepository:
+        """Per (SKU, location): forecast, reorder point, low flag, units on order."""
+        from shared.adapters.replenishment_repo import ReplenishmentRepository
+
+        return ReplenishmentRepository(self.store)
+
+    def read(self, *wanted: Wanted) -> list[Any]:
+        """Items of several repositories in one strongly consistent BatchGetItem, each as its repository
+        reads it (None when absent), in order: `repos.read(repos.orders.wanted(o), repos.locations.wanted(l))`."""
+        from shared.adapters.reads import read_together
+
+        return read_together(self.store, wanted)
 
     def unit_of_work(self) -> UnitOfWork:
         from shared.unit_of_work import UnitOfWork

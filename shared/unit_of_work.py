@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from shared.adapters.expressions import Cond, Item, KeyQuery, Write
+    from shared.adapters.expressions import Cond, Delete, Item, KeyQuery, Put, Write
 
 MAX_WRITES = 100  # DynamoDB's TransactWriteItems limit, honoured by both stores
 
@@ -158,7 +158,7 @@ class Store(Protocol):
 
     def get(self, pk: str, sk: str, consistent: bool = True) -> Item | None: ...
 
-    def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]: ...
+    def batch_get(self, keys: list[tuple[str, str]], consistent: bool = True) -> list[Item]: ...
 
     def query(self, key: KeyQuery, *, where: Cond | None = None, limit: int | None = None,
               start_key: dict | None = None, forward: bool = True, consistent: bool = False
@@ -170,6 +170,8 @@ class Store(Protocol):
     def transact(self, writes: list[Write]) -> None: ...
 
     def write(self, write: Write, return_new: bool = False) -> Item | None: ...
+
+    def batch_write(self, writes: list[Put | Delete]) -> None: ...
 
 
 class UnitOfWork:

@@ -24,8 +24,9 @@ def message_key(file_name: str) -> str:
 
 
 def record_key(file_name: str) -> str:
-    """The notifier's idempotency record (its sk) guarding the message in this file: Powertools hashes
-    the event id (md5 of its JSON) under the medium's prefix (functions/notify_customers KEY_PREFIX)."""
+    """The notifier's claim (its sk) guarding the message in this file: the event id's md5 (of its JSON)
+    under the medium's prefix (shared/adapters/notification_claims.py claim_key, KEY_PREFIX in
+    shared/services/notification_batch.py), as Powertools Idempotency keyed it."""
     path = PurePath(file_name)
     event_id = path.stem.split("-")[-2]
     prefix = "notify-customers-sms" if path.suffix == ".sms" else "notify-customers"

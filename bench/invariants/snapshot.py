@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.adapters.packed import unpack
 from shared.domain.bounds import STORED
 from shared.domain.fulfillment import FulfillmentOrder
 from shared.domain.invoices import InvoiceDocument
@@ -126,7 +127,7 @@ def _kind(pk: str, sk: str) -> str:
 
 
 def _order(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
-    order = Order.model_validate_json(item["doc"], context=STORED)
+    order = unpack(Order, item)
     snap.orders[order.order_id] = order
     snap.order_items[order.order_id] = item
 
@@ -146,12 +147,12 @@ def _reservation(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
 
 
 def _fulfillment(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
-    fo = FulfillmentOrder.model_validate_json(item["doc"], context=STORED)
+    fo = unpack(FulfillmentOrder, item)
     snap.fulfillment[fo.fulfillment_order_id] = fo
 
 
 def _shipment(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
-    shipment = Shipment.model_validate_json(item["doc"], context=STORED)
+    shipment = unpack(Shipment, item)
     snap.shipments[shipment.shipment_id] = shipment
 
 

@@ -3,6 +3,9 @@ late parcels flagged, orders delivered. Failed records return to the queue (part
 
 from __future__ import annotations
 
+import json
+from functools import partial
+
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
@@ -12,7 +15,7 @@ from shared.batch import sqs_processor
 from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
-from shared.services.tracking import Outcome, QueuedUpdate, apply_update
+from shared.services.tracking import Known, Outcome, QueuedUpdate, apply_update, read_ahead
 
 
 class TrackingRecord(SqsRecordModel):
@@ -22,9 +25,9 @@ class TrackingRecord(SqsRecordModel):
 processor = sqs_processor(TrackingRecord)
 
 
-def apply(record: TrackingRecord) -> None:
+def apply(record: TrackingRecord, known: Known | None = None) -> None:
     queued = record.body
-    results = apply_update(queued.update(), queued.received_at, repositories(), utc_now())
+    results = apply_update(queued.update(), queued.received_at, repositories(), utc_now(), known)
     if any(r.outcome == Outcome.UNKNOWN for r in results):
         count("TrackingNumberUnknown")
     logger.info("tracking update applied", extra={
@@ -36,4 +39,21 @@ def apply(record: TrackingRecord) -> None:
 @traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=apply, processor=processor, context=context)
+    known = ahead(event.get("Records", []))
+    return process_partial_response(event=event, record_handler=partial(apply, known=known), processor=processor,
+                                    context=context)
+
+
+def ahead(records: list[dict]) -> Known | None:
+    """The batch's shipments and orders in one read (a record that is no update is left to the processor)."""
+    codes = []
+    for r in records:
+        try:
+            codes.append(str(json.loads(r["body"])["tracking_code"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    try:
+        return read_ahead(codes, repositories())
+    except Exception as error:  # noqa: BLE001 - only a saving: each record then reads for itself
+        logger.warning("tracking read-ahead failed; records read one by one", extra={"reason": str(error)[:300]})
+        return None

@@ -45,6 +45,7 @@ class OrdersTable(Construct):
                 partition_key=_string_key(index.partition_key),
                 sort_key=_string_key(index.sort_key),
                 projection_type=dynamodb.ProjectionType(index.projection),
+                non_key_attributes=list(index.non_key_attributes) or None,
             )
 
 

@@ -8,7 +8,7 @@ Access patterns (docs/data-model.md, "Reports"):
   version it was computed from), cu (<channel>#<customer id>), rma (its returns), x (its cells, JSON).
   A day's contributions are also its customer aggregates (a customer rarely orders twice a day)
 - which generation the reports read and the consumer writes: pk=ANALYTICS, sk=GENERATION (live;
-  none: 1). A rebuild writes a new generation and then makes it live
+  none: 1; built: rebuilds started, so a rebuild writes generation built + 1 and then makes it live)
 - FX rates of a day into the base currency: pk=FX_RATES, sk=<yyyy-mm-dd> (rates: currency -> decimal string)
 
 Invariant kept by conditions: an order's contribution is replaced only over the version it was
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from shared.adapters.expressions import NEW, Changes, Item, KeyQuery, Patch, Put, SortRange, eq
+from shared.adapters.expressions import NEW, Changes, Item, KeyQuery, Missing, Patch, Put, SortRange, eq
 from shared.domain.analytics import Contribution, Dimension, Metrics
 from shared.unit_of_work import Outcome, Store
 
@@ -55,6 +55,13 @@ class ContributionMoved(Outcome):
 
 
 @dataclass(frozen=True)
+class GenerationMoved(Outcome):
+    """The live generation is no longer the one read (another rebuild was activated)."""
+
+    previous: int
+
+
+@dataclass(frozen=True)
 class StoredRates:
     day: date
     rates: dict[str, Decimal]  # currency -> units of the base currency per unit
@@ -75,15 +82,19 @@ class AnalyticsRepository:
         now = time.monotonic()
         if fresh or self._live is None or now - self._live[0] > GENERATION_TTL_S:
             item = self.store.get(*GENERATION_KEY)
-            self._live = (now, int(item["live"]) if item else 1)
+            self._live = (now, int(item.get("live", 1)) if item else 1)
         return self._live[1]
 
-    def make_live(self, generation: int, previous: int) -> Put:
+    def make_live(self, generation: int, previous: int) -> Patch:
         """Switch the reports to `generation`, over the generation read (refused: someone else switched)."""
-        pk, sk = GENERATION_KEY
-        when = (NEW | eq("live", 1)) if previous == 1 else eq("live", previous)
-        return Put({"pk": pk, "sk": sk, "live": generation, "previous": previous}, when=when,
-                   refused=lambda _old: ContributionMoved("generation"))
+        when = (Missing("live") | eq("live", 1)) if previous == 1 else eq("live", previous)
+        return Patch(*GENERATION_KEY, Changes(set={"live": generation, "previous": previous}), when=when,
+                     refused=lambda _old: GenerationMoved(previous))
+
+    def next_generation(self) -> int:
+        """A generation number no rebuild has used (2, 3, ...): claimed by one atomic counter."""
+        item = self.store.write(Patch(*GENERATION_KEY, Changes(add={"built": 1})), return_new=True)
+        return int(item["built"]) + 1 if item else 2
 
     # -------------------------------------------------------------- contributions
 
@@ -97,10 +108,11 @@ class AnalyticsRepository:
     def record(self, generation: int, new: Contribution, previous: Contribution | None) -> Put:
         """The order's contribution as `new`, over `previous` (refused ContributionMoved otherwise)."""
         item: Item = {"pk": contribution_pk(generation, new.day), "sk": new.order_id, "v": new.version,
+                      "rs": new.returns_stamp, "rev": previous.revision + 1 if previous else 1,
                       "cu": new.customer, "x": new.to_json()}
         if new.rma_ids:
             item["rma"] = list(new.rma_ids)
-        return Put(item, when=NEW if previous is None else eq("v", previous.version),
+        return Put(item, when=NEW if previous is None else eq("rev", previous.revision),
                    refused=lambda _old: ContributionMoved(new.order_id))
 
     def day_contributions(self, generation: int, day: date) -> Iterator[Contribution]:
@@ -162,4 +174,5 @@ def _metrics(item: Item) -> Metrics:
 def _contribution(item: Item) -> Contribution:
     return Contribution(order_id=item["sk"], day=date.fromisoformat(item["pk"].rsplit("#", 1)[1]),
                         version=int(item["v"]), customer=item.get("cu", ""), rma_ids=tuple(item.get("rma", ())),
-                        cells=Contribution.cells_from_json(item["x"]))
+                        returns_stamp=int(item.get("rs", 0)), cells=Contribution.cells_from_json(item["x"]),
+                        revision=int(item.get("rev", 0)))

@@ -9,6 +9,7 @@ than the boto3 resource API: the resource layer costs import time on every cold 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,19 +176,38 @@ class DynamoStore:
             raise
         return from_item(resp["Attributes"]) if return_new and resp.get("Attributes") else None
 
+    def batch_write(self, writes: list[Put | Delete]) -> None:
+        """Unconditional puts and deletes, 25 to a BatchWriteItem (what DynamoDB leaves unprocessed is
+        sent again): half the write units of the same writes in a transaction, and no conditions."""
+        if any(w.when is not None for w in writes):
+            raise InvalidTransaction("a batch write takes no conditions")
+        requests = [{"PutRequest": {"Item": to_attrs(w.item)}} if isinstance(w, Put)
+                    else {"DeleteRequest": {"Key": key(*w.key)}} for w in writes]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.name: requests[start:start + 25]}
+            for attempt in range(10):
+                unprocessed = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not unprocessed:
+                    break
+                pending = unprocessed
+                time.sleep(0.05 * 2 ** attempt)  # DynamoDB leaves items unprocessed when throttled: back off
+            else:
+                raise Contention("BatchWriteItem left items unprocessed")
+
     # -------------------------------------------------------------- reads
 
     def get(self, pk: str, sk: str, consistent: bool = True) -> Item | None:
         item = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=consistent).get("Item")
         return from_item(item) if item else None
 
-    def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
-        """Consistent reads of up to any number of keys (100 per call, unprocessed keys retried)."""
+    def batch_get(self, keys: list[tuple[str, str]], consistent: bool = True) -> list[Item]:
+        """Reads of up to any number of keys (100 per call, unprocessed keys retried), strongly
+        consistent unless told otherwise; in no particular order."""
         found: list[Item] = []
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 100):
             pending: dict[str, Any] = {
-                self.name: {"Keys": [key(pk, sk) for pk, sk in unique[start:start + 100]], "ConsistentRead": True}
+                self.name: {"Keys": [key(pk, sk) for pk, sk in unique[start:start + 100]], "ConsistentRead": consistent}
             }
             while pending:
                 resp = self.client.batch_get_item(RequestItems=pending)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from shared.adapters.expressions import KeyQuery, Put
+from shared.adapters.reads import Wanted
 from shared.domain.bounds import STORED
 from shared.domain.locations import Location
 from shared.unit_of_work import Store
@@ -28,6 +29,10 @@ class LocationRepository:
     def get(self, location_id: str) -> Location | None:
         item = self.store.get(PK, location_id)
         return Location.model_validate_json(item["doc"], context=STORED) if item else None
+
+    def wanted(self, location_id: str) -> Wanted:
+        """The location, to read beside other repositories' items (Repositories.read)."""
+        return Wanted((PK, location_id), lambda item: Location.model_validate_json(item["doc"], context=STORED))
 
     def all(self) -> list[Location]:
         items = self.store.query_all(KeyQuery(PK), consistent=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import Binary
+
 from shared.adapters.dynamo import from_item, to_attrs
 from shared.adapters.expressions import (
     All,
@@ -46,6 +48,8 @@ class IndexSpec:
     partition_key: str
     sort_key: str
     keys_only: bool = False
+    # With keys_only: the attributes an INCLUDE projection copies beside the keys.
+    included: tuple[str, ...] = ()
 
 
 def _size(value: Any) -> int:
@@ -54,6 +58,8 @@ def _size(value: Any) -> int:
         return len(value.encode())
     if isinstance(value, (bytes, bytearray)):
         return len(value)
+    if isinstance(value, Binary):
+        return len(value.value)
     if isinstance(value, bool) or value is None:
         return 1
     if isinstance(value, (int, Decimal)):
@@ -133,8 +139,8 @@ class MemoryStore:
         """A store with the table's indexes as infra/wiring.py declares them."""
         from infra.wiring import TABLE
 
-        return cls(tuple(IndexSpec(i.name, i.partition_key, i.sort_key, i.projection == "KEYS_ONLY")
-                         for i in TABLE.indexes))
+        return cls(tuple(IndexSpec(i.name, i.partition_key, i.sort_key, i.projection != "ALL",
+                                   i.non_key_attributes) for i in TABLE.indexes))
 
     # -------------------------------------------------------------- writes
 
@@ -231,13 +237,20 @@ class MemoryStore:
                 self.items[w.key] = new
         return dict(new) if return_new and isinstance(w, Patch) and new is not None else None
 
+    def batch_write(self, writes: list[Put | Delete]) -> None:
+        """Unconditional puts and deletes, each applied alone (BatchWriteItem is not a transaction)."""
+        if any(w.when is not None for w in writes):
+            raise InvalidTransaction("a batch write takes no conditions")
+        for w in writes:
+            self.write(w)
+
     # -------------------------------------------------------------- reads
 
     def get(self, pk: str, sk: str, consistent: bool = True) -> Item | None:
         item = self.items.get((pk, sk))
         return dict(item) if item else None
 
-    def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
+    def batch_get(self, keys: list[tuple[str, str]], consistent: bool = True) -> list[Item]:
         return [dict(self.items[k]) for k in dict.fromkeys(keys) if k in self.items]
 
     def query(self, key: KeyQuery, *, where: Cond | None = None, limit: int | None = None,
@@ -266,9 +279,11 @@ class MemoryStore:
             matching = matching[:limit]
             attrs = {"pk", "sk"} | ({pk_attr, sk_attr} if spec else set())
             last = to_attrs({a: matching[-1][a] for a in attrs})
-        found = [i for i in matching if where is None or holds(where, i)]
         if spec is not None and spec.keys_only:
-            found = [{a: i[a] for a in ("pk", "sk", pk_attr, sk_attr)} for i in found]
+            # As DynamoDB: the query answers, and its filter sees, only what the index projects.
+            projected = ("pk", "sk", pk_attr, sk_attr, *spec.included)
+            matching = [{a: i[a] for a in projected if a in i} for i in matching]
+        found = [i for i in matching if where is None or holds(where, i)]
         return [dict(i) for i in found], last
 
     def query_all(self, key: KeyQuery, *, where: Cond | None = None, forward: bool = True,

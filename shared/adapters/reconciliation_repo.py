@@ -43,6 +43,8 @@ from shared.adapters.expressions import (
     eq,
     ne,
 )
+from shared.adapters.index_reads import BATCH
+from shared.adapters.packed import unpack
 from shared.adapters.shipments_repo import SHIPMENT_SK, shipment_pk
 from shared.adapters.stock_repo import (
     LEVEL_PREFIX,
@@ -52,7 +54,6 @@ from shared.adapters.stock_repo import (
     shard_pk,
     stock_pk,
 )
-from shared.domain.bounds import STORED
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord, ReservationRecord, StockPartition
@@ -204,16 +205,15 @@ class ReconciliationRepository:
     def orders_in_status(self, status: OrderStatus, after: str | None, upto: datetime | None = None,
                          waiting_only: bool = False) -> Iterator[tuple[str, Order | ValueError]]:
         """(position, order) of the orders in `status` created up to `upto`, oldest first, strictly
-        after the position `after`. `waiting_only`: those waiting for stock. The order is the
-        index's copy: it may lag the order itself."""
+        after the position `after`. `waiting_only`: those waiting for stock. The index may lag the
+        order, which is read after it (eventually consistent): it may have moved on since."""
         low, high = after or LOWEST, f"{upto.isoformat()}{HIGHEST}" if upto else HIGHEST
         if low > high:
             return  # a cursor past the bound (a limit raised since it was saved): nothing left here
         where = Exists("waiting_skus") if waiting_only else None
-        for item in self.store.query_all(KeyQuery(f"STATUS#{status.value}", SortRange.between(low, high),
-                                                  index="gsi2"), where=where):
-            if item["gsi2sk"] != after:
-                yield item["gsi2sk"], _read(_doc, Order, item)
+        entries = self.store.query_all(KeyQuery(f"STATUS#{status.value}", SortRange.between(low, high), index="gsi2"),
+                                       where=where)
+        yield from _walk_behind(self.store, entries, "gsi2sk", after, Order)
 
     def ready_for_pickup(self, location_id: str, after: str | None, upto: datetime
                          ) -> Iterator[tuple[str, FulfillmentOrder | ValueError]]:
@@ -223,14 +223,13 @@ class ReconciliationRepository:
         low, high = after or prefix, f"{prefix}{upto.isoformat()}{HIGHEST}"
         if low > high:
             return  # DynamoDB refuses BETWEEN with lower > upper; a cursor past the bound: done here
-        for item in self.store.query_all(KeyQuery(f"LOCATION_FO#{location_id}", SortRange.between(low, high),
-                                                  index="gsi1")):
-            if item["gsi1sk"] != after:
-                yield item["gsi1sk"], _read(_doc, FulfillmentOrder, item)
+        entries = self.store.query_all(KeyQuery(f"LOCATION_FO#{location_id}", SortRange.between(low, high),
+                                                index="gsi1"))
+        yield from _walk_behind(self.store, entries, "gsi1sk", after, FulfillmentOrder)
 
     def shipments(self, ids: list[str]) -> list[Shipment]:
         items = self.store.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
-        return [Shipment.model_validate_json(i["doc"], context=STORED) for i in items]
+        return [unpack(Shipment, i) for i in items]
 
     # -------------------------------------------------------------- exceptions
 
@@ -280,6 +279,31 @@ class ReconciliationRepository:
             return False
 
 
+def _walk_behind[M: BaseModel](store, entries, position: str, after: str | None, model: type[M]
+                               ) -> Iterator[tuple[str, M | ValueError]]:
+    """(position, item as `model`) of the items behind index entries, past the position `after`,
+    read 100 at a time; the position is the index entry's sort key."""
+    page: list[dict] = []
+    for entry in entries:
+        if entry[position] != after:
+            page.append(entry)
+        if len(page) == BATCH:
+            yield from _positioned(store, page, position, model)
+            page = []
+    yield from _positioned(store, page, position, model)
+
+
+def _positioned[M: BaseModel](store, page: list[dict], position: str, model: type[M]
+                              ) -> Iterator[tuple[str, M | ValueError]]:
+    if not page:
+        return
+    items = {(i["pk"], i["sk"]): i for i in store.batch_get([(e["pk"], e["sk"]) for e in page], consistent=False)}
+    for entry in page:
+        item = items.get((entry["pk"], entry["sk"]))
+        if item is not None:  # gone since the index named it
+            yield entry[position], _read(_doc, model, item)
+
+
 def _read[T](parse: Callable[..., T], *args: Any) -> T | ValueError:
     """What an item reads as, or why it does not (a walk goes on past it)."""
     try:
@@ -289,7 +313,7 @@ def _read[T](parse: Callable[..., T], *args: Any) -> T | ValueError:
 
 
 def _doc[M: BaseModel](model: type[M], item: dict) -> M:
-    return model.model_validate_json(item["doc"], context=STORED)
+    return unpack(model, item)
 
 
 def _partition(sku: str, items) -> StockPartition:

@@ -16,11 +16,13 @@ Access patterns (docs/data-model.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.adapters.cursors import decode_cursor, encode_cursor
 from shared.adapters.expressions import NEW, Changes, KeyQuery, Patch, Put, SortRange, eq
+from shared.adapters.index_reads import items_behind
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
 
 if TYPE_CHECKING:  # the return models are built on first use: most functions never read a return
@@ -87,6 +89,11 @@ class ReturnRepository:
             return OrderReturns(order_id)
         return OrderReturns(order_id, tuple(item.get("rma_ids", [])), int(item["version"]))
 
+    def rma_ids_of(self, order_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The RMAs of each order, in batch reads (an order without returns is left out)."""
+        items = self.store.batch_get([(f"ORDER#{order_id}", "RETURNS") for order_id in dict.fromkeys(order_ids)])
+        return {item["pk"].removeprefix("ORDER#"): tuple(item.get("rma_ids", [])) for item in items}
+
     def for_order(self, order_id: str) -> list[Return]:
         known = self.of_order(order_id)
         return self.many(list(known.rma_ids)) if known.rma_ids else []
@@ -125,21 +132,23 @@ class ReturnRepository:
     def in_status(self, status: ReturnStatus, limit: int, cursor: str | None) -> tuple[list[Return], str | None]:
         partition = f"RETURN_STATUS#{status.value}"
         start = decode_cursor(cursor, {"pk", "sk", "gsi2pk", "gsi2sk"}, ("gsi2pk", partition))
-        items, last = self.store.query(KeyQuery(partition, index="gsi2"), limit=limit, start_key=start)
-        return [_return(i) for i in items], encode_cursor(last)
+        entries, last = self.store.query(KeyQuery(partition, index="gsi2"), limit=limit, start_key=start)
+        found = [_return(i) for i in items_behind(self.store, entries)]
+        return [r for r in found if r.status == status], encode_cursor(last)  # the index lags
 
     def pending_refunds(self, claimed_before: datetime, limit: int, cursor: str | None
                         ) -> tuple[list[Return], str | None]:
         """Returns whose refund in flight was claimed at or before `claimed_before`, oldest claim
-        first (the index's copy, which may lag the return), a page at a time."""
+        first (as the index has them: the return may have finished the refund since), a page at a time."""
         start = decode_cursor(cursor, {"pk", "sk", "gsi1pk", "gsi1sk"}, ("gsi1pk", PENDING_REFUND_PK))
         upto = SortRange("<=", f"{claimed_before.isoformat()}~")  # `~` sorts after the `#<rma>` of that instant
-        items, last = self.store.query(KeyQuery(PENDING_REFUND_PK, upto, index="gsi1"), limit=limit, start_key=start)
-        return [_return(i) for i in items], encode_cursor(last)
+        entries, last = self.store.query(KeyQuery(PENDING_REFUND_PK, upto, index="gsi1"), limit=limit,
+                                         start_key=start)
+        return [_return(i) for i in items_behind(self.store, entries)], encode_cursor(last)
 
     def for_tracking(self, tracking_code: str) -> list[Return]:
-        items, _ = self.store.query(KeyQuery(f"RETURN_TRACKING#{tracking_code}", index="gsi3"), limit=10)
-        return [_return(i) for i in items]
+        entries, _ = self.store.query(KeyQuery(f"RETURN_TRACKING#{tracking_code}", index="gsi3"), limit=10)
+        return [_return(i) for i in items_behind(self.store, entries, consistent=True)]
 
     @staticmethod
     def _item(ret: Return) -> dict:

@@ -5,7 +5,9 @@ shipping profile: allocation reads all it needs to route with one Query, at most
 warm container. Every change is a new version; versions are immutable items of their own.
 
 Access patterns (docs/data-model.md):
-- current strategies and the shipping profile: Query pk=ROUTING (sk STRATEGY#<id>, SHIPPING_PROFILE)
+- current strategies and the shipping profile: Query pk=ROUTING (sk STRATEGY#<id>, SHIPPING_PROFILE,
+  and STRATEGY_COUNT: how many strategies there are, written by every creation conditioned on the
+  count it read, so two creations racing for the last place under the cap cannot both win)
 - one strategy's current version: pk=ROUTING, sk=STRATEGY#<id>
 - a strategy's versions, newest first: Query pk=ROUTING_STRATEGY#<id> (sk V#<10-digit version>)
 - the shipping profile's versions: pk=SHIPPING_PROFILE, sk=V#<10-digit version>
@@ -22,13 +24,14 @@ from shared.adapters.cursors import decode_cursor, encode_cursor
 from shared.adapters.expressions import NEW, KeyQuery, Put, SortRange, eq
 from shared.domain.bounds import STORED
 from shared.domain.routing_strategy import RoutingStrategy, StrategyRequest
-from shared.domain.shipping_profile import ShippingProfile
+from shared.domain.shipping_profile import DEFAULT_SHIPPING_PROFILE, ShippingProfile
 from shared.unit_of_work import StaleVersion, Store
 
 PK = "ROUTING"
 PROFILE_SK = "SHIPPING_PROFILE"
 PROFILE_VERSIONS_PK = "SHIPPING_PROFILE"
 STRATEGY_PREFIX = "STRATEGY#"
+COUNT_SK = "STRATEGY_COUNT"
 CACHE_SECONDS = 60.0  # the issue: a change applies to every order routed from at most a minute later
 
 
@@ -60,6 +63,7 @@ class Current:
 
     strategies: dict[str, tuple[RoutingStrategy, str]]  # id -> (current version, its fingerprint)
     profile: StoredProfile | None
+    counted: int | None = None  # the count item as read (None: none yet)
 
 
 class RoutingRepository:
@@ -74,13 +78,16 @@ class RoutingRepository:
         next read shows)."""
         strategies: dict[str, tuple[RoutingStrategy, str]] = {}
         profile = None
+        counted = None
         for item in self.store.query_all(KeyQuery(PK), consistent=True):
             if item["sk"] == PROFILE_SK:
                 profile = _profile(item)
+            elif item["sk"] == COUNT_SK:
+                counted = int(item["count"])
             elif item["sk"].startswith(STRATEGY_PREFIX):
                 strategy = _strategy(item)
                 strategies[strategy.strategy_id] = (strategy, item["fingerprint"])
-        return Current(strategies, profile)
+        return Current(strategies, profile, counted)
 
     def strategy(self, strategy_id: str) -> tuple[RoutingStrategy, str] | None:
         """The current version and its fingerprint, or None."""
@@ -110,9 +117,10 @@ class RoutingRepository:
         return [s for s, _ in self._cached().strategies.values()]
 
     def profile_cached(self) -> ShippingProfile:
-        """The shipping profile (the defaults until one is set), from the same cached read."""
+        """The shipping profile (the defaults until one is set, always the same object), from the same cached
+        read."""
         stored = self._cached().profile
-        return stored.profile if stored else ShippingProfile()
+        return stored.profile if stored else DEFAULT_SHIPPING_PROFILE
 
     def _cached(self) -> Current:
         tick = time.monotonic()
@@ -122,22 +130,31 @@ class RoutingRepository:
 
     # ------------------------------------------------------------------ writes
 
-    def save_strategy(self, strategy: RoutingStrategy, body_fingerprint: str) -> list[Put]:
+    def save_strategy(self, strategy: RoutingStrategy, body_fingerprint: str,
+                      among: Current | None = None) -> list[Put]:
         """The new current version and its immutable version item, for one transaction. Conditioned
         on the version read (`strategy.version - 1`; none for version 1): a concurrent save is
-        refused StaleVersion, and nothing of it is written."""
+        refused StaleVersion, and nothing of it is written. A creation (version 1) also writes the
+        count of strategies, one more than `among` (what the caller read), conditioned on the count item
+        as read: another creation since is refused StaleVersion."""
         self._cache = None
         doc = strategy.model_dump_json()
         common = {"version": strategy.version, "doc": doc, "fingerprint": body_fingerprint,
                   "updated_at": strategy.updated_at.isoformat(), "updated_by": strategy.updated_by}
         previous = strategy.version - 1
         refused = StaleVersion("routing_strategy", strategy.strategy_id)
-        return [
+        writes = [
             Put({"pk": PK, "sk": STRATEGY_PREFIX + strategy.strategy_id, **common},
                 when=NEW if previous == 0 else eq("version", previous), refused=lambda _old: refused),
             Put({"pk": versions_pk(strategy.strategy_id), "sk": version_sk(strategy.version), **common}, when=NEW,
                 refused=lambda _old: refused),
         ]
+        if previous == 0:
+            read = among or Current({}, None)
+            writes.append(Put({"pk": PK, "sk": COUNT_SK, "count": len(read.strategies) + 1},
+                              when=NEW if read.counted is None else eq("count", read.counted),
+                              refused=lambda _old: refused))
+        return writes
 
     def save_profile(self, stored: StoredProfile) -> list[Put]:
         """As `save_strategy`: the current profile under the version read, and its version item."""

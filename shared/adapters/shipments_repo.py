@@ -12,7 +12,9 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from shared.adapters.expressions import NEW, KeyQuery, Put, eq
-from shared.domain.bounds import STORED
+from shared.adapters.index_reads import items_behind
+from shared.adapters.packed import pack, unpack
+from shared.adapters.reads import Wanted
 from shared.domain.shipments import Shipment
 from shared.domain.tracking import TrackingUpdate
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
@@ -36,7 +38,7 @@ def shipment_item(shipment: Shipment) -> dict:
     """A shipment by id (pk=SHIPMENT#<id>), and by tracking number on gsi3 (TRACKING#<code>):
     the webhook worker finds the shipment a carrier update is about."""
     item = {"pk": shipment_pk(shipment.shipment_id), "sk": SHIPMENT_SK, "version": shipment.version,
-            "doc": shipment.model_dump_json()}
+            "order_id": shipment.order_id, **pack(shipment)}
     if shipment.tracking_code:
         item["gsi3pk"], item["gsi3sk"] = f"TRACKING#{shipment.tracking_code}", shipment.shipment_id
     return item
@@ -48,17 +50,28 @@ class ShipmentRepository:
 
     def get(self, shipment_id: str) -> Shipment | None:
         item = self.store.get(shipment_pk(shipment_id), SHIPMENT_SK)
-        return Shipment.model_validate_json(item["doc"], context=STORED) if item else None
+        return unpack(Shipment, item) if item else None
 
     def many(self, ids: list[str]) -> list[Shipment]:
         items = self.store.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
-        return [Shipment.model_validate_json(i["doc"], context=STORED) for i in items]
+        return [unpack(Shipment, i) for i in items]
 
     def for_tracking(self, tracking_code: str) -> list[Shipment]:
-        """The shipments carrying this tracking number, as the index has them (it projects the whole
-        item): possibly a moment behind, which the version condition of any write catches."""
-        items = self.store.query_all(KeyQuery(f"TRACKING#{tracking_code}", index="gsi3"))
-        return [Shipment.model_validate_json(i["doc"], context=STORED) for i in items]
+        """The shipments carrying this tracking number: the index names them, then they are read
+        (strongly consistent)."""
+        entries = self.store.query_all(KeyQuery(f"TRACKING#{tracking_code}", index="gsi3"))
+        return [unpack(Shipment, i)
+                for i in items_behind(self.store, entries, consistent=True)]
+
+    def tracked(self, tracking_code: str) -> list[tuple[str, str | None]]:
+        """(shipment id, order id) of the shipments the index has under this tracking number (it
+        projects the order id): what to read, with their orders, in one go (`wanted`)."""
+        entries = self.store.query_all(KeyQuery(f"TRACKING#{tracking_code}", index="gsi3"))
+        return [(e["pk"].removeprefix(shipment_pk("")), e.get("order_id")) for e in entries]
+
+    def wanted(self, shipment_id: str) -> Wanted:
+        """The shipment, to read beside other repositories' items (Repositories.read)."""
+        return Wanted((shipment_pk(shipment_id), SHIPMENT_SK), lambda item: unpack(Shipment, item))
 
     def create(self, shipment: Shipment) -> Put:
         """The new shipment record; its id is the caller's, so a repeated ship call is refused here

@@ -6,6 +6,7 @@ Access patterns (docs/data-model.md):
 - live reservations of a SKU at a location: pk=STOCK#<sku>, sk begins_with RES#<location>#
 - orders taken by a location on a UTC day: pk=CAPACITY#<location>, sk=<yyyy-mm-dd>
 - a stock adjustment applied once per id: pk=ADJUSTMENT#<adjustment id>, sk=ADJUSTMENT
+- every (SKU, location) with a level: gsi4, STOCK_SHARDS partitions (keys only)
 
 Invariant kept by conditions, not by reads: a reservation moves `available` and `reserved` in one
 update whose condition is `available >= :q`, so no interleaving of requests can oversell.
@@ -14,7 +15,7 @@ update whose condition is `available >= :q`, so no interleaving of requests can 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -124,6 +125,18 @@ class StockRepository:
                 level = level_from_item(item)
                 levels[(level.sku, level.location_id)] = level
         return levels, used
+
+    def levels(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StockLevel]:
+        """The levels of these (SKU, location) pairs that exist, in one batch read (100 keys a call)."""
+        found = self.store.batch_get([(stock_pk(sku), level_sk(loc)) for sku, loc in sorted(set(pairs))])
+        return {(lv.sku, lv.location_id): lv for lv in map(level_from_item, found)}
+
+    def all_pairs(self) -> Iterator[tuple[str, str]]:
+        """Every (SKU, location) with a level, shard by shard through gsi4 (keys only): no scan."""
+        for shard in range(STOCK_SHARDS):
+            for key in self.store.query_all(KeyQuery(shard_pk(shard), index="gsi4")):
+                sku, location_id = key["gsi4sk"].split("#", 1)  # ids never contain "#"
+                yield sku, location_id
 
     def live_reservations(self, sku: str, location_id: str) -> int:
         """The units the live reservation records of (sku, location) hold: a consistent read."""

@@ -8,7 +8,7 @@ duplicate event gives a zero delta and events in any order converge on the same 
 Rules, in order:
 1. Everything an order contributes is counted on its capture day (UTC), whatever day it happened:
    a refund in May lowers the net revenue of the order's March day. Reports are cohorts of orders.
-2. Cells: the whole order (its channel and its destination country, one cell each), each fulfilling
+2. Cells: the whole order (one cell: its channel and destination country), each fulfilling
    location (the locations its current allocations name; `-` for units not allocated: waiting,
    backordered, or an order never allocated), and each SKU at each of those locations (`<sku>#<loc>`).
 3. Units are the order's units less the line cancellations (0 for a cancelled or rejected order).
@@ -19,10 +19,10 @@ Rules, in order:
 4. A location's or SKU cell's share of an amount is pro rata to its units' value (largest remainder,
    so the shares add up to the whole exactly). An order counts once in each location cell it has
    units in, and once per SKU at the location holding most of that SKU's units.
-5. Fulfilment (order, channel, country and location cells): capture to allocation, to first
-   shipment, to delivery in fixed hour buckets (BUCKETS_H); on time when delivered by `promised_by`;
-   split when shipped in more than one parcel or from more than one location; backordered when it
-   ever waited for stock; cancelled; rejected.
+5. Fulfilment (the order's cell and location cells; a location `-` only when the order has no other):
+   capture to allocation, to first shipment, to delivery in fixed hour buckets (BUCKETS_H); on time
+   when delivered by `promised_by`; split when shipped in more than one parcel or from more than one
+   location; backordered when it ever waited for stock; cancelled; rejected.
 6. Returns: units requested back in returns that were not declined, by reason; their count.
 """
 
@@ -52,8 +52,9 @@ Metrics = dict[str, int]
 
 
 class Dimension(StrEnum):
-    CHANNEL = "channel"
-    COUNTRY = "country"
+    # The order's channel and destination country in one aggregate (value <channel>#<country>): one
+    # item per order fewer in every transaction; a report by channel, by country or by day sums them.
+    MARKET = "market"
     LOCATION = "location"
     SKU = "sku"  # value <sku>#<location>
 
@@ -64,14 +65,21 @@ class Contribution:
 
     order_id: str
     day: date
-    version: int
+    version: int  # of the order it was computed from
     customer: str  # <channel>#<customer id>: customer ids are each channel's own
     rma_ids: tuple[str, ...] = ()
+    returns_stamp: int = 0  # of the returns it was computed from (returns_stamp(); only grows)
     cells: dict[tuple[Dimension, str], Metrics] = field(default_factory=dict)
+    revision: int = 0  # how many times it was recorded: the next record is conditioned on it
+
+    def newer_than(self, other: Contribution) -> bool:
+        """Computed from a later state of the order or its returns than `other`, older in neither."""
+        return (self.version >= other.version and self.returns_stamp >= other.returns_stamp
+                and (self.version, self.returns_stamp) != (other.version, other.returns_stamp))
 
     def order_metrics(self) -> Metrics:
-        """The whole order's cell (its channel's)."""
-        return next((m for (dim, _), m in self.cells.items() if dim is Dimension.CHANNEL), {})
+        """The whole order's cell (its channel and country's)."""
+        return next((m for (dim, _), m in self.cells.items() if dim is Dimension.MARKET), {})
 
     def to_json(self) -> str:
         return json.dumps({f"{dim.value}|{value}": metrics for (dim, value), metrics in sorted(self.cells.items())},
@@ -88,6 +96,11 @@ class Contribution:
 
 def capture_day(order: Order) -> date:
     return order.created_at.astimezone(UTC).date()
+
+
+def returns_stamp(returns: Sequence[Return]) -> int:
+    """Grows with every change of any of the returns (each save raises its version) and every new one."""
+    return sum(ret.version + 1 for ret in returns)
 
 
 def bucket(hours: float) -> int:
@@ -247,7 +260,7 @@ def contribution(order: Order, returns: Sequence[Return] = ()) -> Contribution:
     whole: Metrics = {"n": 1, "k": 1 if kept_lines else 0, "rq": len(asked_back)}
     by_location: dict[str, Metrics] = {}
     for key, m in sku_cells.items():
-        sku, loc = key.split("#", 1)
+        _, loc = key.split("#", 1)
         cell = by_location.setdefault(loc, {"n": 1})
         _add(cell, {k: v for k, v in m.items() if k not in ("n", "k", "rq")})
         _add(whole, {k: v for k, v in m.items() if k not in ("n", "k", "rq")})
@@ -255,18 +268,18 @@ def contribution(order: Order, returns: Sequence[Return] = ()) -> Contribution:
         cell["k"] = 1 if cell.get("u", 0) > 0 else 0
         held = {key.split("#", 1)[0] for key in sku_cells if key.split("#", 1)[1] == loc}
         cell["rq"] = sum(1 for ret in asked_back if held & {ln.sku for ln in ret.lines})
-        _add(cell, fulfilment)
+        if loc != UNALLOCATED or len(by_location) == 1:  # the order's times are its locations', `-` only alone
+            _add(cell, fulfilment)
     _add(whole, fulfilment)
     whole = {k: v for k, v in whole.items() if v}
     cells: dict[tuple[Dimension, str], Metrics] = {
-        (Dimension.CHANNEL, order.channel): whole,
-        (Dimension.COUNTRY, req.shipping_address.country): dict(whole),
+        (Dimension.MARKET, f"{order.channel}#{req.shipping_address.country}"): whole,
     }
     cells.update({(Dimension.LOCATION, loc): {k: v for k, v in m.items() if v} for loc, m in by_location.items()})
     cells.update({(Dimension.SKU, key): m for key, m in sku_cells.items()})
     return Contribution(order_id=order.order_id, day=capture_day(order), version=order.version,
                         customer=f"{order.channel}#{req.customer.id}", rma_ids=tuple(sorted(r.rma_id for r in returns)),
-                        cells=cells)
+                        returns_stamp=returns_stamp(returns), cells=cells)
 
 
 def delta(old: Contribution | None, new: Contribution) -> dict[tuple[Dimension, str], Metrics]:

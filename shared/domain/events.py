@@ -131,7 +131,8 @@ class StockChanged(DomainEvent):
     description = "On hand, safety stock or reservations of one SKU at one location changed."
     sku: str
     location_id: str
-    cause: str = Field(description="set, adjustment:<reason>, import or reservation_released")
+    cause: str = Field(description="set, adjustment:<reason>, import, reservation_released, return:<rma> or "
+                                   "purchase_order:<id>")
     on_hand: int
     reserved: int
     safety_stock: int
@@ -142,11 +143,20 @@ class StockChanged(DomainEvent):
 
 class StockLow(DomainEvent):
     event_type = "StockLow"
-    description = "Available stock of a SKU at a location fell to or below its low-stock threshold."
+    description = ("Available stock of a SKU at a location fell to or below its low-stock threshold, or its "
+                   "reorder point (once per crossing).")
     sku: str
     location_id: str
     available: int
     threshold: int
+    basis: str = Field(default="low_stock_threshold", description=(
+        "low_stock_threshold (the level's, set by an operator; on the write that crosses it) or reorder_point "
+        "(replenishment's, found by its scheduled run)"))
+    on_order: int | None = Field(default=None, description="reorder_point: units open purchase orders still bring")
+    days_of_cover: float | None = Field(default=None, description="reorder_point: available over the daily demand")
+    supplier_id: str | None = Field(default=None, description="reorder_point: the supplier it is planned with")
+    suggested_quantity: int | None = Field(default=None, description="reorder_point: what to order now (0: enough "
+                                                                     "on order)")
 
 
 class LocationChanged(DomainEvent):

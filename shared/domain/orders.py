@@ -281,6 +281,9 @@ class RoutingRecord(BaseModel):
     # Allocation recorded the picture above (even an empty one: no stock anywhere), so a replay can route
     # the order again. Records from before the flag tell by their picture, estimate or strategy version.
     picture_recorded: bool = False
+    # The plan's units by location and SKU (the reservation it made), so a replay can tell whether it
+    # lands on the same plan, not only the same locations. Written with the picture.
+    assigned: dict[str, dict[str, int]] = {}
 
 
 class BackorderedLine(BaseModel):

@@ -50,14 +50,14 @@ from shared.domain.routing_types import (
     Stock,
     merge_lines,
 )
-from shared.domain.shipping_profile import ShippingProfile
+from shared.domain.shipping_profile import DEFAULT_SHIPPING_PROFILE, ShippingProfile
 
 __all__ = [
     "DEFAULT_PROFILE", "MAX_SUBSETS_EXAMINED", "Assignment", "Candidate", "Destination", "Line", "PlanEstimate",
     "RoutingDecision", "RoutingRequest", "Stock", "merge_lines", "plan_route", "route",
 ]
 
-DEFAULT_PROFILE = ShippingProfile()
+DEFAULT_PROFILE = DEFAULT_SHIPPING_PROFILE
 """No zones, rates or unit weights: cost is unknown, emissions use the default factors."""
 
 

@@ -48,6 +48,9 @@ class ReplayCase:
     baseline: RoutingStrategy  # the version that decided it
     recorded_locations: frozenset[str]
     picture_omitted: int = 0  # locations that could have taken it, left out of the recorded picture
+    # Where it went and how much from each (location, sku, units); None for a record from before plans
+    # were recorded: then only the locations are compared.
+    recorded_plan: frozenset[tuple[str, str, int]] | None = None
 
     @property
     def day(self) -> date:
@@ -62,6 +65,7 @@ class Picture:
     stock_seen: dict[str, dict[str, int]]
     orders_today: dict[str, int]
     omitted: int
+    assigned: dict[str, dict[str, int]]  # the plan: units by location and SKU
 
 
 def picture_of(decision: RoutingDecision, stock: Stock, orders_today: Mapping[str, int],
@@ -79,8 +83,12 @@ def picture_of(decision: RoutingDecision, stock: Stock, orders_today: Mapping[st
         if available > 0 and loc in keep:
             seen.setdefault(sku, {})[loc] = available
     limited = set(capacity_limited)
+    assigned: dict[str, dict[str, int]] = {}
+    for a in decision.assignments:
+        by_sku = assigned.setdefault(a.location_id, {})
+        by_sku[a.sku] = by_sku.get(a.sku, 0) + a.quantity
     return Picture(seen, {loc: orders_today.get(loc, 0) for loc in sorted(kept) if loc in limited},
-                   len(ranked) - len(kept))
+                   len(ranked) - len(kept), assigned)
 
 
 def replayable(record: RoutingRecord) -> bool:
@@ -125,8 +133,11 @@ def case_of(order: Order, record: RoutingRecord, baseline: RoutingStrategy, allo
         pickup_location_id=req.fulfillment.location_id if req.fulfillment.type == "pickup" else None,
         allow_split=allow_split, allow_partial=allow_partial, promised_by=req.promised_by)
     stock = {(sku, loc): n for sku, by_loc in record.stock_seen.items() for loc, n in by_loc.items()}
+    plan = None
+    if record.picture_recorded:
+        plan = frozenset((loc, sku, n) for loc, by_sku in record.assigned.items() for sku, n in by_sku.items())
     return ReplayCase(order.order_id, record.decided_at, request, facts_of(order), stock, dict(record.orders_today),
-                      baseline, frozenset(record.locations), record.picture_omitted)
+                      baseline, frozenset(record.locations), record.picture_omitted, plan)
 
 
 class Candidates:
@@ -183,8 +194,18 @@ class Replayed:
 
     @property
     def baseline_differs(self) -> bool:
-        """The baseline replay does not land where the order really went (a location changed since)."""
+        """The baseline replay does not land on the plan the order really got (a location changed since):
+        other locations, or other units from them."""
+        if self.case.recorded_plan is not None:
+            return _units(self.baseline) != self.case.recorded_plan
         return set(self.baseline.locations) != self.case.recorded_locations
+
+
+def _units(d: RoutingDecision) -> frozenset[tuple[str, str, int]]:
+    units: dict[tuple[str, str], int] = {}
+    for a in d.assignments:
+        units[(a.location_id, a.sku)] = units.get((a.location_id, a.sku), 0) + a.quantity
+    return frozenset((loc, sku, n) for (loc, sku), n in units.items())
 
 
 def _plan(d: RoutingDecision) -> tuple:

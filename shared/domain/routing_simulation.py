@@ -10,12 +10,30 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.config import ChannelPolicy
-from shared.domain.bounds import STORED, Integer, is_stored
+from shared.domain.bounds import STORED, Integer, Moment, is_stored
 from shared.domain.locations import Location
-from shared.domain.routing_strategy import DEFAULT_STRATEGY_ID, RoutingStrategy, StrategyId, StrategyRequest
+from shared.domain.routing_strategy import (
+    DEFAULT_STRATEGY,
+    DEFAULT_STRATEGY_ID,
+    MAX_STRATEGIES,
+    RoutingStrategy,
+    StrategyId,
+    StrategyRequest,
+)
 from shared.domain.shipping_profile import ShippingProfile
 
 MAX_PERIOD_DAYS = 92
@@ -24,7 +42,7 @@ MAX_PERIOD_DAYS = 92
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 MAX_SAMPLE = 50
-MAX_CANDIDATES = 20
+MAX_CANDIDATES = MAX_STRATEGIES + 1  # as many as there may be, and the built-in default as GET lists it
 
 
 def _iso_day(value: Any) -> Any:
@@ -45,16 +63,28 @@ Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range), Fiel
 
 
 class CandidateStrategy(StrategyRequest):
-    """A strategy of the candidate set: as for PUT /routing/strategies/{strategy_id}, with its id."""
+    """A strategy of the candidate set: as for PUT /routing/strategies/{strategy_id}, with its id. What
+    GET /routing/strategies answers can be sent as it is: `version`, `updated_at` and `updated_by` are
+    ignored (a candidate is not stored), and the built-in default may be listed unchanged (it routes what
+    no candidate matches anyway)."""
 
     strategy_id: StrategyId
+    version: Annotated[int, Field(ge=0, description="Ignored: as GET /routing/strategies answers it")] | None = None
+    updated_at: Moment | None = Field(default=None, description="Ignored")
+    updated_by: Annotated[str, Field(max_length=200, description="Ignored")] | None = None
 
-    @field_validator("strategy_id")
-    @classmethod
-    def _not_default(cls, v: str) -> str:
-        if v == DEFAULT_STRATEGY_ID:
-            raise ValueError(f"{DEFAULT_STRATEGY_ID} is the built-in strategy: it applies when no candidate matches")
-        return v
+    @model_validator(mode="after")
+    def _default_unchanged(self) -> CandidateStrategy:
+        d = DEFAULT_STRATEGY
+        if self.strategy_id == DEFAULT_STRATEGY_ID and (
+                self.criteria, self.conditions, self.active, self.allow_split, self.when_short) != (
+                d.criteria, d.conditions, d.active, d.allow_split, d.when_short):
+            raise ValidationError.from_exception_data("CandidateStrategy", [InitErrorDetails(
+                type=PydanticCustomError("value_error", "default is the built-in strategy, which routes what no "
+                                                        "candidate matches: it cannot be changed; give a changed "
+                                                        "copy another strategy_id"),
+                loc=("strategy_id",), input=self.strategy_id)])
+        return self
 
     def as_strategy(self, now: datetime) -> RoutingStrategy:
         """As a stored version would be (version 0: a candidate is not stored)."""

@@ -30,6 +30,9 @@ StrategyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", examples
 SkuPattern = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._*?\[\]!-]+$",
                                   description="A SKU or a glob (fnmatch: * ? [...]), e.g. TEE-*")]
 DEFAULT_STRATEGY_ID = "default"
+# Strategies a merchant may have (inactive ones included): each order is matched against them in turn,
+# allocation reads them all with one Query, and a simulation's candidate set holds as many.
+MAX_STRATEGIES = 50
 
 
 class Ranking(StrEnum):

@@ -15,7 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.domain.countries import Country
 from shared.domain.money import Amount, CurrencyCode
@@ -70,13 +71,30 @@ class ShippingProfile(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ShippingProfile:
-        names = [z.name for z in self.zones]
-        if len(set(names)) != len(names):
-            raise ValueError("zones: a zone name appears twice")
-        if {DOMESTIC, REST_OF_WORLD} & set(names):
-            raise ValueError(f"zones: {DOMESTIC} and {REST_OF_WORLD} are implied and cannot be defined")
-        known = set(names) | {DOMESTIC, REST_OF_WORLD}
+        """Zones named once, none of the implied ones, and rates only for known zones; each error at the
+        field it is about (e.g. `rates.3.zone`), not at the whole profile."""
+        seen: set[str] = set()
+        for j, zone in enumerate(self.zones):
+            if zone.name in (DOMESTIC, REST_OF_WORLD):
+                raise _at(("zones", j, "name"), f"{DOMESTIC} and {REST_OF_WORLD} are implied and cannot be defined",
+                          zone.name)
+            if zone.name in seen:
+                raise _at(("zones", j, "name"), f"zone {zone.name} appears twice", zone.name)
+            seen.add(zone.name)
+        known = seen | {DOMESTIC, REST_OF_WORLD}
         for i, rate in enumerate(self.rates):
             if rate.zone not in known:
-                raise ValueError(f"rates.{i}.zone: unknown zone {rate.zone!r}")
+                raise _at(("rates", i, "zone"), f"unknown zone {rate.zone}: define it in zones (or use {DOMESTIC} "
+                                                f"or {REST_OF_WORLD})", rate.zone)
         return self
+
+
+DEFAULT_SHIPPING_PROFILE = ShippingProfile()
+"""The defaults (no zones, no rates, 0.5 kg a unit), one object: routing builds its estimator once per
+profile object, so every order routed without a stored profile shares one."""
+
+
+def _at(loc: tuple[str | int, ...], message: str, value: object) -> ValidationError:
+    """A validation error at `loc` inside the profile (pydantic prefixes where the profile itself sits)."""
+    return ValidationError.from_exception_data("ShippingProfile", [InitErrorDetails(
+        type=PydanticCustomError("value_error", message.replace("{", "(").replace("}", ")")), loc=loc, input=value)])

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 ORDERS, FULFILMENT, INVENTORY, LOCATIONS, CHANNELS, WEBHOOKS, ADMIN, HEALTH, RETURNS, ROUTING = (
     "Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns", "Routing")
+REPORTS = "Reports"
+PURCHASING = "Purchasing"
 
 
 def tags() -> list[Tag | str]:
@@ -40,6 +42,10 @@ def tags() -> list[Tag | str]:
                                       "store credit), close; the customers' store credit"),
         Tag(name=ROUTING, description="Where orders ship from: the merchant's routing strategies (versioned) and "
                                       "the shipping profile their estimates use"),
+        Tag(name=PURCHASING, description="Replenishment: demand forecasts, reorder points and what to order; "
+                                         "suppliers; purchase orders and receiving them into stock"),
+        Tag(name=REPORTS, description="Sales, fulfilment and returns reports from aggregates kept as events happen; "
+                                      "the FX rates they convert into the base currency with"),
         Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions"),
         Tag(name=HEALTH, description="Liveness, no API key"),
     ]

@@ -177,7 +177,7 @@ def _record(decision: RoutingDecision, stock: dict[tuple[str, str], int], used_t
         decided_at=now, locations=list(decision.locations), reasons=list(decision.reasons),
         excluded=dict(decision.excluded), strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
         estimate=route_estimate(decision), stock_seen=seen.stock_seen, orders_today=seen.orders_today,
-        picture_omitted=seen.omitted, picture_recorded=True)
+        picture_omitted=seen.omitted, picture_recorded=True, assigned=seen.assigned)
 
 
 def route_estimate(decision: RoutingDecision) -> RouteEstimate | None:

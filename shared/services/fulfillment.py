@@ -7,6 +7,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.carriers.adapter import CHEAPEST, LabelFormat, LabelRequest, Parcel
 from shared.domain.events import (
@@ -40,16 +41,20 @@ from shared.repositories import Repositories
 from shared.services.labels import buy_label
 from shared.unit_of_work import AlreadyExists, CommitFailed, OrderClosed, Refused, ReservationChanged, StockShort
 
+if TYPE_CHECKING:
+    from shared.domain.locations import Location
+
 ATTEMPTS = 5
 
 
 def request_fulfillment(event_id: str, order_id: str, channel: str, allocations: list[dict], pickup: bool,
-                        repos: Repositories, now: datetime) -> list[FulfillmentOrder]:
+                        repos: Repositories, now: datetime, order: Order | None = None) -> list[FulfillmentOrder]:
     """One fulfilment order per location of this allocation step, each announced, all in one
     transaction. A redelivery finds them there and creates nothing (they are returned as stored);
     an order cancelled in the meantime gets none. Each carries what its location needs from the
-    order (who, where to, by when, the customer's note); its event carries none of that."""
-    order = repos.orders.get(order_id)
+    order (who, where to, by when, the customer's note); its event carries none of that. `order`: the
+    order as the caller read it (a batch's orders are read at once); the transaction checks it is open."""
+    order = order if order is not None and order.order_id == order_id else repos.orders.get(order_id)
     if order is None or order.status == OrderStatus.CANCELLED:
         return []
     by_location: dict[str, list[FulfillmentLine]] = defaultdict(list)
@@ -180,10 +185,6 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
     shipment record and the order's status, in one transaction. The caller's shipment_id makes a
     retried call a no-op (it answers the shipment the first call created)."""
     for _ in range(ATTEMPTS):
-        # A label costs a carrier call: look for a retried shipment first. Otherwise the shipment's
-        # attribute_not_exists in the transaction is the guard, and we look only when it is refused.
-        if request.label is not None and (done := _already_shipped(fulfillment_order_id, request, repos)):
-            return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
         fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
         verdict = decide(fo.status, Action.SHIP, fo.pickup)
         if verdict.decision != Decision.APPLY:
@@ -198,13 +199,17 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
             if done := _already_shipped(fulfillment_order_id, request, repos):  # a retry of a partial shipment
                 return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
             raise InvalidInput(str(too_large), field="lines") from None
-        order = _order_of(fo, repos)
+        order, location = _order_and_location(fo, repos, request.label is not None)
+        # A retried call: the order names every shipment committed (in the shipment's transaction), so
+        # no label is bought again for one. Otherwise the shipment's attribute_not_exists is the guard.
+        if request.shipment_id in order.shipment_ids and (done := _already_shipped(fulfillment_order_id, request, repos)):
+            return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
         order_expected = order.version
         carrier, service, tracking_code, stored_label = request.carrier, request.service, request.tracking_code, None
         if request.label is not None:
             # Bought before our transaction (a carrier is no part of it); the shipment id is the
             # label's reference, so a retry of this loop or of the call gets the same label back.
-            label, stored_label = buy_label(_label_request(request.shipment_id, request.label, fo, order, repos))
+            label, stored_label = buy_label(_label_request(request.shipment_id, request.label, fo, order, location))
             carrier, service, tracking_code = label.carrier, label.service, label.tracking_code
         order_events = _follow_parts(order, fo, repos, now, f"fulfilment order {fo.fulfillment_order_id} shipped")
         # Always written, so two locations shipping parts of one order at once are serialised on it
@@ -296,9 +301,19 @@ def _order_of(fo: FulfillmentOrder, repos: Repositories) -> Order:
     return order
 
 
+def _order_and_location(fo: FulfillmentOrder, repos: Repositories, with_location: bool
+                        ) -> tuple[Order, Location | None]:
+    """The fulfilment order's order and, for a label, its location (the sender's address): one read."""
+    if not with_location:
+        return _order_of(fo, repos), None
+    order, location = repos.read(repos.orders.wanted(fo.order_id), repos.locations.wanted(fo.location_id))
+    if order is None:  # cannot happen while fulfilment orders only come from allocations
+        raise Conflict(f"order {fo.order_id} of this fulfilment order is gone", field="order_id")
+    return order, location
+
+
 def _label_request(shipment_id: str, label: LabelAsk, fo: FulfillmentOrder, order: Order,
-                   repos: Repositories) -> LabelRequest:
-    location = repos.locations.get(fo.location_id)
+                   location: Location | None) -> LabelRequest:
     if location is None or location.address is None:
         raise InvalidInput(f"location {fo.location_id} has no address to ship from; set it with "
                            f"PUT /locations/{fo.location_id}", field="label")

@@ -17,6 +17,7 @@ SMS), is a `Skipped` with a reason, not an error: retrying would not change the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -259,14 +260,16 @@ def return_label_link(ret: Return | None, documents: Documents | None = None) ->
 # ------------------------------------------------------------------ the use case
 
 def messages_for(detail_type: str, detail: dict, repos, now: datetime, tracking_template: str | None = None,
-                 documents: Documents | None = None) -> Messages | Skipped:
+                 documents: Documents | None = None, order_of: Callable[[str], Order | None] | None = None
+                 ) -> Messages | Skipped:
     """The messages an event should produce, or why there is none. Raises (so the record is
-    retried) only for a malformed event or a failed read."""
+    retried) only for a malformed event or a failed read. `order_of`: the order by id when the
+    caller has read it already (a batch's orders, read at once); else it is read here."""
     moment = moment_for(detail_type, detail)
     if moment is None:
         return Skipped(f"{detail_type} is not a customer moment")
     ref = EventDetail.model_validate(detail)
-    order = repos.orders.get(ref.order_id)
+    order = (order_of or repos.orders.get)(ref.order_id)
     if order is None:
         return Skipped("order not found")
     facts = _facts(moment, detail, order, repos, tracking_template, documents)

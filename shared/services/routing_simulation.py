@@ -38,7 +38,7 @@ from shared.domain.principal import Principal
 from shared.domain.routing_replay import Candidates, ReplayTally, case_of, replay, replayable
 from shared.domain.routing_simulation import ReplayNetwork, SimulationJob, SimulationRequest, SimulationStatus
 from shared.domain.routing_strategy import DEFAULT_STRATEGY, DEFAULT_STRATEGY_ID, RoutingStrategy
-from shared.domain.shipping_profile import ShippingProfile
+from shared.domain.shipping_profile import DEFAULT_SHIPPING_PROFILE, ShippingProfile
 from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unavailable
 from shared.observability import logger
 from shared.repositories import Repositories
@@ -118,9 +118,9 @@ def start_simulation(request: SimulationRequest, principal: Principal, repos: Re
     try:
         repos.commit(repos.simulations.create(job, network_now(repos, now)))
     except Refused as refused:
-        found = refused.find(AlreadyExists)
-        existing = found.existing if found else None
-        if not isinstance(existing, SimulationJob):
+        existing = next((o.existing for o in refused.outcomes  # the job's refusal (its network's carries none)
+                         if isinstance(o, AlreadyExists) and isinstance(o.existing, SimulationJob)), None)
+        if existing is None:
             raise
         if existing.fingerprint != fingerprint:
             raise Conflict("this request_id started another simulation, with another body",
@@ -149,7 +149,7 @@ def network_now(repos: Repositories, now: datetime) -> ReplayNetwork:
 
     stored = repos.routing.profile()
     settings = dict(SEED_CHANNELS) | {c.channel_id: c.settings for c in repos.channels.configured()}
-    return ReplayNetwork(tuple(repos.locations.all()), stored.profile if stored else ShippingProfile(),
+    return ReplayNetwork(tuple(repos.locations.all()), stored.profile if stored else DEFAULT_SHIPPING_PROFILE,
                          {c: policy_of(s) for c, s in settings.items()}, policy_of(ChannelSettings()))
 
 

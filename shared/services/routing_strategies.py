@@ -21,6 +21,7 @@ from shared.domain.principal import Principal
 from shared.domain.routing_strategy import (
     DEFAULT_STRATEGY,
     DEFAULT_STRATEGY_ID,
+    MAX_STRATEGIES,
     AllowLocations,
     DenyLocations,
     MeetsPromise,
@@ -77,10 +78,16 @@ def put_strategy(strategy_id: str, body: StrategyRequest, principal: Principal, 
         found = repos.routing.strategy(strategy_id)
         if found is not None and found[1] == body_fp:
             return StrategyWritten(found[0], created=False, changed=False, notices=notices)
+        among = None
+        if found is None:  # a new strategy: within the cap (the count item's condition settles a race)
+            among = repos.routing.current()
+            if len(among.strategies) >= MAX_STRATEGIES and strategy_id not in among.strategies:
+                raise InvalidInput(f"there are {len(among.strategies)} strategies, the most there may be: change "
+                                   "or deactivate one of them instead of adding another", field="strategy_id")
         version = found[0].version + 1 if found else 1
         strategy = RoutingStrategy.model_validate({**dict(body), "strategy_id": strategy_id, "version": version,
                                                    "updated_at": now, "updated_by": principal.name})
-        repos.commit(repos.routing.save_strategy(strategy, body_fp))
+        repos.commit(repos.routing.save_strategy(strategy, body_fp, among))
         return StrategyWritten(strategy, created=version == 1, changed=True, notices=notices)
 
     return _retried(attempt, f"routing strategy {strategy_id}")

@@ -22,8 +22,8 @@ Guards of step 2 (each has a test in tests/integration/test_tracking.py that fai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -38,6 +38,7 @@ from shared.errors import Busy
 # event modules (about 30 ms of every cold start): the worker functions import those themselves.
 if TYPE_CHECKING:
     from shared.domain.events import DomainEvent
+    from shared.domain.orders import Order
     from shared.domain.shipments import Shipment, TrackingEntry
     from shared.repositories import Repositories
 
@@ -118,10 +119,39 @@ class Result:
         return self.shipment_id or (f"return {self.rma_id}" if self.rma_id else None)
 
 
-def apply_update(update: TrackingUpdate, received_at: datetime, repos: Repositories, now: datetime) -> list[Result]:
+@dataclass
+class Known:
+    """What a batch read ahead (`read_ahead`): per tracking code the ids of the shipments the index
+    has under it, and those shipments and their orders as read. Each shipment and order is used by
+    one try only (taken out when used): a later update of the same parcel, or a retry, reads again."""
+
+    codes: dict[str, list[str]] = field(default_factory=dict)
+    shipments: dict[str, Shipment] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+
+
+def read_ahead(tracking_codes: Iterable[str], repos: Repositories) -> Known:
+    """The shipments of a batch's tracking numbers and their orders: a query of the index per number
+    (it names the shipment and its order), then one BatchGetItem of them all (strongly consistent)."""
+    codes = {code: repos.shipments.tracked(code) for code in dict.fromkeys(tracking_codes)}
+    shipment_ids = list(dict.fromkeys(s for pairs in codes.values() for s, _ in pairs))
+    order_ids = list(dict.fromkeys(o for pairs in codes.values() for _, o in pairs if o))
+    read = repos.read(*(repos.shipments.wanted(s) for s in shipment_ids), *(repos.orders.wanted(o) for o in order_ids))
+    shipments = {s: found for s, found in zip(shipment_ids, read, strict=False) if found is not None}
+    orders = {o: found for o, found in zip(order_ids, read[len(shipment_ids):], strict=True) if found is not None}
+    return Known({code: [s for s, _ in pairs] for code, pairs in codes.items()}, shipments, orders)
+
+
+def apply_update(update: TrackingUpdate, received_at: datetime, repos: Repositories, now: datetime,
+                 known: Known | None = None) -> list[Result]:
     """Apply one carrier update to every shipment with its tracking number. Idempotent: a
-    redelivered message finds the event in each shipment's history."""
-    found = repos.shipments.for_tracking(update.tracking_code)
+    redelivered message finds the event in each shipment's history. `known`: what the batch read ahead."""
+    found: list[Shipment]
+    if known is not None and update.tracking_code in known.codes:
+        read = (known.shipments.pop(i, None) or repos.shipments.get(i) for i in known.codes[update.tracking_code])
+        found = [s for s in read if s is not None]
+    else:
+        found = repos.shipments.for_tracking(update.tracking_code)
     if not found:
         # A return's label, perhaps: asked only now, so an outbound parcel's update costs no second query.
         from shared.services.return_tracking import apply_to_returns
@@ -132,30 +162,31 @@ def apply_update(update: TrackingUpdate, received_at: datetime, repos: Repositor
         # for whoever investigates; the message does not sit in the DLQ for it.
         repos.shipments.record_unknown(update, received_at)
         return [Result(None, Outcome.UNKNOWN)]
-    return [Result(s.shipment_id, _apply_to(s.shipment_id, update, received_at, repos, now, indexed=s))
+    return [Result(s.shipment_id, _apply_to(s.shipment_id, update, received_at, repos, now, indexed=s,
+                                            order=known.orders.pop(s.order_id, None) if known else None))
             for s in found]
 
 
 def _apply_to(shipment_id: str, update: TrackingUpdate, received_at: datetime, repos: Repositories,
-              now: datetime, indexed: Shipment | None = None) -> Outcome:
+              now: datetime, indexed: Shipment | None = None, order: Order | None = None) -> Outcome:
     from shared.unit_of_work import CommitFailed
 
     for attempt_number in range(ATTEMPTS):
-        # First try on the index's copy (it projects the whole item: one read saved per update); a
-        # stale copy fails the version condition and the retry reads the table, strongly consistent.
+        # First try on the shipment (and its order) as just read; a retry reads both again.
         shipment = indexed if attempt_number == 0 and indexed is not None else repos.shipments.get(shipment_id)
         if shipment is None:  # the index names it, so it existed: never deleted; let a person look
             raise LookupError(f"shipment {shipment_id} is indexed under {update.tracking_code} but missing")
         try:
-            return attempt(shipment, update, received_at, repos, now)
+            return attempt(shipment, update, received_at, repos, now, order if attempt_number == 0 else None)
         except CommitFailed:
             continue  # the shipment or its order moved: decide again on a fresh read
     raise Busy(f"shipment {shipment_id} is changing too fast; retry")
 
 
 def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, repos: Repositories,
-            now: datetime) -> Outcome:
-    """One try on the shipment as read; CommitFailed when it (or its order) changed since."""
+            now: datetime, order: Order | None = None) -> Outcome:
+    """One try on the shipment (and its order, when read already) as read; CommitFailed when it (or
+    its order) changed since."""
     from shared.domain.events import ShipmentTrackingUpdated
 
     if shipment.has_seen(update.provider, update.provider_event_id):
@@ -180,7 +211,7 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
         # Late once per shipment; and a delivered parcel is no longer news as a delay.
         check_late = shipment.delay_reason is None and not delivered
         if delivered or check_late:
-            order_write = _order_effects(shipment, update, delivered, check_late, repos, now, events)
+            order_write = _order_effects(shipment, update, delivered, check_late, repos, now, events, order)
     work = repos.unit_of_work().add(repos.shipments.save(shipment, expected))
     if order_write is not None:
         order, order_expected = order_write
@@ -200,12 +231,12 @@ def tracking_entry(update: TrackingUpdate, received_at: datetime, applied: bool)
 
 
 def _order_effects(shipment: Shipment, update: TrackingUpdate, delivered: bool, check_late: bool,
-                   repos: Repositories, now: datetime, events: list[DomainEvent]):
+                   repos: Repositories, now: datetime, events: list[DomainEvent], read: Order | None = None):
     """Lateness and delivery, which change the order: (order, expected version) to write, or None."""
     from shared.domain.events import OrderDelivered, ShipmentDelayed
     from shared.domain.orders import OrderStatus, ShipmentDelay
 
-    order = repos.orders.get(shipment.order_id)
+    order = read if read is not None and read.order_id == shipment.order_id else repos.orders.get(shipment.order_id)
     if order is None:
         raise LookupError(f"order {shipment.order_id} of shipment {shipment.shipment_id} is missing")
     expected = order.version

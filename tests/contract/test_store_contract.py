@@ -598,10 +598,15 @@ def test_filtered_pages_resume_from_the_last_evaluated_key(partition):
 def order_item(n: int, channel: str, status: str | None, month: str = "2026-11") -> dict:
     created = f"{month}-{10 + n:02d}T09:00:00+00:00#o-{n}"
     item = {"pk": f"ORDER#o-{n}", "sk": "ORDER", "gsi1pk": f"CHANNEL#{channel}", "gsi1sk": created, "n": n,
-            "doc": "x" * 10}
+            "status": "OLD" if n < 4 else "NEW", "doc": "x" * 10}
     if status is not None:
         item.update(gsi2pk=f"STATUS#{status}", gsi2sk=created)
     return item
+
+
+def numbers(items) -> list[int]:
+    """The orders' numbers, from their keys: the order indexes project no `n`."""
+    return [int(i["pk"].rsplit("-", 1)[1]) for i in items]
 
 
 @pytest.fixture
@@ -613,20 +618,26 @@ def orders(store):
 
 def test_an_index_is_queried_by_its_own_keys_in_its_sort_order(orders):
     web = query(orders, KeyQuery("CHANNEL#web", index="gsi1"))
-    assert [i["n"] for i in web] == [1, 3, 5, 7]
-    assert web[0] == order_item(1, "web", "BACKORDERED")  # an ALL projection: the whole item
-    assert [i["n"] for i in query(orders, KeyQuery("CHANNEL#web", index="gsi1"), forward=False)] == [7, 5, 3, 1]
+    assert numbers(web) == [1, 3, 5, 7]
+    assert numbers(query(orders, KeyQuery("CHANNEL#web", index="gsi1"), forward=False)) == [7, 5, 3, 1]
     ranged = query(orders, KeyQuery("CHANNEL#app", SortRange("<", "2026-11-14"), index="gsi1"))
-    assert [i["n"] for i in ranged] == [0, 2]
-    assert [i["n"] for i in orders.query_all(KeyQuery("CHANNEL#web", index="gsi1"), where=ge("n", 4))] == [5, 7]
+    assert numbers(ranged) == [0, 2]
+    assert numbers(orders.query_all(KeyQuery("CHANNEL#web", index="gsi1"), where=eq("status", "NEW"))) == [5, 7]
+
+
+def test_an_include_index_projects_the_keys_and_its_attributes(orders):
+    """gsi1 projects `status` beside the keys (infra/wiring.py TABLE): never the document."""
+    first = query(orders, KeyQuery("CHANNEL#web", index="gsi1"))[0]
+    item = order_item(1, "web", "BACKORDERED")
+    assert first == {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk", "status")}
 
 
 def test_a_sparse_index_holds_only_items_with_its_keys(orders):
     backordered = query(orders, KeyQuery("STATUS#BACKORDERED", index="gsi2"))
-    assert [i["n"] for i in backordered] == [0, 1, 2, 3]  # items without gsi2pk/gsi2sk are not in it
+    assert numbers(backordered) == [0, 1, 2, 3]  # items without gsi2pk/gsi2sk are not in it
     # Removing an item's index keys takes it out of the index.
     orders.write(Patch("ORDER#o-0", "ORDER", Changes(remove=("gsi2pk", "gsi2sk"))))
-    assert [i["n"] for i in query(orders, KeyQuery("STATUS#BACKORDERED", index="gsi2"))] == [1, 2, 3]
+    assert numbers(query(orders, KeyQuery("STATUS#BACKORDERED", index="gsi2"))) == [1, 2, 3]
     assert query(orders, KeyQuery("MONTH#2026-11", index="gsi3")) == []
 
 
@@ -639,7 +650,7 @@ def test_index_pages_carry_the_index_and_table_keys(orders):
     backwards = pages(orders, KeyQuery("CHANNEL#web", index="gsi1"), 2, forward=False)
     items, _ = orders.query(KeyQuery("CHANNEL#web", index="gsi1"), limit=2, start_key=backwards[0][1],
                             forward=False)
-    assert [i["n"] for i in items] == [3, 1]
+    assert numbers(items) == [3, 1]
 
 
 def test_a_keys_only_index_projects_the_keys_alone(store):
@@ -657,3 +668,12 @@ def test_a_keys_only_index_projects_the_keys_alone(store):
     assert [i["gsi4sk"] for i in rest] == ["S2#BER"] and set(rest[0]) == {"pk", "sk", "gsi4pk", "gsi4sk"}
     assert [i["gsi4sk"] for i in store.query_all(KeyQuery("STOCK_LEVELS#03", SortRange.prefix("S1"), index="gsi4"))
             ] == ["S1#BER"]
+
+
+def test_a_batch_write_puts_and_deletes_without_conditions(store):
+    store.transact([Put({"pk": "B#1", "sk": "X", "n": 1}), Put({"pk": "B#2", "sk": "X", "n": 2})])
+    store.batch_write([Put({"pk": f"B#{n}", "sk": "Y", "n": n}) for n in range(30)] + [Delete("B#1", "X")])
+    assert store.get("B#1", "X") is None and store.get("B#2", "X") == {"pk": "B#2", "sk": "X", "n": 2}
+    assert len(store.batch_get([(f"B#{n}", "Y") for n in range(30)])) == 30  # more than 25: sent in parts
+    with pytest.raises(InvalidTransaction):
+        store.batch_write([Put({"pk": "B#3", "sk": "X"}, when=NEW)])

@@ -114,7 +114,8 @@ def test_table_matches_the_wiring(template, resources, table_id):
         "IndexName": i.name,
         "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
                       {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": i.projection},
+        "Projection": {"ProjectionType": i.projection,
+                       **({"NonKeyAttributes": list(i.non_key_attributes)} if i.non_key_attributes else {})},
     } for i in spec.indexes]
     assert all(a["AttributeType"] == "S" for a in props["AttributeDefinitions"])
 

@@ -15,6 +15,7 @@ import boto3
 import pytest
 import requests
 
+from shared.adapters.notification_claims import ClaimResult, Found, NotificationClaims
 from shared.adapters.returns_repo import OrderReturns
 from shared.adapters.sms import OutboxSms, read_outbox_sms
 from shared.config import settings
@@ -100,10 +101,11 @@ def test_the_same_event_delivered_twice_sends_one_message(allocated, functions):
 
 
 def test_without_the_idempotency_guard_the_duplicate_would_be_sent(allocated, functions, monkeypatch):
-    """The test above fails without the guard: the outbox records every send."""
-    monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
-    with pytest.warns(UserWarning, match="Disabling idempotency"):
-        functions.invoke("notify-customers", two_copies("OrderAllocated", allocated))
+    """The test above fails without the guard (every claim granted): the outbox records every send."""
+    monkeypatch.setattr(NotificationClaims, "claim",
+                        lambda self, keys, now, deadline_ms: {k: ClaimResult(Found.CLAIMED) for k in keys})
+    functions.invoke("notify-customers", sqs_event("OrderAllocated", allocated, "m-1"))
+    functions.invoke("notify-customers", sqs_event("OrderAllocated", allocated, "m-3"))
     assert len(outbox()) == 2
 
 

@@ -97,8 +97,12 @@ def test_notices_say_what_will_not_work_yet_without_refusing(api, located):
                                                         {"kind": "allow_locations", "location_ids": ["PAR"]}]},
      422, "criteria.1.location_ids"),
     ("/routing/strategies/x", {**STRATEGY, "surprise": 1}, 422, "surprise"),
-    ("/routing/shipping-profile", {**PROFILE, "rates": [{"zone": "mars", "max_weight_kg": "1", "price": "1"}]}, 422,
-     None),
+    ("/routing/shipping-profile", {**PROFILE, "rates": [*PROFILE["rates"], {"zone": "mars", "max_weight_kg": "1",
+                                                                             "price": "1"}]}, 422, "rates.1.zone"),
+    ("/routing/shipping-profile", {**PROFILE, "zones": [*PROFILE["zones"], {"name": "eu", "countries": ["DE"]}]}, 422,
+     "zones.1.name"),
+    ("/routing/shipping-profile", {**PROFILE, "zones": [{"name": "domestic", "countries": ["DE"]}]}, 422,
+     "zones.0.name"),
 ])
 def test_bad_strategies_and_profiles_are_422_naming_the_field(api, located, path, body, status, field):
     answer = api("PUT", path, json=body)
@@ -106,6 +110,8 @@ def test_bad_strategies_and_profiles_are_422_naming_the_field(api, located, path
     assert answer.status_code == status, answer.json
     if field is not None:
         assert answer.json["field"].startswith(field), answer.json
+    if path.endswith("shipping-profile"):
+        assert answer.json["field"] == field, answer.json  # where in the profile, not "body"
 
 
 def test_other_refusals_are_4xx(api, located):

@@ -62,6 +62,27 @@ def test_the_same_request_id_answers_the_same_simulation(api, pump, shop):
     assert other.json["field"] == "request_id"
 
 
+def test_the_live_set_as_listed_can_be_sent_back_as_the_candidate_set(api, pump, shop):
+    """GET /routing/strategies answers what POST /routing/simulations takes: versions, who and when are
+    ignored, the built-in default listed unchanged is accepted; the live set replayed changes nothing."""
+    strategy = {k: v for k, v in DENY_BER.items() if k != "strategy_id"} | {"rank": 5,
+                                                                            "conditions": {"countries": ["FR"]}}
+    assert api("PUT", "/routing/strategies/no-berlin-fr", json=strategy).status_code == 201
+    listed = api("GET", "/routing/strategies").json["strategies"]
+    assert [s["strategy_id"] for s in listed] == ["no-berlin-fr", "default"]
+
+    answer = api("POST", "/routing/simulations", json={"strategies": listed, **PERIOD})
+
+    assert answer.status_code == 202, answer.json
+    assert answer.json["strategies"] == ["no-berlin-fr", "default"]
+    pump()
+    done = api("GET", answer.json["location"]).json
+    assert done["status"] == "DONE" and done["result"]["orders"]["changed"] == 0
+    changed_default = [*listed[:1], {**listed[1], "criteria": [{"kind": "rank", "by": "priority"}]}]
+    refused = api("POST", "/routing/simulations", json={"strategies": changed_default, **PERIOD})
+    assert (refused.status_code, refused.json["field"]) == (422, "strategies.1.strategy_id")
+
+
 BAD = [
     ({"strategies": [], "from": "2026-03-31", "to": "2026-03-01"}, 422, "to"),
     ({"strategies": [], "from": "2026-01-01", "to": "2026-04-30"}, 422, "to"),

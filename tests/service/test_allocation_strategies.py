@@ -230,7 +230,7 @@ def test_the_picture_kept_is_the_locations_that_could_take_the_order_the_best_tw
 
     stored = repos.orders.get(order.order_id)
     record = stored.routing[0]
-    assert record.locations == ["DE-29"]
+    assert record.locations == ["DE-29"] and record.assigned == {"DE-29": {"SKU-1": 2}}
     assert set(record.stock_seen["SKU-1"]) == {f"DE-{i:02d}" for i in range(10, 30)}  # the nearest 20
     assert record.picture_omitted == 10
     assert set(record.orders_today) == {f"DE-{i:02d}" for i in range(11, 30, 2)}  # the capped ones kept

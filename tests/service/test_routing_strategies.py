@@ -13,6 +13,7 @@ import pytest
 from shared.adapters import routing_repo
 from shared.domain.principal import OPERATOR, Principal
 from shared.domain.routing_strategy import (
+    MAX_STRATEGIES,
     AllowLocations,
     Conditions,
     DenyLocations,
@@ -101,6 +102,34 @@ def test_concurrent_saves_give_consecutive_versions(located):
     assert sorted(v.rankings[0] for v in versions) == sorted(b.rankings[0] for b in bodies)
 
 
+def test_at_most_fifty_strategies_and_a_full_set_can_still_change(located):
+    repos = located
+    for n in range(MAX_STRATEGIES):
+        put_strategy(f"s-{n}", strategy(), OPERATOR_PRINCIPAL, repos, NOW)
+
+    with pytest.raises(InvalidInput) as refused:
+        put_strategy("one-more", strategy(), OPERATOR_PRINCIPAL, repos, NOW)
+
+    assert refused.value.field == "strategy_id"
+    assert put_strategy("s-7", strategy(RankBy(by=Ranking.PRIORITY)), OPERATOR_PRINCIPAL, repos, NOW).changed
+    assert len(repos.routing.current().strategies) == MAX_STRATEGIES
+
+
+def test_two_creations_racing_for_the_last_place_cannot_both_win(located, monkeypatch):
+    """Guard: the count item's condition. Another creation commits between our read (49 strategies) and
+    our write: ours is refused, reads again, finds 50 and is refused with a 422."""
+    repos = located
+    for n in range(MAX_STRATEGIES - 1):
+        put_strategy(f"s-{n}", strategy(), OPERATOR_PRINCIPAL, repos, NOW)
+    interleave(monkeypatch, repos, lambda: put_strategy("theirs", strategy(), OPERATOR_PRINCIPAL, repos, NOW))
+
+    with pytest.raises(InvalidInput):
+        put_strategy("ours", strategy(), OPERATOR_PRINCIPAL, repos, NOW)
+
+    assert len(repos.routing.current().strategies) == MAX_STRATEGIES
+    assert repos.routing.strategy("theirs") is not None and repos.routing.strategy("ours") is None
+
+
 def test_the_built_in_id_is_reserved_and_readable(located):
     with pytest.raises(InvalidInput) as refused:
         put_strategy("default", strategy(), OPERATOR_PRINCIPAL, located, NOW)
@@ -185,6 +214,15 @@ def test_the_profile_is_versioned_and_a_repeat_writes_nothing(located):
     assert (stored.version, stored.updated_by, stored.profile) == (2, OPERATOR, ShippingProfile())
 
 
+def test_without_a_stored_profile_every_order_shares_the_defaults_and_their_estimator(located):
+    from shared.domain.routing_estimates import estimator_for
+
+    first, again = located.routing.profile_cached(), located.routing.profile_cached()
+
+    assert first is again and first == ShippingProfile()
+    assert estimator_for(first) is estimator_for(again)  # built once, not once per order
+
+
 def test_allocation_reads_strategies_and_profile_once_a_minute(located, monkeypatch):
     """One Query serves both, and another only after a minute: no request per order."""
     repos = located
@@ -192,12 +230,15 @@ def test_allocation_reads_strategies_and_profile_once_a_minute(located, monkeypa
     monkeypatch.setattr(routing_repo.time, "monotonic", lambda: clock[0])
     put_strategy("s", strategy(), OPERATOR_PRINCIPAL, repos, NOW)
     queries = []
+    counting = [True]  # not the other container's save (a creation reads the partition to count strategies)
     real = type(repos.store).query_all
-    monkeypatch.setattr(type(repos.store), "query_all", lambda self, key, **kw: queries.append(key) or real(
-        self, key, **kw))
+    monkeypatch.setattr(type(repos.store), "query_all", lambda self, key, **kw: (
+        queries.append(key) if counting[0] else None) or real(self, key, **kw))
 
     seen = [repos.routing.strategies_cached(), repos.routing.profile_cached(), repos.routing.strategies_cached()]
+    counting[0] = False
     routing.put_strategy("t", strategy(rank=1), OPERATOR_PRINCIPAL, _other_container(repos), NOW)
+    counting[0] = True
     still = repos.routing.strategies_cached()
     clock[0] += routing_repo.CACHE_SECONDS + 1
     fresh = repos.routing.strategies_cached()

@@ -8,6 +8,7 @@ pytestmark = pytest.mark.unit
 
 TABLE = TableShape(("pk", "sk"), (IndexShape("gsi1", ("g1pk", "g1sk"), "ALL"),
                                   IndexShape("gsi4", ("g4pk", "g4sk"), "KEYS_ONLY")))
+INCLUDING = TableShape(("pk", "sk"), (IndexShape("gsi2", ("g2pk", "g2sk"), "INCLUDE", ("status",)),))
 
 
 def s(text: str) -> dict:
@@ -46,6 +47,17 @@ def test_index_writes_follow_keys_and_projection():
     assert write_units(None, base, TABLE, transactional=False) == (2, 2 + 1)
     # An unchanged item (a refused condition) touches no index.
     assert write_units(base, base, TABLE, transactional=True) == (4, 0)
+
+
+def test_an_include_index_is_written_when_its_keys_or_its_attributes_change():
+    base = {"pk": s("A"), "sk": s("B"), "doc": s("x" * 3000), "status": s("OPEN"), "g2pk": s("P"), "g2sk": s("t")}
+    # The document is not projected: changing it costs the index nothing.
+    assert write_units(base, {**base, "doc": s("y" * 3000)}, INCLUDING, transactional=False) == (3, 0)
+    # A projected attribute changed: the entry (keys and status, well under 1 KB) is rewritten.
+    assert write_units(base, {**base, "status": s("DONE")}, INCLUDING, transactional=False) == (3, 1)
+    # A new item puts its small entry; a moved key deletes one and puts one.
+    assert write_units(None, base, INCLUDING, transactional=False) == (3, 1)
+    assert write_units(base, {**base, "g2pk": s("Q")}, INCLUDING, transactional=False) == (3, 2)
 
 
 def test_reads_are_per_four_kilobytes_and_half_when_eventually_consistent():

@@ -176,6 +176,21 @@ def test_other_quantities_at_the_same_locations_are_a_change_of_plan_not_of_loca
     assert held.changed
 
 
+def test_the_baseline_differs_from_the_record_when_it_takes_other_units_from_the_same_locations():
+    o = order(lines=(("A", 3),))
+    went = {"BER": {"A": 2}, "MAD": {"A": 1}}
+    case = case_of(o, record({"A": {"BER": 2, "MAD": 9}}, ["BER", "MAD"], picture_recorded=True, assigned=went),
+                   DEFAULT_STRATEGY, True, False)
+    as_recorded = decision(("BER", "A", 2), ("MAD", "A", 1))
+    other_units = decision(("BER", "A", 1), ("MAD", "A", 2))
+
+    assert not Replayed(case, as_recorded, as_recorded).baseline_differs
+    assert Replayed(case, other_units, other_units).baseline_differs
+    # a record from before plans were recorded: only the locations can be compared
+    older = case_of(o, record({"A": {"BER": 2, "MAD": 9}}, ["BER", "MAD"]), DEFAULT_STRATEGY, True, False)
+    assert not Replayed(older, other_units, other_units).baseline_differs
+
+
 # ------------------------------------------------------------------ adding up
 
 

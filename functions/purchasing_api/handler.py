@@ -1,0 +1,89 @@
+"""Purchasing, operator only: suppliers, purchase orders and receiving, replenishment suggestions. On
+its hourly schedule the same function runs replenishment (shared/services/replenishment.py): a
+function of its own would cost the stack five resources more than the schedule's rule and permission."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from shared.domain.purchasing import PurchaseOrderRequest, ReceiptRequest, Supplier, SupplierRequest
+from shared.http import params
+from shared.http import purchasing_views as pv
+from shared.http.api import API_KEY_SCHEME, api_handler, install, principal
+from shared.http.openapi import PURCHASING, described
+from shared.observability import logger, metrics, traced
+from shared.repositories import repositories
+from shared.services import purchasing, replenishment
+from shared.services.clock import utc_now
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
+install(app)
+MARGIN_S = 30  # seconds of the scheduled run's timeout in which no forecast is started
+
+
+@app.put("/suppliers/<supplier_id>", summary="Operator: create or change a supplier",
+         description=SupplierRequest.__doc__,
+         **described(PURCHASING, 200, 400, 403, 413, 415, 422, 503,
+                     success_description="200 changed (or unchanged), 201 created"))
+def put_supplier(supplier_id: pv.SupplierPath, body: SupplierRequest) -> Response[Supplier]:
+    written = purchasing.put_supplier(supplier_id, body, principal(app), repositories(), utc_now())
+    return Response(status_code=201 if written.created else 200, content_type="application/json",
+                    body=written.supplier)
+
+
+@app.post("/purchase-orders", summary="Operator: order from a supplier, by hand or from the suggestions",
+          description=PurchaseOrderRequest.__doc__,
+          **described(PURCHASING, 201, 400, 403, 409, 413, 415, 422,
+                      success_description="201 placed, 200 the same purchase_order_id and body again"))
+def create_purchase_order(body: PurchaseOrderRequest) -> Response[pv.PurchaseOrderView]:
+    written = purchasing.create_purchase_order(body, principal(app), repositories(), utc_now())
+    return Response(status_code=201 if written.created else 200, content_type="application/json",
+                    body=pv.PurchaseOrderView.of(written.order, []))
+
+
+@app.get("/purchase-orders/<purchase_order_id>", summary="Operator: a purchase order with its receipts",
+         **described(PURCHASING, 200, 403, 404, 422))
+def get_purchase_order(purchase_order_id: pv.PurchaseOrderPath) -> pv.PurchaseOrderView:
+    found = purchasing.get_purchase_order(purchase_order_id, principal(app), repositories())
+    return pv.PurchaseOrderView.of(found.order, found.receipts)
+
+
+@app.post("/purchase-orders/<purchase_order_id>/receive",
+          summary="Operator: receive goods into stock, once per receipt_id",
+          description=ReceiptRequest.__doc__,
+          **described(PURCHASING, 200, 400, 403, 404, 409, 413, 415, 422, 503))
+def receive(purchase_order_id: pv.PurchaseOrderPath, body: ReceiptRequest) -> pv.ReceiptAnswer:
+    done = purchasing.receive_purchase_order(purchase_order_id, body, principal(app), repositories(), utc_now())
+    return pv.ReceiptAnswer(receipt=done.receipt, duplicate=done.duplicate, purchase_order=done.order)
+
+
+@app.get("/replenishment/suggestions", summary="Operator: what to order now, per SKU and location, and why",
+         description=pv.SuggestionPage.__doc__, **described(PURCHASING, 200, 403, 422))
+def suggestions(location_id: pv.LocationQuery = None, supplier_id: pv.SupplierQuery = None,
+                include_all: pv.AllQuery = False, limit: params.PageLimit = 50,
+                cursor: params.PageCursor = None) -> pv.SuggestionPage:
+    found, next_cursor = replenishment.suggestions(principal(app), repositories(), location_id=location_id,
+                                                   supplier_id=supplier_id, include_all=include_all, limit=limit,
+                                                   cursor=cursor)
+    return pv.SuggestionPage(suggestions=found, next_cursor=next_cursor)
+
+
+api = api_handler(app)
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics
+def run_schedule(event: dict, context) -> dict:
+    report = replenishment.plan_replenishment(
+        repositories(), repositories().analytics, utc_now(),
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000, reserve_s=MARGIN_S)
+    logger.info("replenishment run", extra=report.as_dict())
+    return report.as_dict()
+
+
+def lambda_handler(event: dict, context) -> dict:
+    if event.get("source") == "aws.events":  # the EventBridge schedule; API Gateway sends proxy events
+        return run_schedule(event, context)
+    return api(event, context)

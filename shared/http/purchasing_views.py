@@ -1,0 +1,44 @@
+"""What the purchasing API answers and accepts beyond the domain models (shared/domain/purchasing.py,
+shared/domain/replenishment.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, Field
+
+from shared.domain.orders import ID_PATTERN
+from shared.domain.purchasing import PurchaseOrder, Receipt
+from shared.domain.replenishment import Suggestion
+
+SupplierPath = Annotated[str, Path(pattern=ID_PATTERN, description="Your id of the supplier")]
+PurchaseOrderPath = Annotated[str, Path(pattern=ID_PATTERN, description="The purchase order's id")]
+LocationQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="One location's suggestions")]
+SupplierQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="One supplier's suggestions")]
+AllQuery = Annotated[bool, Query(alias="all", description=(
+    "true: every planned SKU and location with its forecast and reorder point, also those with nothing to order"))]
+
+
+class PurchaseOrderView(PurchaseOrder):
+    """A purchase order with its receipts, oldest first."""
+
+    receipts: list[Receipt] = Field(default_factory=list, description="Its receipts, oldest first")
+
+    @classmethod
+    def of(cls, order: PurchaseOrder, receipts: list[Receipt]) -> PurchaseOrderView:
+        return cls(**order.model_dump(), receipts=receipts)
+
+
+class ReceiptAnswer(BaseModel):
+    receipt: Receipt
+    duplicate: bool = Field(description="true: this receipt id was received before; nothing moved now")
+    purchase_order: PurchaseOrder
+
+
+class SuggestionPage(BaseModel):
+    """What to order now, per SKU and location (by location, then SKU). Filtered after reading: a page
+    can be short, or empty, with `next_cursor` set; follow it until it is null."""
+
+    suggestions: list[Suggestion]
+    next_cursor: str | None

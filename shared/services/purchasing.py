@@ -1,0 +1,236 @@
+"""Purchasing: suppliers, purchase orders (by hand or from the suggestions) and receiving them.
+
+Receiving is one transaction, tried again on a fresh read when anything in it moved meanwhile:
+the receipt claimed under the caller's receipt id (attribute_not_exists), the order saved under the
+version read, on hand raised at the order's location (each level under the version read, with its
+StockChanged, which releases waiting backorders), the units off order, and PurchaseOrderReceived.
+A receipt id seen before answers what it did, and moves nothing; with another body it is a 409.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.adapters.expressions import Write
+from shared.adapters.purchasing_repo import OrderWithReceipts
+from shared.domain.events import LineQuantity
+from shared.domain.principal import Principal
+from shared.domain.purchasing import (
+    MAX_PO_LINES,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderRequest,
+    Receipt,
+    ReceiptRequest,
+    Supplier,
+    SupplierRequest,
+    receive,
+)
+from shared.domain.purchasing_events import (
+    PurchaseOrderCreated,
+    PurchaseOrderReceived,
+    ReceivedUnits,
+    SupplierChanged,
+)
+from shared.domain.stock import StockLevel
+from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
+from shared.repositories import Repositories
+from shared.unit_of_work import AlreadyApplied, AlreadyExists, CommitFailed, Refused
+
+ATTEMPTS = 6
+
+
+def _operator(principal: Principal) -> Principal:
+    if not principal.is_operator:
+        raise AccessDenied("only an operator manages suppliers and purchase orders")
+    return principal
+
+
+# --------------------------------------------------------------------- suppliers
+
+@dataclass(frozen=True)
+class SupplierWritten:
+    supplier: Supplier
+    created: bool
+
+
+def put_supplier(supplier_id: str, body: SupplierRequest, principal: Principal, repos: Repositories,
+                 now: datetime) -> SupplierWritten:
+    """Create or change a supplier (a body equal to the current one writes nothing)."""
+    _operator(principal)
+    for _ in range(ATTEMPTS):
+        current = repos.purchasing.supplier(supplier_id)
+        if current is not None and current.model_dump(include=set(SupplierRequest.model_fields)) == body.model_dump():
+            return SupplierWritten(current, False)
+        supplier = Supplier(supplier_id=supplier_id, version=(current.version + 1) if current else 1, updated_at=now,
+                            updated_by=principal.name, **body.model_dump())
+        event = SupplierChanged(occurred_at=now, supplier_id=supplier_id, created=current is None, active=body.active,
+                                lead_time_days=body.lead_time_days, skus=body.skus,
+                                min_order_quantity=body.min_order_quantity, order_multiple=body.order_multiple,
+                                service_level=body.service_level)
+        try:
+            repos.commit(repos.purchasing.put_supplier(supplier, current.version if current else None),
+                         repos.events.publish(event))
+            return SupplierWritten(supplier, current is None)
+        except CommitFailed:
+            continue  # another change came first: compare with it
+    raise Busy(f"supplier {supplier_id} is changing too fast; retry")
+
+
+# --------------------------------------------------------------------- purchase orders
+
+@dataclass(frozen=True)
+class OrderWritten:
+    order: PurchaseOrder
+    created: bool
+
+
+def create_purchase_order(body: PurchaseOrderRequest, principal: Principal, repos: Repositories,
+                          now: datetime) -> OrderWritten:
+    """Place an order with a supplier: once per `purchase_order_id` (see PurchaseOrderRequest)."""
+    _operator(principal)
+    fingerprint = body.model_dump_json()
+    if body.purchase_order_id is not None:
+        known = repos.purchasing.order(body.purchase_order_id)
+        if known is not None:
+            return _same(known.order, fingerprint)
+    supplier = repos.purchasing.supplier(body.supplier_id)
+    if supplier is None or not supplier.active:
+        raise InvalidInput(f"no active supplier {body.supplier_id}: PUT /suppliers/{body.supplier_id} first",
+                           field="supplier_id")
+    if repos.locations.get(body.location_id) is None:
+        raise InvalidInput(f"location {body.location_id} does not exist", field="location_id")
+    lines = _lines(body, supplier, repos)
+    order = PurchaseOrder(
+        purchase_order_id=body.purchase_order_id or f"PO-{now:%Y%m%d}-{uuid.uuid4().hex[:10].upper()}",
+        supplier_id=supplier.supplier_id, location_id=body.location_id, lines=lines,
+        source="suggestion" if body.from_suggestions else "manual",
+        expected_at=now + timedelta(days=supplier.lead_time_days), note=body.note, created_at=now,
+        created_by=principal.name, updated_at=now, fingerprint=fingerprint)
+    event = PurchaseOrderCreated(occurred_at=now, purchase_order_id=order.purchase_order_id,
+                                 supplier_id=order.supplier_id, location_id=order.location_id,
+                                 lines=[LineQuantity(sku=ln.sku, quantity=ln.quantity) for ln in lines],
+                                 source=order.source, expected_at=order.expected_at.isoformat(),
+                                 created_by=principal.name)
+    try:
+        repos.commit(repos.purchasing.create(order),
+                     repos.replenishment.add_on_order(order.location_id, {ln.sku: ln.quantity for ln in lines}),
+                     repos.events.publish(event))
+    except Refused as refused:
+        taken = refused.find(AlreadyExists)
+        if taken is None or taken.existing is None:
+            raise
+        return _same(taken.existing, fingerprint)  # the same id, created a moment ago
+    return OrderWritten(order, True)
+
+
+def _same(existing: PurchaseOrder, fingerprint: str) -> OrderWritten:
+    if existing.fingerprint != fingerprint:
+        raise Conflict(f"purchase_order_id {existing.purchase_order_id} was already used for another order",
+                       field="purchase_order_id")
+    return OrderWritten(existing, False)
+
+
+def _lines(body: PurchaseOrderRequest, supplier: Supplier, repos: Repositories) -> list[PurchaseOrderLine]:
+    if body.from_suggestions:
+        from shared.services.replenishment import to_order
+
+        wanted = to_order(body.location_id, supplier, repos, MAX_PO_LINES)
+        if not wanted:
+            raise InvalidInput(f"nothing to order from {supplier.supplier_id} for {body.location_id} now "
+                               "(GET /replenishment/suggestions says why)", field="from_suggestions")
+        return [PurchaseOrderLine(sku=s.sku, quantity=s.quantity) for s in wanted]
+    lines = []
+    for n, line in enumerate(body.lines or []):
+        if supplier.supplies(line.sku) is None:
+            raise InvalidInput(f"{supplier.supplier_id} does not supply {line.sku} (its skus)", field=f"lines.{n}.sku")
+        if line.quantity < supplier.min_order_quantity or line.quantity % supplier.order_multiple:
+            raise InvalidInput(f"{supplier.supplier_id} takes at least {supplier.min_order_quantity} units, in "
+                               f"multiples of {supplier.order_multiple}", field=f"lines.{n}.quantity")
+        lines.append(PurchaseOrderLine(sku=line.sku, quantity=line.quantity))
+    return lines
+
+
+def get_purchase_order(purchase_order_id: str, principal: Principal, repos: Repositories) -> OrderWithReceipts:
+    _operator(principal)
+    found = repos.purchasing.order(purchase_order_id)
+    if found is None:
+        raise NotFound(f"no purchase order {purchase_order_id}", field="purchase_order_id")
+    return found
+
+
+# --------------------------------------------------------------------- receiving
+
+@dataclass(frozen=True)
+class Received:
+    order: PurchaseOrder
+    receipt: Receipt
+    duplicate: bool
+
+
+def receive_purchase_order(purchase_order_id: str, body: ReceiptRequest, principal: Principal, repos: Repositories,
+                           now: datetime) -> Received:
+    """Receive goods once per receipt id (the module docstring)."""
+    _operator(principal)
+    fingerprint = body.model_dump_json()
+    for _ in range(ATTEMPTS):
+        found = get_purchase_order(purchase_order_id, principal, repos)
+        seen = found.receipt(body.receipt_id)
+        if seen is not None:
+            return _repeat(found.order, seen, fingerprint)
+        before = found.order
+        receiving = receive(before, body, fingerprint, principal.name, now)
+        after, receipt = receiving.order, receiving.receipt
+        event = PurchaseOrderReceived(
+            occurred_at=now, purchase_order_id=purchase_order_id, supplier_id=after.supplier_id,
+            location_id=after.location_id, receipt_id=body.receipt_id, status=after.status.value,
+            lines=[ReceivedUnits(sku=r.sku, quantity=r.quantity, ordered=_line(after, r.sku).quantity,
+                                 received=_line(after, r.sku).received, over_received=r.over_received)
+                   for r in receipt.lines],
+            over_received=any(r.over_received for r in receipt.lines), final=body.final, received_by=principal.name)
+        try:
+            repos.commit(repos.purchasing.claim_receipt(receipt), repos.purchasing.save(after, before.version),
+                         _restock(receiving.on_hand, after.location_id, purchase_order_id, repos, now),
+                         repos.replenishment.add_on_order(after.location_id,
+                                                          {sku: -q for sku, q in receiving.off_order.items()}),
+                         repos.events.publish(event))
+            return Received(after, receipt, False)
+        except Refused as refused:
+            claimed = refused.find(AlreadyApplied)  # the receipt as stored, returned with the refusal
+            if claimed is not None and claimed.record is not None:
+                return _repeat(get_purchase_order(purchase_order_id, principal, repos).order, claimed.record,
+                               fingerprint)
+        except CommitFailed:
+            pass
+        # The order or a stock level moved meanwhile: read them again.
+    raise Busy(f"purchase order {purchase_order_id} is changing too fast; retry")
+
+
+def _line(order: PurchaseOrder, sku: str) -> PurchaseOrderLine:
+    line = order.line(sku)
+    assert line is not None, sku  # receive() refused SKUs that are not on the order
+    return line
+
+
+def _repeat(order: PurchaseOrder, seen: Receipt, fingerprint: str) -> Received:
+    if seen.fingerprint != fingerprint:
+        raise Conflict(f"receipt_id {seen.receipt_id} was already used for another receipt of this order",
+                       field="receipt_id")
+    return Received(order, seen, True)
+
+
+def _restock(units: dict[str, int], location_id: str, purchase_order_id: str, repos: Repositories,
+             now: datetime) -> list[Write]:
+    """On hand up by the received units, each level under the version read, with its StockChanged."""
+    from shared.services.inventory import stock_change_writes
+
+    writes: list[Write] = []
+    for sku, quantity in sorted(units.items()):
+        current = repos.stock.level(sku, location_id)
+        before = current or StockLevel(sku=sku, location_id=location_id)
+        after = before.with_counts(before.on_hand + quantity, before.safety_stock, now)
+        writes.extend(stock_change_writes(before, after, current is not None, f"purchase_order:{purchase_order_id}",
+                                          repos, now))
+    return writes
