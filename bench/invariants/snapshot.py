@@ -170,7 +170,7 @@ def _return(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
 
 
 def _document(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
-    snap.documents.append(InvoiceDocument.model_validate_json(item["doc"], context=STORED))
+    snap.documents.append(unpack(InvoiceDocument, item))
 
 
 def _series(snap: Snapshot, pk: str, sk: str, item: dict) -> None:

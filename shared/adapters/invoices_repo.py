@@ -23,9 +23,10 @@ skipped, none is used twice.
 from __future__ import annotations
 
 from shared.adapters.expressions import NEW, Changes, KeyQuery, Missing, Patch, Put, SortRange, Write, eq
-from shared.adapters.orders_repo import order_pk
-from shared.domain.bounds import STORED
+from shared.adapters.orders_repo import ORDER_SK, order_pk
+from shared.adapters.packed import pack, unpack
 from shared.domain.invoices import DocumentKind, DocumentSeries, InvoiceDocument
+from shared.domain.orders import Order
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
 
 COUNTER_SK = "COUNTER"
@@ -42,7 +43,7 @@ def document_sk(kind: DocumentKind, covers: str) -> str:
 
 
 def _document(item: dict) -> InvoiceDocument:
-    return InvoiceDocument.model_validate_json(item["doc"], context=STORED)
+    return unpack(InvoiceDocument, item)
 
 
 class InvoiceRepository:
@@ -64,6 +65,15 @@ class InvoiceRepository:
         items = self.store.query_all(KeyQuery(order_pk(order_id), SortRange.prefix(DOC_PREFIX)), consistent=True)
         return sorted((_document(i) for i in items), key=lambda d: (d.issued_at, d.kind, d.sequence))
 
+    def order_and_documents(self, order_id: str) -> tuple[Order | None, list[InvoiceDocument]]:
+        """The order and its invoices and credit notes (as `for_order`) in one strongly consistent Query
+        of the order's partition: its documents sort before the order item (DOC#... < DOCUMENTS < ORDER)."""
+        items = list(self.store.query_all(KeyQuery(order_pk(order_id), SortRange.between(DOC_PREFIX, ORDER_SK)),
+                                          consistent=True))
+        order = next((unpack(Order, i) for i in items if i["sk"] == ORDER_SK), None)
+        documents = (_document(i) for i in items if i["sk"].startswith(DOC_PREFIX))
+        return order, sorted(documents, key=lambda d: (d.issued_at, d.kind, d.sequence))
+
     def issue(self, document: InvoiceDocument, expected_counter: int, known_documents: int) -> list[Write]:
         """Number `document` and store it, in one transaction: the series' counter from
         `expected_counter` (what `last_number` read) to the document's sequence, the document (new
@@ -81,7 +91,7 @@ class InvoiceRepository:
             refused=lambda _old: StaleVersion("document_series", series_pk(series)))
         item = {"pk": order_pk(order_id), "sk": document_sk(document.kind, document.covers),
                 "number": document.number, "issued_at": document.issued_at.isoformat(),
-                "doc": document.model_dump_json()}
+                **pack(document)}
         stored = Put(item, when=NEW, refused=lambda old: AlreadyExists(
             document.kind.value.lower(), document.covers, existing=_document(old) if old else None))
         count = Patch(

@@ -69,16 +69,16 @@ class _Draft:
 
 
 def issue_invoice(order: Order, shipment_id: str, shipped: Mapping[str, int], repos: Repositories, now: datetime,
-                  settings: InvoicingSettings) -> InvoiceDocument:
+                  settings: InvoicingSettings, earlier: list[InvoiceDocument] | None = None) -> InvoiceDocument:
     """The invoice for what `shipment_id` shipped (SKU -> units), taxed at the rate of the
-    shipping country on the day of issue (UTC)."""
+    shipping country on the day of issue (UTC). `earlier`: the order's documents, read with it."""
     basis = settings.taxes.basis_for(order.channel)
     rate = settings.taxes.rate_for(order.request.shipping_address.country, now.astimezone(UTC).date())
 
     def draft(earlier: Sequence[InvoiceDocument]) -> _Draft:
         return _Draft(settings.seller, basis, invoice_lines(order, shipped, earlier, basis, rate))
 
-    return _issue(DocumentKind.INVOICE, order, shipment_id, draft, repos, now)
+    return _issue(DocumentKind.INVOICE, order, shipment_id, draft, repos, now, earlier)
 
 
 def issue_credit_note(order: Order, refund_id: str, repos: Repositories, now: datetime, *,
@@ -170,9 +170,10 @@ def invoices_for(order_id: str, repos: Repositories) -> list[InvoiceDocument]:
 
 
 def _issue(kind: DocumentKind, order: Order, covers: str, draft: Callable[[Sequence[InvoiceDocument]], _Draft],
-           repos: Repositories, now: datetime) -> InvoiceDocument:
+           repos: Repositories, now: datetime, read: list[InvoiceDocument] | None = None) -> InvoiceDocument:
     for attempt in range(ATTEMPTS):
-        earlier = repos.invoices.for_order(order.order_id)
+        # The documents as read with the order on the first try; a retry reads them again.
+        earlier = read if attempt == 0 and read is not None else repos.invoices.for_order(order.order_id)
         done = next((d for d in earlier if d.kind is kind and d.covers == covers), None)
         if done is not None:
             return done

@@ -64,10 +64,10 @@ def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], rep
     """Invoice one shipment or collected pickup, capture the invoice's total (once, at most what is
     still authorised), then release the rest if nothing more ships. The invoice comes first and is
     idempotent per handover: a redelivery after a crash finds it and captures the same amount."""
-    order = repos.orders.get(order_id)
+    order, documents = repos.invoices.order_and_documents(order_id)  # one read of the order's partition
     if order is None:
         return Settled(order_id, problem="no such order")
-    invoice = issue_invoice(order, handover_id, handed, repos, now, invoicing)
+    invoice = issue_invoice(order, handover_id, handed, repos, now, invoicing, documents)
 
     def change(order: Order, pay: Payment, events: list[DomainEvent]) -> str | None:
         problem = None
