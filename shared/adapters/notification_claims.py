@@ -10,8 +10,9 @@ takes a record that is absent, expired, or in progress past its deadline (Powert
 so a duplicate finds it completed, a concurrent twin finds it in progress, and a sender that died
 leaves it to be taken again once its deadline passed.
 
-A batch's claims are one transaction (`claim`); what it refuses is named per record and the rest
-is claimed again without them. Completions and releases are one batch write (`finish`).
+A batch's claims are one transaction (`claim`; a single claim, a conditional put: the same guard at
+half the write units); what it refuses is named per record and the rest is claimed again without
+them. Completions and releases are one batch write (`finish`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.adapters.expressions import Delete, Exists, Missing, Put, eq, lt
+from shared.adapters.expressions import Delete, Exists, Missing, Put, Write, eq, lt
 from shared.adapters.idempotency import idempotency_pk
 from shared.unit_of_work import AlreadyApplied, Refused, Store
 
@@ -63,7 +64,11 @@ class NotificationClaims:
         pending = list(dict.fromkeys(keys))
         while pending:
             try:
-                self.store.transact([self._claim(k, now, deadline_ms) for k in pending])
+                claims: list[Write] = [self._claim(k, now, deadline_ms) for k in pending]
+                if len(claims) == 1:  # the same guard, at half a transaction's write units
+                    self.store.write(claims[0])
+                else:
+                    self.store.transact(claims)
             except Refused as refused:
                 taken = [o for o in refused.outcomes if isinstance(o, AlreadyApplied)]
                 if len(taken) != len(refused.outcomes):

@@ -85,6 +85,12 @@ def test_a_batch_reads_its_orders_once_claims_once_and_records_once(orders):
     assert record is not None and record["status"] == COMPLETED and int(record["expires_at"]) == int(NOW.timestamp()) + KEEP
 
 
+def test_a_batch_of_one_message_claims_it_with_a_conditional_put_not_a_transaction(orders):
+    repos, ids = orders
+    failed, calls = run(repos, [confirmed(ids[0], "ev-0", "m-0")], Outbox())
+    assert failed == set() and calls == ["batch_get", "write", "batch_write"]
+
+
 def test_a_redelivered_event_is_not_sent_again_and_its_copy_in_the_same_batch_neither(orders):
     repos, ids = orders
     outbox = Outbox()
