@@ -267,7 +267,8 @@ class RoutingRecord(BaseModel):
     decided_at: datetime
     locations: list[str]
     reasons: list[str]
-    excluded: dict[str, str] = {}
+    excluded: dict[str, str] = {}  # at most 20 (routing_replay.bounded_excluded)
+    excluded_omitted: int = 0  # locations left out that `excluded` does not list
     strategy_id: str = "default"
     strategy_version: int = 0
     estimate: RouteEstimate | None = None

@@ -29,6 +29,7 @@ MAX_SAMPLE_REASONS = 20  # per decision: the sample is kept on the job item, whi
 # Locations whose stock a routing record keeps: the order item is rewritten (and copied into its indexes)
 # on every change of the order, so its picture must not grow with the network.
 MAX_PICTURE_LOCATIONS = 20
+MAX_EXCLUDED_KEPT = 20  # the same bound for the locations a routing record says it left out, and why
 CO2E_PLACES = Decimal("0.001")
 
 
@@ -89,6 +90,27 @@ def picture_of(decision: RoutingDecision, stock: Stock, orders_today: Mapping[st
         by_sku[a.sku] = by_sku.get(a.sku, 0) + a.quantity
     return Picture(seen, {loc: orders_today.get(loc, 0) for loc in sorted(kept) if loc in limited},
                    len(ranked) - len(kept), assigned)
+
+
+def bounded_excluded(excluded: Mapping[str, str]) -> tuple[dict[str, str], int]:
+    """The locations left out, and why, as a routing record keeps them: at most MAX_EXCLUDED_KEPT, one of
+    each distinct reason first (so every reason shows), then by location id; and how many were dropped.
+    A network of hundreds of locations would otherwise put a reason per location on the order item
+    (6 KB at 300 locations), rewritten on every change of the order."""
+    if len(excluded) <= MAX_EXCLUDED_KEPT:
+        return dict(excluded), 0
+    ordered = sorted(excluded.items())
+    kept: dict[str, str] = {}
+    reasons_shown: set[str] = set()
+    for loc, why in ordered:
+        if why not in reasons_shown and len(kept) < MAX_EXCLUDED_KEPT:
+            kept[loc] = why
+            reasons_shown.add(why)
+    for loc, why in ordered:
+        if len(kept) >= MAX_EXCLUDED_KEPT:
+            break
+        kept.setdefault(loc, why)
+    return dict(sorted(kept.items())), len(excluded) - len(kept)
 
 
 def replayable(record: RoutingRecord) -> bool:

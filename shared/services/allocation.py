@@ -38,7 +38,7 @@ from shared.domain.orders import (
     RoutingRecord,
 )
 from shared.domain.routing import Destination, Line, RoutingDecision, RoutingRequest, route
-from shared.domain.routing_replay import picture_of
+from shared.domain.routing_replay import bounded_excluded, picture_of
 from shared.domain.routing_strategy import OrderFacts, RoutingStrategy, select_strategy
 from shared.domain.stock import StockLevel
 from shared.domain.verification import verify
@@ -173,9 +173,10 @@ def _record(decision: RoutingDecision, stock: dict[tuple[str, str], int], used_t
     bounded: `picture_of`)."""
     seen = picture_of(decision, stock, used_today,
                       [loc.location_id for loc in active if loc.daily_order_capacity is not None])
+    excluded, excluded_omitted = bounded_excluded(decision.excluded)
     return RoutingRecord(
         decided_at=now, locations=list(decision.locations), reasons=list(decision.reasons),
-        excluded=dict(decision.excluded), strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
+        excluded=excluded, excluded_omitted=excluded_omitted, strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
         estimate=route_estimate(decision), stock_seen=seen.stock_seen, orders_today=seen.orders_today,
         picture_omitted=seen.omitted, picture_recorded=True, assigned=seen.assigned)
 

@@ -46,6 +46,7 @@ from shared.domain.orders import (
 )
 from shared.domain.principal import Principal
 from shared.domain.routing import Destination, Line, RoutingRequest, route
+from shared.domain.routing_replay import bounded_excluded
 from shared.domain.routing_strategy import Shortfall
 from shared.errors import Busy, Conflict
 from shared.repositories import Repositories
@@ -128,11 +129,12 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
         {key: level.available for key, level in levels.items() if key[1] != rejected_at},
         strategy, repos.routing.profile_cached(), now,
     )
+    excluded, excluded_omitted = bounded_excluded({**dict(decision.excluded), rejected_at: "rejected this order"})
     order.routing.append(RoutingRecord(
         decided_at=now, locations=list(decision.locations),
         reasons=[f"{rejected_at} rejected fulfilment order {fo.fulfillment_order_id}: {reason}",
                  *decision.reasons],
-        excluded={**dict(decision.excluded), rejected_at: "rejected this order"},
+        excluded=excluded, excluded_omitted=excluded_omitted,
         strategy_id=decision.strategy_id, strategy_version=decision.strategy_version,
         estimate=route_estimate(decision)))
 

@@ -286,3 +286,18 @@ def test_rerouting_after_a_rejection_keeps_the_orders_promise(repos):
     record = repos.orders.get(order.order_id).routing[-1]
     assert record.locations == ["MUC"]
     assert record.excluded["BER"].startswith("meets_promise: estimated delivery 2026-11-28")
+
+
+def test_a_routing_record_names_at_most_twenty_locations_left_out_and_counts_the_rest(repos):
+    """Hundreds of locations shipping elsewhere would put a reason each on the order item, rewritten on every
+    change of the order: the record keeps 20 and the count."""
+    elsewhere = {f"FR-{i:02d}": location_request("FR", lat=52.5, lon=13.4) for i in range(30)}
+    seed(repos, {"DE-1": location_request("DE"), **elsewhere}, {("SKU-1", loc): 3 for loc in ["DE-1", *elsewhere]})
+    order = capture(repos, ("SKU-1", 2))
+
+    allocate_order(order.order_id, repos, policy, NOW)
+
+    record = repos.orders.get(order.order_id).routing[0]
+    assert record.locations == ["DE-1"]
+    assert len(record.excluded) == 20 and record.excluded_omitted == 10
+    assert set(record.excluded) <= set(elsewhere)

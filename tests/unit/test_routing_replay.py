@@ -15,11 +15,13 @@ from shared.domain.locations import Location
 from shared.domain.orders import CancelledLine, LineCancellation, Order, RoutingRecord
 from shared.domain.routing import Assignment, Line, PlanEstimate, RoutingDecision
 from shared.domain.routing_replay import (
+    MAX_EXCLUDED_KEPT,
     MAX_PICTURE_LOCATIONS,
     Candidates,
     Replayed,
     ReplayTally,
     SideTally,
+    bounded_excluded,
     case_of,
     decision_view,
     lines_as_first_routed,
@@ -96,6 +98,27 @@ def test_the_picture_kept_is_the_chosen_locations_then_the_strategys_next_best_u
     assert set(pic.stock_seen["A"]) == kept and set(pic.stock_seen["B"]) == kept - {"L01"}  # none left: not kept
     assert pic.orders_today == {"L25": 4}  # L29 and FAR were left out
     assert pic.omitted == 10
+
+
+def test_a_record_keeps_at_most_twenty_excluded_locations_showing_every_reason_and_counts_the_rest():
+    excluded = {f"L{i:03d}": "does not ship to FR" for i in range(300)} | {"Z1": "no order capacity left today"}
+
+    kept, omitted = bounded_excluded(excluded)
+
+    assert len(kept) == MAX_EXCLUDED_KEPT == 20 and omitted == 281
+    assert set(kept.values()) == {"does not ship to FR", "no order capacity left today"}  # the rare one shows
+    assert all(excluded[loc] == why for loc, why in kept.items())
+    assert bounded_excluded({"A": "x"}) == ({"A": "x"}, 0)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=4), st.sampled_from("abcdefghijklmnopqrstuvwxyz"),
+                       max_size=60))
+def test_the_kept_excluded_are_a_bounded_true_subset_and_the_count_adds_up(excluded):
+    kept, omitted = bounded_excluded(excluded)
+
+    assert len(kept) <= MAX_EXCLUDED_KEPT and len(kept) + omitted == len(excluded)
+    assert kept.items() <= excluded.items()
+    assert len(set(kept.values())) == min(len(set(excluded.values())), MAX_EXCLUDED_KEPT)
 
 
 def test_the_case_is_the_order_and_the_picture_its_record_kept():
