@@ -117,11 +117,13 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="return-policies-api",
         module="return_policies_api.handler",
-        description="The channels' return policies and their customers' store credit",
+        description="The channels' return policies; customers: the customer view, service notes, store credit",
         routes=(
             Route("PUT", "/return-policies/{channel}"),
             Route("GET", "/return-policies/{channel}"),
             Route("GET", "/customers/{customer_id}/store-credit"),
+            Route("GET", "/customers/{customer_id}"),
+            Route("POST", "/customers/{customer_id}/notes"),
         ),
         table_access="write",
         needs_api_principals=True,

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from shared.adapters.analytics_repo import AnalyticsRepository
     from shared.adapters.channel_sync_repo import ChannelSyncRepository
     from shared.adapters.channels_repo import ChannelRepository
+    from shared.adapters.customer_notes_repo import CustomerNoteRepository
     from shared.adapters.expressions import Write
     from shared.adapters.fulfillment_repo import FulfillmentRepository
     from shared.adapters.invoices_repo import InvoiceRepository
@@ -127,6 +128,12 @@ class Repositories:
         from shared.adapters.store_credit_repo import StoreCreditRepository
 
         return StoreCreditRepository(self.store)
+
+    @cached_property
+    def customer_notes(self) -> CustomerNoteRepository:
+        from shared.adapters.customer_notes_repo import CustomerNoteRepository
+
+        return CustomerNoteRepository(self.store)
 
     @cached_property
     def simulations(self) -> SimulationRepository:

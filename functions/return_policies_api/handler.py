@@ -1,13 +1,18 @@
-"""The channels' return policies (set by the operator) and their customers' store credit."""
+"""The channels' return policies (set by the operator), their customers' store credit, and the customer view
+with its service notes (docs/architecture.md, "The customer view")."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
+from shared.config import settings
+from shared.domain.customers import NoteRequest
 from shared.domain.returns import ReturnPolicy
+from shared.http import customer_views as cv
 from shared.http import return_views as rv
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal
-from shared.http.openapi import RETURNS, described
+from shared.http.openapi import CUSTOMERS, RETURNS, described
+from shared.http.params import PageCursor, PageLimit
 from shared.repositories import repositories
 from shared.services import returns
 from shared.services.clock import utc_now
@@ -37,6 +42,28 @@ def store_credit(customer_id: rv.CustomerPath, channel: rv.ChannelQuery = None) 
     from shared.services.store_credit import store_credit_of
 
     return rv.StoreCreditView.of(customer_id, store_credit_of(customer_id, channel, principal(app), repositories()))
+
+
+@app.get("/customers/<customer_id>",
+         summary="A customer: orders (a page), lifetime value, returns, refunds, store credit, open exceptions, "
+                 "notes (a channel sees its own orders only)",
+         **described(CUSTOMERS, 200, 403, 422))
+def customer(customer_id: rv.CustomerPath, channel: rv.ChannelQuery = None, limit: PageLimit = 50,
+             cursor: PageCursor = None) -> cv.CustomerViewBody:
+    from shared.services.customers import customer_view
+
+    return cv.CustomerViewBody.of(customer_view(customer_id, channel, limit, cursor, principal(app), repositories(),
+                                                settings().base_currency, utc_now()))
+
+
+@app.post("/customers/<customer_id>/notes", summary="Operator: add a service note about a customer",
+          **described(CUSTOMERS, 201, 400, 403, 409, 413, 415, 422))
+def add_note(customer_id: rv.CustomerPath, body: NoteRequest) -> Response[cv.NoteWritten]:
+    from shared.services.customers import add_note as add
+
+    note, duplicate = add(customer_id, body, principal(app), repositories(), utc_now())
+    return Response(200 if duplicate else 201, content_type="application/json",
+                    body=cv.NoteWritten(**cv.NoteView.of(note).model_dump(), duplicate=duplicate))
 
 
 lambda_handler = api_handler(app)

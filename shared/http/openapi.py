@@ -19,6 +19,7 @@ ORDERS, FULFILMENT, INVENTORY, LOCATIONS, CHANNELS, WEBHOOKS, ADMIN, HEALTH, RET
     "Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns", "Routing")
 REPORTS = "Reports"
 PURCHASING = "Purchasing"
+CUSTOMERS = "Customers"
 
 
 def tags() -> list[Tag | str]:
@@ -40,6 +41,9 @@ def tags() -> list[Tag | str]:
         Tag(name=RETURNS, description="Returns (RMAs) against a channel's return policy: request, approve with a return "
                                       "label, decline, receive and restock or write off, refund (original payment or "
                                       "store credit), close; the customers' store credit"),
+        Tag(name=CUSTOMERS, description="A customer's view for customer service: orders across channels, lifetime "
+                                        "value in the base currency, returns, refunds, store credit, open "
+                                        "exceptions; service notes"),
         Tag(name=ROUTING, description="Where orders ship from: the merchant's routing strategies (versioned) and "
                                       "the shipping profile their estimates use"),
         Tag(name=PURCHASING, description="Replenishment: demand forecasts, reorder points and what to order; "

@@ -9,7 +9,7 @@ from infra import wiring
 from tests.factories import TWO_WAREHOUSES, order_body, seed
 
 AREAS = {"Orders", "Fulfilment", "Inventory", "Locations", "Channels", "Webhooks", "Admin", "Health", "Returns",
-         "Routing", "Purchasing", "Reports"}
+         "Routing", "Purchasing", "Reports", "Customers"}
 # The document and its viewer describe the others, not themselves.
 SELF = {("GET", "/openapi.json"), ("GET", "/docs")}
 
