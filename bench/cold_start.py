@@ -9,8 +9,8 @@ libraries alone cost an API and a queue function (Powertools, pydantic) before a
 The package is what the stack deploys for the function (bench/package_size.py). Finally the slowest
 function is run once more under `python -X importtime` to show which modules its cold start spends
 time on. With --as-deployed, the children run our code from those bundles and write no byte code:
-as in Lambda, where the code and the layers are read-only and ship no .pyc, so Python compiles every
-module of ours at every cold start. With --compare DIR, the functions of another checkout (an
+as in Lambda, where the code and the layers are read-only, so what Python does not find compiled in
+them (the bundles ship unchecked-hash .pyc, infra/components/layers.py) it compiles at every cold start. With --compare DIR, the functions of another checkout (an
 earlier commit's worktree) run in the same rounds and are divided by the same baseline: a before and
 after that one busy moment on the box does not skew.
 
@@ -99,8 +99,8 @@ def main() -> None:
                         help="another checkout (e.g. a git worktree of an earlier commit) whose functions are "
                              "measured in the same rounds, against the same baseline samples")
     parser.add_argument("--as-deployed", action="store_true",
-                        help="run our code from the stack's bundles without byte code, as Lambda does (the layer "
-                             "and the code are read-only: Python compiles every module at every cold start)")
+                        help="run our code from the stack's bundles, writing no byte code, as Lambda does (the layer "
+                             "and the code are read-only: only the .pyc they ship spare a compile)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="oms-cold-") as tmp:
         run(args, Path(tmp))
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
                  samples[name][-1]["outcome"]) for name in cases]
         print(f"\ncold start, median of {args.repeats} fresh interpreters (ms); target <= {TARGET_RATIO}x baseline;"
               " package: function code + our layers as the stack deploys them (MB)"
-              + ("; as deployed: our code without byte code" if args.as_deployed else "")
+              + ("; as deployed: our code from the stack's bundles, writing no byte code" if args.as_deployed else "")
               + (f"; compared: {other}" + (" (with byte code)" if other == ROOT else "") if other else ""))
         print(table(rows, ["function", "import", "1st invoke", "total", "x baseline",
                            *(["compared total", "compared x"] if other else []), "package", "zipped",

@@ -13,7 +13,6 @@ Not counted: AWS's public Powertools layer (the same release for every function,
 from __future__ import annotations
 
 import io
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -44,14 +43,19 @@ def measure(directory: Path) -> Size:
 def bundle(out: Path) -> dict[str, Path]:
     """The stack's bundles under `out`, each directory as Lambda unpacks it: "code" (all of functions/,
     at /var/task), "shared" and the optional layers (their python/ under /opt/python)."""
-    from infra.components.layers import DOCUMENT_DISTRIBUTIONS, PYTHON_CACHES, CopyDistributions, CopySharedPackage
+    from infra.components.layers import (
+        DOCUMENT_DISTRIBUTIONS,
+        CopyCompiledSource,
+        CopyDistributions,
+        function_code_bundler,
+        shared_layer_bundler,
+    )
     from infra.wiring import DOCUMENTS_LAYER
 
-    ignored = shutil.ignore_patterns(*(pattern.rsplit("/", 1)[-1] for pattern in PYTHON_CACHES))
-    bundlers: dict[str, CopySharedPackage | CopyDistributions] = {
-        "shared": CopySharedPackage(ROOT / "shared"), DOCUMENTS_LAYER: CopyDistributions(DOCUMENT_DISTRIBUTIONS)}
-    bundles = {"code": out / "code"}
-    shutil.copytree(ROOT / "functions", bundles["code"], ignore=ignored)
+    bundlers: dict[str, CopyCompiledSource | CopyDistributions] = {
+        "code": function_code_bundler(ROOT / "functions"), "shared": shared_layer_bundler(ROOT / "shared"),
+        DOCUMENTS_LAYER: CopyDistributions(DOCUMENT_DISTRIBUTIONS)}
+    bundles = {}
     for name, bundler in bundlers.items():
         bundles[name] = out / name
         bundles[name].mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import AssetHashType, BundlingOptions, CfnOutput, DockerImage, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -13,7 +13,13 @@ from constructs import Construct
 from infra import wiring
 from infra.components.api import STAGE_NAME, ApiKeys, OmsApi
 from infra.components.functions import OmsFunction
-from infra.components.layers import PYTHON_CACHES, Layers
+from infra.components.layers import (
+    PYTHON_CACHES,
+    RUNTIME,
+    Layers,
+    function_code_bundler,
+    source_fingerprint,
+)
 from infra.components.storage import CarrierSecret, DocumentBucket, LabelBucket, OrdersTable, PaymentSecret
 from infra.components.triggers import QueueTrigger, add_triggers
 
@@ -47,7 +53,11 @@ class OmsStack(Stack):
         keys = ApiKeys(self, "ApiKeys", API_CLIENTS)
         # One asset for all functions: handler = <module>.lambda_handler, and api-docs reads the
         # other API handlers' code next to its own.
-        code = lambda_.Code.from_asset(str(REPO_ROOT / "functions"), exclude=PYTHON_CACHES)
+        code = lambda_.Code.from_asset(
+            str(REPO_ROOT / "functions"), exclude=PYTHON_CACHES,
+            asset_hash_type=AssetHashType.CUSTOM, asset_hash=source_fingerprint(REPO_ROOT / "functions"),
+            bundling=BundlingOptions(image=DockerImage.from_registry(f"public.ecr.aws/sam/build-{RUNTIME.name}"),
+                                     local=function_code_bundler(REPO_ROOT / "functions")))  # image never pulled
         environment = {
             wiring.ENV.table: table.table_name,
             wiring.ENV.bus: bus.event_bus_name,

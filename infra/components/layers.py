@@ -21,8 +21,8 @@ from infra.wiring import DOCUMENTS_LAYER, LAMBDA_PYTHON
 
 RUNTIME = {"3.12": lambda_.Runtime.PYTHON_3_12, "3.13": lambda_.Runtime.PYTHON_3_13}[LAMBDA_PYTHON]
 ARCHITECTURE = lambda_.Architecture.ARM_64
-# Byte-code caches are per interpreter and per machine: never ship them (the documents layer compiles
-# its own, for the functions' Python, see CopyDistributions).
+# Byte-code caches are per interpreter and per machine: never ship the working tree's (every bundle
+# compiles its own, for the functions' Python: CopyCompiledSource, CopyDistributions).
 PYTHON_CACHES = ["**/__pycache__", "**/*.pyc"]
 # What the PDFs need (shared/documents/invoice_pdf.py): fpdf2 and its pure-Python dependencies.
 # Not Pillow, which fpdf2 declares but loads only to place images (a native wheel, and 10 MB).
@@ -34,6 +34,7 @@ NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".c", ".pyx", ".pxd")
 # Where Lambda unpacks a layer's python/: the source path compiled into its byte code (so the same
 # distributions compile to the same bytes on any build machine, whatever its temporary directory).
 LAYER_PYTHON = "/opt/python"
+FUNCTION_ROOT = "/var/task"  # where Lambda unpacks a function's code
 
 
 def powertools_parameter(version: str) -> str:
@@ -47,17 +48,53 @@ def powertools_parameter(version: str) -> str:
 
 
 @jsii.implements(ILocalBundling)
-class CopySharedPackage:
-    """Bundles `shared/` in-process (no Docker): Python layers are unpacked under /opt, and /opt/python
-    is on the runtime's sys.path, so <output>/python/shared makes `import shared` work in Lambda."""
+class CopyCompiledSource:
+    """Bundles a source directory of ours in-process (no Docker) and compiles it to byte code for the
+    functions' Python, as CopyDistributions does for the documents layer: Lambda's code and layers are
+    read-only, so without .pyc Python compiles every module of ours at every cold start (50-140 ms a
+    function, `bench/cold_start.py --as-deployed`). Unchecked-hash .pyc: loaded without looking at the
+    source, which never changes under them; `ddir` is where Lambda unpacks the bundle, so tracebacks
+    name /opt/python/shared/... or /var/task/..., whatever the build machine's directory.
 
-    def __init__(self, package: Path) -> None:
+    `shared/` goes to <output>/python/shared (layers are unpacked under /opt and /opt/python is on the
+    runtime's sys.path, so `import shared` works); `functions/` to the output's root (/var/task)."""
+
+    def __init__(self, package: Path, *, into: str, ddir: str) -> None:
         self.package = package
+        self.into = into
+        self.ddir = ddir
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options) -> bool:
-        shutil.copytree(self.package, Path(output_dir) / "python" / self.package.name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
+        _require_lambda_python()
+        target = Path(output_dir) / self.into
+        shutil.copytree(self.package, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                        dirs_exist_ok=True)
+        if not compileall.compile_dir(target, quiet=1, ddir=self.ddir,
+                                      invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH):
+            raise RuntimeError(f"could not compile {self.package.name}/")
         return True
+
+
+def shared_layer_bundler(package: Path) -> CopyCompiledSource:
+    return CopyCompiledSource(package, into=f"python/{package.name}", ddir=f"{LAYER_PYTHON}/{package.name}")
+
+
+def function_code_bundler(package: Path) -> CopyCompiledSource:
+    return CopyCompiledSource(package, into=".", ddir=FUNCTION_ROOT)
+
+
+def source_fingerprint(package: Path) -> str:
+    """A bundle's asset hash: its source files (paths and bytes) and the Python the byte code is for. Not
+    the bundle's output: marshalled byte code can differ between two compilations of the same source (a
+    frozenset constant's order follows string hashing, randomised per process), which would publish a new
+    layer version on every deployment."""
+    digest = hashlib.sha256(f"python{LAMBDA_PYTHON}\nunchecked-hash\n".encode())
+    for path in sorted(p for p in package.rglob("*") if p.is_file()):
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        digest.update(str(path.relative_to(package)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 @jsii.implements(ILocalBundling)
@@ -100,7 +137,7 @@ class CopyDistributions:
 def _require_lambda_python() -> None:
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     if running != LAMBDA_PYTHON:
-        raise RuntimeError(f"the documents layer is compiled for the functions' Python {LAMBDA_PYTHON}; "
+        raise RuntimeError(f"the bundles are compiled for the functions' Python {LAMBDA_PYTHON}; "
                            f"synthesise with python{LAMBDA_PYTHON}, not {running}")
 
 
@@ -128,10 +165,12 @@ class Layers(Construct):
             code=lambda_.Code.from_asset(
                 str(shared_package),
                 exclude=PYTHON_CACHES,
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=source_fingerprint(shared_package),
                 bundling=BundlingOptions(
                     # Never pulled: local bundling always succeeds, the image is only a required field.
                     image=DockerImage.from_registry(f"public.ecr.aws/sam/build-{RUNTIME.name}"),
-                    local=CopySharedPackage(shared_package),
+                    local=shared_layer_bundler(shared_package),
                 ),
             ),
         )

@@ -176,11 +176,50 @@ def layer_bundle(resources: dict, synthesised, prefix: str) -> Path:
     return Path(synthesised[1].directory) / f"asset.{asset_hash}"
 
 
-def test_shared_layer_is_bundled_under_python_shared(resources, synthesised):
+def compiled_for_lambda(source: Path) -> Path:
+    return source.parent / "__pycache__" / f"{source.stem}.cpython-{wiring.LAMBDA_PYTHON.replace('.', '')}.pyc"
+
+
+def assert_precompiled(root: Path, deployed_at: str, probe: Path) -> None:
+    """Every module has an unchecked-hash .pyc (flags 0b01) for the functions' Python, naming the file where
+    Lambda unpacks it: the code and layers are read-only, so Python could never cache them itself."""
+    import marshal
+
+    sources = list(root.rglob("*.py"))
+    assert sources and all(compiled_for_lambda(source).is_file() for source in sources)
+    header = compiled_for_lambda(probe).read_bytes()
+    assert int.from_bytes(header[4:8], "little") == 0b01
+    assert marshal.loads(header[16:]).co_filename == f"{deployed_at}/{probe.relative_to(root)}"
+
+
+def test_shared_layer_is_bundled_under_python_shared_precompiled(resources, synthesised):
     bundle = layer_bundle(resources, synthesised, "LayersShared")
     assert (bundle / "python" / "shared" / "__init__.py").is_file()
     assert (bundle / "python" / "shared" / "config.py").is_file()
-    assert not list(bundle.rglob("__pycache__"))
+    shared = bundle / "python" / "shared"
+    assert_precompiled(shared, "/opt/python/shared", shared / "config.py")
+
+
+def test_function_code_is_all_of_functions_precompiled_for_var_task(resources, synthesised):
+    keys = {r["Properties"]["Code"]["S3Key"] for r in of_type(resources, "AWS::Lambda::Function").values()
+            if "S3Key" in r["Properties"].get("Code", {}) and not isinstance(r["Properties"]["Code"]["S3Key"], dict)}
+    code = [Path(synthesised[1].directory) / f"asset.{key.removesuffix('.zip')}" for key in keys]
+    code = [path for path in code if (path / "orders_api" / "handler.py").is_file()]
+    assert len(code) == 1
+    assert_precompiled(code[0], "/var/task", code[0] / "orders_api" / "handler.py")
+
+
+def test_a_bundles_asset_hash_follows_its_source_not_its_byte_code(tmp_path):
+    from infra.components.layers import source_fingerprint
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text("X = {'a', 'b'}\n")
+    before = source_fingerprint(tmp_path / "pkg")
+    (tmp_path / "pkg" / "__pycache__").mkdir()
+    (tmp_path / "pkg" / "__pycache__" / "m.cpython-313.pyc").write_bytes(b"anything")
+    assert source_fingerprint(tmp_path / "pkg") == before  # compiling locally changes nothing
+    (tmp_path / "pkg" / "m.py").write_text("X = {'a', 'c'}\n")
+    assert source_fingerprint(tmp_path / "pkg") != before
 
 
 def test_documents_layer_holds_fpdf2_and_its_pure_python_dependencies_precompiled(resources, synthesised):
