@@ -9,7 +9,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint test-unit test-integration test-infra test-e2e bench synth clean reconcile soak rebuild-reports
+.PHONY: run test lint test-unit test-integration test-infra test-e2e bench synth clean reconcile soak rebuild-reports console console-if-node chromium
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) is needed (the Lambda runtime's version): install it (e.g. pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
@@ -22,12 +22,37 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The operator console (dashboard/, served at /dashboard): npm packages from package-lock.json (no browser
+# download), then a Vite build into dashboard/dist (not committed).
+NPM_STAMP := node_modules/.installed-$(shell cksum package-lock.json | cut -d' ' -f1)
+CONSOLE_SOURCES := $(shell find dashboard -path dashboard/dist -prune -o -type f -print)
+
+$(NPM_STAMP): package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+dashboard/dist/index.html: $(NPM_STAMP) $(CONSOLE_SOURCES)
+	npm run --silent build:dashboard
+
+console: dashboard/dist/index.html
+
+# `make run` builds the console when Node.js is there; without it the API runs alone.
+console-if-node:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory console; \
+	 else echo "npm not found: the console (/dashboard) is not built; install Node.js for it. The API runs without it."; fi
+
+# The browser test's Chromium: Debian's package (never a browser download), installed when missing and root.
+chromium:
+	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "/usr/bin/chromium is missing: install Debian's chromium for the browser test (tests/e2e/test_console.py)"; fi; }
+
 ## Start the OMS locally on an embedded moto server with demo data (port: OMS_PORT, default 8080).
-run: $(STAMP)
+run: $(STAMP) console-if-node
 	$(PY) -m local.runtime
 
-## Run the whole test suite: lint and types first, then every test.
-test: lint
+## Run the whole test suite: lint and types first, then every test (the console's browser test too).
+test: lint console chromium
 	$(PY) -m pytest -n 2 --dist loadfile
 
 ## ruff (pyflakes, bugbear, imports, pyupgrade, no blind except) and mypy.
@@ -44,7 +69,7 @@ test-integration: $(STAMP)
 test-infra: $(STAMP)
 	$(PY) -m pytest -m infra
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) console chromium
 	$(PY) -m pytest -m e2e
 
 ## Push N orders through the local runtime and print throughput, latency and AWS calls per order.
@@ -73,4 +98,4 @@ synth: $(STAMP)
 	$(PY) infra/app.py
 
 clean:
-	rm -rf $(VENV) cdk.out .local-outbox
+	rm -rf $(VENV) cdk.out .local-outbox dashboard/dist tests/artifacts

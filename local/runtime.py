@@ -29,6 +29,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from infra import wiring
+from local.dashboard import Dashboard
 from local.demo import DEMO_CHANNELS
 from local.emulator import (
     DEMO_CARRIER_SECRET,
@@ -213,7 +214,8 @@ class LocalOms:
         for t in self.threads:
             t.start()
         gateway = ApiGateway(self.functions, self.keys, session.client("apigateway", endpoint_url=self.emulator_url))
-        self.http = make_server("127.0.0.1", self.port, gateway, threaded=True)
+        # The operator console at /dashboard, on the API's origin (local/dashboard.py).
+        self.http = make_server("127.0.0.1", self.port, Dashboard(gateway, self.key(wiring.OPERATOR)), threaded=True)
         self.url = f"http://127.0.0.1:{self.http.server_port}"
         threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()
         return self
@@ -304,6 +306,7 @@ def banner(oms: LocalOms) -> str:
         f"OMS running at {oms.url}",
         f"  health:   {oms.url}/health",
         f"  API docs: {oms.url}/docs  (OpenAPI: {oms.url}/openapi.json)",
+        f"  Console:  {oms.url}/dashboard",
         "  API keys (header x-api-key):",
         *(f"    {k.principal:<12} {k.value}" for k in oms.keys),
         f"  Carrier webhook signing secrets (POST {oms.url}/webhooks/carriers/<carrier>):",

@@ -1,0 +1,65 @@
+// The API client: every call goes through request(), which adds the credential and turns the
+// OMS's JSON errors ({error, message, field}) and an unreachable API into one error type the
+// banner shows.
+import { authHeaders, currentCredential, type ConsoleConfig } from "./auth";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number, // 0: the API could not be reached
+    message: string,
+    readonly code: string | null = null,
+    readonly field: string | null = null,
+    readonly body: unknown = null, // the answer's JSON, for callers that read more than the message
+  ) {
+    super(message);
+  }
+}
+
+let config: ConsoleConfig = { apiBase: "", auth: "api-key" };
+
+export async function loadConfig(): Promise<ConsoleConfig> {
+  try {
+    const response = await fetch("./config.json", { cache: "no-store" });
+    if (response.ok) config = { ...config, ...(await response.json()) };
+  } catch {
+    // No config: the API is on this origin (the defaults).
+  }
+  return config;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json", ...authHeaders(currentCredential()) };
+  let payload: string | undefined;
+  if (body !== undefined) {
+    headers["Content-Type"] = contentType;
+    payload = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  let response: Response;
+  try {
+    response = await fetch(config.apiBase + path, { method, headers, body: payload });
+  } catch {
+    throw new ApiError(0, `The API at ${config.apiBase || location.origin} cannot be reached. It will be tried again.`);
+  }
+  const text = await response.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const e = (data ?? {}) as { error?: string; message?: string; field?: string | null };
+    throw new ApiError(response.status, e.message || response.statusText || "request failed", e.error ?? null, e.field ?? null, data);
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string) => request<T>("GET", path);
+export const post = <T>(path: string, body?: unknown) => request<T>("POST", path, body);
+
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}

@@ -1,0 +1,54 @@
+// The console's shell: sign-in, the hash router (#/orders, #/orders/<id>, #/inventory) and the nav.
+import { loadConfig } from "./api";
+import { type ConsoleConfig, currentCredential, describe, signIn, signOut } from "./auth";
+import { inventoryPage } from "./pages/inventory";
+import { orderPage } from "./pages/order";
+import { ordersPage } from "./pages/orders";
+import { clearBanner, field, h, select } from "./ui";
+
+const main = document.getElementById("main")!;
+let leave: () => void = () => {};
+let config: ConsoleConfig;
+
+function signInPage(): () => void {
+  const kind = select("kind", [["api-key", "API key (x-api-key)"], ["bearer", "Bearer token"]], config.auth);
+  const value = h("input", { type: "password", name: "credential", required: true, autocomplete: "off",
+    value: config.demoOperatorKey ?? "" });
+  main.replaceChildren(h("h1", {}, "Sign in"),
+    config.demoOperatorKey ? h("p", {}, "The local runtime's demo operator key is filled in.") : "",
+    h("form", { class: "panel", "aria-label": "Sign in", onsubmit: (e: Event) => {
+      e.preventDefault();
+      signIn({ kind: kind.value as "api-key" | "bearer", value: value.value.trim() });
+      location.hash = "#/orders";
+    } }, field("Credential type", kind), field("Credential", value), h("button", { type: "submit" }, "Sign in")));
+  value.focus();
+  return () => {};
+}
+
+function route(): void {
+  leave();
+  clearBanner();
+  const path = location.hash.replace(/^#/, "") || "/orders";
+  if (!currentCredential() && config.demoOperatorKey && path !== "/sign-in") {
+    signIn({ kind: "api-key", value: config.demoOperatorKey }); // local demo only: the runtime offers it
+  }
+  const who = document.getElementById("who")!;
+  who.replaceChildren(describe(currentCredential()), " ",
+    currentCredential() ? h("button", { type: "button", class: "link", onclick: () => { signOut(); location.hash = "#/sign-in"; } }, "Sign out") : "");
+  const [, page, id] = path.split("/");
+  for (const a of document.querySelectorAll<HTMLAnchorElement>("nav a")) {
+    if (a.dataset.nav === page) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  if (!currentCredential() || page === "sign-in") leave = signInPage();
+  else if (page === "orders" && id) leave = orderPage(main, decodeURIComponent(id));
+  else if (page === "inventory") leave = inventoryPage(main);
+  else leave = ordersPage(main);
+  document.title = `${main.querySelector("h1")?.textContent ?? "OMS"} · OMS console`;
+}
+
+void loadConfig().then((c) => {
+  config = c;
+  window.addEventListener("hashchange", route);
+  route();
+});

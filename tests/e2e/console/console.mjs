@@ -1,0 +1,152 @@
+// Drives the operator console (dashboard/) in Debian's Chromium with playwright-core, against a running
+// local OMS: tests/e2e/test_console.py starts the runtime and runs this with OMS_URL, CHROMIUM and
+// SCREENSHOTS set. Exits non-zero on the first failed step; every page's screenshot lands in SCREENSHOTS.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.OMS_URL;
+const shots = process.env.SCREENSHOTS;
+mkdirSync(shots, { recursive: true });
+const WAIT = 30_000;
+
+const step = (text) => console.log(`- ${text}`);
+function check(condition, text) {
+  if (!condition) throw new Error(`failed: ${text}`);
+}
+async function api(method, path, key, body) {
+  const response = await fetch(base + path, { method, headers: { "x-api-key": key, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
+}
+const onHand = async (sku, location) =>
+  (await api("GET", `/inventory/${sku}`, "demo-operator-key")).body.locations.find((l) => l.location_id === location)?.on_hand ?? 0;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+// playwright-core gives each context a fresh profile (its own --user-data-dir).
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await context.newPage();
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(String(e)));
+const shot = async (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+const banner = page.locator("#banner");
+
+try {
+  step("the orders page opens at /dashboard (signed in with the local demo operator key)");
+  await page.goto(`${base}/dashboard`);
+  await page.getByRole("heading", { name: "Orders", level: 1 }).waitFor({ timeout: WAIT });
+  await page.locator("#order-results caption, #order-results .empty").first().waitFor({ timeout: WAIT });
+  await page.evaluate(() => { window.__sameDocument = true; });
+
+  step("an order captured through the API (payment pending: held) appears in the list without a reload");
+  const channelOrderId = `E2E-${Date.now()}`;
+  const captured = await api("POST", "/orders", "demo-web-key", {
+    channel_order_id: channelOrderId,
+    customer: { id: "cust-e2e", email: "e2e@example.com", name: "Erika Mustermann", language: "de" },
+    shipping_address: { line1: "Hauptstr. 1", city: "Berlin", postal_code: "10115", country: "DE", lat: 52.53, lon: 13.38 },
+    lines: [{ sku: "TEE-BLK-M", quantity: 1, unit_price: "19.99" }],
+    currency: "EUR", payment: { status: "pending", amount: "19.99" },
+  });
+  check(captured.status === 202, `capture answered ${captured.status}`);
+  const orderId = captured.body.order_id;
+  const link = page.getByRole("link", { name: orderId });
+  await link.waitFor({ timeout: WAIT });
+  check(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
+  await shot("orders");
+
+  step("filters: held only lists it, search by channel order id finds it");
+  await page.getByLabel("Held only").check();
+  await page.getByRole("row", { name: new RegExp(orderId) }).getByText("ON HOLD").waitFor({ timeout: WAIT });
+  await page.getByLabel("Held only").uncheck();
+  await page.getByLabel("Search by").selectOption("channel_order_id");
+  await page.getByLabel("Search", { exact: true }).fill(channelOrderId);
+  await page.getByLabel("Search", { exact: true }).press("Enter");
+  await page.getByRole("table").getByText(/Orders \(1\)/).waitFor({ timeout: WAIT });
+  await shot("orders-search");
+
+  step("the order opens from the keyboard, held, with its timeline");
+  await link.focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: `Order ${orderId}` }).waitFor({ timeout: WAIT });
+  const release = page.getByRole("button", { name: "Release hold" });
+  await release.waitFor({ timeout: WAIT });
+  await page.getByText("AWAITING_PAYMENT").first().waitFor({ timeout: WAIT });
+  await shot("order-held");
+
+  step("release the hold: the order is allocated and its routing reasons shown, without a reload");
+  await release.focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#s-summary + dl").getByText("ALLOCATED", { exact: true }).waitFor({ timeout: WAIT });
+  await page.getByText(/fills the whole order/).first().waitFor({ timeout: WAIT });
+  await page.getByText("by operator").first().waitFor({ timeout: WAIT });
+  const after = await api("GET", `/orders/${orderId}`, "demo-operator-key");
+  check(after.body.holds[0].released_by === "operator", "the API does not show the hold released by the operator");
+  await page.getByRole("table", { name: "Fulfilment orders" }).waitFor({ timeout: WAIT });
+  await shot("order");
+
+  step("inventory: levels with low stock marked; adjust stock");
+  await page.getByRole("link", { name: "Inventory" }).click();
+  await page.getByRole("heading", { name: "Inventory", level: 1 }).waitFor({ timeout: WAIT });
+  await page.getByRole("table", { name: "Stock levels" }).waitFor({ timeout: WAIT });
+  const low = await api("PUT", "/inventory/HOODIE-WHT-S/WH-DE-BER", "demo-operator-key", { on_hand: 2, low_stock_threshold: 3 });
+  check(low.status === 200, `setting stock answered ${low.status}`);
+  await page.getByLabel("SKUs (comma separated)").fill("TEE-BLK-M, HOODIE-WHT-S");
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.getByRole("row", { name: /HOODIE-WHT-S WH-DE-BER 2 .* LOW/ }).waitFor({ timeout: WAIT });
+  const before = await onHand("TEE-BLK-M", "WH-DE-BER");
+  await page.getByLabel("SKU", { exact: true }).fill("TEE-BLK-M");
+  await page.getByLabel("Location", { exact: true }).selectOption("WH-DE-BER");
+  await page.getByLabel("Change (+ or −)").fill("5");
+  await page.getByLabel("Reason", { exact: true }).selectOption("received");
+  await page.getByRole("button", { name: "Apply adjustment" }).click();
+  await banner.getByText(`on hand now ${before + 5}`).waitFor({ timeout: WAIT });
+  check(await onHand("TEE-BLK-M", "WH-DE-BER") === before + 5, "the API does not show the adjustment");
+  await page.getByRole("row", { name: new RegExp(`TEE-BLK-M WH-DE-BER ${before + 5} `) }).waitFor({ timeout: WAIT });
+  await shot("inventory");
+
+  step("a refused request shows the API's message and field");
+  await page.getByLabel("Change (+ or −)").fill("-100000");
+  await page.getByRole("button", { name: "Apply adjustment" }).click();
+  await banner.getByText("field: adjustments.0.delta").waitFor({ timeout: WAIT });
+  await shot("error-refused");
+
+  step("an unreachable API is said so, and the banner goes once it answers again");
+  await page.route("**/orders**", (route) => route.abort("connectionrefused"));
+  await page.getByRole("link", { name: "Orders" }).click();
+  await banner.getByText("API unreachable").waitFor({ timeout: WAIT });
+  await shot("error-unreachable");
+  await page.unroute("**/orders**");
+  await banner.getByText("API unreachable").waitFor({ state: "detached", timeout: WAIT });
+
+  step("a refused credential: 403 in the banner with a way to sign in again");
+  await page.evaluate(() => sessionStorage.setItem("oms-console-credential", JSON.stringify({ kind: "api-key", value: "wrong" })));
+  await page.reload();
+  await banner.getByText("Forbidden").waitFor({ timeout: WAIT });
+  await banner.getByRole("link", { name: /Sign in/ }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: WAIT });
+  await shot("sign-in");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Orders", level: 1 }).waitFor({ timeout: WAIT });
+
+  step("a tablet's width (768 px): nothing wider than the window");
+  await page.setViewportSize({ width: 768, height: 1024 });
+  for (const [name, hash] of [["orders-768", "#/orders"], ["order-768", `#/orders/${orderId}`], ["inventory-768", "#/inventory"]]) {
+    await page.goto(`${base}/dashboard/${hash}`);
+    await page.locator("main table, main .empty").first().waitFor({ timeout: WAIT });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 768, `${name}: the page is ${width} px wide`);
+    await shot(name);
+  }
+  check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
+  console.log("console e2e: all steps passed");
+} catch (e) {
+  await shot("failure").catch(() => undefined);
+  console.error(String(e?.stack ?? e));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
