@@ -47,10 +47,9 @@ from shared.adapters.index_reads import BATCH
 from shared.adapters.packed import unpack
 from shared.adapters.shipments_repo import SHIPMENT_SK, shipment_pk
 from shared.adapters.stock_repo import (
-    LEVEL_PREFIX,
     RESERVATION_PREFIX,
     STOCK_SHARDS,
-    level_from_item,
+    levels_of_partition,
     shard_pk,
     stock_pk,
 )
@@ -322,11 +321,10 @@ def _doc[M: BaseModel](model: type[M], item: dict) -> M:
 
 
 def _partition(sku: str, items) -> StockPartition:
-    levels, reservations = [], []
+    items = list(items)
+    levels, reservations = levels_of_partition(items), []
     for item in items:
-        if item["sk"].startswith(LEVEL_PREFIX):
-            levels.append(level_from_item(item))
-        elif item["sk"].startswith(RESERVATION_PREFIX):
+        if item["sk"].startswith(RESERVATION_PREFIX):
             # RES#<location>#<order id>: the attributes say the same, the key is the fallback.
             _, loc, order_id = item["sk"].split("#", 2)
             reservations.append(ReservationRecord(sku=sku, location_id=item.get("location_id") or loc,

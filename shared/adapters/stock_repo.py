@@ -7,13 +7,22 @@ Access patterns (docs/data-model.md):
 - orders taken by a location on a UTC day: pk=CAPACITY#<location>, sk=<yyyy-mm-dd>
 - a stock adjustment applied once per id: pk=ADJUSTMENT#<adjustment id>, sk=ADJUSTMENT
 - every (SKU, location) with a level: gsi4, STOCK_SHARDS partitions (keys only)
+- a hot SKU's buckets at a location: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`)
 
 Invariant kept by conditions, not by reads: a reservation moves `available` and `reserved` in one
 update whose condition is `available >= :q`, so no interleaving of requests can oversell.
+
+Hot SKUs (docs/architecture.md, "Hot SKUs: bucketed stock"): a level with `buckets = N` keeps its
+available units in N bucket items and what is left on the level item (the pool); a reservation takes
+from the buckets a pure decision picked (shared/domain/stock_buckets.py), each under its own
+`available >= :q`, and never writes the level item unless it draws from the pool. Reads add the
+buckets in. Bucket `reserved` counters are gross (a shipment takes units off the level item's
+`reserved`, not the bucket's): only the sums are exact, and only sums are ever read.
 """
 
 from __future__ import annotations
 
+import random
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,6 +34,7 @@ from shared.adapters.expressions import (
     Check,
     Cond,
     Delete,
+    Exists,
     KeyQuery,
     Missing,
     Patch,
@@ -39,6 +49,7 @@ from shared.domain.bounds import STORED
 from shared.domain.orders import Allocation
 from shared.domain.routing import Assignment
 from shared.domain.stock import Adjustment, StockLevel
+from shared.domain.stock_buckets import POOL, draw, give_back, spread
 from shared.unit_of_work import (
     AlreadyApplied,
     CapacityExhausted,
@@ -56,11 +67,20 @@ def stock_pk(sku: str) -> str:
     return f"STOCK#{sku}"
 
 
-LEVEL_PREFIX, RESERVATION_PREFIX = "LOC#", "RES#"  # the two kinds of item in a SKU's partition
+LEVEL_PREFIX, RESERVATION_PREFIX, BUCKET_PREFIX = "LOC#", "RES#", "BKT#"  # the kinds of item in a SKU's partition
 
 
 def level_sk(location_id: str) -> str:
     return f"{LEVEL_PREFIX}{location_id}"
+
+
+def bucket_sk(location_id: str, bucket: int) -> str:
+    return f"{BUCKET_PREFIX}{location_id}#{bucket:02d}"
+
+
+def draw_attr(source: int) -> str:
+    """The reservation record's attribute counting what it drew from one source (bucket or pool)."""
+    return "draw_pool" if source == POOL else f"draw_{source}"
 
 
 STOCK_SHARDS = 16  # gsi4 partitions: level writes (creations) spread, a walk reads them in turn
@@ -104,11 +124,23 @@ class StockRepository:
 
     def level(self, sku: str, location_id: str) -> StockLevel | None:
         item = self.store.get(stock_pk(sku), level_sk(location_id))
-        return level_from_item(item) if item else None
+        return self.with_buckets([level_from_item(item)])[0] if item else None
 
     def levels_for_sku(self, sku: str) -> list[StockLevel]:
         items = self.store.query_all(KeyQuery(stock_pk(sku), SortRange.prefix("LOC#")), consistent=True)
-        return [level_from_item(i) for i in items]
+        return self.with_buckets([level_from_item(i) for i in items])
+
+    def with_buckets(self, levels: list[StockLevel]) -> list[StockLevel]:
+        """Levels with their buckets added in: one more batch read, only when some level is bucketed.
+        The buckets are read after their level, so a release or restock (each moves the level's
+        version) between the two reads is either seen in the buckets or refused at the write."""
+        hot = [lv for lv in levels if lv.buckets]
+        if not hot:
+            return levels
+        keys = [(stock_pk(lv.sku), bucket_sk(lv.location_id, n)) for lv in hot for n in range(lv.buckets or 0)]
+        found = {(i["pk"], i["sk"]): i for i in self.store.batch_get(keys)}
+        return [combine(lv, [found.get((stock_pk(lv.sku), bucket_sk(lv.location_id, n)))
+                             for n in range(lv.buckets)]) if lv.buckets else lv for lv in levels]
 
     def snapshot(self, skus: Iterable[str], location_ids: Iterable[str], day: date
                  ) -> tuple[dict[tuple[str, str], StockLevel], dict[str, int]]:
@@ -116,20 +148,19 @@ class StockRepository:
         skus, location_ids = sorted(set(skus)), sorted(set(location_ids))
         keys = [(stock_pk(s), level_sk(loc)) for s in skus for loc in location_ids]
         keys += [(capacity_pk(loc), day.isoformat()) for loc in location_ids]
-        levels: dict[tuple[str, str], StockLevel] = {}
+        read: list[StockLevel] = []
         used: dict[str, int] = {}
         for item in self.store.batch_get(keys):
             if item["pk"].startswith("CAPACITY#"):
                 used[item["pk"].removeprefix("CAPACITY#")] = int(item.get("used", 0))
             else:
-                level = level_from_item(item)
-                levels[(level.sku, level.location_id)] = level
-        return levels, used
+                read.append(level_from_item(item))
+        return {(lv.sku, lv.location_id): lv for lv in self.with_buckets(read)}, used
 
     def levels(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StockLevel]:
         """The levels of these (SKU, location) pairs that exist, in one batch read (100 keys a call)."""
         found = self.store.batch_get([(stock_pk(sku), level_sk(loc)) for sku, loc in sorted(set(pairs))])
-        return {(lv.sku, lv.location_id): lv for lv in map(level_from_item, found)}
+        return {(lv.sku, lv.location_id): lv for lv in self.with_buckets(list(map(level_from_item, found)))}
 
     def all_pairs(self) -> Iterator[tuple[str, str]]:
         """Every (SKU, location) with a level, shard by shard through gsi4 (keys only): no scan."""
@@ -150,13 +181,20 @@ class StockRepository:
     # -------------------------------------------------------------- writes
 
     def reserve(self, order_id: str, assignments: Iterable[Assignment], at: datetime,
-                exact: dict[tuple[str, str], int] | None = None) -> list[Patch]:
+                exact: dict[tuple[str, str], int] | None = None,
+                levels: dict[tuple[str, str], StockLevel] | None = None) -> list[Patch]:
         """Reserve each assignment: OutOfStock when a level has fewer units available. Levels in
         `exact` must also still have the version read (the caller's events or decision depend on
-        their exact counts): StockMoved otherwise."""
+        their exact counts): StockMoved otherwise. A bucketed level (as read in `levels`) is drawn
+        from its buckets instead, and its version is not asked for: reservations do not move it."""
         writes = []
         exact = exact or {}
+        levels = levels or {}
         for a in sorted(assignments, key=lambda a: (a.sku, a.location_id)):
+            level = levels.get((a.sku, a.location_id))
+            if level is not None and level.buckets:
+                writes += self._draw(order_id, a, level, at)
+                continue
             when: Cond = ge("available", a.quantity)
             version = exact.get((a.sku, a.location_id))
             if version is not None:
@@ -176,6 +214,34 @@ class StockRepository:
             ))
         return writes
 
+    def _draw(self, order_id: str, a: Assignment, level: StockLevel, at: datetime) -> list[Patch]:
+        """A hot SKU's reservation: the buckets (and pool) `draw` picked from a random start, each
+        under `available >= taken` (StockMoved when another order took them first: re-read, re-plan),
+        and the reservation record counting what came from where, so units go back where they were."""
+        n = level.buckets or 0
+        # A pool-only draw is the fallback when the buckets are too scattered for one transaction:
+        # its condition refuses what the pool cannot cover.
+        taken = draw(level.bucket_available, a.quantity, random.randrange(n), level.pool) or {POOL: a.quantity}
+        writes = []
+        for source, units in sorted(taken.items()):
+            if source == POOL:
+                writes.append(Patch(stock_pk(a.sku), level_sk(a.location_id),
+                                    Changes(set={"updated_at": at.isoformat()},
+                                            add={"available": -units, "reserved": units, "version": 1}),
+                                    when=ge("available", units),
+                                    refused=_short_or_moved(a.sku, a.location_id, units)))
+            else:
+                writes.append(Patch(stock_pk(a.sku), bucket_sk(a.location_id, source),
+                                    Changes(add={"available": -units, "reserved": units}),
+                                    when=ge("available", units), refused=_moved(a.sku, a.location_id)))
+        writes.append(Patch(
+            stock_pk(a.sku), reservation_sk(a.location_id, order_id),
+            Changes(set={"order_id": order_id, "location_id": a.location_id, "sku": a.sku,
+                         "reserved_at": at.isoformat()},
+                    add={"quantity": a.quantity, **{draw_attr(s): u for s, u in taken.items()}}),
+        ))
+        return writes
+
     def unchanged(self, pairs: Iterable[tuple[str, str]], levels: dict[tuple[str, str], StockLevel]) -> list[Check]:
         """Conditions that the given (SKU, location) levels are still as read (StockMoved if not): a
         decision that nothing can be reserved must not commit over a restock it did not see."""
@@ -193,6 +259,10 @@ class StockRepository:
         """Take one order from each location's daily capacity: CapacityExhausted once used up."""
         writes = []
         for loc, cap in sorted(capacities.items()):
+            if cap is None:
+                # Nothing limits the location: its counter would only cost a write per order, and at a
+                # flash sale it would be one hot item every order writes (docs/architecture.md).
+                continue
             expires = int((datetime.combine(day, datetime.min.time()) + CAPACITY_RETENTION).timestamp())
             changes = Changes(set={"expires_at": expires}, add={"used": 1})
             when = None if cap is None else Missing("used") | lt("used", cap)
@@ -201,45 +271,95 @@ class StockRepository:
         return writes
 
     def release(self, order_id: str, allocations: Iterable[Allocation], at: datetime,
-                versions: dict[tuple[str, str], int]) -> list[Patch | Delete]:
+                versions: dict[tuple[str, str], int],
+                levels: dict[tuple[str, str], StockLevel] | None = None) -> list[Patch | Delete]:
         """Give an order's reserved units back and drop its reservation records. Conditioned on the
-        version read, so the caller's StockChanged event carries exactly the counts this write produces."""
+        version read, so the caller's StockChanged event carries exactly the counts this write produces
+        (for a bucketed level in `levels`: the sums as read, which concurrent reservations move)."""
         writes: list[Patch | Delete] = []
         for a in sorted(allocations, key=lambda a: (a.sku, a.location_id)):
+            if _bucketed(levels, a.sku, a.location_id):
+                writes += self._give_back(order_id, a.sku, a.location_id, a.quantity, at,
+                                          versions[(a.sku, a.location_id)], whole=True)
+                continue
             writes.append(self._unreserve(a.sku, a.location_id, a.quantity, at, versions[(a.sku, a.location_id)]))
             writes.append(Delete(stock_pk(a.sku), reservation_sk(a.location_id, order_id), when=eq("quantity", a.quantity),
                                  refused=_reservation_changed(a.sku, a.location_id, order_id)))
         return writes
 
     def release_lines(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime,
-                      versions: dict[tuple[str, str], int]) -> list[Patch]:
+                      versions: dict[tuple[str, str], int],
+                      levels: dict[tuple[str, str], StockLevel] | None = None) -> list[Patch]:
         """Give back part of an order's reservation at one location (a rejected fulfilment order):
         the reservation record shrinks rather than going, as other parts may share it."""
-        writes = []
+        writes: list[Patch] = []
         for sku, quantity in sorted(lines.items()):
+            if _bucketed(levels, sku, location_id):
+                writes += self._give_back(order_id, sku, location_id, quantity, at, versions[(sku, location_id)])
+                continue
             writes.append(self._unreserve(sku, location_id, quantity, at, versions[(sku, location_id)]))
             writes.append(self._shrink_reservation(order_id, sku, location_id, quantity))
         return writes
 
     def release_part(self, order_id: str, units: Iterable[Allocation], at: datetime,
-                     versions: dict[tuple[str, str], int]) -> list[Patch]:
+                     versions: dict[tuple[str, str], int],
+                     levels: dict[tuple[str, str], StockLevel] | None = None) -> list[Patch]:
         """Give back some of an order's reserved units, at any of its locations (a line cancellation):
         each level under `reserved >= q` and the version read (the caller's StockChanged carries exactly
         the counts this write produces), each reservation record shrunk under `quantity >= q`. A record
         released down to 0 stays, as shipping leaves it (the reconciliation sweeps spent records); the
         order's remaining allocation still matches it for a later whole-order cancel. One entry per
         (SKU, location), in that order."""
-        writes = []
+        writes: list[Patch] = []
         for a in sorted(units, key=lambda a: (a.sku, a.location_id)):
+            if _bucketed(levels, a.sku, a.location_id):
+                writes += self._give_back(order_id, a.sku, a.location_id, a.quantity, at,
+                                          versions[(a.sku, a.location_id)])
+                continue
             writes.append(self._unreserve(a.sku, a.location_id, a.quantity, at, versions[(a.sku, a.location_id)]))
             writes.append(self._shrink_reservation(order_id, a.sku, a.location_id, a.quantity))
         return writes
 
     def _unreserve(self, sku: str, location_id: str, quantity: int, at: datetime, version: int) -> Patch:
+        # A bucketed level's own `reserved` may be below q (its reservations sit on the buckets'
+        # counters): there the sum is what counts, and the reservation record's condition guards.
         return Patch(stock_pk(sku), level_sk(location_id),
                      Changes(set={"updated_at": at.isoformat()},
                              add={"available": quantity, "reserved": -quantity, "version": 1}),
-                     when=ge("reserved", quantity) & eq("version", version), refused=_moved(sku, location_id))
+                     when=(ge("reserved", quantity) | Exists("buckets")) & eq("version", version),
+                     refused=_moved(sku, location_id))
+
+    def _give_back(self, order_id: str, sku: str, location_id: str, quantity: int, at: datetime, version: int,
+                   whole: bool = False) -> list:
+        """Units of a hot SKU's reservation back to the sources it drew them from (read from its
+        record: one GetItem, on the rare release path only). The level's version moves, as any
+        increase of what is available must: a backorder decided on the old picture is refused."""
+        record = self.store.get(stock_pk(sku), reservation_sk(location_id, order_id)) or {}
+        drawn = {POOL if k == "draw_pool" else int(k.removeprefix("draw_")): int(v)
+                 for k, v in record.items() if k.startswith("draw_")}
+        held = sum(max(0, u) for u in drawn.values())
+        if held < quantity:  # reserved before the level was bucketed: from the level item itself
+            drawn[POOL] = drawn.get(POOL, 0) + quantity - held
+        back = give_back(drawn, quantity)
+        pool = back.pop(POOL, 0)
+        writes: list = [Patch(stock_pk(sku), level_sk(location_id),
+                              Changes(set={"updated_at": at.isoformat()},
+                                      add={"available": pool, "reserved": -pool, "version": 1}),
+                              when=eq("version", version), refused=_moved(sku, location_id))]
+        for bucket, units in sorted(back.items()):
+            writes.append(Patch(stock_pk(sku), bucket_sk(location_id, bucket),
+                                Changes(add={"available": units, "reserved": -units}),
+                                when=ge("reserved", units), refused=_moved(sku, location_id)))
+        changed = _reservation_changed(sku, location_id, order_id)
+        if whole:
+            writes.append(Delete(stock_pk(sku), reservation_sk(location_id, order_id), when=eq("quantity", quantity),
+                                 refused=changed))
+        else:
+            given = {draw_attr(s): -u for s, u in ({POOL: pool} | back).items() if u and draw_attr(s) in record}
+            writes.append(Patch(stock_pk(sku), reservation_sk(location_id, order_id),
+                                Changes(add={"quantity": -quantity, **given}), when=ge("quantity", quantity),
+                                refused=changed))
+        return writes
 
     def _shrink_reservation(self, order_id: str, sku: str, location_id: str, quantity: int) -> Patch:
         return Patch(stock_pk(sku), reservation_sk(location_id, order_id), Changes(add={"quantity": -quantity}),
@@ -254,10 +374,44 @@ class StockRepository:
                 stock_pk(sku), level_sk(location_id),
                 Changes(set={"updated_at": at.isoformat()}, add={"on_hand": -quantity, "reserved": -quantity,
                                                                  "version": 1}),
-                when=ge("reserved", quantity) & ge("on_hand", quantity),
+                # A hot SKU's units were reserved on its buckets: taking them off the level item's
+                # own `reserved` keeps the sum exact with no bucket in the shipment's transaction.
+                when=(ge("reserved", quantity) | Exists("buckets")) & ge("on_hand", quantity),
                 refused=_short(sku, location_id),
             ))
             writes.append(self._shrink_reservation(order_id, sku, location_id, quantity))
+        return writes
+
+    def write_counts(self, level: StockLevel, expected_version: int | None) -> list[Put | Patch]:
+        """A level's new counts (write_level), and for a bucketed level the change in what is available
+        moved into its buckets: new units spread over them (new buckets created), units taken away
+        drawn from them under `available >= q` (StockMoved when a reservation took them first)."""
+        if not level.buckets:
+            return [self.write_level(level, expected_version)]
+        seen = list(level.bucket_available)
+        new_buckets = range(len(seen), level.buckets)
+        seen += [0] * len(new_buckets)
+        pool = level.pool
+        moves = [0] * level.buckets
+        if pool > 0:
+            moves = spread(pool, level.buckets)
+        else:
+            left = -pool
+            for n, units in enumerate(seen):  # a count below what is reserved leaves the pool negative
+                moves[n] = -min(max(0, units), left)
+                left += moves[n]
+        after = level.model_copy(update={"bucket_available": [s + m for s, m in zip(seen, moves, strict=True)],
+                                         "bucket_reserved": level.bucket_reserved + [0] * len(new_buckets)})
+        writes: list[Put | Patch] = [self.write_level(after, expected_version)]
+        for n, units in enumerate(moves):
+            key = (stock_pk(level.sku), bucket_sk(level.location_id, n))
+            if n in new_buckets:
+                writes.append(Put({"pk": key[0], "sk": key[1], "available": units, "reserved": 0}, when=NEW,
+                                  refused=_moved(level.sku, level.location_id)))
+            elif units:
+                writes.append(Patch(*key, Changes(add={"available": units}),
+                                    when=ge("available", -units) if units < 0 else None,
+                                    refused=_moved(level.sku, level.location_id)))
         return writes
 
     def write_level(self, level: StockLevel, expected_version: int | None) -> Put:
@@ -279,6 +433,11 @@ class StockRepository:
         """Remove a reservation record that holds nothing any more (shipped or released down to 0)."""
         return Delete(stock_pk(sku), reservation_sk(location_id, order_id), when=eq("quantity", 0),
                       refused=_reservation_changed(sku, location_id, order_id))
+
+
+def _bucketed(levels: dict[tuple[str, str], StockLevel] | None, sku: str, location_id: str) -> bool:
+    level = (levels or {}).get((sku, location_id))
+    return level is not None and bool(level.buckets)
 
 
 def _short_or_moved(sku: str, location_id: str, quantity: int):
@@ -312,15 +471,40 @@ def _applied(item: dict | None) -> AppliedAdjustment | None:
 
 
 def level_item(level: StockLevel) -> dict:
-    """The stored shape of a stock level: the only place that knows it."""
+    """The stored shape of a stock level: the only place that knows it. A bucketed level's item
+    keeps only its own share (the pool, and what was reserved on the item itself)."""
+    stored = level.model_dump(mode="json", exclude_none=True)
+    if level.buckets:
+        stored |= {"available": level.pool, "reserved": level.reserved - sum(level.bucket_reserved)}
     return {
         "pk": stock_pk(level.sku),
         "sk": level_sk(level.location_id),
         # gsi4, sparse: levels only, for reconciliation's walk over all stock.
         "gsi4pk": stock_shard(level.sku),
         "gsi4sk": f"{level.sku}#{level.location_id}",
-        **level.model_dump(mode="json", exclude_none=True),
+        **stored,
     }
+
+
+def combine(level: StockLevel, buckets: list[dict | None]) -> StockLevel:
+    """A bucketed level as read: its item's own counts plus its buckets' (a missing bucket holds 0)."""
+    available = [int(b.get("available", 0)) if b else 0 for b in buckets]
+    reserved = [int(b.get("reserved", 0)) if b else 0 for b in buckets]
+    return level.model_copy(update={"available": level.available + sum(available),
+                                    "reserved": level.reserved + sum(reserved),
+                                    "bucket_available": available, "bucket_reserved": reserved})
+
+
+def levels_of_partition(items: Iterable[dict]) -> list[StockLevel]:
+    """The levels among a SKU partition's items, each with its buckets added in."""
+    levels, buckets = [], {}
+    for item in items:
+        if item["sk"].startswith(LEVEL_PREFIX):
+            levels.append(level_from_item(item))
+        elif item["sk"].startswith(BUCKET_PREFIX):
+            buckets[item["sk"]] = item
+    return [combine(lv, [buckets.get(bucket_sk(lv.location_id, n)) for n in range(lv.buckets)]) if lv.buckets
+            else lv for lv in levels]
 
 
 def level_from_item(item: dict) -> StockLevel:

@@ -25,6 +25,18 @@ class StockLevel(BaseModel):
     low_stock_threshold: int = 0
     version: int = 0
     updated_at: datetime | None = None
+    # A hot SKU's level keeps its available units in this many bucket items (stock_buckets.py);
+    # None for an ordinary level, whose item alone holds every count. As read, `available` and
+    # `reserved` are the sums over the level item and its buckets; what each bucket held is kept
+    # beside them (never stored on the level item) so a write knows where units are.
+    buckets: int | None = None
+    bucket_available: list[int] = Field(default_factory=list, exclude=True)
+    bucket_reserved: list[int] = Field(default_factory=list, exclude=True)
+
+    @property
+    def pool(self) -> int:
+        """What the level item itself holds of `available` (all of it for an ordinary level)."""
+        return self.available - sum(self.bucket_available)
 
     def with_counts(self, on_hand: int, safety_stock: int, at: datetime) -> StockLevel:
         """The level after setting on hand and safety stock; reservations stay as they are."""
@@ -49,6 +61,9 @@ class SetStockRequest(BaseModel):
     expected_on_hand: Quantity | None = Field(
         default=None, description="Apply only if on hand is still this value (409 otherwise)"
     )
+    buckets: Annotated[Integer, Field(ge=1, le=64)] | None = Field(
+        default=None, description="Hot SKU: split available units over this many bucket items (never fewer than "
+                                  "now); unchanged when omitted")
 
 
 class AdjustmentReason(StrEnum):

@@ -234,7 +234,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     exact_pairs = {(e.sku, e.location_id) for e in stock_low} | (assigned & _waiting_pairs(order, locations))
     work = repos.unit_of_work().add(
         repos.stock.reserve(order.order_id, decision.assignments, now,
-                            {pair: levels[pair].version for pair in exact_pairs}),
+                            {pair: levels[pair].version for pair in exact_pairs}, levels),
         repos.stock.count_order({loc: capacity.get(loc) for loc in new_locations}, now.date()),
         repos.orders.save(order, expected),
         repos.events.publish_all(events),

@@ -54,6 +54,12 @@ def set_stock(sku: str, location_id: str, request: SetStockRequest, repos: Repos
         after = before.with_counts(request.on_hand, safety, now)
         if request.low_stock_threshold is not None:
             after.low_stock_threshold = request.low_stock_threshold
+        if request.buckets is not None:
+            if request.buckets < (before.buckets or 0):
+                # Units reserved on a bucket go back to it: buckets are added, never taken away.
+                raise Conflict(f"the level has {before.buckets} buckets; their number can grow, not shrink",
+                               field="buckets")
+            after.buckets = request.buckets
         try:
             _write(before, after, current is not None, cause, [], repos, now)
             return after
@@ -146,7 +152,7 @@ def stock_change_writes(before: StockLevel, after: StockLevel, exists: bool, cau
     if after.available <= after.low_stock_threshold < before.available:
         events.append(StockLow(occurred_at=now, sku=after.sku, location_id=after.location_id,
                                available=after.available, threshold=after.low_stock_threshold))
-    return [repos.stock.write_level(after, before.version if exists else None), *repos.events.publish_all(events)]
+    return [*repos.stock.write_counts(after, before.version if exists else None), *repos.events.publish_all(events)]
 
 
 @dataclass

@@ -97,7 +97,7 @@ def cancel_order_lines(order_id: str, principal: Principal, cancellation_id: str
         writes: list[Write] = [
             *repos.stock.release_part(order.order_id, released, now,
                                       {(a.sku, a.location_id): levels[(a.sku, a.location_id)].version
-                                       for a in released}),
+                                       for a in released}, levels),
             *[repos.fulfillment.save(fo, version) for fo, version, _ in done.changed],
             repos.orders.save(order, expected),
             *repos.events.publish_all(events),

@@ -186,9 +186,10 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
     new_locations = {loc for loc in decision.locations if loc not in already_at}
     work.add(
         repos.stock.release_lines(order.order_id, rejected_at, lines, now,
-                                  {(sku, rejected_at): levels[(sku, rejected_at)].version for sku in lines}),
+                                  {(sku, rejected_at): levels[(sku, rejected_at)].version for sku in lines}, levels),
         repos.stock.reserve(order.order_id, decision.assignments, now,
-                            {(e.sku, e.location_id): levels[(e.sku, e.location_id)].version for e in stock_low}),
+                            {(e.sku, e.location_id): levels[(e.sku, e.location_id)].version for e in stock_low},
+                            levels),
         repos.stock.count_order({loc: capacity.get(loc) for loc in new_locations}, now.date()),
         repos.orders.save(order, expected),
         repos.events.publish_all(events),
@@ -245,7 +246,7 @@ def _hold_for_another_store(order: Order, fo: FulfillmentOrder, reason: str, lin
                               holds=[HoldInfo(reason=HoldReason.PICKUP_UNAVAILABLE.value, detail=detail)]))
     work.add(
         repos.stock.release_lines(order.order_id, store, lines, now,
-                                  {(sku, store): levels[(sku, store)].version for sku in lines}),
+                                  {(sku, store): levels[(sku, store)].version for sku in lines}, levels),
         repos.orders.save(order, expected),
         repos.events.publish_all(events),
     )
