@@ -144,7 +144,7 @@ def cancel_order(order_id: str, principal: Principal, reason: str, repos: Reposi
             ))
         versions = {(a.sku, a.location_id): levels[(a.sku, a.location_id)].version for a in released}
         try:
-            repos.commit(repos.stock.release(order.order_id, released, now, versions),
+            repos.commit(repos.stock.release(order.order_id, released, now, versions, levels),
                          repos.orders.save(order, expected), repos.events.publish_all(events), fulfillment_writes)
             return order
         except CommitFailed:
