@@ -237,7 +237,7 @@ class StockRepository:
         writes.append(Patch(
             stock_pk(a.sku), reservation_sk(a.location_id, order_id),
             Changes(set={"order_id": order_id, "location_id": a.location_id, "sku": a.sku,
-                         "reserved_at": at.isoformat()},
+                         "reserved_at": at.isoformat(), "buckets": n},
                     add={"quantity": a.quantity, **{draw_attr(s): u for s, u in taken.items()}}),
         ))
         return writes
@@ -249,7 +249,13 @@ class StockRepository:
         for sku, loc in sorted(set(pairs)):
             level = levels.get((sku, loc))
             moved = _moved(sku, loc)
-            if level is None:
+            if level is not None and level.buckets and level.bucket_versions:
+                # Every increase of a bucketed level moves every bucket's version, so one bucket, picked
+                # at random, tells: the sold-out orders' checks do not all meet on the level item.
+                n = random.randrange(len(level.bucket_versions))
+                when = eq("version", level.bucket_versions[n])
+                checks.append(Check(stock_pk(sku), bucket_sk(loc, n), when, refused=moved))
+            elif level is None:
                 checks.append(Check(stock_pk(sku), level_sk(loc), Missing("pk"), refused=moved))
             else:
                 checks.append(Check(stock_pk(sku), level_sk(loc), eq("version", level.version), refused=moved))
@@ -346,10 +352,12 @@ class StockRepository:
                               Changes(set={"updated_at": at.isoformat()},
                                       add={"available": pool, "reserved": -pool, "version": 1}),
                               when=eq("version", version), refused=_moved(sku, location_id))]
-        for bucket, units in sorted(back.items()):
+        # Every bucket's version moves with an increase: a backorder checks one of them (`unchanged`).
+        for bucket in range(int(record.get("buckets", 0)) or max(back, default=-1) + 1):
+            units = back.get(bucket, 0)
             writes.append(Patch(stock_pk(sku), bucket_sk(location_id, bucket),
-                                Changes(add={"available": units, "reserved": -units}),
-                                when=ge("reserved", units), refused=_moved(sku, location_id)))
+                                Changes(add={"available": units, "reserved": -units, "version": 1}),
+                                when=ge("reserved", units) if units else None, refused=_moved(sku, location_id)))
         changed = _reservation_changed(sku, location_id, order_id)
         if whole:
             writes.append(Delete(stock_pk(sku), reservation_sk(location_id, order_id), when=eq("quantity", quantity),
@@ -406,10 +414,10 @@ class StockRepository:
         for n, units in enumerate(moves):
             key = (stock_pk(level.sku), bucket_sk(level.location_id, n))
             if n in new_buckets:
-                writes.append(Put({"pk": key[0], "sk": key[1], "available": units, "reserved": 0}, when=NEW,
-                                  refused=_moved(level.sku, level.location_id)))
-            elif units:
-                writes.append(Patch(*key, Changes(add={"available": units}),
+                writes.append(Put({"pk": key[0], "sk": key[1], "available": units, "reserved": 0, "version": 0},
+                                  when=NEW, refused=_moved(level.sku, level.location_id)))
+            else:  # every bucket's version moves (`unchanged` checks one of them)
+                writes.append(Patch(*key, Changes(add={"available": units, "version": 1}),
                                     when=ge("available", -units) if units < 0 else None,
                                     refused=_moved(level.sku, level.location_id)))
         return writes
@@ -490,9 +498,11 @@ def combine(level: StockLevel, buckets: list[dict | None]) -> StockLevel:
     """A bucketed level as read: its item's own counts plus its buckets' (a missing bucket holds 0)."""
     available = [int(b.get("available", 0)) if b else 0 for b in buckets]
     reserved = [int(b.get("reserved", 0)) if b else 0 for b in buckets]
+    versions = [int(b.get("version", 0)) if b else 0 for b in buckets]
     return level.model_copy(update={"available": level.available + sum(available),
                                     "reserved": level.reserved + sum(reserved),
-                                    "bucket_available": available, "bucket_reserved": reserved})
+                                    "bucket_available": available, "bucket_reserved": reserved,
+                                    "bucket_versions": versions})
 
 
 def levels_of_partition(items: Iterable[dict]) -> list[StockLevel]:

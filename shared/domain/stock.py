@@ -32,6 +32,7 @@ class StockLevel(BaseModel):
     buckets: int | None = None
     bucket_available: list[int] = Field(default_factory=list, exclude=True)
     bucket_reserved: list[int] = Field(default_factory=list, exclude=True)
+    bucket_versions: list[int] = Field(default_factory=list, exclude=True)
 
     @property
     def pool(self) -> int:

@@ -215,3 +215,32 @@ def test_drift_repair_recounts_when_a_reservation_lands_between_its_reads(hot, m
     assert not repair_level("HOT", "BER", hot, NO_AUDIT, NOW, "run-1")
     level = hot.stock.level("HOT", "BER")
     assert (level.reserved, level.available) == (1, 9)
+
+
+def test_a_restock_between_reading_and_backordering_a_hot_sku_is_not_missed(hot, monkeypatch):
+    """Guard: a backorder on a bucketed level checks one bucket's version, and a restock moves every
+    bucket's. Without the check, the order would wait with the restocked units on the shelf."""
+    start_at(monkeypatch, 0)
+    order = capture(hot, ("HOT", 12))  # 10 there: the whole order waits
+    real_snapshot = hot.stock.snapshot
+    calls = {"n": 0}
+
+    def restock_after_first_read(*args, **kwargs):
+        result = real_snapshot(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            set_stock("HOT", "BER", SetStockRequest(on_hand=14), hot, NOW)
+        return result
+
+    hot.stock.snapshot = restock_after_first_read
+    assert allocate_order(order.order_id, hot, policy, NOW).outcome == Outcome.ALLOCATED
+    assert hot.stock.level("HOT", "BER").available == 2
+
+
+def test_a_cancel_moves_every_buckets_version(hot, monkeypatch):
+    start_at(monkeypatch, 1)
+    order = capture(hot, ("HOT", 1))
+    allocate_order(order.order_id, hot, policy, NOW)
+    before = hot.stock.level("HOT", "BER").bucket_versions
+    cancel_order(order.order_id, OPERATOR_PRINCIPAL, "customer asked", hot, NOW)
+    assert [v - 1 for v in hot.stock.level("HOT", "BER").bucket_versions] == before
