@@ -191,9 +191,13 @@ FUNCTIONS: tuple[Function, ...] = (
                     "reorder points, StockLow",
         routes=(
             Route("PUT", "/suppliers/{supplier_id}"),
+            Route("GET", "/suppliers"),
+            Route("GET", "/suppliers/{supplier_id}"),
             Route("POST", "/purchase-orders"),
+            Route("GET", "/purchase-orders"),
             Route("GET", "/purchase-orders/{purchase_order_id}"),
             Route("POST", "/purchase-orders/{purchase_order_id}/receive"),
+            Route("POST", "/purchase-orders/{purchase_order_id}/cancel"),
             Route("GET", "/replenishment/suggestions"),
         ),
         # The replenishment run (shared/services/replenishment.py): the same function, so the schedule

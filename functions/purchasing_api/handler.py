@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from shared.domain.purchasing import PurchaseOrderRequest, ReceiptRequest, Supplier, SupplierRequest
+from shared.domain.purchasing import CancelRequest, PurchaseOrderRequest, ReceiptRequest, Supplier, SupplierRequest
 from shared.http import params
 from shared.http import purchasing_views as pv
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal
@@ -32,6 +32,16 @@ def put_supplier(supplier_id: pv.SupplierPath, body: SupplierRequest) -> Respons
                     body=written.supplier)
 
 
+@app.get("/suppliers", summary="Operator: every supplier, by id", **described(PURCHASING, 200, 403))
+def list_suppliers() -> pv.SupplierList:
+    return pv.SupplierList(suppliers=purchasing.list_suppliers(principal(app), repositories()))
+
+
+@app.get("/suppliers/<supplier_id>", summary="Operator: a supplier", **described(PURCHASING, 200, 403, 404, 422))
+def get_supplier(supplier_id: pv.SupplierPath) -> Supplier:
+    return purchasing.get_supplier(supplier_id, principal(app), repositories())
+
+
 @app.post("/purchase-orders", summary="Operator: order from a supplier, by hand or from the suggestions",
           description=PurchaseOrderRequest.__doc__,
           **described(PURCHASING, 201, 400, 403, 409, 413, 415, 422,
@@ -40,6 +50,23 @@ def create_purchase_order(body: PurchaseOrderRequest) -> Response[pv.PurchaseOrd
     written = purchasing.create_purchase_order(body, principal(app), repositories(), utc_now())
     return Response(status_code=201 if written.created else 200, content_type="application/json",
                     body=pv.PurchaseOrderView.of(written.order, []))
+
+
+@app.get("/purchase-orders", summary="Operator: purchase orders, oldest first, by status and supplier",
+         description=pv.PurchaseOrderPage.__doc__, **described(PURCHASING, 200, 403, 422))
+def list_purchase_orders(status: pv.StatusQuery = None, supplier_id: pv.POSupplierQuery = None,
+                         limit: params.PageLimit = 50, cursor: params.PageCursor = None) -> pv.PurchaseOrderPage:
+    found, next_cursor = purchasing.list_purchase_orders(status, supplier_id, limit, cursor, principal(app),
+                                                         repositories())
+    return pv.PurchaseOrderPage(purchase_orders=found, next_cursor=next_cursor)
+
+
+@app.post("/purchase-orders/<purchase_order_id>/cancel",
+          summary="Operator: cancel a purchase order nothing was received against (once; again answers it)",
+          description=CancelRequest.__doc__, **described(PURCHASING, 200, 400, 403, 404, 409, 413, 415, 422, 503))
+def cancel(purchase_order_id: pv.PurchaseOrderPath, body: CancelRequest) -> pv.CancelAnswer:
+    done = purchasing.cancel_purchase_order(purchase_order_id, body, principal(app), repositories(), utc_now())
+    return pv.CancelAnswer(purchase_order=done.order, duplicate=done.duplicate)
 
 
 @app.get("/purchase-orders/<purchase_order_id>", summary="Operator: a purchase order with its receipts",

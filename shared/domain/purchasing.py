@@ -11,6 +11,13 @@ Receiving, per receipt (docs/replenishment.md):
    or an adjustment.
 4. `final` closes the order: what is still outstanding will not come (CLOSED), and stops counting as
    on order. An order whose every line is received in full is RECEIVED.
+
+Cancelling (`cancel`):
+5. Only an order nothing was received against (OPEN, no receipt) is CANCELLED: its whole quantity stops
+   counting as on order. One that has received something is closed instead (a `final` receipt
+   without lines): its receipts stay true, and CLOSED says the rest will not come. Cancelling a
+   cancelled order again changes nothing (answered as it is); a RECEIVED, CLOSED or partly received
+   one is a conflict.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ class PurchaseOrderStatus(StrEnum):
     PARTIALLY_RECEIVED = "PARTIALLY_RECEIVED"
     RECEIVED = "RECEIVED"
     CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
 
 
 RECEIVABLE = frozenset({PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED})
@@ -145,6 +153,9 @@ class PurchaseOrder(BaseModel):
     note: str | None = None
     over_received: bool = Field(default=False, description="Some receipt brought more than ordered: review it")
     receipt_count: int = 0
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
     version: int = 1
     created_at: datetime
     created_by: str
@@ -248,3 +259,26 @@ def receive(order: PurchaseOrder, request: ReceiptRequest, fingerprint: str, by:
                       received_at=now, received_by=by, fingerprint=fingerprint)
     return Receiving(order=after, receipt=receipt, on_hand={r.sku: r.quantity for r in received},
                      off_order={sku: q for sku, q in off_order.items() if q > 0})
+
+
+class CancelRequest(BaseModel):
+    """POST /purchase-orders/{id}/cancel: before anything was received (rule 5)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Note | None = None
+
+
+def cancel(order: PurchaseOrder, reason: str | None, by: str, now: datetime) -> tuple[PurchaseOrder, dict[str, int]]:
+    """Rule 5: (the order after, the units that stop being on order by SKU). A copy is changed."""
+    if order.status == PurchaseOrderStatus.CANCELLED:
+        return order, {}
+    if order.status != PurchaseOrderStatus.OPEN or order.receipt_count:
+        raise Conflict(f"purchase order {order.purchase_order_id} is {order.status.value} and has received goods: "
+                       "close it with a final receipt (no lines) instead", field="purchase_order_id")
+    off_order = order.on_order
+    after = order.model_copy(deep=True)
+    after.status = PurchaseOrderStatus.CANCELLED
+    after.cancelled_at, after.cancelled_by, after.cancel_reason = now, by, reason
+    after.version += 1
+    after.updated_at = now
+    return after, off_order

@@ -57,4 +57,17 @@ class PurchaseOrderReceived(DomainEvent):
     received_by: str
 
 
-PURCHASING_EVENTS: tuple[type[DomainEvent], ...] = (SupplierChanged, PurchaseOrderCreated, PurchaseOrderReceived)
+class PurchaseOrderCancelled(DomainEvent):
+    event_type = "PurchaseOrderCancelled"
+    description = ("A purchase order nothing was received against was cancelled, once: its open units stopped "
+                   "counting as on order in the same transaction.")
+    purchase_order_id: str
+    supplier_id: str
+    location_id: str
+    lines: list[LineQuantity] = Field(description="the units taken off order, by SKU")
+    reason: str | None = None
+    cancelled_by: str
+
+
+PURCHASING_EVENTS: tuple[type[DomainEvent], ...] = (SupplierChanged, PurchaseOrderCreated, PurchaseOrderReceived,
+                                                    PurchaseOrderCancelled)

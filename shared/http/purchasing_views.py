@@ -9,13 +9,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
 from shared.domain.orders import ID_PATTERN
-from shared.domain.purchasing import PurchaseOrder, Receipt
+from shared.domain.purchasing import PurchaseOrder, PurchaseOrderStatus, Receipt, Supplier
 from shared.domain.replenishment import Suggestion
 
 SupplierPath = Annotated[str, Path(pattern=ID_PATTERN, description="Your id of the supplier")]
 PurchaseOrderPath = Annotated[str, Path(pattern=ID_PATTERN, description="The purchase order's id")]
 LocationQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="One location's suggestions")]
 SupplierQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="One supplier's suggestions")]
+StatusQuery = Annotated[PurchaseOrderStatus | None, Query(description="Only purchase orders in this status")]
+POSupplierQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this supplier's purchase orders")]
 AllQuery = Annotated[bool, Query(alias="all", description=(
     "true: every planned SKU and location with its forecast and reorder point, also those with nothing to order"))]
 
@@ -42,3 +44,20 @@ class SuggestionPage(BaseModel):
 
     suggestions: list[Suggestion]
     next_cursor: str | None
+
+
+class CancelAnswer(BaseModel):
+    purchase_order: PurchaseOrder
+    duplicate: bool = Field(description="true: it was cancelled before; nothing moved now")
+
+
+class PurchaseOrderPage(BaseModel):
+    """Purchase orders, oldest first (without their receipts: GET /purchase-orders/{id}). Filtered after
+    reading: a page can be short, or empty, with `next_cursor` set; follow it until it is null."""
+
+    purchase_orders: list[PurchaseOrder]
+    next_cursor: str | None
+
+
+class SupplierList(BaseModel):
+    suppliers: list[Supplier]

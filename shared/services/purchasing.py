@@ -5,6 +5,11 @@ the receipt claimed under the caller's receipt id (attribute_not_exists), the or
 version read, on hand raised at the order's location (each level under the version read, with its
 StockChanged, which releases waiting backorders), the units off order, and PurchaseOrderReceived.
 A receipt id seen before answers what it did, and moves nothing; with another body it is a 409.
+
+Cancelling is one transaction as well: the order saved CANCELLED under the version read, its open
+units off order, PurchaseOrderCancelled. A receipt and a cancellation racing are serialised by that
+version: whichever commits second reads again and finds the order received (409: close it instead)
+or cancelled (a receipt is refused), so the on-order counters move once, by the winner's units.
 """
 
 from __future__ import annotations
@@ -19,16 +24,20 @@ from shared.domain.events import LineQuantity
 from shared.domain.principal import Principal
 from shared.domain.purchasing import (
     MAX_PO_LINES,
+    CancelRequest,
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderRequest,
+    PurchaseOrderStatus,
     Receipt,
     ReceiptRequest,
     Supplier,
     SupplierRequest,
+    cancel,
     receive,
 )
 from shared.domain.purchasing_events import (
+    PurchaseOrderCancelled,
     PurchaseOrderCreated,
     PurchaseOrderReceived,
     ReceivedUnits,
@@ -77,6 +86,20 @@ def put_supplier(supplier_id: str, body: SupplierRequest, principal: Principal, 
         except CommitFailed:
             continue  # another change came first: compare with it
     raise Busy(f"supplier {supplier_id} is changing too fast; retry")
+
+
+def get_supplier(supplier_id: str, principal: Principal, repos: Repositories) -> Supplier:
+    _operator(principal)
+    found = repos.purchasing.supplier(supplier_id)
+    if found is None:
+        raise NotFound(f"no supplier {supplier_id}", field="supplier_id")
+    return found
+
+
+def list_suppliers(principal: Principal, repos: Repositories) -> list[Supplier]:
+    """Every supplier, by id (one query: a merchant has tens)."""
+    _operator(principal)
+    return sorted(repos.purchasing.suppliers(), key=lambda s: s.supplier_id)
 
 
 # --------------------------------------------------------------------- purchase orders
@@ -159,6 +182,41 @@ def get_purchase_order(purchase_order_id: str, principal: Principal, repos: Repo
     if found is None:
         raise NotFound(f"no purchase order {purchase_order_id}", field="purchase_order_id")
     return found
+
+
+def list_purchase_orders(status: PurchaseOrderStatus | None, supplier_id: str | None, limit: int, cursor: str | None,
+                         principal: Principal, repos: Repositories) -> tuple[list[PurchaseOrder], str | None]:
+    _operator(principal)
+    return repos.purchasing.orders(status, supplier_id, limit, cursor)
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    order: PurchaseOrder
+    duplicate: bool
+
+
+def cancel_purchase_order(purchase_order_id: str, body: CancelRequest, principal: Principal, repos: Repositories,
+                          now: datetime) -> Cancelled:
+    """Cancel an order nothing was received against (shared/domain/purchasing.py, rule 5); again: as it is."""
+    _operator(principal)
+    for _ in range(ATTEMPTS):
+        before = get_purchase_order(purchase_order_id, principal, repos).order
+        after, off_order = cancel(before, body.reason, principal.name, now)
+        if after is before:
+            return Cancelled(before, True)
+        event = PurchaseOrderCancelled(occurred_at=now, purchase_order_id=purchase_order_id,
+                                       supplier_id=after.supplier_id, location_id=after.location_id,
+                                       lines=[LineQuantity(sku=k, quantity=q) for k, q in sorted(off_order.items())],
+                                       reason=body.reason, cancelled_by=principal.name)
+        try:
+            repos.commit(repos.purchasing.save(after, before.version),
+                         repos.replenishment.add_on_order(after.location_id, {k: -q for k, q in off_order.items()}),
+                         repos.events.publish(event))
+            return Cancelled(after, False)
+        except CommitFailed:
+            continue  # a receipt (or another cancel) came first: decide on what it left
+    raise Busy(f"purchase order {purchase_order_id} is changing too fast; retry")
 
 
 # --------------------------------------------------------------------- receiving
