@@ -19,9 +19,12 @@ from aws_cdk import App, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra import wiring  # noqa: E402
+from infra.console_stack import ConsoleStack  # noqa: E402
 from infra.stack import OmsStack  # noqa: E402
 
 STACK_NAME = "Oms"
+CONSOLE_STACK_NAME = "OmsConsole"
+CONSOLE_BUILD = REPO_ROOT / "dashboard" / "dist"  # `make console` (npm ci, Vite) builds it
 
 
 def cdk_json_context() -> dict:
@@ -38,7 +41,7 @@ def build_app(outdir: str | None = None, context: dict | None = None) -> App:
     # Context given here is the default; the CLI's CDK_CONTEXT_JSON (cdk.json, -c) overrides it.
     # `context` overrides cdk.json's, as `-c` would (the tests' other deploy options).
     app = App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
-    OmsStack(
+    oms = OmsStack(
         app, STACK_NAME,
         bus_name=app.node.try_get_context("oms:busName") or wiring.DEFAULTS.bus_name,
         powertools_version=app.node.try_get_context("oms:powertoolsVersion") or "latest",
@@ -49,6 +52,11 @@ def build_app(outdir: str | None = None, context: dict | None = None) -> App:
         extra_environment=app.node.try_get_context("oms:environment") or {},
         snap_start=flag(app.node.try_get_context("oms:snapStart")),
     )
+    # The operator console's static site, its /api/* in front of the OMS stack's API. Its files are
+    # deployed only when the build exists at synth time (`make console`); otherwise the bucket stays as it is.
+    site_dir = Path(app.node.try_get_context("oms:consoleDir") or CONSOLE_BUILD)
+    ConsoleStack(app, CONSOLE_STACK_NAME, api=oms.node.find_child("Api").api,  # type: ignore[attr-defined]
+                 site_dir=site_dir if (site_dir / "index.html").is_file() else None)
     # Any AwsSolutions finding not fixed or acknowledged (with its reason) fails the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
