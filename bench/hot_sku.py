@@ -84,7 +84,7 @@ def run(buckets: int, orders: int, units: int, concurrency: int, containers: int
                 redelivered["records"] += len(result.get("batchItemFailures") or [])
             return result
 
-        oms.functions.invoke = invoke
+        oms.functions.invoke = invoke  # type: ignore[method-assign]
         transactions = Transactions()
         transactions.hook(client("dynamodb"))
         sku, run_id = f"FLASH-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:6]

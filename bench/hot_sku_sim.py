@@ -184,8 +184,8 @@ def simulate(buckets: int, orders: int, units: int, rate: float, seed: int) -> R
 
     clock = Scheduler()
     model = ItemModel(repos.store, clock)
-    seeded, repos = repos, Repositories.on(model)  # type: ignore[arg-type]
-    allocation.time = _VirtualTime(clock)  # type: ignore[attr-defined]
+    seeded, repos = repos, Repositories.on(model)
+    allocation.time = _VirtualTime(clock)  # type: ignore[assignment]
     result = Result(buckets)
     outcome_at: dict[str, float] = {}
 
@@ -211,7 +211,7 @@ def simulate(buckets: int, orders: int, units: int, rate: float, seed: int) -> R
     try:
         clock.run()
     finally:
-        allocation.time = wall  # type: ignore[attr-defined]
+        allocation.time = wall
     result.wall_s = wall.perf_counter() - started
 
     repos = seeded
@@ -220,6 +220,7 @@ def simulate(buckets: int, orders: int, units: int, rate: float, seed: int) -> R
     waiting: list[int] = []
     for order_id, q in zip(ids, wanted, strict=True):
         stored = repos.orders.get(order_id)
+        assert stored is not None
         if stored.status == OrderStatus.ALLOCATED:
             result.allocated += 1
             reserved += q
