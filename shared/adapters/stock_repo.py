@@ -231,8 +231,9 @@ class StockRepository:
                                     when=ge("available", units),
                                     refused=_short_or_moved(a.sku, a.location_id, units)))
             else:
+                # Every change moves a bucket's version: the stock feed's stamp and a backorder's check.
                 writes.append(Patch(stock_pk(a.sku), bucket_sk(a.location_id, source),
-                                    Changes(add={"available": -units, "reserved": units}),
+                                    Changes(add={"available": -units, "reserved": units, "version": 1}),
                                     when=ge("available", units), refused=_moved(a.sku, a.location_id)))
         writes.append(Patch(
             stock_pk(a.sku), reservation_sk(a.location_id, order_id),

@@ -41,7 +41,8 @@ def available_to_sell(levels: Iterable[StockLevel], locations: Iterable[Location
     serving = {location.location_id for location in locations if serves_channels(location)}
     total, stamp = 0, 0
     for level in levels:
-        stamp += level.version
+        # A hot SKU's reservations move its buckets' versions, not the level's (stock_buckets.py).
+        stamp += level.version + sum(level.bucket_versions)
         if level.location_id in serving:
             total += max(0, level.available)
     return AvailableToSell(figure=max(0, total - max(0, buffer)), stamp=stamp, total=total)

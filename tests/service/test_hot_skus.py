@@ -244,3 +244,16 @@ def test_a_cancel_moves_every_buckets_version(hot, monkeypatch):
     before = hot.stock.level("HOT", "BER").bucket_versions
     cancel_order(order.order_id, OPERATOR_PRINCIPAL, "customer asked", hot, NOW)
     assert [v - 1 for v in hot.stock.level("HOT", "BER").bucket_versions] == before
+
+
+def test_the_channel_stock_stamp_grows_with_a_hot_skus_reservations(hot, monkeypatch):
+    """Guard: a reservation moves the bucket's version. The feed records a figure only over an older
+    stamp; were the stamp the levels' versions alone, a sale's figures would never be sent."""
+    from shared.domain.stock_feed import available_to_sell
+
+    locations = hot.locations.all()
+    before = available_to_sell(hot.stock.levels_for_sku("HOT"), locations, 0)
+    start_at(monkeypatch, 0)
+    allocate_order(capture(hot, ("HOT", 1)).order_id, hot, policy, NOW)
+    after = available_to_sell(hot.stock.levels_for_sku("HOT"), locations, 0)
+    assert (before.figure, after.figure) == (10, 9) and after.stamp > before.stamp
