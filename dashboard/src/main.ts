@@ -1,6 +1,10 @@
-// The console's shell: sign-in, the hash router (#/orders, #/orders/<id>, #/inventory) and the nav.
+// The console's shell: sign-in, the hash router (#/orders, #/orders/<id>, #/inventory, #/fulfilment,
+// #/exceptions, #/customers/<id>) and the nav.
 import { loadConfig } from "./api";
 import { type ConsoleConfig, currentCredential, describe, signIn, signOut } from "./auth";
+import { customersPage } from "./pages/customers";
+import { exceptionsPage } from "./pages/exceptions";
+import { fulfilmentPage } from "./pages/fulfilment";
 import { inventoryPage } from "./pages/inventory";
 import { orderPage } from "./pages/order";
 import { ordersPage } from "./pages/orders";
@@ -43,6 +47,9 @@ function route(): void {
   if (!currentCredential() || page === "sign-in") leave = signInPage();
   else if (page === "orders" && id) leave = orderPage(main, decodeURIComponent(id));
   else if (page === "inventory") leave = inventoryPage(main);
+  else if (page === "fulfilment") leave = fulfilmentPage(main);
+  else if (page === "exceptions") leave = exceptionsPage(main);
+  else if (page === "customers") leave = customersPage(main, id ? decodeURIComponent(id) : "");
   else leave = ordersPage(main);
   document.title = `${main.querySelector("h1")?.textContent ?? "OMS"} · OMS console`;
 }

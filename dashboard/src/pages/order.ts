@@ -1,6 +1,6 @@
 // One order: everything the OMS knows of it, refreshed while it moves, and the operator's actions.
 import { get, post } from "../api";
-import { badge, clearBanner, field, h, poll, showError, showNotice, table, when } from "../ui";
+import { badge, field, h, poll, showError, showNotice, table, when } from "../ui";
 import type { OrderSummary } from "./orders";
 
 interface Line { sku: string; quantity: number; unit_price: string }
@@ -33,7 +33,8 @@ function details(order: Order, fos: FulfillmentOrder[], invoices: Record<string,
   const summary = h("dl", { class: "summary" },
     h("dt", {}, "Status"), h("dd", {}, badge(order.status)),
     h("dt", {}, "Channel"), h("dd", {}, `${order.channel} · ${r.channel_order_id}`),
-    h("dt", {}, "Customer"), h("dd", {}, [r.customer?.name, r.customer?.email, r.customer?.id].filter(Boolean).join(" · ")),
+    h("dt", {}, "Customer"), h("dd", {}, [r.customer?.name, r.customer?.email].filter(Boolean).join(" · "), " ",
+      r.customer?.id ? h("a", { href: `#/customers/${encodeURIComponent(r.customer.id)}` }, r.customer.id) : ""),
     h("dt", {}, "Ship to"), h("dd", {}, [address?.line1, address?.postal_code, address?.city, address?.country].filter(Boolean).join(", ")),
     h("dt", {}, "Total"), h("dd", {}, `${order.total} ${r.currency}`),
     h("dt", {}, "Created"), h("dd", {}, when(order.created_at)),
@@ -134,7 +135,7 @@ export function orderPage(main: HTMLElement, orderId: string): () => void {
     ]);
     body.replaceChildren(details(order, fos, invoices, returns));
     if (order.status !== actionsFor) { // forms being filled in stay unless the status changes
-      actionBox.replaceChildren(actions(order, async () => { clearBannerLater(); await load(); }));
+      actionBox.replaceChildren(actions(order, load));
       actionsFor = order.status;
     }
     shown = key;
@@ -147,8 +148,4 @@ function list(value: unknown): Record<string, unknown>[] {
   const v = value as Record<string, unknown>;
   const inner = Object.values(v ?? {}).find(Array.isArray);
   return (inner as Record<string, unknown>[]) ?? [];
-}
-
-function clearBannerLater(): void {
-  window.setTimeout(clearBanner, 4000);
 }

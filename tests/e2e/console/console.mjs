@@ -108,7 +108,32 @@ try {
   await page.getByRole("row", { name: new RegExp(`TEE-BLK-M WH-DE-BER ${before + 5} `) }).waitFor({ timeout: WAIT });
   await shot("inventory");
 
+  step("fulfilment: the released order's fulfilment order is open at its location");
+  await page.getByRole("link", { name: "Fulfilment" }).click();
+  await page.getByLabel("Location", { exact: true }).selectOption("WH-DE-BER");
+  await page.getByRole("row", { name: new RegExp(orderId) }).getByText("OPEN").waitFor({ timeout: WAIT });
+  await shot("fulfilment");
+
+  step("exceptions: the reconciliation's list");
+  await page.getByRole("link", { name: "Exceptions" }).click();
+  await page.getByText(/Open exceptions/).waitFor({ timeout: WAIT });
+  await shot("exceptions");
+
+  step("customers: the customer's orders, and a note added");
+  await page.goto(`${base}/dashboard/#/orders/${orderId}`);
+  await page.getByRole("link", { name: "cust-e2e" }).click();
+  await page.getByRole("heading", { name: "Customers", level: 1 }).waitFor({ timeout: WAIT });
+  await page.getByRole("row", { name: new RegExp(orderId) }).waitFor({ timeout: WAIT });
+  await page.getByLabel("Note text").fill("Called about delivery");
+  await page.getByRole("button", { name: "Add note" }).click();
+  await page.getByRole("row", { name: /operator Called about delivery/ }).waitFor({ timeout: WAIT });
+  await shot("customers");
+  await page.getByRole("link", { name: "Inventory" }).click();
+  await page.getByRole("table", { name: "Stock levels" }).waitFor({ timeout: WAIT });
+
   step("a refused request shows the API's message and field");
+  await page.getByLabel("SKU", { exact: true }).fill("TEE-BLK-M");
+  await page.getByLabel("Location", { exact: true }).selectOption("WH-DE-BER");
   await page.getByLabel("Change (+ or −)").fill("-100000");
   await page.getByRole("button", { name: "Apply adjustment" }).click();
   await banner.getByText("field: adjustments.0.delta").waitFor({ timeout: WAIT });
@@ -134,7 +159,8 @@ try {
 
   step("a tablet's width (768 px): nothing wider than the window");
   await page.setViewportSize({ width: 768, height: 1024 });
-  for (const [name, hash] of [["orders-768", "#/orders"], ["order-768", `#/orders/${orderId}`], ["inventory-768", "#/inventory"]]) {
+  for (const [name, hash] of [["orders-768", "#/orders"], ["order-768", `#/orders/${orderId}`], ["inventory-768", "#/inventory"],
+    ["customers-768", "#/customers/cust-e2e"]]) {
     await page.goto(`${base}/dashboard/${hash}`);
     await page.locator("main table, main .empty").first().waitFor({ timeout: WAIT });
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
