@@ -19,7 +19,7 @@ second until sell-out, latency from arrival to outcome (p50, p99), transactions 
 order, oversell (units reserved beyond the stock: 0) and stranded units at sell-out (units left
 available while an order they could fill waits: 0). It prints; it asserts nothing.
 
-    python -m bench.hot_sku_sim [--orders 6000] [--units 2500] [--rate 5000] [--buckets 1,4,16,64]
+    python -m bench.hot_sku_sim [--orders 3000] [--units 1200] [--rate 5000] [--buckets 1,4,16,64]
 """
 
 from __future__ import annotations
@@ -253,8 +253,8 @@ def _percentile(values: list[float], p: float) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--orders", type=int, default=6000)
-    parser.add_argument("--units", type=int, default=2500)
+    parser.add_argument("--orders", type=int, default=3000)
+    parser.add_argument("--units", type=int, default=1200)
     parser.add_argument("--rate", type=float, default=5000.0, help="orders arriving a second")
     parser.add_argument("--buckets", default="1,4,16,64")
     parser.add_argument("--seed", type=int, default=7)
