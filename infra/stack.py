@@ -20,14 +20,16 @@ from infra.components.layers import (
     function_code_bundler,
     source_fingerprint,
 )
+from infra.components.people import OperatorPool
 from infra.components.storage import CarrierSecret, DocumentBucket, LabelBucket, OrdersTable, PaymentSecret
 from infra.components.triggers import QueueTrigger, add_triggers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Every API client gets a key and a usage plan. The operator is throttled like a default channel:
-# the wiring declares no limits of its own for it.
-API_CLIENTS = [*wiring.DEFAULT_CHANNELS, wiring.ChannelSpec(wiring.OPERATOR)]
+# the wiring declares no limits of its own for it. The console's key brings people's tokens through
+# API Gateway and grants nothing by itself (shared/http/api.py).
+API_CLIENTS = [*wiring.DEFAULT_CHANNELS, wiring.ChannelSpec(wiring.OPERATOR), wiring.ChannelSpec(wiring.CONSOLE)]
 
 
 def construct_id(function_name: str) -> str:
@@ -51,6 +53,7 @@ class OmsStack(Stack):
         email_identities = [email_sender, email_sender.rsplit("@", 1)[-1]]
         layers = Layers(self, "Layers", shared_package=REPO_ROOT / "shared", powertools_version=powertools_version)
         keys = ApiKeys(self, "ApiKeys", API_CLIENTS)
+        people = OperatorPool(self, "People")
         # One asset for all functions: handler = <module>.lambda_handler, and api-docs reads the
         # other API handlers' code next to its own.
         code = lambda_.Code.from_asset(
@@ -74,11 +77,13 @@ class OmsStack(Stack):
         functions: dict[str, lambda_.IFunction] = {}
         built: list[OmsFunction] = []
         for spec in wiring.with_schedules(schedule_minutes or {}):
-            principals = {wiring.ENV.principals: keys.principals_json()} if spec.needs_api_principals else {}
+            principals = {wiring.ENV.principals: keys.principals_json(), **people.environment(spec)} \
+                if spec.needs_api_principals else {}
+            tokens: list[lambda_.ILayerVersion] = [people.token_layer] if spec.needs_api_principals else []
             # SnapStart (cdk.json `oms:snapStart`) for the functions behind the API only: a queue consumer's
             # cold start delays no caller, and each snapshot is billed while its version exists.
             fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code,
-                             layers=layers.for_function(spec.layers), environment={**environment, **principals},
+                             layers=layers.for_function(spec.layers) + tokens, environment={**environment, **principals},
                              snap_start=snap_start and bool(spec.routes))
             fn.grant(table, bus, labels=labels, documents=documents, carrier_secret=carrier_secret,
                      payment_secret=payment_secret, email_identities=email_identities)
@@ -99,6 +104,8 @@ class OmsStack(Stack):
                 fn.function.add_environment(wiring.ENV.api_stage, STAGE_NAME)
 
         CfnOutput(self, "ApiUrl", value=api.url)
+        CfnOutput(self, "OperatorUserPoolId", value=people.pool.user_pool_id)
+        CfnOutput(self, "ConsoleClientId", value=people.client.user_pool_client_id)
         # Where SP-API sends ORDER_CHANGE notifications (its createDestination takes this ARN).
         CfnOutput(self, "AmazonNotificationsQueueArn", value=queues["amazon-notifications"].queue_arn)
         for name, key in keys.keys.items():

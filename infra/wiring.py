@@ -25,7 +25,9 @@ from infra.wiring_shapes import TableSpec as TableSpec
 from shared.config import DEFAULTS as DEFAULTS
 from shared.config import ENV as ENV
 from shared.config import queue_url_env as queue_url_env
+from shared.domain.principal import CONSOLE as PRINCIPAL_CONSOLE
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
+from shared.domain.principal import Role
 
 LAMBDA_PYTHON = "3.13"
 
@@ -58,6 +60,13 @@ TABLE = TableSpec(
 )
 
 
+# ---------------------------------------------------------------- people's roles
+
+# Who of the operator's people may call a route besides admin (Route.roles; shared/http/api.py
+# enforces it, 403 naming the missing role). Reading is the viewer's too, writing never.
+CS, WH, FIN, VIEW = Role.CUSTOMER_SERVICE.value, Role.WAREHOUSE.value, Role.FINANCE.value, Role.VIEWER.value
+READERS = (CS, FIN, VIEW)  # orders, returns, invoices, settings: every office role reads them
+
 # ---------------------------------------------------------------- functions
 
 METRICS_NAMESPACE = "OMS"
@@ -77,11 +86,11 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Channel and operator order endpoints: capture, read, list, cancel, hold release",
         routes=(
             Route("POST", "/orders"),
-            Route("GET", "/orders"),
-            Route("GET", "/orders/{order_id}"),
-            Route("POST", "/orders/{order_id}/cancel"),
-            Route("POST", "/orders/{order_id}/release"),
-            Route("POST", "/orders/{order_id}/reject"),
+            Route("GET", "/orders", roles=READERS),
+            Route("GET", "/orders/{order_id}", roles=READERS),
+            Route("POST", "/orders/{order_id}/cancel", roles=(CS,)),
+            Route("POST", "/orders/{order_id}/release", roles=(CS,)),
+            Route("POST", "/orders/{order_id}/reject", roles=(CS,)),
         ),
         table_access="write",
         needs_api_principals=True,
@@ -90,7 +99,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="invoices-api",
         module="invoices_api.handler",
         description="An order's invoices and credit notes, with short-lived links to their PDFs",
-        routes=(Route("GET", "/orders/{order_id}/invoices"),),
+        routes=(Route("GET", "/orders/{order_id}/invoices", roles=READERS),),
         table_access="read",
         documents_access="read",  # presigned links are signed with the reader's rights
         needs_api_principals=True,
@@ -100,12 +109,13 @@ FUNCTIONS: tuple[Function, ...] = (
         module="returns_api.handler",
         description="Returns: request, approve with a return label, decline, receive and restock, refund, close",
         routes=(
-            Route("POST", "/orders/{order_id}/returns"),
-            Route("GET", "/orders/{order_id}/returns"),
-            Route("GET", "/returns"),
-            Route("GET", "/returns/{rma_id}"),
-            *(Route("POST", f"/returns/{{rma_id}}/{action}")
-              for action in ("approve", "decline", "close", "receive", "refund")),
+            Route("POST", "/orders/{order_id}/returns", roles=(CS,)),
+            Route("GET", "/orders/{order_id}/returns", roles=READERS),
+            Route("GET", "/returns", roles=READERS),
+            Route("GET", "/returns/{rma_id}", roles=READERS),
+            *(Route("POST", f"/returns/{{rma_id}}/{action}", roles=(CS,))
+              for action in ("approve", "decline", "close", "receive")),
+            Route("POST", "/returns/{rma_id}/refund", roles=(FIN,)),
         ),
         table_access="write",
         needs_api_principals=True,
@@ -120,8 +130,8 @@ FUNCTIONS: tuple[Function, ...] = (
         description="The channels' return policies; customers: the customer view, service notes, store credit",
         routes=(
             Route("PUT", "/return-policies/{channel}"),
-            Route("GET", "/return-policies/{channel}"),
-            Route("GET", "/customers/{customer_id}/store-credit"),
+            Route("GET", "/return-policies/{channel}", roles=READERS),
+            Route("GET", "/customers/{customer_id}/store-credit", roles=READERS),
             Route("GET", "/customers/{customer_id}"),
             Route("POST", "/customers/{customer_id}/notes"),
         ),
@@ -132,7 +142,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="routing-api",
         module="routing_api.handler",
         description="Routing strategies (versioned) and the shipping profile, set by the operator",
-        routes=tuple(Route(m, "/routing/" + p) for m, p in (
+        routes=tuple(Route(m, "/routing/" + p, roles=(VIEW,) if m == "GET" else ()) for m, p in (
             ("PUT", "strategies/{strategy_id}"), ("GET", "strategies"), ("GET", "strategies/{strategy_id}"),
             ("GET", "strategies/{strategy_id}/versions"), ("GET", "strategies/{strategy_id}/versions/{version}"),
             ("PUT", "shipping-profile"), ("GET", "shipping-profile"))),
@@ -143,7 +153,8 @@ FUNCTIONS: tuple[Function, ...] = (
         name="routing-simulations-api",
         module="routing_simulations_api.handler",
         description="What-if routing simulations: start one over a period of past orders, read progress and result",
-        routes=(Route("POST", "/routing/simulations"), Route("GET", "/routing/simulations/{simulation_id}")),
+        routes=(Route("POST", "/routing/simulations"),
+                Route("GET", "/routing/simulations/{simulation_id}", roles=(VIEW,))),
         table_access="write",  # the job item only
         sends_to=("routing-simulations",),
         needs_api_principals=True,
@@ -165,8 +176,8 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Locations: create or replace, read, list",
         routes=(
             Route("PUT", "/locations/{location_id}"),
-            Route("GET", "/locations/{location_id}"),
-            Route("GET", "/locations"),
+            Route("GET", "/locations/{location_id}", roles=(*READERS, WH)),  # a warehouse person: their own
+            Route("GET", "/locations", roles=READERS),
         ),
         table_access="write",
         needs_api_principals=True,
@@ -176,10 +187,11 @@ FUNCTIONS: tuple[Function, ...] = (
         module="inventory_api.handler",
         description="Stock: set, adjust, import, read",
         routes=(
-            Route("PUT", "/inventory/{sku}/{location_id}"),
-            Route("POST", "/inventory/adjustments"),
+            # A warehouse person's stock: of their own locations only (shared/http/api.py, the handler).
+            Route("PUT", "/inventory/{sku}/{location_id}", roles=(WH,)),
+            Route("POST", "/inventory/adjustments", roles=(WH,)),
             Route("POST", "/inventory/import"),
-            Route("GET", "/inventory/{sku}"),
+            Route("GET", "/inventory/{sku}", roles=(*READERS, WH)),
         ),
         table_access="write",
         needs_api_principals=True,
@@ -190,15 +202,15 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Suppliers, purchase orders and receiving, replenishment suggestions; hourly: forecasts, "
                     "reorder points, StockLow",
         routes=(
-            Route("PUT", "/suppliers/{supplier_id}"),
+            Route("PUT", "/suppliers/{supplier_id}", roles=(FIN,)),
             Route("GET", "/suppliers"),
             Route("GET", "/suppliers/{supplier_id}"),
-            Route("POST", "/purchase-orders"),
+            Route("POST", "/purchase-orders", roles=(FIN,)),
             Route("GET", "/purchase-orders"),
-            Route("GET", "/purchase-orders/{purchase_order_id}"),
+            Route("GET", "/purchase-orders/{purchase_order_id}", roles=(FIN, VIEW)),
             Route("POST", "/purchase-orders/{purchase_order_id}/receive"),
             Route("POST", "/purchase-orders/{purchase_order_id}/cancel"),
-            Route("GET", "/replenishment/suggestions"),
+            Route("GET", "/replenishment/suggestions", roles=(FIN, VIEW)),
         ),
         # The replenishment run (shared/services/replenishment.py): the same function, so the schedule
         # costs a rule and a permission, not a function of its own (the stack's 500 resources).
@@ -212,11 +224,11 @@ FUNCTIONS: tuple[Function, ...] = (
         module="reports_api.handler",
         description="Sales, fulfilment and returns reports from the aggregates (JSON or CSV); FX rates",
         routes=(
-            Route("GET", "/reports/sales"),
-            Route("GET", "/reports/fulfillment"),
-            Route("GET", "/reports/returns"),
-            Route("PUT", "/fx-rates/{date}"),
-            Route("GET", "/fx-rates/{date}"),
+            Route("GET", "/reports/sales", roles=(FIN, VIEW)),
+            Route("GET", "/reports/fulfillment", roles=(FIN, VIEW)),
+            Route("GET", "/reports/returns", roles=(FIN, VIEW)),
+            Route("PUT", "/fx-rates/{date}", roles=(FIN,)),
+            Route("GET", "/fx-rates/{date}", roles=(FIN, VIEW)),
         ),
         table_access="write",  # FX rates; reports only read
         needs_api_principals=True,
@@ -240,11 +252,11 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Channels as data: create or change a channel (issuing its API key), list, rotate keys",
         routes=(
             Route("PUT", "/channels/{channel_id}"),
-            Route("GET", "/channels"),
-            Route("GET", "/channels/{channel_id}"),
+            Route("GET", "/channels", roles=READERS),
+            Route("GET", "/channels/{channel_id}", roles=READERS),
             Route("POST", "/channels/{channel_id}/api-key"),
-            Route("GET", "/channels/{channel_id}/rejected"),
-            Route("GET", "/channels/{channel_id}/stock"),
+            Route("GET", "/channels/{channel_id}/rejected", roles=READERS),
+            Route("GET", "/channels/{channel_id}/stock", roles=READERS),
         ),
         table_access="write",
         needs_api_principals=True,
@@ -344,16 +356,12 @@ FUNCTIONS: tuple[Function, ...] = (
         module="fulfillment_api.handler",
         description="Fulfilment orders: a location's pull list, accept, pick, pack",
         routes=(
-            Route("GET", "/locations/{location_id}/fulfillment-orders"),
-            Route("GET", "/fulfillment-orders/{fulfillment_order_id}"),
-            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/accept"),
-            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/pick"),
-            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/pack"),
-            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/ship"),
-            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/reject"),
-            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/ready"),
-            Route("POST", "/fulfillment-orders/{fulfillment_order_id}/collect"),
-            Route("GET", "/shipments/{shipment_id}"),
+            # A warehouse person's: of their own locations only (shared/http/api.py, shared/services/fulfillment.py).
+            Route("GET", "/locations/{location_id}/fulfillment-orders", roles=(*READERS, WH)),
+            Route("GET", "/fulfillment-orders/{fulfillment_order_id}", roles=(*READERS, WH)),
+            *(Route("POST", f"/fulfillment-orders/{{fulfillment_order_id}}/{step}", roles=(WH,))
+              for step in ("accept", "pick", "pack", "ship", "reject", "ready", "collect")),
+            Route("GET", "/shipments/{shipment_id}", roles=READERS),
         ),
         table_access="write",
         needs_api_principals=True,
@@ -455,7 +463,7 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Operator endpoints: run reconciliation now, list exceptions",
         routes=(
             Route("POST", "/admin/reconcile"),
-            Route("GET", "/admin/exceptions"),
+            Route("GET", "/admin/exceptions", roles=READERS),
         ),
         table_access="write",
         reads_carrier_secret=True,
@@ -491,11 +499,18 @@ def routes() -> list[tuple[Route, Function]]:
     return [(route, fn) for fn in FUNCTIONS for route in fn.routes]
 
 
+def route_roles(functions: tuple[Function, ...] = FUNCTIONS) -> dict[str, list[str]]:
+    """The roles of the functions' keyed routes, as the functions read them (ENV.route_roles):
+    {"GET /orders": ["customer_service", ...]}. Public routes are absent: no person is asked for there."""
+    return {f"{r.method} {r.path}": list(r.roles) for fn in functions for r in fn.routes if not r.public}
+
+
 # The seed channels (shared/domain/channels.py SEED_CHANNELS): their keys come with the stack, so a
 # deployment from before channels were data keeps its keys; their policies are seed data.
 DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = tuple(ChannelSpec(name) for name in ("web", "app", "pos", "marketplace"))
 
 OPERATOR = PRINCIPAL_OPERATOR
+CONSOLE = PRINCIPAL_CONSOLE  # the operator dashboard's API key: people's tokens come with it
 
 
 # ENV, DEFAULTS, queue_url_env (imported above): the variable names and defaults the functions read

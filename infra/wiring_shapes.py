@@ -76,6 +76,10 @@ class Route:
     path: str  # API Gateway syntax: /orders/{order_id}
     # Routes without an API key: the health check and the API description.
     public: bool = False
+    # The people's roles (shared/domain/principal.py Role values) that may call it besides admin,
+    # who may call every route; () for admin only. Keys are not people: the operator key acts as
+    # admin, a channel's key goes by the route's own channel checks (shared/http/api.py).
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

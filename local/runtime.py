@@ -25,6 +25,7 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -42,10 +43,12 @@ from local.emulator import (
 )
 from local.event_sources import LONG_POLL_S, Poller, QueuePoller, Scheduler, StreamPoller
 from local.functions import Functions
+from local.people import People, provision_people
 
 log = logging.getLogger("oms.local")
 
 LOCAL_OUTBOX = Path(__file__).resolve().parent.parent / ".local-outbox"
+SIGN_IN_PATH = "/auth/token"  # local only: a person's sign-in against the emulator's pool
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads with 413
 # Every poller thread of a kind shares one client: a pool per thread, not botocore's default of 10.
 RUNTIME_CLIENT_CONFIG = Config(max_pool_connections=64)
@@ -62,7 +65,7 @@ def demo_keys() -> list[ApiKey]:
     """Local demo keys (documented in README): the operator, the seed channels and the demo shop
     channels (local/demo.py). In AWS, API Gateway generates the key values; a channel created with
     PUT /channels gets a generated one here too (the gateway finds it in the emulator)."""
-    names = [wiring.OPERATOR] + [c.name for c in wiring.DEFAULT_CHANNELS] + list(DEMO_CHANNELS)
+    names = [wiring.OPERATOR, wiring.CONSOLE] + [c.name for c in wiring.DEFAULT_CHANNELS] + list(DEMO_CHANNELS)
     return [ApiKey(f"local-key-{n}", f"demo-{n}-key", n) for n in names]
 
 
@@ -73,8 +76,9 @@ class ApiGateway:
     """Matches a request to the wiring's routes and invokes the serving function with a REST proxy
     event shaped like API Gateway's, including `requestContext.identity.apiKeyId`."""
 
-    def __init__(self, functions: Functions, keys: list[ApiKey], apigateway=None):
+    def __init__(self, functions: Functions, keys: list[ApiKey], apigateway=None, people: People | None = None):
         self.functions = functions
+        self.people = people  # the emulator's operator pool: POST /auth/token signs a person in
         self.keys = {k.value: k for k in keys}
         # Keys issued at run time (PUT /channels) live in the emulator's API Gateway, as in AWS.
         self.apigateway = apigateway
@@ -93,6 +97,8 @@ class ApiGateway:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
+        if request.path == SIGN_IN_PATH and self.people is not None:
+            return self._sign_in(request)
         matches = [(r, fn, m) for r, fn, rx, _ in self.routes if (m := rx.match(request.path))]
         if not matches:
             return _json(404, {"message": "Not Found"})
@@ -114,6 +120,22 @@ class ApiGateway:
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
         return Response(result.get("body") or "", status=result["statusCode"], headers=headers)
+
+    def _sign_in(self, request: Request) -> Response:
+        """Local only: {"username", "password"} -> the pool's tokens (Cognito's InitiateAuth against the
+        emulator). In AWS the console signs in with the pool itself (SRP and MFA)."""
+        if request.method != "POST":
+            return _json(405, {"message": f"{request.method} is not allowed on {request.path}"})
+        try:
+            asked = json.loads(request.get_data(as_text=True) or "{}")
+            tokens = self.people.sign_in(str(asked["username"]), str(asked["password"]))  # type: ignore[union-attr]
+        except (ValueError, KeyError, TypeError):
+            return _json(400, {"error": "invalid_input", "message": "send {\"username\": ..., \"password\": ...}",
+                               "field": "body"})
+        except ClientError:
+            return _json(401, {"error": "unauthenticated", "message": "wrong username or password", "field": "body"})
+        return _json(200, {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"],
+                           "expires_in": tokens["ExpiresIn"], "token_type": "Bearer"})
 
     def _key(self, value: str) -> ApiKey | None:
         """A demo key, or an enabled key of the emulator's API Gateway (re-read on every unknown or
@@ -176,6 +198,7 @@ class LocalOms:
         self.url = ""
         self.emulator_url = ""
         self.resources: Provisioned | None = None
+        self.people: People | None = None
 
     def start(self) -> LocalOms:
         self._saved_env = dict(os.environ)
@@ -188,6 +211,8 @@ class LocalOms:
         session = boto3.Session()
         self.resources = provision(session, self.emulator_url, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
         os.environ.update(self.resources.environment())
+        self.people = provision_people(session, self.emulator_url)
+        os.environ.update(self.people.environment())
         reset_process_caches()
         self.functions = Functions(self.concurrency)
         sqs = session.client("sqs", endpoint_url=self.emulator_url, config=RUNTIME_CLIENT_CONFIG)
@@ -213,7 +238,8 @@ class LocalOms:
             load_demo_data()
         for t in self.threads:
             t.start()
-        gateway = ApiGateway(self.functions, self.keys, session.client("apigateway", endpoint_url=self.emulator_url))
+        gateway = ApiGateway(self.functions, self.keys, session.client("apigateway", endpoint_url=self.emulator_url),
+                             people=self.people)
         # The operator console at /dashboard, on the API's origin (local/dashboard.py).
         self.http = make_server("127.0.0.1", self.port, Dashboard(gateway, self.key(wiring.OPERATOR)), threaded=True)
         self.url = f"http://127.0.0.1:{self.http.server_port}"
@@ -261,6 +287,7 @@ def function_environment(keys: list[ApiKey]) -> dict[str, str]:
         wiring.ENV.table: wiring.DEFAULTS.table_name,
         wiring.ENV.bus: wiring.DEFAULTS.bus_name,
         wiring.ENV.principals: json.dumps({k.key_id: k.principal for k in keys}),
+        wiring.ENV.route_roles: json.dumps(wiring.route_roles()),
         wiring.ENV.label_bucket: wiring.DEFAULTS.label_bucket,
         wiring.ENV.documents_bucket: wiring.DEFAULTS.documents_bucket,
         wiring.ENV.carrier_secret: wiring.DEFAULTS.carrier_secret,
@@ -309,6 +336,9 @@ def banner(oms: LocalOms) -> str:
         f"  Console:  {oms.url}/dashboard",
         "  API keys (header x-api-key):",
         *(f"    {k.principal:<12} {k.value}" for k in oms.keys),
+        f"  People (sign in: POST {oms.url}{SIGN_IN_PATH} {{\"username\", \"password\"}}, then send "
+        "Authorization: Bearer <id_token> with the console key):",
+        *(f"    {p.username:<22} {p.password:<28} {', '.join(p.groups)}" for p in (oms.people.people if oms.people else ())),
         f"  Carrier webhook signing secrets (POST {oms.url}/webhooks/carriers/<carrier>):",
         *(f"    {carrier:<15} {DEMO_CARRIER_SECRET[key]}" for carrier, key in WEBHOOK_SECRETS),
         "  Channel webhook signing secrets:",

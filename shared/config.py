@@ -50,6 +50,15 @@ class Environment:
     tax_rates: str = "OMS_TAX_RATES"
     # The currency reports convert amounts into (ISO 4217; cdk.json `oms:baseCurrency`).
     base_currency: str = "OMS_BASE_CURRENCY"
+    # The operator user pool people sign in with (shared/http/tokens.py): its issuer URL, the app
+    # client ids its tokens may be issued to (comma-separated), and where its signing keys are
+    # (default: the issuer's /.well-known/jwks.json; locally the emulator's).
+    user_pool_issuer: str = "OMS_USER_POOL_ISSUER"
+    user_pool_client_ids: str = "OMS_USER_POOL_CLIENT_IDS"
+    user_pool_jwks_url: str = "OMS_USER_POOL_JWKS_URL"
+    # The roles each of the function's routes admits besides admin (JSON {"GET /orders": ["viewer", ...]}),
+    # from the wiring's route declarations (infra/wiring.py route_roles).
+    route_roles: str = "OMS_ROUTE_ROLES"
 
 
 ENV = Environment()
@@ -124,6 +133,10 @@ class Settings:
     base_currency: str = DEFAULTS.base_currency
     api_id: str = ""
     api_stage: str = ""
+    user_pool_issuer: str = ""
+    user_pool_client_ids: frozenset[str] = frozenset()
+    user_pool_jwks_url: str = ""
+    route_roles: dict[str, list[str]] = field(default_factory=dict)
 
 
 @cache
@@ -149,6 +162,11 @@ def settings() -> Settings:
         base_currency=env.get(ENV.base_currency) or DEFAULTS.base_currency,
         api_id=env.get(ENV.api_id, ""),
         api_stage=env.get(ENV.api_stage, ""),
+        user_pool_issuer=env.get(ENV.user_pool_issuer, ""),
+        user_pool_client_ids=frozenset(c for c in env.get(ENV.user_pool_client_ids, "").split(",") if c),
+        user_pool_jwks_url=env.get(ENV.user_pool_jwks_url)
+        or (env[ENV.user_pool_issuer] + "/.well-known/jwks.json" if env.get(ENV.user_pool_issuer) else ""),
+        route_roles=json.loads(env.get(ENV.route_roles) or "{}"),
         # OMS_QUEUE_<NAME>_URL, as queue_url_env names them (AWS names the queues).
         queue_urls={key[len("OMS_QUEUE_"):-len("_URL")].lower().replace("_", "-"): url for key, url in env.items()
                     if key.startswith("OMS_QUEUE_") and key.endswith("_URL") and url},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.domain.stock import AdjustmentsRequest, SetStockRequest, StockLevel
+from shared.errors import AccessDenied
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator, takes
 from shared.http.inventory_views import AdjustmentOutcome, ImportOutcome, SkuStock
 from shared.http.openapi import INVENTORY, described
@@ -32,7 +33,11 @@ def set_stock(sku: SkuPath, location_id: LocationPath, counts: SetStockRequest) 
                       success_description="Every adjustment applied or was a duplicate (a 422 with the same "
                                           "list means some were rejected)"))
 def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:
-    require_operator(app)
+    caller = require_operator(app)
+    # A warehouse person adjusts their own locations' stock: a batch naming another is refused whole.
+    if foreign := sorted({a.location_id for a in request.adjustments if not caller.may_work_at(a.location_id)}):
+        raise AccessDenied(f"not your location{'s' if len(foreign) > 1 else ''}: {', '.join(foreign)}",
+                           field="adjustments.location_id")
     results = inventory.adjust_stock_batch(request.adjustments, repositories(), utc_now())
     body = [AdjustmentOutcome.of(r) for r in results]
     return Response(status_code=422 if any(r.error for r in results) else 200, content_type="application/json",
@@ -54,8 +59,10 @@ def import_csv() -> ImportOutcome:
 @app.get("/inventory/<sku>", summary="Stock of a SKU per location and in total",
          **described(INVENTORY, 200, 403, 404, 422))
 def get_stock(sku: SkuPath) -> SkuStock:
-    principal(app)
-    return SkuStock.of(sku, inventory.stock_for_sku(sku, repositories()))
+    caller = principal(app)
+    # A warehouse person's view: their own locations' levels and totals.
+    return SkuStock.of(sku, [lv for lv in inventory.stock_for_sku(sku, repositories())
+                             if caller.may_work_at(lv.location_id)])
 
 
 lambda_handler = api_handler(app)

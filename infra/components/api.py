@@ -99,8 +99,11 @@ class OmsApi(Construct):
         acknowledge(self.api, {
             "AwsSolutions-APIG4": "Channels and the operator are machine clients identified by API key (x-api-key) "
                                   "with a usage plan each; public routes (health, OpenAPI, docs) are public by design.",
-            "AwsSolutions-COG4": "No Cognito users exist: the API's clients are sales channels and the operator, "
-                                 "identified by API key (see APIG4).",
+            "AwsSolutions-COG4": "A method carries one authorizer, and a Cognito authorizer would lock the "
+                                 "operator's machine key out of the same routes: people's Cognito tokens are "
+                                 "verified by the functions (signature against the pool's keys, issuer, client, "
+                                 "token use, expiry: shared/http/tokens.py), beside the API key every keyed "
+                                 "method requires.",
             "AwsSolutions-APIG3": "WAF is optional for merchants (a per-deployment cost); usage plans throttle "
                                   "every key.",
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

@@ -108,7 +108,7 @@ def cancel_lines(order: Order, fulfillment_orders: list[FulfillmentOrder], missi
     target = _status_after(order, fulfillment_orders, missing)
     if target == OrderStatus.CANCELLED:
         order.cancel_reason = cancellation.reason
-    order.move_to(target, now, note=note)
+    order.move_to(target, now, note=note, by=cancellation.by)
     order.updated_at = now
     return done
 

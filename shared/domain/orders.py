@@ -248,6 +248,9 @@ class StatusChange(BaseModel):
     status: OrderStatus
     at: datetime
     note: str | None = None
+    # Who made the change when someone asked for it: "operator" (the machine key), a channel's name,
+    # or "user:<username>" for a person (never their email). None for the OMS's own steps.
+    by: str | None = None
 
 
 class RouteEstimate(BaseModel):
@@ -390,12 +393,12 @@ class Order(BaseModel):
         assert self.payment is not None
         return self.payment
 
-    def move_to(self, status: OrderStatus, at: datetime, note: str | None = None) -> None:
+    def move_to(self, status: OrderStatus, at: datetime, note: str | None = None, by: str | None = None) -> None:
         if status != self.status and status not in TRANSITIONS[self.status]:
             raise IllegalTransition(self.status, status)
         if status != self.status:
             self.status = status
-            self.history.append(StatusChange(status=status, at=at, note=note))
+            self.history.append(StatusChange(status=status, at=at, note=note, by=by))
         self.updated_at = at
 
     @property

@@ -5,6 +5,10 @@ One mapping from domain outcomes to HTTP for every route:
   Conflict 409, oversized body 413, Busy 503 (safe to retry). The body names the field.
 Before any of that, `resolve` refuses a query parameter the route does not declare (400, naming
 it) and a body in a media type the route does not read (415: JSON, or what `takes` names).
+People (the operator's staff) send a bearer token of the operator user pool besides an API key:
+`resolve` verifies it (shared/http/tokens.py) and checks the route's roles (infra/wiring.py Route.roles)
+and a warehouse person's locations before the route runs: 401 for a bad token, 403 naming the
+missing role. Channels' and the operator's keys go on as before (the operator key acts as admin).
 Only the request's own JSON decoding and validation are a 4xx of that kind: anything else
 unexpected (a stored document that no longer parses, a bug) is a logged 500 with a correlation id,
 never disguised as the caller's fault.
@@ -26,7 +30,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from shared.config import settings
-from shared.domain.principal import Principal
+from shared.domain.principal import CONSOLE, Principal
 from shared.errors import (
     AccessDenied,
     Busy,
@@ -66,13 +70,23 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+PERSON = "oms_person"  # the app context entry of the request's verified person (`resolve` sets it)
+
+
 def principal(app: APIGatewayRestResolver) -> Principal:
-    """The caller, from the API key id API Gateway checked (a caller cannot set it): a key the stack
-    issued (OMS_API_PRINCIPALS), or a channel's key issued at run time, while it is that channel's
-    current key. A channel an operator deactivated is refused, whatever its key."""
+    """The caller: the person whose bearer token `resolve` verified, or else the API key id API Gateway
+    checked (a caller cannot set it): a key the stack issued (OMS_API_PRINCIPALS), or a channel's key
+    issued at run time, while it is that channel's current key. A channel an operator deactivated is
+    refused, whatever its key. The console's key alone is nobody: it only brings people's tokens."""
+    person = app.context.get(PERSON)
+    if isinstance(person, Principal):
+        return person
     identity = app.current_event.request_context.identity
     key_id = identity.api_key_id if identity else None
     name = settings().principals.get(key_id or "")
+    if name == CONSOLE:
+        raise Unauthenticated("the console's key needs a person's bearer token (Authorization: Bearer ...)",
+                              field="authorization")
     if name is None and key_id:
         name = _channel_of_issued_key(key_id)
     if name is None:
@@ -159,8 +173,8 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(OmsError)
     def _domain(error: OmsError) -> Response:
-        status = next((s for cls, s in _STATUS.items() if isinstance(error, cls)), 400)
-        return error_response(status, error.code, error.message, field=error.field, errors=error.details or None)
+        return error_response(_status(error), error.code, error.message, field=error.field,
+                              errors=error.details or None)
 
     @app.exception_handler(Exception)
     def _bug(error: Exception) -> Response:
@@ -196,11 +210,53 @@ def resolve(app: APIGatewayRestResolver, event: dict, context, raw_body: bool = 
             return refused
         if (refused := _unsupported_media(route, headers)) is not None:
             return refused
+        if (refused := _person(app, event, headers)) is not None:
+            return refused
     # Powertools parses a body without a content type (or an empty one) as JSON: check it the same way.
     if not raw_body and body and "json" in (headers.get("content-type") or "application/json").lower() \
             and not _decodes(event, body):
         return _refusal(400, "malformed_json", "the request body could not be parsed as JSON", "body")
     return app.resolve(event, context)
+
+
+def _person(app: APIGatewayRestResolver, event: dict, headers: dict[str, str]) -> dict | None:
+    """A request with a bearer token on a keyed route: the person it names (kept for `principal`), or
+    the refusal: 401 for a token that does not verify, 403 naming the role the route wants, 403 for a
+    warehouse person naming another location. Public routes (absent from the roles) ignore tokens."""
+    authorization = headers.get("authorization", "")
+    allowed = settings().route_roles.get(f"{event.get('httpMethod', '')} {event.get('resource', '')}")
+    if not authorization or allowed is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _refusal(401, "unauthenticated", "send a person's token as Authorization: Bearer <token>",
+                        "authorization")
+    from shared.domain.principal import Role
+    from shared.http import tokens
+
+    config = settings()
+    if not config.user_pool_issuer:
+        return _refusal(401, "unauthenticated", "people do not sign in on this deployment", "authorization")
+    pool = tokens.Pool(config.user_pool_issuer, config.user_pool_client_ids, config.user_pool_jwks_url)
+    try:
+        person = tokens.verify(token.strip(), pool)
+    except OmsError as error:
+        return _refusal(_status(error), error.code, error.message, "authorization")
+    caller = Principal.person(person.username, person.groups)
+    missing = caller.missing_role(frozenset(Role(r) for r in allowed))
+    if missing is not None:
+        wanted = " or ".join([*allowed, Role.ADMIN.value]) if allowed else Role.ADMIN.value
+        return _refusal(403, "forbidden", f"this needs the role {wanted}; you have "
+                        f"{', '.join(sorted(caller.roles)) or 'none'}", "role", missing_role=missing.value)
+    location = (event.get("pathParameters") or {}).get("location_id")
+    if location is not None and not caller.may_work_at(location):
+        return _refusal(403, "forbidden", f"location {location} is not one of your locations", "location_id")
+    app.append_context(**{PERSON: caller})
+    return None
+
+
+def _status(error: OmsError) -> int:
+    return next((s for cls, s in _STATUS.items() if isinstance(error, cls)), 400)
 
 
 def takes(media_type: str) -> Callable[[F], F]:
@@ -261,9 +317,9 @@ def _decodes(event: dict, body: str) -> bool:
         return False
 
 
-def _refusal(status: int, code: str, message: str, field: str) -> dict:
+def _refusal(status: int, code: str, message: str, field: str, **extra: str) -> dict:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
-            "body": json.dumps({"error": code, "message": message, "field": field})}
+            "body": json.dumps({"error": code, "message": message, "field": field, **extra})}
 
 
 def api_handler(app: APIGatewayRestResolver, raw_body: bool = False) -> Callable[[dict, Any], dict]:

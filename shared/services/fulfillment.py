@@ -97,7 +97,8 @@ def request_fulfillment(event_id: str, order_id: str, channel: str, allocations:
 def get_fulfillment_order(fulfillment_order_id: str, principal: Principal, repos: Repositories) -> FulfillmentOrder:
     _require_operator(principal)
     fo = repos.fulfillment.get(fulfillment_order_id)
-    if fo is None:
+    # A warehouse person sees their own locations' fulfilment orders only, and learns nothing of others'.
+    if fo is None or not principal.may_work_at(fo.location_id):
         raise NotFound(f"fulfilment order {fulfillment_order_id} not found", field="fulfillment_order_id")
     return fo
 
@@ -106,6 +107,8 @@ def for_location(location_id: str, status: FulfillmentStatus | None, limit: int,
                  principal: Principal, repos: Repositories) -> tuple[list[FulfillmentOrder], str | None]:
     """A location's pull list, oldest first, one page."""
     _require_operator(principal)
+    if not principal.may_work_at(location_id):
+        raise AccessDenied(f"location {location_id} is not one of your locations", field="location_id")
     return repos.fulfillment.for_location(location_id, status, limit, cursor)
 
 

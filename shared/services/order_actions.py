@@ -128,7 +128,7 @@ def cancel_order(order_id: str, principal: Principal, reason: str, repos: Reposi
         levels, _ = repos.stock.snapshot({a.sku for a in released}, {a.location_id for a in released}, now.date())
         fulfillment_writes = _cancel_fulfillment(order, reason, repos, now)
         order.allocations, order.backordered, order.cancel_reason = [], [], reason
-        order.move_to(OrderStatus.CANCELLED, now, note=reason)
+        order.move_to(OrderStatus.CANCELLED, now, note=reason, by=principal.name)
         order.version += 1
         events: list[DomainEvent] = [OrderCancelled(
             occurred_at=now, order_id=order.order_id, channel=order.channel, reason=reason,
@@ -195,7 +195,7 @@ def release_order(order_id: str, principal: Principal, repos: Repositories, now:
         if HoldReason.PICKUP_UNAVAILABLE.value in released and order.request.fulfillment.type == "pickup" \
                 and store in order.rejected_locations:
             order.rejected_locations.remove(store)
-        order.move_to(OrderStatus.RECEIVED, now, note="released by " + principal.name)
+        order.move_to(OrderStatus.RECEIVED, now, note="released by " + principal.name, by=principal.name)
         return OrderReleased(occurred_at=now, order_id=order.order_id, channel=order.channel, released=released,
                              released_by=principal.name)
 
@@ -204,7 +204,7 @@ def release_order(order_id: str, principal: Principal, repos: Repositories, now:
 
 def reject_order(order_id: str, principal: Principal, reason: str, repos: Repositories, now: datetime) -> Order:
     def change(order: Order) -> DomainEvent:
-        order.move_to(OrderStatus.REJECTED, now, note=reason)
+        order.move_to(OrderStatus.REJECTED, now, note=reason, by=principal.name)
         order.cancel_reason = reason
         return OrderRejected(occurred_at=now, order_id=order.order_id, channel=order.channel, reason=reason)
 

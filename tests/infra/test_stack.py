@@ -22,6 +22,7 @@ from infra.components.functions import OmsFunction
 from infra.components.storage import OrdersTable
 from infra.components.triggers import add_triggers
 from infra.stack import construct_id
+from shared.domain.principal import Role
 
 pytestmark = pytest.mark.infra
 
@@ -132,8 +133,10 @@ def test_function_runtime_and_sizing_come_from_the_wiring(resources, function_id
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
     assert props.get("ReservedConcurrentExecutions") == spec.reserved_concurrency
-    # Powertools and shared/, then the layers it names (the documents layer where PDFs are rendered).
-    assert len(props["Layers"]) == 2 + len(spec.layers)
+    # Powertools and shared/, then the layers it names (the documents layer where PDFs are rendered),
+    # and PyJWT behind keyed routes (people's tokens).
+    assert len(props["Layers"]) == 2 + len(spec.layers) + spec.needs_api_principals
+    assert ({"Ref": layer_id(resources, "PeopleTokenLayer")} in props["Layers"]) == spec.needs_api_principals
     documents_layer = {"Ref": layer_id(resources, "LayersDocuments")}
     assert (documents_layer in props["Layers"]) == (wiring.DOCUMENTS_LAYER in spec.layers)
     assert "LoggingConfig" in props  # its own log group, with retention
@@ -156,7 +159,8 @@ def test_api_principals_map_every_key_id_to_its_client(resources, function_ids):
     # {"<key id>":"<client>",...}: each Ref to a key is followed by its client's name.
     mapped = {parts[i]["Ref"]: parts[i + 1].split('"')[2] for i, p in enumerate(parts) if isinstance(p, dict)}
     assert set(mapped) == key_ids
-    assert sorted(mapped.values()) == sorted([c.name for c in wiring.DEFAULT_CHANNELS] + [wiring.OPERATOR])
+    assert sorted(mapped.values()) == sorted([c.name for c in wiring.DEFAULT_CHANNELS] + [wiring.OPERATOR,
+                                                                                     wiring.CONSOLE])
 
 
 def test_powertools_layer_comes_from_the_public_ssm_parameter(template):
@@ -476,7 +480,7 @@ def test_every_wiring_route_is_a_method_needing_a_key_unless_public(resources, f
 
 
 def test_one_usage_plan_per_channel_and_the_operator(resources):
-    clients = [*wiring.DEFAULT_CHANNELS, wiring.ChannelSpec(wiring.OPERATOR)]
+    clients = [*wiring.DEFAULT_CHANNELS, wiring.ChannelSpec(wiring.OPERATOR), wiring.ChannelSpec(wiring.CONSOLE)]
     plans = {p["Properties"]["UsagePlanName"]: (lid, p["Properties"])
              for lid, p in of_type(resources, "AWS::ApiGateway::UsagePlan").items()}
     assert set(plans) == {f"oms-{c.name}" for c in clients}
@@ -501,7 +505,55 @@ def test_outputs_name_the_api_url_and_every_key_id(template):
     outputs = template.to_json()["Outputs"]
     assert "ApiUrl" in outputs
     key_outputs = [o for o in outputs.values() if "Ref" in o["Value"] and o["Value"]["Ref"].startswith("ApiKeys")]
-    assert len(key_outputs) == len(wiring.DEFAULT_CHANNELS) + 1
+    assert len(key_outputs) == len(wiring.DEFAULT_CHANNELS) + 2  # and the operator's and the console's
+
+
+# ---------------------------------------------------------------- people (the operator user pool)
+
+
+def test_the_pool_admits_no_self_sign_up_and_asks_strong_passwords_and_mfa(resources):
+    pool = only(of_type(resources, "AWS::Cognito::UserPool").values())["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert pool["MfaConfiguration"] == "ON"
+    assert "AliasAttributes" not in pool and "UsernameAttributes" not in pool  # usernames, never emails
+
+
+def test_one_group_per_role(resources):
+    groups = {g["Properties"]["GroupName"] for g in of_type(resources, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {r.value for r in Role}
+
+
+def test_the_console_client_has_no_secret_and_signs_in_with_srp(resources):
+    client = only(of_type(resources, "AWS::Cognito::UserPoolClient").values())["Properties"]
+    assert client.get("GenerateSecret", False) is False
+    assert "ALLOW_USER_SRP_AUTH" in client["ExplicitAuthFlows"]
+    assert "ALLOW_USER_PASSWORD_AUTH" not in client["ExplicitAuthFlows"]
+
+
+@pytest.mark.parametrize("name", [n for n, f in FUNCTIONS.items() if f.needs_api_principals])
+def test_keyed_functions_know_the_pool_and_their_routes_roles(resources, function_ids, name):
+    env = resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
+    pool_id = only(of_type(resources, "AWS::Cognito::UserPool"))
+    assert pool_id in json.dumps(env[wiring.ENV.user_pool_issuer])
+    assert env[wiring.ENV.user_pool_client_ids] == {"Ref": only(of_type(resources, "AWS::Cognito::UserPoolClient"))}
+    assert json.loads(env[wiring.ENV.route_roles]) == wiring.route_roles((FUNCTIONS[name],))
+
+
+def test_functions_without_keyed_routes_get_no_pool(resources, function_ids):
+    for name, spec in FUNCTIONS.items():
+        if not spec.needs_api_principals:
+            assert wiring.ENV.route_roles not in resources[function_ids[name]]["Properties"]["Environment"]["Variables"]
+
+
+def test_token_layer_holds_pyjwt_precompiled_without_cryptography(resources, synthesised):
+    bundle = layer_bundle(resources, synthesised, "PeopleTokenLayer")
+    assert (bundle / "python" / "jwt" / "api_jwt.py").is_file()
+    assert list((bundle / "python" / "jwt").glob("__pycache__/api_jwt.*.pyc"))
+    # cryptography comes with the Powertools layer, built for Lambda's Python and arm64.
+    assert not (bundle / "python" / "cryptography").exists()
 
 
 # ---------------------------------------------------------------- cdk-nag

@@ -1,0 +1,117 @@
+"""The operator's people: a Cognito user pool, the console's app client, one group per role.
+
+People sign in with the pool and call the API with a bearer token our code verifies
+(shared/http/tokens.py), beside the API key API Gateway asks of every keyed route (the console's
+own key): a REST method carries one authorizer, and a Cognito authorizer would leave the operator's
+machine key unable to call the same routes (docs/architecture.md, "People and roles").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, RemovalPolicy
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra import wiring
+from infra.components.layers import (
+    ARCHITECTURE,
+    LAYER_PYTHON,
+    RUNTIME,
+    CopyDistributions,
+    distributions_fingerprint,
+)
+from infra.components.nag import acknowledge
+from shared.domain.principal import Role
+
+# What verifying a person's token needs (shared/http/tokens.py): PyJWT, pure Python. Its RSA comes from
+# `cryptography`, which the Powertools v3 layer already ships built for the functions' Python and
+# architecture (its data masking needs it), so no native code of ours goes into a layer.
+AUTH_DISTRIBUTIONS = ("PyJWT",)
+
+ROLE_DESCRIPTIONS = {
+    Role.ADMIN: "Everything, including channels, routing strategies and people",
+    Role.CUSTOMER_SERVICE: "Orders, holds, cancellations, returns",
+    Role.WAREHOUSE: "Fulfilment orders and stock of the person's locations (groups location:<location_id>)",
+    Role.FINANCE: "Refunds, invoices, reports, FX rates, purchasing",
+    Role.VIEWER: "Read only",
+}
+
+
+class OperatorPool(Construct):
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self.pool = cognito.UserPool(
+            self, "Pool",
+            user_pool_name="oms-operators",
+            # An admin creates people (admin-create-user): nobody signs themselves up.
+            self_sign_up_enabled=False,
+            # Usernames, not emails: the username is what writes record as their actor, and it
+            # travels on the bus and into logs; an email is personal data (docs/architecture.md).
+            sign_in_aliases=cognito.SignInAliases(username=True),
+            sign_in_case_sensitive=False,
+            password_policy=cognito.PasswordPolicy(
+                min_length=14, require_lowercase=True, require_uppercase=True, require_digits=True,
+                require_symbols=True, temp_password_validity=Duration.days(3)),
+            # Staff accounts: a second factor (an authenticator app, no SMS costs) for everyone.
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+            # An admin resets a forgotten password; no self-service recovery by email.
+            account_recovery=cognito.AccountRecovery.NONE,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.client = self.pool.add_client(
+            "Console",
+            user_pool_client_name="oms-console",
+            # SRP for the dashboard; the password never leaves the browser. No client secret: a browser
+            # application cannot keep one.
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            generate_secret=False,
+            prevent_user_existence_errors=True,
+            id_token_validity=Duration.hours(1),
+            access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.hours(12),
+        )
+        for role in Role:
+            cognito.CfnUserPoolGroup(self, f"Group{role.value.title().replace('_', '')}",
+                                     user_pool_id=self.pool.user_pool_id, group_name=role.value,
+                                     description=ROLE_DESCRIPTIONS[role])
+        # For the functions behind keyed routes only: people's tokens come there.
+        self.token_layer = lambda_.LayerVersion(
+            self, "TokenLayer",
+            description=f"PyJWT at {LAYER_PYTHON}, precompiled (cryptography comes with the Powertools layer)",
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            code=lambda_.Code.from_asset(
+                # Only the bundling reads anything: the installed distribution, not this directory.
+                str(Path(__file__).resolve().parent),
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=distributions_fingerprint(AUTH_DISTRIBUTIONS),
+                bundling=BundlingOptions(
+                    image=DockerImage.from_registry(f"public.ecr.aws/sam/build-{RUNTIME.name}"),  # never pulled
+                    local=CopyDistributions(AUTH_DISTRIBUTIONS),
+                ),
+            ),
+        )
+        acknowledge(self.pool, {
+            "AwsSolutions-COG3": "Threat protection (advanced security) is billed per monthly active user on top "
+                                 "of the pool; a merchant may turn it on. Sign-up is closed and MFA is required.",
+            "AwsSolutions-COG8": "The Plus feature plan (threat protection) costs per monthly active user for a "
+                                 "handful of staff accounts behind required MFA; a merchant may choose it.",
+        })
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of the pool's tokens."""
+        return f"https://{self.pool.user_pool_provider_url}"
+
+    def environment(self, spec: wiring.Function) -> dict[str, str]:
+        """What a function behind keyed routes needs to verify people's tokens and check their roles."""
+        return {wiring.ENV.user_pool_issuer: self.issuer,
+                wiring.ENV.user_pool_client_ids: self.client.user_pool_client_id,
+                # Its own routes only: a Lambda's environment is at most 4 KB.
+                wiring.ENV.route_roles: json.dumps(wiring.route_roles((spec,)), separators=(",", ":"))}
