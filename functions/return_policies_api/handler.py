@@ -57,7 +57,8 @@ def customer(customer_id: rv.CustomerPath, channel: rv.ChannelQuery = None, limi
 
 
 @app.post("/customers/<customer_id>/notes", summary="Operator: add a service note about a customer",
-          **described(CUSTOMERS, 201, 400, 403, 409, 413, 415, 422))
+          **described(CUSTOMERS, 201, 400, 403, 409, 413, 415, 422,
+                      success_description="201 written, 200 the same request_id and text again (nothing written)"))
 def add_note(customer_id: rv.CustomerPath, body: NoteRequest) -> Response[cv.NoteWritten]:
     from shared.services.customers import add_note as add
 
