@@ -41,13 +41,13 @@ LAMBDA_PYTHON = "3.13"
 TABLE = TableSpec(
     indexes=(
         # Orders by channel, newest last: GET /orders?channel=... (status filters it); a location's
-        # fulfilment orders by status; returns with a refund in flight.
+        # fulfilment orders by status; returns with a refund in flight; purchase orders (GET /purchase-orders).
         Index("gsi1", "gsi1pk", "gsi1sk", projection="INCLUDE", non_key_attributes=("status",)),
         # Orders by status (and so backorders oldest first, filtered on the SKUs they wait for):
         # GET /orders?status=...; an order's fulfilment orders; returns by status.
         Index("gsi2", "gsi2pk", "gsi2sk", projection="INCLUDE", non_key_attributes=("waiting_skus",)),
         # Orders by creation month: an operator's GET /orders without filters; shipments and return
-        # parcels by tracking number (with the shipment's order, read beside it).
+        # parcels by tracking number (with the shipment's order, read beside it); a supplier's purchase orders.
         Index("gsi3", "gsi3pk", "gsi3sk", projection="INCLUDE", non_key_attributes=("order_id",)),
         # Stock levels only (sparse), in STOCK_SHARDS shards by SKU: reconciliation's drift check walks
         # the stock without scanning the table. Keys only: the reservations that update a level
