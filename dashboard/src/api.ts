@@ -28,7 +28,7 @@ export async function loadConfig(): Promise<ConsoleConfig> {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json", ...authHeaders(currentCredential()) };
+  const headers: Record<string, string> = { Accept: "application/json", ...authHeaders(currentCredential(), config.consoleKey) };
   let payload: string | undefined;
   if (body !== undefined) {
     headers["Content-Type"] = contentType;

@@ -1,12 +1,16 @@
 // Who the console calls the API as: the one place that knows how a credential is sent.
 // Today an API key (x-api-key, the operator's); a Cognito sign-in later gives a bearer token,
-// which is the other kind below: only this module and the sign-in form change.
+// which is the other kind below (sent with the console's key, config.consoleKey): only this module
+// and the sign-in form change.
 
 export type Credential = { kind: "api-key"; value: string } | { kind: "bearer"; value: string };
 
 export interface ConsoleConfig {
   apiBase: string; // "" when the API is on the same origin at its root (the local runtime)
   auth: "api-key" | "bearer";
+  // The gateway wants an API key on every keyed route: a person's bearer token comes with the
+  // console's own key (which alone may do nothing), when the deployment names one.
+  consoleKey?: string;
   demoOperatorKey?: string; // the local runtime offers its demo operator key; never set in AWS
 }
 
@@ -31,11 +35,10 @@ export function signOut(): void {
   sessionStorage.removeItem(STORE);
 }
 
-export function authHeaders(credential: Credential | null): Record<string, string> {
+export function authHeaders(credential: Credential | null, consoleKey?: string): Record<string, string> {
   if (!credential) return {};
-  return credential.kind === "api-key"
-    ? { "x-api-key": credential.value }
-    : { Authorization: `Bearer ${credential.value}` };
+  if (credential.kind === "api-key") return { "x-api-key": credential.value };
+  return { Authorization: `Bearer ${credential.value}`, ...(consoleKey ? { "x-api-key": consoleKey } : {}) };
 }
 
 export function describe(credential: Credential | null): string {

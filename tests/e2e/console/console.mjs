@@ -157,6 +157,23 @@ try {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Orders", level: 1 }).waitFor({ timeout: WAIT });
 
+  step("a bearer token credential is sent as Authorization (the API's 401 shown with its field)");
+  let seen = null;
+  await page.route("**/orders?**", (route) => {
+    seen = route.request().headers();
+    return route.fulfill({ status: 401, contentType: "application/json",
+      body: JSON.stringify({ error: "unauthorized", message: "the token has expired", field: "authorization" }) });
+  });
+  await page.evaluate(() => sessionStorage.setItem("oms-console-credential", JSON.stringify({ kind: "bearer", value: "t0ken" })));
+  await page.reload();
+  await banner.getByText("the token has expired").waitFor({ timeout: WAIT });
+  await banner.getByText("field: authorization").waitFor({ timeout: WAIT });
+  check(seen?.authorization === "Bearer t0ken" && !("x-api-key" in seen), `headers sent: ${JSON.stringify(seen)}`);
+  await page.unroute("**/orders?**");
+  await page.evaluate(() => sessionStorage.removeItem("oms-console-credential"));
+  await page.reload(); // signed in again with the local demo key
+  await page.locator("#order-results table").waitFor({ timeout: WAIT });
+
   step("a tablet's width (768 px): nothing wider than the window");
   await page.setViewportSize({ width: 768, height: 1024 });
   for (const [name, hash] of [["orders-768", "#/orders"], ["order-768", `#/orders/${orderId}`], ["inventory-768", "#/inventory"],
