@@ -154,3 +154,33 @@ def test_missing_role_names_the_role_a_person_lacks_and_never_refuses_keys():
     assert Principal.person("fin", ["finance"]).missing_role(frozenset()) == Role.ADMIN
     assert Principal(OPERATOR).missing_role(frozenset()) is None
     assert Principal("web").missing_role(frozenset()) is None
+
+
+def test_only_a_request_with_a_bearer_token_imports_the_jwt_library():
+    """PyJWT and cryptography are a person's cold start to pay: an API function serving a key's
+    request does not import them (and one with a token does, which shows the check sees them)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from functions.orders_api import handler\n"
+        "from shared.http.api import resolve\n"
+        "event = {'httpMethod': 'GET', 'path': '/orders', 'resource': '/orders', 'headers': {},\n"
+        "         'requestContext': {'requestId': 'r', 'identity': {'apiKeyId': None}}}\n"
+        "if len(sys.argv) > 1:\n"
+        "    event['headers'] = {'Authorization': 'Bearer not-a-token'}\n"
+        "print(resolve(handler.app, event, None)['statusCode'])\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('jwt', 'cryptography'))))\n"
+    )
+    env = {"OMS_ROUTE_ROLES": '{"GET /orders": ["viewer"]}', "OMS_USER_POOL_ISSUER": ISSUER,
+           "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+
+    def run(*args: str) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
+                             timeout=120, check=True)
+        return out.stdout.strip().splitlines()[-2:]
+
+    assert run() == ["403", "[]"]  # no key: refused, without PyJWT
+    status, imported = run("with a token")
+    assert status == "401" and "jwt" in imported
