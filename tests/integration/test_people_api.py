@@ -132,3 +132,19 @@ def test_a_warehouse_person_sees_and_sets_their_own_locations_stock_only(as_pers
                                "reason": "found"}]}
     refused = as_person("wes-warehouse", "POST", "/inventory/adjustments", json=adjust)
     assert (refused.status_code, refused.json["field"]) == (403, "adjustments.location_id")
+
+
+def test_the_local_sign_in_gives_pool_tokens_that_the_api_takes(functions, people):
+    from werkzeug.test import Client
+
+    from local.runtime import SIGN_IN_PATH, ApiGateway, demo_keys
+
+    gateway = Client(ApiGateway(functions, demo_keys(), people=people))
+    wrong = gateway.post(SIGN_IN_PATH, json={"username": "vic-viewer", "password": "not it"})
+    assert wrong.status_code == 401
+    assert gateway.post(SIGN_IN_PATH, json={"username": "vic-viewer"}).status_code == 400
+    signed_in = gateway.post(SIGN_IN_PATH, json={"username": "vic-viewer", "password": "Viewer-pass-12345!"})
+    assert signed_in.status_code == 200 and signed_in.json["token_type"] == "Bearer"
+    answer = gateway.get("/orders", headers={"x-api-key": "demo-console-key",
+                                             "Authorization": f"Bearer {signed_in.json['id_token']}"})
+    assert answer.status_code == 200
