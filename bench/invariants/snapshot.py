@@ -44,6 +44,8 @@ class Snapshot:
     channel_keys: dict[tuple[str, str], dict] = field(default_factory=dict)
     levels: dict[tuple[str, str], dict] = field(default_factory=dict)
     reservations: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (sku, location, order) -> units
+    # A hot SKU's buckets (BKT#<location>#<nn>) by (sku, location); `levels` holds their sums folded in.
+    buckets: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     fulfillment: dict[str, FulfillmentOrder] = field(default_factory=dict)
     shipments: dict[str, Shipment] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
@@ -109,7 +111,18 @@ def load(items: Iterable[dict]) -> Snapshot:
             _READERS.get(kind, _ignore)(snap, pk, sk, item)
         except (ValueError, KeyError, TypeError) as error:  # a document the models refuse is a finding
             snap.unreadable.append((pk, sk, f"{type(error).__name__}: {str(error)[:200]}"))
+    _fold_buckets(snap)
     return snap
+
+
+def _fold_buckets(snap: Snapshot) -> None:
+    """A bucketed level's item holds its own share; the level is that plus its buckets, as the OMS reads it."""
+    for key, buckets in snap.buckets.items():
+        if key in snap.levels:
+            level = dict(snap.levels[key])
+            for name in ("available", "reserved"):
+                level[name] = int(level.get(name, 0)) + sum(int(b.get(name, 0)) for b in buckets)
+            snap.levels[key] = level
 
 
 def _kind(pk: str, sk: str) -> str:
@@ -118,7 +131,8 @@ def _kind(pk: str, sk: str) -> str:
         return {"ORDER": "order", "DOCUMENTS": "order_documents", "RETURNS": "order_returns"}.get(
             sk, "document" if sk.startswith("DOC#") else "order_other")
     if prefix == "STOCK":
-        return "stock_level" if sk.startswith("LOC#") else "reservation" if sk.startswith("RES#") else "stock_other"
+        return ("stock_level" if sk.startswith("LOC#") else "reservation" if sk.startswith("RES#")
+                else "stock_bucket" if sk.startswith("BKT#") else "stock_other")
     if prefix == "STORE_CREDIT":
         return "credit_balance" if sk.startswith("BALANCE#") else "credit_entry"
     return {"CHANNEL_ORDER": "channel_key", "EVENT": "event", "FULFILLMENT": "fulfillment_order",
@@ -139,6 +153,11 @@ def _channel_key(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
 
 def _level(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
     snap.levels[(pk.removeprefix("STOCK#"), sk.removeprefix("LOC#"))] = item
+
+
+def _bucket(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
+    location_id = sk.removeprefix("BKT#").rsplit("#", 1)[0]
+    snap.buckets.setdefault((pk.removeprefix("STOCK#"), location_id), []).append(item)
 
 
 def _reservation(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
@@ -198,6 +217,7 @@ def _ignore(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
 
 
 _READERS = {"order": _order, "channel_key": _channel_key, "stock_level": _level, "reservation": _reservation,
+            "stock_bucket": _bucket,
             "fulfillment_order": _fulfillment, "shipment": _shipment, "event": _event, "return": _return,
             "document": _document, "document_series": _series, "order_documents": _document_count,
             "credit_balance": _credit_balance, "credit_entry": _credit_entry, "adjustment": _adjustment}

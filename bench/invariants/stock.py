@@ -26,6 +26,11 @@ def never_negative(snap: Snapshot, _: Expectations) -> Iterator[Violation]:
     for (sku, loc, order_id), units in snap.reservations.items():
         if units < 0:
             yield Violation("stock_never_negative", _where(sku, loc), f"reservation of {order_id} holds {units}")
+    for (sku, loc), buckets in snap.buckets.items():
+        for bucket in buckets:
+            if int(bucket.get("available", 0)) < 0:
+                yield Violation("stock_never_negative", _where(sku, loc),
+                                f"bucket {bucket['sk']} available = {bucket['available']}")
 
 
 @invariant("stock_available_formula", "available = on_hand - reserved - safety_stock on every stock level")
