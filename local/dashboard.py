@@ -20,8 +20,10 @@ NOT_BUILT = ("The dashboard is not built: `make run` builds it (it needs Node.js
 class Dashboard:
     """WSGI middleware: requests under /dashboard get the built files, everything else goes to `api`."""
 
-    def __init__(self, api, operator_key: str, dist: Path = DIST):
+    def __init__(self, api, operator_key: str, dist: Path = DIST, console_key: str | None = None,
+                 sign_in: str | None = None):
         self.api, self.operator_key, self.dist = api, operator_key, dist
+        self.console_key, self.sign_in = console_key, sign_in
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -38,7 +40,10 @@ class Dashboard:
         if rest == "config.json":
             # Local only: the console is offered the demo operator key (README lists it); the
             # deployed site's config.json names no key.
-            body = {"apiBase": "", "auth": "api-key", "demoOperatorKey": self.operator_key}
+            # A person signs in at the runtime's POST /auth/token; their token goes with the console's key.
+            body = {"apiBase": "", "auth": "api-key", "demoOperatorKey": self.operator_key,
+                    **({"consoleKey": self.console_key} if self.console_key else {}),
+                    **({"signIn": self.sign_in} if self.sign_in else {})}
             return Response(json.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"})
         if not (self.dist / "index.html").is_file():
             return Response(NOT_BUILT, status=404, content_type="text/plain")

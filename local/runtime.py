@@ -241,7 +241,8 @@ class LocalOms:
         gateway = ApiGateway(self.functions, self.keys, session.client("apigateway", endpoint_url=self.emulator_url),
                              people=self.people)
         # The operator console at /dashboard, on the API's origin (local/dashboard.py).
-        self.http = make_server("127.0.0.1", self.port, Dashboard(gateway, self.key(wiring.OPERATOR)), threaded=True)
+        console = Dashboard(gateway, self.key(wiring.OPERATOR), console_key=self.key(wiring.CONSOLE), sign_in=SIGN_IN_PATH)
+        self.http = make_server("127.0.0.1", self.port, console, threaded=True)
         self.url = f"http://127.0.0.1:{self.http.server_port}"
         threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()
         return self

@@ -3,7 +3,7 @@
 // which is the other kind below (sent with the console's key, config.consoleKey): only this module
 // and the sign-in form change.
 
-export type Credential = { kind: "api-key"; value: string } | { kind: "bearer"; value: string };
+export type Credential = { kind: "api-key"; value: string } | { kind: "bearer"; value: string; who?: string };
 
 export interface ConsoleConfig {
   apiBase: string; // "" when the API is on the same origin at its root (the local runtime)
@@ -11,6 +11,10 @@ export interface ConsoleConfig {
   // The gateway wants an API key on every keyed route: a person's bearer token comes with the
   // console's own key (which alone may do nothing), when the deployment names one.
   consoleKey?: string;
+  // Where a person signs in with username and password for a bearer token (the local runtime's
+  // POST /auth/token against the emulator's user pool); absent in AWS, where the pool's SRP sign-in
+  // with MFA is still to come.
+  signIn?: string;
   demoOperatorKey?: string; // the local runtime offers its demo operator key; never set in AWS
 }
 
@@ -43,5 +47,15 @@ export function authHeaders(credential: Credential | null, consoleKey?: string):
 
 export function describe(credential: Credential | null): string {
   if (!credential) return "not signed in";
-  return credential.kind === "api-key" ? `API key …${credential.value.slice(-8)}` : "signed in";
+  return credential.kind === "api-key" ? `API key …${credential.value.slice(-8)}` : `signed in as ${credential.who ?? "a person"}`;
+}
+
+/** A person's sign-in: username and password for the pool's ID token (sent as a bearer token). */
+export async function signInPerson(config: ConsoleConfig, username: string, password: string): Promise<void> {
+  const response = await fetch(config.apiBase + (config.signIn ?? ""), {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password }),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok || !body.id_token) throw Object.assign(new Error(body.message ?? "sign-in failed"), { field: body.field ?? null });
+  signIn({ kind: "bearer", value: body.id_token, who: username });
 }

@@ -1,31 +1,44 @@
 // The console's shell: sign-in, the hash router (#/orders, #/orders/<id>, #/inventory, #/fulfilment,
 // #/exceptions, #/customers/<id>) and the nav.
-import { loadConfig } from "./api";
-import { type ConsoleConfig, currentCredential, describe, signIn, signOut } from "./auth";
+import { ApiError, loadConfig } from "./api";
+import { type ConsoleConfig, currentCredential, describe, signIn, signInPerson, signOut } from "./auth";
 import { customersPage } from "./pages/customers";
 import { exceptionsPage } from "./pages/exceptions";
 import { fulfilmentPage } from "./pages/fulfilment";
 import { inventoryPage } from "./pages/inventory";
 import { orderPage } from "./pages/order";
 import { ordersPage } from "./pages/orders";
-import { clearBanner, field, h, select } from "./ui";
+import { clearBanner, field, h, select, showError } from "./ui";
 
 const main = document.getElementById("main")!;
 let leave: () => void = () => {};
 let config: ConsoleConfig;
 
 function signInPage(): () => void {
+  const username = h("input", { type: "text", name: "username", required: true, autocomplete: "username" });
+  const password = h("input", { type: "password", name: "password", required: true, autocomplete: "current-password" });
+  const person = config.signIn ? h("form", { class: "panel", "aria-labelledby": "person-title", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    try {
+      await signInPerson(config, username.value.trim(), password.value);
+      location.hash = "#/orders";
+    } catch (err) {
+      showError(new ApiError(401, (err as Error).message, "unauthenticated", (err as { field?: string }).field ?? null));
+    }
+  } }, h("h2", { id: "person-title" }, "Sign in as a person"), field("Username", username), field("Password", password),
+    h("button", { type: "submit" }, "Sign in")) : "";
   const kind = select("kind", [["api-key", "API key (x-api-key)"], ["bearer", "Bearer token"]], config.auth);
   const value = h("input", { type: "password", name: "credential", required: true, autocomplete: "off",
     value: config.demoOperatorKey ?? "" });
-  main.replaceChildren(h("h1", {}, "Sign in"),
-    config.demoOperatorKey ? h("p", {}, "The local runtime's demo operator key is filled in.") : "",
-    h("form", { class: "panel", "aria-label": "Sign in", onsubmit: (e: Event) => {
+  main.replaceChildren(h("h1", {}, "Sign in"), h("div", { class: "two" }, person,
+    h("form", { class: "panel", "aria-labelledby": "key-title", onsubmit: (e: Event) => {
       e.preventDefault();
       signIn({ kind: kind.value as "api-key" | "bearer", value: value.value.trim() });
       location.hash = "#/orders";
-    } }, field("Credential type", kind), field("Credential", value), h("button", { type: "submit" }, "Sign in")));
-  value.focus();
+    } }, h("h2", { id: "key-title" }, "Sign in with a credential"),
+      config.demoOperatorKey ? h("p", {}, "The local runtime's demo operator key is filled in.") : "",
+      field("Credential type", kind), field("Credential", value), h("button", { type: "submit" }, "Use this credential"))));
+  (config.signIn ? username : value).focus();
   return () => {};
 }
 

@@ -24,7 +24,8 @@ SCRIPT = Path(__file__).resolve().parent / "console" / "console.mjs"
 SCREENSHOTS = REPO / "tests" / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
 PAGES = ["orders", "orders-search", "order-held", "order", "inventory", "fulfilment", "exceptions", "customers",
-         "error-refused", "error-unreachable", "sign-in", "orders-768", "order-768", "inventory-768", "customers-768"]
+         "error-refused", "error-unreachable", "sign-in", "signed-in-person", "error-role", "orders-768", "order-768",
+         "inventory-768", "customers-768"]
 
 
 def missing(what: str) -> None:

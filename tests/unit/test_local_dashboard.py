@@ -57,3 +57,10 @@ def test_an_unbuilt_console_says_how_to_build_it(client):
     (dist / "index.html").unlink()
     answer = c.get("/dashboard/")
     assert answer.status_code == 404 and "npm run build:dashboard" in answer.text
+
+
+def test_the_local_config_names_the_console_key_and_the_sign_in_when_given(tmp_path):
+    api = Response("{}", content_type="application/json")
+    c = Client(Dashboard(api, "demo-operator-key", dist=tmp_path, console_key="demo-console-key", sign_in="/auth/token"))
+    assert c.get("/dashboard/config.json").json == {"apiBase": "", "auth": "api-key", "demoOperatorKey": "demo-operator-key",
+                                                    "consoleKey": "demo-console-key", "signIn": "/auth/token"}

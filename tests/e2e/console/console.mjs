@@ -152,12 +152,12 @@ try {
   await page.reload();
   await banner.getByText("Forbidden").waitFor({ timeout: WAIT });
   await banner.getByRole("link", { name: /Sign in/ }).click();
-  await page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: WAIT });
+  await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
   await shot("sign-in");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Use this credential" }).click();
   await page.getByRole("heading", { name: "Orders", level: 1 }).waitFor({ timeout: WAIT });
 
-  step("a bearer token credential is sent as Authorization (the API's 401 shown with its field)");
+  step("a bearer token credential is sent as Authorization with the console key (the API's 401 shown with its field)");
   let seen = null;
   await page.route("**/orders?**", (route) => {
     seen = route.request().headers();
@@ -168,10 +168,38 @@ try {
   await page.reload();
   await banner.getByText("the token has expired").waitFor({ timeout: WAIT });
   await banner.getByText("field: authorization").waitFor({ timeout: WAIT });
-  check(seen?.authorization === "Bearer t0ken" && !("x-api-key" in seen), `headers sent: ${JSON.stringify(seen)}`);
+  // With the console's own key: the gateway wants a key, the token says who calls.
+  check(seen?.authorization === "Bearer t0ken" && seen["x-api-key"] === "demo-console-key", `headers sent: ${JSON.stringify(seen)}`);
   await page.unroute("**/orders?**");
   await page.evaluate(() => sessionStorage.removeItem("oms-console-credential"));
   await page.reload(); // signed in again with the local demo key
+  await page.locator("#order-results table").waitFor({ timeout: WAIT });
+
+  step("a person signs in (customer service): orders load with their token; a stock change is refused naming the role");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
+  await page.getByLabel("Username").fill("demo-customer-service");
+  await page.getByLabel("Password").fill("wrong-password-1");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await banner.getByText("wrong username or password").waitFor({ timeout: WAIT });
+  await page.getByLabel("Password").fill("Demo-customer-service-pass-1");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.locator("#order-results table").waitFor({ timeout: WAIT });
+  await page.getByText("signed in as demo-customer-service").waitFor({ timeout: WAIT });
+  await shot("signed-in-person");
+  await page.getByRole("link", { name: "Inventory" }).click();
+  await page.getByRole("table", { name: "Stock levels" }).waitFor({ timeout: WAIT });
+  await page.getByLabel("SKU", { exact: true }).fill("TEE-BLK-M");
+  await page.getByLabel("Location", { exact: true }).selectOption("WH-DE-BER");
+  await page.getByLabel("Change (+ or −)").fill("1");
+  await page.getByRole("button", { name: "Apply adjustment" }).click();
+  await banner.getByText("field: role").waitFor({ timeout: WAIT });
+  await banner.getByText(/needs the role warehouse or admin/).waitFor({ timeout: WAIT });
+  await shot("error-role");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.evaluate(() => sessionStorage.removeItem("oms-console-credential"));
+  await page.goto(`${base}/dashboard/#/orders`);
+  await page.reload(); // the local demo operator key again
   await page.locator("#order-results table").waitFor({ timeout: WAIT });
 
   step("a tablet's width (768 px): nothing wider than the window");
