@@ -56,9 +56,12 @@ def customer(customer_id: rv.CustomerPath, channel: rv.ChannelQuery = None, limi
                                                 settings().base_currency, utc_now()))
 
 
-@app.post("/customers/<customer_id>/notes", summary="Operator: add a service note about a customer",
-          **described(CUSTOMERS, 201, 400, 403, 409, 413, 415, 422,
-                      success_description="201 written, 200 the same request_id and text again (nothing written)"))
+# Two successes: 201 a note written, 200 a repeat of its request_id (answered, nothing written).
+NOTE_ANSWERS = described(CUSTOMERS, 201, 400, 403, 409, 413, 415, 422, success_description="The note, written")
+NOTE_ANSWERS["responses"][200] = {"description": "The same request_id and text again: the note it wrote, nothing new"}
+
+
+@app.post("/customers/<customer_id>/notes", summary="Operator: add a service note about a customer", **NOTE_ANSWERS)
 def add_note(customer_id: rv.CustomerPath, body: NoteRequest) -> Response[cv.NoteWritten]:
     from shared.services.customers import add_note as add
 
