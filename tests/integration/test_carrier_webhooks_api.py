@@ -145,3 +145,19 @@ def test_an_invalid_carrier_name_is_refused_before_anything(api, aws):
     answer = api("POST", "/webhooks/carriers/no.dots", as_=None, data=raw("canonical"),
                  headers=sign("canonical", raw("canonical"), secret=SECRET["canonical"], at=datetime.now(UTC)))
     assert answer.status_code == 422 and waiting(aws) == 0
+
+
+def test_a_webhook_sqs_does_not_take_is_503_to_send_again_not_500(api, monkeypatch):
+    """Found by the cost run with 1,000 parcels in flight: SendMessage timing out answered 500 (our
+    bug, as the document says), though the update was lost only until the carrier sends it again."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from shared.adapters.aws import client
+
+    def stalled(**_):
+        raise ReadTimeoutError(endpoint_url="https://sqs.us-east-1.amazonaws.com/")
+
+    monkeypatch.setattr(client("sqs"), "send_message", stalled)  # the cached client the handler sends with
+    answer = post(api, "canonical", raw("canonical"))
+    assert answer.status_code == 503, answer.text
+    assert answer.json["error"] == "unavailable"
