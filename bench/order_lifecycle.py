@@ -354,8 +354,14 @@ def run_in_flight(orders: int, authorized: bool = False) -> dict:
             print(f"... {status} webhooks", file=sys.stderr, flush=True)
 
             def hook(code: str, status: str = status) -> None:
-                payload, headers = canonical_webhook(secret, code, status, datetime.now(UTC))
-                requests.post(f"{oms.url}/webhooks/carriers/dhl", data=payload, headers=headers).raise_for_status()
+                # A 503 (the queue did not take it: the emulator overloaded) is sent again, as carriers do.
+                for attempt in range(5):
+                    payload, headers = canonical_webhook(secret, code, status, datetime.now(UTC))
+                    answer = requests.post(f"{oms.url}/webhooks/carriers/dhl", data=payload, headers=headers)
+                    if answer.status_code != 503:
+                        break
+                    time.sleep(1 + attempt)
+                answer.raise_for_status()
 
             list(pool.map(hook, codes))
         print("... waiting for delivery, messages, invoices and captures", file=sys.stderr, flush=True)
