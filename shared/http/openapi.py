@@ -73,6 +73,13 @@ class ErrorBody(BaseModel):
     correlation_id: str | None = Field(default=None, description="internal_error only: the id of the log line")
 
 
+class GatewayError(BaseModel):
+    """API Gateway's own answer, given before any function runs: a missing or unknown x-api-key (403),
+    a body over its 10 MB limit (413)."""
+
+    message: str
+
+
 ERRORS: dict[int, str] = {
     400: "`malformed_json` (the body is not valid JSON) or `unknown_query_parameter` (a query parameter the route "
          "does not take)",
@@ -81,7 +88,8 @@ ERRORS: dict[int, str] = {
          "missing or unknown x-api-key)",
     404: "`not_found`: no such resource (another channel's order is not found either)",
     409: "`conflict`: the resource's state or an earlier request with the same id forbids it",
-    413: "`payload_too_large`: the body is over the limit",
+    413: "`payload_too_large`: the body is over the limit (API Gateway itself answers `{\"message\": \"Request Too "
+         "Long\"}` past its 10 MB)",
     415: "`unsupported_media_type`: send the body with the Content-Type this route takes",
     422: "`validation_failed` (the request does not match the schema; `errors` lists every problem) or "
          "`invalid_input` (valid shape, invalid request)",
@@ -89,6 +97,9 @@ ERRORS: dict[int, str] = {
          "again",
 }
 _ERROR_CONTENT = {"application/json": {"model": ErrorBody}}
+# What API Gateway itself may answer with these statuses, besides our functions (ErrorBody).
+_GATEWAY_STATUSES = (403, 413)
+_GATEWAY_CONTENT = {"application/json": {"model": ErrorBody | GatewayError}}
 
 
 # What any route behind shared/http/api.py can answer: a query parameter it does not take or a body
@@ -103,7 +114,8 @@ def described(area: str, success: int = 200, *errors: int, success_description: 
     is false: a route outside shared/http/api.py, such as the health check)."""
     responses: dict[int, dict[str, Any]] = {success: {"description": success_description}}
     for status in sorted(set(errors) | (set(COMMON) if common else set())):
-        responses[status] = {"description": ERRORS[status], "content": _ERROR_CONTENT}
+        responses[status] = {"description": ERRORS[status],
+                             "content": _GATEWAY_CONTENT if status in _GATEWAY_STATUSES else _ERROR_CONTENT}
     # Errors no route can rule out: our bug (logged under the answer's correlation id).
     responses[500] = {"description": "`internal_error`: something failed on our side; quote `correlation_id`",
                       "content": _ERROR_CONTENT}
