@@ -168,6 +168,8 @@ class FulfillmentChange(BaseModel):
     status: FulfillmentStatus
     at: datetime
     note: str | None = None
+    # Who asked for it (the operator key, or a person: "user:<username>"); None for the OMS's own steps.
+    by: str | None = None
 
 
 class FulfillmentOrder(BaseModel):
@@ -194,7 +196,8 @@ class FulfillmentOrder(BaseModel):
     promised_by: datetime | None = Field(default=None, description="When the customer was promised delivery")
     customer_note: str | None = Field(default=None, description="The customer's note on the order")
 
-    def ship(self, shipping: Mapping[str, int], at: datetime, note: str | None = None) -> dict[str, int]:
+    def ship(self, shipping: Mapping[str, int], at: datetime, note: str | None = None,
+             by: str | None = None) -> dict[str, int]:
         """Ship `shipping` (SKU -> units; empty: all that remains) after `decide` said APPLY; returns
         what shipped. Raises ShipmentTooLarge for more than remains."""
         progress = [LineProgress(x.sku, x.quantity, x.shipped) for x in self.lines]
@@ -205,7 +208,7 @@ class FulfillmentOrder(BaseModel):
         self.status = FulfillmentStatus.SHIPPED if done else FulfillmentStatus.PARTIALLY_SHIPPED
         self.updated_at = at
         self.version += 1
-        self.history.append(FulfillmentChange(status=self.status, at=at, note=note))
+        self.history.append(FulfillmentChange(status=self.status, at=at, note=note, by=by))
         return shipped
 
     def cancel_units(self, cancelling: Mapping[str, int], at: datetime, note: str | None = None) -> bool:
@@ -236,12 +239,12 @@ class FulfillmentOrder(BaseModel):
         self.history.append(FulfillmentChange(status=self.status, at=at, note=note))
         return self.status != previous
 
-    def apply(self, action: Action, at: datetime, note: str | None = None) -> Verdict:
+    def apply(self, action: Action, at: datetime, note: str | None = None, by: str | None = None) -> Verdict:
         """Take `action` if the rules allow it; the verdict says what happened."""
         verdict = decide(self.status, action, self.pickup)
         if verdict.decision == Decision.APPLY:
             self.status = verdict.target
             self.updated_at = at
             self.version += 1
-            self.history.append(FulfillmentChange(status=verdict.target, at=at, note=note))
+            self.history.append(FulfillmentChange(status=verdict.target, at=at, note=note, by=by))
         return verdict

@@ -126,7 +126,7 @@ def advance(fulfillment_order_id: str, action: Action, principal: Principal, rep
     for _ in range(ATTEMPTS):
         fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
         expected, previous = fo.version, fo.status
-        verdict = fo.apply(action, now, note)
+        verdict = fo.apply(action, now, note, by=principal.name)
         if verdict.decision == Decision.ALREADY:
             return fo
         if verdict.decision == Decision.REFUSE:
@@ -197,7 +197,7 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
                            field="status")
         expected, previous = fo.version, fo.status
         try:
-            shipped = fo.ship(request.lines, now)
+            shipped = fo.ship(request.lines, now, by=principal.name)
         except ShipmentTooLarge as too_large:
             if done := _already_shipped(fulfillment_order_id, request, repos):  # a retry of a partial shipment
                 return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
@@ -343,7 +343,7 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
             raise InvalidInput("pickup_code does not match this order's code", field="pickup_code")
         expected, previous = fo.version, fo.status
         handed = {line.sku: line.quantity - line.shipped for line in fo.lines if line.quantity > line.shipped}
-        fo.apply(Action.COLLECT, now, "collected by the customer")
+        fo.apply(Action.COLLECT, now, "collected by the customer", by=principal.name)
         for line in fo.lines:
             line.shipped = line.quantity
         order = _order_of(fo, repos)

@@ -67,7 +67,7 @@ def reject_fulfillment_order(fulfillment_order_id_: str, reason: str, principal:
     for _ in range(ATTEMPTS):
         fo = get_fulfillment_order(fulfillment_order_id_, principal, repos)
         expected_fo, previous = fo.version, fo.status
-        verdict = fo.apply(Action.REJECT, now, reason)
+        verdict = fo.apply(Action.REJECT, now, reason, by=principal.name)
         if verdict.decision == Decision.ALREADY:
             return fo
         if verdict.decision == Decision.REFUSE:

@@ -118,7 +118,8 @@ def test_a_warehouse_person_works_on_their_own_locations_only(as_person, api, al
     assert (other_list.status_code, other_list.json["field"]) == (403, "location_id")
     assert as_person("wes-warehouse", "GET", f"/fulfillment-orders/{theirs}").status_code == 404
     assert as_person("wes-warehouse", "POST", f"/fulfillment-orders/{theirs}/accept").status_code == 404
-    assert as_person("wes-warehouse", "POST", f"/fulfillment-orders/{mine}/accept").json["status"] == "ACCEPTED"
+    accepted = as_person("wes-warehouse", "POST", f"/fulfillment-orders/{mine}/accept").json
+    assert accepted["status"] == "ACCEPTED" and accepted["history"][-1]["by"] == "user:wes-warehouse"
     # and nothing else: orders are not a warehouse person's
     assert as_person("wes-warehouse", "GET", f"/orders/{allocated}").json["missing_role"] == "customer_service"
 
