@@ -10,7 +10,7 @@ from typing import Protocol
 from shared.adapters.api_keys import IssuedKey
 from shared.domain.channels import SEED_CHANNELS, Channel, ChannelSettings
 from shared.domain.events import ChannelChanged
-from shared.domain.principal import OPERATOR
+from shared.domain.principal import CONSOLE, OPERATOR
 from shared.errors import Busy, Conflict, InvalidInput, NotFound
 from shared.repositories import Repositories
 from shared.unit_of_work import AlreadyExists, Contention, Refused, StaleVersion
@@ -43,6 +43,8 @@ def put_channel(channel_id: str, wanted: ChannelSettings, by: str, repos: Reposi
     would be answered in another."""
     if channel_id == OPERATOR:
         raise InvalidInput(f"{OPERATOR!r} names the operator, not a channel", field="channel_id")
+    if channel_id == CONSOLE:  # the console's key names nobody; a channel of that name would only confuse
+        raise InvalidInput(f"{CONSOLE!r} names the operator console's key, not a channel", field="channel_id")
     _shop_is_free(channel_id, wanted, repos)
     current = repos.channels.get(channel_id, now)
     if current is None or current.seeded:

@@ -184,3 +184,15 @@ def test_only_a_request_with_a_bearer_token_imports_the_jwt_library():
     assert run() == ["403", "[]"]  # no key: refused, without PyJWT
     status, imported = run("with a token")
     assert status == "401" and "jwt" in imported
+
+
+def test_no_channel_may_take_the_console_keys_name():
+    from datetime import UTC, datetime
+
+    from shared.domain.channels import ChannelSettings
+    from shared.errors import InvalidInput
+    from shared.services.channels import put_channel
+
+    with pytest.raises(InvalidInput, match="console"):
+        put_channel("console", ChannelSettings(name="Console"), "operator", None, None,  # type: ignore[arg-type]
+                    datetime(2026, 1, 1, tzinfo=UTC))
