@@ -60,6 +60,15 @@ def test_every_error_answer_is_described_with_the_error_body(spec):
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (key, code)
 
 
+def test_every_operation_with_a_path_parameter_documents_404(spec):
+    """Found by the fuzzer: a path parameter the route's pattern refuses is answered 404 (test_hostile_input),
+    on routes that documented no 404 (PUT /locations/{location_id}, PUT /suppliers/{supplier_id}, ...)."""
+    for (_, path), op in operations(spec).items():
+        if "{" in path:
+            assert op["responses"]["404"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorBody"}, path
+
+
 def test_api_gateways_own_answer_to_a_missing_key_matches_the_document(api, spec):
     """Found by the fuzzer: API Gateway answers a missing key {"message": "Forbidden"} before any
     function runs; the document promised the ErrorBody, which requires `error`."""
