@@ -28,7 +28,8 @@ ChannelPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", descript
 @app.put("/channels/<channel_id>", summary="Operator: create a channel (issuing its API key) or change it",
          description=ChannelSettings.__doc__,
          **described(CHANNELS, 200, 400, 403, 409, 413, 415, 422, 503,
-                     success_description="200 changed, 201 created (with its API key, shown this once)"))
+                     success_description="200 changed, 201 created (with its API key, shown this once)",
+                     created=ChannelWritten))
 def put(channel_id: ChannelPath, body: ChannelSettings) -> Response[ChannelWritten]:
     by = require_operator(app).name
     written = channels.put_channel(channel_id, body, by, repositories(), api_keys(), utc_now())

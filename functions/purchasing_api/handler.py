@@ -25,7 +25,7 @@ MARGIN_S = 30  # seconds of the scheduled run's timeout in which no forecast is 
 @app.put("/suppliers/<supplier_id>", summary="Operator: create or change a supplier",
          description=SupplierRequest.__doc__,
          **described(PURCHASING, 200, 400, 403, 413, 415, 422, 503,
-                     success_description="200 changed (or unchanged), 201 created"))
+                     success_description="200 changed (or unchanged), 201 created", created=Supplier))
 def put_supplier(supplier_id: pv.SupplierPath, body: SupplierRequest) -> Response[Supplier]:
     written = purchasing.put_supplier(supplier_id, body, principal(app), repositories(), utc_now())
     return Response(status_code=201 if written.created else 200, content_type="application/json",

@@ -108,11 +108,14 @@ COMMON = (400, 422)
 
 
 def described(area: str, success: int = 200, *errors: int, success_description: str = "Success",
-              public: bool = False, common: bool = True) -> dict[str, Any]:
+              public: bool = False, common: bool = True, created: type | None = None) -> dict[str, Any]:
     """Route keyword arguments: the area (an OpenAPI tag), the success answer (its schema from the
     handler's return type) and each error answer with the error body (with COMMON's unless `common`
-    is false: a route outside shared/http/api.py, such as the health check)."""
+    is false: a route outside shared/http/api.py, such as the health check). `created`: a PUT that
+    answers 201 when it creates, with this model (the fuzzer found 201s the document did not name)."""
     responses: dict[int, dict[str, Any]] = {success: {"description": success_description}}
+    if created is not None:
+        responses[201] = {"description": "Created", "content": {"application/json": {"model": created}}}
     for status in sorted(set(errors) | (set(COMMON) if common else set())):
         responses[status] = {"description": ERRORS[status],
                              "content": _GATEWAY_CONTENT if status in _GATEWAY_STATUSES else _ERROR_CONTENT}

@@ -60,6 +60,18 @@ def test_every_error_answer_is_described_with_the_error_body(spec):
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (key, code)
 
 
+def test_a_put_that_creates_documents_its_201(api, spec):
+    """Found by the fuzzer: PUT /channels/{channel_id} and PUT /suppliers/{supplier_id} answer 201 when
+    they create, which the document did not name."""
+    ops = operations(spec)
+    for key, model in ((("PUT", "/channels/{channel_id}"), "ChannelWritten"),
+                       (("PUT", "/suppliers/{supplier_id}"), "Supplier")):
+        assert ops[key]["responses"]["201"]["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{model}"}, key
+    answer = api("PUT", "/suppliers/SUP-NEW", as_="operator", json={"name": "New supplier", "skus": ["TEE-*"], "lead_time_days": 5})
+    assert answer.status_code == 201, answer.text
+
+
 def test_every_operation_with_a_path_parameter_documents_404(spec):
     """Found by the fuzzer: a path parameter the route's pattern refuses is answered 404 (test_hostile_input),
     on routes that documented no 404 (PUT /locations/{location_id}, PUT /suppliers/{supplier_id}, ...)."""
