@@ -12,7 +12,7 @@ from constructs import Construct
 
 from infra import wiring
 from infra.components.api import STAGE_NAME, ApiKeys, OmsApi
-from infra.components.functions import OmsFunction
+from infra.components.functions import OmsFunction, function_logs
 from infra.components.layers import (
     PYTHON_CACHES,
     RUNTIME,
@@ -76,6 +76,7 @@ class OmsStack(Stack):
         }
         functions: dict[str, lambda_.IFunction] = {}
         built: list[OmsFunction] = []
+        log_group = function_logs(self)
         for spec in wiring.with_schedules(schedule_minutes or {}):
             principals = {wiring.ENV.principals: keys.principals_json(), **people.environment(spec)} \
                 if spec.needs_api_principals else {}
@@ -84,7 +85,7 @@ class OmsStack(Stack):
             # cold start delays no caller, and each snapshot is billed while its version exists.
             fn = OmsFunction(self, construct_id(spec.name), spec=spec, code=code,
                              layers=layers.for_function(spec.layers) + tokens, environment={**environment, **principals},
-                             snap_start=snap_start and bool(spec.routes))
+                             log_group=log_group, snap_start=snap_start and bool(spec.routes))
             fn.grant(table, bus, labels=labels, documents=documents, carrier_secret=carrier_secret,
                      payment_secret=payment_secret, email_identities=email_identities)
             add_triggers(fn, table=table, bus=bus)

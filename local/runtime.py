@@ -240,6 +240,7 @@ class LocalOms:
             t.start()
         gateway = ApiGateway(self.functions, self.keys, session.client("apigateway", endpoint_url=self.emulator_url),
                              people=self.people)
+        self.gateway = gateway  # the API alone, behind the console's middleware (tests wrap its handle)
         # The operator console at /dashboard, on the API's origin (local/dashboard.py).
         console = Dashboard(gateway, self.key(wiring.OPERATOR), console_key=self.key(wiring.CONSOLE), sign_in=SIGN_IN_PATH)
         self.http = make_server("127.0.0.1", self.port, console, threaded=True)

@@ -22,6 +22,14 @@ from shared.domain.channels import SECRET_PREFIX as CHANNEL_SECRET_PREFIX
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
+def function_logs(scope: Construct) -> logs.LogGroup:
+    """The one log group every OMS function writes to. Lambda names each stream in a shared group
+    `YYYY/MM/DD/<function name>[<version>]<environment id>`, so every line still says which function wrote
+    it (and Powertools' JSON lines carry `function_name`); one group instead of one per function keeps 33
+    resources out of a stack that CloudFormation caps at 500 (SnapStart's versions and aliases need them)."""
+    return logs.LogGroup(scope, "FunctionLogs", retention=LOG_RETENTION)
+
+
 class OmsFunction(Construct):
     """`snap_start`: Lambda SnapStart on published versions (cdk.json `oms:snapStart`, API functions only):
     each deployment publishes a version, Lambda snapshots it once initialised, and the alias `live`,
@@ -31,12 +39,12 @@ class OmsFunction(Construct):
     SNAP_START_ALIAS = "live"
 
     def __init__(self, scope: Construct, id: str, *, spec: wiring.Function, code: lambda_.Code,
-                 layers: list[lambda_.ILayerVersion], environment: dict[str, str], snap_start: bool = False) -> None:
+                 layers: list[lambda_.ILayerVersion], environment: dict[str, str], log_group: logs.ILogGroup,
+                 snap_start: bool = False) -> None:
         super().__init__(scope, id)
         self.spec = spec
-        log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
-        # Our own role instead of the default AWSLambdaBasicExecutionRole: it may write to its own log
-        # group only, not create or write any log group in the account.
+        # Our own role instead of the default AWSLambdaBasicExecutionRole: it may write to the OMS's function
+        # log group only (`function_logs`), not create or write any other log group in the account.
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              description=f"OMS {spec.name}")
         log_group.grant_write(self.role)

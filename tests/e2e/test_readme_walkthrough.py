@@ -318,7 +318,7 @@ def oms(workdir):
     os.environ[wiring.ENV.local_outbox] = str(workdir / ".local-outbox")
     runtime = LocalOms(port=0, retry_delay_s=1).start()
     requests_seen: list[tuple[str, str, int]] = []
-    gateway = runtime.http.app
+    gateway = runtime.gateway
     handle = gateway.handle
 
     def recording(request):

@@ -18,7 +18,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra import wiring
 from infra.app import STACK_NAME, build_app, cdk_json_context
-from infra.components.functions import OmsFunction
+from infra.components.functions import OmsFunction, function_logs
 from infra.components.storage import OrdersTable
 from infra.components.triggers import add_triggers
 from infra.stack import construct_id
@@ -139,7 +139,20 @@ def test_function_runtime_and_sizing_come_from_the_wiring(resources, function_id
     assert ({"Ref": layer_id(resources, "PeopleTokenLayer")} in props["Layers"]) == spec.needs_api_principals
     documents_layer = {"Ref": layer_id(resources, "LayersDocuments")}
     assert (documents_layer in props["Layers"]) == (wiring.DOCUMENTS_LAYER in spec.layers)
-    assert "LoggingConfig" in props  # its own log group, with retention
+    # The OMS's one function log group, with retention (Lambda names each stream after the function).
+    function_logs = only(lid for lid in of_type(resources, "AWS::Logs::LogGroup") if lid.startswith("FunctionLogs"))
+    assert props["LoggingConfig"] == {"LogGroup": {"Ref": function_logs}}
+    assert resources[function_logs]["Properties"]["RetentionInDays"] == 30
+
+
+def test_functions_write_to_one_log_group_and_no_other(resources, function_ids):
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    assert len(groups) == 2  # the functions' and the API's access log
+    function_logs = only(lid for lid in groups if lid.startswith("FunctionLogs"))
+    for fid in function_ids.values():
+        log_writes = [s for s in statements_of(resources, fid)
+                      if "logs:PutLogEvents" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+        assert log_writes and all(function_logs in json.dumps(s["Resource"]) for s in log_writes)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -581,7 +594,7 @@ def function_with_triggers(spec: wiring.Function) -> tuple[Stack, OmsFunction]:
     """A bare stack with one function built from `spec` and its triggers (inline code, no layers)."""
     stack = Stack(App(), "Triggers")
     fn = OmsFunction(stack, "Fn", spec=spec, code=lambda_.Code.from_inline("def lambda_handler(e, c): pass"),
-                     layers=[], environment={})
+                     layers=[], environment={}, log_group=function_logs(stack))
     add_triggers(fn, table=OrdersTable(stack, "Orders").table, bus=events.EventBus(stack, "Bus"))
     return stack, fn
 
