@@ -91,6 +91,22 @@ def test_a_spent_reservation_record_is_swept_and_a_live_one_kept(repos):
     assert [(r.order_id, r.quantity) for r in partition.reservations] == [(live, 1)]
 
 
+def test_a_record_reserved_again_before_its_sweep_is_kept(repos):
+    """The sweep deletes a record only while it holds 0 units: a reservation adding to it in between (the
+    walk read it spent) keeps it, whole."""
+    from shared.unit_of_work import Refused, ReservationChanged
+
+    repos.commit(repos.stock.reserve("o-1", [Assignment("BER", "SKU-1", 1)], NOW))
+    repos.commit(repos.stock.ship("o-1", "BER", {"SKU-1": 1}, NOW))
+    repos.commit(repos.stock.reserve("o-1", [Assignment("BER", "SKU-1", 2)], NOW))  # live again
+
+    with pytest.raises(Refused) as refused:
+        repos.stock.drop_spent_reservation("SKU-1", "BER", "o-1")
+
+    assert refused.value.find(ReservationChanged) is not None
+    assert repos.stock.live_reservations("SKU-1", "BER") == 2
+
+
 def test_an_unpaid_hold_is_cancelled_once_its_time_is_up_and_not_before(repos):
     held = placed(repos, "CO-1", [("SKU-1", 1)], payment_status="pending")
     assert repos.orders.get(held).status == OrderStatus.ON_HOLD

@@ -42,7 +42,7 @@ def _sweep_spent_reservation(record: ReservationRecord, run: Run) -> None:
     they go) is deleted, so the partition stays the size of the live reservations, not of the
     SKU's history. Only while still 0: a reservation adding to it meanwhile keeps it."""
     try:
-        run.repos.commit(run.repos.stock.drop_spent_reservation(record.sku, record.location_id, record.order_id))
+        run.repos.stock.drop_spent_reservation(record.sku, record.location_id, record.order_id)
         run.report.reservations_swept += 1
     except Refused:
         pass  # reserved again in between: a live record now
