@@ -29,7 +29,7 @@ def set_stock(sku: SkuPath, location_id: LocationPath, counts: SetStockRequest) 
 @app.post("/inventory/adjustments", summary="Apply deltas, each once per adjustment_id",
           description="200 when every adjustment applied (or was a duplicate); 422 when any was rejected. "
                       "Either way the body reports each adjustment, and the others still applied.",
-          **described(INVENTORY, 200, 400, 403, 413, 415, 422, 503,
+          **described(INVENTORY, 200, 400, 403, 413, 415, 422, 503, rejected=list[AdjustmentOutcome],
                       success_description="Every adjustment applied or was a duplicate (a 422 with the same "
                                           "list means some were rejected)"))
 def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:

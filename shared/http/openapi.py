@@ -108,17 +108,22 @@ COMMON = (400, 422)
 
 
 def described(area: str, success: int = 200, *errors: int, success_description: str = "Success",
-              public: bool = False, common: bool = True, created: type | None = None) -> dict[str, Any]:
+              public: bool = False, common: bool = True, created: type | None = None,
+              rejected: Any = None) -> dict[str, Any]:
     """Route keyword arguments: the area (an OpenAPI tag), the success answer (its schema from the
     handler's return type) and each error answer with the error body (with COMMON's unless `common`
     is false: a route outside shared/http/api.py, such as the health check). `created`: a PUT that
-    answers 201 when it creates, with this model (the fuzzer found 201s the document did not name)."""
+    answers 201 when it creates, with this model (the fuzzer found 201s the document did not name).
+    `rejected`: a route whose 422 may also be its own report of what it refused (a batch's per-item
+    outcomes), besides the error body of a request its schema refuses."""
     responses: dict[int, dict[str, Any]] = {success: {"description": success_description}}
     if created is not None:
         responses[201] = {"description": "Created", "content": {"application/json": {"model": created}}}
     for status in sorted(set(errors) | (set(COMMON) if common else set())):
         responses[status] = {"description": ERRORS[status],
                              "content": _GATEWAY_CONTENT if status in _GATEWAY_STATUSES else _ERROR_CONTENT}
+    if rejected is not None:
+        responses[422]["content"] = {"application/json": {"model": ErrorBody | rejected}}
     # Errors no route can rule out: our bug (logged under the answer's correlation id).
     responses[500] = {"description": "`internal_error`: something failed on our side; quote `correlation_id`",
                       "content": _ERROR_CONTENT}
