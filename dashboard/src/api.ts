@@ -63,3 +63,23 @@ export function query(params: Record<string, string | number | undefined | null>
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+
+/** A CSV answer (Accept: text/csv) fetched with the credential and handed to the browser as a file. */
+export async function downloadCsv(path: string, filename: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(config.apiBase + path, { headers: { Accept: "text/csv", ...authHeaders(currentCredential(), config.consoleKey) } });
+  } catch {
+    throw new ApiError(0, `The API at ${config.apiBase || location.origin} cannot be reached.`);
+  }
+  if (!response.ok) {
+    const e = (await response.json().catch(() => ({}))) as { error?: string; message?: string; field?: string | null };
+    throw new ApiError(response.status, e.message || response.statusText || "request failed", e.error ?? null, e.field ?? null);
+  }
+  const url = URL.createObjectURL(new Blob([await response.text()], { type: "text/csv" }));
+  const a = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,9 +1,22 @@
-// Who the console calls the API as: the one place that knows how a credential is sent.
-// Today an API key (x-api-key, the operator's); a Cognito sign-in later gives a bearer token,
-// which is the other kind below (sent with the console's key, config.consoleKey): only this module
-// and the sign-in form change.
+// Who the console calls the API as: the one place that knows how a credential is sent, and what the
+// signed-in person's roles let the console offer. A person's sign-in gives a bearer token (sent with
+// the console's key, config.consoleKey); an API key (x-api-key, the operator's) stays for local use.
 
 export type Credential = { kind: "api-key"; value: string } | { kind: "bearer"; value: string; who?: string };
+
+// What a role may do in the console, mirroring the routes' roles in infra/wiring.py (admin may do
+// everything). For display only: the console hides or disables what the person cannot do, and the
+// API still decides (a 403 names the missing role).
+export type Action = "order.write" | "return.create" | "note.write" | "stock.write" | "stock.import" | "reports.read" | "routing.simulate";
+const MAY: Record<Action, string[]> = {
+  "order.write": ["customer_service"], // cancel, release, reject
+  "return.create": ["customer_service"],
+  "note.write": ["customer_service"],
+  "stock.write": ["warehouse"],
+  "stock.import": [], // admin only
+  "reports.read": ["finance", "viewer"], // reports and replenishment suggestions
+  "routing.simulate": [], // admin only
+};
 
 export interface ConsoleConfig {
   apiBase: string; // "" when the API is on the same origin at its root (the local runtime)
@@ -45,9 +58,40 @@ export function authHeaders(credential: Credential | null, consoleKey?: string):
   return { Authorization: `Bearer ${credential.value}`, ...(consoleKey ? { "x-api-key": consoleKey } : {}) };
 }
 
+/** The token's payload, decoded for display only (the API verifies the signature, never the console). */
+function claims(token: string): Record<string, unknown> {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "=")), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return {};
+  }
+}
+
+/** The person's roles from the token's cognito:groups ("location:<id>" groups are not roles); an API key: ["operator"]. */
+export function roles(credential: Credential | null = currentCredential()): string[] {
+  if (!credential) return [];
+  if (credential.kind === "api-key") return ["operator"];
+  const groups = claims(credential.value)["cognito:groups"];
+  return Array.isArray(groups) ? groups.map(String).filter((g) => !g.startsWith("location:")) : [];
+}
+
+/** Whether the signed-in caller's roles cover an action (the operator key and admin cover all). */
+export function can(action: Action, credential: Credential | null = currentCredential()): boolean {
+  const mine = roles(credential);
+  return mine.includes("operator") || mine.includes("admin") || MAY[action].some((r) => mine.includes(r));
+}
+
+/** "customer_service or admin": who may do an action, as the API's 403 says it. */
+export function needs(action: Action): string {
+  return [...MAY[action], "admin"].join(" or ");
+}
+
 export function describe(credential: Credential | null): string {
   if (!credential) return "not signed in";
-  return credential.kind === "api-key" ? `API key …${credential.value.slice(-8)}` : `signed in as ${credential.who ?? "a person"}`;
+  if (credential.kind === "api-key") return `API key …${credential.value.slice(-8)} (operator)`;
+  return `signed in as ${credential.who ?? "a person"} (${roles(credential).join(", ") || "no role"})`;
 }
 
 /** A person's sign-in: username and password for the pool's ID token (sent as a bearer token). */

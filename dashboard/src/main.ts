@@ -1,5 +1,5 @@
-// The console's shell: sign-in, the hash router (#/orders, #/orders/<id>, #/inventory, #/fulfilment,
-// #/exceptions, #/customers/<id>) and the nav.
+// The console's shell: sign-in (the first screen until someone signs in), the hash router (#/orders,
+// #/orders/<id>, #/inventory, #/fulfilment, #/exceptions, #/customers/<id>, #/reports, #/routing) and the nav.
 import { ApiError, loadConfig } from "./api";
 import { type ConsoleConfig, currentCredential, describe, signIn, signInPerson, signOut } from "./auth";
 import { customersPage } from "./pages/customers";
@@ -8,11 +8,21 @@ import { fulfilmentPage } from "./pages/fulfilment";
 import { inventoryPage } from "./pages/inventory";
 import { orderPage } from "./pages/order";
 import { ordersPage } from "./pages/orders";
+import { reportsPage } from "./pages/reports";
+import { routingPage } from "./pages/routing";
 import { clearBanner, field, h, select, showError } from "./ui";
 
 const main = document.getElementById("main")!;
 let leave: () => void = () => {};
 let config: ConsoleConfig;
+let after = "#/orders"; // where a sign-in goes on to: the page asked for before it
+
+function signedIn(): void {
+  const target = after;
+  after = "#/orders";
+  if (location.hash === target) route();
+  else location.hash = target;
+}
 
 function signInPage(): () => void {
   const username = h("input", { type: "text", name: "username", required: true, autocomplete: "username" });
@@ -21,7 +31,7 @@ function signInPage(): () => void {
     e.preventDefault();
     try {
       await signInPerson(config, username.value.trim(), password.value);
-      location.hash = "#/orders";
+      signedIn();
     } catch (err) {
       showError(new ApiError(401, (err as Error).message, "unauthenticated", (err as { field?: string }).field ?? null));
     }
@@ -30,13 +40,15 @@ function signInPage(): () => void {
   const kind = select("kind", [["api-key", "API key (x-api-key)"], ["bearer", "Bearer token"]], config.auth);
   const value = h("input", { type: "password", name: "credential", required: true, autocomplete: "off",
     value: config.demoOperatorKey ?? "" });
-  main.replaceChildren(h("h1", {}, "Sign in"), h("div", { class: "two" }, person,
+  main.replaceChildren(h("h1", {}, "Sign in"),
+    config.signIn ? h("p", { class: "muted" }, "Sign in as one of the operator's people: what the console offers follows your role.") : "",
+    h("div", { class: "two" }, person,
     h("form", { class: "panel", "aria-labelledby": "key-title", onsubmit: (e: Event) => {
       e.preventDefault();
       signIn({ kind: kind.value as "api-key" | "bearer", value: value.value.trim() });
-      location.hash = "#/orders";
+      signedIn();
     } }, h("h2", { id: "key-title" }, "Sign in with a credential"),
-      config.demoOperatorKey ? h("p", {}, "The local runtime's demo operator key is filled in.") : "",
+      config.demoOperatorKey ? h("p", {}, "The local runtime's demo operator key is filled in (it acts as admin).") : "",
       field("Credential type", kind), field("Credential", value), h("button", { type: "submit" }, "Use this credential"))));
   (config.signIn ? username : value).focus();
   return () => {};
@@ -46,9 +58,7 @@ function route(): void {
   leave();
   clearBanner();
   const path = location.hash.replace(/^#/, "") || "/orders";
-  if (!currentCredential() && config.demoOperatorKey && path !== "/sign-in") {
-    signIn({ kind: "api-key", value: config.demoOperatorKey }); // local demo only: the runtime offers it
-  }
+  if (!currentCredential() && path !== "/sign-in") after = `#${path}`;
   const who = document.getElementById("who")!;
   who.replaceChildren(describe(currentCredential()), " ",
     currentCredential() ? h("button", { type: "button", class: "link", onclick: () => { signOut(); location.hash = "#/sign-in"; } }, "Sign out") : "");
@@ -62,6 +72,8 @@ function route(): void {
   else if (page === "inventory") leave = inventoryPage(main);
   else if (page === "fulfilment") leave = fulfilmentPage(main);
   else if (page === "exceptions") leave = exceptionsPage(main);
+  else if (page === "reports") leave = reportsPage(main);
+  else if (page === "routing") leave = routingPage(main);
   else if (page === "customers") leave = customersPage(main, id ? decodeURIComponent(id) : "");
   else leave = ordersPage(main);
   document.title = `${main.querySelector("h1")?.textContent ?? "OMS"} · OMS console`;

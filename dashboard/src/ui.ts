@@ -1,5 +1,6 @@
 // A few DOM helpers: elements are built with h(), text is always set as text (never as HTML).
 import { ApiError } from "./api";
+import { type Action, can, needs, roles } from "./auth";
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | EventListener | null | undefined>;
@@ -98,4 +99,18 @@ export function poll(tick: () => Promise<void>, ms = 2500): () => void {
     stopped = true;
     window.clearTimeout(timer);
   };
+}
+
+/** Disables a form or button the signed-in person's roles do not cover, saying which role it needs
+ * (display only: the API still refuses with a 403 naming the role). A lone button comes back wrapped
+ * with the note beside it. */
+export function gate(el: HTMLElement, action: Action): HTMLElement {
+  if (can(action)) return el;
+  const controls = el.matches("button, input, select, textarea") ? [el] : [...el.querySelectorAll("button, input, select, textarea")];
+  for (const c of controls) (c as HTMLButtonElement).disabled = true;
+  el.classList.add("denied");
+  const note = h("small", { class: "needs" }, `Needs the role ${needs(action)}; you are ${roles().join(", ") || "no role"}.`);
+  if (el.matches("button")) return h("span", { class: "denied" }, el, " ", note);
+  el.append(note);
+  return el;
 }

@@ -1,7 +1,7 @@
 // Customers: one customer's orders, lifetime value, exceptions and service notes (GET /customers/{id}),
 // and a note added (POST /customers/{id}/notes).
 import { get, post, query } from "../api";
-import { badge, field, h, showError, showNotice, table, when } from "../ui";
+import { badge, field, h, showError, showNotice, table, when, gate } from "../ui";
 
 interface CustomerView {
   customer_id: string;
@@ -37,7 +37,7 @@ export function customersPage(main: HTMLElement, initial = ""): () => void {
         badge(o.status), `${o.total} ${o.currency}`, when(o.placed_at)]), "none"),
       table("Open exceptions", ["Order", "Kind", "Detail"], (s?.exceptions ?? []).map((x) => [x.order_id, x.kind, x.detail]), "none"),
       table("Notes", ["When", "By", "Note"], (s?.notes ?? []).map((n) => [when(n.at), n.by, n.text]), "none"),
-      h("form", { class: "panel", "aria-label": "Add a note", onsubmit: async (e: Event) => {
+      gate(h("form", { class: "panel", "aria-label": "Add a note", onsubmit: async (e: Event) => {
         e.preventDefault();
         try {
           await post(`/customers/${encodeURIComponent(customer)}/notes`, { text: note.value, request_id: `console-${Date.now()}` });
@@ -46,7 +46,7 @@ export function customersPage(main: HTMLElement, initial = ""): () => void {
         } catch (err) {
           showError(err);
         }
-      } }, field("Note text", note), h("button", { type: "submit" }, "Add note")));
+      } }, field("Note text", note), h("button", { type: "submit" }, "Add note")), "note.write"));
   };
   main.replaceChildren(h("h1", {}, "Customers"),
     h("form", { class: "filters", role: "search", "aria-label": "Find a customer", onsubmit: (e: Event) => {

@@ -2,7 +2,7 @@
 // The API reads stock per SKU (GET /inventory/{sku}), so the page shows the SKUs asked for here,
 // seeded from the lines of recent orders.
 import { ApiError, get, post, request } from "../api";
-import { field, h, poll, select, showError, showNotice, table, when } from "../ui";
+import { field, h, poll, select, showError, showNotice, table, when, gate } from "../ui";
 import type { OrderSummary } from "./orders";
 
 interface Level { sku: string; location_id: string; on_hand: number; reserved: number; safety_stock: number; available: number;
@@ -96,7 +96,7 @@ export function inventoryPage(main: HTMLElement): () => void {
   } }, h("h2", { id: "import-title" }, "Import stock (CSV)"), field("Rows: sku,location_id,on_hand[,safety_stock]", csv),
     h("button", { type: "submit" }, "Import"), importResult);
 
-  main.replaceChildren(h("h1", {}, "Inventory"), show, refreshed, levels, h("div", { class: "two" }, adjust, importForm));
+  main.replaceChildren(h("h1", {}, "Inventory"), show, refreshed, levels, h("div", { class: "two" }, gate(adjust, "stock.write"), gate(importForm, "stock.import")));
   void get<{ location_id: string; name: string }[]>("/locations").then((locations) => {
     for (const l of locations) adjLocation.append(h("option", { value: l.location_id }, `${l.location_id} (${l.name})`));
   }).catch(showError);

@@ -1,6 +1,6 @@
 // One order: everything the OMS knows of it, refreshed while it moves, and the operator's actions.
 import { get, post } from "../api";
-import { badge, field, h, poll, showError, showNotice, table, when } from "../ui";
+import { badge, field, gate, h, poll, select, showError, showNotice, table, when } from "../ui";
 import type { OrderSummary } from "./orders";
 
 interface Line { sku: string; quantity: number; unit_price: string }
@@ -25,6 +25,9 @@ interface Shipment {
 interface FulfillmentOrder { fulfillment_order_id: string; location_id: string; status: string; pickup: boolean;
   lines: { sku: string; quantity: number; shipped: number }[]; reject_reason: string | null }
 
+// An order can be returned from once something of it was delivered (shared/services/returns.py RETURNABLE).
+const RETURNABLE = new Set(["PARTIALLY_SHIPPED", "SHIPPED", "DELIVERED", "COMPLETED"]);
+const RETURN_REASONS = ["damaged", "defective", "wrong_item", "not_as_described", "size_or_fit", "changed_mind", "other"];
 const CANCELLABLE = new Set(["RECEIVED", "ON_HOLD", "BACKORDERED", "PARTIALLY_ALLOCATED", "ALLOCATED", "PARTIALLY_SHIPPED"]);
 
 function details(order: Order, fos: FulfillmentOrder[], invoices: Record<string, unknown>[], returns: Record<string, unknown>[]): HTMLElement {
@@ -91,30 +94,51 @@ function actions(order: Order, reload: () => Promise<void>): HTMLElement {
   if (order.status === "ON_HOLD") {
     const reason = h("input", { type: "text", name: "reject-reason", maxlength: 500 });
     box.append(
-      h("button", { type: "button", id: "release", onclick: () => void act("Released", `/orders/${id}/release`) }, "Release hold"),
-      h("form", { class: "inline", "aria-label": "Reject order", onsubmit: (e: Event) => {
+      gate(h("button", { type: "button", id: "release", onclick: () => void act("Released", `/orders/${id}/release`) }, "Release hold"), "order.write"),
+      gate(h("form", { class: "inline", "aria-label": "Reject order", onsubmit: (e: Event) => {
         e.preventDefault();
         void act("Rejected", `/orders/${id}/reject`, reason.value ? { reason: reason.value } : undefined);
-      } }, field("Reject reason", reason), h("button", { type: "submit", class: "danger" }, "Reject")));
+      } }, field("Reject reason", reason), h("button", { type: "submit", class: "danger" }, "Reject")), "order.write"));
   }
   if (CANCELLABLE.has(order.status)) {
     const reason = h("input", { type: "text", name: "cancel-reason", maxlength: 500 });
     const qty = order.request.lines.map((l) => h("input", { type: "number", min: 0, max: l.quantity, value: 0, name: `qty-${l.sku}` }));
     box.append(
-      h("form", { class: "inline", "aria-label": "Cancel the whole order", onsubmit: (e: Event) => {
+      gate(h("form", { class: "inline", "aria-label": "Cancel the whole order", onsubmit: (e: Event) => {
         e.preventDefault();
         if (confirm("Cancel the whole order?")) void act("Cancelled", `/orders/${id}/cancel`, reason.value ? { reason: reason.value } : {});
-      } }, field("Cancel reason", reason), h("button", { type: "submit", class: "danger" }, "Cancel order")),
-      h("form", { class: "inline", "aria-label": "Cancel some lines", onsubmit: (e: Event) => {
+      } }, field("Cancel reason", reason), h("button", { type: "submit", class: "danger" }, "Cancel order")), "order.write"),
+      gate(h("form", { class: "inline", "aria-label": "Cancel some lines", onsubmit: (e: Event) => {
         e.preventDefault();
         const lines = order.request.lines.map((l, i) => ({ sku: l.sku, quantity: Number(qty[i].value) })).filter((l) => l.quantity > 0);
         if (!lines.length) return showError(new Error("Choose how many units of which line to cancel"));
         void act("Lines cancelled", `/orders/${id}/cancel`, { cancellation_id: `console-${Date.now()}`, lines });
       } }, ...order.request.lines.map((l, i) => field(`Cancel units of ${l.sku}`, qty[i])),
-      h("button", { type: "submit" }, "Cancel these units")));
+      h("button", { type: "submit" }, "Cancel these units")), "order.write"));
   }
+  if (RETURNABLE.has(order.status)) box.append(gate(returnForm(order, act), "return.create"));
   if (box.children.length === 1) box.append(h("p", { class: "muted" }, `No action for an order that is ${order.status.replace(/_/g, " ").toLowerCase()}.`));
   return box;
+}
+
+// Start a return (POST /orders/{id}/returns, ReturnRequestBody): units per line, a reason, how to refund.
+function returnForm(order: Order, act: (label: string, path: string, body?: unknown) => Promise<void>): HTMLElement {
+  const reason = select("return-reason", RETURN_REASONS.map((r): [string, string] => [r, r.replace(/_/g, " ")]), "size_or_fit");
+  const refund = select("refund-method", [["original_payment", "Original payment"], ["store_credit", "Store credit"]]);
+  const comment = h("input", { type: "text", name: "return-comment", maxlength: 1000 });
+  const qty = order.request.lines.map((l) => h("input", { type: "number", min: 0, max: l.quantity, value: 0, name: `return-${l.sku}` }));
+  return h("form", { class: "inline", "aria-label": "Start a return", onsubmit: (e: Event) => {
+    e.preventDefault();
+    const skus = order.request.lines.map((l) => l.sku);
+    const lines = order.request.lines.map((l, i) => ({ sku: l.sku, quantity: Number(qty[i].value),
+      // `line` (the order line's index) only when the SKU is on more than one line
+      ...(skus.indexOf(l.sku) !== skus.lastIndexOf(l.sku) ? { line: i } : {}) })).filter((l) => l.quantity > 0);
+    if (!lines.length) return showError(new Error("Choose how many units of which line come back"));
+    void act("Return started", `/orders/${encodeURIComponent(order.order_id)}/returns`, {
+      request_id: `console-${Date.now()}`, reason: reason.value, lines, refund_method: refund.value,
+      ...(comment.value ? { comment: comment.value } : {}) });
+  } }, ...order.request.lines.map((l, i) => field(`Return units of ${l.sku}`, qty[i])), field("Return reason", reason),
+  field("Refund to", refund), field("Comment", comment), h("button", { type: "submit" }, "Start a return"));
 }
 
 export function orderPage(main: HTMLElement, orderId: string): () => void {

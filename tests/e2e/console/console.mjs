@@ -34,11 +34,30 @@ const pageErrors = [];
 page.on("pageerror", (e) => pageErrors.push(String(e)));
 const shot = async (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 const banner = page.locator("#banner");
+// The sign-in screen's second form: the local runtime's demo operator key, filled in.
+async function useOperatorKey() {
+  await page.getByRole("button", { name: "Use this credential" }).click();
+  await page.getByRole("heading", { name: "Orders", level: 1 }).waitFor({ timeout: WAIT });
+}
+async function signInAs(username) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(`${username.replace(/^demo-/, "Demo-")}-pass-1`);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByText(`signed in as ${username}`).waitFor({ timeout: WAIT });
+}
+async function signOut() {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
+}
+page.on("dialog", (d) => d.accept()); // "Cancel the whole order?"
 
 try {
-  step("the orders page opens at /dashboard (signed in with the local demo operator key)");
+  step("the first screen is the sign-in form (the username has the focus); the local demo operator key is offered too");
   await page.goto(`${base}/dashboard`);
-  await page.getByRole("heading", { name: "Orders", level: 1 }).waitFor({ timeout: WAIT });
+  await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
+  check(await page.evaluate(() => document.activeElement?.getAttribute("name")) === "username", "the username is not focused");
+  await shot("sign-in-first");
+  await useOperatorKey();
   await page.locator("#order-results caption, #order-results .empty").first().waitFor({ timeout: WAIT });
   await page.evaluate(() => { window.__sameDocument = true; });
 
@@ -172,34 +191,84 @@ try {
   check(seen?.authorization === "Bearer t0ken" && seen["x-api-key"] === "demo-console-key", `headers sent: ${JSON.stringify(seen)}`);
   await page.unroute("**/orders?**");
   await page.evaluate(() => sessionStorage.removeItem("oms-console-credential"));
-  await page.reload(); // signed in again with the local demo key
+  await page.reload(); // not signed in: the sign-in screen
+  await useOperatorKey();
   await page.locator("#order-results table").waitFor({ timeout: WAIT });
 
-  step("a person signs in (customer service): orders load with their token; a stock change is refused naming the role");
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
+  step("a person signs in (customer service): their name and role shown; stock changes and reports are not theirs");
+  await signOut();
   await page.getByLabel("Username").fill("demo-customer-service");
   await page.getByLabel("Password").fill("wrong-password-1");
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await banner.getByText("wrong username or password").waitFor({ timeout: WAIT });
-  await page.getByLabel("Password").fill("Demo-customer-service-pass-1");
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await signInAs("demo-customer-service");
+  await page.getByText("signed in as demo-customer-service (customer_service)").waitFor({ timeout: WAIT });
   await page.locator("#order-results table").waitFor({ timeout: WAIT });
-  await page.getByText("signed in as demo-customer-service").waitFor({ timeout: WAIT });
   await shot("signed-in-person");
   await page.getByRole("link", { name: "Inventory" }).click();
   await page.getByRole("table", { name: "Stock levels" }).waitFor({ timeout: WAIT });
-  await page.getByLabel("SKU", { exact: true }).fill("TEE-BLK-M");
-  await page.getByLabel("Location", { exact: true }).selectOption("WH-DE-BER");
-  await page.getByLabel("Change (+ or −)").fill("1");
-  await page.getByRole("button", { name: "Apply adjustment" }).click();
+  check(await page.getByRole("button", { name: "Apply adjustment" }).isDisabled(), "customer service may adjust stock");
+  await page.getByText("Needs the role warehouse or admin; you are customer_service.").waitFor({ timeout: WAIT });
+  check(await page.getByRole("button", { name: "Add note" }).count() === 0, "a note form on the inventory page");
+  await page.getByRole("link", { name: "Reports" }).click();
+  await page.getByText(/Reports need the role finance or viewer or admin; you are customer_service/).waitFor({ timeout: WAIT });
+
+  step("the viewer: the order's actions are disabled, and a write forced through is refused naming the role");
+  await signOut();
+  await signInAs("demo-viewer");
+  await page.goto(`${base}/dashboard/#/orders/${orderId}`);
+  const cancel = page.getByRole("button", { name: "Cancel order" });
+  await cancel.waitFor({ timeout: WAIT });
+  check(await cancel.isDisabled(), "the viewer may cancel");
+  await page.getByText("Needs the role customer_service or admin; you are viewer.").first().waitFor({ timeout: WAIT });
+  await shot("order-viewer");
+  await cancel.evaluate((b) => { b.disabled = false; }); // the console only hides; the API decides
+  await cancel.click();
+  await banner.getByText(/needs the role customer_service or admin; you have viewer/).waitFor({ timeout: WAIT });
   await banner.getByText("field: role").waitFor({ timeout: WAIT });
-  await banner.getByText(/needs the role warehouse or admin/).waitFor({ timeout: WAIT });
   await shot("error-role");
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await page.evaluate(() => sessionStorage.removeItem("oms-console-credential"));
+  check((await api("GET", `/orders/${orderId}`, "demo-operator-key")).body.status !== "CANCELLED", "the viewer cancelled the order");
+
+  step("reports (as the viewer): charts with bars for today's order, tables beside them, a CSV download");
+  await page.getByRole("link", { name: "Reports" }).click();
+  await page.getByRole("heading", { name: "Reports", level: 1 }).waitFor({ timeout: WAIT });
+  // The aggregates are kept by a queue consumer: the day's order shows once it has run.
+  const bars = page.locator("#r-sales-day ~ svg.chart rect.bar");
+  for (let i = 0; i < 20 && !(await bars.count()); i++) {
+    await page.waitForTimeout(1000);
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.locator("svg.chart").first().waitFor({ timeout: WAIT });
+  }
+  check(await bars.count() >= 1, "no bar in the sales-per-day chart");
+  check(await page.locator("svg.chart title").first().textContent() !== "", "a chart without a title");
+  await page.getByRole("table", { name: "Sales per day" }).waitFor({ timeout: WAIT });
+  await page.getByRole("table", { name: "Sales by channel" }).getByRole("cell", { name: "web", exact: true }).waitFor({ timeout: WAIT });
+  const [download] = await Promise.all([page.waitForEvent("download", { timeout: WAIT }),
+    page.getByRole("button", { name: "CSV: sales by day" }).click()]);
+  const { readFileSync } = await import("node:fs");
+  const csvText = readFileSync(await download.path(), "utf8");
+  check(/^group,/.test(csvText) && download.suggestedFilename().startsWith("sales-by-day-"), `the CSV: ${download.suggestedFilename()} ${csvText.slice(0, 80)}`);
+  await shot("reports");
+
+  step("routing (as the viewer): the strategies listed, the what-if replay disabled");
+  await page.getByRole("link", { name: "Routing" }).click();
+  await page.getByRole("table", { name: /Strategies in force/ }).waitFor({ timeout: WAIT });
+  check(await page.getByRole("button", { name: "Run the replay" }).isDisabled(), "the viewer may run a replay");
+  await shot("routing-viewer");
+
+  step("routing (operator key): a replay of today without Berlin, side by side, with the changed order in the sample");
+  await signOut();
+  await page.getByRole("button", { name: "Use this credential" }).click();
+  await page.getByRole("link", { name: "Routing" }).click();
+  const candidates = page.getByLabel(/Candidate strategies/);
+  await page.getByRole("table", { name: /Strategies in force/ }).waitFor({ timeout: WAIT });
+  await candidates.fill(JSON.stringify([{ strategy_id: "no-berlin", name: "Not from Berlin",
+    criteria: [{ kind: "deny_locations", location_ids: ["WH-DE-BER"] }, { kind: "rank", by: "nearest" }] }]));
+  await page.getByRole("button", { name: "Run the replay" }).click();
+  await page.getByRole("table", { name: "Baseline and candidate" }).waitFor({ timeout: WAIT });
+  await page.getByRole("table", { name: "Changed orders (sample)" }).getByRole("link", { name: orderId }).waitFor({ timeout: WAIT });
+  await shot("routing");
   await page.goto(`${base}/dashboard/#/orders`);
-  await page.reload(); // the local demo operator key again
   await page.locator("#order-results table").waitFor({ timeout: WAIT });
 
   step("a tablet's width (768 px): nothing wider than the window");
