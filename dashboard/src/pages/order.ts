@@ -159,7 +159,8 @@ export function orderPage(main: HTMLElement, orderId: string): () => void {
     ]);
     body.replaceChildren(details(order, fos, invoices, returns));
     if (order.status !== actionsFor) { // forms being filled in stay unless the status changes
-      actionBox.replaceChildren(actions(order, load));
+      // After an action the page is drawn again even when the order item did not move (a return is its own item).
+      actionBox.replaceChildren(actions(order, () => { shown = ""; return load(); }));
       actionsFor = order.status;
     }
     shown = key;

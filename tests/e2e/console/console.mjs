@@ -1,7 +1,8 @@
 // Drives the operator console (dashboard/) in Debian's Chromium with playwright-core, against a running
 // local OMS: tests/e2e/test_console.py starts the runtime and runs this with OMS_URL, CHROMIUM and
 // SCREENSHOTS set. Exits non-zero on the first failed step; every page's screenshot lands in SCREENSHOTS.
-import { mkdirSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -18,6 +19,41 @@ async function api(method, path, key, body) {
   const response = await fetch(base + path, { method, headers: { "x-api-key": key, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: response.status, body: await response.json() };
+}
+// A paid order shipped and reported delivered by the carrier (signed in our canonical format), for a return.
+async function deliveredOrder() {
+  const made = await api("POST", "/orders", "demo-web-key", {
+    channel_order_id: `E2E-RET-${Date.now()}`, customer: { id: "cust-e2e", email: "e2e@example.com", name: "Erika Mustermann" },
+    shipping_address: { line1: "Hauptstr. 1", city: "Berlin", postal_code: "10115", country: "DE", lat: 52.53, lon: 13.38 },
+    lines: [{ sku: "TEE-BLK-L", quantity: 2, unit_price: "19.99" }], currency: "EUR", payment: { status: "paid", amount: "39.98" },
+  });
+  const id = made.body.order_id;
+  const until = async (test) => {
+    for (let i = 0; i < 60; i++) {
+      const order = (await api("GET", `/orders/${id}`, "demo-operator-key")).body;
+      if (test(order)) return order;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`failed: order ${id} did not get there`);
+  };
+  const fo = (await until((o) => o.fulfillment_order_ids?.length)).fulfillment_order_ids[0];
+  const tracking = `JD${Date.now()}`;
+  let shipped;
+  for (let i = 0; i < 60; i++) { // the order names its fulfilment order a moment before the fulfilment order is there
+    shipped = await api("POST", `/fulfillment-orders/${fo}/ship`, "demo-operator-key",
+      { shipment_id: `P-${tracking}`, carrier: "DHL", tracking_number: tracking });
+    if (shipped.status !== 404) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  check(shipped.status === 200, `ship answered ${shipped.status}`);
+  const body = JSON.stringify({ event_id: `evt-${tracking}`, tracking_code: tracking, status: "DELIVERED", occurred_at: new Date().toISOString() });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = createHmac("sha256", "demo-webhook-secret").update(`${ts}.${body}`).digest("hex");
+  const hook = await fetch(`${base}/webhooks/carriers/mycarrier`, { method: "POST", body,
+    headers: { "Content-Type": "application/json", "X-OMS-Timestamp": ts, "X-OMS-Signature": `v1=${sig}` } });
+  check(hook.status === 202, `the carrier webhook answered ${hook.status}`);
+  await until((o) => o.status === "DELIVERED");
+  return id;
 }
 const onHand = async (sku, location) =>
   (await api("GET", `/inventory/${sku}`, "demo-operator-key")).body.locations.find((l) => l.location_id === location)?.on_hand ?? 0;
@@ -213,6 +249,19 @@ try {
   await page.getByRole("link", { name: "Reports" }).click();
   await page.getByText(/Reports need the role finance or viewer or admin; you are customer_service/).waitFor({ timeout: WAIT });
 
+  step("customer service starts a return of a delivered order from its page");
+  const delivered = await deliveredOrder();
+  await page.goto(`${base}/dashboard/#/orders/${delivered}`);
+  await page.getByLabel("Return units of TEE-BLK-L").fill("1");
+  await page.getByLabel("Return reason").selectOption("damaged");
+  await page.getByLabel("Comment").fill("The seam is torn");
+  await page.getByRole("button", { name: "Start a return" }).click();
+  await banner.getByText("Return started: done").waitFor({ timeout: WAIT });
+  await page.getByRole("table", { name: "Returns" }).getByText(/REQUESTED|APPROVED/).waitFor({ timeout: WAIT });
+  const rmas = (await api("GET", `/orders/${delivered}/returns`, "demo-operator-key")).body.returns;
+  check(rmas.length === 1 && rmas[0].reason === "damaged" && rmas[0].lines[0].quantity === 1, `returns: ${JSON.stringify(rmas)}`);
+  await shot("order-return");
+
   step("the viewer: the order's actions are disabled, and a write forced through is refused naming the role");
   await signOut();
   await signInAs("demo-viewer");
@@ -245,7 +294,6 @@ try {
   await page.getByRole("table", { name: "Sales by channel" }).getByRole("cell", { name: "web", exact: true }).waitFor({ timeout: WAIT });
   const [download] = await Promise.all([page.waitForEvent("download", { timeout: WAIT }),
     page.getByRole("button", { name: "CSV: sales by day" }).click()]);
-  const { readFileSync } = await import("node:fs");
   const csvText = readFileSync(await download.path(), "utf8");
   check(/^group,/.test(csvText) && download.suggestedFilename().startsWith("sales-by-day-"), `the CSV: ${download.suggestedFilename()} ${csvText.slice(0, 80)}`);
   await shot("reports");
