@@ -109,7 +109,8 @@ export function gate(el: HTMLElement, action: Action): HTMLElement {
   const controls = el.matches("button, input, select, textarea") ? [el] : [...el.querySelectorAll("button, input, select, textarea")];
   for (const c of controls) (c as HTMLButtonElement).disabled = true;
   el.classList.add("denied");
-  const note = h("small", { class: "needs" }, `Needs the role ${needs(action)}; you are ${roles().join(", ") || "no role"}.`);
+  const note = h("small", { class: "needs", id: `needs${++uid}` }, `Needs the role ${needs(action)}; you are ${roles().join(", ") || "no role"}.`);
+  for (const c of controls) c.setAttribute("aria-describedby", note.id); // a screen reader says why it is disabled
   if (el.matches("button")) return h("span", { class: "denied" }, el, " ", note);
   el.append(note);
   return el;

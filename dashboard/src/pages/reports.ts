@@ -77,8 +77,8 @@ export function reportsPage(main: HTMLElement): () => void {
           "no orders captured"),
         csv("fulfillment", "day")),
       section("r-stock", "Low stock and replenishment",
-        barChart("Units to order now, per SKU and location", suggestions.suggestions.slice(0, 20).map((x) =>
-          ({ label: `${x.sku}@${x.location_id}`, value: x.quantity })), "units"),
+        suggestions.suggestions.length ? barChart("Units to order now, per SKU and location (the first 20)",
+          suggestions.suggestions.slice(0, 20).map((x) => ({ label: `${x.sku}@${x.location_id}`, value: x.quantity })), "units") : "",
         table("Replenishment suggestions", ["SKU", "Location", "Supplier", "Available", "On order", "Days of cover", "Reorder point", "Order now", "Why"],
           suggestions.suggestions.map((x) => [x.sku + (x.low ? " (low)" : ""), x.location_id, x.supplier_id, x.available, x.on_order,
             x.days_of_cover === null ? "–" : x.days_of_cover.toFixed(1), x.reorder_point, x.quantity, x.reasons.join("; ")]),
