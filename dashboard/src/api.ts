@@ -1,7 +1,7 @@
 // The API client: every call goes through request(), which adds the credential and turns the
 // OMS's JSON errors ({error, message, field}) and an unreachable API into one error type the
 // banner shows.
-import { authHeaders, currentCredential, type ConsoleConfig } from "./auth";
+import { authHeaders, currentCredential, ownLocations, type ConsoleConfig } from "./auth";
 
 export class ApiError extends Error {
   constructor(
@@ -82,4 +82,10 @@ export async function downloadCsv(path: string, filename: string): Promise<void>
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** The locations the caller may pick: a warehouse person's own (from their groups), else GET /locations. */
+export async function pickableLocations(): Promise<{ location_id: string; name: string }[]> {
+  const own = ownLocations();
+  return own ? own.map((location_id) => ({ location_id, name: "yours" })) : get<{ location_id: string; name: string }[]>("/locations");
 }

@@ -77,6 +77,15 @@ export function roles(credential: Credential | null = currentCredential()): stri
   return Array.isArray(groups) ? groups.map(String).filter((g) => !g.startsWith("location:")) : [];
 }
 
+/** A warehouse person's own locations (their "location:<id>" groups), or null when the caller is not
+ * limited to some (GET /locations is not theirs to read: they pick among these). */
+export function ownLocations(credential: Credential | null = currentCredential()): string[] | null {
+  const mine = roles(credential);
+  if (!mine.includes("warehouse") || mine.includes("admin") || credential?.kind !== "bearer") return null;
+  const groups = claims(credential.value)["cognito:groups"];
+  return Array.isArray(groups) ? groups.map(String).filter((g) => g.startsWith("location:")).map((g) => g.slice(9)) : [];
+}
+
 /** Whether the signed-in caller's roles cover an action (the operator key and admin cover all). */
 export function can(action: Action, credential: Credential | null = currentCredential()): boolean {
   const mine = roles(credential);

@@ -1,5 +1,5 @@
 // Fulfilment: a location's fulfilment orders by status (GET /locations/{id}/fulfillment-orders), refreshed.
-import { get, query } from "../api";
+import { get, pickableLocations, query } from "../api";
 import { badge, field, h, poll, select, showError, table, when } from "../ui";
 
 const STATUSES = ["OPEN", "ACCEPTED", "PICKED", "PACKED", "PARTIALLY_SHIPPED", "SHIPPED", "READY_FOR_PICKUP", "COLLECTED",
@@ -30,7 +30,7 @@ export function fulfilmentPage(main: HTMLElement): () => void {
       field("Location", location), field("Status", status)), results);
   let stop = () => {};
   let left = false;
-  void get<{ location_id: string; name: string }[]>("/locations").then((list) => {
+  void pickableLocations().then((list) => {
     for (const l of list) location.append(h("option", { value: l.location_id }, `${l.location_id} (${l.name})`));
     if (!left) stop = poll(refresh, 5000);
   }).catch(showError);

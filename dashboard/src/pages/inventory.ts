@@ -1,7 +1,7 @@
 // Inventory: levels per SKU and location (low stock marked), adjustments and a CSV import.
 // The API reads stock per SKU (GET /inventory/{sku}), so the page shows the SKUs asked for here,
 // seeded from the lines of recent orders.
-import { ApiError, get, post, request } from "../api";
+import { ApiError, get, pickableLocations, post, request } from "../api";
 import { field, h, poll, select, showError, showNotice, table, when, gate } from "../ui";
 import type { OrderSummary } from "./orders";
 
@@ -97,7 +97,7 @@ export function inventoryPage(main: HTMLElement): () => void {
     h("button", { type: "submit" }, "Import"), importResult);
 
   main.replaceChildren(h("h1", {}, "Inventory"), show, refreshed, levels, h("div", { class: "two" }, gate(adjust, "stock.write"), gate(importForm, "stock.import")));
-  void get<{ location_id: string; name: string }[]>("/locations").then((locations) => {
+  void pickableLocations().then((locations) => {
     for (const l of locations) adjLocation.append(h("option", { value: l.location_id }, `${l.location_id} (${l.name})`));
   }).catch(showError);
   let stop = () => {};

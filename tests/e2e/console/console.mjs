@@ -262,6 +262,18 @@ try {
   check(rmas.length === 1 && rmas[0].reason === "damaged" && rmas[0].lines[0].quantity === 1, `returns: ${JSON.stringify(rmas)}`);
   await shot("order-return");
 
+  step("the warehouse person (Berlin): their location's fulfilment orders, and stock adjustments are theirs");
+  await signOut();
+  await signInAs("demo-warehouse");
+  await page.getByRole("link", { name: "Fulfilment" }).click();
+  await page.getByRole("row", { name: new RegExp(orderId) }).getByText("OPEN").waitFor({ timeout: WAIT });
+  check(await page.getByLabel("Location", { exact: true }).inputValue() === "WH-DE-BER", "not the warehouse person's location");
+  await page.getByRole("link", { name: "Inventory" }).click();
+  await page.getByRole("table", { name: "Stock levels" }).waitFor({ timeout: WAIT });
+  check(await page.getByRole("button", { name: "Apply adjustment" }).isEnabled(), "the warehouse person may not adjust stock");
+  check(await page.getByRole("button", { name: "Import" }).isDisabled(), "the warehouse person may import stock (admin only)");
+  await shot("fulfilment-warehouse");
+
   step("the viewer: the order's actions are disabled, and a write forced through is refused naming the role");
   await signOut();
   await signInAs("demo-viewer");
