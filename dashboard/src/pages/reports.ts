@@ -24,6 +24,16 @@ const money = (m: Money) => Object.entries(m).map(([c, v]) => `${v} ${c}`).join(
 const pct = (r: number | null) => (r === null ? "–" : `${(r * 100).toFixed(1)} %`);
 const hours = (t: Times) => (t.count ? `${t.p50_hours ?? "–"} h / ${t.p90_hours ?? "–"} h (${t.count})` : "–");
 
+/** Every day of the range with its value, 0 where the report has no row (it lists only days with orders). */
+function everyDay<R extends { group: string }>(from: string, to: string, rows: R[], value: (r: R) => number): { label: string; value: number }[] {
+  const by = new Map(rows.map((r) => [r.group, value(r)]));
+  const out: { label: string; value: number }[] = [];
+  for (let d = new Date(`${from}T00:00:00Z`); day(d) <= to && out.length < 366; d = new Date(d.getTime() + 86_400_000)) {
+    out.push({ label: day(d), value: by.get(day(d)) ?? 0 });
+  }
+  return out;
+}
+
 function csvButton(label: string, path: string, filename: string): HTMLElement {
   return h("button", { type: "button", class: "secondary", onclick: () => void downloadCsv(path, filename).catch(showError) }, label);
 }
@@ -55,7 +65,7 @@ export function reportsPage(main: HTMLElement): () => void {
         `${report}-by-${group}-${range.from}-${range.to}.csv`);
     body.replaceChildren(
       section("r-sales-day", "Sales per day",
-        barChart(`Orders per day, ${range.from} to ${range.to}`, byDay.rows.map((r) => ({ label: r.group, value: r.orders })), "orders"),
+        barChart(`Orders per day, ${range.from} to ${range.to}`, everyDay(range.from, range.to, byDay.rows, (r: SalesRow) => r.orders), "orders"),
         table("Sales per day", ["Day", "Orders", "Units", "Gross", "Net", `Net (${base})`], byDay.rows.map((r) =>
           [r.group, r.orders, r.units, money(r.gross), money(r.net), r.base?.net ?? "no FX rate"]), "no orders captured"),
         csv("sales", "day")),
@@ -71,7 +81,7 @@ export function reportsPage(main: HTMLElement): () => void {
             ["Capture to shipment (p50 / p90)", hours(t.capture_to_shipment)],
             ["Capture to delivery (p50 / p90)", hours(t.capture_to_delivery)]] as [string, string | number][])
             .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
-        barChart("Orders shipped per capture day", fulfilment.rows.map((r) => ({ label: r.group, value: r.shipped })), "shipped"),
+        barChart("Orders allocated per capture day", everyDay(range.from, range.to, fulfilment.rows, (r: FulfilmentRow) => r.allocated), "allocated"),
         table("Fulfilment per day", ["Day", "Orders", "Allocated", "Shipped", "Delivered", "Backorder rate", "Capture to shipment"],
           fulfilment.rows.map((r) => [r.group, r.orders, r.allocated, r.shipped, r.delivered, pct(r.backorder_rate), hours(r.capture_to_shipment)]),
           "no orders captured"),
