@@ -65,7 +65,7 @@ def load_demo_data() -> None:
                           created_at=now, updated_at=now, updated_by="demo")
         repos.commit(repos.channels.save(channel, None))
     for location_id, location in LOCATIONS.items():
-        put_location(location_id, location, repos, now)
+        put_location(location_id, location, "demo", repos, now)
     for n, sku in enumerate(PRODUCTS):
         for i, location_id in enumerate(LOCATIONS):
             on_hand = (n * 7 + i * 13) % 40  # varied, some zero, deterministic

@@ -50,7 +50,7 @@ def seed(repos, locations: dict[str, LocationRequest], stock: dict[tuple[str, st
     from shared.services.inventory import put_location, set_stock
 
     for location_id, location in locations.items():
-        put_location(location_id, location, repos, NOW)
+        put_location(location_id, location, "operator", repos, NOW)
     for (sku, location_id), on_hand in stock.items():
         set_stock(sku, location_id, SetStockRequest(on_hand=on_hand), repos, NOW)
 

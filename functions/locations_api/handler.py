@@ -20,10 +20,10 @@ install(app)
 @app.put("/locations/<location_id>", summary="Create or replace a location",
          **described(LOCATIONS, 200, 400, 403, 413, 415, 422))
 def put(location_id: LocationPath, location: LocationRequest) -> Location:
-    require_operator(app)
+    by = require_operator(app).name
     from shared.services.inventory import put_location  # with its route: the inventory use cases are heavy
 
-    return put_location(location_id, location, repositories(), utc_now())
+    return put_location(location_id, location, by, repositories(), utc_now())
 
 
 @app.get("/locations/<location_id>", summary="One location", **described(LOCATIONS, 200, 403, 404, 422))

@@ -63,6 +63,8 @@ class LocationRequest(BaseModel):
 class Location(LocationRequest):
     location_id: str
     updated_at: datetime
+    # None on an item written before writes recorded their actor.
+    updated_by: str | None = Field(default=None, description="Who last changed it: operator or user:<username>")
 
     def candidate(self, orders_today: int) -> Candidate:
         cap = self.daily_order_capacity

@@ -22,9 +22,11 @@ ATTEMPTS = 6
 MAX_IMPORT_ROWS = 1000
 
 
-def put_location(location_id: str, request: LocationRequest, repos: Repositories, now: datetime) -> Location:
-    """Create or replace a location; the write and its LocationChanged event in one transaction."""
-    location = Location(location_id=location_id, updated_at=now, **request.model_dump())
+def put_location(location_id: str, request: LocationRequest, by: str, repos: Repositories,
+                 now: datetime) -> Location:
+    """Create or replace a location; the write and its LocationChanged event in one transaction. `by`: the
+    caller's principal name (`operator` or `user:<username>`), kept as who last changed it."""
+    location = Location(location_id=location_id, updated_at=now, updated_by=by, **request.model_dump())
     event = LocationChanged(
         occurred_at=now, location_id=location_id, created=repos.locations.get(location_id) is None,
         active=location.active, ships_to=location.ships_to, pickup_enabled=location.pickup_enabled,

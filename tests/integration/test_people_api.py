@@ -99,6 +99,14 @@ def test_admin_only_routes_name_admin(as_person):
     assert as_person("ada-admin", "PUT", "/locations/NEW", json=body).status_code == 200
 
 
+def test_a_location_records_who_last_changed_it(as_person, api):
+    body = TWO_WAREHOUSES["BER"].model_dump(mode="json")
+    assert as_person("ada-admin", "PUT", "/locations/NEW", json=body).json["updated_by"] == "user:ada-admin"
+    assert api("GET", "/locations/NEW").json["updated_by"] == "user:ada-admin"
+    assert api("PUT", "/locations/NEW", json=body).json["updated_by"] == "operator"
+    assert api("GET", "/locations/NEW").json["updated_by"] == "operator"
+
+
 def test_a_persons_cancellation_records_the_person_not_their_email(as_person, api, allocated):
     assert as_person("cass-cs", "POST", f"/orders/{allocated}/cancel").status_code == 200
     history = api("GET", f"/orders/{allocated}").json["history"]

@@ -484,7 +484,7 @@ def test_an_auto_approval_that_cannot_happen_leaves_the_rma_requested(delivered)
     repos, order_id = delivered
     ber = repos.locations.get("BER")
     put_location("BER", LocationRequest(**{**ber.model_dump(include=set(LocationRequest.model_fields)),
-                                           "accepts_returns": False}), repos, NOW)
+                                           "accepts_returns": False}), "operator", repos, NOW)
     returns.put_policy("web", ReturnPolicy(auto_approve_up_to=D("100")), OPERATOR_PRINCIPAL, repos, NOW)
     first = ask(repos, order_id, ("SKU-1", 1))
     assert first.status is ReturnStatus.REQUESTED

@@ -172,8 +172,8 @@ def test_every_chunk_replays_against_the_network_as_it_was_when_asked(repos, sho
     job = start_simulation(request([DENY_BER]), OPERATOR, repos, LATER, send=queue)
     run_chunk(queue.take(), repos, LATER, send=queue, max_orders=2)
 
-    put_location("BER", LOCATIONS["BER"].model_copy(update={"active": False}), repos, LATER)
-    put_location("MAD", LOCATIONS["MAD"].model_copy(update={"ships_to": ["ES"]}), repos, LATER)
+    put_location("BER", LOCATIONS["BER"].model_copy(update={"active": False}), "operator", repos, LATER)
+    put_location("MAD", LOCATIONS["MAD"].model_copy(update={"ships_to": ["ES"]}), "operator", repos, LATER)
     put_profile(ShippingProfile(currency="USD"), OPERATOR, repos, LATER)
     repos.locations._cache = None  # the worker's cached read would see the change at once
     while queue.bodies:
