@@ -22,8 +22,8 @@ install(app)
 @app.put("/inventory/<sku>/<location_id>", summary="Set on hand (and safety stock) absolutely",
          **described(INVENTORY, 200, 400, 403, 409, 413, 415, 422, 503))
 def set_stock(sku: SkuPath, location_id: LocationPath, counts: SetStockRequest) -> StockLevel:
-    require_operator(app)
-    return inventory.set_stock(sku, location_id, counts, repositories(), utc_now())
+    by = require_operator(app).name
+    return inventory.set_stock(sku, location_id, counts, repositories(), utc_now(), by=by)
 
 
 @app.post("/inventory/adjustments", summary="Apply deltas, each once per adjustment_id",
@@ -38,7 +38,7 @@ def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:
     if foreign := sorted({a.location_id for a in request.adjustments if not caller.may_work_at(a.location_id)}):
         raise AccessDenied(f"not your location{'s' if len(foreign) > 1 else ''}: {', '.join(foreign)}",
                            field="adjustments.location_id")
-    results = inventory.adjust_stock_batch(request.adjustments, repositories(), utc_now())
+    results = inventory.adjust_stock_batch(request.adjustments, repositories(), utc_now(), by=caller.name)
     body = [AdjustmentOutcome.of(r) for r in results]
     return Response(status_code=422 if any(r.error for r in results) else 200, content_type="application/json",
                     body=body)
@@ -51,9 +51,9 @@ def adjust(request: AdjustmentsRequest) -> Response[list[AdjustmentOutcome]]:
 @takes("text/csv")
 def import_csv() -> ImportOutcome:
     # The raw body: Powertools' validation parses JSON and forms, not text/csv.
-    require_operator(app)
+    by = require_operator(app).name
     return ImportOutcome.of(inventory.import_stock_csv(app.current_event.decoded_body or "", repositories(),
-                                                       utc_now()))
+                                                       utc_now(), by=by))
 
 
 @app.get("/inventory/<sku>", summary="Stock of a SKU per location and in total",

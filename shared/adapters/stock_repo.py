@@ -431,11 +431,14 @@ class StockRepository:
             return Put(item, when=NEW, refused=moved)
         return Put(item, when=eq("version", expected_version), refused=moved)
 
-    def claim_adjustment(self, adjustment: Adjustment, fingerprint: str, after: StockLevel, at: datetime) -> Put:
-        """The adjustment id, claimed with the level it produces: AlreadyApplied (with what the first
-        claim stored) when the id was used before."""
+    def claim_adjustment(self, adjustment: Adjustment, fingerprint: str, after: StockLevel, at: datetime,
+                         by: str | None = None) -> Put:
+        """The adjustment id, claimed with the level it produces (and who applied it): AlreadyApplied
+        (with what the first claim stored) when the id was used before."""
         item = {"pk": adjustment_pk(adjustment.adjustment_id), "sk": "ADJUSTMENT", "fingerprint": fingerprint,
                 "level": after.model_dump_json(), "applied_at": at.isoformat()}
+        if by is not None:
+            item["applied_by"] = by
         return Put(item, when=NEW, refused=lambda old: AlreadyApplied(adjustment.adjustment_id, _applied(old)))
 
     def drop_spent_reservation(self, sku: str, location_id: str, order_id: str) -> None:

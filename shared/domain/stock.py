@@ -25,6 +25,11 @@ class StockLevel(BaseModel):
     low_stock_threshold: int = 0
     version: int = 0
     updated_at: datetime | None = None
+    # Who last set or adjusted the counts (a set, an adjustment, an import, a purchase order's receipt);
+    # None when the system last wrote them (a return's restock) or before writes recorded their actor. Reservations
+    # move `reserved` without changing it: they are nobody's count.
+    counted_by: str | None = Field(default=None, description="Who last set or adjusted the counts: operator or "
+                                                             "user:<username>; absent when the system did")
     # A hot SKU's level keeps its available units in this many bucket items (stock_buckets.py);
     # None for an ordinary level, whose item alone holds every count. As read, `available` and
     # `reserved` are the sums over the level item and its buckets; what each bucket held is kept
@@ -39,8 +44,9 @@ class StockLevel(BaseModel):
         """What the level item itself holds of `available` (all of it for an ordinary level)."""
         return self.available - sum(self.bucket_available)
 
-    def with_counts(self, on_hand: int, safety_stock: int, at: datetime) -> StockLevel:
-        """The level after setting on hand and safety stock; reservations stay as they are."""
+    def with_counts(self, on_hand: int, safety_stock: int, at: datetime, by: str | None = None) -> StockLevel:
+        """The level after setting on hand and safety stock (by whom: None for the system); reservations
+        stay as they are."""
         return self.model_copy(
             update={
                 "on_hand": on_hand,
@@ -48,6 +54,7 @@ class StockLevel(BaseModel):
                 "available": on_hand - self.reserved - safety_stock,
                 "version": self.version + 1,
                 "updated_at": at,
+                "counted_by": by,
             }
         )
 

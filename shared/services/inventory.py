@@ -43,7 +43,8 @@ def _require_location(location_id: str, repos: Repositories) -> None:
 
 
 def set_stock(sku: str, location_id: str, request: SetStockRequest, repos: Repositories, now: datetime,
-              cause: str = "set", check_location: bool = True) -> StockLevel:
+              cause: str = "set", check_location: bool = True, *, by: str | None = None) -> StockLevel:
+    """`by`: the caller's principal name, recorded on the level and its StockChanged; None for the system."""
     if check_location:
         _require_location(location_id, repos)
     for _ in range(ATTEMPTS):
@@ -53,7 +54,7 @@ def set_stock(sku: str, location_id: str, request: SetStockRequest, repos: Repos
             raise Conflict(f"on hand is {before.on_hand}, not the expected {request.expected_on_hand}",
                            field="expected_on_hand")
         safety = before.safety_stock if request.safety_stock is None else request.safety_stock
-        after = before.with_counts(request.on_hand, safety, now)
+        after = before.with_counts(request.on_hand, safety, now, by)
         if request.low_stock_threshold is not None:
             after.low_stock_threshold = request.low_stock_threshold
         if request.buckets is not None:
@@ -63,7 +64,7 @@ def set_stock(sku: str, location_id: str, request: SetStockRequest, repos: Repos
                                field="buckets")
             after.buckets = request.buckets
         try:
-            _write(before, after, current is not None, cause, [], repos, now)
+            _write(before, after, current is not None, cause, [], repos, now, by)
             return after
         except CommitFailed:
             continue  # a reservation or another write moved the level: recompute from a fresh read
@@ -82,7 +83,8 @@ class AdjustmentResult:
         return "rejected" if self.error else "duplicate" if self.duplicate else "applied"
 
 
-def adjust_stock_batch(adjustments: list[Adjustment], repos: Repositories, now: datetime) -> list[AdjustmentResult]:
+def adjust_stock_batch(adjustments: list[Adjustment], repos: Repositories, now: datetime, *, by: str | None = None
+                       ) -> list[AdjustmentResult]:
     """Each adjustment stands alone: a refused one is reported and the others still apply."""
     results = []
     known = {loc.location_id for loc in repos.locations.all()}
@@ -90,15 +92,15 @@ def adjust_stock_batch(adjustments: list[Adjustment], repos: Repositories, now: 
         try:
             if adj.location_id not in known:
                 raise NotFound(f"location {adj.location_id} does not exist", field="location_id")
-            results.append(adjust_stock(adj, repos, now, check_location=False))
+            results.append(adjust_stock(adj, repos, now, check_location=False, by=by))
         except OmsError as refused:
             refused.field = f"adjustments.{n}.{refused.field or 'adjustment_id'}"
             results.append(AdjustmentResult(adj.adjustment_id, None, error=refused))
     return results
 
 
-def adjust_stock(adj: Adjustment, repos: Repositories, now: datetime, check_location: bool = True
-                 ) -> AdjustmentResult:
+def adjust_stock(adj: Adjustment, repos: Repositories, now: datetime, check_location: bool = True, *,
+                 by: str | None = None) -> AdjustmentResult:
     """Apply a delta once per adjustment id: the id is written in the same transaction as the stock."""
     if check_location:
         _require_location(adj.location_id, repos)
@@ -114,10 +116,10 @@ def adjust_stock(adj: Adjustment, repos: Repositories, now: datetime, check_loca
                 return _duplicate(adj, fingerprint, applied.fingerprint, applied.level)
             raise InvalidInput(f"on hand is {before.on_hand}; a delta of {adj.delta} would take it below zero",
                                field="delta")
-        after = before.with_counts(before.on_hand + adj.delta, before.safety_stock, now)
-        claim = repos.stock.claim_adjustment(adj, fingerprint, after, now)
+        after = before.with_counts(before.on_hand + adj.delta, before.safety_stock, now, by)
+        claim = repos.stock.claim_adjustment(adj, fingerprint, after, now, by)
         try:
-            _write(before, after, current is not None, f"adjustment:{adj.reason.value}", [claim], repos, now)
+            _write(before, after, current is not None, f"adjustment:{adj.reason.value}", [claim], repos, now, by)
             return AdjustmentResult(adj.adjustment_id, after)
         except Refused as refused:
             if (done := refused.find(AlreadyApplied)) is not None:
@@ -138,18 +140,18 @@ def _duplicate(adj: Adjustment, fingerprint: str, first_fingerprint: str, level:
 
 
 def _write(before: StockLevel, after: StockLevel, exists: bool, cause: str, extra: list,
-           repos: Repositories, now: datetime) -> None:
-    repos.commit(stock_change_writes(before, after, exists, cause, repos, now), extra)
+           repos: Repositories, now: datetime, by: str | None) -> None:
+    repos.commit(stock_change_writes(before, after, exists, cause, repos, now, by), extra)
 
 
 def stock_change_writes(before: StockLevel, after: StockLevel, exists: bool, cause: str, repos: Repositories,
-                        now: datetime) -> list[Write]:
+                        now: datetime, by: str | None = None) -> list[Write]:
     """A level written under the version read (new when it did not exist), with its StockChanged (and
     StockLow on the crossing below its threshold): for a caller's transaction."""
     events: list[DomainEvent] = [StockChanged(
         occurred_at=now, sku=after.sku, location_id=after.location_id, cause=cause, on_hand=after.on_hand,
         reserved=after.reserved, safety_stock=after.safety_stock, available=after.available,
-        available_before=before.available, available_increased=after.available > before.available,
+        available_before=before.available, available_increased=after.available > before.available, by=by,
     )]
     if after.available <= after.low_stock_threshold < before.available:
         events.append(StockLow(occurred_at=now, sku=after.sku, location_id=after.location_id,
@@ -163,7 +165,7 @@ class ImportResult:
     errors: list[dict] = field(default_factory=list)
 
 
-def import_stock_csv(text: str, repos: Repositories, now: datetime) -> ImportResult:
+def import_stock_csv(text: str, repos: Repositories, now: datetime, *, by: str | None = None) -> ImportResult:
     """`sku,location_id,on_hand[,safety_stock]` rows; good rows are applied, bad rows reported. Lines
     may end in CRLF, LF or a bare CR (spreadsheets on old Macs): newline=None reads them all as one."""
     try:
@@ -191,7 +193,7 @@ def import_stock_csv(text: str, repos: Repositories, now: datetime) -> ImportRes
             result.errors.append({"row": number, "field": "location_id", "problem": f"unknown location {location_id}"})
             continue
         try:
-            set_stock(sku, location_id, request, repos, now, cause="import", check_location=False)
+            set_stock(sku, location_id, request, repos, now, cause="import", check_location=False, by=by)
             result.imported += 1
         except (Busy, Conflict) as failed:
             result.errors.append({"row": number, "field": failed.field, "problem": failed.message})

@@ -250,7 +250,7 @@ def receive_purchase_order(purchase_order_id: str, body: ReceiptRequest, princip
             over_received=any(r.over_received for r in receipt.lines), final=body.final, received_by=principal.name)
         try:
             repos.commit(repos.purchasing.claim_receipt(receipt), repos.purchasing.save(after, before.version),
-                         _restock(receiving.on_hand, after.location_id, purchase_order_id, repos, now),
+                         _restock(receiving.on_hand, after.location_id, purchase_order_id, principal.name, repos, now),
                          repos.replenishment.add_on_order(after.location_id,
                                                           {sku: -q for sku, q in receiving.off_order.items()}),
                          repos.events.publish(event))
@@ -279,16 +279,17 @@ def _repeat(order: PurchaseOrder, seen: Receipt, fingerprint: str) -> Received:
     return Received(order, seen, True)
 
 
-def _restock(units: dict[str, int], location_id: str, purchase_order_id: str, repos: Repositories,
+def _restock(units: dict[str, int], location_id: str, purchase_order_id: str, by: str, repos: Repositories,
              now: datetime) -> list[Write]:
-    """On hand up by the received units, each level under the version read, with its StockChanged."""
+    """On hand up by the received units (counted by `by`, who received them), each level under the
+    version read, with its StockChanged."""
     from shared.services.inventory import stock_change_writes
 
     writes: list[Write] = []
     for sku, quantity in sorted(units.items()):
         current = repos.stock.level(sku, location_id)
         before = current or StockLevel(sku=sku, location_id=location_id)
-        after = before.with_counts(before.on_hand + quantity, before.safety_stock, now)
+        after = before.with_counts(before.on_hand + quantity, before.safety_stock, now, by)
         writes.extend(stock_change_writes(before, after, current is not None, f"purchase_order:{purchase_order_id}",
-                                          repos, now))
+                                          repos, now, by))
     return writes

@@ -132,11 +132,21 @@ def test_a_warehouse_person_works_on_their_own_locations_only(as_person, api, al
     assert as_person("wes-warehouse", "GET", f"/orders/{allocated}").json["missing_role"] == "customer_service"
 
 
+def test_stock_written_with_the_operator_key_records_operator(api, allocated):
+    adjust = {"adjustments": [{"adjustment_id": "a-op", "sku": "SKU-2", "location_id": "MAD", "delta": 4,
+                               "reason": "found"}]}
+    assert api("POST", "/inventory/adjustments", json=adjust).status_code == 200
+    [level] = [lv for lv in api("GET", "/inventory/SKU-2").json["locations"] if lv["location_id"] == "MAD"]
+    assert level["counted_by"] == "operator"
+
+
 def test_a_warehouse_person_sees_and_sets_their_own_locations_stock_only(as_person, allocated):
     levels = as_person("wes-warehouse", "GET", "/inventory/SKU-1").json["locations"]
     assert {lv["location_id"] for lv in levels} == {"BER"}
     assert as_person("wes-warehouse", "PUT", "/inventory/SKU-9/MAD", json={"on_hand": 5}).status_code == 403
     assert as_person("wes-warehouse", "PUT", "/inventory/SKU-9/BER", json={"on_hand": 5}).status_code == 200
+    [level] = as_person("wes-warehouse", "GET", "/inventory/SKU-9").json["locations"]
+    assert level["counted_by"] == "user:wes-warehouse"
     adjust = {"adjustments": [{"adjustment_id": "a-1", "sku": "SKU-1", "location_id": "MAD", "delta": 1,
                                "reason": "found"}]}
     refused = as_person("wes-warehouse", "POST", "/inventory/adjustments", json=adjust)
