@@ -7,7 +7,8 @@ export type Credential = { kind: "api-key"; value: string } | { kind: "bearer"; 
 // What a role may do in the console, mirroring the routes' roles in infra/wiring.py (admin may do
 // everything). For display only: the console hides or disables what the person cannot do, and the
 // API still decides (a 403 names the missing role).
-export type Action = "order.write" | "return.create" | "note.write" | "stock.write" | "stock.import" | "reports.read" | "routing.simulate";
+export type Action = "order.write" | "return.create" | "note.write" | "stock.write" | "stock.import" | "reports.read" | "routing.simulate"
+  | "fulfilment.write";
 const MAY: Record<Action, string[]> = {
   "order.write": ["customer_service"], // cancel, release, reject
   "return.create": ["customer_service"],
@@ -16,6 +17,7 @@ const MAY: Record<Action, string[]> = {
   "stock.import": [], // admin only
   "reports.read": ["finance", "viewer"], // reports and replenishment suggestions
   "routing.simulate": [], // admin only
+  "fulfilment.write": ["warehouse"], // accept, reject, pick, pack, ship, ready, collect
 };
 
 export interface ConsoleConfig {

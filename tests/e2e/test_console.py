@@ -26,7 +26,8 @@ CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
 PAGES = ["orders", "orders-search", "order-held", "order", "inventory", "fulfilment", "exceptions", "customers",
          "error-refused", "error-unreachable", "sign-in", "signed-in-person", "error-role", "orders-768", "order-768",
          "inventory-768", "customers-768", "sign-in-first", "order-viewer", "reports", "routing-viewer", "routing", "order-return",
-         "reports-768", "routing-768", "fulfilment-warehouse"]
+         "reports-768", "routing-768", "fulfilment-warehouse",
+         "fulfilment-ship"]
 
 
 def missing(what: str) -> None:

@@ -55,6 +55,25 @@ async function deliveredOrder() {
   await until((o) => o.status === "DELIVERED");
   return id;
 }
+// A paid order of one unit near Berlin, and its fulfilment order once it is there (at WH-DE-BER).
+async function paidOrder() {
+  const made = await api("POST", "/orders", "demo-web-key", {
+    channel_order_id: `E2E-SHIP-${Date.now()}`, customer: { id: "cust-e2e", email: "e2e@example.com", name: "Erika Mustermann" },
+    shipping_address: { line1: "Hauptstr. 1", city: "Berlin", postal_code: "10115", country: "DE", lat: 52.53, lon: 13.38 },
+    lines: [{ sku: "TEE-BLK-M", quantity: 1, unit_price: "19.99" }], currency: "EUR", payment: { status: "paid", amount: "19.99" },
+  });
+  check(made.status === 202, `capture answered ${made.status}`);
+  for (let i = 0; i < 80; i++) {
+    const fo = (await api("GET", `/orders/${made.body.order_id}`, "demo-operator-key")).body.fulfillment_order_ids?.[0];
+    const found = fo && await api("GET", `/fulfillment-orders/${fo}`, "demo-operator-key");
+    if (found?.status === 200) {
+      check(found.body.location_id === "WH-DE-BER", `the order went to ${found.body.location_id}`);
+      return { id: made.body.order_id, fo };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`failed: order ${made.body.order_id} has no fulfilment order`);
+}
 const onHand = async (sku, location) =>
   (await api("GET", `/inventory/${sku}`, "demo-operator-key")).body.locations.find((l) => l.location_id === location)?.on_hand ?? 0;
 
@@ -268,11 +287,36 @@ try {
   await page.getByRole("link", { name: "Fulfilment" }).click();
   await page.getByRole("row", { name: new RegExp(orderId) }).getByText("OPEN").waitFor({ timeout: WAIT });
   check(await page.getByLabel("Location", { exact: true }).inputValue() === "WH-DE-BER", "not the warehouse person's location");
+  await shot("fulfilment-warehouse");
+
+  step("the warehouse person accepts, picks, packs and ships a paid order's fulfilment order, and gets the label to print");
+  const { id: paid, fo: paidFo } = await paidOrder();
+  const row = page.getByRole("row", { name: new RegExp(paid) });
+  await page.getByLabel("Status", { exact: true }).selectOption("ACCEPTED"); // a change of filter lists again now, not at the next poll
+  await page.getByLabel("Status", { exact: true }).selectOption("OPEN");
+  await row.waitFor({ timeout: WAIT });
+  for (const [button, status] of [["Accept", "ACCEPTED"], ["Picked", "PICKED"], ["Packed", "PACKED"]]) {
+    await row.getByRole("button", { name: new RegExp(`^${button} `) }).click();
+    await banner.getByText(`${paidFo}: ${button.toLowerCase()}, now ${status}`).waitFor({ timeout: WAIT });
+    await row.getByText(status, { exact: true }).waitFor({ timeout: WAIT });
+  }
+  await row.getByRole("button", { name: /^Ship / }).click();
+  await page.getByLabel("Weight (g)").fill("650");
+  await page.getByRole("button", { name: "Buy label and ship" }).click();
+  await row.getByText("SHIPPED", { exact: true }).waitFor({ timeout: WAIT });
+  const print = page.getByRole("link", { name: "Print label (PDF)" });
+  await print.waitFor({ timeout: WAIT });
+  const pdf = await fetch(await print.getAttribute("href"));
+  check(pdf.ok && (await pdf.text()).startsWith("%PDF"), `the label link answered ${pdf.status}`);
+  check(await print.getAttribute("target") === "_blank", "the label does not open in its own tab");
+  const foNow = (await api("GET", `/fulfillment-orders/${paidFo}`, "demo-operator-key")).body;
+  check(foNow.status === "SHIPPED" && foNow.history.some((c) => c.by === "user:demo-warehouse"), `the API has ${JSON.stringify(foNow.history)}`);
+  await shot("fulfilment-ship");
+
   await page.getByRole("link", { name: "Inventory" }).click();
   await page.getByRole("table", { name: "Stock levels" }).waitFor({ timeout: WAIT });
   check(await page.getByRole("button", { name: "Apply adjustment" }).isEnabled(), "the warehouse person may not adjust stock");
   check(await page.getByRole("button", { name: "Import" }).isDisabled(), "the warehouse person may import stock (admin only)");
-  await shot("fulfilment-warehouse");
 
   step("the viewer: the order's actions are disabled, and a write forced through is refused naming the role");
   await signOut();
