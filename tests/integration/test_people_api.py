@@ -107,6 +107,21 @@ def test_a_location_records_who_last_changed_it(as_person, api):
     assert api("GET", "/locations/NEW").json["updated_by"] == "operator"
 
 
+def test_settings_record_the_person_or_key_that_last_changed_them(as_person, api, repos):
+    seed(repos, TWO_WAREHOUSES, {})
+    admin = "user:ada-admin"
+    assert as_person("ada-admin", "PUT", "/channels/shop-x", json={}).json["channel"]["updated_by"] == admin
+    assert api("GET", "/channels/shop-x").json["updated_by"] == admin
+    assert api("POST", "/channels/shop-x/api-key").json["channel"]["updated_by"] == "operator"
+    assert as_person("ada-admin", "PUT", "/return-policies/web", json={}).status_code == 200
+    assert api("GET", "/return-policies/web").json["updated_by"] == admin
+    strategy = {"name": "Nearest", "rank": 10, "criteria": [{"kind": "rank", "by": "nearest"}]}
+    assert as_person("ada-admin", "PUT", "/routing/strategies/near", json=strategy).status_code == 201
+    assert api("GET", "/routing/strategies/near").json["updated_by"] == admin
+    assert as_person("ada-admin", "PUT", "/routing/shipping-profile", json={"currency": "EUR"}).status_code == 200
+    assert api("GET", "/routing/shipping-profile").json["updated_by"] == admin
+
+
 def test_a_persons_cancellation_records_the_person_not_their_email(as_person, api, allocated):
     assert as_person("cass-cs", "POST", f"/orders/{allocated}/cancel").status_code == 200
     history = api("GET", f"/orders/{allocated}").json["history"]
