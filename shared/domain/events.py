@@ -139,9 +139,9 @@ class StockChanged(DomainEvent):
     available: int
     available_before: int
     available_increased: bool = Field(description="true when more can be promised than before")
-    by: str | None = Field(default=None, description="Who set, adjusted or imported the counts: operator or "
-                                                     "user:<username> (never an email); absent when the system "
-                                                     "moved them")
+    by: str | None = Field(default=None, description="Who set, adjusted, imported or received the counts: "
+                                                     "operator or user:<username> (never an email); absent when "
+                                                     "the system moved them")
 
 
 class StockLow(DomainEvent):

@@ -25,8 +25,9 @@ class StockLevel(BaseModel):
     low_stock_threshold: int = 0
     version: int = 0
     updated_at: datetime | None = None
-    # Who last set or adjusted the counts (a set, an adjustment, an import, a purchase order's receipt);
-    # None when the system last wrote them (a return's restock) or before writes recorded their actor. Reservations
+    # Who last set or adjusted the counts (a set, an adjustment, an import, a purchase order's or a
+    # return's receipt); None when the system last wrote them (the demo data) or before writes
+    # recorded their actor. Reservations
     # move `reserved` without changing it: they are nobody's count.
     counted_by: str | None = Field(default=None, description="Who last set or adjusted the counts: operator or "
                                                              "user:<username>; absent when the system did")

@@ -92,7 +92,7 @@ def receive_return(rma_id: str, body: ReceiveBody, principal: Principal, repos: 
                                           status=ret.status.value))
         ret.version += 1
         try:
-            repos.commit(repos.returns.save(ret, expected), _restock(restock, location_id, rma_id, repos, now),
+            repos.commit(repos.returns.save(ret, expected), _restock(restock, location_id, rma_id, principal.name, repos, now),
                          repos.events.publish_all(events))
             return ret
         except CommitFailed:
@@ -119,8 +119,9 @@ def _line(ret: Return, asked: ReceivedLine, n: int) -> ReturnLine:
     return next((ln for ln in matching if ln.received < ln.quantity), matching[0])
 
 
-def _restock(units: dict[str, int], location_id: str, rma_id: str, repos: Repositories, now: datetime) -> list:
-    """On hand up by the restocked units, each level written under the version read (StockMoved if it
+def _restock(units: dict[str, int], location_id: str, rma_id: str, by: str, repos: Repositories,
+             now: datetime) -> list:
+    """On hand up by the restocked units (counted by `by`, who received the parcel), each level written under the version read (StockMoved if it
     moved meanwhile: the whole receipt is tried again), with StockChanged (and StockLow, never here:
     stock only rises)."""
     from shared.services.inventory import stock_change_writes
@@ -131,6 +132,6 @@ def _restock(units: dict[str, int], location_id: str, rma_id: str, repos: Reposi
             continue
         current = repos.stock.level(sku, location_id)
         before = current or StockLevel(sku=sku, location_id=location_id)
-        after = before.with_counts(before.on_hand + quantity, before.safety_stock, now)
-        writes.extend(stock_change_writes(before, after, current is not None, f"return:{rma_id}", repos, now))
+        after = before.with_counts(before.on_hand + quantity, before.safety_stock, now, by)
+        writes.extend(stock_change_writes(before, after, current is not None, f"return:{rma_id}", repos, now, by))
     return writes

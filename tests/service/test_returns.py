@@ -74,10 +74,10 @@ def ask(repos, order_id, *lines, reason="size_or_fit", request_id="r-1", princip
     return returns.request_return(order_id, body, principal, repos, at)
 
 
-def receive(repos, rma_id, *lines, receipt_id="rc-1", disposition="restock", note=None):
+def receive(repos, rma_id, *lines, receipt_id="rc-1", disposition="restock", note=None, principal=OPERATOR_PRINCIPAL):
     body = ReceiveBody(receipt_id=receipt_id, lines=[{"sku": sku, "quantity": q, "condition": "new",
                                                       "disposition": disposition, "note": note} for sku, q in lines])
-    return receive_return(rma_id, body, OPERATOR_PRINCIPAL, repos, LATER)
+    return receive_return(rma_id, body, principal, repos, LATER)
 
 
 def refund(repos, rma_id, gateway, method=None):
@@ -172,6 +172,15 @@ def test_restock_raises_on_hand_once_per_receipt_and_a_write_off_moves_no_stock(
     assert on_hand(repos, "SKU-1") == before + 1
     assert done.status is ReturnStatus.INSPECTED and done.lines[0].written_off == 1
     assert [e["on_hand"] for e in events(repos, "StockChanged") if e["cause"] == f"return:{ret.rma_id}"] == [before + 1]
+
+
+def test_a_restock_records_who_received_the_parcel(delivered):
+    repos, order_id = delivered
+    ret = approved(repos, order_id, ("SKU-1", 1))
+    receive(repos, ret.rma_id, ("SKU-1", 1), principal=Principal.person("wes-warehouse", ["warehouse", "location:BER"]))
+    assert repos.stock.level("SKU-1", "BER").counted_by == "user:wes-warehouse"
+    assert [e["by"] for e in events(repos, "StockChanged") if e["cause"] == f"return:{ret.rma_id}"] == \
+        ["user:wes-warehouse"]
 
 
 def test_the_same_receipt_sent_twice_at_once_restocks_once(delivered, monkeypatch):
