@@ -171,6 +171,7 @@ class LocationChanged(DomainEvent):
     ships_to: list[str]
     pickup_enabled: bool
     daily_order_capacity: int | None
+    by: str | None = Field(default=None, description="Who wrote it: operator or user:<username> (never an email)")
 
 
 class ChannelChanged(DomainEvent):

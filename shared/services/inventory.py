@@ -30,7 +30,7 @@ def put_location(location_id: str, request: LocationRequest, by: str, repos: Rep
     event = LocationChanged(
         occurred_at=now, location_id=location_id, created=repos.locations.get(location_id) is None,
         active=location.active, ships_to=location.ships_to, pickup_enabled=location.pickup_enabled,
-        daily_order_capacity=location.daily_order_capacity,
+        daily_order_capacity=location.daily_order_capacity, by=by,
     )
     repos.commit(repos.locations.put(location), repos.events.publish(event))
     return location

@@ -1,6 +1,6 @@
 """Who changed stock: a set, an adjustment, a CSV import and a purchase order's receipt record the
 caller's principal name (`user:<username>` or `operator`) on the level, on its StockChanged and on the
-adjustment record; a write the system makes records nobody."""
+adjustment record; a write the system makes records nobody. A location records its writer too."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from shared.domain.principal import Principal
 from shared.domain.purchasing import PurchaseOrderRequest, ReceiptRequest, SupplierRequest
 from shared.domain.stock import Adjustment, SetStockRequest
-from shared.services.inventory import adjust_stock_batch, import_stock_csv, set_stock
+from shared.services.inventory import adjust_stock_batch, import_stock_csv, put_location, set_stock
 from shared.services.purchasing import create_purchase_order, put_supplier, receive_purchase_order
 from tests.factories import NOW, TWO_WAREHOUSES, seed
 from tests.service.flows import events
@@ -68,3 +68,10 @@ def test_a_write_the_system_makes_records_nobody(stocked):
     set_stock("SKU-1", "BER", SetStockRequest(on_hand=3), stocked, NOW, cause="demo")
     assert stocked.stock.level("SKU-1", "BER").counted_by is None
     assert stock_changed(stocked, 3)["by"] is None
+
+
+def test_a_location_and_its_location_changed_record_who_wrote_it(stocked):
+    put_location("NEW", TWO_WAREHOUSES["BER"], PERSON.name, stocked, NOW)
+    assert stocked.locations.get("NEW").updated_by == "user:wes-warehouse"
+    [changed] = [e for e in events(stocked, "LocationChanged") if e["location_id"] == "NEW"]
+    assert changed["by"] == "user:wes-warehouse"
