@@ -159,6 +159,22 @@ def stock_change_writes(before: StockLevel, after: StockLevel, exists: bool, cau
     return [*repos.stock.write_counts(after, before.version if exists else None), *repos.events.publish_all(events)]
 
 
+def restock_writes(units: dict[str, int], location_id: str, cause: str, by: str, repos: Repositories,
+                   now: datetime) -> list[Write]:
+    """On hand up by `units` at one location (counted by `by`, who received them): each level read in
+    one batch and written under the version read (StockMoved if it moved meanwhile: the caller's
+    transaction is tried again on a fresh read), with its StockChanged. Units of 0 or less move nothing."""
+    wanted = {sku: quantity for sku, quantity in units.items() if quantity > 0}
+    found = repos.stock.levels((sku, location_id) for sku in wanted)
+    writes: list[Write] = []
+    for sku, quantity in sorted(wanted.items()):
+        current = found.get((sku, location_id))
+        before = current or StockLevel(sku=sku, location_id=location_id)
+        after = before.with_counts(before.on_hand + quantity, before.safety_stock, now, by)
+        writes.extend(stock_change_writes(before, after, current is not None, cause, repos, now, by))
+    return writes
+
+
 @dataclass
 class ImportResult:
     imported: int = 0

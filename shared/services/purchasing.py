@@ -18,7 +18,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.adapters.expressions import Write
 from shared.adapters.purchasing_repo import OrderWithReceipts
 from shared.domain.events import LineQuantity
 from shared.domain.principal import Principal
@@ -43,9 +42,9 @@ from shared.domain.purchasing_events import (
     ReceivedUnits,
     SupplierChanged,
 )
-from shared.domain.stock import StockLevel
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.repositories import Repositories
+from shared.services.inventory import restock_writes
 from shared.unit_of_work import AlreadyApplied, AlreadyExists, CommitFailed, Refused
 
 ATTEMPTS = 6
@@ -250,7 +249,8 @@ def receive_purchase_order(purchase_order_id: str, body: ReceiptRequest, princip
             over_received=any(r.over_received for r in receipt.lines), final=body.final, received_by=principal.name)
         try:
             repos.commit(repos.purchasing.claim_receipt(receipt), repos.purchasing.save(after, before.version),
-                         _restock(receiving.on_hand, after.location_id, purchase_order_id, principal.name, repos, now),
+                         restock_writes(receiving.on_hand, after.location_id, f"purchase_order:{purchase_order_id}",
+                                        principal.name, repos, now),
                          repos.replenishment.add_on_order(after.location_id,
                                                           {sku: -q for sku, q in receiving.off_order.items()}),
                          repos.events.publish(event))
@@ -278,18 +278,3 @@ def _repeat(order: PurchaseOrder, seen: Receipt, fingerprint: str) -> Received:
                        field="receipt_id")
     return Received(order, seen, True)
 
-
-def _restock(units: dict[str, int], location_id: str, purchase_order_id: str, by: str, repos: Repositories,
-             now: datetime) -> list[Write]:
-    """On hand up by the received units (counted by `by`, who received them), each level under the
-    version read, with its StockChanged."""
-    from shared.services.inventory import stock_change_writes
-
-    writes: list[Write] = []
-    for sku, quantity in sorted(units.items()):
-        current = repos.stock.level(sku, location_id)
-        before = current or StockLevel(sku=sku, location_id=location_id)
-        after = before.with_counts(before.on_hand + quantity, before.safety_stock, now, by)
-        writes.extend(stock_change_writes(before, after, current is not None, f"purchase_order:{purchase_order_id}",
-                                          repos, now, by))
-    return writes

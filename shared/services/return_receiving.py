@@ -19,9 +19,9 @@ from shared.domain.orders import ExternalId, LocationId, Sku
 from shared.domain.principal import Principal
 from shared.domain.return_events import ReturnInspected, ReturnReceived
 from shared.domain.returns import Condition, Disposition, Receipt, Return, ReturnLine, ReturnStatus
-from shared.domain.stock import StockLevel
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput
 from shared.repositories import Repositories
+from shared.services.inventory import restock_writes
 from shared.services.returns import get_return
 from shared.unit_of_work import CommitFailed
 
@@ -92,7 +92,8 @@ def receive_return(rma_id: str, body: ReceiveBody, principal: Principal, repos: 
                                           status=ret.status.value))
         ret.version += 1
         try:
-            repos.commit(repos.returns.save(ret, expected), _restock(restock, location_id, rma_id, principal.name, repos, now),
+            repos.commit(repos.returns.save(ret, expected),
+                         restock_writes(restock, location_id, f"return:{rma_id}", principal.name, repos, now),
                          repos.events.publish_all(events))
             return ret
         except CommitFailed:
@@ -118,20 +119,3 @@ def _line(ret: Return, asked: ReceivedLine, n: int) -> ReturnLine:
     # Of several lines of one SKU, the first that still awaits units.
     return next((ln for ln in matching if ln.received < ln.quantity), matching[0])
 
-
-def _restock(units: dict[str, int], location_id: str, rma_id: str, by: str, repos: Repositories,
-             now: datetime) -> list:
-    """On hand up by the restocked units (counted by `by`, who received the parcel), each level written under the version read (StockMoved if it
-    moved meanwhile: the whole receipt is tried again), with StockChanged (and StockLow, never here:
-    stock only rises)."""
-    from shared.services.inventory import stock_change_writes
-
-    writes: list = []
-    for sku, quantity in sorted(units.items()):
-        if quantity <= 0:
-            continue
-        current = repos.stock.level(sku, location_id)
-        before = current or StockLevel(sku=sku, location_id=location_id)
-        after = before.with_counts(before.on_hand + quantity, before.safety_stock, now, by)
-        writes.extend(stock_change_writes(before, after, current is not None, f"return:{rma_id}", repos, now, by))
-    return writes
