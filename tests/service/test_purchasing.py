@@ -82,6 +82,29 @@ def test_an_order_counts_as_on_order_once_per_purchase_order_id(stocked):
     assert refused.value.field == "purchase_order_id"
 
 
+def _unseen(monkeypatch) -> None:
+    """The read before creating misses the order: a retry that overlaps the first attempt's commit."""
+    monkeypatch.setattr(PurchasingRepository, "order", lambda self, po_id: None)
+
+
+def test_a_retry_that_misses_the_order_is_refused_by_its_id_and_counts_on_order_once(stocked, monkeypatch):
+    first = create_purchase_order(po({"TEE-1": 20}), OPERATOR, stocked, NOW)
+    _unseen(monkeypatch)
+    again = create_purchase_order(po({"TEE-1": 20}), OPERATOR, stocked, NOW)
+    assert not again.created and again.order == first.order and on_order(stocked) == 20
+    with pytest.raises(Conflict):
+        create_purchase_order(po({"TEE-1": 25}), OPERATOR, stocked, NOW)
+
+
+def test_without_the_id_guard_that_retry_counts_on_order_twice(stocked, monkeypatch):
+    create_purchase_order(po({"TEE-1": 20}), OPERATOR, stocked, NOW)
+    _unseen(monkeypatch)
+    create = PurchasingRepository.create
+    monkeypatch.setattr(PurchasingRepository, "create", lambda self, o: replace(create(self, o), when=None))
+    create_purchase_order(po({"TEE-1": 20}), OPERATOR, stocked, NOW)
+    assert on_order(stocked) == 40
+
+
 def test_an_order_without_an_id_is_numbered(stocked):
     a = create_purchase_order(po({"TEE-1": 10}, po_id=None), OPERATOR, stocked, NOW)
     b = create_purchase_order(po({"TEE-1": 10}, po_id=None), OPERATOR, stocked, NOW)
