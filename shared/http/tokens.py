@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt
 
-from shared.errors import Unauthenticated
+from shared.errors import Unauthenticated, Unavailable
 
 # Seconds of clock difference between Cognito and this container that a token's times tolerate.
 LEEWAY_S = 30
@@ -65,8 +65,6 @@ def _fetch(url: str) -> dict[str, Any]:
         with urllib.request.urlopen(url, timeout=_JWKS_TIMEOUT_S) as answer:  # noqa: S310 (https in AWS)
             document = json.loads(answer.read())
     except (OSError, ValueError) as error:
-        from shared.errors import Unavailable
-
         raise Unavailable("the operator pool's signing keys could not be read; try again") from error
     return {k["kid"]: jwt.PyJWK(k).key for k in document.get("keys", []) if k.get("kty") == "RSA"}
 
