@@ -60,6 +60,40 @@ def test_a_supplier_is_versioned_and_an_unchanged_body_writes_nothing(repos):
     assert sorted(e["lead_time_days"] for e in events(repos, "SupplierChanged")) == [7, 9]
 
 
+def _two_first_puts(repos) -> tuple:
+    """Two first PUTs of one supplier overlapping: the first reads (nothing), the second runs whole,
+    then the first commits."""
+    commit, raced, results = repos.commit, [], []
+
+    def commit_after_the_other(*writes):
+        if not raced:
+            raced.append(True)
+            results.append(put_supplier("ACME", SupplierRequest(name="B", lead_time_days=3, skus=["TEE-*"]),
+                                        OPERATOR, repos, NOW))
+        return commit(*writes)
+
+    repos.commit = commit_after_the_other
+    try:
+        first = put_supplier("ACME", SupplierRequest(name="A", lead_time_days=7, skus=["TEE-*"]), OPERATOR, repos, NOW)
+    finally:
+        repos.commit = commit
+    return first, results[0]
+
+
+def test_two_first_puts_of_a_supplier_create_it_once_and_the_later_is_version_2(repos):
+    first, other = _two_first_puts(repos)
+    assert (other.created, first.created, first.supplier.version) == (True, False, 2)
+    assert repos.purchasing.supplier("ACME").name == "A"
+    assert sorted(e["created"] for e in events(repos, "SupplierChanged")) == [False, True]
+
+
+def test_without_the_version_guard_both_puts_claim_to_create_the_supplier(repos, monkeypatch):
+    put = PurchasingRepository.put_supplier
+    monkeypatch.setattr(PurchasingRepository, "put_supplier", lambda self, s, v: replace(put(self, s, v), when=None))
+    first, other = _two_first_puts(repos)
+    assert (other.created, first.created, first.supplier.version) == (True, True, 1)
+
+
 def test_only_an_operator_purchases(stocked):
     with pytest.raises(AccessDenied):
         put_supplier("X", SupplierRequest(name="x", lead_time_days=1, skus=["A"]), Principal("web"), stocked, NOW)
