@@ -19,7 +19,6 @@ from shared.services.clock import utc_now
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
 install(app)
-MARGIN_S = 30  # seconds of the scheduled run's timeout in which no forecast is started
 
 
 @app.put("/suppliers/<supplier_id>", summary="Operator: create or change a supplier",
@@ -28,8 +27,7 @@ MARGIN_S = 30  # seconds of the scheduled run's timeout in which no forecast is 
                      success_description="200 changed (or unchanged), 201 created", created=Supplier))
 def put_supplier(supplier_id: pv.SupplierPath, body: SupplierRequest) -> Response[Supplier]:
     written = purchasing.put_supplier(supplier_id, body, principal(app), repositories(), utc_now())
-    return Response(status_code=201 if written.created else 200, content_type="application/json",
-                    body=written.supplier)
+    return pv.created_or_not(written.created, written.supplier)
 
 
 @app.get("/suppliers", summary="Operator: every supplier, by id", **described(PURCHASING, 200, 403))
@@ -48,8 +46,7 @@ def get_supplier(supplier_id: pv.SupplierPath) -> Supplier:
                       success_description="201 placed, 200 the same purchase_order_id and body again"))
 def create_purchase_order(body: PurchaseOrderRequest) -> Response[pv.PurchaseOrderView]:
     written = purchasing.create_purchase_order(body, principal(app), repositories(), utc_now())
-    return Response(status_code=201 if written.created else 200, content_type="application/json",
-                    body=pv.PurchaseOrderView.of(written.order, []))
+    return pv.created_or_not(written.created, pv.PurchaseOrderView.of(written.order, []))
 
 
 @app.get("/purchase-orders", summary="Operator: purchase orders, oldest first, by status and supplier",
@@ -103,11 +100,7 @@ api = api_handler(app)
 @traced
 @metrics.log_metrics
 def run_schedule(event: dict, context) -> dict:
-    report = replenishment.plan_replenishment(
-        repositories(), repositories().analytics, utc_now(),
-        time_left=lambda: context.get_remaining_time_in_millis() / 1000, reserve_s=MARGIN_S)
-    logger.info("replenishment run", extra=report.as_dict())
-    return report.as_dict()
+    return replenishment.scheduled_run(repositories(), utc_now(), context)
 
 
 def lambda_handler(event: dict, context) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
@@ -61,3 +62,8 @@ class PurchaseOrderPage(BaseModel):
 
 class SupplierList(BaseModel):
     suppliers: list[Supplier]
+
+
+def created_or_not[T](created: bool, body: T) -> Response[T]:
+    """201 when the write created it, 200 when it was there already (changed, unchanged or repeated)."""
+    return Response(status_code=201 if created else 200, content_type="application/json", body=body)

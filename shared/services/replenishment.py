@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.adapters.replenishment_repo import Plan, Planned
 from shared.domain.events import StockLow
@@ -36,10 +36,12 @@ from shared.domain.purchasing import Supplier, supplier_for
 from shared.domain.replenishment import LowChange, Suggestion, low_change, reorder_point, suggest
 from shared.domain.stock import StockLevel
 from shared.errors import AccessDenied
+from shared.observability import logger
 from shared.repositories import Repositories
 from shared.unit_of_work import AlreadyApplied, Refused
 
 PAGE = 50  # pairs per batch read (levels, then plans): 100 keys is one BatchGetItem
+SCHEDULED_RESERVE_S = 30  # seconds of the scheduled run's timeout in which no forecast is started
 
 
 class DemandHistory(Protocol):
@@ -83,6 +85,16 @@ def plan_replenishment(repos: Repositories, demand: DemandHistory, now: datetime
             settle_pair(level, stored.get((sku, location_id)), supplier_for(sku, suppliers), demand, repos, now,
                         report, recompute)
     return report
+
+
+def scheduled_run(repos: Repositories, now: datetime, context: Any) -> dict:
+    """The hourly run of `purchasing-api`'s schedule: the demand history is the analytics repository's,
+    forecasts stop SCHEDULED_RESERVE_S before the invocation's timeout; logged, answered as a dict."""
+    report = plan_replenishment(repos, repos.analytics, now,
+                                time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+                                reserve_s=SCHEDULED_RESERVE_S)
+    logger.info("replenishment run", extra=report.as_dict())
+    return report.as_dict()
 
 
 def settle_pair(level: StockLevel, stored: Planned | None, supplier: Supplier | None, demand: DemandHistory,
