@@ -107,14 +107,11 @@ def _round(order_ids: set[str], named: dict[str, set[str]], gen: int, repos: Rep
             continue
         planned.append(_Planned(order_id, repos.analytics.record(gen, new, old), new.day, delta(old, new)))
     for group in _groups(planned):
-        merged: dict[tuple[date, Dimension, str], Metrics] = {}
+        merged: dict[date, dict[tuple[Dimension, str], Metrics]] = {}
         for p in group:
-            for (dim, value), metrics in p.deltas.items():
-                cell = merged.setdefault((p.day, dim, value), {})
-                for k, v in metrics.items():
-                    cell[k] = cell.get(k, 0) + v
-        adds = [repos.analytics.add(gen, dim, day, value, {k: v for k, v in m.items() if v})
-                for (day, dim, value), m in merged.items() if any(m.values())]
+            merge(merged.setdefault(p.day, {}), p.deltas)  # drops the figures that cancel out
+        adds = [repos.analytics.add(gen, dim, day, value, metrics)
+                for day, cells in merged.items() for (dim, value), metrics in cells.items()]
         writes: list[Write] = [p.write for p in group]
         writes.extend(adds)
         writes.sort(key=lambda w: w.key)
