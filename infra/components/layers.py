@@ -149,6 +149,27 @@ def distributions_fingerprint(distributions: tuple[str, ...]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def distributions_layer(scope: Construct, construct_id: str, distributions: tuple[str, ...],
+                        description: str) -> lambda_.LayerVersion:
+    """A layer of installed distributions (CopyDistributions), its asset named by their versions."""
+    return lambda_.LayerVersion(
+        scope, construct_id,
+        description=description,
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        code=lambda_.Code.from_asset(
+            # Only the bundling reads anything: the installed distributions, not this directory.
+            str(Path(__file__).resolve().parent),
+            asset_hash_type=AssetHashType.CUSTOM,
+            asset_hash=distributions_fingerprint(distributions),
+            bundling=BundlingOptions(
+                image=DockerImage.from_registry(f"public.ecr.aws/sam/build-{RUNTIME.name}"),  # never pulled
+                local=CopyDistributions(distributions),
+            ),
+        ),
+    )
+
+
 class Layers(Construct):
     def __init__(self, scope: Construct, id: str, *, shared_package: Path, powertools_version: str) -> None:
         super().__init__(scope, id)
@@ -176,21 +197,9 @@ class Layers(Construct):
         )
 
         # Only for the functions that render PDFs (wiring DOCUMENTS_LAYER): fpdf2's import is theirs to pay.
-        self.documents = lambda_.LayerVersion(
-            self, "Documents",
-            description=f"fpdf2, fontTools and defusedxml at {LAYER_PYTHON}, precompiled, without native code",
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            code=lambda_.Code.from_asset(
-                # Only the bundling reads anything: the installed distributions, not this directory.
-                str(Path(__file__).resolve().parent),
-                asset_hash_type=AssetHashType.CUSTOM,
-                asset_hash=distributions_fingerprint(DOCUMENT_DISTRIBUTIONS),
-                bundling=BundlingOptions(
-                    image=DockerImage.from_registry(f"public.ecr.aws/sam/build-{RUNTIME.name}"),  # never pulled
-                    local=CopyDistributions(DOCUMENT_DISTRIBUTIONS),
-                ),
-            ),
+        self.documents = distributions_layer(
+            self, "Documents", DOCUMENT_DISTRIBUTIONS,
+            f"fpdf2, fontTools and defusedxml at {LAYER_PYTHON}, precompiled, without native code",
         )
         self.optional = {DOCUMENTS_LAYER: self.documents}
 

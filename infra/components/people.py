@@ -9,21 +9,13 @@ machine key unable to call the same routes (docs/architecture.md, "People and ro
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import wiring
-from infra.components.layers import (
-    ARCHITECTURE,
-    LAYER_PYTHON,
-    RUNTIME,
-    CopyDistributions,
-    distributions_fingerprint,
-)
+from infra.components.layers import LAYER_PYTHON, distributions_layer
 from infra.components.nag import acknowledge
 from shared.domain.principal import Role
 
@@ -81,21 +73,9 @@ class OperatorPool(Construct):
                                      user_pool_id=self.pool.user_pool_id, group_name=role.value,
                                      description=ROLE_DESCRIPTIONS[role])
         # For the functions behind keyed routes only: people's tokens come there.
-        self.token_layer = lambda_.LayerVersion(
-            self, "TokenLayer",
-            description=f"PyJWT at {LAYER_PYTHON}, precompiled (cryptography comes with the Powertools layer)",
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            code=lambda_.Code.from_asset(
-                # Only the bundling reads anything: the installed distribution, not this directory.
-                str(Path(__file__).resolve().parent),
-                asset_hash_type=AssetHashType.CUSTOM,
-                asset_hash=distributions_fingerprint(AUTH_DISTRIBUTIONS),
-                bundling=BundlingOptions(
-                    image=DockerImage.from_registry(f"public.ecr.aws/sam/build-{RUNTIME.name}"),  # never pulled
-                    local=CopyDistributions(AUTH_DISTRIBUTIONS),
-                ),
-            ),
+        self.token_layer = distributions_layer(
+            self, "TokenLayer", AUTH_DISTRIBUTIONS,
+            f"PyJWT at {LAYER_PYTHON}, precompiled (cryptography comes with the Powertools layer)",
         )
         acknowledge(self.pool, {
             "AwsSolutions-COG3": "Threat protection (advanced security) is billed per monthly active user on top "
