@@ -8,7 +8,8 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 REGION = "us-east-1"
 # Throwaway credentials and no config files: nothing may look for real AWS credentials or reach IMDS.
@@ -27,6 +28,35 @@ def quiet() -> None:
     """Keep benchmark output to the figures: no per-request or 'no metrics' noise."""
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+@contextmanager
+def emulated_repositories(*, quiet_logs: bool = True) -> Iterator:
+    """The repositories on a fresh in-process emulator (moto) with the stack's table and bus, shut down after.
+
+    Imports boto3 and the project lazily: this module stays stdlib-only at import."""
+    import os
+
+    os.environ.update(EMULATOR_CREDENTIALS)
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    if quiet_logs:
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    import boto3
+
+    from infra import wiring
+    from local.emulator import provision, start_moto, use_emulator
+    from local.runtime import reset_process_caches
+    from shared.repositories import repositories
+
+    server, url = start_moto()
+    try:
+        use_emulator(url)
+        resources = provision(boto3.Session(), url, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
+        os.environ.update(resources.environment())
+        reset_process_caches()
+        yield repositories()
+    finally:
+        server.shutdown()
 
 
 def emulator_client(service: str, endpoint: str, pool: int = 10):

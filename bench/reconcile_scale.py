@@ -26,14 +26,13 @@ DynamoDB's. Asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import Counter, defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from bench.common import EMULATOR_CREDENTIALS, quiet
+from bench.common import emulated_repositories, quiet
 
 
 def _log(message: str) -> None:
@@ -202,25 +201,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds per run (240 in Lambda)")
     args = parser.parse_args()
     quiet()
-    os.environ.update(EMULATOR_CREDENTIALS)
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-
-    import boto3
-
-    from infra import wiring
-    from local.emulator import provision, start_moto, use_emulator
-    from local.runtime import reset_process_caches
-    from shared.repositories import repositories
     from shared.services.clock import utc_now
 
-    server, url = start_moto()
-    try:
-        use_emulator(url)
-        resources = provision(boto3.Session(), url, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
-        os.environ.update(resources.environment())
-        reset_process_caches()
-        repos = repositories()
+    with emulated_repositories() as repos:
         now = utc_now()
         _log("writing the data...")
         t0 = time.monotonic()
@@ -231,8 +214,6 @@ def main() -> None:
         _log("second pass (steady state)...")
         one_pass(repos, now + timedelta(minutes=5), args.budget, "second pass")
         print(f"table items after: {table_items(repos)}")
-    finally:
-        server.shutdown()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ answers a day's query in single-digit milliseconds and the service reads eight d
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -29,7 +28,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from bench.common import EMULATOR_CREDENTIALS, CallCounter, quiet, table
+from bench.common import CallCounter, emulated_repositories, quiet, table
 
 START = date(2026, 1, 1)
 CHANNELS = ("web", "app", "pos", "marketplace")
@@ -232,23 +231,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     quiet()
-    os.environ.update(EMULATOR_CREDENTIALS)
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    import boto3
-
-    from infra import wiring
-    from local.emulator import provision, start_moto, use_emulator
-    from local.runtime import reset_process_caches
     from shared.adapters.aws import client
-    from shared.repositories import repositories
 
-    server, url = start_moto()
-    try:
-        use_emulator(url)
-        resources = provision(boto3.Session(), url, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
-        os.environ.update(resources.environment())
-        reset_process_caches()
-        repos = repositories()
+    with emulated_repositories(quiet_logs=False) as repos:
         counter = CallCounter()
         counter.hook(client("dynamodb"))
         seed(repos, random.Random(args.seed), args)
@@ -261,8 +246,6 @@ def main() -> None:
             consumer(repos, list(orders(rng, args.consumer, args.days, args.skus)),
                      f"spread over {args.days} days")
         reports_timed(repos, args, counter)
-    finally:
-        server.shutdown()
 
 
 if __name__ == "__main__":

@@ -22,14 +22,13 @@ Asserts nothing. Nothing leaves 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bench.common import EMULATOR_CREDENTIALS, quiet
+from bench.common import emulated_repositories, quiet
 
 COUNTRIES = {"DE": (47.3, 55.0, 6.0, 15.0), "FR": (43.0, 50.9, -1.5, 7.5), "ES": (36.5, 43.5, -8.5, 3.0),
              "IT": (38.0, 46.5, 7.0, 17.0), "NL": (51.0, 53.3, 3.6, 7.1), "PL": (49.5, 54.5, 14.5, 23.5),
@@ -152,28 +151,13 @@ def from_documents(args, locs) -> None:
 
 
 def emulator(args, locs) -> None:
-    os.environ.update(EMULATOR_CREDENTIALS)
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    import boto3
-
-    from infra import wiring
-    from local.emulator import provision, start_moto, use_emulator
-    from local.runtime import reset_process_caches
     from shared.adapters.dynamo import DynamoStore, to_attrs
     from shared.adapters.orders_repo import OrderRepository
     from shared.domain.principal import Principal
     from shared.domain.routing_simulation import SimulationRequest
-    from shared.repositories import repositories
     from shared.services.routing_simulation import SimulationMessage, run_chunk, start_simulation
 
-    server, url = start_moto()
-    try:
-        use_emulator(url)
-        resources = provision(boto3.Session(), url, wiring.DEFAULTS.table_name, wiring.DEFAULTS.bus_name)
-        os.environ.update(resources.environment())
-        reset_process_caches()
-        repos = repositories()
+    with emulated_repositories() as repos:
         table = repos.store
         assert isinstance(table, DynamoStore)
         t0 = time.monotonic()
@@ -200,8 +184,6 @@ def emulator(args, locs) -> None:
         read = done.state["read"] if done and done.state else 0
         print(f"emulator, listing to figures ({chunks} chunks): {read} orders in {elapsed:.1f} s = "
               f"{read / elapsed:,.0f} orders/s")
-    finally:
-        server.shutdown()
 
 
 def main() -> None:
