@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from shared.adapters.analytics_repo import days
+from shared.adapters.analytics_repo import StoredRates, days
 from shared.domain.analytics import Dimension, Metrics
 from shared.domain.principal import Principal
 from shared.domain.reports import ALLOWED, MAX_RANGE_DAYS, SHAPE, GroupBy, Rates, ReportKind, Row, ordered
@@ -119,13 +119,7 @@ def _read(repos: Repositories, gen: int, dimension: Dimension, wanted: list[date
 
 # ---------------------------------------------------------------- FX rates
 
-@dataclass(frozen=True)
-class RatesWritten:
-    day: date
-    base: str
-    rates: dict[str, Decimal]
-    updated_at: str
-    updated_by: str
+RatesWritten = StoredRates  # a day's rates as stored: what a PUT wrote and a GET reads
 
 
 def put_rates(day: date, rates: dict[str, Decimal], caller: Principal, repos: Repositories, base_currency: str,
@@ -138,7 +132,7 @@ def put_rates(day: date, rates: dict[str, Decimal], caller: Principal, repos: Re
     if base_currency in rates:
         raise InvalidInput(f"{base_currency} is the base currency: its rate is 1", field=f"rates.{base_currency}")
     repos.commit(repos.analytics.put_fx_rates(day, rates, base_currency, now, caller.name))
-    return RatesWritten(day, base_currency, dict(sorted(rates.items())), now.isoformat(), caller.name)
+    return RatesWritten(day, dict(sorted(rates.items())), base_currency, now.isoformat(), caller.name)
 
 
 def get_rates(day: date, caller: Principal, repos: Repositories) -> RatesWritten:
@@ -146,4 +140,4 @@ def get_rates(day: date, caller: Principal, repos: Repositories) -> RatesWritten
     stored = repos.analytics.fx_rates_of(day)
     if stored is None:
         raise NotFound(f"no FX rates for {day}", field="date")
-    return RatesWritten(stored.day, stored.base, stored.rates, stored.updated_at, stored.updated_by)
+    return stored
