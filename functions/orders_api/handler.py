@@ -37,9 +37,7 @@ def post_order(order: OrderRequest) -> Response[views.OrderAccepted]:
                            PaymentProvider(settings().payment_provider))
     if result.created:
         count("OrdersCaptured")
-    body = views.OrderAccepted(order_id=result.order.order_id, channel_order_id=order.channel_order_id,
-                         status=result.order.status, duplicate=not result.created)
-    return Response(status_code=202, content_type="application/json", body=body)
+    return views.accepted(result.order, order.channel_order_id, result.created)
 
 
 @app.get("/orders/<order_id>", summary="An order with allocations, holds, history, routing reasons and parcels",
@@ -50,8 +48,7 @@ def read_order(order_id: params.OrderIdPath) -> views.OrderView:
 
 @app.get("/orders", summary="List or look up orders, oldest first: by status, channel, customer, channel order id "
                             "and creation time",
-         description=views.OrderPage.__doc__,
-         **described(ORDERS, 200, 403, 422))
+         description=views.OrderPage.__doc__, **described(ORDERS, 200, 403, 422))
 def orders(
     status: Annotated[OrderStatus | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=64)] = None,

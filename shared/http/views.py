@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.bounds import STORED, Integer
@@ -26,6 +27,13 @@ class OrderAccepted(BaseModel):
     channel_order_id: str
     status: OrderStatus
     duplicate: bool = Field(description="true when this channel order id was captured before")
+
+
+def accepted(stored: Order, channel_order_id: str, created: bool) -> Response[OrderAccepted]:
+    """POST /orders' 202: the order stored now (created) or before under this channel_order_id."""
+    body = OrderAccepted(order_id=stored.order_id, channel_order_id=channel_order_id, status=stored.status,
+                         duplicate=not created)
+    return Response(status_code=202, content_type="application/json", body=body)
 
 
 class OrderPage(BaseModel):
