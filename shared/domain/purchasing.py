@@ -217,8 +217,12 @@ class Receiving(BaseModel):
 
     order: PurchaseOrder
     receipt: Receipt
-    on_hand: dict[str, int]
     off_order: dict[str, int]
+
+    @property
+    def on_hand(self) -> dict[str, int]:
+        """Every received unit goes on hand, over-received ones included."""
+        return {r.sku: r.quantity for r in self.receipt.lines}
 
 
 def receive(order: PurchaseOrder, request: ReceiptRequest, fingerprint: str, by: str, now: datetime) -> Receiving:
@@ -257,8 +261,7 @@ def receive(order: PurchaseOrder, request: ReceiptRequest, fingerprint: str, by:
     receipt = Receipt(receipt_id=request.receipt_id, purchase_order_id=order.purchase_order_id,
                       location_id=order.location_id, lines=received, final=request.final, note=request.note,
                       received_at=now, received_by=by, fingerprint=fingerprint)
-    return Receiving(order=after, receipt=receipt, on_hand={r.sku: r.quantity for r in received},
-                     off_order={sku: q for sku, q in off_order.items() if q > 0})
+    return Receiving(order=after, receipt=receipt, off_order={sku: q for sku, q in off_order.items() if q > 0})
 
 
 class CancelRequest(BaseModel):
