@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from shared.adapters.analytics_repo import GenerationMoved
 from shared.domain.analytics import Dimension
 from shared.domain.orders import OrderStatus
 from shared.services import analytics
 from shared.services.analytics_rebuild import activate, check, rebuild
+from shared.unit_of_work import Refused
 from tests.service.analytics_fixture import D2, fixture_orders, fixture_returns, store
 
 pytestmark = pytest.mark.unit
@@ -62,3 +64,14 @@ def test_made_live_it_catches_up_with_changes_made_while_it_was_built(recorded):
     assert (caught_up.orders, caught_up.changed) == (5, 1)
     assert check(recorded, MONTHS) == (5, [])
     assert generation(recorded, 1) == {k: v for k, v in generation(recorded, 2).items()}
+
+
+def test_a_switch_over_a_generation_that_another_switch_moved_is_refused(repos):
+    """Two activations overlapping: the later one read generation 1 live before the other made 2 live.
+    Its switch is conditioned on the generation read, so it is refused and 2 stays live (and keeps
+    1 as its previous) instead of being replaced unseen."""
+    repos.commit(repos.analytics.make_live(2, 1))
+    with pytest.raises(Refused) as refused:
+        repos.commit(repos.analytics.make_live(3, 1))
+    assert refused.value.find(GenerationMoved) is not None
+    assert repos.analytics.live_generation(fresh=True) == 2
