@@ -7,7 +7,8 @@ Access patterns (docs/data-model.md):
 - orders taken by a location on a UTC day: pk=CAPACITY#<location>, sk=<yyyy-mm-dd>
 - a stock adjustment applied once per id: pk=ADJUSTMENT#<adjustment id>, sk=ADJUSTMENT
 - every (SKU, location) with a level: gsi4, STOCK_SHARDS partitions (keys only)
-- a hot SKU's buckets at a location: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`)
+- a hot SKU's buckets at a location: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`);
+  their keys, shape and recount writes are in shared/adapters/stock_buckets_repo.py
 
 Invariant kept by conditions, not by reads: a reservation moves `available` and `reserved` in one
 update whose condition is `available >= :q`, so no interleaving of requests can oversell.
@@ -45,11 +46,12 @@ from shared.adapters.expressions import (
     ge,
     lt,
 )
+from shared.adapters.stock_buckets_repo import BUCKET_PREFIX, bucket_sk, combine, draw_attr, recount_writes
 from shared.domain.bounds import STORED
 from shared.domain.orders import Allocation
 from shared.domain.routing import Assignment
 from shared.domain.stock import Adjustment, StockLevel
-from shared.domain.stock_buckets import POOL, draw, give_back, spread
+from shared.domain.stock_buckets import POOL, draw, give_back
 from shared.unit_of_work import (
     AlreadyApplied,
     CapacityExhausted,
@@ -67,20 +69,12 @@ def stock_pk(sku: str) -> str:
     return f"STOCK#{sku}"
 
 
-LEVEL_PREFIX, RESERVATION_PREFIX, BUCKET_PREFIX = "LOC#", "RES#", "BKT#"  # the kinds of item in a SKU's partition
+# The kinds of item in a SKU's partition (and BUCKET_PREFIX, shared/adapters/stock_buckets_repo.py).
+LEVEL_PREFIX, RESERVATION_PREFIX = "LOC#", "RES#"
 
 
 def level_sk(location_id: str) -> str:
     return f"{LEVEL_PREFIX}{location_id}"
-
-
-def bucket_sk(location_id: str, bucket: int) -> str:
-    return f"{BUCKET_PREFIX}{location_id}#{bucket:02d}"
-
-
-def draw_attr(source: int) -> str:
-    """The reservation record's attribute counting what it drew from one source (bucket or pool)."""
-    return "draw_pool" if source == POOL else f"draw_{source}"
 
 
 STOCK_SHARDS = 16  # gsi4 partitions: level writes (creations) spread, a walk reads them in turn
@@ -397,31 +391,8 @@ class StockRepository:
         drawn from them under `available >= q` (StockMoved when a reservation took them first)."""
         if not level.buckets:
             return [self.write_level(level, expected_version)]
-        seen = list(level.bucket_available)
-        new_buckets = range(len(seen), level.buckets)
-        seen += [0] * len(new_buckets)
-        pool = level.pool
-        moves = [0] * level.buckets
-        if pool > 0:
-            moves = spread(pool, level.buckets)
-        else:
-            left = -pool
-            for n, units in enumerate(seen):  # a count below what is reserved leaves the pool negative
-                moves[n] = -min(max(0, units), left)
-                left += moves[n]
-        after = level.model_copy(update={"bucket_available": [s + m for s, m in zip(seen, moves, strict=True)],
-                                         "bucket_reserved": level.bucket_reserved + [0] * len(new_buckets)})
-        writes: list[Put | Patch] = [self.write_level(after, expected_version)]
-        for n, units in enumerate(moves):
-            key = (stock_pk(level.sku), bucket_sk(level.location_id, n))
-            if n in new_buckets:
-                writes.append(Put({"pk": key[0], "sk": key[1], "available": units, "reserved": 0, "version": 0},
-                                  when=NEW, refused=_moved(level.sku, level.location_id)))
-            else:  # every bucket's version moves (`unchanged` checks one of them)
-                writes.append(Patch(*key, Changes(add={"available": units, "version": 1}),
-                                    when=ge("available", -units) if units < 0 else None,
-                                    refused=_moved(level.sku, level.location_id)))
-        return writes
+        after, buckets = recount_writes(stock_pk(level.sku), level, _moved(level.sku, level.location_id))
+        return [self.write_level(after, expected_version), *buckets]
 
     def write_level(self, level: StockLevel, expected_version: int | None) -> Put:
         """Write counts we computed from a read: StockMoved if anything moved the level since."""
@@ -498,17 +469,6 @@ def level_item(level: StockLevel) -> dict:
         "gsi4sk": f"{level.sku}#{level.location_id}",
         **stored,
     }
-
-
-def combine(level: StockLevel, buckets: list[dict | None]) -> StockLevel:
-    """A bucketed level as read: its item's own counts plus its buckets' (a missing bucket holds 0)."""
-    available = [int(b.get("available", 0)) if b else 0 for b in buckets]
-    reserved = [int(b.get("reserved", 0)) if b else 0 for b in buckets]
-    versions = [int(b.get("version", 0)) if b else 0 for b in buckets]
-    return level.model_copy(update={"available": level.available + sum(available),
-                                    "reserved": level.reserved + sum(reserved),
-                                    "bucket_available": available, "bucket_reserved": reserved,
-                                    "bucket_versions": versions})
 
 
 def levels_of_partition(items: Iterable[dict]) -> list[StockLevel]:

@@ -1,0 +1,67 @@
+"""A hot SKU's bucket items (docs/architecture.md, "Hot SKUs: bucketed stock"): their keys, how a level
+is read with them, and the writes that move a recount's change in what is available into them.
+shared/adapters/stock_repo.py owns the level and reservation items and uses these; the decisions
+(draw, give back, spread) are pure, in shared/domain/stock_buckets.py.
+
+Item: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`), with `available`,
+`reserved` (gross: only the sums over level and buckets are exact) and `version`."""
+
+from __future__ import annotations
+
+from shared.adapters.expressions import NEW, Changes, Patch, Put, Refusal, ge
+from shared.domain.stock import StockLevel
+from shared.domain.stock_buckets import POOL, spread
+
+BUCKET_PREFIX = "BKT#"
+
+
+def bucket_sk(location_id: str, bucket: int) -> str:
+    return f"{BUCKET_PREFIX}{location_id}#{bucket:02d}"
+
+
+def draw_attr(source: int) -> str:
+    """The reservation record's attribute counting what it drew from one source (bucket or pool)."""
+    return "draw_pool" if source == POOL else f"draw_{source}"
+
+
+def combine(level: StockLevel, buckets: list[dict | None]) -> StockLevel:
+    """A bucketed level as read: its item's own counts plus its buckets' (a missing bucket holds 0)."""
+    available = [int(b.get("available", 0)) if b else 0 for b in buckets]
+    reserved = [int(b.get("reserved", 0)) if b else 0 for b in buckets]
+    versions = [int(b.get("version", 0)) if b else 0 for b in buckets]
+    return level.model_copy(update={"available": level.available + sum(available),
+                                    "reserved": level.reserved + sum(reserved),
+                                    "bucket_available": available, "bucket_reserved": reserved,
+                                    "bucket_versions": versions})
+
+
+def recount_writes(pk: str, level: StockLevel, refused: Refusal) -> tuple[StockLevel, list[Put | Patch]]:
+    """A bucketed level's new counts: the change in what is available moved into its buckets, new
+    units spread over them (new buckets created), units taken away drawn from them under
+    `available >= q` (`refused` when a reservation took them first). Answers the level as its item
+    is then written (bucket counts moved) and the bucket writes."""
+    count = level.buckets or 0  # called for a bucketed level only
+    seen = list(level.bucket_available)
+    new_buckets = range(len(seen), count)
+    seen += [0] * len(new_buckets)
+    pool = level.pool
+    moves = [0] * count
+    if pool > 0:
+        moves = spread(pool, count)
+    else:
+        left = -pool
+        for n, units in enumerate(seen):  # a count below what is reserved leaves the pool negative
+            moves[n] = -min(max(0, units), left)
+            left += moves[n]
+    after = level.model_copy(update={"bucket_available": [s + m for s, m in zip(seen, moves, strict=True)],
+                                     "bucket_reserved": level.bucket_reserved + [0] * len(new_buckets)})
+    writes: list[Put | Patch] = []
+    for n, units in enumerate(moves):
+        sk = bucket_sk(level.location_id, n)
+        if n in new_buckets:
+            writes.append(Put({"pk": pk, "sk": sk, "available": units, "reserved": 0, "version": 0},
+                              when=NEW, refused=refused))
+        else:  # every bucket's version moves (`unchanged` checks one of them)
+            writes.append(Patch(pk, sk, Changes(add={"available": units, "version": 1}),
+                                when=ge("available", -units) if units < 0 else None, refused=refused))
+    return after, writes
