@@ -11,10 +11,11 @@ before each call to a webhook route, this hook
 - builds a body from one of the sender's documented examples (the test fixtures in tests/unit/
   *_payloads), mutated at random: a leaf replaced by a value of another type or an extreme one, a
   key dropped, a list emptied, or the whole body replaced by non-JSON, an array, nothing...;
-- signs those exact bytes as the sender does (Shopify and WooCommerce: base64 HMAC-SHA256 of the
-  body; Stripe: t=..,v1=hex of "t.body"; EasyPost: hmac-sha256-hex=; Shippo: t=..,v1=; AfterShip:
-  base64; our canonical format: X-OMS-Timestamp and v1=) with the secrets local/emulator.py gives
-  the runtime, and sends them as they are (`data=`, not schemathesis's serialiser).
+- signs those exact bytes as the sender does, with the tests' signers (tests/signers.py; Shopify
+  and WooCommerce: base64 HMAC-SHA256 of the body; Stripe: t=..,v1=hex of "t.body"; EasyPost:
+  hmac-sha256-hex=; Shippo: t=..,v1=; AfterShip: base64; our canonical format: X-OMS-Timestamp
+  and v1=) with the secrets local/emulator.py gives the runtime, and sends them as they are
+  (`data=`, not schemathesis's serialiser).
 
 The randomness is seeded from schemathesis's case (its id), so a run with one --seed repeats.
 Loaded by schemathesis through SCHEMATHESIS_HOOKS=bench.fuzz_hooks.
@@ -22,19 +23,16 @@ Loaded by schemathesis through SCHEMATHESIS_HOOKS=bench.fuzz_hooks.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import random
-import time
-import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import schemathesis
 
 from local.emulator import DEMO_CARRIER_SECRET, DEMO_CHANNEL_SECRETS, DEMO_PAYMENT_SECRET
+from tests.signers import base64_hmac, carrier_headers, stripe_v1
 
 UNIT = Path(__file__).resolve().parent.parent / "tests" / "unit"
 CARRIERS = {  # {carrier} in the path -> its documented example bodies
@@ -102,25 +100,16 @@ def mutated(example: Any, rng: random.Random) -> bytes:
     return json.dumps(doc).encode()
 
 
-def _mac(key: bytes, message: bytes) -> hmac.HMAC:
-    return hmac.new(key, message, hashlib.sha256)
+# Signed by tests/signers.py: each sender's documented rule, written apart from the verifiers it feeds.
+CARRIER_SECRET_NAMES = {"easypost": "easypost_webhook_secret", "aftership": "aftership_webhook_secret",
+                        "shippo": "shippo_webhook_secret"}
 
 
 def carrier(rng: random.Random, name: str) -> tuple[str, bytes, dict[str, str]]:
     name = name if name in CARRIERS else rng.choice(list(CARRIERS))
     body = mutated(_load(rng.choice(CARRIERS[name])), rng)
-    t = str(int(time.time()))
-    if name == "easypost":  # NFKD-normalised secret, hex, prefixed
-        key = unicodedata.normalize("NFKD", DEMO_CARRIER_SECRET["easypost_webhook_secret"]).encode()
-        return name, body, {"X-Hmac-Signature": "hmac-sha256-hex=" + _mac(key, body).hexdigest()}
-    if name == "aftership":
-        digest = _mac(DEMO_CARRIER_SECRET["aftership_webhook_secret"].encode(), body).digest()
-        return name, body, {"aftership-hmac-sha256": base64.b64encode(digest).decode()}
-    if name == "shippo":
-        v1 = _mac(DEMO_CARRIER_SECRET["shippo_webhook_secret"].encode(), t.encode() + b"." + body).hexdigest()
-        return name, body, {"Shippo-Auth-Signature": f"t={t},v1={v1}"}
-    v1 = _mac(DEMO_CARRIER_SECRET["webhook_secret"].encode(), t.encode() + b"." + body).hexdigest()
-    return name, body, {"X-OMS-Timestamp": t, "X-OMS-Signature": f"v1={v1}"}
+    secret = DEMO_CARRIER_SECRET[CARRIER_SECRET_NAMES.get(name, "webhook_secret")]
+    return name, body, carrier_headers(name, body, secret, datetime.now(UTC))
 
 
 def channel(rng: random.Random) -> tuple[dict[str, str], bytes, dict[str, str]]:
@@ -128,25 +117,25 @@ def channel(rng: random.Random) -> tuple[dict[str, str], bytes, dict[str, str]]:
         channel_id, domain, topics = SHOPIFY
         topic = rng.choice(list(topics) + ["app/uninstalled"])
         body = mutated(_load(f"channel_payloads/shopify/{topics.get(topic, 'orders_create.json')}"), rng)
-        secret = DEMO_CHANNEL_SECRETS[channel_id]["webhook_secret"].encode()
-        headers = {"X-Shopify-Hmac-Sha256": base64.b64encode(_mac(secret, body).digest()).decode(),
+        secret = DEMO_CHANNEL_SECRETS[channel_id]["webhook_secret"]
+        headers = {"X-Shopify-Hmac-Sha256": base64_hmac(body, secret),
                    "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": domain,
                    "X-Shopify-Webhook-Id": f"fuzz-{rng.getrandbits(48):x}"}
         return {"kind": "shopify", "channel_id": channel_id}, body, headers
     channel_id, woo_topics = WOO
     topic = rng.choice([*woo_topics, "product.updated"])
     body = mutated(_load(f"channel_payloads/woocommerce/{woo_topics.get(topic, 'order_created.json')}"), rng)
-    secret = DEMO_CHANNEL_SECRETS[channel_id]["webhook_secret"].encode()
-    headers = {"X-WC-Webhook-Signature": base64.b64encode(_mac(secret, body).digest()).decode(),
+    secret = DEMO_CHANNEL_SECRETS[channel_id]["webhook_secret"]
+    headers = {"X-WC-Webhook-Signature": base64_hmac(body, secret),
                "X-WC-Webhook-Topic": topic, "X-WC-Webhook-Delivery-Id": str(rng.getrandbits(31))}
     return {"kind": "woocommerce", "channel_id": channel_id}, body, headers
 
 
 def payment(rng: random.Random) -> tuple[bytes, dict[str, str]]:
     body = mutated(_load(f"payment_payloads/{rng.choice(STRIPE)}"), rng)
-    t = str(int(time.time()))
-    v1 = _mac(DEMO_PAYMENT_SECRET["stripe_webhook_secret"].encode(), t.encode() + b"." + body).hexdigest()
-    return body, {"Stripe-Signature": f"t={t},v1={v1}"}
+    at = datetime.now(UTC)
+    v1 = stripe_v1(body, DEMO_PAYMENT_SECRET["stripe_webhook_secret"], at)
+    return body, {"Stripe-Signature": f"t={int(at.timestamp())},v1={v1}"}
 
 
 def signed_webhook(path: str, path_parameters: dict[str, Any], rng: random.Random) -> tuple[dict, bytes, dict] | None:

@@ -16,11 +16,9 @@ Sources
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from shared.carriers.webhooks import (
 from shared.domain.tracking import ShipmentStatus as S
 from shared.domain.tracking import TrackingUpdate, moves_forward
 from shared.errors import InvalidInput
+from tests.signers import carrier_headers
 
 pytestmark = pytest.mark.unit
 
@@ -67,19 +66,7 @@ def encode(document: dict) -> bytes:
 
 def sign(provider: str, body: bytes, secret: str = SECRET, at: datetime = NOW) -> dict[str, str]:
     """The headers each provider sends, computed the way its documentation says."""
-    def mac(key: bytes, message: bytes):
-        return hmac.new(key, message, hashlib.sha256)
-
-    if provider == "easypost":  # NFKD-normalised secret, hex, prefixed
-        key = unicodedata.normalize("NFKD", secret).encode()
-        return {"X-Hmac-Signature": "hmac-sha256-hex=" + mac(key, body).hexdigest()}
-    if provider == "aftership":  # base64 of the raw digest
-        return {"aftership-hmac-sha256": base64.b64encode(mac(secret.encode(), body).digest()).decode()}
-    t = str(int(at.timestamp()))  # shippo and ours: hex HMAC of "{t}.{body}"
-    v1 = mac(secret.encode(), t.encode() + b"." + body).hexdigest()
-    if provider == "shippo":  # echo -n "${t}.${payload}" | openssl dgst -sha256 -hmac "${secret}"
-        return {"Shippo-Auth-Signature": f"t={t},v1={v1}"}
-    return {"X-OMS-Timestamp": t, "X-OMS-Signature": f"v1={v1}"}
+    return carrier_headers(provider, body, secret, at)
 
 
 # --- signatures -----------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ Sources
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import hmac
@@ -41,6 +40,7 @@ from shared.channels.intake import (
 from shared.channels.shopify import TOPIC_HEADER, read, verify
 from shared.domain.orders import OrderRequest
 from shared.errors import InvalidInput, MalformedBody, Unauthenticated
+from tests.signers import base64_hmac
 
 pytestmark = pytest.mark.unit
 
@@ -67,7 +67,7 @@ def encode(document: dict) -> bytes:
 def signature(body: bytes, secret: str = SECRET) -> str:
     """X-Shopify-Hmac-Sha256 as Shopify documents it: base64 of the HMAC-SHA256 digest of the raw body,
     keyed with the app's client secret."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return base64_hmac(body, secret)
 
 
 def read_doc(document: dict, topic: str = "orders/create", sku_map: SkuMap = SKU_MAP) -> ChannelOrder:

@@ -13,8 +13,6 @@ Sources
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -34,6 +32,7 @@ from shared.payments.stripe_webhooks import (
     stripe_from_minor,
     verify,
 )
+from tests.signers import stripe_v1
 
 pytestmark = pytest.mark.unit
 
@@ -60,10 +59,8 @@ def encode(document: dict) -> bytes:
 
 
 def signature(body: bytes, secret: str = SECRET, at: datetime = NOW) -> str:
-    """One v1 value, computed as Stripe's docs say: HMAC-SHA256, keyed with the endpoint secret, of
-    the timestamp (as a string), the character ".", and the request body."""
-    signed_payload = f"{int(at.timestamp())}.".encode() + body
-    return hmac.new(secret.encode("utf-8"), signed_payload, hashlib.sha256).hexdigest()
+    """One v1 value, computed as Stripe's docs say (tests/signers.py)."""
+    return stripe_v1(body, secret, at)
 
 
 def header(body: bytes, secret: str = SECRET, at: datetime = NOW) -> str:

@@ -47,6 +47,7 @@ from shared.channels.woocommerce import is_activation_ping, read, verify
 from shared.domain.bounds import LATEST
 from shared.domain.orders import OrderRequest
 from shared.errors import InvalidInput, MalformedBody, Unauthenticated
+from tests.signers import base64_hmac
 
 pytestmark = pytest.mark.unit
 
@@ -74,7 +75,7 @@ def php(document: Any) -> bytes:
 
 def signature(body: bytes, secret: str = SECRET) -> str:
     """base64_encode(hash_hmac('sha256', $body, $secret, true)), as WC_Webhook::generate_signature."""
-    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode()
+    return base64_hmac(body, secret)
 
 
 def upsert(document: dict[str, Any], sku_map: SkuMap = NO_MAP, topic: str = "order.updated") -> ChannelOrder:
