@@ -125,10 +125,14 @@ class PurchaseOrderRequest(BaseModel):
             raise ValueError("send either lines or from_suggestions, not both")
         if not self.from_suggestions and not self.lines:
             raise ValueError("send lines (at least one), or from_suggestions: true")
-        skus = [ln.sku for ln in self.lines or []]
-        if len(set(skus)) != len(skus):
-            raise ValueError("each SKU once: add up its quantities")
+        _each_sku_once(self.lines or [])
         return self
+
+
+def _each_sku_once(lines: list[LineRequest]) -> None:
+    skus = [ln.sku for ln in lines]
+    if len(set(skus)) != len(skus):
+        raise ValueError("each SKU once: add up its quantities")
 
 
 class PurchaseOrderLine(BaseModel):
@@ -187,9 +191,7 @@ class ReceiptRequest(BaseModel):
     def _something(self) -> ReceiptRequest:
         if not self.lines and not self.final:
             raise ValueError("lines: at least one, unless final closes the order")
-        skus = [ln.sku for ln in self.lines]
-        if len(set(skus)) != len(skus):
-            raise ValueError("each SKU once: add up its quantities")
+        _each_sku_once(self.lines)
         return self
 
 
