@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from shared.adapters.purchasing_repo import PurchasingRepository
 from shared.adapters.stock_repo import StockRepository
@@ -326,3 +327,14 @@ def test_receipts_from_many_threads_raise_stock_once_each(stocked):
     assert on_hand(stocked) == 5 + (1 + 2 + 3 + 4)
     assert len(events(stocked, "PurchaseOrderReceived")) == 4
     assert stocked.purchasing.order("PO-1").order.receipt_count == 4
+
+
+@pytest.mark.parametrize(("model", "body"), [
+    (PurchaseOrderRequest, {"supplier_id": "ACME", "location_id": "BER", "lines": [{"sku": "TEE-1", "quantity": 10},
+                                                                                   {"sku": "TEE-1", "quantity": 5}]}),
+    (ReceiptRequest, {"receipt_id": "R-1", "lines": [{"sku": "TEE-1", "quantity": 1}, {"sku": "TEE-1", "quantity": 2}]}),
+])
+def test_a_sku_twice_in_an_order_or_a_receipt_is_refused(model, body):
+    """A line is found by its SKU: a second line of one SKU would never be received against."""
+    with pytest.raises(ValidationError, match="each SKU once"):
+        model.model_validate(body)
