@@ -19,6 +19,7 @@ from local.emulator import provision, start_moto
 from local.functions import Functions
 from local.runtime import ApiGateway, QueuePoller, StreamPoller, demo_keys, function_environment, reset_process_caches
 from shared.repositories import repositories
+from tests.factories import TWO_WAREHOUSES, order_body, seed
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +96,16 @@ class Pump:
 @pytest.fixture
 def pump(aws, functions):
     return Pump(aws, functions)
+
+
+@pytest.fixture
+def allocated(repos, api, pump) -> str:
+    """An order split over two locations (SKU-1 x2 and SKU-2 at BER, SKU-1 x1 at MAD), allocated: its id.
+    A module with another order in mind defines its own `allocated`."""
+    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2, ("SKU-1", "MAD"): 2, ("SKU-2", "BER"): 1})
+    order_id = api("POST", "/orders", as_="web", json=order_body([("SKU-1", 3), ("SKU-2", 1)])).json["order_id"]
+    pump()
+    return order_id
 
 
 def sqs_event(detail_type: str, detail: dict, message_id: str = "m-1") -> dict:

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.factories import TWO_WAREHOUSES, order_body, seed
 from tests.integration.conftest import sqs_event
-
-
-@pytest.fixture
-def allocated(repos, api, pump):
-    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2, ("SKU-1", "MAD"): 2, ("SKU-2", "BER"): 1})
-    order_id = api("POST", "/orders", as_="web", json=order_body([("SKU-1", 3), ("SKU-2", 1)])).json["order_id"]
-    pump()
-    return order_id
 
 
 def pull(api, location, status=None):

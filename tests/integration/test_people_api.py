@@ -12,7 +12,7 @@ import pytest
 
 from local.people import DemoPerson, provision_people
 from local.runtime import reset_process_caches
-from tests.factories import TWO_WAREHOUSES, order_body, seed
+from tests.factories import TWO_WAREHOUSES, seed
 
 PEOPLE = (
     DemoPerson("ada-admin", "Admin-pass-12345!", ("admin",)),
@@ -42,14 +42,6 @@ def as_person(api, people):
         return api(method, path, as_="console", headers={"Authorization": f"Bearer {tokens[username]}"}, **kwargs)
 
     return call
-
-
-@pytest.fixture
-def allocated(repos, api, pump):
-    seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2, ("SKU-1", "MAD"): 2, ("SKU-2", "BER"): 1})
-    order_id = api("POST", "/orders", as_="web", json=order_body([("SKU-1", 3), ("SKU-2", 1)])).json["order_id"]
-    pump()
-    return order_id
 
 
 def fulfilment_order_at(api, location: str) -> str:
