@@ -62,16 +62,21 @@ def decision(*assignments: tuple[str, str, int], unfilled=(), hold=False, estima
                            estimate=estimate)
 
 
+def two_cancellations(a: int, b: int) -> list[LineCancellation]:
+    """`a` units of line A cancelled at AT, `b` of line B an hour later."""
+    return [
+        LineCancellation(cancellation_id="c1", lines=[CancelledLine(sku="A", quantity=a)], reason="x", at=AT, by="web"),
+        LineCancellation(cancellation_id="c2", lines=[CancelledLine(sku="B", quantity=b)], reason="x",
+                         at=AT + timedelta(hours=1), by="web"),
+    ]
+
+
 # ------------------------------------------------------------------ inputs
 
 
 def test_lines_as_first_routed_leave_out_only_what_was_cancelled_before():
     o = order(lines=(("A", 3), ("B", 1)))
-    o.cancellations = [
-        LineCancellation(cancellation_id="c1", lines=[CancelledLine(sku="A", quantity=1)], reason="x", at=AT, by="web"),
-        LineCancellation(cancellation_id="c2", lines=[CancelledLine(sku="B", quantity=1)], reason="x",
-                         at=AT + timedelta(hours=1), by="web"),
-    ]
+    o.cancellations = two_cancellations(1, 1)
     assert lines_as_first_routed(o, AT + timedelta(minutes=1)) == (Line("A", 2), Line("B", 1))
     assert lines_as_first_routed(o, AT + timedelta(hours=2)) == (Line("A", 2),)
 
@@ -138,11 +143,7 @@ def test_the_case_is_the_order_and_the_picture_its_record_kept():
 def test_the_case_routes_the_lines_as_they_were_when_first_routed():
     """A line cancelled before the first routing is not replayed; one cancelled after it is."""
     o = order(lines=(("A", 3), ("B", 2)))
-    o.cancellations = [
-        LineCancellation(cancellation_id="c1", lines=[CancelledLine(sku="A", quantity=2)], reason="x", at=AT, by="web"),
-        LineCancellation(cancellation_id="c2", lines=[CancelledLine(sku="B", quantity=2)], reason="x",
-                         at=AT + timedelta(hours=1), by="web"),
-    ]
+    o.cancellations = two_cancellations(2, 2)
 
     case = case_of(o, record({"A": {"BER": 9}, "B": {"BER": 9}}, ["BER"]), DEFAULT_STRATEGY, True, False)
 
