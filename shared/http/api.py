@@ -30,7 +30,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from shared.config import settings
-from shared.domain.principal import CONSOLE, Principal
+from shared.domain.principal import CONSOLE, Principal, Role
 from shared.errors import (
     AccessDenied,
     Busy,
@@ -224,17 +224,16 @@ def _person(app: APIGatewayRestResolver, event: dict, headers: dict[str, str]) -
     the refusal: 401 for a token that does not verify, 403 naming the role the route wants, 403 for a
     warehouse person naming another location. Public routes (absent from the roles) ignore tokens."""
     authorization = headers.get("authorization", "")
-    allowed = settings().route_roles.get(f"{event.get('httpMethod', '')} {event.get('resource', '')}")
+    config = settings()
+    allowed = config.route_roles.get(f"{event.get('httpMethod', '')} {event.get('resource', '')}")
     if not authorization or allowed is None:
         return None
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _refusal(401, "unauthenticated", "send a person's token as Authorization: Bearer <token>",
                         "authorization")
-    from shared.domain.principal import Role
-    from shared.http import tokens
+    from shared.http import tokens  # PyJWT: only a request bringing a token pays its import
 
-    config = settings()
     if not config.user_pool_issuer:
         return _refusal(401, "unauthenticated", "people do not sign in on this deployment", "authorization")
     pool = tokens.Pool(config.user_pool_issuer, config.user_pool_client_ids, config.user_pool_jwks_url)
