@@ -15,6 +15,7 @@ or cancelled (a receipt is refused), so the on-order counters move once, by the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -50,6 +51,16 @@ from shared.unit_of_work import AlreadyApplied, AlreadyExists, CommitFailed, Ref
 ATTEMPTS = 6
 
 
+def _retried[T](attempt: Callable[[], T], what: str) -> T:
+    """Read, decide and commit again while the commit is refused because something read moved meanwhile."""
+    for _ in range(ATTEMPTS):
+        try:
+            return attempt()
+        except CommitFailed:
+            continue  # another write came first: decide again on what it left
+    raise Busy(f"{what} is changing too fast; retry")
+
+
 def _operator(principal: Principal) -> Principal:
     if not principal.is_operator:
         raise AccessDenied("only an operator manages suppliers and purchase orders")
@@ -68,7 +79,8 @@ def put_supplier(supplier_id: str, body: SupplierRequest, principal: Principal, 
                  now: datetime) -> SupplierWritten:
     """Create or change a supplier (a body equal to the current one writes nothing)."""
     _operator(principal)
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> SupplierWritten:
         current = repos.purchasing.supplier(supplier_id)
         if current is not None and current.model_dump(include=set(SupplierRequest.model_fields)) == body.model_dump():
             return SupplierWritten(current, False)
@@ -78,13 +90,11 @@ def put_supplier(supplier_id: str, body: SupplierRequest, principal: Principal, 
                                 lead_time_days=body.lead_time_days, skus=body.skus,
                                 min_order_quantity=body.min_order_quantity, order_multiple=body.order_multiple,
                                 service_level=body.service_level)
-        try:
-            repos.commit(repos.purchasing.put_supplier(supplier, current.version if current else None),
-                         repos.events.publish(event))
-            return SupplierWritten(supplier, current is None)
-        except CommitFailed:
-            continue  # another change came first: compare with it
-    raise Busy(f"supplier {supplier_id} is changing too fast; retry")
+        repos.commit(repos.purchasing.put_supplier(supplier, current.version if current else None),
+                     repos.events.publish(event))
+        return SupplierWritten(supplier, current is None)
+
+    return _retried(attempt, f"supplier {supplier_id}")
 
 
 def get_supplier(supplier_id: str, principal: Principal, repos: Repositories) -> Supplier:
@@ -199,7 +209,8 @@ def cancel_purchase_order(purchase_order_id: str, body: CancelRequest, principal
                           now: datetime) -> Cancelled:
     """Cancel an order nothing was received against (shared/domain/purchasing.py, rule 5); again: as it is."""
     _operator(principal)
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Cancelled:  # a receipt (or another cancel) committing first: decide on what it left
         before = get_purchase_order(purchase_order_id, principal, repos).order
         after, off_order = cancel(before, body.reason, principal.name, now)
         if after is before:
@@ -208,14 +219,12 @@ def cancel_purchase_order(purchase_order_id: str, body: CancelRequest, principal
                                        supplier_id=after.supplier_id, location_id=after.location_id,
                                        lines=[LineQuantity(sku=k, quantity=q) for k, q in sorted(off_order.items())],
                                        reason=body.reason, cancelled_by=principal.name)
-        try:
-            repos.commit(repos.purchasing.save(after, before.version),
-                         repos.replenishment.add_on_order(after.location_id, {k: -q for k, q in off_order.items()}),
-                         repos.events.publish(event))
-            return Cancelled(after, False)
-        except CommitFailed:
-            continue  # a receipt (or another cancel) came first: decide on what it left
-    raise Busy(f"purchase order {purchase_order_id} is changing too fast; retry")
+        repos.commit(repos.purchasing.save(after, before.version),
+                     repos.replenishment.add_on_order(after.location_id, {k: -q for k, q in off_order.items()}),
+                     repos.events.publish(event))
+        return Cancelled(after, False)
+
+    return _retried(attempt, f"purchase order {purchase_order_id}")
 
 
 # --------------------------------------------------------------------- receiving
@@ -232,7 +241,8 @@ def receive_purchase_order(purchase_order_id: str, body: ReceiptRequest, princip
     """Receive goods once per receipt id (the module docstring)."""
     _operator(principal)
     fingerprint = body.model_dump_json()
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Received:  # the order or a stock level moving meanwhile: read them again
         found = get_purchase_order(purchase_order_id, principal, repos)
         seen = found.receipt(body.receipt_id)
         if seen is not None:
@@ -260,10 +270,9 @@ def receive_purchase_order(purchase_order_id: str, body: ReceiptRequest, princip
             if claimed is not None and claimed.record is not None:
                 return _repeat(get_purchase_order(purchase_order_id, principal, repos).order, claimed.record,
                                fingerprint)
-        except CommitFailed:
-            pass
-        # The order or a stock level moved meanwhile: read them again.
-    raise Busy(f"purchase order {purchase_order_id} is changing too fast; retry")
+            raise
+
+    return _retried(attempt, f"purchase order {purchase_order_id}")
 
 
 def _line(order: PurchaseOrder, sku: str) -> PurchaseOrderLine:
