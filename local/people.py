@@ -15,9 +15,9 @@ import boto3
 
 from infra import wiring
 from local.demo import LOCATIONS
+from local.emulator import REGION
 from shared.domain.principal import LOCATION_GROUP_PREFIX, Role
 
-REGION = "us-east-1"
 # The warehouse demo person works at the first demo location only (its other location is out of bounds).
 DEMO_WAREHOUSE_LOCATION = next(iter(LOCATIONS))
 
