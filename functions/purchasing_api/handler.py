@@ -53,9 +53,8 @@ def create_purchase_order(body: PurchaseOrderRequest) -> Response[pv.PurchaseOrd
          description=pv.PurchaseOrderPage.__doc__, **described(PURCHASING, 200, 403, 422))
 def list_purchase_orders(status: pv.StatusQuery = None, supplier_id: pv.POSupplierQuery = None,
                          limit: params.PageLimit = 50, cursor: params.PageCursor = None) -> pv.PurchaseOrderPage:
-    found, next_cursor = purchasing.list_purchase_orders(status, supplier_id, limit, cursor, principal(app),
-                                                         repositories())
-    return pv.PurchaseOrderPage(purchase_orders=found, next_cursor=next_cursor)
+    return pv.PurchaseOrderPage.of(purchasing.list_purchase_orders(status, supplier_id, limit, cursor, principal(app),
+                                                                   repositories()))
 
 
 @app.post("/purchase-orders/<purchase_order_id>/cancel",
@@ -87,10 +86,9 @@ def receive(purchase_order_id: pv.PurchaseOrderPath, body: ReceiptRequest) -> pv
 def suggestions(location_id: pv.LocationQuery = None, supplier_id: pv.SupplierQuery = None,
                 include_all: pv.AllQuery = False, limit: params.PageLimit = 50,
                 cursor: params.PageCursor = None) -> pv.SuggestionPage:
-    found, next_cursor = replenishment.suggestions(principal(app), repositories(), location_id=location_id,
-                                                   supplier_id=supplier_id, include_all=include_all, limit=limit,
-                                                   cursor=cursor)
-    return pv.SuggestionPage(suggestions=found, next_cursor=next_cursor)
+    return pv.SuggestionPage.of(replenishment.suggestions(
+        principal(app), repositories(), location_id=location_id, supplier_id=supplier_id, include_all=include_all,
+        limit=limit, cursor=cursor))
 
 
 api = api_handler(app)

@@ -46,6 +46,10 @@ class SuggestionPage(BaseModel):
     suggestions: list[Suggestion]
     next_cursor: str | None
 
+    @classmethod
+    def of(cls, page: tuple[list[Suggestion], str | None]) -> SuggestionPage:
+        return cls(suggestions=page[0], next_cursor=page[1])
+
 
 class CancelAnswer(BaseModel):
     purchase_order: PurchaseOrder
@@ -58,6 +62,10 @@ class PurchaseOrderPage(BaseModel):
 
     purchase_orders: list[PurchaseOrder]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: tuple[list[PurchaseOrder], str | None]) -> PurchaseOrderPage:
+        return cls(purchase_orders=page[0], next_cursor=page[1])
 
 
 class SupplierList(BaseModel):
