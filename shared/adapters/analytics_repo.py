@@ -151,20 +151,22 @@ class AnalyticsRepository:
 
     def fx_rates(self, from_day: date, to_day: date) -> dict[date, dict[str, Decimal]]:
         query = KeyQuery(FX_PK, SortRange.between(from_day.isoformat(), to_day.isoformat()))
-        return {date.fromisoformat(i["sk"]): {c: Decimal(str(r)) for c, r in i.get("rates", {}).items()}
-                for i in self.store.query_all(query, consistent=True)}
+        return {date.fromisoformat(i["sk"]): _rates(i) for i in self.store.query_all(query, consistent=True)}
 
     def fx_rates_of(self, day: date) -> StoredRates | None:
         item = self.store.get(FX_PK, day.isoformat())
         if item is None:
             return None
-        return StoredRates(day, {c: Decimal(str(r)) for c, r in item.get("rates", {}).items()}, item["base"],
-                           item["updated_at"], item["updated_by"])
+        return StoredRates(day, _rates(item), item["base"], item["updated_at"], item["updated_by"])
 
     def put_fx_rates(self, day: date, rates: dict[str, Decimal], base: str, at: datetime, by: str) -> Put:
         """The day's rates, replaced whole (a correction replaces them; reports convert when read)."""
         return Put({"pk": FX_PK, "sk": day.isoformat(), "rates": {c: str(r) for c, r in sorted(rates.items())},
                     "base": base, "updated_at": at.isoformat(), "updated_by": by})
+
+
+def _rates(item: Item) -> dict[str, Decimal]:
+    return {c: Decimal(str(r)) for c, r in item.get("rates", {}).items()}
 
 
 def _metrics(item: Item) -> Metrics:
