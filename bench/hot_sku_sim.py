@@ -37,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bench.common import percentile
+
 ITEM_WCU_PER_S = 1000  # one DynamoDB item (one partition's share for it), per second
 READ_S = 0.003  # a GetItem/BatchGetItem/Query round trip
 WRITE_RTT_S = 0.010  # a TransactWriteItems round trip (the item is held only for its write units)
@@ -246,13 +248,6 @@ class _VirtualTime:
         self.sleep = clock.wait
 
 
-def _percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(math.ceil(p / 100 * len(ordered))) - 1)]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=3000)
@@ -275,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         per = max(1, args.orders)
         rows.append((n, f"{r.allocated / r.sold_out_at:.0f}" if r.sold_out_at else "-", r.first_second,
                      r.allocated, r.backordered,
-                     f"{_percentile(r.latencies, 50) * 1000:.0f}", f"{_percentile(r.latencies, 99) * 1000:.0f}",
+                     f"{percentile(r.latencies, 50) * 1000:.0f}", f"{percentile(r.latencies, 99) * 1000:.0f}",
                      f"{r.transactions / per:.2f}", f"{r.conflicts / per:.2f}", f"{r.refused / per:.2f}",
                      r.redelivered, r.oversell, r.stranded, f"{r.wall_s:.0f}"))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
