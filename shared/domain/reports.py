@@ -73,6 +73,14 @@ class Row:
                 else:
                     self.base[kind] = self.base.get(kind, Decimal(0)) + Decimal(value) / SCALE * rate
 
+    def add_row(self, other: Row) -> None:
+        """Another group's sums added: the totals of groups that split the whole (day, channel, country)."""
+        for name, value in other.metrics.items():
+            self.metrics[name] = self.metrics.get(name, 0) + value
+        for kind, amount in other.base.items():
+            self.base[kind] = self.base.get(kind, Decimal(0)) + amount
+        self.base_missing |= other.base_missing
+
 
 class Rates:
     """Rates into the base currency per day; remembers what it was asked for and lacked."""

@@ -67,11 +67,7 @@ def report(query: ReportQuery, caller: Principal, repos: Repositories, base_curr
         rows.setdefault(group, Row(group)).add(day, metrics, rates)
     if query.group_by in (GroupBy.DAY, GroupBy.CHANNEL, GroupBy.COUNTRY):
         for row in rows.values():
-            for name, v in row.metrics.items():
-                totals.metrics[name] = totals.metrics.get(name, 0) + v
-            for name, b in row.base.items():
-                totals.base[name] = totals.base.get(name, Decimal(0)) + b
-            totals.base_missing |= row.base_missing
+            totals.add_row(row)
     else:
         for day, _, metrics in _read(repos, gen, Dimension.MARKET, days(query.from_day, query.to_day)):
             totals.add(day, metrics, rates)
