@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ from shared.errors import Unauthenticated, Unavailable
 # Seconds of clock difference between Cognito and this container that a token's times tolerate.
 LEEWAY_S = 30
 _JWKS_TIMEOUT_S = 5
+# A token naming an unknown key id fetches the keys again (the pool rotated them) at most once a minute:
+# otherwise made-up key ids would each cost an outbound call, one at a time under the lock.
+REFETCH_COOLDOWN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,14 @@ class _Keys:
         self._lock = threading.Lock()
         self._url = ""
         self._keys: dict[str, Any] = {}
+        self._refetched_at = float("-inf")
 
     def get(self, url: str, kid: str) -> Any:
         with self._lock:
-            if url != self._url or kid not in self._keys:
+            if url != self._url:
                 self._keys, self._url = _fetch(url), url
+            elif kid not in self._keys and time.monotonic() - self._refetched_at >= REFETCH_COOLDOWN_S:
+                self._keys, self._refetched_at = _fetch(url), time.monotonic()
             key = self._keys.get(kid)
         if key is None:
             raise Unauthenticated("the token is not signed by a key of the operator pool")
@@ -57,7 +64,7 @@ class _Keys:
 
     def clear(self) -> None:
         with self._lock:
-            self._url, self._keys = "", {}
+            self._url, self._keys, self._refetched_at = "", {}, float("-inf")
 
 
 def _fetch(url: str) -> dict[str, Any]:

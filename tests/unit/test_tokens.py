@@ -69,6 +69,18 @@ def test_an_unknown_key_id_refetches_once_then_refuses(pool_keys):
     assert len(pool_keys) == 2
 
 
+def test_made_up_key_ids_fetch_the_keys_again_at_most_once_a_minute(pool_keys, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(tokens.time, "monotonic", lambda: clock[0])
+    tokens.verify(token(), POOL)
+    for kid in ("made-up-1", "made-up-2", "made-up-3"):
+        refused(token(kid=kid), "not signed by a key of the operator pool")
+    assert len(pool_keys) == 2  # the first fetch and one refetch, not one per made-up key id
+    clock[0] += tokens.REFETCH_COOLDOWN_S
+    refused(token(kid="made-up-4"), "not signed by a key of the operator pool")
+    assert len(pool_keys) == 3  # a rotation is still picked up a minute later
+
+
 def test_expired():
     refused(token(exp=int(time.time()) - 120, iat=int(time.time()) - 4000), "expired")
 
