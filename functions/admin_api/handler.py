@@ -1,5 +1,5 @@
-"""Operator endpoints: run a reconciliation now, and the list of open exceptions (stuck orders,
-silent shipments) with their reason, age and suggested action."""
+"""Operator endpoints: run a reconciliation now, the list of open exceptions (stuck orders, silent
+shipments) with their reason, age and suggested action, and the operator's people (admin only)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
-from shared.domain.reconciliation import SettingsError
+from shared.domain.reconciliation import ExceptionKind, SettingsError
 from shared.errors import Conflict, OmsError, Unavailable
+from shared.http import people_routes
 from shared.http.api import API_KEY_SCHEME, api_handler, install, require_operator
 from shared.http.openapi import ADMIN, described
 from shared.observability import logger
@@ -54,10 +55,15 @@ def run_now() -> RunReport:
 @app.get("/admin/exceptions", summary="Open exceptions: stuck orders and silent shipments",
          **described(ADMIN, 200, 403, 422))
 def exceptions(limit: Annotated[int, Query(ge=1, le=200)] = 50,
-               cursor: Annotated[str | None, Query(max_length=2048)] = None) -> ExceptionsPage:
+               cursor: Annotated[str | None, Query(max_length=2048)] = None,
+               kind: Annotated[ExceptionKind | None, Query(description="Only this kind (STUCK_ORDER, ...)")] = None,
+               ) -> ExceptionsPage:
     require_operator(app)
-    found, next_cursor = list_exceptions(repositories(), utc_now(), limit, cursor)
+    found, next_cursor = list_exceptions(repositories(), utc_now(), limit, cursor, kind)
     return ExceptionsPage(exceptions=found, next_cursor=next_cursor)
+
+
+people_routes.add(app)
 
 
 lambda_handler = api_handler(app)

@@ -268,9 +268,12 @@ class ReconciliationRepository:
             if item["sk"] != after:
                 yield item["sk"], _read(_exception, item)
 
-    def exceptions_page(self, limit: int, cursor: str | None) -> tuple[list[ExceptionRecord], str | None]:
+    def exceptions_page(self, limit: int, cursor: str | None, kind: ExceptionKind | None = None
+                        ) -> tuple[list[ExceptionRecord], str | None]:
+        """Open exceptions by kind and subject; of one kind only: its sort key prefix (<kind>#)."""
         start = decode_cursor(cursor, {"pk", "sk"}, ("pk", EXCEPTION_PK))
-        items, last = self.store.query(KeyQuery(EXCEPTION_PK), limit=limit, start_key=start, consistent=True)
+        sort = SortRange.prefix(f"{kind.value}#") if kind is not None else None
+        items, last = self.store.query(KeyQuery(EXCEPTION_PK, sort), limit=limit, start_key=start, consistent=True)
         return [_exception(i) for i in items], encode_cursor(last)
 
     def resolve_exception(self, record: ExceptionRecord) -> bool:

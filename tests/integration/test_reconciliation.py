@@ -299,6 +299,11 @@ def test_a_stuck_order_is_raised_once_listed_for_the_operator_and_closed_when_it
     assert "longer than its SLA of 2 d" in entry["reason"]
     assert "BER" in entry["suggested_action"] and entry["age_minutes"] >= 0
     assert api("GET", "/admin/exceptions", as_="web").status_code == 403
+    # One kind only (the console's "stuck only"): the kind's own sort key prefix, not every exception.
+    assert [x["order_id"] for x in api("GET", "/admin/exceptions?kind=STUCK_ORDER").json["exceptions"]] == [order_id]
+    assert api("GET", "/admin/exceptions?kind=SILENT_SHIPMENT").json["exceptions"] == []
+    unknown = api("GET", "/admin/exceptions?kind=LATE")
+    assert unknown.status_code == 422 and unknown.json["field"] == "kind"
 
     api("POST", f"/orders/{order_id}/cancel", json={"reason": "customer gave up"})
     assert run(repos, timedelta(days=3, minutes=10)).exceptions_resolved == 1

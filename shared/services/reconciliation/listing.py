@@ -23,9 +23,10 @@ class OpenException:
     age_minutes: int
 
 
-def list_exceptions(repos: Repositories, now: datetime, limit: int, cursor: str | None
-                    ) -> tuple[list[OpenException], str | None]:
-    records, next_cursor = repos.reconciliation.exceptions_page(limit, cursor)
+def list_exceptions(repos: Repositories, now: datetime, limit: int, cursor: str | None,
+                    kind: ExceptionKind | None = None) -> tuple[list[OpenException], str | None]:
+    """Every open exception, or those of one kind (the console's "stuck only": STUCK_ORDER)."""
+    records, next_cursor = repos.reconciliation.exceptions_page(limit, cursor, kind)
     found = [OpenException(kind=r.kind, subject=r.subject, order_id=r.order_id, status=r.status, reason=r.reason,
                            suggested_action=r.suggested_action, since=r.since, raised_at=r.raised_at,
                            age_minutes=r.age_minutes(now))
