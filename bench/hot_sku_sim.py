@@ -19,7 +19,11 @@ second until sell-out, latency from arrival to outcome (p50, p99), transactions 
 order, oversell (units reserved beyond the stock: 0) and stranded units at sell-out (units left
 available while an order they could fill waits: 0). It prints; it asserts nothing.
 
-    python -m bench.hot_sku_sim [--orders 3000] [--units 1200] [--rate 5000] [--buckets 1,4,16,64]
+    python -m bench.hot_sku_sim [--orders 3000] [--units 1200] [--rate 5000] [--buckets 1,4,16,64,auto]
+
+"auto" starts from one level item with automatic promotion on: the allocator splits it into buckets
+once one order meets it taken HOT_CONFLICTS times (shared/services/hot_stock.py); the fixed counts
+run with promotion off.
 """
 
 from __future__ import annotations
@@ -128,7 +132,7 @@ class ItemModel:
             self.conflicts += 1
             self.conflicted_on.update(k[1].split("#", 1)[0] for k in busy)
             self.clock.wait(WRITE_RTT_S / 2)
-            raise Contention("TransactionConflict")
+            raise Contention("TransactionConflict", [w for w in writes if w.key in busy])
         for w in writes:
             old = self.store.items.get(w.key)  # type: ignore[attr-defined]
             size = item_size(old) if old else 0
@@ -149,7 +153,8 @@ class ItemModel:
 
 @dataclass
 class Result:
-    buckets: int
+    buckets: int | str
+    buckets_at_end: int = 1
     allocated: int = 0
     backordered: int = 0
     redelivered: int = 0
@@ -165,7 +170,10 @@ class Result:
     conflicted_on: Counter = field(default_factory=Counter)
 
 
-def simulate(buckets: int, orders: int, units: int, rate: float, seed: int) -> Result:
+def simulate(buckets: int | str, orders: int, units: int, rate: float, seed: int) -> Result:
+    """`buckets`: a fixed count (automatic promotion off), or "auto": one level item that the allocator
+    splits by itself once orders keep meeting it taken (shared/services/hot_stock.py)."""
+    from shared.domain import stock_buckets
     from shared.domain.orders import OrderStatus
     from shared.domain.stock import SetStockRequest
     from shared.errors import Busy
@@ -181,7 +189,11 @@ def simulate(buckets: int, orders: int, units: int, rate: float, seed: int) -> R
     rng = random.Random(seed)
     repos = in_memory()
     seed_locations(repos, {"BER": location_request("DE", ships_to=["DE", "FR"])}, {})
-    set_stock("FLASH", "BER", SetStockRequest(on_hand=units, buckets=buckets if buckets > 1 else None), repos, NOW)
+    fixed = buckets if isinstance(buckets, int) and buckets > 1 else None
+    set_stock("FLASH", "BER", SetStockRequest(on_hand=units, buckets=fixed), repos, NOW)
+    threshold = stock_buckets.HOT_CONFLICTS
+    if buckets != "auto":
+        stock_buckets.HOT_CONFLICTS = sys.maxsize  # a fixed count: never promoted
     wanted = [rng.choice((1, 1, 1, 2)) for _ in range(orders)]
     ids = [capture(repos, ("FLASH", q), coid=f"F{n}").order_id for n, q in enumerate(wanted)]
 
@@ -215,6 +227,7 @@ def simulate(buckets: int, orders: int, units: int, rate: float, seed: int) -> R
         clock.run()
     finally:
         allocation.time = wall
+        stock_buckets.HOT_CONFLICTS = threshold
     result.wall_s = wall.perf_counter() - started
 
     repos = seeded
@@ -233,6 +246,7 @@ def simulate(buckets: int, orders: int, units: int, rate: float, seed: int) -> R
             result.backordered += 1
             waiting.append(q)
     assert level is not None
+    result.buckets_at_end = level.buckets or 1
     result.oversell = max(0, reserved - units) + max(0, -min([level.available, *level.bucket_available]))
     # Units left while an order they could fill waits: what the sale stranded.
     result.stranded = level.available if waiting and min(waiting) <= level.available else 0
@@ -253,7 +267,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--units", type=int, default=1200)
     parser.add_argument("--rate", type=float, default=5000.0, help="orders arriving a second")
-    parser.add_argument("--buckets", default="1,4,16,64")
+    parser.add_argument("--buckets", default="1,4,16,64,auto",
+                        help="bucket counts to compare; auto: one item, split by the allocator when hot")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     threading.stack_size(256 * 1024)  # one thread per order in flight
@@ -263,12 +278,12 @@ def main(argv: list[str] | None = None) -> None:
     header = ("buckets", "accepted/s", "in 1st s", "allocated", "backordered", "p50 ms", "p99 ms", "tx/order",
               "conflicts/order", "refused/order", "redelivered", "oversell", "stranded", "wall s")
     rows = []
-    for n in (int(b) for b in args.buckets.split(",")):
+    for n in (b if b == "auto" else int(b) for b in args.buckets.split(",")):
         print(f"  {n} bucket(s)...", file=sys.stderr, flush=True)
         r = simulate(n, args.orders, args.units, args.rate, args.seed)
         print(f"  {n} bucket(s): conflicts on {dict(r.conflicted_on.most_common())}", file=sys.stderr, flush=True)
         per = max(1, args.orders)
-        rows.append((n, f"{r.allocated / r.sold_out_at:.0f}" if r.sold_out_at else "-", r.first_second,
+        rows.append((n if n != "auto" else f"auto (1->{r.buckets_at_end})", f"{r.allocated / r.sold_out_at:.0f}" if r.sold_out_at else "-", r.first_second,
                      r.allocated, r.backordered,
                      f"{percentile(r.latencies, 50) * 1000:.0f}", f"{percentile(r.latencies, 99) * 1000:.0f}",
                      f"{r.transactions / per:.2f}", f"{r.conflicts / per:.2f}", f"{r.refused / per:.2f}",

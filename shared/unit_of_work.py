@@ -133,7 +133,13 @@ class Refused(CommitFailed):
 
 
 class Contention(CommitFailed):
-    """Another transaction held the same items, or the store throttled us: retry on a fresh read."""
+    """Another transaction held the same items, or the store throttled us: retry on a fresh read.
+    `contended`: the writes DynamoDB named as meeting another transaction (TransactionConflict), for
+    the repository that built them to say what they were (a hot stock level: StockRepository)."""
+
+    def __init__(self, message: str = "", contended: Sequence[Write] = ()):
+        super().__init__(message)
+        self.contended = tuple(contended)
 
 
 class InvalidTransaction(Exception):

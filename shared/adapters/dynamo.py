@@ -143,7 +143,9 @@ class DynamoStore:
                                    for w, r in failed]) from e
                 codes = {r.get("Code") for r in reasons}
                 if codes & _RETRYABLE:
-                    raise Contention(e.response["Error"].get("Message", code)) from e
+                    contended = [w for w, r in zip(writes, reasons, strict=False)
+                                 if r.get("Code") == "TransactionConflict"]
+                    raise Contention(e.response["Error"].get("Message", code), contended) from e
                 if codes & {"ValidationError", "ItemCollectionSizeLimitExceeded"}:
                     # An item grown past 400 KB, ADD to a non-number...: what the memory store refuses too.
                     raise InvalidTransaction(e.response["Error"].get("Message", code)) from e

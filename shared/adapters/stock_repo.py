@@ -55,7 +55,10 @@ from shared.domain.stock_buckets import POOL, draw, give_back
 from shared.unit_of_work import (
     AlreadyApplied,
     CapacityExhausted,
+    CommitFailed,
+    Contention,
     OutOfStock,
+    Refused,
     ReservationChanged,
     StockMoved,
     StockShort,
@@ -412,12 +415,30 @@ class StockRepository:
             item["applied_by"] = by
         return Put(item, when=NEW, refused=lambda old: AlreadyApplied(adjustment.adjustment_id, _applied(old)))
 
+    def contended_levels(self, failed: CommitFailed) -> list[tuple[str, str]]:
+        """The (SKU, location) levels a failed commit met taken by another order, once per write that
+        met it: a level moved since it was read (StockMoved), or its level or bucket item in another
+        transaction at the same moment (DynamoDB's TransactionConflict). What counts a level as hot."""
+        if isinstance(failed, Refused):
+            return [(o.sku, o.location_id) for o in failed.outcomes if isinstance(o, StockMoved)]
+        if isinstance(failed, Contention):
+            return [level for w in failed.contended if (level := _level_of(*w.key)) is not None]
+        return []
+
     def drop_spent_reservation(self, sku: str, location_id: str, order_id: str) -> None:
         """Remove a reservation record that holds nothing any more (shipped or released down to 0), only
         while it still holds 0 (Refused otherwise). One conditional delete, not a transaction of one: the
         same guard at half the write units, once per shipped line (the reconciliation's sweep)."""
         self.store.write(Delete(stock_pk(sku), reservation_sk(location_id, order_id), when=eq("quantity", 0),
                                 refused=_reservation_changed(sku, location_id, order_id)))
+
+
+def _level_of(pk: str, sk: str) -> tuple[str, str] | None:
+    """The (SKU, location) of a level or bucket item's key; None for any other item."""
+    sku, is_stock = pk.removeprefix(stock_pk("")), pk.startswith(stock_pk(""))
+    if is_stock and sk.startswith((LEVEL_PREFIX, BUCKET_PREFIX)):
+        return sku, sk.removeprefix(LEVEL_PREFIX) if sk.startswith(LEVEL_PREFIX) else sk[len(BUCKET_PREFIX):].rsplit("#", 1)[0]
+    return None
 
 
 def _bucketed(levels: dict[tuple[str, str], StockLevel] | None, sku: str, location_id: str) -> bool:

@@ -131,7 +131,8 @@ class StockChanged(DomainEvent):
     description = "On hand, safety stock or reservations of one SKU at one location changed."
     sku: str
     location_id: str
-    cause: str = Field(description="set, adjustment:<reason>, import, reservation_released, return:<rma> or "
+    cause: str = Field(description="set, adjustment:<reason>, import, reservation_released, return:<rma>, "
+                                   "hot_sku_promoted (split into buckets, counts unchanged) or "
                                    "purchase_order:<id>")
     on_hand: int
     reserved: int

@@ -23,6 +23,14 @@ MAX_DRAW_SOURCES = 24
 
 Draw = dict[int, int]  # source (a bucket index, or POOL) -> units taken from it
 
+# Automatic promotion (`promotion`): a level one order's allocation found taken by another
+# transaction this many times is hot, and grows to AUTO_BUCKETS buckets. Three, not one: a busy
+# shop's ordinary SKU meets an occasional race, which a retry settles; three on one order means
+# the item is a queue. Sixteen: the simulation's knee (docs/performance.md, "Hot SKUs": 16 buckets
+# take ~3,700 orders/s of 5,000 with a p50 of 40 ms, 64 take 3,750).
+HOT_CONFLICTS = 3
+AUTO_BUCKETS = 16
+
 
 def draw(available: Sequence[int], quantity: int, start: int, pool: int = 0) -> Draw | None:
     """Which sources a reservation of `quantity` takes from, or None when they hold too little.
@@ -86,3 +94,12 @@ def spread(units: int, buckets: int) -> list[int]:
         raise ValueError("spread over no buckets")
     share, extra = divmod(units, buckets)
     return [share + (1 if i < extra else 0) for i in range(buckets)]
+
+
+def promotion(conflicts: int, buckets: int | None) -> int | None:
+    """The number of buckets a level should grow to after one order's allocation met it taken by
+    another transaction `conflicts` times, or None to leave it as it is. Only ever grows (units
+    reserved on a bucket go back to it), and never below what an operator set."""
+    if conflicts < HOT_CONFLICTS or (buckets or 0) >= AUTO_BUCKETS:
+        return None
+    return AUTO_BUCKETS

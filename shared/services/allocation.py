@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -79,6 +80,7 @@ PolicyFor = Callable[[str], ChannelPolicy]
 
 
 def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, now: datetime) -> AllocationResult:
+    conflicts: Counter[tuple[str, str]] = Counter()  # stock levels this order found taken, and how often
     for attempt in range(MAX_ATTEMPTS):
         order = repos.orders.get(order_id)
         if order is None:
@@ -87,9 +89,15 @@ def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, no
             return AllocationResult(Outcome.NOTHING_TO_DO, order)
         try:
             return _attempt(order, repos, policy_for(order.channel), now)
-        except CommitFailed:
+        except CommitFailed as failed:
             # The order moved, stock ran short or capacity was taken meanwhile: read again, plan again,
-            # after a short jittered pause so racing allocators do not collide again in step.
+            # after a short jittered pause so racing allocators do not collide again in step. A level
+            # met taken again and again is a hot SKU's: split into buckets before the next attempt.
+            conflicts.update(repos.stock.contended_levels(failed))
+            if conflicts:
+                from shared.services.hot_stock import promote_hot_levels  # rare: not at every cold start
+
+                promote_hot_levels(conflicts, repos, now)
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
     raise Busy(f"order {order_id} could not be allocated after {MAX_ATTEMPTS} attempts")
 

@@ -1,0 +1,46 @@
+"""Hot SKUs promoted automatically (docs/architecture.md, "Hot SKUs: bucketed stock").
+
+An operator may split a level into buckets before a sale (`PUT /inventory/{sku}/{location_id}` with
+`buckets`); a sale nobody announced finds out by itself: when one order's allocation meets the same
+level taken by other orders HOT_CONFLICTS times, the level grows to AUTO_BUCKETS buckets (the pure
+decision: shared/domain/stock_buckets.promotion). The counts do not change: what is available moves
+into the new buckets in one transaction under the level's version, as an operator's change would.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from shared.domain.stock_buckets import promotion
+from shared.observability import count, logger
+from shared.repositories import Repositories
+from shared.services.inventory import stock_change_writes
+from shared.unit_of_work import CommitFailed
+
+PROMOTED = "hot_sku_promoted"  # StockChanged.cause of a promotion
+
+
+def promote_hot_levels(conflicts: Counter[tuple[str, str]], repos: Repositories, now: datetime
+                       ) -> list[tuple[str, str]]:
+    """Grow the levels in `conflicts` (conflicts met per (SKU, location) by one allocation) that
+    `promotion` calls hot, and forget their count (each is tried once per threshold reached).
+    Answers the levels promoted. A promotion refused because the level moved meanwhile (a
+    reservation, or another order promoting it first) is left to the next order that meets it."""
+    promoted = []
+    for (sku, location_id), met in [(level, n) for level, n in conflicts.items() if promotion(n, None) is not None]:
+        del conflicts[(sku, location_id)]
+        level = repos.stock.level(sku, location_id)
+        grow_to = None if level is None else promotion(met, level.buckets)
+        if level is None or grow_to is None:
+            continue  # gone, or already split (by an operator or an order that met it first)
+        after = level.model_copy(update={"buckets": grow_to})
+        try:
+            repos.commit(stock_change_writes(level, after, True, PROMOTED, repos, now))
+        except CommitFailed:
+            continue
+        logger.info("hot stock level split into buckets", extra={"sku": sku, "location_id": location_id,
+                                                                  "buckets": grow_to, "conflicts": met})
+        count("HotLevelPromoted")
+        promoted.append((sku, location_id))
+    return promoted
