@@ -22,6 +22,7 @@ from shared.adapters.cursors import decode_cursor, encode_cursor
 from shared.adapters.expressions import NEW, PRESENT, Check, Cond, Contains, KeyQuery, Put, SortRange, eq, ne
 from shared.adapters.index_reads import items_behind, stream_behind
 from shared.adapters.packed import pack, unpack
+from shared.adapters.packed_dictionaries import ORDER_V1
 from shared.adapters.reads import Wanted
 from shared.domain.orders import ChannelOrderKey, Order, OrderStatus
 from shared.errors import InvalidInput
@@ -128,7 +129,7 @@ class OrderRepository:
             "gsi3sk": sort,
             "gsi5pk": customer_pk(order.channel, order.request.customer.id),
             "gsi5sk": sort,
-            **pack(order),
+            **pack(order, ORDER_V1),
         }
 
     # -------------------------------------------------------------- listings
