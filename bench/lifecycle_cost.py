@@ -66,7 +66,8 @@ def lambda_by_function(r: dict) -> list[tuple]:
         ses_ms = LATENCY_MS["sesv2 SendEmail"] * r["messages"] / len(samples) if fn == "notify-customers" else 0.0
         modelled = [modelled_ms(s, memory, LATENCY_MS, ses_ms) for s in samples]
         measured_gb_s = sum(math.ceil(s.wall_ms) for s in samples) / 1000 * memory / 1024
-        rows.append((fn, len(samples) / n, r["records"].get(fn, 0) / len(samples),
+        records = r["records"].get(fn, 0) + r.get("stream_records", {}).get(fn, 0)  # a queue's or the stream's
+        rows.append((fn, len(samples) / n, records / len(samples),
                      sum(s.cpu_ms for s in samples) / len(samples), sum(len(s.calls) for s in samples) / len(samples),
                      sum(modelled) / len(samples), memory, measured_gb_s / n, sum(modelled) / 1000 * memory / 1024 / n))
     return rows

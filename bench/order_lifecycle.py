@@ -67,6 +67,7 @@ class Counting:
         self.invocations: Counter[str] = Counter()
         self.billed_ms: Counter[str] = Counter()  # handler time rounded up to the ms, as Lambda bills
         self.records: Counter[str] = Counter()  # SQS records handed to each function
+        self.stream_records: Counter[str] = Counter()  # table stream records handed to each function
         self.samples: dict[str, list] = {}  # per function, one lifecycle_cost.Sample per invocation
         self.meter = meter
         original, inner, counter = BaseClient._make_api_call, functions.invoke, self
@@ -132,10 +133,12 @@ class Counting:
                                         cpu_ms=(time.thread_time() - cpu_started - inv.overhead_cpu_s) * 1000,
                                         calls=tuple(inv.calls))
                         records = [r for r in event.get("Records", ()) if r.get("eventSource") == "aws:sqs"]
+                        streamed = [r for r in event.get("Records", ()) if r.get("eventSource") == "aws:dynamodb"]
                         with counter.lock:
                             counter.invocations[name] += 1
                             counter.billed_ms[name] += math.ceil(elapsed_ms)
                             counter.records[name] += len(records)
+                            counter.stream_records[name] += len(streamed)
                             counter.samples.setdefault(name, []).append(sample)
 
             module.lambda_handler = timed
@@ -155,7 +158,7 @@ class Counting:
         with self.lock:
             return {"calls": Counter(self.counts), "events": Counter(self.events_published),
                     "invocations": Counter(self.invocations), "billed_ms": Counter(self.billed_ms),
-                    "records": Counter(self.records),
+                    "records": Counter(self.records), "stream_records": Counter(self.stream_records),
                     "units": Counter(self.meter.units) if self.meter else Counter(),
                     "units_by_kind": Counter(self.meter.by_kind) if self.meter else Counter()}
 

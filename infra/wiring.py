@@ -454,6 +454,10 @@ FUNCTIONS: tuple[Function, ...] = (
         module="publish_events.handler",
         description="Relays outbox records from the table stream to the EventBridge bus",
         table_stream=True,
+        # Up to 1 s to gather outbox records, so one invocation relays many orders' events in PutEvents
+        # calls of ten (docs/cost.md). Each hand-off of an order's life passes the relay and may wait this
+        # long when quiet: 1 s goes unnoticed there; under load the batch (100 records) fills sooner.
+        stream_batching_window_s=1,
         publishes_events=True,
         memory_mb=CONSUMER_MB,
     ),

@@ -92,6 +92,9 @@ class Function:
     queue: QueueSpec | None = None
     # Consume the table's stream (INSERTs of outbox items).
     table_stream: bool = False
+    # Seconds the stream's event source mapping may gather records before invoking the function
+    # (MaximumBatchingWindowInSeconds; the batch still goes at once when full): fewer, fuller batches.
+    stream_batching_window_s: int = 0
     schedule_minutes: int | None = None
     table_access: Access | None = None
     publishes_events: bool = False

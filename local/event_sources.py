@@ -10,7 +10,8 @@ emulator's one lock (local/emulator_server.py) with the requests of the function
 - the stream poller reads a shard when told something was written (`nudge`: the runtime calls it
   after every invocation of a function that writes to the table) and otherwise backs off to
   `STREAM_IDLE_MAX_S` (Lambda reads each shard four times a second); it hands the relay only what
-  the stack's filter lets through (inserted outbox items).
+  the stack's filter lets through (inserted outbox items), gathered for the mapping's batching
+  window as Lambda does (until the window has passed or the batch is full).
 
 `poll_once` does one round without waiting anywhere unless the poller was built to long-poll, so
 tests can pump work synchronously with the same classes.
@@ -37,6 +38,7 @@ LONG_POLL_S = 20  # Lambda's SQS pollers wait this long on an empty queue
 BATCHING_POLL_S = 0.5  # without long polling, how often an empty queue is asked again within a batching window
 STREAM_RETRY_ATTEMPTS = 10  # as the stack's stream event source mapping
 STREAM_BATCH_SIZE = 100  # the stack's stream mapping takes CDK's default batch
+STREAM_WINDOW_POLL_S = 0.25  # within a batching window a shard is read again this often (as Lambda: 4 a second)
 IDLE_MIN_S = 0.01
 STREAM_IDLE_MAX_S = 0.5  # a quiet stream is read at least this often (writes from outside a handler)
 IDLE_MAX_S = 0.5
@@ -167,28 +169,52 @@ class QueuePoller(Poller):
 
 class StreamPoller(Poller):
     """What Lambda's DynamoDB stream event source mapping does, for the outbox relay: read each
-    shard from the oldest record, hand the function the records the stack's filter lets through,
-    and on a reported failure retry from the first failed record."""
+    shard from the oldest record, gather the records the stack's filter lets through for the
+    mapping's batching window (until it has passed or the batch is full), hand them to the
+    function, and on a reported failure retry from the first failed record."""
 
     idle_max_s = STREAM_IDLE_MAX_S
 
-    def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop):
+    def __init__(self, fn: wiring.Function, stream_arn: str, streams, functions: Functions, stop,
+                 batching_window_s: float | None = None):
         super().__init__(f"stream:{fn.name}", stop)
         self.fn, self.arn, self.streams, self.functions = fn, stream_arn, streams, functions
         self.iterators: dict[str, str] = {}
+        # The mapping's window, unless told otherwise (a test pumping work synchronously waits for none).
+        self.batching_window_s = fn.stream_batching_window_s if batching_window_s is None else batching_window_s
 
     def poll_once(self) -> bool:
         if not self.iterators:
             for shard in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
                 self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
                     StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        busy = False
-        for shard_id, iterator in list(self.iterators.items()):
-            response = self.streams.get_records(ShardIterator=iterator, Limit=STREAM_BATCH_SIZE)
-            self.iterators[shard_id] = response["NextShardIterator"]
-            busy = busy or bool(response["Records"])  # the shard moved on, whatever the filter keeps
-            self._deliver([r for r in response["Records"] if outbox_insert(r)])
+        batches: dict[str, list[dict]] = {shard_id: [] for shard_id in self.iterators}
+        busy = self._read(batches)
+        # The window opens with the first record kept, as Lambda's does; then the shards are read
+        # again until it has passed or a batch is full.
+        deadline = time.monotonic() + self.batching_window_s
+        while (any(batches.values()) and all(len(b) < STREAM_BATCH_SIZE for b in batches.values())
+               and (remaining := deadline - time.monotonic()) > 0):
+            if self.stop_event.wait(min(STREAM_WINDOW_POLL_S, remaining)):
+                return busy  # stopping: the emulator may be gone, and nothing outlives the runtime
+            self._read(batches)
+        for records in batches.values():
+            self._deliver(records)
         return busy
+
+    def _read(self, batches: dict[str, list[dict]]) -> bool:
+        """Read each shard on from its iterator into its batch (never past a full one); True when
+        any shard moved on, whatever the filter kept."""
+        moved = False
+        for shard_id, iterator in list(self.iterators.items()):
+            room = STREAM_BATCH_SIZE - len(batches[shard_id])
+            if room <= 0:
+                continue
+            response = self.streams.get_records(ShardIterator=iterator, Limit=room)
+            self.iterators[shard_id] = response["NextShardIterator"]
+            moved = moved or bool(response["Records"])
+            batches[shard_id] += [r for r in response["Records"] if outbox_insert(r)]
+        return moved
 
     def _deliver(self, records: list[dict]) -> None:
         for attempt in range(STREAM_RETRY_ATTEMPTS + 1):

@@ -95,6 +95,9 @@ class StreamTrigger(Construct):
                 "eventName": lambda_.FilterRule.is_equal("INSERT"),
                 "dynamodb": {"NewImage": {"pk": {"S": lambda_.FilterRule.begins_with(OUTBOX_PREFIX)}}},
             })],
+            # The wiring's window (infra/wiring.py): gather records into fuller batches.
+            max_batching_window=(Duration.seconds(fn.spec.stream_batching_window_s)
+                                 if fn.spec.stream_batching_window_s else None),
             report_batch_item_failures=True,
             bisect_batch_on_error=True,
             retry_attempts=10,

@@ -458,6 +458,9 @@ def test_outbox_relay_reads_inserted_outbox_items_from_the_stream(resources, fun
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["MaximumRetryAttempts"] == 10
+    # The wiring's window reaches the mapping: fuller batches, fewer PutEvents calls (docs/cost.md).
+    assert FUNCTIONS["publish-events"].stream_batching_window_s > 0
+    assert mapping["MaximumBatchingWindowInSeconds"] == FUNCTIONS["publish-events"].stream_batching_window_s
     assert json.loads(only(mapping["FilterCriteria"]["Filters"])["Pattern"]) == {
         "eventName": ["INSERT"], "dynamodb": {"NewImage": {"pk": {"S": [{"prefix": "EVENT#"}]}}}}
     dlq_id = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]

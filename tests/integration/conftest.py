@@ -80,9 +80,9 @@ class Pump:
         session = boto3.Session()
         stop = threading.Event()
         sqs = session.client("sqs")
-        self.pollers = [StreamPoller(wiring.function("publish-events"), resources.stream_arn,
-                                     session.client("dynamodbstreams"), functions, stop)]
         # No batching window: a pump takes what is there at once (the window is for bursts, not tests).
+        self.pollers = [StreamPoller(wiring.function("publish-events"), resources.stream_arn,
+                                     session.client("dynamodbstreams"), functions, stop, batching_window_s=0)]
         self.pollers += [QueuePoller(fn, resources.queue_urls[fn.name], sqs, functions, stop, retry_delay_s=0,
                                      batching_window_s=0) for fn in wiring.FUNCTIONS if fn.queue]
 
