@@ -1,7 +1,9 @@
 """Shipments, created when a location ships and moved by carrier tracking, and the tracking updates
 nobody claims. The only module that knows their keys. Access patterns (docs/data-model.md):
 - shipment by id: pk=SHIPMENT#<id>, sk=SHIPMENT (strongly consistent)
-- shipments by tracking number: gsi3 (TRACKING#<code>, <shipment id>)
+- shipments by tracking number: the lookup item pk=TRACKING#<code>, sk=TRACKING (written in the ship
+  transaction, one attribute per shipment naming its order), read with the batch's other items; gsi3
+  (TRACKING#<code>, <shipment id>) for shipments shipped before the lookup items existed
 - tracking updates for a number we do not know: pk=UNKNOWN_TRACKING#<code>, sk=<provider>#<event id>
 """
 
@@ -11,8 +13,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from shared.adapters.expressions import NEW, KeyQuery, Put, eq
-from shared.adapters.index_reads import items_behind
+from shared.adapters.expressions import NEW, Changes, KeyQuery, Patch, Put, eq
 from shared.adapters.packed import pack, unpack
 from shared.adapters.reads import Wanted
 from shared.domain.shipments import Shipment
@@ -20,6 +21,8 @@ from shared.domain.tracking import TrackingUpdate
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
 
 SHIPMENT_SK = "SHIPMENT"
+LOOKUP_SK = "TRACKING"
+SHIPPED_AS = "s#"  # a lookup item's attribute per shipment: s#<shipment id> = <order id>
 
 # Long enough for someone to notice and replay (a label bought outside the OMS, a typo in a tracking
 # number entered at the ship call); then TTL removes it.
@@ -34,9 +37,14 @@ def shipment_pk(shipment_id: str) -> str:
     return f"SHIPMENT#{shipment_id}"
 
 
+def lookup_pk(tracking_code: str) -> str:
+    return f"TRACKING#{tracking_code}"
+
+
 def shipment_item(shipment: Shipment) -> dict:
-    """A shipment by id (pk=SHIPMENT#<id>), and by tracking number on gsi3 (TRACKING#<code>):
-    the webhook worker finds the shipment a carrier update is about."""
+    """A shipment by id (pk=SHIPMENT#<id>), and by tracking number on gsi3 (TRACKING#<code>): how
+    apply-tracking finds a shipment from before the lookup items (`track`). Kept on every write, as
+    a rewrite of such a shipment must not drop it from the index."""
     item = {"pk": shipment_pk(shipment.shipment_id), "sk": SHIPMENT_SK, "version": shipment.version,
             "order_id": shipment.order_id, **pack(shipment)}
     if shipment.tracking_code:
@@ -57,17 +65,28 @@ class ShipmentRepository:
         return [unpack(Shipment, i) for i in items]
 
     def for_tracking(self, tracking_code: str) -> list[Shipment]:
-        """The shipments carrying this tracking number: the index names them, then they are read
-        (strongly consistent)."""
-        entries = self.store.query_all(KeyQuery(f"TRACKING#{tracking_code}", index="gsi3"))
-        return [unpack(Shipment, i)
-                for i in items_behind(self.store, entries, consistent=True)]
+        """The shipments carrying this tracking number (strongly consistent), by shipment id."""
+        ids = [shipment_id for shipment_id, _ in self.tracked([tracking_code])[tracking_code]]
+        return sorted(self.many(ids), key=lambda s: s.shipment_id) if ids else []
 
-    def tracked(self, tracking_code: str) -> list[tuple[str, str | None]]:
-        """(shipment id, order id) of the shipments the index has under this tracking number (it
-        projects the order id): what to read, with their orders, in one go (`wanted`)."""
-        entries = self.store.query_all(KeyQuery(f"TRACKING#{tracking_code}", index="gsi3"))
-        return [(e["pk"].removeprefix(shipment_pk("")), e.get("order_id")) for e in entries]
+    def tracked(self, tracking_codes: list[str]) -> dict[str, list[tuple[str, str | None]]]:
+        """Per tracking number, (shipment id, order id) of the shipments carrying it: what to read,
+        with their orders, in one go (`wanted`). One strongly consistent BatchGetItem of the numbers'
+        lookup items, so a shipment committed a moment ago is found; only a number without one (a
+        return's label, a number we never shipped, a shipment from before the lookup items) is
+        asked of the index, which projects the order id."""
+        codes = list(dict.fromkeys(tracking_codes))
+        found = {item["pk"].removeprefix(lookup_pk("")): item
+                 for item in self.store.batch_get([(lookup_pk(c), LOOKUP_SK) for c in codes])} if codes else {}
+        pairs: dict[str, list[tuple[str, str | None]]] = {}
+        for code in codes:
+            if (item := found.get(code)) is not None:
+                pairs[code] = sorted((attr.removeprefix(SHIPPED_AS), str(order_id)) for attr, order_id in item.items()
+                                     if attr.startswith(SHIPPED_AS))
+            else:
+                entries = self.store.query_all(KeyQuery(lookup_pk(code), index="gsi3"))
+                pairs[code] = [(e["pk"].removeprefix(shipment_pk("")), e.get("order_id")) for e in entries]
+        return pairs
 
     def wanted(self, shipment_id: str) -> Wanted:
         """The shipment, to read beside other repositories' items (Repositories.read)."""
@@ -78,6 +97,15 @@ class ShipmentRepository:
         (AlreadyExists)."""
         return Put(shipment_item(shipment), when=NEW,
                    refused=lambda _old: AlreadyExists("shipment", shipment.shipment_id))
+
+    def track(self, shipment: Shipment) -> Patch:
+        """The shipment under its tracking number, for apply-tracking to find by key: written in
+        the transaction that creates the shipment (so never missing for one that exists), one
+        attribute per shipment, so two shipments given the same number are both found."""
+        if not shipment.tracking_code:
+            raise ValueError(f"shipment {shipment.shipment_id} has no tracking number to be found by")
+        return Patch(lookup_pk(shipment.tracking_code), LOOKUP_SK,
+                     Changes(set={f"{SHIPPED_AS}{shipment.shipment_id}": shipment.order_id}))
 
     def save(self, shipment: Shipment, expected_version: int) -> Put:
         """Replace the shipment if nobody changed it since we read it. Its history holds the

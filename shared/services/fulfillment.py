@@ -234,7 +234,9 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
         ]
         events += order_events
         try:
-            repos.commit(repos.fulfillment.save(fo, expected), repos.shipments.create(shipment),
+            # With its tracking number: apply-tracking then finds it by key, not by querying an index.
+            tracked = [repos.shipments.track(shipment)] if tracking_code else []
+            repos.commit(repos.fulfillment.save(fo, expected), repos.shipments.create(shipment), *tracked,
                          repos.stock.ship(fo.order_id, fo.location_id, shipped, now),
                          repos.orders.save(order, order_expected), repos.events.publish_all(events))
             return Shipped(fo, shipment)

@@ -121,8 +121,8 @@ class Result:
 
 @dataclass
 class Known:
-    """What a batch read ahead (`read_ahead`): per tracking code the ids of the shipments the index
-    has under it, and those shipments and their orders as read. Each shipment and order is used by
+    """What a batch read ahead (`read_ahead`): per tracking code the ids of the shipments carrying
+    it, and those shipments and their orders as read. Each shipment and order is used by
     one try only (taken out when used): a later update of the same parcel, or a retry, reads again."""
 
     codes: dict[str, list[str]] = field(default_factory=dict)
@@ -131,9 +131,10 @@ class Known:
 
 
 def read_ahead(tracking_codes: Iterable[str], repos: Repositories) -> Known:
-    """The shipments of a batch's tracking numbers and their orders: a query of the index per number
-    (it names the shipment and its order), then one BatchGetItem of them all (strongly consistent)."""
-    codes = {code: repos.shipments.tracked(code) for code in dict.fromkeys(tracking_codes)}
+    """The shipments of a batch's tracking numbers and their orders in two requests whatever the
+    batch: one BatchGetItem of the numbers' lookup items (each names its shipments and their
+    orders), then one of those shipments and orders (all strongly consistent)."""
+    codes = repos.shipments.tracked(list(tracking_codes))
     shipment_ids = list(dict.fromkeys(s for pairs in codes.values() for s, _ in pairs))
     order_ids = list(dict.fromkeys(o for pairs in codes.values() for _, o in pairs if o))
     read = repos.read(*(repos.shipments.wanted(s) for s in shipment_ids), *(repos.orders.wanted(o) for o in order_ids))
@@ -174,8 +175,8 @@ def _apply_to(shipment_id: str, update: TrackingUpdate, received_at: datetime, r
     for attempt_number in range(ATTEMPTS):
         # First try on the shipment (and its order) as just read; a retry reads both again.
         shipment = indexed if attempt_number == 0 and indexed is not None else repos.shipments.get(shipment_id)
-        if shipment is None:  # the index names it, so it existed: never deleted; let a person look
-            raise LookupError(f"shipment {shipment_id} is indexed under {update.tracking_code} but missing")
+        if shipment is None:  # its tracking number names it, so it existed: never deleted; let a person look
+            raise LookupError(f"shipment {shipment_id} is tracked under {update.tracking_code} but missing")
         try:
             return attempt(shipment, update, received_at, repos, now, order if attempt_number == 0 else None)
         except CommitFailed:

@@ -85,6 +85,27 @@ def test_a_message_that_is_not_a_tracking_update_fails_its_record_only(repos, on
     assert repos.shipments.get("S-1").status == S.IN_TRANSIT
 
 
+def test_the_consumer_finds_every_shipment_of_a_number_by_its_lookup_item(api, repos, pump, functions):
+    """Two parcels shipped through the API under one tracking number (the lookup item written in
+    each ship's transaction, one attribute per shipment on DynamoDB): one DELIVERED update delivers
+    both, and the order; its redelivery is a duplicate for each."""
+    from shared.domain.orders import OrderStatus
+
+    order_id = ship_parcels(api, repos, pump, ["TRK9", "TRK9"])
+    message = QueuedUpdate.of(update("TRK9", S.DELIVERED, event_id="evt-d"), NOW).model_dump_json()
+    record = {"messageId": "m-1", "receiptHandle": "r", "body": message, "attributes": {
+        "ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
+        "ApproximateFirstReceiveTimestamp": "0"}, "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tracking-updates", "awsRegion": "us-east-1"}
+
+    assert functions.invoke("apply-tracking", {"Records": [record]}) == {"batchItemFailures": []}
+    assert functions.invoke("apply-tracking", {"Records": [record]}) == {"batchItemFailures": []}  # redelivered
+
+    assert [repos.shipments.get(s).status for s in ("S-1", "S-2")] == [S.DELIVERED, S.DELIVERED]
+    assert [len(repos.shipments.get(s).history) for s in ("S-1", "S-2")] == [1, 1]
+    assert repos.orders.get(order_id).status == OrderStatus.DELIVERED
+
+
 # --- the order's API view -------------------------------------------------------------------------
 
 def test_the_order_and_its_api_view_show_the_delay(repos, one_parcel, api):
