@@ -11,6 +11,8 @@ from pathlib import Path
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Request, Response
 
+from infra.wiring import route_roles
+
 DIST = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
 PREFIX = "/dashboard"
 NOT_BUILT = ("The dashboard is not built: `make run` builds it (it needs Node.js and npm), "
@@ -41,7 +43,8 @@ class Dashboard:
             # Local only: the console is offered the demo operator key (README lists it); the
             # deployed site's config.json names no key.
             # A person signs in at the runtime's POST /auth/token; their token goes with the console's key.
-            body = {"apiBase": "", "auth": "api-key", "demoOperatorKey": self.operator_key,
+            # routeRoles: who may call each route, as the API enforces it (the console's gating reads it).
+            body = {"apiBase": "", "auth": "api-key", "demoOperatorKey": self.operator_key, "routeRoles": route_roles(),
                     **({"consoleKey": self.console_key} if self.console_key else {}),
                     **({"signIn": self.sign_in} if self.sign_in else {})}
             return Response(json.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"})

@@ -4,21 +4,38 @@
 
 export type Credential = { kind: "api-key"; value: string } | { kind: "bearer"; value: string; who?: string };
 
-// What a role may do in the console, mirroring the routes' roles in infra/wiring.py (admin may do
-// everything). For display only: the console hides or disables what the person cannot do, and the
-// API still decides (a 403 names the missing role).
-export type Action = "order.write" | "return.create" | "note.write" | "stock.write" | "stock.import" | "reports.read" | "routing.simulate"
-  | "fulfilment.write";
-const MAY: Record<Action, string[]> = {
-  "order.write": ["customer_service"], // cancel, release, reject
-  "return.create": ["customer_service"],
-  "note.write": ["customer_service"],
-  "stock.write": ["warehouse"],
-  "stock.import": [], // admin only
-  "reports.read": ["finance", "viewer"], // reports and replenishment suggestions
-  "routing.simulate": [], // admin only
-  "fulfilment.write": ["warehouse"], // accept, reject, pick, pack, ship, ready, collect
+// What the console offers, each by the route it calls. Who may call a route (besides admin) is not kept
+// here: the deployment's config.json carries infra/wiring.py's route_roles() (routeRoles), the table
+// the API enforces, so the console and the API cannot drift apart (tests/unit/test_console_roles.py
+// checks every route named here is one of the wiring's). For display only: the console hides or
+// disables what the person cannot do, and the API still decides (a 403 names the missing role).
+export type Action = "order.write" | "return.create" | "return.write" | "return.refund" | "note.write" | "stock.write"
+  | "stock.import" | "reports.read" | "routing.simulate" | "routing.write" | "fulfilment.write" | "purchasing.read"
+  | "purchasing.write" | "purchasing.receive";
+export const ROUTE: Record<Action, string> = {
+  "order.write": "POST /orders/{order_id}/cancel", // and release, reject
+  "return.create": "POST /orders/{order_id}/returns",
+  "return.write": "POST /returns/{rma_id}/approve", // and decline, receive, close
+  "return.refund": "POST /returns/{rma_id}/refund",
+  "note.write": "POST /customers/{customer_id}/notes",
+  "stock.write": "POST /inventory/adjustments",
+  "stock.import": "POST /inventory/import",
+  "reports.read": "GET /reports/sales", // reports and replenishment suggestions
+  "routing.simulate": "POST /routing/simulations",
+  "routing.write": "PUT /routing/strategies/{strategy_id}",
+  "fulfilment.write": "POST /fulfillment-orders/{fulfillment_order_id}/accept", // pick, pack, ship, ready, collect
+  "purchasing.read": "GET /purchase-orders",
+  "purchasing.write": "POST /purchase-orders", // and suppliers, cancel
+  "purchasing.receive": "POST /purchase-orders/{purchase_order_id}/receive",
 };
+let routeRoles: Record<string, string[]> = {};
+
+/** The wiring's roles per route ("POST /orders/{order_id}/cancel": ["customer_service"]), from config.json. */
+export function useRouteRoles(table: Record<string, string[]> | undefined): void {
+  routeRoles = table ?? {};
+}
+
+const may = (action: Action): string[] => routeRoles[ROUTE[action]] ?? []; // unknown: admin only
 
 export interface ConsoleConfig {
   apiBase: string; // "" when the API is on the same origin at its root (the local runtime)
@@ -31,6 +48,7 @@ export interface ConsoleConfig {
   // with MFA is still to come.
   signIn?: string;
   demoOperatorKey?: string; // the local runtime offers its demo operator key; never set in AWS
+  routeRoles?: Record<string, string[]>; // infra/wiring.py route_roles(): who may call each keyed route
 }
 
 const STORE = "oms-console-credential";
@@ -91,12 +109,12 @@ export function ownLocations(credential: Credential | null = currentCredential()
 /** Whether the signed-in caller's roles cover an action (the operator key and admin cover all). */
 export function can(action: Action, credential: Credential | null = currentCredential()): boolean {
   const mine = roles(credential);
-  return mine.includes("operator") || mine.includes("admin") || MAY[action].some((r) => mine.includes(r));
+  return mine.includes("operator") || mine.includes("admin") || may(action).some((r) => mine.includes(r));
 }
 
 /** "customer_service or admin": who may do an action, as the API's 403 says it. */
 export function needs(action: Action): string {
-  return [...MAY[action], "admin"].join(" or ");
+  return [...may(action), "admin"].join(" or ");
 }
 
 export function describe(credential: Credential | null): string {

@@ -1,14 +1,17 @@
 // The console's shell: sign-in (the first screen until someone signs in), the hash router (#/orders,
-// #/orders/<id>, #/inventory, #/fulfilment, #/exceptions, #/customers/<id>, #/reports, #/routing) and the nav.
+// #/orders/<id>, #/returns/<rma>, #/inventory, #/fulfilment, #/purchasing, #/exceptions, #/customers/<id>, #/reports,
+// #/routing) and the nav.
 import { ApiError, loadConfig } from "./api";
-import { type ConsoleConfig, currentCredential, describe, signIn, signInPerson, signOut } from "./auth";
+import { type ConsoleConfig, currentCredential, describe, signIn, signInPerson, signOut, useRouteRoles } from "./auth";
 import { customersPage } from "./pages/customers";
 import { exceptionsPage } from "./pages/exceptions";
 import { fulfilmentPage } from "./pages/fulfilment";
 import { inventoryPage } from "./pages/inventory";
 import { orderPage } from "./pages/order";
 import { ordersPage } from "./pages/orders";
+import { purchasingPage } from "./pages/purchasing";
 import { reportsPage } from "./pages/reports";
+import { returnPage, returnsPage } from "./pages/returns";
 import { routingPage } from "./pages/routing";
 import { clearBanner, field, h, select, showError } from "./ui";
 
@@ -69,6 +72,8 @@ function route(): void {
   }
   if (!currentCredential() || page === "sign-in") leave = signInPage();
   else if (page === "orders" && id) leave = orderPage(main, decodeURIComponent(id));
+  else if (page === "returns") leave = id ? returnPage(main, decodeURIComponent(id)) : returnsPage(main);
+  else if (page === "purchasing") leave = purchasingPage(main);
   else if (page === "inventory") leave = inventoryPage(main);
   else if (page === "fulfilment") leave = fulfilmentPage(main);
   else if (page === "exceptions") leave = exceptionsPage(main);
@@ -81,6 +86,7 @@ function route(): void {
 
 void loadConfig().then((c) => {
   config = c;
+  useRouteRoles(c.routeRoles);
   window.addEventListener("hashchange", route);
   route();
 });

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from infra.components.nag import acknowledge, bucket_objects_wildcard
+from infra.wiring import route_roles
 
 API_PREFIX = "/api"
 # CloudFront hands /api/orders to the API as /orders (the origin path adds the stage).
@@ -24,8 +25,9 @@ STRIP_API_PREFIX = f"""function handler(event) {{
   return request;
 }}"""
 # What the deployed console reads at start (dashboard/src/api.ts loadConfig): the API on this origin
-# under /api; no key in it (the operator signs in with theirs).
-SITE_CONFIG = {"apiBase": API_PREFIX, "auth": "api-key"}
+# under /api; no key in it (the operator signs in with theirs). routeRoles: who may call each route, the
+# wiring's table the API enforces, which the console's gating reads (dashboard/src/auth.ts).
+SITE_CONFIG = {"apiBase": API_PREFIX, "auth": "api-key", "routeRoles": route_roles()}
 
 
 class ConsoleSite(Construct):

@@ -27,7 +27,8 @@ PAGES = ["orders", "orders-search", "order-held", "order", "inventory", "fulfilm
          "error-refused", "error-unreachable", "sign-in", "signed-in-person", "error-role", "orders-768", "order-768",
          "inventory-768", "customers-768", "sign-in-first", "order-viewer", "reports", "routing-viewer", "routing", "order-return",
          "reports-768", "routing-768", "fulfilment-warehouse",
-         "fulfilment-ship"]
+         "fulfilment-ship", "orders-stuck", "return", "returns", "purchasing", "routing-edit", "purchasing-received",
+         "returns-768", "purchasing-768"]
 
 
 def missing(what: str) -> None:

@@ -19,6 +19,7 @@ from cdk_nag import AwsSolutionsChecks
 from infra.components.console import SITE_CONFIG, STRIP_API_PREFIX
 from infra.components.nag import acknowledge
 from infra.console_stack import ConsoleStack
+from infra.wiring import route_roles
 
 pytestmark = pytest.mark.infra
 
@@ -87,7 +88,8 @@ def test_the_build_is_deployed_with_a_config_naming_the_api_path(site):
     assert "DistributionId" in deployment["Properties"]  # the distribution is invalidated on every deployment
     assert len(deployment["Properties"]["SourceObjectKeys"]) == 2  # the build and config.json
     assert deployment["Properties"]["SystemMetadata"] == {"cache-control": "no-cache"}  # revalidated on every load
-    assert SITE_CONFIG == {"apiBase": "/api", "auth": "api-key"}  # no key in the deployed site
+    # No key in the deployed site; who may call which route is the wiring's table (the console's gating).
+    assert SITE_CONFIG == {"apiBase": "/api", "auth": "api-key", "routeRoles": route_roles()}
     print(f"console stack: {len(site['Resources'])} resources")
 
 

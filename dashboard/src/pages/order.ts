@@ -73,7 +73,7 @@ function details(order: Order, fos: FulfillmentOrder[], invoices: Record<string,
       table("Payment movements", ["Kind", "Amount", "At"], (payment?.movements ?? []).map((m) => [String(m.kind ?? m.type ?? ""), String(m.amount ?? ""), when(m.at as string)]))),
     h("section", { "aria-labelledby": "s-docs" }, h("h2", { id: "s-docs" }, "Invoices and returns"),
       table("Invoices", ["Number", "Kind", "Total", "Issued"], invoices.map((i) => [String(i.number ?? i.document_id ?? ""), String(i.kind ?? ""), String(i.total ?? ""), when((i.issued_at ?? i.created_at) as string)])),
-      table("Returns", ["RMA", "Status", "Created"], returns.map((x) => [String(x.rma_id ?? ""), badge(String(x.status ?? "")), when(x.created_at as string)]))),
+      table("Returns", ["RMA", "Status", "Created"], returns.map((x) => [h("a", { href: `#/returns/${encodeURIComponent(String(x.rma_id ?? ""))}` }, String(x.rma_id ?? "")), badge(String(x.status ?? "")), when(x.created_at as string)]))),
     h("section", { "aria-labelledby": "s-time" }, h("h2", { id: "s-time" }, "Timeline"),
       h("ol", { class: "timeline" }, ...order.history.map((e) => h("li", {},
         h("time", { datetime: e.at }, when(e.at)), " ", badge(e.status), e.note ? ` ${e.note}` : "", e.by ? h("em", {}, ` by ${e.by}`) : "")))));

@@ -16,9 +16,22 @@ export interface OrderSummary {
   request: { channel_order_id: string; currency: string; customer: { id?: string | null; name?: string | null; email?: string | null } };
 }
 
-interface Filters { status: string; channel: string; from: string; to: string; heldOnly: boolean; searchBy: string; search: string }
+// "Stuck" and "late" orders are the reconciliation's open exceptions of a kind (GET /admin/exceptions?kind=):
+// an order past its status's SLA (STUCK_ORDER), a parcel the carrier went silent on past its limit (SILENT_SHIPMENT).
+const FLAGGED: Record<string, string> = { stuck: "STUCK_ORDER", late: "SILENT_SHIPMENT" };
+type Show = "all" | "held" | "stuck" | "late";
+
+interface Filters { status: string; channel: string; from: string; to: string; show: Show; searchBy: string; search: string }
+
+async function flaggedOrders(kind: string): Promise<OrderSummary[]> {
+  const page = await get<{ exceptions: { order_id: string | null }[] }>(`/admin/exceptions${query({ kind, limit: 200 })}`);
+  const ids = [...new Set(page.exceptions.map((x) => x.order_id).filter((x): x is string => !!x))];
+  const orders = await Promise.all(ids.map((id) => get<OrderSummary>(`/orders/${encodeURIComponent(id)}`).catch(() => null)));
+  return orders.filter((o): o is OrderSummary => o !== null).sort((a, b) => b.created_at.localeCompare(a.created_at));
+}
 
 async function listOrders(f: Filters, channels: string[]): Promise<OrderSummary[]> {
+  if (FLAGGED[f.show]) return flaggedOrders(FLAGGED[f.show]);
   const term = f.search.trim();
   if (term && f.searchBy === "order_id") {
     try {
@@ -29,7 +42,7 @@ async function listOrders(f: Filters, channels: string[]): Promise<OrderSummary[
     }
   }
   const base = {
-    status: f.heldOnly ? "ON_HOLD" : f.status,
+    status: f.show === "held" ? "ON_HOLD" : f.status,
     created_from: f.from ? new Date(`${f.from}T00:00:00`).toISOString() : undefined,
     created_to: f.to ? new Date(`${f.to}T23:59:59.999`).toISOString() : undefined,
     channel_order_id: term && f.searchBy === "channel_order_id" ? term : undefined,
@@ -58,7 +71,8 @@ export function ordersPage(main: HTMLElement): () => void {
   const channel = select("channel", [["", "Any channel"]]);
   const from = h("input", { type: "date", name: "from" });
   const to = h("input", { type: "date", name: "to" });
-  const heldOnly = h("input", { type: "checkbox", name: "held", id: "held-only" });
+  const show = select("show", [["all", "All orders"], ["held", "Held only"], ["stuck", "Stuck only (past their status's SLA)"],
+    ["late", "Late only (parcel silent past its limit)"]]);
   const searchBy = select("searchBy", [["order_id", "Order id"], ["channel_order_id", "Channel order id"], ["customer_id", "Customer id"]]);
   const search = h("input", { type: "search", name: "search", placeholder: "e.g. WEB-1001" });
   const results = h("div", { id: "order-results" });
@@ -66,7 +80,7 @@ export function ordersPage(main: HTMLElement): () => void {
   let channels: string[] = [];
 
   const filters = (): Filters => ({ status: status.value, channel: channel.value, from: from.value, to: to.value,
-    heldOnly: heldOnly.checked, searchBy: searchBy.value, search: search.value });
+    show: show.value as Show, searchBy: searchBy.value, search: search.value });
 
   let shown: string | null = null; // nothing rendered yet (an empty list is a key too)
   const render = (orders: OrderSummary[]) => {
@@ -99,10 +113,14 @@ export function ordersPage(main: HTMLElement): () => void {
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter orders",
     onsubmit: (e: Event) => { e.preventDefault(); void refresh(); } },
     field("Status", status), field("Channel", channel), field("Created from", from), field("Created to", to),
-    h("div", { class: "field check" }, heldOnly, h("label", { for: "held-only" }, "Held only")),
+    field("Show", show),
     field("Search by", searchBy), field("Search", search),
     h("div", { class: "field" }, h("button", { type: "submit" }, "Apply")));
-  for (const control of [status, channel, from, to, heldOnly, searchBy]) control.addEventListener("change", () => void refresh());
+  for (const control of [status, channel, from, to, show, searchBy]) control.addEventListener("change", () => void refresh());
+  // Stuck and late orders are the open exceptions' own list: the other filters do not narrow it.
+  show.addEventListener("change", () => {
+    for (const c of [status, channel, from, to, searchBy, search]) c.disabled = FLAGGED[show.value] !== undefined;
+  });
 
   main.replaceChildren(h("h1", {}, "Orders"), form, refreshed, results);
   void get<{ channel_id: string }[]>("/channels").then((list) => {

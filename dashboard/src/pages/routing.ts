@@ -1,12 +1,58 @@
-// Routing: the strategies in force (GET /routing/strategies) and a what-if replay (POST /routing/simulations,
+// Routing: the strategies in force (GET /routing/strategies), a strategy saved as a new version (PUT
+// /routing/strategies/{id}, admin only), and a what-if replay (POST /routing/simulations,
 // then GET /routing/simulations/{id} until DONE): the candidate set against what really decided the
 // period's orders, figures side by side, and a sample of the orders that would have gone otherwise.
-import { get, post } from "../api";
+import { get, post, request } from "../api";
 import { barChart } from "../charts";
-import { field, gate, h, showError, showNotice, table } from "../ui";
+import { field, gate, h, select, showError, showNotice, table } from "../ui";
 
 interface Strategy { strategy_id: string; name: string; rank: number; active: boolean; version: number;
-  criteria: { kind: string; by?: string; location_ids?: string[] }[]; updated_by: string }
+  criteria: { kind: string; by?: string; location_ids?: string[] }[]; updated_by: string; conditions?: unknown;
+  allow_split?: boolean | null; when_short?: string | null }
+interface Written { strategy: Strategy; changed: boolean; notices: { field: string; problem: string }[] }
+const DEFAULT_ID = "default"; // the built-in default: read only, it routes whatever no strategy matches
+
+// The body a PUT takes (StrategyRequest): the strategy without its id, version and who saved it.
+const editable = (s: Strategy) => ({ name: s.name, rank: s.rank, active: s.active, conditions: s.conditions ?? {},
+  criteria: s.criteria, ...(s.allow_split != null ? { allow_split: s.allow_split } : {}),
+  ...(s.when_short != null ? { when_short: s.when_short } : {}) });
+
+// Save a strategy: pick one to change (or name a new one), edit its JSON, save it as a new version.
+function editor(strategies: Strategy[], saved: () => void): HTMLElement {
+  const pick = select("edit-strategy", [["", "A new strategy"], ...strategies.filter((s) => s.strategy_id !== DEFAULT_ID)
+    .map((s): [string, string] => [s.strategy_id, `${s.strategy_id} (v${s.version})`])]);
+  const id = h("input", { type: "text", name: "strategy_id", required: true, maxlength: 40, placeholder: "e.g. eu-stores-first" });
+  const body = h("textarea", { name: "strategy", rows: 8, spellcheck: "false", class: "code" });
+  const fill = () => {
+    const s = strategies.find((x) => x.strategy_id === pick.value);
+    id.value = s?.strategy_id ?? "";
+    id.readOnly = !!s;
+    body.value = JSON.stringify(s ? editable(s) : { name: "", rank: 100, active: false, criteria: [{ kind: "rank", by: "nearest" }] }, null, 1);
+  };
+  pick.addEventListener("change", fill);
+  fill();
+  return h("form", { class: "panel", "aria-labelledby": "edit-title", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    let strategy: unknown;
+    try {
+      strategy = JSON.parse(body.value);
+    } catch {
+      return showError(new Error("The strategy is not JSON (an object: name, rank, active, conditions, criteria)"));
+    }
+    try {
+      const w = await request<Written>("PUT", `/routing/strategies/${encodeURIComponent(id.value.trim())}`, strategy);
+      showNotice(`Strategy ${w.strategy.strategy_id}: ${w.changed ? `saved as version ${w.strategy.version}` : "unchanged (the current version)"}` +
+        (w.notices.length ? `. Note: ${w.notices.map((n) => `${n.field}: ${n.problem}`).join("; ")}` : ""));
+      saved();
+    } catch (err) {
+      showError(err);
+    }
+  } }, h("h2", { id: "edit-title" }, "Change a strategy"),
+    h("p", { class: "muted" }, "Every save is a new version; orders routed from now on use it. Try it in the replay below first."),
+    h("div", { class: "filters" }, field("Strategy", pick), field("Strategy id", id)),
+    field("Strategy (JSON: name, rank, active, conditions, criteria, allow_split, when_short)", body),
+    h("button", { type: "submit" }, "Save the strategy"));
+}
 interface Figures { orders: number; planned: number; parcels: number; parcels_per_order: number | null; split_rate: number | null;
   distance_km: { total: number; average: number | null }; cost: { currency: string; total: string; unknown: number };
   co2e_kg: { total: string }; promised_by: { share: number | null }; backordered: number; partially_filled: number; held: number }
@@ -86,13 +132,16 @@ export function routingPage(main: HTMLElement): () => void {
     field("Candidate strategies (JSON, as GET /routing/strategies lists them)", candidates),
     h("button", { type: "submit" }, "Run the replay"), progress);
 
-  main.replaceChildren(h("h1", {}, "Routing"), list, gate(form, "routing.simulate"), result);
-  void get<{ strategies: Strategy[] }>("/routing/strategies").then(({ strategies }) => {
+  const edit = h("div", {});
+  main.replaceChildren(h("h1", {}, "Routing"), list, edit, gate(form, "routing.simulate"), result);
+  const load = (first: boolean) => get<{ strategies: Strategy[] }>("/routing/strategies").then(({ strategies }) => {
     if (left) return;
     list.replaceChildren(table(`Strategies in force (${strategies.length})`, ["Strategy", "Name", "Rank", "Active", "Criteria", "Version", "By"],
       strategies.map((s) => [s.strategy_id, s.name, s.rank, s.active ? "yes" : "no", criteria(s), s.version, s.updated_by])));
+    edit.replaceChildren(gate(editor(strategies, () => void load(false)), "routing.write"));
     // Sent back as listed: the API ignores version and updated_*, and takes the built-in default unchanged.
-    candidates.value = JSON.stringify(strategies, null, 1);
+    if (first) candidates.value = JSON.stringify(strategies, null, 1);
   }).catch(showError);
+  void load(true);
   return () => { left = true; window.clearTimeout(timer); };
 }

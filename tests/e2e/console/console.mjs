@@ -132,10 +132,26 @@ try {
   check(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
   await shot("orders");
 
-  step("filters: held only lists it, search by channel order id finds it");
-  await page.getByLabel("Held only").check();
+  step("filters: held only lists it, stuck only does not (nothing is past its SLA), a date range finds it or not, search by channel order id finds it");
+  const show = page.getByLabel("Show", { exact: true });
+  await show.selectOption("held");
   await page.getByRole("row", { name: new RegExp(orderId) }).getByText("ON HOLD").waitFor({ timeout: WAIT });
-  await page.getByLabel("Held only").uncheck();
+  await show.selectOption("stuck");
+  await page.getByText("Orders (0): no orders match").waitFor({ timeout: WAIT });
+  check(await page.getByLabel("Status", { exact: true }).isDisabled(), "the status filter applies to the stuck list");
+  await shot("orders-stuck");
+  await show.selectOption("all");
+  const today = new Date();
+  const local = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  await page.getByLabel("Created from").fill(local(today));
+  await page.getByLabel("Created from").dispatchEvent("change");
+  await page.getByRole("row", { name: new RegExp(orderId) }).waitFor({ timeout: WAIT });
+  await page.getByLabel("Created from").fill("");
+  await page.getByLabel("Created to").fill(local(new Date(today.getTime() - 86_400_000)));
+  await page.getByLabel("Created to").dispatchEvent("change");
+  await page.getByRole("row", { name: new RegExp(orderId) }).waitFor({ state: "detached", timeout: WAIT });
+  await page.getByLabel("Created to").fill("");
+  await page.getByLabel("Created to").dispatchEvent("change");
   await page.getByLabel("Search by").selectOption("channel_order_id");
   await page.getByLabel("Search", { exact: true }).fill(channelOrderId);
   await page.getByLabel("Search", { exact: true }).press("Enter");
@@ -281,6 +297,53 @@ try {
   check(rmas.length === 1 && rmas[0].reason === "damaged" && rmas[0].lines[0].quantity === 1, `returns: ${JSON.stringify(rmas)}`);
   await shot("order-return");
 
+  step("customer service takes the return through its steps on its page: approve, receive (restocked); the refund is finance's");
+  const rma = rmas[0].rma_id;
+  await page.getByRole("table", { name: "Returns" }).getByRole("link", { name: rma }).click();
+  await page.getByRole("heading", { name: `Return ${rma}` }).waitFor({ timeout: WAIT });
+  if (rmas[0].status === "REQUESTED") {
+    await page.getByLabel("Decision note").fill("Torn seam: take it back");
+    await page.getByRole("button", { name: "Approve" }).click();
+    await banner.getByText(`${rma}: approved, now APPROVED`).waitFor({ timeout: WAIT });
+  }
+  await page.getByLabel("Received units of TEE-BLK-L").fill("1");
+  await page.getByLabel("Condition of TEE-BLK-L").selectOption("opened");
+  await page.getByLabel("What becomes of TEE-BLK-L").selectOption("restock");
+  await page.getByRole("button", { name: "Receive", exact: true }).click();
+  await banner.getByText(`${rma}: received, now INSPECTED`).waitFor({ timeout: WAIT });
+  await page.getByRole("table", { name: "Return lines" }).getByRole("row", { name: /TEE-BLK-L 1 1 1 0 0/ }).waitFor({ timeout: WAIT });
+  const refund = page.getByRole("button", { name: "Refund what was received" });
+  check(await refund.isDisabled(), "customer service may refund");
+  await page.getByText("Needs the role finance or admin; you are customer_service.").waitFor({ timeout: WAIT });
+  await shot("return");
+  await page.getByRole("link", { name: "Returns", exact: true }).first().click();
+  await page.getByLabel("Status", { exact: true }).selectOption("INSPECTED");
+  await page.getByRole("row", { name: new RegExp(rma) }).waitFor({ timeout: WAIT });
+  await shot("returns");
+
+  step("finance refunds the return; purchasing: a purchase order placed by hand, its receipt not theirs (admin)");
+  await signOut();
+  await signInAs("demo-finance");
+  await page.goto(`${base}/dashboard/#/returns/${rma}`);
+  await page.getByRole("button", { name: "Refund what was received" }).click();
+  await banner.getByText(`${rma}: refunded, now REFUNDED`).waitFor({ timeout: WAIT });
+  const refunded = (await api("GET", `/returns/${rma}`, "demo-operator-key")).body;
+  check(refunded.status === "REFUNDED" && refunded.lines[0].refunded === 1, `the return: ${JSON.stringify(refunded.lines)}`);
+  const supplier = await api("PUT", "/suppliers/e2e-tees", "demo-operator-key",
+    { name: "E2E Tees Ltd", lead_time_days: 7, skus: ["TEE-*"], min_order_quantity: 10 });
+  check(supplier.status === 201 || supplier.status === 200, `the supplier answered ${supplier.status}`);
+  await page.getByRole("link", { name: "Purchasing" }).click();
+  await page.getByRole("table", { name: /Suppliers/ }).getByRole("cell", { name: "e2e-tees", exact: true }).waitFor({ timeout: WAIT });
+  await page.getByLabel("Supplier", { exact: true }).selectOption("e2e-tees");
+  await page.getByLabel("Deliver to").selectOption("WH-DE-BER");
+  await page.getByLabel(/^Lines/).fill("TEE-BLK-XL 20");
+  await page.getByRole("button", { name: "Place the purchase order" }).click();
+  await banner.getByText(/Purchase order .* placed with e2e-tees/).waitFor({ timeout: WAIT });
+  const poRow = page.getByRole("row", { name: /e2e-tees WH-DE-BER OPEN TEE-BLK-XL 0\/20/ });
+  await poRow.waitFor({ timeout: WAIT });
+  check(await poRow.getByRole("button", { name: /^Receive / }).isDisabled(), "finance may receive a purchase order (admin only)");
+  await shot("purchasing");
+
   step("the warehouse person (Berlin): their location's fulfilment orders, and stock adjustments are theirs");
   await signOut();
   await signInAs("demo-warehouse");
@@ -380,13 +443,43 @@ try {
   await page.getByRole("table", { name: "Baseline and candidate" }).waitFor({ timeout: WAIT });
   await page.getByRole("table", { name: "Changed orders (sample)" }).getByRole("link", { name: orderId }).waitFor({ timeout: WAIT });
   await shot("routing");
+
+  step("routing (operator key): a new strategy saved inactive, then changed: version 2, listed");
+  await page.getByLabel("Strategy", { exact: true }).selectOption("");
+  await page.getByLabel("Strategy id").fill("e2e-stores-last");
+  await page.getByLabel(/^Strategy \(JSON/).fill(JSON.stringify({ name: "Stores last (e2e)", rank: 500, active: false,
+    criteria: [{ kind: "rank", by: "nearest" }] }));
+  await page.getByRole("button", { name: "Save the strategy" }).click();
+  await banner.getByText("Strategy e2e-stores-last: saved as version 1").waitFor({ timeout: WAIT });
+  await page.getByLabel("Strategy", { exact: true }).selectOption("e2e-stores-last");
+  const edited = JSON.parse(await page.getByLabel(/^Strategy \(JSON/).inputValue());
+  check(edited.name === "Stores last (e2e)" && edited.active === false, `the editor has ${JSON.stringify(edited)}`);
+  await page.getByLabel(/^Strategy \(JSON/).fill(JSON.stringify({ ...edited, rank: 400 }));
+  await page.getByRole("button", { name: "Save the strategy" }).click();
+  await banner.getByText("Strategy e2e-stores-last: saved as version 2").waitFor({ timeout: WAIT });
+  await page.getByRole("row", { name: /e2e-stores-last Stores last \(e2e\) 400 no nearest 2/ }).waitFor({ timeout: WAIT });
+  check((await api("GET", "/routing/strategies/e2e-stores-last", "demo-operator-key")).body.rank === 400, "the API has another rank");
+  await shot("routing-edit");
+
+  step("purchasing (operator key): the delivery received into stock closes the purchase order");
+  const xlBefore = await onHand("TEE-BLK-XL", "WH-DE-BER");
+  await page.getByRole("link", { name: "Purchasing" }).click();
+  const openPo = page.getByRole("row", { name: /e2e-tees WH-DE-BER OPEN TEE-BLK-XL 0\/20/ });
+  await openPo.getByRole("button", { name: /^Receive / }).click();
+  await page.getByLabel("Units of TEE-BLK-XL received (0 of 20 so far)").fill("20");
+  await page.getByRole("button", { name: "Receive into stock" }).click();
+  await banner.getByText(/: received, now RECEIVED/).waitFor({ timeout: WAIT });
+  await page.getByRole("row", { name: /e2e-tees WH-DE-BER RECEIVED TEE-BLK-XL 20\/20/ }).waitFor({ timeout: WAIT });
+  check(await onHand("TEE-BLK-XL", "WH-DE-BER") === xlBefore + 20, "the receipt did not reach the stock");
+  await shot("purchasing-received");
   await page.goto(`${base}/dashboard/#/orders`);
   await page.locator("#order-results table").waitFor({ timeout: WAIT });
 
   step("a tablet's width (768 px): nothing wider than the window");
   await page.setViewportSize({ width: 768, height: 1024 });
   for (const [name, hash] of [["orders-768", "#/orders"], ["order-768", `#/orders/${orderId}`], ["inventory-768", "#/inventory"],
-    ["customers-768", "#/customers/cust-e2e"], ["reports-768", "#/reports"], ["routing-768", "#/routing"]]) {
+    ["customers-768", "#/customers/cust-e2e"], ["reports-768", "#/reports"], ["routing-768", "#/routing"],
+    ["returns-768", "#/returns"], ["purchasing-768", "#/purchasing"]]) {
     await page.goto(`${base}/dashboard/${hash}`);
     await page.locator("main table, main .empty").first().waitFor({ timeout: WAIT });
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
