@@ -28,7 +28,7 @@ PAGES = ["orders", "orders-search", "order-held", "order", "inventory", "fulfilm
          "inventory-768", "customers-768", "sign-in-first", "order-viewer", "reports", "routing-viewer", "routing", "order-return",
          "reports-768", "routing-768", "fulfilment-warehouse",
          "fulfilment-ship", "orders-stuck", "return", "returns", "purchasing", "routing-edit", "purchasing-received",
-         "returns-768", "purchasing-768"]
+         "returns-768", "purchasing-768", "fulfilment-pickup"]
 
 
 def missing(what: str) -> None:
@@ -48,13 +48,14 @@ def browser_ready() -> None:
         missing("the console is not built (npm run build:dashboard)")
 
 
-def test_the_console_shows_orders_as_they_come_and_the_operator_releases_a_hold_and_adjusts_stock(oms, browser_ready):
+def test_the_console_shows_orders_as_they_come_and_the_operator_releases_a_hold_and_adjusts_stock(oms, outbox, browser_ready):
     # The runtime serves the build and offers the demo operator key on its own origin only.
     assert requests.get(oms.url + "/dashboard", allow_redirects=False, timeout=10).headers["Location"] == "/dashboard/"
     assert requests.get(oms.url + "/dashboard/config.json", timeout=10).json()["demoOperatorKey"] == oms.key("operator")
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     run = subprocess.run(["node", str(SCRIPT)], cwd=REPO, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "OMS_URL": oms.url, "CHROMIUM": CHROMIUM, "SCREENSHOTS": str(SCREENSHOTS)})
+                         env={**os.environ, "OMS_URL": oms.url, "CHROMIUM": CHROMIUM, "SCREENSHOTS": str(SCREENSHOTS),
+                              "OUTBOX": str(outbox)})
     print(run.stdout)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert "all steps passed" in run.stdout

@@ -31,8 +31,9 @@ def console_routes() -> dict[str, str]:
 
 def test_every_action_of_the_console_is_gated_on_a_route_the_wiring_declares():
     routes = console_routes()
-    declared = re.search(r"export type Action = ([^;]+);", AUTH_TS.read_text()).group(1)
-    actions = set(re.findall(r'"([a-z.]+)"', declared))
+    declared = re.search(r"export type Action = ([^;]+);", AUTH_TS.read_text())
+    assert declared is not None, "auth.ts declares no Action type"
+    actions = set(re.findall(r'"([a-z.]+)"', declared.group(1)))
     assert actions and set(routes) == actions  # every action has its route, and nothing else is listed
     unknown = {action: route for action, route in routes.items() if route not in route_roles()}
     assert unknown == {}, "auth.ts gates on routes infra/wiring.py does not declare (renamed or public?)"
@@ -51,5 +52,6 @@ def test_the_roles_the_console_gates_with_are_the_ones_the_api_enforces():
 def test_both_configs_hand_the_console_the_wirings_table(tmp_path):
     (tmp_path / "index.html").write_text("<!doctype html>")
     client = Client(Dashboard(Response("{}"), "demo-operator-key", dist=tmp_path))
-    assert client.get("/dashboard/config.json").json["routeRoles"] == route_roles()
+    config = client.get("/dashboard/config.json").json
+    assert config is not None and config["routeRoles"] == route_roles()
     assert SITE_CONFIG["routeRoles"] == route_roles()

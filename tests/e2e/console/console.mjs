@@ -2,7 +2,7 @@
 // local OMS: tests/e2e/test_console.py starts the runtime and runs this with OMS_URL, CHROMIUM and
 // SCREENSHOTS set. Exits non-zero on the first failed step; every page's screenshot lands in SCREENSHOTS.
 import { createHmac } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -73,6 +73,40 @@ async function paidOrder() {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`failed: order ${made.body.order_id} has no fulfilment order`);
+}
+// A paid click-and-collect order at the Paris store (stocked for it first), and its fulfilment order.
+async function pickupOrder(email) {
+  const stocked = await api("PUT", "/inventory/TEE-WHT-S/STORE-FR-PAR", "demo-operator-key", { on_hand: 5 });
+  check(stocked.status === 200, `stocking the store answered ${stocked.status}`);
+  const made = await api("POST", "/orders", "demo-web-key", {
+    channel_order_id: `E2E-PICKUP-${Date.now()}`, customer: { id: "cust-e2e-pickup", email, name: "Camille Martin", language: "en" },
+    shipping_address: { line1: "99 rue de Rivoli", city: "Paris", postal_code: "75001", country: "FR", lat: 48.86, lon: 2.34 },
+    fulfillment: { type: "pickup", location_id: "STORE-FR-PAR" },
+    lines: [{ sku: "TEE-WHT-S", quantity: 1, unit_price: "19.99" }], currency: "EUR", payment: { status: "paid", amount: "19.99" },
+  });
+  check(made.status === 202, `the pickup order answered ${made.status}: ${JSON.stringify(made.body)}`);
+  for (let i = 0; i < 80; i++) {
+    const fo = (await api("GET", `/orders/${made.body.order_id}`, "demo-operator-key")).body.fulfillment_order_ids?.[0];
+    const found = fo && await api("GET", `/fulfillment-orders/${fo}`, "demo-operator-key");
+    if (found?.status === 200) return { id: made.body.order_id, fo };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`failed: pickup order ${made.body.order_id} has no fulfilment order`);
+}
+// The pickup code from the customer's "ready for pickup" email in the runtime's outbox (OUTBOX).
+async function pickupCode(email) {
+  for (let i = 0; i < 80; i++) {
+    for (const name of readdirSync(process.env.OUTBOX, { recursive: true }).filter((n) => String(n).endsWith(".eml"))) {
+      const raw = readFileSync(join(process.env.OUTBOX, String(name)), "utf8");
+      if (!raw.includes(`To: ${email}`)) continue;
+      // The text part is plain or base64 (non-ASCII texts): look in both.
+      const texts = [raw, ...raw.split(/\r?\n\r?\n/).map((part) => Buffer.from(part.replace(/\s+/g, ""), "base64").toString("utf8"))];
+      const code = texts.map((t) => /collect it: (\d{6})/.exec(t)?.[1]).find(Boolean);
+      if (code) return code;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`failed: no pickup code was emailed to ${email}`);
 }
 const onHand = async (sku, location) =>
   (await api("GET", `/inventory/${sku}`, "demo-operator-key")).body.locations.find((l) => l.location_id === location)?.on_hand ?? 0;
@@ -472,6 +506,28 @@ try {
   await page.getByRole("row", { name: /e2e-tees WH-DE-BER RECEIVED TEE-BLK-XL 20\/20/ }).waitFor({ timeout: WAIT });
   check(await onHand("TEE-BLK-XL", "WH-DE-BER") === xlBefore + 20, "the receipt did not reach the stock");
   await shot("purchasing-received");
+
+  step("store pickup (operator key): ready for pickup at the Paris store, a wrong code refused, collected with the emailed code");
+  const pickupEmail = `pickup-${Date.now()}@example.com`;
+  const { id: pickupId, fo: pickupFo } = await pickupOrder(pickupEmail);
+  await page.getByRole("link", { name: "Fulfilment" }).click();
+  await page.getByLabel("Location", { exact: true }).selectOption("STORE-FR-PAR");
+  await page.getByLabel("Status", { exact: true }).selectOption("OPEN");
+  const pickupRow = page.getByRole("row", { name: new RegExp(pickupId) });
+  await pickupRow.getByRole("button", { name: `Ready for pickup ${pickupFo}` }).click();
+  await banner.getByText(`${pickupFo}: ready for pickup, now READY FOR PICKUP`).waitFor({ timeout: WAIT });
+  const code = await pickupCode(pickupEmail);
+  await pickupRow.getByRole("button", { name: `Collect ${pickupFo}` }).click();
+  const codeField = page.getByLabel("Pickup code (the customer shows it)");
+  await codeField.fill(code === "000000" ? "111111" : "000000");
+  await page.getByRole("button", { name: "Hand over" }).click();
+  await banner.getByText("field: pickup_code").waitFor({ timeout: WAIT });
+  await codeField.fill(code);
+  await page.getByRole("button", { name: "Hand over" }).click();
+  await banner.getByText(`${pickupFo}: collected, now COLLECTED`).waitFor({ timeout: WAIT });
+  await pickupRow.getByText("COLLECTED", { exact: true }).waitFor({ timeout: WAIT });
+  check((await api("GET", `/fulfillment-orders/${pickupFo}`, "demo-operator-key")).body.status === "COLLECTED", "the API has not collected it");
+  await shot("fulfilment-pickup");
   await page.goto(`${base}/dashboard/#/orders`);
   await page.locator("#order-results table").waitFor({ timeout: WAIT });
 
