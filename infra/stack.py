@@ -88,6 +88,8 @@ class OmsStack(Stack):
                              log_group=log_group, snap_start=snap_start and bool(spec.routes))
             fn.grant(table, bus, labels=labels, documents=documents, carrier_secret=carrier_secret,
                      payment_secret=payment_secret, email_identities=email_identities)
+            if spec.manages_people:
+                people.grant_people_admin(fn.function)
             add_triggers(fn, table=table, bus=bus)
             functions[spec.name] = fn.invoke_target
             built.append(fn)

@@ -438,11 +438,18 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="admin-api",
         module="admin_api.handler",
-        description="Operator endpoints: run reconciliation now, list exceptions",
+        description="Operator endpoints: run reconciliation now, list exceptions; the operator's people",
         routes=(
             Route("POST", "/admin/reconcile"),
             Route("GET", "/admin/exceptions", roles=READERS),
+            # People: admin only (no role besides admin), on this function to keep the stack's resources.
+            Route("GET", "/people"),
+            Route("POST", "/people"),
+            Route("PUT", "/people/{username}/roles"),
+            Route("POST", "/people/{username}/disable"),
+            Route("POST", "/people/{username}/enable"),
         ),
+        manages_people=True,
         table_access="write",
         reads_carrier_secret=True,
         reads_payment_secret=True,  # the same run: it finishes return refunds left pending

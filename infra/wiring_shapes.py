@@ -126,6 +126,8 @@ class Function:
     # 1 serialises a consumer (one batch at a time); None lets Lambda scale out.
     reserved_concurrency: int | None = None
     needs_api_principals: bool = False
+    # Manage the operator pool's people (list, invite, change groups, disable and enable): the admin routes.
+    manages_people: bool = False
     metric_alarms: tuple[MetricAlarm, ...] = ()
 
 

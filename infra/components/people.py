@@ -12,6 +12,7 @@ import json
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import wiring
@@ -31,6 +32,11 @@ ROLE_DESCRIPTIONS = {
     Role.FINANCE: "Refunds, invoices, reports, FX rates, purchasing",
     Role.VIEWER: "Read only",
 }
+
+
+PEOPLE_ADMIN_ACTIONS = tuple(f"cognito-idp:{action}" for action in (
+    "ListUsers", "ListGroups", "ListUsersInGroup", "AdminGetUser", "AdminListGroupsForUser", "AdminCreateUser",
+    "AdminAddUserToGroup", "AdminRemoveUserFromGroup", "CreateGroup", "AdminDisableUser", "AdminEnableUser"))
 
 
 class OperatorPool(Construct):
@@ -88,6 +94,12 @@ class OperatorPool(Construct):
     def issuer(self) -> str:
         """The `iss` of the pool's tokens."""
         return f"https://{self.pool.user_pool_provider_url}"
+
+    def grant_people_admin(self, grantee: iam.IGrantable) -> None:
+        """What the people routes do (shared/adapters/people_directory.py), on this pool only: list people and
+        groups, invite, change groups (making a location's group when a first person works there), disable
+        and enable. Not delete, not set passwords, not change attributes or the pool."""
+        self.pool.grant(grantee, *PEOPLE_ADMIN_ACTIONS)
 
     def environment(self, spec: wiring.Function) -> dict[str, str]:
         """What a function behind keyed routes needs to verify people's tokens and check their roles."""

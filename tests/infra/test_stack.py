@@ -19,6 +19,7 @@ from cdk_nag import AwsSolutionsChecks
 from infra import wiring
 from infra.app import STACK_NAME, build_app, cdk_json_context
 from infra.components.functions import OmsFunction, function_logs
+from infra.components.people import PEOPLE_ADMIN_ACTIONS
 from infra.components.storage import OrdersTable
 from infra.components.triggers import add_triggers
 from infra.stack import construct_id
@@ -556,6 +557,17 @@ def test_keyed_functions_know_the_pool_and_their_routes_roles(resources, functio
     assert pool_id in json.dumps(env[wiring.ENV.user_pool_issuer])
     assert env[wiring.ENV.user_pool_client_ids] == {"Ref": only(of_type(resources, "AWS::Cognito::UserPoolClient"))}
     assert json.loads(env[wiring.ENV.route_roles]) == wiring.route_roles((FUNCTIONS[name],))
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_only_the_people_function_manages_people_and_only_in_the_pool(resources, function_ids, name):
+    pool = {"Fn::GetAtt": [only(of_type(resources, "AWS::Cognito::UserPool")), "Arn"]}
+    statements = statements_of(resources, function_ids[name])
+    on_pool = actions_on(statements, pool)
+    anywhere = {a for a in actions_on(statements, None) if a.startswith("cognito-idp:")}
+    assert anywhere == on_pool  # nothing on another pool, nor on every pool
+    assert on_pool == (set(PEOPLE_ADMIN_ACTIONS) if FUNCTIONS[name].manages_people else set())
+    assert not {"cognito-idp:AdminDeleteUser", "cognito-idp:AdminSetUserPassword"} & on_pool
 
 
 def test_functions_without_keyed_routes_get_no_pool(resources, function_ids):
