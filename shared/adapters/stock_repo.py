@@ -28,6 +28,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shared.adapters.expressions import (
     NEW,
@@ -48,8 +49,6 @@ from shared.adapters.expressions import (
 )
 from shared.adapters.stock_buckets_repo import BUCKET_PREFIX, bucket_sk, combine, draw_attr, recount_writes
 from shared.domain.bounds import STORED
-from shared.domain.orders import Allocation
-from shared.domain.routing import Assignment
 from shared.domain.stock import Adjustment, StockLevel
 from shared.domain.stock_buckets import POOL, draw, give_back
 from shared.unit_of_work import (
@@ -64,6 +63,10 @@ from shared.unit_of_work import (
     StockShort,
     Store,
 )
+
+if TYPE_CHECKING:  # annotations only: the routing domain is not loaded by what reads or counts stock
+    from shared.domain.orders import Allocation
+    from shared.domain.routing import Assignment
 
 CAPACITY_RETENTION = timedelta(days=3)
 

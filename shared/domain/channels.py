@@ -17,9 +17,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.config import ChannelPolicy
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import Flag, Integer
 from shared.domain.money import CurrencyCode
 from shared.domain.orders import Sku
@@ -49,7 +50,7 @@ class ChannelKind(StrEnum):
         return self in (ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE)
 
 
-class ChannelSettings(BaseModel):
+class ChannelSettings(DeferredModel):
     """PUT /channels/{channel_id}: everything an operator sets. Omitted fields take their defaults."""
 
     model_config = ConfigDict(extra="forbid")
@@ -103,7 +104,7 @@ class ChannelSettings(BaseModel):
         return self
 
 
-class Channel(BaseModel):
+class Channel(DeferredModel):
     """A channel as kept: its settings, its API key's id (never the key) and who changed it."""
 
     channel_id: str

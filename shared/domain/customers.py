@@ -24,8 +24,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from shared.domain.base import DeferredModel
 from shared.domain.orders import Order, OrderStatus
 
 MAX_NOTE_CHARS = 2000
@@ -37,7 +38,7 @@ WORTHLESS = frozenset({OrderStatus.CANCELLED, OrderStatus.REJECTED})
 ZERO = Decimal(0)
 
 
-class NoteRequest(BaseModel):
+class NoteRequest(DeferredModel):
     """A service note about a customer (who and when are the caller and now)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -57,7 +58,7 @@ class NoteRequest(BaseModel):
         return text
 
 
-class CustomerNote(BaseModel):
+class CustomerNote(DeferredModel):
     note_id: str
     customer_id: str
     text: str

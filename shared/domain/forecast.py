@@ -24,7 +24,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from shared.domain.base import DeferredModel
 
 HISTORY_DAYS = 112  # 16 weeks: enough to see a trend, short enough to follow a change
 WARMUP_DAYS = 14  # the first two weeks set the starting level (and trend), unscored
@@ -48,7 +50,7 @@ GRID: tuple[tuple[Model, float, float | None], ...] = (
 )
 
 
-class Forecast(BaseModel):
+class Forecast(DeferredModel):
     """Demand per day from `computed_on` on, with how it was found."""
 
     model_config = ConfigDict(frozen=True)
@@ -114,7 +116,7 @@ def forecast_demand(history: Mapping[date, int], today: date) -> Forecast:
                     computed_on=today, reasons=tuple(reasons))
 
 
-class Fit(BaseModel):
+class Fit(DeferredModel):
     """One candidate run over a series: its end state and its one-step errors."""
 
     model_config = ConfigDict(frozen=True)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.orders import Address
 
 
@@ -158,13 +159,13 @@ def order_progress(statuses: Iterable[FulfillmentStatus]) -> OrderProgress | Non
 # ------------------------------------------------------------------ the stored fulfilment order
 
 
-class FulfillmentLine(BaseModel):
+class FulfillmentLine(DeferredModel):
     sku: str
     quantity: int
     shipped: int = 0
 
 
-class FulfillmentChange(BaseModel):
+class FulfillmentChange(DeferredModel):
     status: FulfillmentStatus
     at: datetime
     note: str | None = None
@@ -172,7 +173,7 @@ class FulfillmentChange(BaseModel):
     by: str | None = None
 
 
-class FulfillmentOrder(BaseModel):
+class FulfillmentOrder(DeferredModel):
     fulfillment_order_id: str
     order_id: str
     channel: str

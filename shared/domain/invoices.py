@@ -26,8 +26,9 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from shared.domain.base import DeferredModel
 from shared.domain.money import ZERO
 from shared.domain.orders import Address, Order
 from shared.domain.tax import PriceBasis, TaxableLine, allocate, share, tax_lines
@@ -48,7 +49,7 @@ class LineKind(StrEnum):
     ADJUSTMENT = "ADJUSTMENT"  # a credit note's lump sum
 
 
-class DocumentSeries(BaseModel):
+class DocumentSeries(DeferredModel):
     """One gapless run of numbers. The entity is part of the series (two selling entities number
     independently) but not of the printed number, which shows prefix, year and six digits."""
 
@@ -65,7 +66,7 @@ class DocumentSeries(BaseModel):
         return f"{PREFIX[self.kind]}-{self.year}-{sequence:06d}"
 
 
-class Seller(BaseModel):
+class Seller(DeferredModel):
     """The selling entity, from configuration."""
 
     model_config = ConfigDict(extra="forbid")
@@ -75,12 +76,12 @@ class Seller(BaseModel):
     vat_id: str | None = None
 
 
-class Buyer(BaseModel):
+class Buyer(DeferredModel):
     name: str
     address: Address
 
 
-class InvoiceLine(BaseModel):
+class InvoiceLine(DeferredModel):
     kind: LineKind
     sku: str
     description: str
@@ -95,14 +96,14 @@ class InvoiceLine(BaseModel):
     order_line: int | None = None  # index of the order line it bills (items only)
 
 
-class RateTotal(BaseModel):
+class RateTotal(DeferredModel):
     rate: Decimal
     net: Decimal
     tax: Decimal
     gross: Decimal
 
 
-class InvoiceDocument(BaseModel):
+class InvoiceDocument(DeferredModel):
     kind: DocumentKind
     series: DocumentSeries
     sequence: int

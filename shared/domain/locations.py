@@ -6,8 +6,9 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import Flag, Integer, Number
 from shared.domain.countries import Country
 from shared.domain.money import ZERO, Amount
@@ -24,7 +25,7 @@ class LocationType(StrEnum):
     THIRD_PARTY = "3pl"
 
 
-class LocationRequest(BaseModel):
+class LocationRequest(DeferredModel):
     """PUT /locations/{location_id}: the whole location (create or replace)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -10,8 +10,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import AwareMoment, Integer, Number
 from shared.domain.money import ZERO, Amount, CurrencyCode
 from shared.domain.payments import Payment as PaymentRecord
@@ -93,7 +94,7 @@ class IllegalTransition(Conflict):
 # ------------------------------------------------------------------ what a channel sends
 
 
-class Customer(BaseModel):
+class Customer(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     id: ExternalId
     # None where the channel does not share it (a marketplace, a POS sale): no email messages then.
@@ -103,7 +104,7 @@ class Customer(BaseModel):
     language: Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="BCP 47, e.g. en, de-CH")] = "en"
 
 
-class Address(BaseModel):
+class Address(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=200)] | None = None
     line1: Annotated[str, Field(min_length=1, max_length=200)]
@@ -122,14 +123,14 @@ class Address(BaseModel):
         return self
 
 
-class OrderLine(BaseModel):
+class OrderLine(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku
     quantity: Annotated[Integer, Field(gt=0, le=10_000)]
     unit_price: Amount
 
 
-class Payment(BaseModel):
+class Payment(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["authorized", "paid", "pending", "cod"]
     amount: Amount
@@ -153,7 +154,7 @@ class Payment(BaseModel):
         return self
 
 
-class Fulfillment(BaseModel):
+class Fulfillment(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["ship", "pickup"] = "ship"
     location_id: LocationId | None = Field(default=None, description="The pickup store (pickup only)")
@@ -167,7 +168,7 @@ class Fulfillment(BaseModel):
         return self
 
 
-class OrderRequest(BaseModel):
+class OrderRequest(DeferredModel):
     """POST /orders: one order in the OMS canonical format."""
 
     model_config = ConfigDict(extra="forbid")
@@ -230,13 +231,13 @@ def _number(amount: Decimal) -> str:
 # ------------------------------------------------------------------ what we keep
 
 
-class Allocation(BaseModel):
+class Allocation(DeferredModel):
     location_id: str
     sku: str
     quantity: int
 
 
-class Hold(BaseModel):
+class Hold(DeferredModel):
     reason: HoldReason
     detail: str
     placed_at: datetime
@@ -244,7 +245,7 @@ class Hold(BaseModel):
     released_by: str | None = None
 
 
-class StatusChange(BaseModel):
+class StatusChange(DeferredModel):
     status: OrderStatus
     at: datetime
     note: str | None = None
@@ -253,7 +254,7 @@ class StatusChange(BaseModel):
     by: str | None = None
 
 
-class RouteEstimate(BaseModel):
+class RouteEstimate(DeferredModel):
     """The chosen plan's estimates as stored (shared/domain/routing.py PlanEstimate)."""
 
     parcels: int
@@ -264,7 +265,7 @@ class RouteEstimate(BaseModel):
     delivery_by: date | None = None
 
 
-class RoutingRecord(BaseModel):
+class RoutingRecord(DeferredModel):
     """The routing decision as stored on the order: which locations and why."""
 
     decided_at: datetime
@@ -290,12 +291,12 @@ class RoutingRecord(BaseModel):
     assigned: dict[str, dict[str, int]] = {}
 
 
-class BackorderedLine(BaseModel):
+class BackorderedLine(DeferredModel):
     sku: str
     quantity: int
 
 
-class ShipmentDelay(BaseModel):
+class ShipmentDelay(DeferredModel):
     """A parcel running late: the carrier's estimate passed the promise, or it reported a problem."""
 
     shipment_id: str
@@ -305,12 +306,12 @@ class ShipmentDelay(BaseModel):
     at: datetime
 
 
-class CancelledLine(BaseModel):
+class CancelledLine(DeferredModel):
     sku: str
     quantity: int
 
 
-class LineCancellation(BaseModel):
+class LineCancellation(DeferredModel):
     """Lines cancelled before they shipped (POST /orders/{id}/cancel with `lines`), kept on the order: its
     id is the caller's, so a repeat finds it here, under the order's version condition."""
 
@@ -325,14 +326,14 @@ class LineCancellation(BaseModel):
         return {line.sku: line.quantity for line in self.lines}
 
 
-class IntakeProblem(BaseModel):
+class IntakeProblem(DeferredModel):
     """Something a channel sent in its own format that could not be mapped (channel's field path)."""
 
     field: str
     problem: str
 
 
-class ChannelRecord(BaseModel):
+class ChannelRecord(DeferredModel):
     """What the channel's own format said of this order, beside our canonical request."""
 
     revision: datetime = Field(description="The channel's last revision applied (its updated_at)")
@@ -349,7 +350,7 @@ class ChannelOrderKey:
     fingerprint: str
 
 
-class Order(BaseModel):
+class Order(DeferredModel):
     order_id: str
     channel: str
     version: int = 0

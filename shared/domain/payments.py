@@ -28,8 +28,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import Field, computed_field
 
+from shared.domain.base import DeferredModel
 from shared.domain.money import ZERO
 
 # Stripe's ids (pi_..., ch_..., re_...) and the sandbox's: printable ASCII, bounded.
@@ -74,7 +75,7 @@ class MovementKind(StrEnum):
     NOTHING_DUE = "nothing_due"              # a handover worth nothing (free items): settled without a capture
 
 
-class Movement(BaseModel):
+class Movement(DeferredModel):
     """Money that moved once: keyed by what moved it (a shipment, a refund id, a cancellation)."""
 
     kind: MovementKind
@@ -100,7 +101,7 @@ class PaymentWentBackwards(Exception):
     """A change would lower the payment's status or an amount: a bug in the caller, never input."""
 
 
-class Payment(BaseModel):
+class Payment(DeferredModel):
     """The payment record kept on the order (`Order.payment`)."""
 
     method: PaymentMethod

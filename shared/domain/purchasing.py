@@ -27,8 +27,9 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import ConfigDict, Field, Strict, model_validator
 
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import Integer
 from shared.domain.orders import ID_PATTERN, ExternalId, LocationId, Sku
 from shared.errors import Conflict, InvalidInput
@@ -48,7 +49,7 @@ MAX_RECEIPT_LINES = 25  # the receipt, the order, per line a level and its Stock
 #                         an on-order patch, the event: 3 + 2 x 25 + 40 = 93 of DynamoDB's 100 writes
 
 
-class SupplierRequest(BaseModel):
+class SupplierRequest(DeferredModel):
     """PUT /suppliers/{supplier_id}: who supplies which SKUs, how fast, in which quantities."""
 
     model_config = ConfigDict(extra="forbid")
@@ -97,13 +98,13 @@ class PurchaseOrderStatus(StrEnum):
 RECEIVABLE = frozenset({PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED})
 
 
-class LineRequest(BaseModel):
+class LineRequest(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku
     quantity: Units
 
 
-class PurchaseOrderRequest(BaseModel):
+class PurchaseOrderRequest(DeferredModel):
     """POST /purchase-orders: by hand (`lines`), or from the current suggestions of the supplier at the
     location (`from_suggestions`)."""
 
@@ -135,7 +136,7 @@ def _each_sku_once(lines: list[LineRequest]) -> None:
         raise ValueError("each SKU once: add up its quantities")
 
 
-class PurchaseOrderLine(BaseModel):
+class PurchaseOrderLine(DeferredModel):
     sku: str
     quantity: int
     received: int = 0
@@ -146,7 +147,7 @@ class PurchaseOrderLine(BaseModel):
         return max(0, self.quantity - self.received)
 
 
-class PurchaseOrder(BaseModel):
+class PurchaseOrder(DeferredModel):
     purchase_order_id: str
     supplier_id: str
     location_id: str
@@ -177,7 +178,7 @@ class PurchaseOrder(BaseModel):
         return {ln.sku: ln.outstanding for ln in self.lines if ln.outstanding}
 
 
-class ReceiptRequest(BaseModel):
+class ReceiptRequest(DeferredModel):
     """POST /purchase-orders/{id}/receive."""
 
     model_config = ConfigDict(extra="forbid")
@@ -195,13 +196,13 @@ class ReceiptRequest(BaseModel):
         return self
 
 
-class ReceivedLine(BaseModel):
+class ReceivedLine(DeferredModel):
     sku: str
     quantity: int
     over_received: int = 0
 
 
-class Receipt(BaseModel):
+class Receipt(DeferredModel):
     receipt_id: str
     purchase_order_id: str
     location_id: str
@@ -213,7 +214,7 @@ class Receipt(BaseModel):
     fingerprint: str = Field(default="", exclude=True)
 
 
-class Receiving(BaseModel):
+class Receiving(DeferredModel):
     """What a receipt does: the order after it, the receipt, the units going on hand, and the units
     that stop being on order (received against what was outstanding, or closed)."""
 
@@ -266,7 +267,7 @@ def receive(order: PurchaseOrder, request: ReceiptRequest, fingerprint: str, by:
     return Receiving(order=after, receipt=receipt, off_order={sku: q for sku, q in off_order.items() if q > 0})
 
 
-class CancelRequest(BaseModel):
+class CancelRequest(DeferredModel):
     """POST /purchase-orders/{id}/cancel: before anything was received (rule 5)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.events import DomainEvent, LineQuantity
 
 
@@ -33,7 +34,7 @@ class PurchaseOrderCreated(DomainEvent):
     created_by: str
 
 
-class ReceivedUnits(BaseModel):
+class ReceivedUnits(DeferredModel):
     sku: str
     quantity: int = Field(description="units received by this receipt (all went on hand)")
     ordered: int

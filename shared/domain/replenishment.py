@@ -22,13 +22,14 @@ from datetime import date
 from enum import StrEnum
 from statistics import NormalDist
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from shared.domain.base import DeferredModel
 from shared.domain.forecast import Forecast
 from shared.domain.purchasing import Supplier
 
 
-class ReorderPoint(BaseModel):
+class ReorderPoint(DeferredModel):
     model_config = ConfigDict(frozen=True)
     supplier_id: str
     lead_time_days: int
@@ -88,7 +89,7 @@ def days_of_cover(available: int, point: ReorderPoint | None, forecast: Forecast
     return round(max(0, available) / rate, 1)
 
 
-class Suggestion(BaseModel):
+class Suggestion(DeferredModel):
     sku: str
     location_id: str
     supplier_id: str | None

@@ -3,12 +3,13 @@ only: the customer's name, address and phone stay in the order, where the notifi
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.events import DomainEvent
 
 
-class ReturnedUnits(BaseModel):
+class ReturnedUnits(DeferredModel):
     line: int = Field(description="index of the order line")
     sku: str
     quantity: int

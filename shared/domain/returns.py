@@ -23,8 +23,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.money import Amount
 from shared.domain.orders import ExternalId, Sku
 from shared.domain.shipments import StoredLabel, TrackingEntry, has_seen, recorded
@@ -108,7 +109,7 @@ class IllegalReturnTransition(Conflict):
         super().__init__(f"a return that is {current.value} cannot become {target.value}", field="status")
 
 
-class ReturnPolicy(BaseModel):
+class ReturnPolicy(DeferredModel):
     """A channel's return policy, held as data (`PUT /return-policies/{channel}`)."""
 
     model_config = ConfigDict(extra="forbid")  # a misspelt rule must be refused, not silently dropped
@@ -137,7 +138,7 @@ class ReturnPolicy(BaseModel):
         return self.restocking_fee_percent > 0 and not self.merchant_pays(reason)
 
 
-class RequestedLine(BaseModel):
+class RequestedLine(DeferredModel):
     """A line of a return request: units of a SKU of the order (`line`: which order line, when the
     order has the SKU on more than one)."""
 
@@ -146,7 +147,7 @@ class RequestedLine(BaseModel):
     line: Annotated[int, Field(ge=0)] | None = None
 
 
-class ReturnLine(BaseModel):
+class ReturnLine(DeferredModel):
     """Units of one order line coming back, and what became of them."""
 
     line: int                     # index of the order line
@@ -158,7 +159,7 @@ class ReturnLine(BaseModel):
     refunded: int = 0             # units refunded or settled by an exchange (never more than received)
 
 
-class ExchangeLine(BaseModel):
+class ExchangeLine(DeferredModel):
     """A replacement: its price is the order's for a SKU the order has, else the one given here."""
 
     sku: Sku
@@ -166,7 +167,7 @@ class ExchangeLine(BaseModel):
     unit_price: Amount | None = Field(default=None, description="Needed for a SKU the order does not have")
 
 
-class ReturnParcel(BaseModel):
+class ReturnParcel(DeferredModel):
     """The return label and what the carrier has said about the parcel coming back."""
 
     carrier: str
@@ -184,7 +185,7 @@ class ReturnParcel(BaseModel):
         self.history = recorded(self.history, entry)
 
 
-class Receipt(BaseModel):
+class Receipt(DeferredModel):
     """Units of one line received, inspected and dispositioned, under a caller-chosen id."""
 
     receipt_id: ExternalId
@@ -200,7 +201,7 @@ class Receipt(BaseModel):
     by: str
 
 
-class ReturnRefund(BaseModel):
+class ReturnRefund(DeferredModel):
     """One refund of received units: recorded PENDING before the money moves, DONE after."""
 
     refund_id: str                # `<rma>-R<n>`; the provider's idempotency key is `refund-<refund_id>`
@@ -218,14 +219,14 @@ class ReturnRefund(BaseModel):
     done_at: datetime | None = None
 
 
-class ReturnStatusChange(BaseModel):
+class ReturnStatusChange(DeferredModel):
     status: ReturnStatus
     at: datetime
     by: str
     note: str | None = None
 
 
-class Return(BaseModel):
+class Return(DeferredModel):
     rma_id: str
     request_id: ExternalId        # the caller's: the same request id answers the same RMA
     request_fingerprint: str

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -24,6 +23,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.config import ChannelPolicy
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import STORED, Integer, Moment, is_stored
 from shared.domain.locations import Location
 from shared.domain.routing_strategy import (
@@ -92,7 +92,7 @@ class CandidateStrategy(StrategyRequest):
                                                "updated_by": "simulation"})
 
 
-class SimulationRequest(BaseModel):
+class SimulationRequest(DeferredModel):
     """POST /routing/simulations: replay the orders captured from `from` to `to` (UTC days, both included)
     through `strategies`, which replace the live set entirely for the replay (the built-in default still
     routes what none of them matches; an empty list means the default alone)."""

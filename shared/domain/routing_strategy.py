@@ -18,8 +18,9 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import Flag, Integer
 from shared.domain.channels import ChannelId
 from shared.domain.locations import Country, LocationType
@@ -56,7 +57,7 @@ class Shortfall(StrEnum):
     HOLD = "hold"  # reserve nothing; hold the order for an operator (HoldReason.ROUTING_SHORTFALL)
 
 
-class _Criterion(BaseModel):
+class _Criterion(DeferredModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -105,7 +106,7 @@ Criterion = Annotated[
 FILTER_KINDS = frozenset({"location_types", "allow_locations", "deny_locations", "max_distance", "meets_promise"})
 
 
-class OrderValueRange(BaseModel):
+class OrderValueRange(DeferredModel):
     """The order's total in one currency; an order in another currency does not match."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -122,7 +123,7 @@ class OrderValueRange(BaseModel):
         return self
 
 
-class Conditions(BaseModel):
+class Conditions(DeferredModel):
     """Which orders a strategy routes: every condition given must hold (an empty list is refused,
     so that "no channel at all" cannot be written by mistake)."""
 
@@ -141,7 +142,7 @@ class Conditions(BaseModel):
                                                                 "from now")] | None = None
 
 
-class OrderFacts(BaseModel):
+class OrderFacts(DeferredModel):
     """What conditions are matched against (taken from the order by the caller)."""
 
     model_config = ConfigDict(frozen=True)
@@ -164,7 +165,7 @@ class OrderFacts(BaseModel):
                    skus=tuple(ln.sku for ln in req.lines), promised_by=req.promised_by)
 
 
-class StrategyRequest(BaseModel):
+class StrategyRequest(DeferredModel):
     """PUT /routing/strategies/{strategy_id}: the whole strategy (every PUT is a new version)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
-
+from shared.domain.base import DeferredModel
 from shared.domain.money import Amount, CurrencyCode
 from shared.domain.tracking import ShipmentStatus, event_namespace
 
@@ -25,7 +24,7 @@ MAX_IGNORED_HISTORY = 20
 MAX_HISTORY_BYTES = 200_000
 
 
-class StoredLabel(BaseModel):
+class StoredLabel(DeferredModel):
     """A label we bought; the document is in the label bucket under `key` (never in the table),
     or hosted by the provider at `provider_url`."""
 
@@ -38,7 +37,7 @@ class StoredLabel(BaseModel):
     provider_shipment_id: str
 
 
-class TrackingEntry(BaseModel):
+class TrackingEntry(DeferredModel):
     """One tracking update as received, applied or not (a stale one is kept, not applied)."""
 
     provider: str
@@ -53,7 +52,7 @@ class TrackingEntry(BaseModel):
     estimated_delivery: datetime | None = None
 
 
-class Shipment(BaseModel):
+class Shipment(DeferredModel):
     shipment_id: str
     fulfillment_order_id: str
     order_id: str

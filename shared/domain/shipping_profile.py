@@ -15,9 +15,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from shared.domain.base import DeferredModel
 from shared.domain.countries import Country
 from shared.domain.money import Amount, CurrencyCode
 
@@ -35,13 +36,13 @@ class TransportMode(StrEnum):
     SEA = "sea"
 
 
-class Zone(BaseModel):
+class Zone(DeferredModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: ZoneName
     countries: Annotated[list[Country], Field(min_length=1, max_length=250)]
 
 
-class Rate(BaseModel):
+class Rate(DeferredModel):
     """The price of one parcel to a zone up to a weight; the lightest band that fits applies."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -50,14 +51,14 @@ class Rate(BaseModel):
     price: Amount
 
 
-class SkuWeight(BaseModel):
+class SkuWeight(DeferredModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     sku_pattern: Annotated[str, Field(min_length=1, max_length=100, description="A SKU or a glob, e.g. MUG-*; "
                                                                                  "the first matching entry wins")]
     kg: Kilograms
 
 
-class ShippingProfile(BaseModel):
+class ShippingProfile(DeferredModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     currency: CurrencyCode = Field(default="EUR", description="Of the rates and the locations' handling costs")
     zones: Annotated[list[Zone], Field(max_length=100)] = []

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import Integer
 from shared.domain.orders import ExternalId, LocationId, Sku
 
@@ -15,7 +16,7 @@ Quantity = Annotated[Integer, Field(ge=0, le=100_000_000)]
 CsvQuantity = Annotated[int, Field(ge=0, le=100_000_000)]  # a CSV cell is text: "5" is 5 there
 
 
-class StockLevel(BaseModel):
+class StockLevel(DeferredModel):
     sku: str
     location_id: str
     on_hand: int = 0
@@ -60,7 +61,7 @@ class StockLevel(BaseModel):
         )
 
 
-class SetStockRequest(BaseModel):
+class SetStockRequest(DeferredModel):
     """PUT /inventory/{sku}/{location_id}: absolute counts, optionally compare-and-set."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,7 +86,7 @@ class AdjustmentReason(StrEnum):
     OTHER = "other"
 
 
-class Adjustment(BaseModel):
+class Adjustment(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     adjustment_id: ExternalId
     sku: Sku
@@ -95,14 +96,14 @@ class Adjustment(BaseModel):
     note: Annotated[str, Field(max_length=500)] | None = None
 
 
-class AdjustmentsRequest(BaseModel):
+class AdjustmentsRequest(DeferredModel):
     """POST /inventory/adjustments: deltas, each applied once per adjustment_id."""
 
     model_config = ConfigDict(extra="forbid")
     adjustments: Annotated[list[Adjustment], Field(min_length=1, max_length=50)]
 
 
-class StockRow(BaseModel):
+class StockRow(DeferredModel):
     """One row of POST /inventory/import."""
 
     sku: Sku

@@ -3,18 +3,19 @@ webhook refused, and the stock figure a channel is told."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.channels import Channel
 
 
-class ChannelWritten(BaseModel):
+class ChannelWritten(DeferredModel):
     channel: Channel
     created: bool
     api_key: str | None = Field(description="The channel's new API key: shown this once, never again (keep it)")
 
 
-class RejectedPayload(BaseModel):
+class RejectedPayload(DeferredModel):
     received_at: str
     topic: str
     problem: str
@@ -23,7 +24,7 @@ class RejectedPayload(BaseModel):
     truncated: bool
 
 
-class ChannelStock(BaseModel):
+class ChannelStock(DeferredModel):
     channel_id: str
     sku: str
     channel_sku: str = Field(description="The SKU as the channel knows it")

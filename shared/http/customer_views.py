@@ -6,7 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from shared.domain.base import DeferredModel
 
 if TYPE_CHECKING:
     from shared.domain.customers import CustomerNote, LifetimeValue, OpenException
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
     from shared.services.customers import CustomerSummary, CustomerView
 
 
-class CustomerOrderView(BaseModel):
+class CustomerOrderView(DeferredModel):
     order_id: str
     channel: str
     channel_order_id: str
@@ -30,13 +32,13 @@ class CustomerOrderView(BaseModel):
                    currency=order.request.currency)
 
 
-class MissingRateView(BaseModel):
+class MissingRateView(DeferredModel):
     order_id: str
     date: date
     currency: str
 
 
-class LifetimeValueView(BaseModel):
+class LifetimeValueView(DeferredModel):
     base_currency: str
     base_amount: Decimal = Field(description="The orders' values at their capture day's rates, over the "
                                              "`orders_converted` orders that had one")
@@ -54,7 +56,7 @@ class LifetimeValueView(BaseModel):
                    fx_missing=[MissingRateView(**vars(m)) for m in ltv.fx_missing], complete=ltv.complete)
 
 
-class ReturnRefundView(BaseModel):
+class ReturnRefundView(DeferredModel):
     refund_id: str
     method: str
     amount: Decimal
@@ -62,7 +64,7 @@ class ReturnRefundView(BaseModel):
     state: str
 
 
-class CustomerReturnView(BaseModel):
+class CustomerReturnView(DeferredModel):
     rma_id: str
     order_id: str
     status: str
@@ -72,7 +74,7 @@ class CustomerReturnView(BaseModel):
     refunds: list[ReturnRefundView]
 
 
-class OrderRefundView(BaseModel):
+class OrderRefundView(DeferredModel):
     order_id: str
     channel: str
     amount: Decimal = Field(description="Refunded to the order's payment so far (returns, cancellations, "
@@ -80,7 +82,7 @@ class OrderRefundView(BaseModel):
     currency: str
 
 
-class OpenExceptionView(BaseModel):
+class OpenExceptionView(DeferredModel):
     order_id: str
     kind: str = Field(description="ON_HOLD, PAYMENT_DISPUTED, PAYMENT_FAILED, CAPTURE_REFUSED, PARCEL_DELAYED, "
                                   "CHANNEL_MAPPING, or the reconciliation's STUCK_ORDER, PAYMENT_PROBLEM, "
@@ -93,7 +95,7 @@ class OpenExceptionView(BaseModel):
         return cls(order_id=e.order_id, kind=e.kind, detail=e.detail, since=e.since)
 
 
-class NoteView(BaseModel):
+class NoteView(DeferredModel):
     note_id: str
     text: str
     by: str
@@ -108,7 +110,7 @@ class NoteWritten(NoteView):
     duplicate: bool = Field(description="true: this request id wrote the note before; nothing new was written")
 
 
-class CustomerSummaryView(BaseModel):
+class CustomerSummaryView(DeferredModel):
     lifetime_value: LifetimeValueView
     returns: list[CustomerReturnView]
     refunds: list[OrderRefundView]
@@ -132,7 +134,7 @@ class CustomerSummaryView(BaseModel):
             notes=[NoteView.of(n) for n in s.notes] if s.notes is not None else None)
 
 
-class CustomerViewBody(BaseModel):
+class CustomerViewBody(DeferredModel):
     """A customer's orders (a page: channel by channel, each oldest first) and, on the first page, the
     summary over all of them the caller may see."""
 

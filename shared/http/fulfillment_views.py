@@ -6,8 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import Integer
 from shared.domain.fulfillment import FulfillmentOrder
 from shared.domain.notifications import tracking_url
@@ -18,12 +19,12 @@ if TYPE_CHECKING:
     from shared.services.fulfillment import ShipRequest
 
 
-class ShipLine(BaseModel):
+class ShipLine(DeferredModel):
     sku: Sku
     quantity: Annotated[Integer, Field(gt=0, le=100_000)]
 
 
-class ParcelBody(BaseModel):
+class ParcelBody(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     weight_grams: Annotated[Integer, Field(gt=0, le=1_000_000)]
     length_cm: Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1)]
@@ -31,7 +32,7 @@ class ParcelBody(BaseModel):
     height_cm: Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1)]
 
 
-class LabelBody(BaseModel):
+class LabelBody(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     parcel: ParcelBody
     service: Annotated[str, Field(min_length=1, max_length=64)] = Field(
@@ -39,7 +40,7 @@ class LabelBody(BaseModel):
     format: Literal["PDF", "ZPL"] = "PDF"
 
 
-class ShipBody(BaseModel):
+class ShipBody(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     # No "/": the id is a path segment of GET /shipments/{shipment_id}.
     shipment_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x2e\x30-\x7e]+$")] = Field(
@@ -74,12 +75,12 @@ class ShipBody(BaseModel):
         return ShipRequest(self.shipment_id, lines, self.carrier, self.service, self.tracking_number, label)
 
 
-class RejectBody(BaseModel):
+class RejectBody(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class CollectBody(BaseModel):
+class CollectBody(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     pickup_code: Annotated[str, Field(pattern=r"^[0-9]{6}$", description="The code the customer shows")]
 
@@ -93,7 +94,7 @@ class FulfillmentOrderView(FulfillmentOrder):
         return cls.model_validate(fo.model_dump())
 
 
-class FulfillmentPage(BaseModel):
+class FulfillmentPage(DeferredModel):
     fulfillment_orders: list[FulfillmentOrderView]
     next_cursor: str | None
 
@@ -108,7 +109,7 @@ class ShipmentView(Shipment):
         return cls(**shipment.model_dump(), label_url=label_link(shipment))
 
 
-class ShipmentRef(BaseModel):
+class ShipmentRef(DeferredModel):
     """The parcel a ship call created: what goes on the box and what the customer follows."""
 
     shipment_id: str

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.stock import StockLevel
 
 if TYPE_CHECKING:
     from shared.services.inventory import AdjustmentResult, ImportResult
 
 
-class SkuStock(BaseModel):
+class SkuStock(DeferredModel):
     sku: str
     locations: list[StockLevel]
     on_hand: int
@@ -26,7 +27,7 @@ class SkuStock(BaseModel):
                    available_to_promise=sum(max(0, lv.available) for lv in levels))
 
 
-class AdjustmentOutcome(BaseModel):
+class AdjustmentOutcome(DeferredModel):
     adjustment_id: str
     outcome: Literal["applied", "duplicate", "rejected"]
     level: StockLevel | None = None
@@ -38,7 +39,7 @@ class AdjustmentOutcome(BaseModel):
         return cls(adjustment_id=r.adjustment_id, outcome=r.outcome, level=r.level, error=error)
 
 
-class ImportOutcome(BaseModel):
+class ImportOutcome(DeferredModel):
     imported: int
     errors: list[dict]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.invoices import Buyer, DocumentKind, InvoiceDocument, InvoiceLine, RateTotal, Seller
 from shared.domain.tax import PriceBasis
 
 
-class InvoiceView(BaseModel):
+class InvoiceView(DeferredModel):
     """An invoice or credit note as issued, with a link to its PDF."""
 
     number: str = Field(description="INV-<year>-<6 digits> or CRN-<year>-<6 digits>: gapless per selling entity, "
@@ -39,7 +40,7 @@ class InvoiceView(BaseModel):
                    gross=d.gross, seller=d.seller, buyer=d.buyer, pdf_url=pdf_url)
 
 
-class InvoiceList(BaseModel):
+class InvoiceList(DeferredModel):
     """GET /orders/{order_id}/invoices: the order's invoices (one per shipment or collected pickup) and credit
     notes (one per refund), in the order they were issued, each with a presigned link to its PDF valid for 15
     minutes. A document issued a moment ago may not be rendered yet: its link answers 404 until it is (ask

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.orders import ID_PATTERN
 from shared.domain.purchasing import PurchaseOrder, PurchaseOrderStatus, Receipt, Supplier
 from shared.domain.replenishment import Suggestion
@@ -33,13 +34,13 @@ class PurchaseOrderView(PurchaseOrder):
         return cls(**order.model_dump(), receipts=receipts)
 
 
-class ReceiptAnswer(BaseModel):
+class ReceiptAnswer(DeferredModel):
     receipt: Receipt
     duplicate: bool = Field(description="true: this receipt id was received before; nothing moved now")
     purchase_order: PurchaseOrder
 
 
-class SuggestionPage(BaseModel):
+class SuggestionPage(DeferredModel):
     """What to order now, per SKU and location (by location, then SKU). Filtered after reading: a page
     can be short, or empty, with `next_cursor` set; follow it until it is null."""
 
@@ -51,12 +52,12 @@ class SuggestionPage(BaseModel):
         return cls(suggestions=page[0], next_cursor=page[1])
 
 
-class CancelAnswer(BaseModel):
+class CancelAnswer(DeferredModel):
     purchase_order: PurchaseOrder
     duplicate: bool = Field(description="true: it was cancelled before; nothing moved now")
 
 
-class PurchaseOrderPage(BaseModel):
+class PurchaseOrderPage(DeferredModel):
     """Purchase orders, oldest first (without their receipts: GET /purchase-orders/{id}). Filtered after
     reading: a page can be short, or empty, with `next_cursor` set; follow it until it is null."""
 
@@ -68,7 +69,7 @@ class PurchaseOrderPage(BaseModel):
         return cls(purchase_orders=page[0], next_cursor=page[1])
 
 
-class SupplierList(BaseModel):
+class SupplierList(DeferredModel):
     suppliers: list[Supplier]
 
 

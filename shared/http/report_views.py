@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
+from shared.domain.base import DeferredModel
 from shared.domain.money import ISO_4217
 from shared.domain.reports import MAX_RANGE_DAYS, GroupBy
 
@@ -24,7 +25,7 @@ DatePath = Annotated[date, Path(description="The day the rates are for, ISO 8601
 RATE_DESCRIPTION = "Units of the base currency per unit of the currency, a positive decimal string: \"1.0843\""
 
 
-class RatesBody(BaseModel):
+class RatesBody(DeferredModel):
     """The day's rates into the base currency (`OMS_BASE_CURRENCY`, cdk.json `oms:baseCurrency`), replacing
     any the day had: `{"rates": {"EUR": "1.0843", "GBP": "1.2710"}}`. Reports convert each amount at the
     rate of its order's capture day when they are read, so a rate put late applies at once."""
@@ -44,7 +45,7 @@ class RatesBody(BaseModel):
         return value
 
 
-class RatesView(BaseModel):
+class RatesView(DeferredModel):
     date: date
     base: str
     rates: dict[str, str]

@@ -6,8 +6,9 @@ from decimal import Decimal
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.returns import RefundMethod, Return, ReturnPolicy
 
 RmaPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^RMA-[0-9]{6}-[A-Z0-9]{8}$")]
@@ -34,28 +35,28 @@ class ReturnView(Return):
         return cls(**ret.model_dump(), label_url=link)
 
 
-class ReturnList(BaseModel):
+class ReturnList(DeferredModel):
     """An order's returns, oldest first."""
 
     order_id: str
     returns: list[Return]
 
 
-class ReturnPage(BaseModel):
+class ReturnPage(DeferredModel):
     """Returns in a status, oldest first; pass `next_cursor` back as `cursor` for the next page."""
 
     returns: list[Return]
     next_cursor: str | None = None
 
 
-class RefundBody(BaseModel):
+class RefundBody(DeferredModel):
     """POST /returns/{rma_id}/refund: refund what was received and not yet refunded."""
 
     model_config = ConfigDict(extra="forbid")
     method: RefundMethod | None = Field(default=None, description="The return's own choice when left out")
 
 
-class PolicyView(BaseModel):
+class PolicyView(DeferredModel):
     channel: str
     policy: ReturnPolicy
     version: int | None = Field(description="None: the default policy, never set for this channel")
@@ -71,7 +72,7 @@ class PolicyView(BaseModel):
                    updated_by=stored.updated_by)
 
 
-class LedgerEntryView(BaseModel):
+class LedgerEntryView(DeferredModel):
     entry_id: str
     amount: Decimal = Field(description="Negative for a spend")
     currency: str
@@ -81,7 +82,7 @@ class LedgerEntryView(BaseModel):
     note: str | None = None
 
 
-class StoreCreditView(BaseModel):
+class StoreCreditView(DeferredModel):
     """A channel's customer's store credit: the balance per currency and the ledger, oldest first."""
 
     customer_id: str

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.routing_strategy import RoutingStrategy
 from shared.domain.shipping_profile import ShippingProfile
 
@@ -19,12 +20,12 @@ PageLimit = Annotated[int, Query(ge=1, le=200)]
 PageCursor = Annotated[str | None, Query(max_length=2048)]
 
 
-class NoticeView(BaseModel):
+class NoticeView(DeferredModel):
     field: str
     problem: str
 
 
-class StrategyWritten(BaseModel):
+class StrategyWritten(DeferredModel):
     strategy: RoutingStrategy
     changed: bool = Field(description="false: the body was the current version already, nothing was written")
     notices: list[NoticeView] = Field(description="Allowed, but worth knowing: e.g. a promise filter while no "
@@ -37,21 +38,21 @@ class StrategyWritten(BaseModel):
                    notices=[NoticeView(field=n.field, problem=n.problem) for n in written.notices])
 
 
-class StrategyList(BaseModel):
+class StrategyList(DeferredModel):
     """The current versions in the order they are tried (rank, then id); the built-in default last,
     which routes every order none of them matches."""
 
     strategies: list[RoutingStrategy]
 
 
-class VersionPage(BaseModel):
+class VersionPage(DeferredModel):
     """A strategy's versions, newest first; pass `next_cursor` back as `cursor` for the next page."""
 
     versions: list[RoutingStrategy]
     next_cursor: str | None = None
 
 
-class ProfileView(BaseModel):
+class ProfileView(DeferredModel):
     profile: ShippingProfile
     version: int | None = Field(description="None: never set, the defaults apply")
     updated_at: datetime | None = None

@@ -6,14 +6,15 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.routing_simulation import SimulationJob, SimulationStatus
 
 SimulationPath = Annotated[str, Path(pattern=r"^sim-[0-9a-f]{24}$", description="As POST answered it")]
 
 
-class ProgressView(BaseModel):
+class ProgressView(DeferredModel):
     orders_done: int = Field(description="Orders of the period read so far")
     orders_estimated: int | None = Field(description="All the period's orders, estimated from the share of the "
                                                      "period read so far (orders are read oldest first); exact "
@@ -21,7 +22,7 @@ class ProgressView(BaseModel):
     fraction: float
 
 
-class SimulationView(BaseModel):
+class SimulationView(DeferredModel):
     """A simulation: what was asked, where it stands, and once DONE the figures side by side (`result`:
     `orders` (read, replayed, changed, locations_changed, baseline_differs_from_record,
     replayed_on_a_capped_picture, not_replayable),

@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.bounds import STORED, Integer
 from shared.domain.notifications import tracking_url
 from shared.domain.orders import ID_PATTERN, MAX_LINES, Order, OrderStatus, Sku
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # the orders function need not import the cancellation use ca
     from shared.services.line_cancellation import CancelRequest
 
 
-class OrderAccepted(BaseModel):
+class OrderAccepted(DeferredModel):
     order_id: str
     channel_order_id: str
     status: OrderStatus
@@ -36,7 +37,7 @@ def accepted(stored: Order, channel_order_id: str, created: bool) -> Response[Or
     return Response(status_code=202, content_type="application/json", body=body)
 
 
-class OrderPage(BaseModel):
+class OrderPage(DeferredModel):
     """channel_order_id answers at most one order (an operator names the channel too); customer_id lists a
     customer's orders on a channel (an operator names the channel too). A channel always sees only its own."""
 
@@ -44,17 +45,17 @@ class OrderPage(BaseModel):
     next_cursor: str | None
 
 
-class Reason(BaseModel):
+class Reason(DeferredModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested"
 
 
-class CancelLine(BaseModel):
+class CancelLine(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku
     quantity: Annotated[Integer, Field(gt=0, le=10_000)]
 
 
-class CancelBody(BaseModel):
+class CancelBody(DeferredModel):
     """POST /orders/{order_id}/cancel. Without `lines`: the whole order, before any of it ships (every
     reservation released, its fulfilment orders cancelled; a repeat answers the same). With `lines`: those
     units, before they ship (also the unshipped rest of a partly shipped order): their reservations
@@ -81,7 +82,7 @@ class CancelBody(BaseModel):
         return CancelRequest(self.reason, self.cancellation_id, lines)
 
 
-class ParcelView(BaseModel):
+class ParcelView(DeferredModel):
     """One parcel of an order, as a customer service agent or the customer asks about it."""
 
     shipment_id: str

@@ -20,7 +20,7 @@ from shared.domain.invoices import DocumentKind, InvoiceDocument
 from shared.domain.principal import Principal
 from shared.errors import NotFound
 from shared.repositories import Repositories
-from shared.services import order_actions
+from shared.services import order_reads
 
 PDF_CONTENT_TYPE = "application/pdf"
 LINK_TTL_S = 900  # as label links: long enough to open, short enough not to be passed around
@@ -55,5 +55,5 @@ def documents_with_links(order_id: str, principal: Principal, repos: Repositorie
     """The order's invoices and credit notes, in the order they were issued, each with a link to its
     PDF valid for LINK_TTL_S. Visible as the order is (another channel's order is not found). A
     document issued a moment ago may not be rendered yet: its link then answers 404 until it is."""
-    order_actions.get_order(order_id, principal, repos)
+    order_reads.get_order(order_id, principal, repos)
     return [LinkedDocument(doc, documents.link(pdf_key(doc), LINK_TTL_S)) for doc in repos.invoices.for_order(order_id)]

@@ -27,13 +27,38 @@ metrics (report.py: one per count of the report) and its log line. listing.py is
 list of open exceptions. The rules and the settings are shared/domain/reconciliation.py.
 """
 
-from shared.services.reconciliation.context import CHECKPOINT_EVERY, Budget, Step, Tracker
-from shared.services.reconciliation.drift import repair_level
-from shared.services.reconciliation.listing import OpenException, list_exceptions
-from shared.services.reconciliation.report import RunReport, metric_name, metric_names, publish_metrics
-from shared.services.reconciliation.runner import STEPS, config, reconcile, run_reconciliation
-from shared.services.reconciliation.silent_shipments import carrier_tracker
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.services.reconciliation.context import CHECKPOINT_EVERY, Budget, Tracker
+    from shared.services.reconciliation.drift import repair_level
+    from shared.services.reconciliation.listing import OpenException, list_exceptions
+    from shared.services.reconciliation.report import RunReport, metric_name, metric_names, publish_metrics
+    from shared.services.reconciliation.runner import STEPS, config, reconcile, run_reconciliation
+    from shared.services.reconciliation.silent_shipments import carrier_tracker
+    from shared.services.reconciliation.steps import Step
+
+# Each name loads its own module on first use (PEP 562), not all of them with the package: admin-api's
+# list of open exceptions (listing.py) and the run's report need none of the run's machinery (the
+# steps, the repositories and domains they walk), which its cold start would otherwise import.
+_WHERE = {
+    "CHECKPOINT_EVERY": "context", "Budget": "context", "Tracker": "context", "repair_level": "drift",
+    "OpenException": "listing", "list_exceptions": "listing", "RunReport": "report", "metric_name": "report",
+    "metric_names": "report", "publish_metrics": "report", "STEPS": "runner", "config": "runner",
+    "reconcile": "runner", "run_reconciliation": "runner", "carrier_tracker": "silent_shipments", "Step": "steps",
+}
 
 __all__ = ["CHECKPOINT_EVERY", "STEPS", "Budget", "OpenException", "RunReport", "Step", "Tracker", "carrier_tracker",
            "config", "list_exceptions", "metric_name", "metric_names", "publish_metrics", "reconcile",
            "repair_level", "run_reconciliation"]
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from shared.adapters.reconciliation_repo import ReconciliationRepository
@@ -20,6 +19,7 @@ from shared.errors import OmsError
 from shared.observability import logger
 from shared.repositories import Repositories
 from shared.services.allocation import PolicyFor
+from shared.services.reconciliation.steps import Step
 from shared.unit_of_work import CommitFailed
 
 if TYPE_CHECKING:
@@ -32,20 +32,6 @@ RECONCILER = Principal(OPERATOR)
 Cursor = dict | None
 StepResult = tuple[bool, Cursor]  # (the step is done, the cursor after the last item it handled)
 Tracker = Callable[[Shipment, datetime], list]  # the carrier's updates for a shipment
-
-
-class Step(StrEnum):
-    """The steps of a pass, in the order a pass walks them (the checkpoint names one)."""
-
-    EXPIRE_HOLDS = "expire_holds"
-    EXPIRE_PICKUPS = "expire_pickups"
-    PENDING_REFUNDS = "pending_refunds"
-    DRIFT = "drift"
-    BACKORDERS = "backorders"
-    SILENT_SHIPMENTS = "silent_shipments"
-    STUCK_ORDERS = "stuck_orders"
-    AGING_AUTHORIZATIONS = "aging_authorizations"
-    EXCEPTIONS = "exceptions"
 
 
 class Budget:

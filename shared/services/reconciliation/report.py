@@ -15,7 +15,7 @@ from enum import Enum
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.observability import metrics
-from shared.services.reconciliation.context import Step
+from shared.services.reconciliation.steps import Step
 
 PREFIX = "Reconciliation"
 # What every run reports besides its counts.

@@ -1,0 +1,68 @@
+"""What a cold start pays for at import (docs/performance.md, "Cold start"): the domain's and the views'
+pydantic models build their validators on first use, not when their class is defined; a read on
+orders-api imports none of the event models its writes publish, admin-api's list of exceptions none
+of the reconciliation run's machinery, the stock repository none of the routing domain. Checked in a
+fresh interpreter, where no other test has built a model or imported a module yet."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ConfigDict, ValidationError
+
+from shared.domain.base import DeferredModel
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _after_importing(module: str, probe: str) -> dict:
+    """Import `module` in a fresh interpreter, then answer the JSON `probe` evaluates to."""
+    code = f"import json, sys\nimport {module}\nprint(json.dumps({probe}))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                          timeout=120)
+    return json.loads(done.stdout)
+
+
+def test_an_orders_read_imports_no_event_model():
+    loaded = _after_importing("functions.orders_api.handler",
+                              "{m: m in sys.modules for m in ('shared.domain.events', 'shared.services.order_actions')}")
+    assert loaded == {"shared.domain.events": False, "shared.services.order_actions": False}
+
+
+def test_listing_exceptions_imports_none_of_the_reconciliation_run():
+    machinery = ("shared.services.reconciliation.runner", "shared.services.reconciliation.context")
+    loaded = _after_importing("functions.admin_api.handler", f"[m for m in {machinery!r} if m in sys.modules]")
+    assert loaded == []
+
+
+def test_the_stock_repository_loads_no_routing_domain():
+    assert _after_importing("shared.adapters.stock_repo", "'shared.domain.routing' in sys.modules") is False
+
+
+def test_the_models_an_api_function_imports_are_not_built_at_import():
+    probe = ("{name: getattr(mod, name).__pydantic_complete__ for mod, name in ("
+             "(sys.modules['shared.domain.orders'], 'Order'), (sys.modules['shared.domain.orders'], 'OrderRequest'), "
+             "(sys.modules['shared.http.views'], 'OrderView'), (sys.modules['shared.http.views'], 'OrderPage'))}")
+    built = _after_importing("functions.orders_api.handler", probe)
+    assert built == {"Order": False, "OrderRequest": False, "OrderView": False, "OrderPage": False}
+
+
+class _Line(DeferredModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str
+    price: Decimal
+
+
+def test_a_deferred_model_keeps_its_own_config_and_validates_on_first_use():
+    assert _Line.model_config.get("defer_build") is True and _Line.model_config.get("extra") == "forbid"
+    assert _Line(sku="A", price="1.50").price == Decimal("1.50")
+    assert _Line.__pydantic_complete__
+    with pytest.raises(ValidationError, match="extra_forbidden"):
+        _Line(sku="A", price="1", colour="red")
