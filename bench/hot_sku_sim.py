@@ -155,6 +155,7 @@ class ItemModel:
 class Result:
     buckets: int | str
     buckets_at_end: int = 1
+    promoted_at: float | None = None  # virtual seconds into the sale ("auto")
     allocated: int = 0
     backordered: int = 0
     redelivered: int = 0
@@ -247,12 +248,29 @@ def simulate(buckets: int | str, orders: int, units: int, rate: float, seed: int
             waiting.append(q)
     assert level is not None
     result.buckets_at_end = level.buckets or 1
+    result.promoted_at = _promoted_at(repos)
     result.oversell = max(0, reserved - units) + max(0, -min([level.available, *level.bucket_available]))
     # Units left while an order they could fill waits: what the sale stranded.
     result.stranded = level.available if waiting and min(waiting) <= level.available else 0
     result.transactions, result.conflicts, result.refused = model.transactions, model.conflicts, model.refused
     result.conflicted_on = model.conflicted_on
     return result
+
+
+def _promoted_at(repos) -> float | None:
+    """When the allocator split the level ("auto"), from its StockChanged in the outbox."""
+    import json
+    from datetime import datetime
+
+    from shared.outbox_format import OUTBOX_PREFIX
+    from shared.services.hot_stock import PROMOTED
+    from tests.factories import NOW
+
+    for item in repos.store.with_prefix(OUTBOX_PREFIX):
+        detail = json.loads(item["detail"]) if "detail" in item else {}
+        if detail.get("cause") == PROMOTED:
+            return (datetime.fromisoformat(detail["occurred_at"]) - NOW).total_seconds()
+    return None
 
 
 class _VirtualTime:
@@ -281,7 +299,9 @@ def main(argv: list[str] | None = None) -> None:
     for n in (b if b == "auto" else int(b) for b in args.buckets.split(",")):
         print(f"  {n} bucket(s)...", file=sys.stderr, flush=True)
         r = simulate(n, args.orders, args.units, args.rate, args.seed)
-        print(f"  {n} bucket(s): conflicts on {dict(r.conflicted_on.most_common())}", file=sys.stderr, flush=True)
+        print(f"  {n} bucket(s): conflicts on {dict(r.conflicted_on.most_common())}"
+              + (f"; split into {r.buckets_at_end} at {r.promoted_at * 1000:.0f} ms" if r.promoted_at is not None else ""),
+              file=sys.stderr, flush=True)
         per = max(1, args.orders)
         rows.append((n if n != "auto" else f"auto (1->{r.buckets_at_end})", f"{r.allocated / r.sold_out_at:.0f}" if r.sold_out_at else "-", r.first_second,
                      r.allocated, r.backordered,

@@ -8,11 +8,12 @@ Item: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`), with 
 
 from __future__ import annotations
 
-from shared.adapters.expressions import NEW, Changes, Patch, Put, Refusal, ge
+from shared.adapters.expressions import NEW, Changes, Missing, Patch, Put, Refusal, ge, lt
 from shared.domain.stock import StockLevel
 from shared.domain.stock_buckets import POOL, spread
 
 BUCKET_PREFIX = "BKT#"
+SPLIT_MARGIN = 16  # units a split leaves on the level item (split_writes)
 
 
 def bucket_sk(location_id: str, bucket: int) -> str:
@@ -65,3 +66,22 @@ def recount_writes(pk: str, level: StockLevel, refused: Refusal) -> tuple[StockL
             writes.append(Patch(pk, sk, Changes(add={"available": units, "version": 1}),
                                 when=ge("available", -units) if units < 0 else None, refused=refused))
     return after, writes
+
+
+def split_writes(pk: str, level_sk: str, level: StockLevel, count: int, refused: Refusal) -> list[Put | Patch]:
+    """A level grown to `count` buckets while orders keep reserving from it (the automatic promotion):
+    its pool as read, but for SPLIT_MARGIN units, moves into the new buckets under `available >= moved`
+    only, not under the version read, which every reservation moves: a version condition would lose to
+    the very traffic that made the level hot. The margin covers reservations between the read and this
+    write (one item takes at most ~500 a second: a handful in the read's few milliseconds) and is drawn
+    from after the buckets; kept small, so the sell-out is not one item again. `refused` when the pool
+    fell below what moves, or the level already has `count` buckets or more."""
+    existing = level.buckets or 0
+    moved = max(0, level.pool - min(level.pool // 4, SPLIT_MARGIN))
+    shares = spread(moved, count - existing)
+    writes: list[Put | Patch] = [Patch(pk, level_sk, Changes(set={"buckets": count}, add={"available": -moved, "version": 1}),
+                                       when=ge("available", moved) & (Missing("buckets") | lt("buckets", count)),
+                                       refused=refused)]
+    writes += [Put({"pk": pk, "sk": bucket_sk(level.location_id, existing + n), "available": units, "reserved": 0,
+                    "version": 0}, when=NEW, refused=refused) for n, units in enumerate(shares)]
+    return writes

@@ -47,7 +47,14 @@ from shared.adapters.expressions import (
     ge,
     lt,
 )
-from shared.adapters.stock_buckets_repo import BUCKET_PREFIX, bucket_sk, combine, draw_attr, recount_writes
+from shared.adapters.stock_buckets_repo import (
+    BUCKET_PREFIX,
+    bucket_sk,
+    combine,
+    draw_attr,
+    recount_writes,
+    split_writes,
+)
 from shared.domain.bounds import STORED
 from shared.domain.stock import Adjustment, StockLevel
 from shared.domain.stock_buckets import POOL, draw, give_back
@@ -399,6 +406,11 @@ class StockRepository:
             return [self.write_level(level, expected_version)]
         after, buckets = recount_writes(stock_pk(level.sku), level, _moved(level.sku, level.location_id))
         return [self.write_level(after, expected_version), *buckets]
+
+    def split(self, level: StockLevel, buckets: int) -> list[Put | Patch]:
+        """A hot level grown to `buckets` buckets under reservations' traffic (stock_buckets_repo.split_writes)."""
+        return split_writes(stock_pk(level.sku), level_sk(level.location_id), level, buckets,
+                            _moved(level.sku, level.location_id))
 
     def write_level(self, level: StockLevel, expected_version: int | None) -> Put:
         """Write counts we computed from a read: StockMoved if anything moved the level since."""

@@ -3,8 +3,9 @@
 An operator may split a level into buckets before a sale (`PUT /inventory/{sku}/{location_id}` with
 `buckets`); a sale nobody announced finds out by itself: when one order's allocation meets the same
 level taken by other orders HOT_CONFLICTS times, the level grows to AUTO_BUCKETS buckets (the pure
-decision: shared/domain/stock_buckets.promotion). The counts do not change: what is available moves
-into the new buckets in one transaction under the level's version, as an operator's change would.
+decision: shared/domain/stock_buckets.promotion). The counts do not change: most of what is available
+moves into the new buckets in one transaction (StockRepository.split), conditioned on the units being
+there rather than on the version read, which the traffic that made the level hot keeps moving.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from shared.domain.events import StockChanged
 from shared.domain.stock_buckets import promotion
 from shared.observability import count, logger
 from shared.repositories import Repositories
-from shared.services.inventory import stock_change_writes
 from shared.unit_of_work import CommitFailed
 
 PROMOTED = "hot_sku_promoted"  # StockChanged.cause of a promotion
@@ -34,9 +35,12 @@ def promote_hot_levels(conflicts: Counter[tuple[str, str]], repos: Repositories,
         grow_to = None if level is None else promotion(met, level.buckets)
         if level is None or grow_to is None:
             continue  # gone, or already split (by an operator or an order that met it first)
-        after = level.model_copy(update={"buckets": grow_to})
+        changed = StockChanged(occurred_at=now, sku=sku, location_id=location_id, cause=PROMOTED,
+                               on_hand=level.on_hand, reserved=level.reserved, safety_stock=level.safety_stock,
+                               available=level.available, available_before=level.available,
+                               available_increased=False)
         try:
-            repos.commit(stock_change_writes(level, after, True, PROMOTED, repos, now))
+            repos.commit(repos.stock.split(level, grow_to), repos.events.publish(changed))
         except CommitFailed:
             continue
         logger.info("hot stock level split into buckets", extra={"sku": sku, "location_id": location_id,

@@ -114,3 +114,26 @@ def test_dynamodb_names_the_writes_that_met_another_transaction():
         with pytest.raises(Contention) as raised:
             store.transact(writes)
     assert raised.value.contended == (writes[1],)
+
+
+class ReservedMeanwhile(ConflictingStore):
+    """Another order reserves a unit between the promotion's read and its write (the level's version
+    moves, as it does all the time on a hot level)."""
+
+    def transact(self, writes) -> None:
+        if any(w.key[1].startswith("BKT#") for w in writes) and self.left == 0 and not getattr(self, "done", False):
+            self.done = True
+            self.store.write(Patch(stock_pk("HOT"), level_sk("BER"),
+                                   Changes(add={"available": -1, "reserved": 1, "version": 1})))
+        super().transact(writes)
+
+
+def test_the_split_is_not_lost_to_a_reservation_between_its_read_and_its_write(repos):
+    hot_sale(repos, 0)
+    busy = Repositories.on(ReservedMeanwhile(repos.store, HOT_CONFLICTS))
+    order = capture(busy, ("HOT", 2))
+    assert allocate_order(order.order_id, busy, policy, NOW).outcome == Outcome.ALLOCATED
+    level = busy.stock.level("HOT", "BER")
+    assert level is not None and level.buckets == AUTO_BUCKETS
+    assert (level.on_hand, level.reserved, level.available) == (10, 3, 7)
+    assert len(promotions(busy)) == 1
