@@ -387,7 +387,9 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Captures per shipment, releases the rest, refunds cancelled payments, collects cash on delivery, "
                     "credits return refunds",
         queue=QueueSpec(name="payment-settlement", event_patterns=(on.SETTLEMENT_MOMENTS, on.PICKUP_COLLECTED, on.COD_DELIVERED),
-                        visibility_timeout_s=360),
+                        # 2 batches at once (the minimum): each invoice takes its series' next number (one counter
+                        # item), so more only collide there and retry, and the relay's window sends bursts.
+                        visibility_timeout_s=360, max_concurrency=2),
         table_access="write",
         reads_payment_secret=True,
         # Up to three provider calls per record (capture, release, refund), each with a 30 s read
@@ -461,9 +463,8 @@ FUNCTIONS: tuple[Function, ...] = (
         module="publish_events.handler",
         description="Relays outbox records from the table stream to the EventBridge bus",
         table_stream=True,
-        # Up to 1 s to gather outbox records, so one invocation relays many orders' events in PutEvents
-        # calls of ten (docs/cost.md). Each hand-off of an order's life passes the relay and may wait this
-        # long when quiet: 1 s goes unnoticed there; under load the batch (100 records) fills sooner.
+        # Up to 1 s to gather outbox records: one invocation relays many orders' events in PutEvents calls of
+        # ten (docs/cost.md). Each hand-off of an order waits up to this long when quiet; under load 100 fill sooner.
         stream_batching_window_s=1,
         publishes_events=True,
         memory_mb=CONSUMER_MB,
