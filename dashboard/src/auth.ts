@@ -11,7 +11,7 @@ export type Credential = { kind: "api-key"; value: string } | { kind: "bearer"; 
 // disables what the person cannot do, and the API still decides (a 403 names the missing role).
 export type Action = "order.write" | "return.create" | "return.write" | "return.refund" | "note.write" | "stock.write"
   | "stock.import" | "reports.read" | "routing.simulate" | "routing.write" | "fulfilment.write" | "purchasing.read"
-  | "purchasing.write" | "purchasing.receive";
+  | "purchasing.write" | "purchasing.receive" | "people.manage";
 export const ROUTE: Record<Action, string> = {
   "order.write": "POST /orders/{order_id}/cancel", // and release, reject
   "return.create": "POST /orders/{order_id}/returns",
@@ -27,6 +27,7 @@ export const ROUTE: Record<Action, string> = {
   "purchasing.read": "GET /purchase-orders",
   "purchasing.write": "POST /purchase-orders", // and suppliers, cancel
   "purchasing.receive": "POST /purchase-orders/{purchase_order_id}/receive",
+  "people.manage": "GET /people", // and invite, roles, disable, enable: admin only
 };
 let routeRoles: Record<string, string[]> = {};
 

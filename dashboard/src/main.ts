@@ -1,6 +1,6 @@
 // The console's shell: sign-in (the first screen until someone signs in), the hash router (#/orders,
 // #/orders/<id>, #/returns/<rma>, #/inventory, #/fulfilment, #/purchasing, #/exceptions, #/customers/<id>, #/reports,
-// #/routing) and the nav.
+// #/routing, #/people) and the nav.
 import { ApiError, loadConfig } from "./api";
 import { type ConsoleConfig, currentCredential, describe, signIn, signInPerson, signOut, useRouteRoles } from "./auth";
 import { customersPage } from "./pages/customers";
@@ -9,6 +9,7 @@ import { fulfilmentPage } from "./pages/fulfilment";
 import { inventoryPage } from "./pages/inventory";
 import { orderPage } from "./pages/order";
 import { ordersPage } from "./pages/orders";
+import { peoplePage } from "./pages/people";
 import { purchasingPage } from "./pages/purchasing";
 import { reportsPage } from "./pages/reports";
 import { returnPage, returnsPage } from "./pages/returns";
@@ -79,6 +80,7 @@ function route(): void {
   else if (page === "exceptions") leave = exceptionsPage(main);
   else if (page === "reports") leave = reportsPage(main);
   else if (page === "routing") leave = routingPage(main);
+  else if (page === "people") leave = peoplePage(main);
   else if (page === "customers") leave = customersPage(main, id ? decodeURIComponent(id) : "");
   else leave = ordersPage(main);
   document.title = `${main.querySelector("h1")?.textContent ?? "OMS"} · OMS console`;

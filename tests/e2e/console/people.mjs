@@ -1,0 +1,107 @@
+// The console's People page in Debian's Chromium with playwright-core, against a running local OMS
+// (tests/e2e/test_console_people.py sets OMS_URL, CHROMIUM and SCREENSHOTS): an admin invites a person,
+// changes their roles, disables and enables them; a viewer is told the page is admin's. Exits non-zero
+// on the first failed step; screenshots land in SCREENSHOTS as people*.png.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.OMS_URL;
+const shots = process.env.SCREENSHOTS;
+mkdirSync(shots, { recursive: true });
+const WAIT = 30_000;
+
+const step = (text) => console.log(`- ${text}`);
+function check(condition, text) {
+  if (!condition) throw new Error(`failed: ${text}`);
+}
+const people = async () => (await (await fetch(`${base}/people`, { headers: { "x-api-key": "demo-operator-key" } })).json()).people;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await context.newPage();
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(String(e)));
+const shot = async (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+const banner = page.locator("#banner");
+async function signInAs(username) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(`${username.replace(/^demo-/, "Demo-")}-pass-1`);
+  await page.getByLabel("Password").press("Enter");
+  await page.getByText(`signed in as ${username}`).waitFor({ timeout: WAIT });
+}
+
+try {
+  step("an admin signs in and opens People: everyone with their roles");
+  await page.goto(`${base}/dashboard/#/people`);
+  await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
+  await signInAs("demo-admin");
+  await page.getByRole("heading", { name: "People", level: 1 }).waitFor({ timeout: WAIT });
+  const list = page.getByRole("table", { name: /People/ });
+  await list.getByRole("cell", { name: "demo-warehouse", exact: true }).waitFor({ timeout: WAIT });
+  await shot("people");
+
+  step("a mistyped username is refused by the API, naming the field");
+  const invite = page.getByRole("form", { name: "Invite a person" });
+  await invite.getByLabel("Username").fill("e2e-nina");
+  await invite.getByLabel("Email").fill("nina@example.com");
+  await invite.getByLabel("warehouse", { exact: true }).check();
+  await invite.getByLabel("Locations (warehouse)").fill("NOWHERE");
+  await invite.getByRole("button", { name: "Invite" }).click();
+  await banner.getByText("field: locations").waitFor({ timeout: WAIT });
+
+  step("the admin invites a warehouse person at Berlin: listed, waiting for their first sign-in");
+  await invite.getByLabel("Locations (warehouse)").fill("WH-DE-BER");
+  await invite.getByRole("button", { name: "Invite" }).click();
+  await banner.getByText("e2e-nina: invited by user:demo-admin").waitFor({ timeout: WAIT });
+  const row = list.getByRole("row").filter({ hasText: "e2e-nina" });
+  await row.getByText("FORCE CHANGE PASSWORD").waitFor({ timeout: WAIT });
+  await row.getByText("nina@example.com").waitFor({ timeout: WAIT });
+  let nina = (await people()).find((p) => p.username === "e2e-nina");
+  check(nina?.roles.join() === "warehouse" && nina.locations.join() === "WH-DE-BER", `the API has ${JSON.stringify(nina)}`);
+  await shot("people-invited");
+
+  step("the admin makes her finance instead: the roles replace hers");
+  const change = page.getByRole("form", { name: "Change roles" });
+  await change.getByLabel("Person").selectOption("e2e-nina");
+  check(await change.getByLabel("warehouse", { exact: true }).isChecked(), "her current role is not ticked");
+  await change.getByLabel("warehouse", { exact: true }).uncheck();
+  await change.getByLabel("finance", { exact: true }).check();
+  await change.getByLabel("Locations (warehouse)").fill("");
+  await change.getByRole("button", { name: "Save roles" }).click();
+  await banner.getByText("e2e-nina: roles changed by user:demo-admin").waitFor({ timeout: WAIT });
+  await row.getByRole("cell", { name: "finance", exact: true }).waitFor({ timeout: WAIT });
+  nina = (await people()).find((p) => p.username === "e2e-nina");
+  check(nina.roles.join() === "finance" && nina.locations.length === 0, `the API has ${JSON.stringify(nina)}`);
+
+  step("the admin disables her, then enables her again");
+  await page.getByRole("button", { name: "Disable e2e-nina" }).click();
+  await banner.getByText("e2e-nina: disabled by user:demo-admin").waitFor({ timeout: WAIT });
+  await row.getByRole("cell", { name: "disabled", exact: true }).waitFor({ timeout: WAIT });
+  check((await people()).find((p) => p.username === "e2e-nina").enabled === false, "the API still has her enabled");
+  await shot("people-disabled");
+  await page.getByRole("button", { name: "Enable e2e-nina" }).click();
+  await banner.getByText("e2e-nina: enabled by user:demo-admin").waitFor({ timeout: WAIT });
+  check((await people()).find((p) => p.username === "e2e-nina").enabled === true, "the API still has her disabled");
+
+  step("a viewer opening People is told it needs admin");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
+  await signInAs("demo-viewer");
+  await page.goto(`${base}/dashboard/#/people`);
+  await page.getByText("People need the role admin; you are viewer.").waitFor({ timeout: WAIT });
+  check(await page.getByRole("button", { name: "Invite" }).count() === 0, "a viewer is offered the invitation");
+  await shot("people-viewer");
+  check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
+  console.log("people e2e: all steps passed");
+} catch (e) {
+  await shot("people-failure").catch(() => undefined);
+  console.error(String(e?.stack ?? e));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

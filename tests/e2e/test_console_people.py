@@ -1,0 +1,29 @@
+"""The console's People page in a real browser (tests/e2e/console/people.mjs, the same Chromium and
+playwright-core as tests/e2e/test_console.py) against the local runtime and its emulated user pool: an admin
+invites, changes roles, disables and enables a person; a viewer is told the page is admin's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_console import CHROMIUM, REPO, SCREENSHOTS, browser_ready  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.e2e
+
+SCRIPT = Path(__file__).resolve().parent / "console" / "people.mjs"
+PAGES = ["people", "people-invited", "people-disabled", "people-viewer"]
+
+
+def test_an_admin_manages_people_in_the_console_and_a_viewer_may_not(oms, browser_ready):  # noqa: F811
+    for name in PAGES:
+        (SCREENSHOTS / f"{name}.png").unlink(missing_ok=True)
+    run = subprocess.run(["node", str(SCRIPT)], cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "OMS_URL": oms.url, "CHROMIUM": CHROMIUM, "SCREENSHOTS": str(SCREENSHOTS)})
+    print(run.stdout)
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    assert "all steps passed" in run.stdout
+    assert all((SCREENSHOTS / f"{name}.png").is_file() for name in PAGES)
