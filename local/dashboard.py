@@ -23,9 +23,9 @@ class Dashboard:
     """WSGI middleware: requests under /dashboard get the built files, everything else goes to `api`."""
 
     def __init__(self, api, operator_key: str, dist: Path = DIST, console_key: str | None = None,
-                 sign_in: str | None = None):
+                 sign_in: str | None = None, refresh: str | None = None):
         self.api, self.operator_key, self.dist = api, operator_key, dist
-        self.console_key, self.sign_in = console_key, sign_in
+        self.console_key, self.sign_in, self.refresh = console_key, sign_in, refresh
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -46,7 +46,9 @@ class Dashboard:
             # routeRoles: who may call each route, as the API enforces it (the console's gating reads it).
             body = {"apiBase": "", "auth": "api-key", "demoOperatorKey": self.operator_key, "routeRoles": route_roles(),
                     **({"consoleKey": self.console_key} if self.console_key else {}),
-                    **({"signIn": self.sign_in} if self.sign_in else {})}
+                    **({"signIn": self.sign_in} if self.sign_in else {}),
+                    # New tokens for the sign-in's refresh token before the ID token expires.
+                    **({"refresh": self.refresh} if self.refresh else {})}
             return Response(json.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"})
         if not (self.dist / "index.html").is_file():
             return Response(NOT_BUILT, status=404, content_type="text/plain")

@@ -1,6 +1,6 @@
 """The operator's people on a laptop: the emulator's Cognito user pool, a group per role, a demo
 person per role (printed at start like the demo keys), and the local-only sign-in the runtime serves
-at POST /auth/token.
+at POST /auth/token (and POST /auth/refresh for new tokens from a refresh token).
 
 What infra/components/people.py creates in AWS, less MFA (moto has no TOTP), with a client that also
 allows USER_PASSWORD_AUTH so a terminal can sign in with curl; the tokens are moto's RS256 JWTs,
@@ -57,6 +57,14 @@ class People:
         cognito = (session or boto3.Session()).client("cognito-idp", endpoint_url=self.endpoint, region_name=REGION)
         answer = cognito.initiate_auth(ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
                                        AuthParameters={"USERNAME": username, "PASSWORD": password})
+        return answer["AuthenticationResult"]
+
+    def refresh(self, refresh_token: str, session: boto3.Session | None = None) -> dict:
+        """Cognito's InitiateAuth (REFRESH_TOKEN_AUTH): new ID and access tokens for a refresh token, with the
+        person's groups as they are now (no new refresh token: Cognito keeps the first until it expires)."""
+        cognito = (session or boto3.Session()).client("cognito-idp", endpoint_url=self.endpoint, region_name=REGION)
+        answer = cognito.initiate_auth(ClientId=self.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                                       AuthParameters={"REFRESH_TOKEN": refresh_token})
         return answer["AuthenticationResult"]
 
     def token(self, username: str, kind: str = "IdToken") -> str:

@@ -49,6 +49,7 @@ log = logging.getLogger("oms.local")
 
 LOCAL_OUTBOX = Path(__file__).resolve().parent.parent / ".local-outbox"
 SIGN_IN_PATH = "/auth/token"  # local only: a person's sign-in against the emulator's pool
+REFRESH_PATH = "/auth/refresh"  # local only: new tokens for a sign-in's refresh token (REFRESH_TOKEN_AUTH)
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway refuses larger payloads with 413
 # Every poller thread of a kind shares one client: a pool per thread, not botocore's default of 10.
 RUNTIME_CLIENT_CONFIG = Config(max_pool_connections=64)
@@ -97,7 +98,7 @@ class ApiGateway:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        if request.path == SIGN_IN_PATH and self.people is not None:
+        if request.path in (SIGN_IN_PATH, REFRESH_PATH) and self.people is not None:
             return self._sign_in(request)
         matches = [(r, fn, m) for r, fn, rx, _ in self.routes if (m := rx.match(request.path))]
         if not matches:
@@ -122,20 +123,27 @@ class ApiGateway:
         return Response(result.get("body") or "", status=result["statusCode"], headers=headers)
 
     def _sign_in(self, request: Request) -> Response:
-        """Local only: {"username", "password"} -> the pool's tokens (Cognito's InitiateAuth against the
-        emulator). In AWS the console signs in with the pool itself (SRP and MFA)."""
+        """Local only: {"username", "password"} at SIGN_IN_PATH, or {"refresh_token"} at REFRESH_PATH -> the pool's
+        tokens (Cognito's InitiateAuth against the emulator). In AWS the console talks to the pool itself."""
         if request.method != "POST":
             return _json(405, {"message": f"{request.method} is not allowed on {request.path}"})
+        refreshing, people = request.path == REFRESH_PATH, self.people
+        if people is None:
+            return _json(404, {"message": "Not Found"})
         try:
             asked = json.loads(request.get_data(as_text=True) or "{}")
-            tokens = self.people.sign_in(str(asked["username"]), str(asked["password"]))  # type: ignore[union-attr]
+            tokens = people.refresh(str(asked["refresh_token"])) if refreshing \
+                else people.sign_in(str(asked["username"]), str(asked["password"]))
         except (ValueError, KeyError, TypeError):
-            return _json(400, {"error": "invalid_input", "message": "send {\"username\": ..., \"password\": ...}",
-                               "field": "body"})
+            wanted = '{"refresh_token": ...}' if refreshing else '{"username": ..., "password": ...}'
+            return _json(400, {"error": "invalid_input", "message": f"send {wanted}", "field": "body"})
         except ClientError:
-            return _json(401, {"error": "unauthenticated", "message": "wrong username or password", "field": "body"})
+            problem = "the refresh token is not valid: sign in again" if refreshing else "wrong username or password"
+            return _json(401, {"error": "unauthenticated", "message": problem, "field": "body"})
+        # A refresh answers no new refresh token (Cognito's REFRESH_TOKEN_AUTH): the sign-in's stays valid.
         return _json(200, {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"],
-                           "expires_in": tokens["ExpiresIn"], "token_type": "Bearer"})
+                           "expires_in": tokens["ExpiresIn"], "token_type": "Bearer",
+                           **({"refresh_token": tokens["RefreshToken"]} if "RefreshToken" in tokens else {})})
 
     def _key(self, value: str) -> ApiKey | None:
         """A demo key, or an enabled key of the emulator's API Gateway (re-read on every unknown or
@@ -242,7 +250,8 @@ class LocalOms:
                              people=self.people)
         self.gateway = gateway  # the API alone, behind the console's middleware (tests wrap its handle)
         # The operator console at /dashboard, on the API's origin (local/dashboard.py).
-        console = Dashboard(gateway, self.key(wiring.OPERATOR), console_key=self.key(wiring.CONSOLE), sign_in=SIGN_IN_PATH)
+        console = Dashboard(gateway, self.key(wiring.OPERATOR), console_key=self.key(wiring.CONSOLE), sign_in=SIGN_IN_PATH,
+                            refresh=REFRESH_PATH)
         self.http = make_server("127.0.0.1", self.port, console, threaded=True)
         self.url = f"http://127.0.0.1:{self.http.server_port}"
         threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()

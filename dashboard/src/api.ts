@@ -2,6 +2,7 @@
 // OMS's JSON errors ({error, message, field}) and an unreachable API into one error type the
 // banner shows.
 import { authHeaders, currentCredential, ownLocations, type ConsoleConfig } from "./auth";
+import { renew } from "./refresh";
 
 export class ApiError extends Error {
   constructor(
@@ -28,15 +29,15 @@ export async function loadConfig(): Promise<ConsoleConfig> {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json", ...authHeaders(currentCredential(), config.consoleKey) };
-  let payload: string | undefined;
-  if (body !== undefined) {
-    headers["Content-Type"] = contentType;
-    payload = typeof body === "string" ? body : JSON.stringify(body);
-  }
+  await renew(config); // a person's token near its expiry: renewed first
+  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+  const send = () => fetch(config.apiBase + path, { method, body: payload, headers: { Accept: "application/json",
+    ...(body !== undefined ? { "Content-Type": contentType } : {}), ...authHeaders(currentCredential(), config.consoleKey) } });
   let response: Response;
   try {
-    response = await fetch(config.apiBase + path, { method, headers, body: payload });
+    response = await send();
+    // Expired after all (a clock behind, a laptop woken from sleep): renewed once, and asked again.
+    if (response.status === 401 && (await renew(config, true))) response = await send();
   } catch {
     throw new ApiError(0, `The API at ${config.apiBase || location.origin} cannot be reached. It will be tried again.`);
   }
@@ -66,6 +67,7 @@ export function query(params: Record<string, string | number | undefined | null>
 
 /** A CSV answer (Accept: text/csv) fetched with the credential and handed to the browser as a file. */
 export async function downloadCsv(path: string, filename: string): Promise<void> {
+  await renew(config);
   let response: Response;
   try {
     response = await fetch(config.apiBase + path, { headers: { Accept: "text/csv", ...authHeaders(currentCredential(), config.consoleKey) } });

@@ -2,7 +2,9 @@
 // signed-in person's roles let the console offer. A person's sign-in gives a bearer token (sent with
 // the console's key, config.consoleKey); an API key (x-api-key, the operator's) stays for local use.
 
-export type Credential = { kind: "api-key"; value: string } | { kind: "bearer"; value: string; who?: string };
+// A person's: the ID token, and what renews it before it expires (dashboard/src/refresh.ts).
+export type Credential = { kind: "api-key"; value: string }
+  | { kind: "bearer"; value: string; who?: string; refresh?: string; expiresAt?: number };
 
 // What the console offers, each by the route it calls. Who may call a route (besides admin) is not kept
 // here: the deployment's config.json carries infra/wiring.py's route_roles() (routeRoles), the table
@@ -49,6 +51,8 @@ export interface ConsoleConfig {
   // with MFA is still to come.
   signIn?: string;
   demoOperatorKey?: string; // the local runtime offers its demo operator key; never set in AWS
+  refresh?: string; // where the local runtime renews a person's tokens (POST /auth/refresh)
+  cognito?: { region: string; clientId: string }; // in AWS: the pool's console client, which renews them
   routeRoles?: Record<string, string[]>; // infra/wiring.py route_roles(): who may call each keyed route
 }
 
@@ -131,5 +135,6 @@ export async function signInPerson(config: ConsoleConfig, username: string, pass
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok || !body.id_token) throw Object.assign(new Error(body.message ?? "sign-in failed"), { field: body.field ?? null });
-  signIn({ kind: "bearer", value: body.id_token, who: username });
+  signIn({ kind: "bearer", value: body.id_token, who: username, refresh: body.refresh_token,
+    expiresAt: Date.now() + Number(body.expires_in) * 1000 });
 }

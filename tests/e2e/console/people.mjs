@@ -1,7 +1,8 @@
 // The console's People page in Debian's Chromium with playwright-core, against a running local OMS
 // (tests/e2e/test_console_people.py sets OMS_URL, CHROMIUM and SCREENSHOTS): an admin invites a person,
 // changes their roles, disables and enables them; a viewer is told the page is admin's. Exits non-zero
-// on the first failed step; screenshots land in SCREENSHOTS as people*.png.
+// on the first failed step; screenshots land in SCREENSHOTS as people*.png. Then the viewer's sign-in is
+// renewed with its refresh token as the token nears expiry, and after a 401.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -96,6 +97,36 @@ try {
   await page.getByText("People need the role admin; you are viewer.").waitFor({ timeout: WAIT });
   check(await page.getByRole("button", { name: "Invite" }).count() === 0, "a viewer is offered the invitation");
   await shot("people-viewer");
+
+  step("the viewer's token near its expiry is renewed with the sign-in's refresh token, not signed out");
+  const stored = () => page.evaluate(() => JSON.parse(sessionStorage.getItem("oms-console-credential")));
+  const refreshes = [];
+  page.on("request", (r) => { if (r.url().endsWith("/auth/refresh")) refreshes.push(r.method()); });
+  const before = await stored();
+  check(before.refresh && before.expiresAt > Date.now() + 30 * 60_000, `the sign-in kept ${Object.keys(before)}`);
+  await page.evaluate(() => {
+    const c = JSON.parse(sessionStorage.getItem("oms-console-credential"));
+    sessionStorage.setItem("oms-console-credential", JSON.stringify({ ...c, expiresAt: Date.now() + 60_000 })); // due
+  });
+  await page.goto(`${base}/dashboard/#/orders`);
+  await page.locator("#order-results table, #order-results .empty").first().waitFor({ timeout: WAIT });
+  const after = await stored();
+  check(refreshes.length === 1 && refreshes[0] === "POST", `renewals: ${refreshes}`);
+  check(after.value !== before.value && after.expiresAt > Date.now() + 30 * 60_000 && after.refresh === before.refresh,
+    "the token was not renewed");
+  await page.getByText("signed in as demo-viewer (viewer)").waitFor({ timeout: WAIT });
+
+  step("a 401 from the API (the token expired early) renews the token and asks once more");
+  let refused = 0;
+  await page.route("**/orders?**", (route) => (refused++ === 0
+    ? route.fulfill({ status: 401, contentType: "application/json",
+      body: JSON.stringify({ error: "unauthenticated", message: "the bearer token has expired: sign in again", field: "authorization" }) })
+    : route.continue()));
+  await page.reload();
+  await page.locator("#order-results table, #order-results .empty").first().waitFor({ timeout: WAIT });
+  check(refused >= 2 && refreshes.length === 2, `refused ${refused}, renewals ${refreshes.length}`);
+  check(await banner.getByText("expired").count() === 0, "the 401 reached the banner");
+  await page.unroute("**/orders?**");
   check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
   console.log("people e2e: all steps passed");
 } catch (e) {
