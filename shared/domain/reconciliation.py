@@ -29,6 +29,7 @@ from shared.domain.orders import HoldReason, Order, OrderStatus
 from shared.domain.shipments import Shipment
 from shared.domain.stock import StockLevel
 from shared.domain.tracking import TERMINAL as TERMINAL_SHIPMENT
+from shared.domain.tracking import ShipmentStatus
 
 S = OrderStatus
 
@@ -114,6 +115,10 @@ class ExceptionKind(StrEnum):
 
     STUCK_ORDER = "STUCK_ORDER"
     SILENT_SHIPMENT = "SILENT_SHIPMENT"
+    # A parcel running late (the carrier's estimate passed the promise, or it reported a problem):
+    # raised by tracking with the delay itself, closed once the parcel is delivered or the order is
+    # settled (the console's "late only"). Subject: the shipment.
+    LATE_SHIPMENT = "LATE_SHIPMENT"
     UNCOLLECTED_PICKUP = "UNCOLLECTED_PICKUP"
     # Raised by the payment flows (a refused capture, a dispute, money taken for a given-up payment);
     # an operator settles them with the provider. Closed when the order is gone.
@@ -260,6 +265,24 @@ def silent_action(shipment: Shipment) -> str:
                 "took it and add the number")
     carrier = shipment.carrier or "the carrier"
     return f"open a trace with {carrier} for tracking number {shipment.tracking_code}"
+
+
+def late_record(shipment: Shipment, reason: str, now: datetime) -> ExceptionRecord:
+    """The open exception of a parcel found late (tracking: shared/services/tracking.py)."""
+    carrier = shipment.carrier or "the carrier"
+    return ExceptionRecord(
+        kind=ExceptionKind.LATE_SHIPMENT, subject=shipment.shipment_id, since=now, raised_at=now,
+        order_id=shipment.order_id, status=shipment.status.value,
+        reason=f"shipment {shipment.shipment_id} runs late: {reason}",
+        suggested_action=f"tell the customer; ask {carrier} about tracking number {shipment.tracking_code}"
+        if shipment.tracking_code else "tell the customer; ask the location which carrier took it")
+
+
+def late_settled(shipment: Shipment | None, order: Order | None) -> bool:
+    """A late parcel's exception closes once it arrived, or its order is settled or gone (a failed or
+    returned parcel stays listed until a person settles the order)."""
+    return (shipment is None or order is None or shipment.status == ShipmentStatus.DELIVERED
+            or order.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED))
 
 
 # ------------------------------------------------------------------ 5. stuck orders

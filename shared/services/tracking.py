@@ -199,6 +199,7 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
     shipment.version += 1
     events: list[DomainEvent] = []
     order_write = None
+    late: str | None = None  # why the parcel was found late by this update
     if applies:
         shipment.status, shipment.status_at = update.status, update.occurred_at
         shipment.estimated_delivery = update.estimated_delivery or shipment.estimated_delivery
@@ -213,10 +214,15 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
         check_late = shipment.delay_reason is None and not delivered
         if delivered or check_late:
             order_write = _order_effects(shipment, update, delivered, check_late, repos, now, events, order)
+            late = shipment.delay_reason if check_late else None
     work = repos.unit_of_work().add(repos.shipments.save(shipment, expected))
     if order_write is not None:
         order, order_expected = order_write
         work.add(repos.orders.save(order, order_expected))
+    if late is not None:  # an open exception for a person (GET /admin/exceptions?kind=LATE_SHIPMENT), with the delay
+        from shared.domain.reconciliation import late_record
+
+        work.add(repos.reconciliation.raise_exception(late_record(shipment, late, now)))
     work.add(repos.events.publish_all(events)).commit()
     return Outcome.APPLIED if applies else Outcome.KEPT
 

@@ -28,7 +28,7 @@ PAGES = ["orders", "orders-search", "order-held", "order", "inventory", "fulfilm
          "inventory-768", "customers-768", "sign-in-first", "order-viewer", "reports", "routing-viewer", "routing", "order-return",
          "reports-768", "routing-768", "fulfilment-warehouse",
          "fulfilment-ship", "orders-stuck", "return", "returns", "purchasing", "routing-edit", "purchasing-received",
-         "returns-768", "purchasing-768", "fulfilment-pickup"]
+         "returns-768", "purchasing-768", "fulfilment-pickup", "orders-late"]
 
 
 def missing(what: str) -> None:

@@ -112,3 +112,25 @@ def test_the_order_and_its_api_view_show_the_delay(repos, one_parcel, api):
     apply(repos, update("TRK1", S.EXCEPTION, message="damaged"))
     delays = api("GET", f"/orders/{one_parcel}", as_="web").json["delays"]
     assert [(d["shipment_id"], d["reason"]) for d in delays] == [("S-1", "carrier reports EXCEPTION: damaged")]
+
+
+def test_a_late_parcel_is_listed_as_late_until_it_arrives(repos, one_parcel, api):
+    """Tracking raises the LATE_SHIPMENT exception with the delay (the console's "late only"); the
+    reconciliation closes it once the parcel is delivered. A parcel on time is not listed."""
+    from shared.domain.channels import seed_policy
+    from shared.services.reconciliation import reconcile
+
+    apply(repos, update("TRK1", S.IN_TRANSIT, eta=datetime(2026, 11, 27, 12, 0, tzinfo=UTC)))  # within the promise
+    assert api("GET", "/admin/exceptions?kind=LATE_SHIPMENT").json["exceptions"] == []
+
+    apply(repos, update("TRK1", S.IN_TRANSIT, at=T0 + timedelta(hours=5), eta=datetime(2026, 11, 30, 12, 0, tzinfo=UTC)))
+    listed = api("GET", "/admin/exceptions?kind=LATE_SHIPMENT").json["exceptions"]
+    assert [(x["subject"], x["order_id"]) for x in listed] == [("S-1", one_parcel)]
+    assert "after the promised" in listed[0]["reason"] and "TRK1" in listed[0]["suggested_action"]
+    assert api("GET", "/admin/exceptions?kind=LATE_SHIPMENT", as_="web").status_code == 403
+
+    reconcile(repos, NOW + timedelta(minutes=5), policy_for=seed_policy)
+    assert len(api("GET", "/admin/exceptions?kind=LATE_SHIPMENT").json["exceptions"]) == 1  # still on its way
+    apply(repos, update("TRK1", S.DELIVERED, at=T0 + timedelta(days=1)))
+    reconcile(repos, NOW + timedelta(minutes=10), policy_for=seed_policy)
+    assert api("GET", "/admin/exceptions?kind=LATE_SHIPMENT").json["exceptions"] == []

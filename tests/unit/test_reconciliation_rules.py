@@ -131,7 +131,7 @@ def test_a_shipment_is_silent_when_nothing_was_heard_for_the_threshold():
 
 
 def test_exception_kinds_are_the_stored_names_and_an_exception_ages_from_its_cause():
-    assert [k.value for k in rules.ExceptionKind] == ["STUCK_ORDER", "SILENT_SHIPMENT", "UNCOLLECTED_PICKUP",
+    assert [k.value for k in rules.ExceptionKind] == ["STUCK_ORDER", "SILENT_SHIPMENT", "LATE_SHIPMENT", "UNCOLLECTED_PICKUP",
                                                       "PAYMENT_PROBLEM", "AUTHORIZATION_AGING", "CHANNEL_CONFLICT",
                                                       "CHANNEL_PAYLOAD_REJECTED"]
     record = rules.ExceptionRecord(kind=rules.ExceptionKind.STUCK_ORDER, subject="o1", since=NOW - timedelta(hours=2),

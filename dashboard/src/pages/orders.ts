@@ -17,8 +17,9 @@ export interface OrderSummary {
 }
 
 // "Stuck" and "late" orders are the reconciliation's open exceptions of a kind (GET /admin/exceptions?kind=):
-// an order past its status's SLA (STUCK_ORDER), a parcel the carrier went silent on past its limit (SILENT_SHIPMENT).
-const FLAGGED: Record<string, string> = { stuck: "STUCK_ORDER", late: "SILENT_SHIPMENT" };
+// an order past its status's SLA (STUCK_ORDER), a parcel running late: the carrier's estimate past the
+// promise, or a problem it reported (LATE_SHIPMENT, raised by tracking, closed once it arrives).
+const FLAGGED: Record<string, string> = { stuck: "STUCK_ORDER", late: "LATE_SHIPMENT" };
 type Show = "all" | "held" | "stuck" | "late";
 
 interface Filters { status: string; channel: string; from: string; to: string; show: Show; searchBy: string; search: string }
@@ -72,7 +73,7 @@ export function ordersPage(main: HTMLElement): () => void {
   const from = h("input", { type: "date", name: "from" });
   const to = h("input", { type: "date", name: "to" });
   const show = select("show", [["all", "All orders"], ["held", "Held only"], ["stuck", "Stuck only (past their status's SLA)"],
-    ["late", "Late only (parcel silent past its limit)"]]);
+    ["late", "Late only (a parcel past its promise)"]]);
   const searchBy = select("searchBy", [["order_id", "Order id"], ["channel_order_id", "Channel order id"], ["customer_id", "Customer id"]]);
   const search = h("input", { type: "search", name: "search", placeholder: "e.g. WEB-1001" });
   const results = h("div", { id: "order-results" });

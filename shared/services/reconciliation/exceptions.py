@@ -1,5 +1,5 @@
 """The last step of a pass: close the open exceptions whose cause is gone (the order left the
-status, the shipment spoke, the pickup was collected or cancelled)."""
+status, the shipment spoke, the late parcel arrived, the pickup was collected or cancelled)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def cause_gone(record: ExceptionRecord, run: Run) -> bool:
         return (order is None or order.status.value != record.status
                 or rules.state_since(order) != record.since
                 or rules.stuck(order, run.now, run.cfg.sla) is None)
+    if record.kind == ExceptionKind.LATE_SHIPMENT:
+        late = run.store.shipments([record.subject])
+        return rules.late_settled(late[0] if late else None,
+                                  run.repos.orders.get(record.order_id) if record.order_id else None)
     found = run.store.shipments([record.subject])
     return not found or not rules.silent(found[0], run.now, run.cfg.silent_after) \
         or rules.last_heard(found[0]) != record.since

@@ -46,14 +46,19 @@ async function deliveredOrder() {
     await new Promise((r) => setTimeout(r, 250));
   }
   check(shipped.status === 200, `ship answered ${shipped.status}`);
-  const body = JSON.stringify({ event_id: `evt-${tracking}`, tracking_code: tracking, status: "DELIVERED", occurred_at: new Date().toISOString() });
+  await carrierSays(tracking, "DELIVERED");
+  await until((o) => o.status === "DELIVERED");
+  return id;
+}
+// A carrier's tracking update through the webhook (signed in our canonical format).
+async function carrierSays(tracking, status, message) {
+  const body = JSON.stringify({ event_id: `evt-${tracking}-${status}`, tracking_code: tracking, status, occurred_at: new Date().toISOString(),
+    ...(message ? { message } : {}) });
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = createHmac("sha256", "demo-webhook-secret").update(`${ts}.${body}`).digest("hex");
   const hook = await fetch(`${base}/webhooks/carriers/mycarrier`, { method: "POST", body,
     headers: { "Content-Type": "application/json", "X-OMS-Timestamp": ts, "X-OMS-Signature": `v1=${sig}` } });
   check(hook.status === 202, `the carrier webhook answered ${hook.status}`);
-  await until((o) => o.status === "DELIVERED");
-  return id;
 }
 // A paid order of one unit near Berlin, and its fulfilment order once it is there (at WH-DE-BER).
 async function paidOrder() {
@@ -415,9 +420,18 @@ try {
   check(await page.getByRole("button", { name: "Apply adjustment" }).isEnabled(), "the warehouse person may not adjust stock");
   check(await page.getByRole("button", { name: "Import" }).isDisabled(), "the warehouse person may import stock (admin only)");
 
-  step("the viewer: the order's actions are disabled, and a write forced through is refused naming the role");
+  step("the viewer: the shipped order, its parcel damaged in transit (carrier webhook), is listed by late only");
   await signOut();
   await signInAs("demo-viewer");
+  const paidTracking = (await api("GET", `/orders/${paid}`, "demo-operator-key")).body.shipments[0].tracking_code;
+  await carrierSays(paidTracking, "EXCEPTION", "parcel damaged");
+  await page.getByLabel("Show", { exact: true }).selectOption("late");
+  await page.getByRole("table").getByText(/Orders \(1\)/).waitFor({ timeout: WAIT }); // the only parcel running late
+  await page.getByRole("row", { name: new RegExp(paid) }).waitFor({ timeout: WAIT });
+  check(!(await page.getByRole("row", { name: new RegExp(orderId) }).count()), "an order without a late parcel is listed as late");
+  await shot("orders-late");
+
+  step("the viewer: the order's actions are disabled, and a write forced through is refused naming the role");
   await page.goto(`${base}/dashboard/#/orders/${orderId}`);
   const cancel = page.getByRole("button", { name: "Cancel order" });
   await cancel.waitFor({ timeout: WAIT });
