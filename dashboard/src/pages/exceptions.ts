@@ -1,21 +1,34 @@
-// Exceptions: what reconciliation listed for the operator (GET /admin/exceptions), refreshed.
-import { get } from "../api";
-import { h, poll, table, when } from "../ui";
+// Exceptions: what reconciliation and tracking listed for the operator (GET /admin/exceptions), all or of
+// one kind (?kind=, answered by the kind's own key prefix), refreshed.
+import { get, query } from "../api";
+import { field, h, poll, select, table, when } from "../ui";
 
 interface OpenException { kind: string; subject: string; order_id: string | null; status: string | null; reason: string;
   suggested_action: string | null; since: string | null; raised_at: string; age_minutes: number | null }
 
+// shared/domain/reconciliation.py ExceptionKind
+const KINDS = ["STUCK_ORDER", "LATE_SHIPMENT", "SILENT_SHIPMENT", "UNCOLLECTED_PICKUP", "PAYMENT_PROBLEM", "AUTHORIZATION_AGING",
+  "CHANNEL_CONFLICT", "CHANNEL_PAYLOAD_REJECTED"];
+
 export function exceptionsPage(main: HTMLElement): () => void {
+  const kind = select("kind", [["", "Every kind"], ...KINDS.map((k): [string, string] => [k, k.replace(/_/g, " ").toLowerCase()])]);
   const results = h("div", { id: "exception-results" });
   main.replaceChildren(h("h1", {}, "Exceptions"),
-    h("p", { class: "muted" }, "Stuck orders, payment problems, ageing authorisations and more, as the reconciliation run lists them."),
+    h("p", { class: "muted" }, "Stuck orders, late or silent parcels, payment problems, ageing authorisations and more, as reconciliation and tracking list them."),
+    h("form", { class: "filters", "aria-label": "Filter exceptions", onsubmit: (e: Event) => { e.preventDefault(); void refresh(); } },
+      field("Kind", kind)),
     results);
-  return poll(async () => {
-    const page = await get<{ exceptions: OpenException[] }>("/admin/exceptions");
+  let seq = 0;
+  const refresh = async () => {
+    const mine = ++seq;
+    const page = await get<{ exceptions: OpenException[] }>(`/admin/exceptions${query({ kind: kind.value, limit: 200 })}`);
+    if (mine !== seq) return; // an older answer never overwrites a newer filter's
     results.replaceChildren(table(`Open exceptions (${page.exceptions.length})`,
       ["Kind", "Subject", "Status", "Reason", "Suggested action", "Since", "Raised"],
       page.exceptions.map((x) => [x.kind,
         x.order_id ? h("a", { href: `#/orders/${encodeURIComponent(x.order_id)}` }, x.order_id) : x.subject,
         x.status, x.reason, x.suggested_action, when(x.since), when(x.raised_at)]), "none open"));
-  }, 10000);
+  };
+  kind.addEventListener("change", () => void refresh());
+  return poll(refresh, 10000);
 }

@@ -430,6 +430,10 @@ try {
   await page.getByRole("row", { name: new RegExp(paid) }).waitFor({ timeout: WAIT });
   check(!(await page.getByRole("row", { name: new RegExp(orderId) }).count()), "an order without a late parcel is listed as late");
   await shot("orders-late");
+  await page.getByRole("link", { name: "Exceptions" }).click();
+  await page.getByLabel("Kind").selectOption("LATE_SHIPMENT");
+  await page.getByRole("row", { name: new RegExp(`LATE_SHIPMENT ${paid}.*carrier reports EXCEPTION: parcel damaged`) }).waitFor({ timeout: WAIT });
+  await page.goto(`${base}/dashboard/#/orders`);
 
   step("the viewer: the order's actions are disabled, and a write forced through is refused naming the role");
   await page.goto(`${base}/dashboard/#/orders/${orderId}`);
