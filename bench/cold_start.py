@@ -6,7 +6,9 @@ with the environment the stack gives the function and a realistic first event (b
 The baseline is the least any function that touches DynamoDB pays: import boto3, create one client,
 make one call. The guide's target is a median within 1.5x of that baseline. Two floors show what the
 libraries alone cost an API and a queue function (Powertools, pydantic) before any code of ours.
-The package is what the stack deploys for the function (bench/package_size.py). Finally the slowest
+Each sample also records the child's CPU time (cpu, cpu x): on a box other
+processes load, wall time includes waiting for a core and CPU time far less. The package is what the
+stack deploys for the function (bench/package_size.py). Finally the slowest
 function is run once more under `python -X importtime` to show which modules its cold start spends
 time on. With --as-deployed, the children run our code from those bundles and write no byte code:
 as in Lambda, where the code and the layers are read-only, so what Python does not find compiled in
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -67,11 +70,16 @@ CHILD_ELSEWHERE = f"import runpy; runpy.run_path({str(ROOT / 'bench' / 'cold_chi
 def cold_start(module: str, event: dict, env: dict, importtime: bool = False, cwd: Path = ROOT) -> tuple[dict, str]:
     child = ["-m", "bench.cold_child"] if cwd == ROOT else ["-c", CHILD_ELSEWHERE]
     cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), *child, module, json.dumps(event)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith(MARK)), None)
     if line is None:
         raise RuntimeError(f"{module} failed:\n{done.stderr[-3000:]}")
-    return json.loads(line[len(MARK):]), done.stderr
+    # The child's CPU time (user + system, interpreter start included; moto's work is in this process, not
+    # counted): on a box other processes load, wall time waits for a core and CPU time much less so.
+    cpu_ms = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return json.loads(line[len(MARK):]) | {"cpu_ms": cpu_ms}, done.stderr
 
 
 def import_times(stderr: str) -> dict[str, float]:
@@ -160,11 +168,13 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         def median(name: str, key: str, of: dict[str, list[dict]] = samples) -> float:
             return statistics.median(s[key] for s in of[name])
 
-        floor = median(BASELINE_NAME, "total_ms")
+        floor, cpu_floor = median(BASELINE_NAME, "total_ms"), median(BASELINE_NAME, "cpu_ms")
         rows = [(name, median(name, "import_ms"), median(name, "invoke_ms"), median(name, "total_ms"),
                  median(name, "total_ms") / floor,
                  *((f"{median(name, 'total_ms', others):.0f}", f"{median(name, 'total_ms', others) / floor:.2f}")
                    if name in compared else ("-", "-"))[:2 if other else 0],
+                 median(name, "cpu_ms"), median(name, "cpu_ms") / cpu_floor,
+                 *((f"{median(name, 'cpu_ms', others) / cpu_floor:.2f}",) if name in compared else ("-",))[:1 if other else 0],
                  f"{sizes[name].unzipped / 1e6:.2f}" if name in sizes else "-",
                  f"{sizes[name].zipped / 1e6:.2f}" if name in sizes else "-",
                  f"{max(s['peak_mb'] for s in samples[name]):.0f}",
@@ -175,9 +185,12 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
               + ("; as deployed: our code from the stack's bundles, writing no byte code" if args.as_deployed else "")
               + (f"; compared: {other}" + (" (with byte code)" if other == ROOT else "") if other else ""))
         print(table(rows, ["function", "import", "1st invoke", "total", "x baseline",
-                           *(["compared total", "compared x"] if other else []), "package", "zipped",
+                           *(["compared total", "compared x"] if other else []), "cpu", "cpu x",
+                           *(["compared cpu x"] if other else []), "package", "zipped",
                            "peak MB", "memory MB", "1st invoke answered"]))
-        print("(package: not counting AWS's Powertools layer and the runtime's boto3, the same for every function; "
+        print("(cpu: the child's CPU time, user + system, its interpreter's start included, and its ratio to the "
+              "baseline's: steadier than wall time when other processes load the box; "
+              "package: not counting AWS's Powertools layer and the runtime's boto3, the same for every function; "
               "peak MB: the child's peak resident memory after one cold start and invocation, to set against "
               "memory MB, the wiring's)")
         worst = max((r for r in rows if r[0] in sizes), key=lambda r: r[3])
