@@ -51,12 +51,16 @@ def build_app(outdir: str | None = None, context: dict | None = None) -> App:
         schedule_minutes=app.node.try_get_context("oms:scheduleMinutes") or {},
         extra_environment=app.node.try_get_context("oms:environment") or {},
         snap_start=flag(app.node.try_get_context("oms:snapStart")),
+        console_url=app.node.try_get_context("oms:consoleUrl"),
+        auth_domain_prefix=app.node.try_get_context("oms:authDomainPrefix"),
     )
     # The operator console's static site, its /api/* in front of the OMS stack's API. Its files are
     # deployed only when the build exists at synth time (`make console`); otherwise the bucket stays as it is.
     site_dir = Path(app.node.try_get_context("oms:consoleDir") or CONSOLE_BUILD)
+    people = oms.node.find_child("People")
     ConsoleStack(app, CONSOLE_STACK_NAME, api=oms.node.find_child("Api").api,  # type: ignore[attr-defined]
-                 site_dir=site_dir if (site_dir / "index.html").is_file() else None)
+                 site_dir=site_dir if (site_dir / "index.html").is_file() else None,
+                 cognito=people.console_config(app.node.try_get_context("oms:consoleUrl")))  # type: ignore[attr-defined]
     # Any AwsSolutions finding not fixed or acknowledged (with its reason) fails the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

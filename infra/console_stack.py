@@ -14,7 +14,8 @@ from infra.components.console import ConsoleSite
 
 
 class ConsoleStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, api: apigw.RestApi, site_dir: Path | None, **kwargs) -> None:
+    def __init__(self, scope: Construct, id: str, *, api: apigw.RestApi, site_dir: Path | None,
+                 cognito: dict[str, str] | None = None, **kwargs) -> None:
         super().__init__(scope, id, description="OMS operator console (static site)", **kwargs)
-        site = ConsoleSite(self, "Console", api=api, site_dir=site_dir)
+        site = ConsoleSite(self, "Console", api=api, site_dir=site_dir, cognito=cognito)
         CfnOutput(self, "ConsoleUrl", value=f"https://{site.distribution.distribution_domain_name}/")

@@ -41,7 +41,8 @@ class OmsStack(Stack):
                  email_sender: str = wiring.DEFAULTS.email_sender, label_carrier: str = wiring.DEFAULTS.label_carrier,
                  base_currency: str = wiring.DEFAULTS.base_currency,
                  schedule_minutes: dict[str, int] | None = None, extra_environment: dict[str, str] | None = None,
-                 snap_start: bool = False, **kwargs) -> None:
+                 snap_start: bool = False, console_url: str | None = None, auth_domain_prefix: str | None = None,
+                 **kwargs) -> None:
         super().__init__(scope, id, description="Serverless order management system", **kwargs)
         table = OrdersTable(self, "Orders").table
         bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
@@ -53,7 +54,8 @@ class OmsStack(Stack):
         email_identities = [email_sender, email_sender.rsplit("@", 1)[-1]]
         layers = Layers(self, "Layers", shared_package=REPO_ROOT / "shared", powertools_version=powertools_version)
         keys = ApiKeys(self, "ApiKeys", API_CLIENTS)
-        people = OperatorPool(self, "People")
+        # console_url (cdk.json `oms:consoleUrl`): people sign in to the console through the pool's managed login.
+        people = OperatorPool(self, "People", console_url=console_url, domain_prefix=auth_domain_prefix)
         # One asset for all functions: handler = <module>.lambda_handler, and api-docs reads the
         # other API handlers' code next to its own.
         code = lambda_.Code.from_asset(

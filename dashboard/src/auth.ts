@@ -52,7 +52,8 @@ export interface ConsoleConfig {
   signIn?: string;
   demoOperatorKey?: string; // the local runtime offers its demo operator key; never set in AWS
   refresh?: string; // where the local runtime renews a person's tokens (POST /auth/refresh)
-  cognito?: { region: string; clientId: string }; // in AWS: the pool's console client, which renews them
+  // In AWS: the pool's console client, which renews them; with managed login its domain and return address.
+  cognito?: { region: string; clientId: string; domain?: string; redirectUri?: string };
   routeRoles?: Record<string, string[]>; // infra/wiring.py route_roles(): who may call each keyed route
 }
 
@@ -84,7 +85,7 @@ export function authHeaders(credential: Credential | null, consoleKey?: string):
 }
 
 /** The token's payload, decoded for display only (the API verifies the signature, never the console). */
-function claims(token: string): Record<string, unknown> {
+export function claims(token: string): Record<string, unknown> {
   try {
     const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     const bytes = Uint8Array.from(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "=")), (c) => c.charCodeAt(0));

@@ -3,6 +3,7 @@
 // #/routing, #/people) and the nav.
 import { ApiError, loadConfig } from "./api";
 import { type ConsoleConfig, currentCredential, describe, signIn, signInPerson, signOut, useRouteRoles } from "./auth";
+import * as hosted from "./hosted";
 import { customersPage } from "./pages/customers";
 import { exceptionsPage } from "./pages/exceptions";
 import { fulfilmentPage } from "./pages/fulfilment";
@@ -40,7 +41,9 @@ function signInPage(): () => void {
       showError(new ApiError(401, (err as Error).message, "unauthenticated", (err as { field?: string }).field ?? null));
     }
   } }, h("h2", { id: "person-title" }, "Sign in as a person"), field("Username", username), field("Password", password),
-    h("button", { type: "submit" }, "Sign in")) : "";
+    h("button", { type: "submit" }, "Sign in")) : hosted.offered(config) ? h("div", { class: "panel" },
+    h("h2", {}, "Sign in as a person"), h("p", {}, "With your username, password and authenticator app, on the operator pool's page."),
+    h("button", { type: "button", onclick: () => void hosted.start(config).catch(showError) }, "Sign in with the operator pool")) : "";
   const kind = select("kind", [["api-key", "API key (x-api-key)"], ["bearer", "Bearer token"]], config.auth);
   const value = h("input", { type: "password", name: "credential", required: true, autocomplete: "off",
     value: config.demoOperatorKey ?? "" });
@@ -86,9 +89,11 @@ function route(): void {
   document.title = `${main.querySelector("h1")?.textContent ?? "OMS"} · OMS console`;
 }
 
-void loadConfig().then((c) => {
+void loadConfig().then(async (c) => {
   config = c;
   useRouteRoles(c.routeRoles);
+  const failed = await hosted.finish(c).then(() => null, (e: unknown) => e); // back from the pool's sign-in page?
   window.addEventListener("hashchange", route);
   route();
+  if (failed) showError(failed);
 });

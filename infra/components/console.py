@@ -30,8 +30,16 @@ STRIP_API_PREFIX = f"""function handler(event) {{
 SITE_CONFIG = {"apiBase": API_PREFIX, "auth": "api-key", "routeRoles": route_roles()}
 
 
+def site_config(cognito: dict[str, str] | None) -> dict:
+    """SITE_CONFIG and, with the OMS stack's pool, `cognito` (infra/components/people.py console_config): the
+    region and app client the console renews a person's token with, and with managed login the domain to
+    sign in at and the address the code comes back to (dashboard/src/refresh.ts, dashboard/src/hosted.ts)."""
+    return {**SITE_CONFIG, **({"cognito": cognito} if cognito else {})}
+
+
 class ConsoleSite(Construct):
-    def __init__(self, scope: Construct, id: str, *, api: apigw.RestApi, site_dir: Path | None) -> None:
+    def __init__(self, scope: Construct, id: str, *, api: apigw.RestApi, site_dir: Path | None,
+                 cognito: dict[str, str] | None = None) -> None:
         super().__init__(scope, id)
         self.bucket = s3.Bucket(
             self, "Bucket",
@@ -58,7 +66,9 @@ class ConsoleSite(Construct):
                 origin=origins.RestApiOrigin(api),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
-                # Every answer is the caller's own: nothing cached, every header but Host passed on.
+                # Every answer is the caller's own: nothing cached, every header but Host passed on. With
+                # caching disabled, this managed origin request policy passes on Authorization too (a person's
+                # bearer token); another cache policy would have to make it part of the cache key instead.
                 cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
                 origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
                 function_associations=[cloudfront.FunctionAssociation(
@@ -81,7 +91,7 @@ class ConsoleSite(Construct):
         if site_dir is not None:
             self.deployment = s3deploy.BucketDeployment(
                 self, "Deploy",
-                sources=[s3deploy.Source.asset(str(site_dir)), s3deploy.Source.json_data("config.json", SITE_CONFIG)],
+                sources=[s3deploy.Source.asset(str(site_dir)), s3deploy.Source.json_data("config.json", site_config(cognito))],
                 destination_bucket=self.bucket,
                 distribution=self.distribution,  # invalidated on every deployment
                 # Asset names are hashed; index.html and config.json are revalidated (ETag) on every load.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -40,7 +40,14 @@ PEOPLE_ADMIN_ACTIONS = tuple(f"cognito-idp:{action}" for action in (
 
 
 class OperatorPool(Construct):
-    def __init__(self, scope: Construct, id: str) -> None:
+    """`console_url` (cdk.json `oms:consoleUrl`: the console's address, its CloudFront URL after a first
+    deployment or the merchant's own domain): people sign in through the pool's managed login (the classic
+    hosted UI at a Cognito prefix domain, `domain_prefix` or oms-<account id>) with the authorization code
+    and PKCE, which handles the first password change and MFA set-up for the console; the code comes back
+    to that address only. The console stack cannot hand this stack its own URL (that stack depends on this
+    one's API), hence the setting."""
+
+    def __init__(self, scope: Construct, id: str, console_url: str | None = None, domain_prefix: str | None = None) -> None:
         super().__init__(scope, id)
         self.pool = cognito.UserPool(
             self, "Pool",
@@ -73,7 +80,16 @@ class OperatorPool(Construct):
             id_token_validity=Duration.hours(1),
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.hours(12),
+            # The authorization code with PKCE only (no implicit grant: no token in a URL), back to the console.
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True), scopes=[cognito.OAuthScope.OPENID],
+                callback_urls=[console_url], logout_urls=[console_url]) if console_url else None,
+            disable_o_auth=not console_url,
         )
+        self.domain: cognito.UserPoolDomain | None = None
+        if console_url:
+            self.domain = self.pool.add_domain("Domain", cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=domain_prefix or f"oms-{Aws.ACCOUNT_ID}"))
         for role in Role:
             cognito.CfnUserPoolGroup(self, f"Group{role.value.title().replace('_', '')}",
                                      user_pool_id=self.pool.user_pool_id, group_name=role.value,
@@ -94,6 +110,16 @@ class OperatorPool(Construct):
     def issuer(self) -> str:
         """The `iss` of the pool's tokens."""
         return f"https://{self.pool.user_pool_provider_url}"
+
+    def console_config(self, console_url: str | None) -> dict[str, str]:
+        """What the console needs of the pool (its config.json `cognito`): the region and the app client, with
+        which it renews a person's token (InitiateAuth, REFRESH_TOKEN_AUTH); and with managed login, the
+        domain to sign in at and the address the code comes back to."""
+        region = Stack.of(self).region
+        config = {"region": region, "clientId": self.client.user_pool_client_id}
+        if self.domain is not None and console_url:
+            config |= {"domain": f"{self.domain.domain_name}.auth.{region}.amazoncognito.com", "redirectUri": console_url}
+        return config
 
     def grant_people_admin(self, grantee: iam.IGrantable) -> None:
         """What the people routes do (shared/adapters/people_directory.py), on this pool only: list people and
