@@ -1,7 +1,8 @@
-// Purchasing: the suppliers (GET /suppliers), purchase orders by status (GET /purchase-orders), a purchase
-// order placed by hand or from the replenishment suggestions (POST /purchase-orders, finance), and a
-// delivery received against one (POST /purchase-orders/{id}/receive: the receiving location's, admin).
-import { get, pickableLocations, post, query } from "../api";
+// Purchasing: the suppliers (GET /suppliers; one saved with PUT /suppliers/{id}, finance), purchase orders
+// by status (GET /purchase-orders), a purchase order placed by hand or from the replenishment suggestions
+// (POST /purchase-orders, finance) or cancelled before anything came (finance), and a delivery received
+// against one (POST /purchase-orders/{id}/receive: the receiving location's, admin).
+import { get, pickableLocations, post, query, request } from "../api";
 import { can, needs, roles } from "../auth";
 import { badge, field, gate, h, poll, select, showError, showNotice, table, when } from "../ui";
 
@@ -61,6 +62,41 @@ export function purchasingPage(main: HTMLElement): () => void {
       field("Note", note)),
     h("button", { type: "submit" }, "Place the purchase order"));
 
+  const supplierId = h("input", { type: "text", name: "supplier-id", required: true, maxlength: 64, placeholder: "e.g. acme-tees" });
+  const supplierName = h("input", { type: "text", name: "supplier-name", required: true, maxlength: 200 });
+  const leadTime = h("input", { type: "number", name: "lead-time", required: true, min: 1, max: 365, value: 14 });
+  const skus = h("input", { type: "text", name: "supplier-skus", required: true, placeholder: "TEE-*, HOODIE-BLK-M" });
+  const minimum = h("input", { type: "number", name: "min-order", min: 1, value: 1 });
+  const saveSupplier = h("form", { class: "panel", "aria-labelledby": "supplier-new", onsubmit: async (e: Event) => {
+    e.preventDefault();
+    try {
+      const saved = await request<Supplier>("PUT", `/suppliers/${encodeURIComponent(supplierId.value.trim())}`, {
+        name: supplierName.value.trim(), lead_time_days: Number(leadTime.value), min_order_quantity: Number(minimum.value),
+        skus: skus.value.split(",").map((x) => x.trim()).filter(Boolean) });
+      showNotice(`Supplier ${saved.supplier_id} saved (version ${saved.version})`);
+      supplier.replaceChildren(); // listed again with the new one
+      await refresh();
+    } catch (err) {
+      showError(err);
+    }
+  } }, h("h2", { id: "supplier-new" }, "Save a supplier (new, or changed by its id)"),
+    h("div", { class: "filters" }, field("Supplier id", supplierId), field("Name", supplierName), field("Lead time (days)", leadTime),
+      field("SKUs or patterns (comma separated)", skus), field("Minimum units a line", minimum)),
+    h("button", { type: "submit" }, "Save the supplier"));
+
+  const cancel = async (po: PurchaseOrder) => {
+    const reason = prompt(`Cancel ${po.purchase_order_id}: why?`);
+    if (reason === null) return;
+    try {
+      const answer = await post<{ purchase_order: PurchaseOrder }>(`/purchase-orders/${encodeURIComponent(po.purchase_order_id)}/cancel`,
+        reason.trim() ? { reason: reason.trim() } : {});
+      showNotice(`${po.purchase_order_id}: cancelled, now ${label(answer.purchase_order.status)}`);
+      await refresh();
+    } catch (err) {
+      showError(err);
+    }
+  };
+
   const receiveForm = (po: PurchaseOrder) => {
     const qty = po.lines.map((l) => h("input", { type: "number", min: 0, value: Math.max(0, l.quantity - l.received), name: `po-receive-${l.sku}` }));
     const last = h("input", { type: "checkbox", name: "final", id: "po-final" });
@@ -99,12 +135,15 @@ export function purchasingPage(main: HTMLElement): () => void {
       page.purchase_orders.map((po) => [po.purchase_order_id, po.supplier_id, po.location_id, badge(po.status),
         po.lines.map((l) => `${l.sku} ${l.received}/${l.quantity}`).join(", ") + (po.over_received ? " (over-received)" : ""),
         when(po.expected_at), po.source,
-        RECEIVABLE.has(po.status) ? gate(h("button", { type: "button", class: "secondary", "aria-label": `Receive ${po.purchase_order_id}`,
-          onclick: () => receiveForm(po) }, "Receive…"), "purchasing.receive") : ""]), "none"));
+        RECEIVABLE.has(po.status) ? h("span", { class: "actions" },
+          gate(h("button", { type: "button", class: "secondary", "aria-label": `Receive ${po.purchase_order_id}`,
+            onclick: () => receiveForm(po) }, "Receive…"), "purchasing.receive"),
+          po.receipt_count === 0 ? gate(h("button", { type: "button", class: "secondary", "aria-label": `Cancel ${po.purchase_order_id}`,
+            onclick: () => void cancel(po) }, "Cancel…"), "purchasing.write") : "") : ""]), "none"));
   };
   status.addEventListener("change", () => void refresh());
 
-  main.replaceChildren(h("h1", {}, "Purchasing"), suppliers, gate(create, "purchasing.write"),
+  main.replaceChildren(h("h1", {}, "Purchasing"), suppliers, gate(saveSupplier, "purchasing.write"), gate(create, "purchasing.write"),
     h("form", { class: "filters", "aria-label": "Filter purchase orders", onsubmit: (e: Event) => { e.preventDefault(); void refresh(); } },
       field("Purchase order status", status)), orders, work);
   void pickableLocations().then((list) => {

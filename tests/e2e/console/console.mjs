@@ -368,11 +368,25 @@ try {
   await banner.getByText(`${rma}: refunded, now REFUNDED`).waitFor({ timeout: WAIT });
   const refunded = (await api("GET", `/returns/${rma}`, "demo-operator-key")).body;
   check(refunded.status === "REFUNDED" && refunded.lines[0].refunded === 1, `the return: ${JSON.stringify(refunded.lines)}`);
-  const supplier = await api("PUT", "/suppliers/e2e-tees", "demo-operator-key",
-    { name: "E2E Tees Ltd", lead_time_days: 7, skus: ["TEE-*"], min_order_quantity: 10 });
-  check(supplier.status === 201 || supplier.status === 200, `the supplier answered ${supplier.status}`);
   await page.getByRole("link", { name: "Purchasing" }).click();
+  await page.getByLabel("Supplier id").fill("e2e-tees");
+  await page.getByLabel("Name", { exact: true }).fill("E2E Tees Ltd");
+  await page.getByLabel("Lead time (days)").fill("7");
+  await page.getByLabel(/^SKUs or patterns/).fill("TEE-*");
+  await page.getByLabel("Minimum units a line").fill("10");
+  await page.getByRole("button", { name: "Save the supplier" }).click();
+  await banner.getByText("Supplier e2e-tees saved (version 1)").waitFor({ timeout: WAIT });
   await page.getByRole("table", { name: /Suppliers/ }).getByRole("cell", { name: "e2e-tees", exact: true }).waitFor({ timeout: WAIT });
+  check((await api("GET", "/suppliers/e2e-tees", "demo-operator-key")).body.updated_by === "user:demo-finance", "not saved as finance");
+  await page.getByLabel("Supplier", { exact: true }).selectOption("e2e-tees");
+  await page.getByLabel("Deliver to").selectOption("WH-DE-BER");
+  await page.getByLabel(/^Lines/).fill("TEE-WHT-XL 10");
+  await page.getByRole("button", { name: "Place the purchase order" }).click();
+  await banner.getByText(/Purchase order .* placed with e2e-tees/).waitFor({ timeout: WAIT });
+  const mistaken = page.getByRole("row", { name: /e2e-tees WH-DE-BER OPEN TEE-WHT-XL 0\/10/ });
+  await mistaken.getByRole("button", { name: /^Cancel / }).click(); // the prompt for a reason is accepted empty
+  await banner.getByText(/: cancelled, now CANCELLED/).waitFor({ timeout: WAIT });
+  await mistaken.waitFor({ state: "detached", timeout: WAIT });
   await page.getByLabel("Supplier", { exact: true }).selectOption("e2e-tees");
   await page.getByLabel("Deliver to").selectOption("WH-DE-BER");
   await page.getByLabel(/^Lines/).fill("TEE-BLK-XL 20");
