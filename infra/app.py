@@ -60,7 +60,8 @@ def build_app(outdir: str | None = None, context: dict | None = None) -> App:
     people = oms.node.find_child("People")
     ConsoleStack(app, CONSOLE_STACK_NAME, api=oms.node.find_child("Api").api,  # type: ignore[attr-defined]
                  site_dir=site_dir if (site_dir / "index.html").is_file() else None,
-                 cognito=people.console_config(app.node.try_get_context("oms:consoleUrl")))  # type: ignore[attr-defined]
+                 cognito=people.console_config(app.node.try_get_context("oms:consoleUrl")),  # type: ignore[attr-defined]
+                 console_key_id=oms.node.find_child("ApiKeys").keys[wiring.CONSOLE].key_id)  # type: ignore[attr-defined]
     # Any AwsSolutions finding not fixed or acknowledged (with its reason) fails the synth.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

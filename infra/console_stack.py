@@ -15,7 +15,7 @@ from infra.components.console import ConsoleSite
 
 class ConsoleStack(Stack):
     def __init__(self, scope: Construct, id: str, *, api: apigw.RestApi, site_dir: Path | None,
-                 cognito: dict[str, str] | None = None, **kwargs) -> None:
+                 cognito: dict[str, str] | None = None, console_key_id: str | None = None, **kwargs) -> None:
         super().__init__(scope, id, description="OMS operator console (static site)", **kwargs)
-        site = ConsoleSite(self, "Console", api=api, site_dir=site_dir, cognito=cognito)
+        site = ConsoleSite(self, "Console", api=api, site_dir=site_dir, cognito=cognito, console_key_id=console_key_id)
         CfnOutput(self, "ConsoleUrl", value=f"https://{site.distribution.distribution_domain_name}/")

@@ -10,8 +10,10 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.components.nag import acknowledge, bucket_objects_wildcard
@@ -25,22 +27,27 @@ STRIP_API_PREFIX = f"""function handler(event) {{
   return request;
 }}"""
 # What the deployed console reads at start (dashboard/src/api.ts loadConfig): the API on this origin
-# under /api; no key in it (the operator signs in with theirs). routeRoles: who may call each route, the
-# wiring's table the API enforces, which the console's gating reads (dashboard/src/auth.ts).
+# under /api; no operator key in it (site_config adds the console's key, which alone grants nothing, and the
+# pool). routeRoles: who may call each route, the wiring's table the API enforces, which the console's gating
+# reads (dashboard/src/auth.ts).
 SITE_CONFIG = {"apiBase": API_PREFIX, "auth": "api-key", "routeRoles": route_roles()}
 
 
-def site_config(cognito: dict[str, str] | None) -> dict:
+def site_config(cognito: dict[str, str] | None, console_key: str | None = None) -> dict:
     """SITE_CONFIG and, with the OMS stack's pool, `cognito` (infra/components/people.py console_config): the
     region and app client the console renews a person's token with, and with managed login the domain to
     sign in at and the address the code comes back to (dashboard/src/refresh.ts, dashboard/src/hosted.ts)."""
-    return {**SITE_CONFIG, **({"cognito": cognito} if cognito else {})}
+    return {**SITE_CONFIG, **({"cognito": cognito} if cognito else {}), **({"consoleKey": console_key} if console_key else {})}
 
 
 class ConsoleSite(Construct):
     def __init__(self, scope: Construct, id: str, *, api: apigw.RestApi, site_dir: Path | None,
-                 cognito: dict[str, str] | None = None) -> None:
+                 cognito: dict[str, str] | None = None, console_key_id: str | None = None) -> None:
         super().__init__(scope, id)
+        # The console's API key, which gets people's bearer tokens past API Gateway and grants nothing by
+        # itself (shared/http/api.py): API Gateway generates its value, which the template cannot name, so it
+        # is read at deployment (GetApiKey, that key only) into config.json, which every browser reads anyway.
+        console_key = self._console_key(console_key_id) if console_key_id else None
         self.bucket = s3.Bucket(
             self, "Bucket",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -88,10 +95,11 @@ class ConsoleSite(Construct):
             "The bucket holds only the console's public build, read through CloudFront and written by the "
             "deployment; nothing in it is private.")})
         self.deployment: s3deploy.BucketDeployment | None = None
+        self._console_key_id = console_key_id
         if site_dir is not None:
             self.deployment = s3deploy.BucketDeployment(
                 self, "Deploy",
-                sources=[s3deploy.Source.asset(str(site_dir)), s3deploy.Source.json_data("config.json", site_config(cognito))],
+                sources=[s3deploy.Source.asset(str(site_dir)), s3deploy.Source.json_data("config.json", site_config(cognito, console_key))],
                 destination_bucket=self.bucket,
                 distribution=self.distribution,  # invalidated on every deployment
                 # Asset names are hashed; index.html and config.json are revalidated (ETag) on every load.
@@ -116,3 +124,23 @@ class ConsoleSite(Construct):
                 bucket_objects_wildcard(self.bucket): "CDK's BucketDeployment writes the site's files.",
                 "AwsSolutions-L1": "CDK's BucketDeployment function runtime is chosen by the CDK version.",
             })
+
+    def _console_key(self, key_id: str) -> str:
+        stack = Stack.of(self)
+        read = cr.AwsCustomResource(
+            self, "ConsoleKey",
+            on_update=cr.AwsSdkCall(service="APIGateway", action="getApiKey",
+                                    parameters={"apiKey": key_id, "includeValue": True},
+                                    physical_resource_id=cr.PhysicalResourceId.of(key_id)),
+            # API Gateway's management actions are HTTP verbs on resource paths (not apigateway:GetApiKey).
+            policy=cr.AwsCustomResourcePolicy.from_statements([iam.PolicyStatement(
+                actions=["apigateway:GET"], resources=[f"arn:{stack.partition}:apigateway:{stack.region}::/apikeys/{key_id}"])]),
+            install_latest_aws_sdk=False,
+        )
+        # Its function is a singleton at the stack's top level (one for every AwsCustomResource there).
+        handler = next(c for c in stack.node.children if c.node.id == "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
+        acknowledge(handler, {"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                                  "AWSLambdaBasicExecutionRole]": "CDK's AwsCustomResource function writes its logs "
+                                                                  "with the managed basic execution policy.",
+                           "AwsSolutions-L1": "CDK's AwsCustomResource function runtime is chosen by the CDK version."})
+        return read.get_response_field("value")

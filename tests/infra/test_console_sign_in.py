@@ -27,7 +27,9 @@ def synth(console_url: str | None, site_dir) -> tuple[dict, dict, dict]:
     api = apigw.RestApi(api_stack, "Api", cloud_watch_role=False, deploy_options=apigw.StageOptions(stage_name="v1"))
     api.root.add_resource("orders").add_method("GET", apigw.MockIntegration())
     pool = OperatorPool(api_stack, "People", console_url=console_url)
-    console = ConsoleStack(app, "Console", api=api, site_dir=site_dir, cognito=pool.console_config(console_url))
+    key = apigw.ApiKey(api_stack, "ConsoleKey")
+    console = ConsoleStack(app, "Console", api=api, site_dir=site_dir, cognito=pool.console_config(console_url),
+                           console_key_id=key.key_id)
     assembly = app.synth()
     return (assembly.get_stack_by_name("Api").template, assembly.get_stack_by_name(console.stack_name).template,
             pool.console_config(console_url))
@@ -88,3 +90,16 @@ def test_the_api_behaviour_passes_a_persons_authorization_header_on(managed):
     # origin request policy naming it alone is refused; a caching policy would have to key the cache on it).
     assert behaviour["PathPattern"] == "/api/*"
     assert (behaviour["CachePolicyId"], behaviour["OriginRequestPolicyId"]) == (CACHING_DISABLED, ALL_VIEWER_EXCEPT_HOST)
+
+
+def test_the_deployed_config_carries_the_console_key_read_at_deployment(managed):
+    _, console, _ = managed
+    [read] = [r["Properties"] for r in console["Resources"].values() if r["Type"] == "Custom::AWS"]
+    call = json.dumps(read["Update"])
+    assert "getApiKey" in call and "includeValue" in call  # the value API Gateway generated, read once deployed
+    [deployment] = of_type(console, "Custom::CDKBucketDeployment")
+    assert "ConsoleConsoleKey" in json.dumps(deployment["SourceMarkers"])  # config.json's consoleKey is that answer
+    # It may read that key alone: GetApiKey on its ARN, nothing else of API Gateway.
+    statements = [s for p in of_type(console, "AWS::IAM::Policy") for s in p["PolicyDocument"]["Statement"]
+                  if "apigateway:GET" in json.dumps(s["Action"])]
+    assert len(statements) == 1 and "/apikeys/" in json.dumps(statements[0]["Resource"])
