@@ -50,7 +50,8 @@ def tags() -> list[Tag | str]:
                                          "suppliers; purchase orders and receiving them into stock"),
         Tag(name=REPORTS, description="Sales, fulfilment and returns reports from aggregates kept as events happen; "
                                       "the FX rates they convert into the base currency with"),
-        Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions"),
+        Tag(name=ADMIN, description="Operator tools: reconciliation and its exceptions; the operator's people "
+                                    "(admin only: invite, roles, disable, enable)"),
         Tag(name=HEALTH, description="Liveness, no API key"),
     ]
 
