@@ -10,7 +10,7 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, Field, Json
+from pydantic import BaseModel, Field, Json, ValidationError
 
 from shared.batch import sqs_processor
 from shared.config import settings
@@ -18,8 +18,9 @@ from shared.observability import count, logger, metrics, traced
 from shared.payments.credentials import payment_provider
 from shared.repositories import repositories
 from shared.services.clock import utc_now
+from shared.services.invoice_batch import Invoiced
 from shared.services.invoicing import InvoicingSettings
-from shared.services.settlement_events import Detail, settle_event
+from shared.services.settlement_events import Detail, invoice_shipments, settle_event
 
 
 class SettlementEvent(BaseModel):
@@ -41,9 +42,27 @@ def invoicing() -> InvoicingSettings:
     return InvoicingSettings.from_json(settings().seller, settings().tax_rates)
 
 
-def settle(record: SettlementRecord) -> None:
+def invoiced_first(records: list[dict]) -> dict[tuple[str, str], Invoiced]:
+    """The batch's shipments invoiced together, their numbers one block (one counter update, not one
+    per invoice); whatever this leaves out, or if it fails, each record invoices its own as it settles."""
+    events = []
+    for raw in records:
+        try:
+            event = SettlementRecord.model_validate(raw).body
+        except ValidationError:
+            continue  # the processor reports it as the record's failure
+        events.append((event.detail_type, event.detail))
+    try:
+        return invoice_shipments(events, repositories(), utc_now(), invoicing())
+    except Exception as e:  # noqa: BLE001 (a saving only: every record still settles, and fails, on its own)
+        logger.warning("batch invoicing skipped", extra={"error_type": type(e).__name__, "reason": str(e)[:500]})
+        return {}
+
+
+def settle(record: SettlementRecord, invoiced: dict[tuple[str, str], Invoiced]) -> None:
     event = record.body
-    result = settle_event(event.detail_type, event.detail, repositories(), payment_provider, utc_now(), invoicing())
+    result = settle_event(event.detail_type, event.detail, repositories(), payment_provider, utc_now(), invoicing(),
+                          invoiced)
     if result is None:
         return
     if result.problem:
@@ -56,4 +75,6 @@ def settle(record: SettlementRecord) -> None:
 @traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=settle, processor=processor, context=context)
+    invoiced = invoiced_first(event.get("Records", []))
+    return process_partial_response(event=event, record_handler=lambda record: settle(record, invoiced),
+                                    processor=processor, context=context)

@@ -17,10 +17,14 @@ order's document count. A concurrent issuer that took the number first makes the
 (StaleVersion): nothing is written, and the caller reads again and takes the next one. A retry of
 a document already issued is refused by the document's condition (AlreadyExists, carrying the
 stored document). A number is therefore taken exactly when its document is written: none is
-skipped, none is used twice.
+skipped, none is used twice. `issue_block` does the same for several documents of one series at
+once (a settle-payments batch's invoices): one counter move over the block, every document and
+its order's count in the same transaction.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from shared.adapters.expressions import NEW, Changes, KeyQuery, Missing, Patch, Put, SortRange, Write, eq
 from shared.adapters.orders_repo import ORDER_SK, order_pk
@@ -80,15 +84,36 @@ class InvoiceRepository:
         for what it covers), and the order's document count from `known_documents` (how many
         `for_order` answered: two documents of one order are never computed from the same past,
         even in different series)."""
-        if document.sequence != expected_counter + 1:
-            raise ValueError(f"document {document.number} does not follow number {expected_counter}")
-        series, order_id = document.series, document.order_id
+        return self.issue_block([document], expected_counter, [known_documents])
+
+    def issue_block(self, documents: Sequence[InvoiceDocument], expected_counter: int,
+                    known_documents: Sequence[int]) -> list[Write]:
+        """Several documents of one series numbered `expected_counter + 1`, `+ 2`, ... in one
+        transaction: one counter move over the whole block, and for each document its item (new for
+        what it covers) and its order's count from its `known_documents` (one document per order:
+        a transaction writes an item once). The block's numbers are taken exactly when its
+        documents are written, so none is skipped. 1 + 2 writes a document (within 100: 49)."""
+        if not documents or len(documents) != len(known_documents):
+            raise ValueError("a block numbers one or more documents, each with its order's known count")
+        series = documents[0].series
+        for n, document in enumerate(documents, start=expected_counter + 1):
+            if document.series != series or document.sequence != n:
+                raise ValueError(f"document {document.number} is not number {n} of {series_pk(series)}")
+        if len({d.order_id for d in documents}) != len(documents):
+            raise ValueError("one document per order in a block")
         counter = Patch(
             series_pk(series), COUNTER_SK,
-            Changes(set={"last": document.sequence, "entity": series.entity, "kind": series.kind.value,
+            Changes(set={"last": documents[-1].sequence, "entity": series.entity, "kind": series.kind.value,
                          "year": series.year}),
             when=Missing("pk") if expected_counter == 0 else eq("last", expected_counter),
             refused=lambda _old: StaleVersion("document_series", series_pk(series)))
+        writes: list[Write] = [counter]
+        for document, known in zip(documents, known_documents, strict=True):
+            writes.extend(self._stored(document, known))
+        return writes
+
+    def _stored(self, document: InvoiceDocument, known_documents: int) -> list[Write]:
+        order_id = document.order_id
         item = {"pk": order_pk(order_id), "sk": document_sk(document.kind, document.covers),
                 "number": document.number, "issued_at": document.issued_at.isoformat(),
                 **pack(document)}
@@ -98,4 +123,4 @@ class InvoiceRepository:
             order_pk(order_id), DOCUMENTS_SK, Changes(set={"issued": known_documents + 1}),
             when=Missing("pk") if known_documents == 0 else eq("issued", known_documents),
             refused=lambda _old: StaleVersion("order_documents", order_id))
-        return [counter, stored, count]
+        return [stored, count]

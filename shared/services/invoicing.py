@@ -72,13 +72,27 @@ def issue_invoice(order: Order, shipment_id: str, shipped: Mapping[str, int], re
                   settings: InvoicingSettings, earlier: list[InvoiceDocument] | None = None) -> InvoiceDocument:
     """The invoice for what `shipment_id` shipped (SKU -> units), taxed at the rate of the
     shipping country on the day of issue (UTC). `earlier`: the order's documents, read with it."""
-    basis = settings.taxes.basis_for(order.channel)
-    rate = settings.taxes.rate_for(order.request.shipping_address.country, now.astimezone(UTC).date())
-
     def draft(earlier: Sequence[InvoiceDocument]) -> _Draft:
-        return _Draft(settings.seller, basis, invoice_lines(order, shipped, earlier, basis, rate))
+        return _Draft(settings.seller, settings.taxes.basis_for(order.channel),
+                      shipment_lines(order, shipped, earlier, now, settings))
 
     return _issue(DocumentKind.INVOICE, order, shipment_id, draft, repos, now, earlier)
+
+
+def shipment_lines(order: Order, shipped: Mapping[str, int], earlier: Sequence[InvoiceDocument], now: datetime,
+                   settings: InvoicingSettings) -> list[InvoiceLine]:
+    """An invoice's lines for what a shipment shipped, at the shipping country's rate on the day of issue."""
+    basis = settings.taxes.basis_for(order.channel)
+    rate = settings.taxes.rate_for(order.request.shipping_address.country, now.astimezone(UTC).date())
+    return invoice_lines(order, shipped, earlier, basis, rate)
+
+
+def document_issued(new: InvoiceDocument, order: Order) -> DocumentIssued:
+    """The event announcing `new`, written in the document's transaction (a PDF is rendered for it)."""
+    return DocumentIssued(
+        occurred_at=new.issued_at, kind=new.kind.value, number=new.number, order_id=order.order_id,
+        channel=order.channel, covers=new.covers, corrects=new.corrects, currency=new.currency, net=str(new.net),
+        tax=str(new.tax), gross=str(new.gross))
 
 
 def issue_credit_note(order: Order, refund_id: str, repos: Repositories, now: datetime, *,
@@ -180,13 +194,9 @@ def _issue(kind: DocumentKind, order: Order, covers: str, draft: Callable[[Seque
         d = draft(earlier)
         last = repos.invoices.last_number(DocumentSeries.of(d.seller.entity_id, kind, now))
         new = document(kind, last + 1, now, order, covers, d.seller, d.basis, d.lines, d.corrects)
-        announced = DocumentIssued(
-            occurred_at=now, kind=new.kind.value, number=new.number, order_id=order.order_id, channel=order.channel,
-            covers=covers, corrects=new.corrects, currency=new.currency, net=str(new.net), tax=str(new.tax),
-            gross=str(new.gross))
         try:
             # The event in the document's transaction: a PDF is rendered for every document issued.
-            repos.commit(repos.invoices.issue(new, last, len(earlier)), repos.events.publish(announced))
+            repos.commit(repos.invoices.issue(new, last, len(earlier)), repos.events.publish(document_issued(new, order)))
             return new
         except Refused as refused:
             taken = refused.find(AlreadyExists)

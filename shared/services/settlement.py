@@ -34,6 +34,7 @@ from shared.domain.events import (
     PaymentVoided,
 )
 from shared.domain.fulfillment import FulfillmentStatus
+from shared.domain.invoices import InvoiceDocument
 from shared.domain.money import ZERO
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.payment_events import payment_event
@@ -60,11 +61,14 @@ class Settled:
 
 
 def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], repos: Repositories,
-                    gateway_for: GatewayFor, now: datetime, invoicing: InvoicingSettings) -> Settled:
+                    gateway_for: GatewayFor, now: datetime, invoicing: InvoicingSettings,
+                    read: tuple[Order, list[InvoiceDocument]] | None = None) -> Settled:
     """Invoice one shipment or collected pickup, capture the invoice's total (once, at most what is
     still authorised), then release the rest if nothing more ships. The invoice comes first and is
-    idempotent per handover: a redelivery after a crash finds it and captures the same amount."""
-    order, documents = repos.invoices.order_and_documents(order_id)  # one read of the order's partition
+    idempotent per handover: a redelivery after a crash finds it and captures the same amount.
+    `read`: the order and its documents as the batch's invoicing left them (shared/services/invoice_batch.py)."""
+    # One read of the order's partition, unless the batch's invoicing just made it.
+    order, documents = read if read is not None else repos.invoices.order_and_documents(order_id)
     if order is None:
         return Settled(order_id, problem="no such order")
     invoice = issue_invoice(order, handover_id, handed, repos, now, invoicing, documents)

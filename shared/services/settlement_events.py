@@ -3,6 +3,7 @@ dispatched to shared/services/settlement.py, or to a return refund's credit note
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from shared.observability import logger
 from shared.repositories import Repositories
 from shared.services import settlement
+from shared.services.invoice_batch import Handover, Invoiced, invoice_handovers
 from shared.services.invoicing import InvoicingSettings
 
 
@@ -32,16 +34,28 @@ class Detail(BaseModel):
     refund_id: str | None = None
 
 
+def invoice_shipments(events: Sequence[tuple[str, Detail]], repos: Repositories, now: datetime,
+                      invoicing: InvoicingSettings) -> dict[tuple[str, str], Invoiced]:
+    """A batch's shipments invoiced together (numbers as one block, shared/services/invoice_batch.py),
+    before each event is settled: `settle_event` is then given what this answers for its shipment."""
+    handovers = [Handover(d.order_id, d.shipment_id, {line.sku: line.quantity for line in d.lines})
+                 for t, d in events if t == "ShipmentDispatched" and d.shipment_id]
+    return invoice_handovers(handovers, repos, now, invoicing) if handovers else {}
+
+
 def settle_event(detail_type: str, detail: Detail, repos: Repositories, gateway_for: settlement.GatewayFor,
-                 now: datetime, invoicing: InvoicingSettings) -> settlement.Settled | None:
-    """The settlement the event asks for; None when it asks for none (logged)."""
+                 now: datetime, invoicing: InvoicingSettings,
+                 invoiced: Mapping[tuple[str, str], Invoiced] | None = None) -> settlement.Settled | None:
+    """The settlement the event asks for; None when it asks for none (logged). `invoiced`: what
+    `invoice_shipments` answered for the batch."""
     if detail_type == "RefundIssued":
         _credit(detail, repos, now)
         return None
     if detail_type == "ShipmentDispatched" and detail.shipment_id:
         handed = {line.sku: line.quantity for line in detail.lines}
+        found = (invoiced or {}).get((detail.order_id, detail.shipment_id))
         return settlement.settle_handover(detail.order_id, detail.shipment_id, handed, repos, gateway_for, now,
-                                          invoicing)
+                                          invoicing, read=(found.order, found.documents) if found else None)
     if detail_type == "FulfillmentOrderChanged" and detail.fulfillment_order_id:
         return settlement.settle_collection(detail.order_id, detail.fulfillment_order_id, repos, gateway_for, now,
                                             invoicing)

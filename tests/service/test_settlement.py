@@ -629,3 +629,35 @@ def test_an_authorisation_short_of_the_invoice_captures_what_it_can_and_tells_an
     assert [c.amount for c in gateway.calls if c.op == "capture"] == [D("15.00"), D("5.00")]
     assert second.problem is not None and "only 5.00" in second.problem
     assert problems(repos) == [(ExceptionKind.PAYMENT_PROBLEM, order_id)]
+
+
+def test_a_batch_s_shipments_invoiced_as_a_block_are_captured_from_their_invoices(two_locations, monkeypatch):
+    """settle-payments' batch: invoice_shipments numbers the batch's invoices first (one per order in a
+    block; the order's second shipment goes alone), then each event settles on what it was handed."""
+    from shared.services.settlement_events import Detail, invoice_shipments, settle_event
+
+    repos, gateway = two_locations, FakeGateway(authorized=D("30.00"))
+    order_id = placed(repos, amount="30.00")
+    fos = packed(repos, order_id)
+    ship(repos, fos["BER"], "S-1")
+    ship(repos, fos["MAD"], "S-2")
+    batch = [("ShipmentDispatched", Detail.model_validate(e)) for e in events(repos, "ShipmentDispatched")]
+    invoiced = invoice_shipments(batch, repos, NOW, INVOICING)
+    assert [k for k in invoiced] == [(order_id, batch[0][1].shipment_id)]
+
+    reads = []
+    real = repos.invoices.order_and_documents
+
+    def counted(oid):
+        reads.append(oid)
+        return real(oid)
+
+    monkeypatch.setattr(repos.invoices, "order_and_documents", counted)
+    for detail_type, detail in batch:
+        settle_event(detail_type, detail, repos, gateway, NOW, INVOICING, invoiced)
+    assert reads == [order_id]  # the block's shipment settled on the batch's read; the other read its own
+    documents = repos.invoices.for_order(order_id)
+    assert sorted((d.covers, d.sequence, d.gross) for d in documents) == [("S-1", 1, D("15.00")),
+                                                                          ("S-2", 2, D("10.00"))]
+    assert sorted((c.key, c.amount) for c in gateway.calls if c.op == "capture") == [
+        (f"capture-{order_id}-S-1", D("15.00")), (f"capture-{order_id}-S-2", D("10.00"))]
