@@ -387,8 +387,8 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Captures per shipment, releases the rest, refunds cancelled payments, collects cash on delivery, "
                     "credits return refunds",
         queue=QueueSpec(name="payment-settlement", event_patterns=(on.SETTLEMENT_MOMENTS, on.PICKUP_COLLECTED, on.COD_DELIVERED),
-                        # 2 batches at once (the minimum): each invoice takes its series' next number (one counter
-                        # item), so more only collide there and retry, and the relay's window sends bursts.
+                        # 2 batches at once (the minimum): a batch's invoices take their series' next numbers as one
+                        # block (one counter item), so more batches only collide there and retry.
                         visibility_timeout_s=360, max_concurrency=2),
         table_access="write",
         reads_payment_secret=True,
