@@ -137,3 +137,21 @@ def test_the_split_is_not_lost_to_a_reservation_between_its_read_and_its_write(r
     assert level is not None and level.buckets == AUTO_BUCKETS
     assert (level.on_hand, level.reserved, level.available) == (10, 3, 7)
     assert len(promotions(busy)) == 1
+
+
+def test_a_split_is_refused_when_reservations_since_its_read_took_more_than_its_margin(repos):
+    """The split moves what it read but for SPLIT_MARGIN units, under `available >= moved`: had
+    reservations since taken more than the margin, the level item would go below zero and its units
+    be sold twice (once from the level, once from the new buckets). Refused instead, nothing moved."""
+    seed(repos, {"BER": location_request("DE", ships_to=["DE"])}, {})
+    set_stock("HOT", "BER", SetStockRequest(on_hand=100), repos, NOW)
+    read = repos.stock.level("HOT", "BER")
+    assert read is not None and read.pool == 100
+    repos.store.write(Patch(stock_pk("HOT"), level_sk("BER"),  # 20 reserved meanwhile: more than the margin
+                            Changes(add={"available": -20, "reserved": 20, "version": 1})))
+    with pytest.raises(Refused) as refused:
+        repos.commit(repos.stock.split(read, AUTO_BUCKETS))
+    assert refused.value.find(StockMoved) is not None
+    level = repos.stock.level("HOT", "BER")
+    assert level is not None and level.buckets is None
+    assert (level.on_hand, level.reserved, level.available, level.pool) == (100, 20, 80, 80)
