@@ -2,7 +2,7 @@
 // an invitation (POST /people: Cognito emails a temporary password), roles and a warehouse person's
 // locations set as a whole (PUT /people/{username}/roles), disable and enable. Others see why not.
 import { get, post, request } from "../api";
-import { can, needs, roles } from "../auth";
+import { can, claims, currentCredential, needs, roles } from "../auth";
 import { field, h, select, showError, showNotice, table } from "../ui";
 
 interface Person { username: string; email: string | null; roles: string[]; locations: string[]; enabled: boolean; status: string }
@@ -52,6 +52,9 @@ export function peoplePage(main: HTMLElement): () => void {
   };
   who.addEventListener("change", pick);
 
+  // The signed-in person's own row offers no Disable: the API refuses it (409), so the page does not ask.
+  const credential = currentCredential();
+  const me = credential?.kind === "bearer" ? String(claims(credential.value)["cognito:username"] ?? claims(credential.value)["username"] ?? "") : "";
   const load = async () => {
     people = (await get<{ people: Person[] }>("/people")).people;
     const chosen = who.value;
@@ -60,7 +63,9 @@ export function peoplePage(main: HTMLElement): () => void {
     list.replaceChildren(table(`People (${people.length})`, ["Username", "Email", "Roles", "Locations", "Account", "Sign-in", ""],
       people.map((p) => [p.username, p.email ?? "", p.roles.join(", "), p.locations.join(", "), p.status.replace(/_/g, " "),
         p.enabled ? "enabled" : "disabled",
-        p.enabled
+        p.username === me
+          ? h("span", { class: "needs" }, "you (an admin cannot disable themselves)")
+          : p.enabled
           ? h("button", { type: "button", "aria-label": `Disable ${p.username}`, onclick: act(`/people/${encodeURIComponent(p.username)}/disable`, "disabled") }, "Disable")
           : h("button", { type: "button", "aria-label": `Enable ${p.username}`, onclick: act(`/people/${encodeURIComponent(p.username)}/enable`, "enabled") }, "Enable")]),
       "nobody yet"));

@@ -44,6 +44,9 @@ try {
   await page.getByRole("heading", { name: "People", level: 1 }).waitFor({ timeout: WAIT });
   const list = page.getByRole("table", { name: /People/ });
   await list.getByRole("cell", { name: "demo-warehouse", exact: true }).waitFor({ timeout: WAIT });
+  check(await list.getByRole("button", { name: "Disable demo-admin" }).count() === 0
+        && await list.getByRole("button", { name: "Disable demo-viewer" }).count() === 1,
+        "the signed-in admin's own row offers Disable (the API refuses it), or another's does not");
   await shot("people");
 
   step("a mistyped username is refused by the API, naming the field");
