@@ -77,8 +77,11 @@ class OperatorPool(Construct):
             auth_flows=cognito.AuthFlow(user_srp=True),
             generate_secret=False,
             prevent_user_existence_errors=True,
-            id_token_validity=Duration.hours(1),
-            access_token_validity=Duration.hours(1),
+            # Short-lived: our code verifies tokens without asking Cognito, so a person disabled or
+            # stripped of a role keeps what they hold until it expires; the console renews 5 min ahead
+            # with the refresh token, which Cognito refuses for a disabled person.
+            id_token_validity=Duration.minutes(15),
+            access_token_validity=Duration.minutes(15),
             refresh_token_validity=Duration.hours(12),
             # The authorization code with PKCE only (no implicit grant: no token in a URL), back to the console.
             o_auth=cognito.OAuthSettings(

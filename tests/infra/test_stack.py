@@ -550,6 +550,11 @@ def test_the_console_client_has_no_secret_and_signs_in_with_srp(resources):
     assert client.get("GenerateSecret", False) is False
     assert "ALLOW_USER_SRP_AUTH" in client["ExplicitAuthFlows"]
     assert "ALLOW_USER_PASSWORD_AUTH" not in client["ExplicitAuthFlows"]
+    # A disabled person's tokens verify until they expire (our code does not ask Cognito): 15 minutes.
+    units = {"minutes": 1, "hours": 60, "days": 1440}
+    validity = client["TokenValidityUnits"]
+    for token in ("IdToken", "AccessToken"):
+        assert client[f"{token}Validity"] * units[validity[token]] <= 15, token
 
 
 @pytest.mark.parametrize("name", [n for n, f in FUNCTIONS.items() if f.needs_api_principals])
