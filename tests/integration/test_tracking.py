@@ -45,6 +45,14 @@ def update(code: str, status: S, at: datetime = T0, event_id: str | None = None,
                           message)
 
 
+def sqs_record(message_id: str, body: str) -> dict:
+    """An SQS record of the tracking-updates queue, as Lambda hands it to apply-tracking."""
+    return {"messageId": message_id, "receiptHandle": "r", "body": body, "attributes": {
+        "ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
+        "ApproximateFirstReceiveTimestamp": "0"}, "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tracking-updates", "awsRegion": "us-east-1"}
+
+
 def apply(repos, u: TrackingUpdate) -> list[Outcome]:
     return [r.outcome for r in apply_update(u, NOW, repos, NOW)]
 
@@ -59,10 +67,7 @@ def one_parcel(api, repos, pump):
 def test_an_unknown_tracking_number_is_recorded_and_acknowledged(repos, one_parcel, functions, aws):
     unknown = update("NOBODY", S.IN_TRANSIT, event_id="evt-x")
     message = QueuedUpdate.of(unknown, NOW).model_dump_json()
-    record = {"messageId": "m-1", "receiptHandle": "r", "body": message, "attributes": {
-        "ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
-        "ApproximateFirstReceiveTimestamp": "0"}, "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tracking-updates", "awsRegion": "us-east-1"}
+    record = sqs_record("m-1", message)
 
     assert functions.invoke("apply-tracking", {"Records": [record]}) == {"batchItemFailures": []}
     assert functions.invoke("apply-tracking", {"Records": [record]}) == {"batchItemFailures": []}  # redelivered
@@ -75,11 +80,7 @@ def test_an_unknown_tracking_number_is_recorded_and_acknowledged(repos, one_parc
 
 def test_a_message_that_is_not_a_tracking_update_fails_its_record_only(repos, one_parcel, functions):
     good = QueuedUpdate.of(update("TRK1", S.IN_TRANSIT), NOW).model_dump_json()
-    records = [{"messageId": mid, "receiptHandle": "r", "body": body, "attributes": {
-        "ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
-        "ApproximateFirstReceiveTimestamp": "0"}, "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tracking-updates", "awsRegion": "us-east-1"}
-        for mid, body in (("bad", '{"status": "LOST"}'), ("good", good))]
+    records = [sqs_record(mid, body) for mid, body in (("bad", '{"status": "LOST"}'), ("good", good))]
     assert functions.invoke("apply-tracking", {"Records": records}) == {"batchItemFailures": [
         {"itemIdentifier": "bad"}]}
     assert repos.shipments.get("S-1").status == S.IN_TRANSIT
@@ -93,10 +94,7 @@ def test_the_consumer_finds_every_shipment_of_a_number_by_its_lookup_item(api, r
 
     order_id = ship_parcels(api, repos, pump, ["TRK9", "TRK9"])
     message = QueuedUpdate.of(update("TRK9", S.DELIVERED, event_id="evt-d"), NOW).model_dump_json()
-    record = {"messageId": "m-1", "receiptHandle": "r", "body": message, "attributes": {
-        "ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
-        "ApproximateFirstReceiveTimestamp": "0"}, "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tracking-updates", "awsRegion": "us-east-1"}
+    record = sqs_record("m-1", message)
 
     assert functions.invoke("apply-tracking", {"Records": [record]}) == {"batchItemFailures": []}
     assert functions.invoke("apply-tracking", {"Records": [record]}) == {"batchItemFailures": []}  # redelivered
