@@ -9,15 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.people import GroupChange, Invitation, Person, person_from_groups
-
-
-class UnknownPerson(Exception):
-    pass
-
-
-class PersonExists(Exception):
-    pass
+from shared.domain.people import GroupChange, Invitation, Person, PersonExists, UnknownPerson, person_from_groups
 
 
 def _email(attributes: list[dict]) -> str | None:

@@ -24,6 +24,14 @@ Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+
 LocationId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
+class UnknownPerson(Exception):
+    """The directory has no person of that username."""
+
+
+class PersonExists(Exception):
+    """The directory has a person of that username already."""
+
+
 class AccountStatus(StrEnum):
     """Cognito's UserStatus: where a person's account stands."""
 

@@ -8,8 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.adapters.people_directory import PersonExists, UnknownPerson
-from shared.domain.people import GroupChange, Invitation, Person, RolesWanted, group_change, locks_self_out
+from shared.domain.people import (
+    GroupChange,
+    Invitation,
+    Person,
+    PersonExists,
+    RolesWanted,
+    UnknownPerson,
+    group_change,
+    locks_self_out,
+)
 from shared.domain.principal import Role
 from shared.errors import Conflict, InvalidInput, NotFound
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.adapters.people_directory import UnknownPerson
-from shared.domain.people import GroupChange, Invitation, RolesWanted, group_change, locks_self_out, person_from_groups
+from shared.domain.people import (
+    GroupChange,
+    Invitation,
+    RolesWanted,
+    UnknownPerson,
+    group_change,
+    locks_self_out,
+    person_from_groups,
+)
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.services import people
 
