@@ -88,7 +88,7 @@ class CognitoPeople:
 
     def set_enabled(self, username: str, enabled: bool) -> None:
         """Disabling stops new sign-ins and refreshes (Cognito revokes the person's tokens); an ID or
-        access token already issued verifies until it expires (an hour at most: infra/components/people.py)."""
+        access token already issued verifies until it expires (15 minutes at most: infra/components/people.py)."""
         call = self.client.admin_enable_user if enabled else self.client.admin_disable_user
         try:
             call(UserPoolId=self.pool_id, Username=username)
