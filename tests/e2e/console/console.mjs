@@ -243,8 +243,17 @@ try {
   await page.getByRole("row", { name: new RegExp(orderId) }).getByText("OPEN").waitFor({ timeout: WAIT });
   await shot("fulfilment");
 
-  step("exceptions: the reconciliation's list");
+  step("exceptions: an order on hold is in the work queue, then the reconciliation's list");
+  const heldNow = await api("POST", "/orders", "demo-web-key", {
+    channel_order_id: `E2E-HELD-${Date.now()}`, customer: { id: "cust-e2e", name: "Erika Mustermann" },
+    shipping_address: { line1: "Hauptstr. 1", city: "Berlin", postal_code: "10115", country: "DE", lat: 52.53, lon: 13.38 },
+    lines: [{ sku: "TEE-BLK-M", quantity: 1, unit_price: "19.99" }],
+    currency: "EUR", payment: { status: "pending", amount: "19.99" },
+  });
+  check(heldNow.status === 202, `capture answered ${heldNow.status}`);
   await page.getByRole("link", { name: "Exceptions" }).click();
+  await page.getByRole("region", { name: /Orders on hold/ }).getByRole("link", { name: heldNow.body.order_id })
+    .waitFor({ timeout: WAIT });
   await page.getByText(/Open exceptions/).waitFor({ timeout: WAIT });
   await shot("exceptions");
 
