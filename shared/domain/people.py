@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.principal import LOCATION_GROUP_PREFIX, PERSON_PREFIX, Role
 
 # Cognito's usernames are case-insensitive in this pool (infra/components/people.py): lower case only,
@@ -45,7 +46,7 @@ class AccountStatus(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
-class Person(BaseModel):
+class Person(DeferredModel):
     username: str
     email: str | None = None
     roles: list[Role]
@@ -54,7 +55,7 @@ class Person(BaseModel):
     status: AccountStatus
 
 
-class RolesWanted(BaseModel):
+class RolesWanted(DeferredModel):
     """A person's roles and locations, as a whole: what is not named is taken away."""
 
     model_config = ConfigDict(extra="forbid")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.domain.base import DeferredModel
 from shared.domain.people import Person
 from shared.services.people import PersonChanged
 
 
-class PeoplePage(BaseModel):
+class PeoplePage(DeferredModel):
     people: list[Person]
 
 
-class PersonWritten(BaseModel):
+class PersonWritten(DeferredModel):
     person: Person
     updated_by: str = Field(description="Who made the change: user:<username>, or operator for the machine key")
 

@@ -54,6 +54,14 @@ def test_the_models_an_api_function_imports_are_not_built_at_import():
     assert built == {"Order": False, "OrderRequest": False, "OrderView": False, "OrderPage": False}
 
 
+def test_admin_api_builds_no_people_model_at_import():
+    probe = ("{name: getattr(sys.modules[mod], name).__pydantic_complete__ for mod, name in ("
+             "('shared.domain.people', 'Person'), ('shared.domain.people', 'Invitation'), "
+             "('shared.http.people_views', 'PeoplePage'), ('shared.http.people_views', 'PersonWritten'))}")
+    built = _after_importing("functions.admin_api.handler", probe)
+    assert built == {"Person": False, "Invitation": False, "PeoplePage": False, "PersonWritten": False}
+
+
 class _Line(DeferredModel):
     model_config = ConfigDict(extra="forbid")
     sku: str
