@@ -46,19 +46,23 @@ def test_the_stock_repository_loads_no_routing_domain():
     assert _after_importing("shared.adapters.stock_repo", "'shared.domain.routing' in sys.modules") is False
 
 
+def _built_at_import(function: str, models: list[tuple[str, str]]) -> dict[str, bool]:
+    """Whether each (module, model) had built its validator once `function`'s handler was imported."""
+    probe = f"{{name: getattr(sys.modules[mod], name).__pydantic_complete__ for mod, name in {models!r}}}"
+    return _after_importing(function, probe)
+
+
 def test_the_models_an_api_function_imports_are_not_built_at_import():
-    probe = ("{name: getattr(mod, name).__pydantic_complete__ for mod, name in ("
-             "(sys.modules['shared.domain.orders'], 'Order'), (sys.modules['shared.domain.orders'], 'OrderRequest'), "
-             "(sys.modules['shared.http.views'], 'OrderView'), (sys.modules['shared.http.views'], 'OrderPage'))}")
-    built = _after_importing("functions.orders_api.handler", probe)
+    built = _built_at_import("functions.orders_api.handler", [
+        ("shared.domain.orders", "Order"), ("shared.domain.orders", "OrderRequest"),
+        ("shared.http.views", "OrderView"), ("shared.http.views", "OrderPage")])
     assert built == {"Order": False, "OrderRequest": False, "OrderView": False, "OrderPage": False}
 
 
 def test_admin_api_builds_no_people_model_at_import():
-    probe = ("{name: getattr(sys.modules[mod], name).__pydantic_complete__ for mod, name in ("
-             "('shared.domain.people', 'Person'), ('shared.domain.people', 'Invitation'), "
-             "('shared.http.people_views', 'PeoplePage'), ('shared.http.people_views', 'PersonWritten'))}")
-    built = _after_importing("functions.admin_api.handler", probe)
+    built = _built_at_import("functions.admin_api.handler", [
+        ("shared.domain.people", "Person"), ("shared.domain.people", "Invitation"),
+        ("shared.http.people_views", "PeoplePage"), ("shared.http.people_views", "PersonWritten")])
     assert built == {"Person": False, "Invitation": False, "PeoplePage": False, "PersonWritten": False}
 
 
