@@ -55,7 +55,7 @@ def run_now() -> RunReport:
     return report
 
 
-@app.get("/admin/exceptions", summary="Open exceptions: stuck orders and silent shipments",
+@app.get("/admin/exceptions", summary="Open exceptions (stuck orders, silent or late parcels...), or of one kind",
          **described(ADMIN, 200, 403, 422))
 def exceptions(limit: Annotated[int, Query(ge=1, le=200)] = 50,
                cursor: Annotated[str | None, Query(max_length=2048)] = None,
