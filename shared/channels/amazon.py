@@ -70,7 +70,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from shared.adapters.outbound import HttpsTransport
-from shared.channels.amazon_mapping import V0_ACTIONS, list_at, object_at, order_id_at, to_channel_order
+from shared.channels.amazon_mapping import to_channel_order
+from shared.channels.amazon_reading import V0_ACTIONS, list_at, object_at, order_id_at
 from shared.channels.intake import (
     ChannelOrder,
     IntakeAction,
