@@ -1,4 +1,4 @@
-// A person's sign-in renewed before its ID token expires (an hour in AWS), with the refresh token the
+// A person's sign-in renewed before its ID token expires (15 minutes in AWS), with the refresh token the
 // sign-in gave, instead of signing them out: locally the runtime's POST /auth/refresh (config.refresh), in
 // AWS Cognito's InitiateAuth (REFRESH_TOKEN_AUTH) straight from the browser (config.cognito: no secret,
 // the console's app client is public). The new token carries the person's groups as they are now.

@@ -95,7 +95,6 @@ class ConsoleSite(Construct):
             "The bucket holds only the console's public build, read through CloudFront and written by the "
             "deployment; nothing in it is private.")})
         self.deployment: s3deploy.BucketDeployment | None = None
-        self._console_key_id = console_key_id
         if site_dir is not None:
             self.deployment = s3deploy.BucketDeployment(
                 self, "Deploy",
