@@ -46,13 +46,8 @@ from shared.adapters.expressions import (
 from shared.adapters.index_reads import BATCH
 from shared.adapters.packed import unpack
 from shared.adapters.shipments_repo import SHIPMENT_SK, shipment_pk
-from shared.adapters.stock_repo import (
-    RESERVATION_PREFIX,
-    STOCK_SHARDS,
-    levels_of_partition,
-    shard_pk,
-    stock_pk,
-)
+from shared.adapters.stock_keys import RESERVATION_PREFIX, STOCK_SHARDS, shard_pk, stock_pk
+from shared.adapters.stock_repo import levels_of_partition
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.reconciliation import ExceptionKind, ExceptionRecord, ReservationRecord, StockPartition

@@ -9,15 +9,11 @@ Item: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`), with 
 from __future__ import annotations
 
 from shared.adapters.expressions import NEW, Changes, Missing, Patch, Put, Refusal, ge, lt
+from shared.adapters.stock_keys import bucket_sk
 from shared.domain.stock import StockLevel
 from shared.domain.stock_buckets import POOL, spread
 
-BUCKET_PREFIX = "BKT#"
 SPLIT_MARGIN = 16  # units a split leaves on the level item (split_writes)
-
-
-def bucket_sk(location_id: str, bucket: int) -> str:
-    return f"{BUCKET_PREFIX}{location_id}#{bucket:02d}"
 
 
 def draw_attr(source: int) -> str:

@@ -1,4 +1,5 @@
-"""Stock levels, reservations and daily location capacity. Only this module knows their keys.
+"""Stock levels, reservations and daily location capacity. Only this module knows their item shapes
+(their keys are spelled in stock_keys.py).
 
 Access patterns (docs/data-model.md):
 - stock of a SKU at every location: pk=STOCK#<sku>, sk begins_with LOC#
@@ -8,7 +9,7 @@ Access patterns (docs/data-model.md):
 - a stock adjustment applied once per id: pk=ADJUSTMENT#<adjustment id>, sk=ADJUSTMENT
 - every (SKU, location) with a level: gsi4, STOCK_SHARDS partitions (keys only)
 - a hot SKU's buckets at a location: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`);
-  their keys, shape and recount writes are in shared/adapters/stock_buckets_repo.py
+  their shape and recount writes are in shared/adapters/stock_buckets_repo.py, their keys in stock_keys.py
 
 Invariant kept by conditions, not by reads: a reservation moves `available` and `reserved` in one
 update whose condition is `available >= :q`, so no interleaving of requests can oversell.
@@ -24,7 +25,6 @@ buckets in. Bucket `reserved` counters are gross (a shipment takes units off the
 from __future__ import annotations
 
 import random
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -47,13 +47,20 @@ from shared.adapters.expressions import (
     ge,
     lt,
 )
-from shared.adapters.stock_buckets_repo import (
+from shared.adapters.stock_buckets_repo import combine, draw_attr, recount_writes, split_writes
+from shared.adapters.stock_keys import (  # the keys live there; callers import them from here too
     BUCKET_PREFIX,
+    LEVEL_PREFIX,
+    STOCK_SHARDS,
+    adjustment_pk,
     bucket_sk,
-    combine,
-    draw_attr,
-    recount_writes,
-    split_writes,
+    capacity_pk,
+    level_of,
+    level_sk,
+    reservation_sk,
+    shard_pk,
+    stock_pk,
+    stock_shard,
 )
 from shared.domain.bounds import STORED
 from shared.domain.stock import Adjustment, StockLevel
@@ -76,43 +83,6 @@ if TYPE_CHECKING:  # annotations only: the routing domain is not loaded by what 
     from shared.domain.routing import Assignment
 
 CAPACITY_RETENTION = timedelta(days=3)
-
-
-def stock_pk(sku: str) -> str:
-    return f"STOCK#{sku}"
-
-
-# The kinds of item in a SKU's partition (and BUCKET_PREFIX, shared/adapters/stock_buckets_repo.py).
-LEVEL_PREFIX, RESERVATION_PREFIX = "LOC#", "RES#"
-
-
-def level_sk(location_id: str) -> str:
-    return f"{LEVEL_PREFIX}{location_id}"
-
-
-STOCK_SHARDS = 16  # gsi4 partitions: level writes (creations) spread, a walk reads them in turn
-
-
-def shard_pk(shard: int) -> str:
-    """gsi4's partition key of one of the STOCK_SHARDS shards of the stock levels."""
-    return f"STOCK_LEVELS#{shard:02d}"
-
-
-def stock_shard(sku: str) -> str:
-    # A stable hash (Python's hash() is salted per process).
-    return shard_pk(zlib.crc32(sku.encode()) % STOCK_SHARDS)
-
-
-def reservation_sk(location_id: str, order_id: str) -> str:
-    return f"{RESERVATION_PREFIX}{location_id}#{order_id}"
-
-
-def capacity_pk(location_id: str) -> str:
-    return f"CAPACITY#{location_id}"
-
-
-def adjustment_pk(adjustment_id: str) -> str:
-    return f"ADJUSTMENT#{adjustment_id}"
 
 
 @dataclass(frozen=True)
@@ -437,7 +407,7 @@ class StockRepository:
         if isinstance(failed, Refused):
             return [(o.sku, o.location_id) for o in failed.outcomes if isinstance(o, StockMoved)]
         if isinstance(failed, Contention):
-            return [level for w in failed.contended if (level := _level_of(*w.key)) is not None]
+            return [level for w in failed.contended if (level := level_of(*w.key)) is not None]
         return []
 
     def drop_spent_reservation(self, sku: str, location_id: str, order_id: str) -> None:
@@ -446,14 +416,6 @@ class StockRepository:
         same guard at half the write units, once per shipped line (the reconciliation's sweep)."""
         self.store.write(Delete(stock_pk(sku), reservation_sk(location_id, order_id), when=eq("quantity", 0),
                                 refused=_reservation_changed(sku, location_id, order_id)))
-
-
-def _level_of(pk: str, sk: str) -> tuple[str, str] | None:
-    """The (SKU, location) of a level or bucket item's key; None for any other item."""
-    sku, is_stock = pk.removeprefix(stock_pk("")), pk.startswith(stock_pk(""))
-    if is_stock and sk.startswith((LEVEL_PREFIX, BUCKET_PREFIX)):
-        return sku, sk.removeprefix(LEVEL_PREFIX) if sk.startswith(LEVEL_PREFIX) else sk[len(BUCKET_PREFIX):].rsplit("#", 1)[0]
-    return None
 
 
 def _bucketed(levels: dict[tuple[str, str], StockLevel] | None, sku: str, location_id: str) -> bool:
