@@ -1,13 +1,14 @@
-"""Purchasing, operator only: suppliers, purchase orders and receiving, replenishment suggestions. On
-its hourly schedule the same function runs replenishment (shared/services/replenishment.py): a
-function of its own would cost the stack five resources more than the schedule's rule and permission."""
+"""Purchasing, operator only: suppliers (their routes in shared/http/supplier_routes.py), purchase
+orders and receiving, replenishment suggestions. On its hourly schedule the same function runs
+replenishment (shared/services/replenishment.py): a function of its own would cost the stack five
+resources more than the schedule's rule and permission."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from shared.domain.purchasing import CancelRequest, PurchaseOrderRequest, ReceiptRequest, Supplier, SupplierRequest
-from shared.http import params
+from shared.domain.purchasing import CancelRequest, PurchaseOrderRequest, ReceiptRequest
+from shared.http import params, supplier_routes
 from shared.http import purchasing_views as pv
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal
 from shared.http.openapi import PURCHASING, described
@@ -19,25 +20,7 @@ from shared.services.clock import utc_now
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
 install(app)
-
-
-@app.put("/suppliers/<supplier_id>", summary="Operator: create or change a supplier",
-         description=SupplierRequest.__doc__,
-         **described(PURCHASING, 200, 400, 403, 413, 415, 422, 503,
-                     success_description="200 changed (or unchanged), 201 created", created=Supplier))
-def put_supplier(supplier_id: pv.SupplierPath, body: SupplierRequest) -> Response[Supplier]:
-    written = purchasing.put_supplier(supplier_id, body, principal(app), repositories(), utc_now())
-    return pv.created_or_not(written.created, written.supplier)
-
-
-@app.get("/suppliers", summary="Operator: every supplier, by id", **described(PURCHASING, 200, 403))
-def list_suppliers() -> pv.SupplierList:
-    return pv.SupplierList(suppliers=purchasing.list_suppliers(principal(app), repositories()))
-
-
-@app.get("/suppliers/<supplier_id>", summary="Operator: a supplier", **described(PURCHASING, 200, 403, 404, 422))
-def get_supplier(supplier_id: pv.SupplierPath) -> Supplier:
-    return purchasing.get_supplier(supplier_id, principal(app), repositories())
+supplier_routes.add(app)
 
 
 @app.post("/purchase-orders", summary="Operator: order from a supplier, by hand or from the suggestions",
