@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 
 from shared.adapters.purchasing_repo import PurchasingRepository
-from shared.domain.principal import Principal
 from shared.domain.purchasing import CancelRequest, PurchaseOrderStatus, SupplierRequest
 from shared.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from shared.services.purchasing import (
@@ -22,20 +21,14 @@ from shared.services.purchasing import (
     put_supplier,
     receive_purchase_order,
 )
-from tests.factories import NOW, TWO_WAREHOUSES, seed
+from tests.factories import NOW
 from tests.service.flows import events
-from tests.service.test_purchasing import OPERATOR, on_hand, on_order, po, receipt
-
-WEB = Principal("web")
+from tests.service.purchasing_fixture import OPERATOR, WEB, on_hand, on_order, overlapping, po, receipt, stock_and_acme
 
 
 @pytest.fixture
 def stocked(repos):
-    """As tests/service/test_purchasing.py's: TEE-1 5 and TEE-2 0 at BER, ACME supplies TEE-* (10 at least, by 5)."""
-    seed(repos, TWO_WAREHOUSES, {("TEE-1", "BER"): 5, ("TEE-2", "BER"): 0})
-    put_supplier("ACME", SupplierRequest(name="Acme", lead_time_days=7, skus=["TEE-*"], min_order_quantity=10,
-                                         order_multiple=5), OPERATOR, repos, NOW)
-    return repos
+    return stock_and_acme(repos)
 
 
 def test_cancelling_takes_the_open_units_off_order_once(stocked):
@@ -75,19 +68,8 @@ def test_only_an_operator_cancels_and_an_unknown_order_is_not_found(stocked):
 
 def _receipt_commits_first(repos, receipt_body):
     """The cancellation reads the order, then a receipt runs whole before the cancellation commits."""
-    commit, raced = repos.commit, []
-
-    def commit_after_the_receipt(*writes):
-        if not raced:
-            raced.append(True)
-            receive_purchase_order("PO-1", receipt_body, OPERATOR, repos, NOW)
-        return commit(*writes)
-
-    repos.commit = commit_after_the_receipt
-    try:
-        return cancel_purchase_order("PO-1", CancelRequest(), OPERATOR, repos, NOW)
-    finally:
-        repos.commit = commit
+    overlapping(repos, lambda: cancel_purchase_order("PO-1", CancelRequest(), OPERATOR, repos, NOW),
+                lambda: receive_purchase_order("PO-1", receipt_body, OPERATOR, repos, NOW))
 
 
 def test_a_receipt_committing_inside_a_cancellation_wins_and_the_counters_stay_right(stocked):

@@ -13,40 +13,17 @@ from pydantic import ValidationError
 
 from shared.adapters.purchasing_repo import PurchasingRepository
 from shared.adapters.stock_repo import StockRepository
-from shared.domain.principal import Principal
 from shared.domain.purchasing import PurchaseOrderRequest, PurchaseOrderStatus, ReceiptRequest, SupplierRequest
 from shared.errors import AccessDenied, Conflict, InvalidInput
 from shared.services.purchasing import create_purchase_order, put_supplier, receive_purchase_order
-from tests.factories import NOW, TWO_WAREHOUSES, seed
+from tests.factories import NOW
 from tests.service.flows import events
-
-OPERATOR = Principal("operator")
+from tests.service.purchasing_fixture import OPERATOR, WEB, on_hand, on_order, overlapping, po, receipt, stock_and_acme
 
 
 @pytest.fixture
 def stocked(repos):
-    seed(repos, TWO_WAREHOUSES, {("TEE-1", "BER"): 5, ("TEE-2", "BER"): 0})
-    put_supplier("ACME", SupplierRequest(name="Acme", lead_time_days=7, skus=["TEE-*"], min_order_quantity=10,
-                                         order_multiple=5), OPERATOR, repos, NOW)
-    return repos
-
-
-def po(lines: dict[str, int], po_id: str | None = "PO-1", **kw) -> PurchaseOrderRequest:
-    return PurchaseOrderRequest(purchase_order_id=po_id, supplier_id="ACME", location_id="BER",
-                                lines=[{"sku": s, "quantity": q} for s, q in lines.items()], **kw)
-
-
-def receipt(receipt_id: str, final: bool = False, **lines: int) -> ReceiptRequest:
-    return ReceiptRequest(receipt_id=receipt_id, final=final, lines=[{"sku": s, "quantity": q}
-                                                                     for s, q in lines.items()])
-
-
-def on_hand(repos, sku: str = "TEE-1") -> int:
-    return repos.stock.level(sku, "BER").on_hand
-
-
-def on_order(repos, sku: str = "TEE-1") -> int:
-    return repos.replenishment.planned([(sku, "BER")])[(sku, "BER")].on_order
+    return stock_and_acme(repos)
 
 
 # --- suppliers ------------------------------------------------------------------------------------
@@ -64,21 +41,10 @@ def test_a_supplier_is_versioned_and_an_unchanged_body_writes_nothing(repos):
 def _two_first_puts(repos) -> tuple:
     """Two first PUTs of one supplier overlapping: the first reads (nothing), the second runs whole,
     then the first commits."""
-    commit, raced, results = repos.commit, [], []
-
-    def commit_after_the_other(*writes):
-        if not raced:
-            raced.append(True)
-            results.append(put_supplier("ACME", SupplierRequest(name="B", lead_time_days=3, skus=["TEE-*"]),
-                                        OPERATOR, repos, NOW))
-        return commit(*writes)
-
-    repos.commit = commit_after_the_other
-    try:
-        first = put_supplier("ACME", SupplierRequest(name="A", lead_time_days=7, skus=["TEE-*"]), OPERATOR, repos, NOW)
-    finally:
-        repos.commit = commit
-    return first, results[0]
+    return overlapping(
+        repos,
+        lambda: put_supplier("ACME", SupplierRequest(name="A", lead_time_days=7, skus=["TEE-*"]), OPERATOR, repos, NOW),
+        lambda: put_supplier("ACME", SupplierRequest(name="B", lead_time_days=3, skus=["TEE-*"]), OPERATOR, repos, NOW))
 
 
 def test_two_first_puts_of_a_supplier_create_it_once_and_the_later_is_version_2(repos):
@@ -97,9 +63,9 @@ def test_without_the_version_guard_both_puts_claim_to_create_the_supplier(repos,
 
 def test_only_an_operator_purchases(stocked):
     with pytest.raises(AccessDenied):
-        put_supplier("X", SupplierRequest(name="x", lead_time_days=1, skus=["A"]), Principal("web"), stocked, NOW)
+        put_supplier("X", SupplierRequest(name="x", lead_time_days=1, skus=["A"]), WEB, stocked, NOW)
     with pytest.raises(AccessDenied):
-        create_purchase_order(po({"TEE-1": 10}), Principal("web"), stocked, NOW)
+        create_purchase_order(po({"TEE-1": 10}), WEB, stocked, NOW)
 
 
 # --- purchase orders ------------------------------------------------------------------------------
@@ -208,19 +174,8 @@ def test_a_final_receipt_closes_the_order_and_nothing_stays_on_order(stocked):
 def _racing(repos, first: ReceiptRequest, second: ReceiptRequest) -> None:
     """`first` reads the order, then `second` runs whole (read, commit) before `first` commits: what
     two requests (a client's retry after a timeout, two clerks) do when they overlap."""
-    commit, raced = repos.commit, []
-
-    def commit_after_the_other(*writes):
-        if not raced:
-            raced.append(True)
-            receive_purchase_order("PO-1", second, OPERATOR, repos, NOW)
-        return commit(*writes)
-
-    repos.commit = commit_after_the_other
-    try:
-        receive_purchase_order("PO-1", first, OPERATOR, repos, NOW)
-    finally:
-        repos.commit = commit
+    overlapping(repos, lambda: receive_purchase_order("PO-1", first, OPERATOR, repos, NOW),
+                lambda: receive_purchase_order("PO-1", second, OPERATOR, repos, NOW))
 
 
 def _without(monkeypatch, *guards: str) -> None:
