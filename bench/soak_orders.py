@@ -24,6 +24,8 @@ from bench.soak_clients import Api, GaveUp, Table
 from local.demo import PRODUCTS
 from local.emulator import DEMO_CARRIER_SECRET, DEMO_PAYMENT_SECRET
 
+NOT_YET_TRIES = 60  # a refund asked before the capture: tries a second apart (settlement is seconds behind)
+
 CHANNELS = ("web", "app", "marketplace", "pos")
 DESTINATIONS = (("DE", "Berlin", 52.52, 13.40), ("FR", "Paris", 48.86, 2.35), ("ES", "Madrid", 40.42, -3.70))
 PRICES = (Decimal("19.99"), Decimal("24.50"), Decimal("9.95"), Decimal("34.00"))
@@ -295,6 +297,18 @@ class OrderScript:
 
     # ------------------------------------------------------------------ returns
 
+    def _refund(self, rma: str) -> None:
+        """POST /returns/{rma}/refund. Asked right after delivery, it can come before settle-payments
+        captured the parcel (409 "not captured yet"): asked again a moment later, as an operator would."""
+        for _ in range(NOT_YET_TRIES):
+            answer = self.api.call("POST", f"/returns/{rma}/refund", "operator", {}, ok=(200, 409))
+            if answer.status == 200:
+                return
+            if "not captured yet" not in str((answer.body or {}).get("message")):
+                raise GaveUp(f"POST /returns/{rma}/refund: 409 {answer.body}")
+            time.sleep(1.0)
+        raise GaveUp(f"POST /returns/{rma}/refund: still not captured after {NOT_YET_TRIES} tries")
+
     def _return(self, plan: Plan, rng: random.Random, order_id: str, out: Outcome) -> None:
         order = self.table.order(order_id)
         shipped: dict[str, int] = {}
@@ -318,6 +332,6 @@ class OrderScript:
             self.api.call("POST", f"/returns/{rma}/receive", "operator", receipt)
         self.api.acks.receipts.add((rma, receipt["receipt_id"]))
         for _ in range(2 if rng.random() < 0.3 else 1):  # a repeated refund refunds nothing more
-            self.api.call("POST", f"/returns/{rma}/refund", "operator", {})
+            self._refund(rma)
         self.api.acks.refunds.add(rma)
         out.events.append(f"returned, {'restocked' if plan.restock_return else 'written off'}, {plan.refund_method}")

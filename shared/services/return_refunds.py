@@ -24,13 +24,14 @@ from decimal import Decimal
 
 from shared.domain.events import DomainEvent
 from shared.domain.orders import Order
+from shared.domain.payments import PaymentMethod
 from shared.domain.principal import Principal
 from shared.domain.return_events import RefundIssued, ReturnedUnits, StoreCreditIssued
 from shared.domain.returns import RefundMethod, RefundState, Return, ReturnRefund, ReturnStatus
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput
 from shared.repositories import Repositories
 from shared.services.returns import get_return
-from shared.services.settlement import GatewayFor, refund_of, settle_return_refund
+from shared.services.settlement import GatewayFor, every_handover_settled, refund_of, settle_return_refund
 from shared.unit_of_work import CommitFailed
 
 ATTEMPTS = 5
@@ -113,7 +114,17 @@ def _claim(rma_id: str, method: RefundMethod | None, repos: Repositories, now: d
                               lines=units, amount=quote.amount - exchanged, currency=quote.currency,
                               shipping=quote.shipping, restocking_fee=quote.restocking_fee, exchanged=exchanged,
                               created_at=now)
-        if refund.method is RefundMethod.STORE_CREDIT and refund.amount > (left := _creditable(order, others)):
+        left = _creditable(order, others)
+        pay = order.pay
+        if refund.amount > left and pay.method == PaymentMethod.PREPAID and pay.authorization_open \
+                and not every_handover_settled(order, pay):
+            # Settlement captures each parcel's invoice shortly after it ships (settle-payments): until
+            # then the money is not there to give back. Refused as "not yet", not claimed: a claim would
+            # end REFUSED at the provider and wait for a person, when a moment later it goes through.
+            raise Conflict(f"the payment for what this order shipped is not captured yet (settlement follows "
+                           f"each shipment): {left} {refund.currency} can be refunded now, {refund.amount} is "
+                           "asked; refund again in a moment", field="rma_id")
+        if refund.method is RefundMethod.STORE_CREDIT and refund.amount > left:
             # No provider refuses store credit for us: bounded here by what was paid, as a refund to the
             # payment is by the provider (and settle_return_refund). Checked under the serialised claim.
             raise Conflict(f"store credit of {refund.amount} {refund.currency} is more than the {left} paid and "

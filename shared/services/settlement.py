@@ -108,7 +108,7 @@ def settle_handover(order_id: str, handover_id: str, handed: dict[str, int], rep
                                                 f"{declined.message}"[:500]
                 events.append(payment_event(PaymentCaptureRefused, order, before, amount, now,
                                             shipment_id=handover_id, reason=declined.code))
-        if order.status in DONE_SHIPPING and _every_handover_settled(order, pay):
+        if order.status in DONE_SHIPPING and every_handover_settled(order, pay):
             _release(order, pay, gateway_for, now, events)
         return problem
 
@@ -152,7 +152,7 @@ def settle_line_cancellation(order_id: str, cancellation_id: str, amount: Decima
         # (two refunds racing for the same money would make one of them fail).
         if pay.method == PaymentMethod.PREPAID and order.status != OrderStatus.CANCELLED:
             problem = _refund(order, pay, min(amount, pay.refundable - pay.due), key, gateway_for, now, events)
-        if order.status in DONE_SHIPPING and _every_handover_settled(order, pay):
+        if order.status in DONE_SHIPPING and every_handover_settled(order, pay):
             _release(order, pay, gateway_for, now, events)
         return problem
 
@@ -244,7 +244,7 @@ def _refund(order: Order, pay: Payment, amount: Decimal, key: str, gateway_for: 
     return None
 
 
-def _every_handover_settled(order: Order, pay: Payment) -> bool:
+def every_handover_settled(order: Order, pay: Payment) -> bool:
     """Nothing more ships, and each parcel (or, for a pickup order, the collection) has its capture
     recorded or refused: the rest of the authorisation is not needed any more."""
     settled = {m.key for m in pay.movements

@@ -237,7 +237,7 @@ def test_each_shipment_captures_its_lines_and_the_first_the_shipping(two_locatio
 
 @pytest.mark.parametrize("order", [("S-1", "S-2"), ("S-2", "S-1")], ids=["in order", "reversed"])
 def test_the_rest_is_released_once_only_after_both_shipments_are_captured(repos, shipped_from_two, order):
-    """Guard: _every_handover_settled. The order is SHIPPED from the first settlement on."""
+    """Guard: every_handover_settled. The order is SHIPPED from the first settlement on."""
     gateway = FakeGateway(authorized=D("30.00"))
 
     settle(repos, order[0], gateway)
