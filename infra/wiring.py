@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-# The functions' Python (a SnapStart-capable Lambda runtime). The Makefile runs the tests and the
-# local runtime on the same version (PYTHON_VERSION there; a test keeps the two equal).
 from infra import event_patterns as on  # which events each consumer hears
 from infra.wiring_shapes import Access as Access
 from infra.wiring_shapes import ChannelSpec as ChannelSpec
@@ -22,21 +20,17 @@ from infra.wiring_shapes import MetricAlarm as MetricAlarm
 from infra.wiring_shapes import QueueSpec as QueueSpec
 from infra.wiring_shapes import Route as Route
 from infra.wiring_shapes import TableSpec as TableSpec
-from infra.wiring_table import TABLE as TABLE
-from shared.config import DEFAULTS as DEFAULTS
+from infra.wiring_table import TABLE as TABLE  # the one table and its indexes, and why each projects what it does
+from shared.config import DEFAULTS as DEFAULTS  # names and defaults the functions read, kept with that code
 from shared.config import ENV as ENV
 from shared.config import queue_url_env as queue_url_env
 from shared.domain.principal import CONSOLE as PRINCIPAL_CONSOLE
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
 from shared.domain.principal import Role
 
+# The functions' Python (a SnapStart-capable Lambda runtime). The Makefile runs the tests and the
+# local runtime on the same version (PYTHON_VERSION there; a test keeps the two equal).
 LAMBDA_PYTHON = "3.13"
-
-# ---------------------------------------------------------------- resources
-
-# TABLE (imported above): the one table and its indexes, with why each projects what it does, is
-# infra/wiring_table.py.
-
 
 # ---------------------------------------------------------------- people's roles
 
@@ -501,8 +495,3 @@ DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = tuple(ChannelSpec(name) for name in 
 
 OPERATOR = PRINCIPAL_OPERATOR
 CONSOLE = PRINCIPAL_CONSOLE  # the operator dashboard's API key: people's tokens come with it
-
-
-# ENV, DEFAULTS, queue_url_env (imported above): the variable names and defaults the functions read
-# live with the code that reads them (shared/config.py); the stack and the local runtime use them here.
-

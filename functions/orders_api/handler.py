@@ -12,7 +12,7 @@ from shared.config import settings
 from shared.domain.bounds import Moment
 from shared.domain.orders import Order, OrderRequest, OrderStatus
 from shared.domain.payments import PaymentProvider
-from shared.http import params, views
+from shared.http import order_hold_routes, params, views
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_channel
 from shared.http.openapi import ORDERS, described
 from shared.observability import count
@@ -74,21 +74,6 @@ def cancel(order_id: params.OrderIdPath, body: Annotated[views.CancelBody | None
     return line_cancellation.cancel(order_id, principal(app), ask, repositories(), utc_now())
 
 
-@app.post("/orders/<order_id>/release", summary="Operator: release a held order back to allocation",
-          **described(ORDERS, 200, 403, 404, 409, 422, 503))
-def release(order_id: params.OrderIdPath) -> Order:
-    from shared.services import order_actions  # with its route, as capture: a read loads no event model
-
-    return order_actions.release_order(order_id, principal(app), repositories(), utc_now())
-
-
-@app.post("/orders/<order_id>/reject", summary="Operator: reject a held order",
-          **described(ORDERS, 200, 400, 403, 404, 409, 413, 415, 422, 503))
-def reject(order_id: params.OrderIdPath, body: Annotated[views.Reason | None, Body()] = None) -> Order:
-    from shared.services import order_actions
-
-    return order_actions.reject_order(order_id, principal(app), body.reason if body else "rejected", repositories(),
-                                      utc_now())
-
+order_hold_routes.add(app)
 
 lambda_handler = api_handler(app)
