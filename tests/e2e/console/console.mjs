@@ -2,19 +2,10 @@
 // local OMS: tests/e2e/test_console.py starts the runtime and runs this with OMS_URL, CHROMIUM and
 // SCREENSHOTS set. Exits non-zero on the first failed step; every page's screenshot lands in SCREENSHOTS.
 import { createHmac } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { WAIT, base, check, openPage, signIn, step } from "./harness.mjs";
 
-const base = process.env.OMS_URL;
-const shots = process.env.SCREENSHOTS;
-mkdirSync(shots, { recursive: true });
-const WAIT = 30_000;
-
-const step = (text) => console.log(`- ${text}`);
-function check(condition, text) {
-  if (!condition) throw new Error(`failed: ${text}`);
-}
 async function api(method, path, key, body) {
   const response = await fetch(base + path, { method, headers: { "x-api-key": key, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body) });
@@ -116,29 +107,13 @@ async function pickupCode(email) {
 const onHand = async (sku, location) =>
   (await api("GET", `/inventory/${sku}`, "demo-operator-key")).body.locations.find((l) => l.location_id === location)?.on_hand ?? 0;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-// playwright-core gives each context a fresh profile (its own --user-data-dir).
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-const page = await context.newPage();
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e)));
-const shot = async (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-const banner = page.locator("#banner");
+const { browser, page, pageErrors, shot, banner } = await openPage();
 // The sign-in screen's second form: the local runtime's demo operator key, filled in.
 async function useOperatorKey() {
   await page.getByRole("button", { name: "Use this credential" }).click();
   await page.getByRole("heading", { name: "Orders", level: 1 }).waitFor({ timeout: WAIT });
 }
-async function signInAs(username) {
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(`${username.replace(/^demo-/, "Demo-")}-pass-1`);
-  await page.getByLabel("Password").press("Enter"); // the keyboard is enough
-  await page.getByText(`signed in as ${username}`).waitFor({ timeout: WAIT });
-}
+const signInAs = (username) => signIn(page, username);
 async function signOut() {
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });

@@ -3,38 +3,12 @@
 // changes their roles, disables and enables them; a viewer is told the page is admin's. Exits non-zero
 // on the first failed step; screenshots land in SCREENSHOTS as people*.png. Then the viewer's sign-in is
 // renewed with its refresh token as the token nears expiry, and after a 401.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { WAIT, base, check, openPage, signIn, step } from "./harness.mjs";
 
-const base = process.env.OMS_URL;
-const shots = process.env.SCREENSHOTS;
-mkdirSync(shots, { recursive: true });
-const WAIT = 30_000;
-
-const step = (text) => console.log(`- ${text}`);
-function check(condition, text) {
-  if (!condition) throw new Error(`failed: ${text}`);
-}
 const people = async () => (await (await fetch(`${base}/people`, { headers: { "x-api-key": "demo-operator-key" } })).json()).people;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-const page = await context.newPage();
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e)));
-const shot = async (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-const banner = page.locator("#banner");
-async function signInAs(username) {
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(`${username.replace(/^demo-/, "Demo-")}-pass-1`);
-  await page.getByLabel("Password").press("Enter");
-  await page.getByText(`signed in as ${username}`).waitFor({ timeout: WAIT });
-}
+const { browser, page, pageErrors, shot, banner } = await openPage();
+const signInAs = (username) => signIn(page, username);
 
 try {
   step("an admin signs in and opens People: everyone with their roles");

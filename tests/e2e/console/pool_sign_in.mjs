@@ -4,29 +4,10 @@
 // request must carry an S256 challenge, the token request the verifier that hashes to it, and the tokens
 // answered are the emulator pool's real ones, which the API then takes. A forged return is refused.
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { WAIT, base, check, openPage, step } from "./harness.mjs";
 
-const base = process.env.OMS_URL;
-const shots = process.env.SCREENSHOTS;
-mkdirSync(shots, { recursive: true });
-const WAIT = 30_000;
 const DOMAIN = "auth.oms.test";
-const step = (text) => console.log(`- ${text}`);
-function check(condition, text) {
-  if (!condition) throw new Error(`failed: ${text}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e)));
-const banner = page.locator("#banner");
+const { browser, page, pageErrors, shot, banner } = await openPage();
 
 try {
   step("the deployed config names the pool's domain: the sign-in screen offers the pool's sign-in");
@@ -52,7 +33,7 @@ try {
   });
   await page.goto(`${base}/dashboard/`);
   await page.getByRole("button", { name: "Sign in with the operator pool" }).waitFor({ timeout: WAIT });
-  await page.screenshot({ path: join(shots, "sign-in-pool.png"), fullPage: true });
+  await shot("sign-in-pool");
 
   step("the code comes back and is exchanged with the verifier only this tab holds: the person is signed in");
   await page.getByRole("button", { name: "Sign in with the operator pool" }).click();
@@ -77,7 +58,7 @@ try {
   check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
   console.log("pool sign-in e2e: all steps passed");
 } catch (e) {
-  await page.screenshot({ path: join(shots, "sign-in-pool-failure.png"), fullPage: true }).catch(() => undefined);
+  await shot("sign-in-pool-failure").catch(() => undefined);
   console.error(String(e?.stack ?? e));
   process.exitCode = 1;
 } finally {
