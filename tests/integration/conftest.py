@@ -22,6 +22,31 @@ from shared.repositories import repositories
 from tests.factories import TWO_WAREHOUSES, order_body, seed
 
 
+def people_pool(emulator, monkeypatch, people, locations):
+    """The emulator's Cognito pool with these demo people (local/people.py), and the functions' environment
+    pointing at it (process caches reset, so the next call reads it)."""
+    from local.people import provision_people
+
+    pool = provision_people(boto3.Session(), emulator, people, locations=locations)
+    for name, value in pool.environment().items():
+        monkeypatch.setenv(name, value)
+    reset_process_caches()
+    return pool
+
+
+def person_caller(api, pool, *, sign_in_each_call: bool = False):
+    """api(...) as a signed-in person: call(username, method, path, ...) with their pool token (one per
+    person, or a fresh sign-in per call where roles change between calls)."""
+    tokens: dict[str, str] = {}
+
+    def call(username: str, method: str, path: str, **kwargs):
+        if sign_in_each_call or username not in tokens:
+            tokens[username] = pool.token(username)
+        return api(method, path, as_="console", headers={"Authorization": f"Bearer {tokens[username]}"}, **kwargs)
+
+    return call
+
+
 @pytest.fixture(scope="session")
 def emulator():
     server, endpoint = start_moto()

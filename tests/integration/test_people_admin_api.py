@@ -3,13 +3,12 @@ Cognito pool: an admin lists, invites, changes roles, disables and enables peopl
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.people import DemoPerson, provision_people
-from local.runtime import reset_process_caches
+from local.people import DemoPerson
 from tests.factories import TWO_WAREHOUSES, seed
+from tests.integration.conftest import people_pool, person_caller
 
 PEOPLE = (
     DemoPerson("ada-admin", "Admin-pass-12345!", ("admin",)),
@@ -23,20 +22,12 @@ NEW = {"username": "nina-new", "email": "nina@example.com", "roles": ["viewer"]}
 def people(aws, emulator, monkeypatch, repos):
     seed(repos, TWO_WAREHOUSES, {})
     # BER's group only: MAD's is made when a first person works there.
-    pool = provision_people(boto3.Session(), emulator, PEOPLE, locations=("BER",))
-    for name, value in pool.environment().items():
-        monkeypatch.setenv(name, value)
-    reset_process_caches()
-    return pool
+    return people_pool(emulator, monkeypatch, PEOPLE, ("BER",))
 
 
 @pytest.fixture
 def as_person(api, people):
-    def call(username: str, method: str, path: str, **kwargs):
-        token = people.token(username)
-        return api(method, path, as_="console", headers={"Authorization": f"Bearer {token}"}, **kwargs)
-
-    return call
+    return person_caller(api, people, sign_in_each_call=True)  # a role change shows at the next sign-in
 
 
 def test_an_admin_lists_people_with_their_roles_and_status(as_person):

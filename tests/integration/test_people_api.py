@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import time
 
-import boto3
 import jwt
 import pytest
 
-from local.people import DemoPerson, provision_people
-from local.runtime import reset_process_caches
+from local.people import DemoPerson
 from tests.factories import TWO_WAREHOUSES, seed
+from tests.integration.conftest import people_pool, person_caller
 
 PEOPLE = (
     DemoPerson("ada-admin", "Admin-pass-12345!", ("admin",)),
@@ -25,23 +24,12 @@ PEOPLE = (
 
 @pytest.fixture
 def people(aws, emulator, monkeypatch):
-    pool = provision_people(boto3.Session(), emulator, PEOPLE, locations=tuple(TWO_WAREHOUSES))
-    for name, value in pool.environment().items():
-        monkeypatch.setenv(name, value)
-    reset_process_caches()
-    return pool
+    return people_pool(emulator, monkeypatch, PEOPLE, tuple(TWO_WAREHOUSES))
 
 
 @pytest.fixture
 def as_person(api, people):
-    tokens: dict[str, str] = {}
-
-    def call(username: str, method: str, path: str, **kwargs):
-        if username not in tokens:
-            tokens[username] = people.token(username)
-        return api(method, path, as_="console", headers={"Authorization": f"Bearer {tokens[username]}"}, **kwargs)
-
-    return call
+    return person_caller(api, people)
 
 
 def fulfilment_order_at(api, location: str) -> str:

@@ -4,13 +4,13 @@ as they are now, and refuses a refresh token the pool did not issue."""
 
 from __future__ import annotations
 
-import boto3
 import jwt
 import pytest
 from werkzeug.test import Client
 
-from local.people import DemoPerson, provision_people
-from local.runtime import REFRESH_PATH, SIGN_IN_PATH, ApiGateway, demo_keys, reset_process_caches
+from local.people import DemoPerson
+from local.runtime import REFRESH_PATH, SIGN_IN_PATH, ApiGateway, demo_keys
+from tests.integration.conftest import people_pool
 
 PEOPLE = (DemoPerson("ada-admin", "Admin-pass-12345!", ("admin",)),
           DemoPerson("vic-viewer", "Viewer-pass-12345!", ("viewer",)))
@@ -18,10 +18,7 @@ PEOPLE = (DemoPerson("ada-admin", "Admin-pass-12345!", ("admin",)),
 
 @pytest.fixture
 def gateway(aws, emulator, monkeypatch, functions):
-    pool = provision_people(boto3.Session(), emulator, PEOPLE, locations=())
-    for name, value in pool.environment().items():
-        monkeypatch.setenv(name, value)
-    reset_process_caches()
+    pool = people_pool(emulator, monkeypatch, PEOPLE, ())
     return Client(ApiGateway(functions, demo_keys(), people=pool))
 
 
