@@ -300,7 +300,9 @@ FUNCTIONS: tuple[Function, ...] = (
         name="allocate-orders",
         module="allocate_orders.handler",
         description="Verifies received orders, routes them and reserves stock in one transaction",
-        queue=QueueSpec(name="allocation", event_patterns=(on.ORDER_EVENTS_FOR_ALLOCATION,)),
+        # Up to 1 s to fill a batch of 10: its orders and their stock are read once a batch, not per order.
+        queue=QueueSpec(name="allocation", event_patterns=(on.ORDER_EVENTS_FOR_ALLOCATION,), batch_size=10,
+                        batching_window_s=1),
         table_access="write",
         memory_mb=CONSUMER_MB,
     ),

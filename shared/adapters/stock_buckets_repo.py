@@ -9,7 +9,7 @@ Item: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`), with 
 from __future__ import annotations
 
 from shared.adapters.expressions import NEW, Changes, Missing, Patch, Put, Refusal, ge, lt
-from shared.adapters.stock_keys import bucket_sk
+from shared.adapters.stock_keys import BUCKET_PREFIX, bucket_sk, level_of
 from shared.domain.stock import StockLevel
 from shared.domain.stock_buckets import POOL, spread
 
@@ -81,3 +81,31 @@ def split_writes(pk: str, level_sk: str, level: StockLevel, count: int, refused:
     writes += [Put({"pk": pk, "sk": bucket_sk(level.location_id, existing + n), "available": units, "reserved": 0,
                     "version": 0}, when=NEW, refused=refused) for n, units in enumerate(shares)]
     return writes
+
+
+def after_reserving(levels: dict[tuple[str, str], StockLevel], writes: list) -> dict[tuple[str, str], StockLevel]:
+    """The levels in `levels` these committed reservation writes (StockRepository.reserve) moved, as
+    the writes left them: counts and versions of the level item and of each bucket drawn from. What a
+    batch's later orders plan on instead of reading again (shared/services/allocation_ahead.py)."""
+    after: dict[tuple[str, str], StockLevel] = {}
+    for w in writes:
+        pair = level_of(w.pk, w.sk) if isinstance(w, Patch) else None
+        level = None if pair is None else after.get(pair, levels.get(pair))
+        if pair is None or level is None:
+            continue  # a reservation record, or a level not read: nothing to carry over
+        add = w.changes.add
+        units, held, moved = add.get("available", 0), add.get("reserved", 0), add.get("version", 0)
+        update: dict = {"available": level.available + units, "reserved": level.reserved + held}
+        if w.sk.startswith(BUCKET_PREFIX):
+            n = int(w.sk.rsplit("#", 1)[1])
+            update |= {"bucket_available": _plus(level.bucket_available, n, units),
+                       "bucket_reserved": _plus(level.bucket_reserved, n, held),
+                       "bucket_versions": _plus(level.bucket_versions, n, moved)}
+        else:
+            update["version"] = level.version + moved
+        after[pair] = level.model_copy(update=update)
+    return after
+
+
+def _plus(values: list[int], n: int, by: int) -> list[int]:
+    return [v + by if i == n else v for i, v in enumerate(values)]

@@ -47,7 +47,7 @@ from shared.adapters.expressions import (
     ge,
     lt,
 )
-from shared.adapters.stock_buckets_repo import combine, draw_attr, recount_writes, split_writes
+from shared.adapters.stock_buckets_repo import after_reserving, combine, draw_attr, recount_writes, split_writes
 from shared.adapters.stock_keys import (  # the keys live there; callers import them from here too
     BUCKET_PREFIX,
     LEVEL_PREFIX,
@@ -190,6 +190,12 @@ class StockRepository:
                              "reserved_at": at.isoformat()}, add={"quantity": a.quantity}),
             ))
         return writes
+
+    @staticmethod
+    def as_reserved(levels: dict[tuple[str, str], StockLevel], reservation: list[Patch]
+                    ) -> dict[tuple[str, str], StockLevel]:
+        """The levels `reserve`'s writes moved, as they are once those writes committed."""
+        return after_reserving(levels, reservation)
 
     def _draw(self, order_id: str, a: Assignment, level: StockLevel, at: datetime) -> list[Patch]:
         """A hot SKU's reservation: the buckets (and pool) `draw` picked from a random start, each

@@ -4,6 +4,9 @@ Safe under at-least-once delivery and races: every write is conditioned on the o
 (a redelivered or concurrent attempt finds the order already moved on and does nothing) and each
 stock decrement on `available >= q` (two orders racing for the last unit cannot both win). A
 refused transaction means the world changed: re-read, re-plan, a bounded number of times.
+
+A batch's orders are planned on what the batch read once (`ahead`: shared/services/allocation_ahead.py)
+on their first try; a refused try reads for itself.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from shared.domain.stock import StockLevel
 from shared.domain.verification import verify
 from shared.errors import Busy
 from shared.repositories import Repositories
+from shared.services.allocation_ahead import Ahead
 from shared.unit_of_work import CommitFailed
 
 MAX_ATTEMPTS = 6
@@ -79,16 +83,18 @@ class AllocationResult:
 PolicyFor = Callable[[str], ChannelPolicy]
 
 
-def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, now: datetime) -> AllocationResult:
+def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, now: datetime,
+                   ahead: Ahead | None = None) -> AllocationResult:
     conflicts: Counter[tuple[str, str]] = Counter()  # stock levels this order found taken, and how often
     for attempt in range(MAX_ATTEMPTS):
-        order = repos.orders.get(order_id)
-        if order is None:
-            return AllocationResult(Outcome.NOT_FOUND)
-        if order.status != OrderStatus.RECEIVED and not order.awaits_stock:
-            return AllocationResult(Outcome.NOTHING_TO_DO, order)
+        read, order = ahead.take(order_id) if ahead is not None and attempt == 0 else (False, None)
+        if not read:
+            order = repos.orders.get(order_id)
         try:
-            return _attempt(order, repos, policy_for(order.channel), now)
+            result = _try(order, repos, policy_for, now, ahead, first=attempt == 0)
+            if ahead is not None:
+                ahead.committed(order_id, result.order)  # as stored now: a second record of it sees that
+            return result
         except CommitFailed as failed:
             # The order moved, stock ran short or capacity was taken meanwhile: read again, plan again,
             # after a short jittered pause so racing allocators do not collide again in step. A level
@@ -102,12 +108,27 @@ def allocate_order(order_id: str, repos: Repositories, policy_for: PolicyFor, no
     raise Busy(f"order {order_id} could not be allocated after {MAX_ATTEMPTS} attempts")
 
 
-def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: datetime) -> AllocationResult:
+def _try(order: Order | None, repos: Repositories, policy_for: PolicyFor, now: datetime, ahead: Ahead | None,
+         first: bool) -> AllocationResult:
+    if order is None:
+        return AllocationResult(Outcome.NOT_FOUND)
+    if order.status != OrderStatus.RECEIVED and not order.awaits_stock:
+        return AllocationResult(Outcome.NOTHING_TO_DO, order)
+    return _attempt(order, repos, policy_for(order.channel), now, ahead, first)
+
+
+def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: datetime, ahead: Ahead | None = None,
+             first: bool = True) -> AllocationResult:
     expected = order.version
     locations = [loc for loc in repos.locations.all_cached() if loc.location_id not in order.rejected_locations]
     remaining = order.remaining_lines()
-    levels, used_today = repos.stock.snapshot({ln.sku for ln in remaining}, [loc.location_id for loc in locations],
-                                              now.date())
+    skus, location_ids = {ln.sku for ln in remaining}, [loc.location_id for loc in locations]
+    seen = ahead.stock(skus, location_ids, now.date()) if ahead is not None and first else None
+    if seen is None:
+        seen = repos.stock.snapshot(skus, location_ids, now.date())
+        if ahead is not None:
+            ahead.saw(*seen, now.date())
+    levels, used_today = seen
     available_by_sku: dict[str, int] = {}
     for (sku, _), level in levels.items():
         available_by_sku[sku] = available_by_sku.get(sku, 0) + max(0, level.available)
@@ -149,7 +170,7 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
                      still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - 2))
         return AllocationResult(Outcome.BACKORDERED, order, available_by_sku)
 
-    return _reserve(order, expected, decision, record, levels, locations, repos, now, available_by_sku)
+    return _reserve(order, expected, decision, record, levels, locations, repos, now, available_by_sku, ahead)
 
 
 def strategy_for(order: Order, repos: Repositories, now: datetime) -> RoutingStrategy:
@@ -196,7 +217,7 @@ def route_estimate(decision: RoutingDecision) -> RouteEstimate | None:
 
 
 def _reserve(order, expected, decision: RoutingDecision, record, levels, locations, repos: Repositories, now,
-             available_by_sku) -> AllocationResult:
+             available_by_sku, ahead: Ahead | None = None) -> AllocationResult:
     already_at = {a.location_id for a in order.allocations}
     merged = merge_allocations(order.allocations, decision)
     stock_low = stock_low_events(decision, levels, now)
@@ -240,9 +261,10 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     # Exact versions where counts matter: a StockLow event reports them, and a level we leave
     # an order waiting on must not have been restocked meanwhile.
     exact_pairs = {(e.sku, e.location_id) for e in stock_low} | (assigned & _waiting_pairs(order, locations))
+    reservation = repos.stock.reserve(order.order_id, decision.assignments, now,
+                                      {pair: levels[pair].version for pair in exact_pairs}, levels)
     work = repos.unit_of_work().add(
-        repos.stock.reserve(order.order_id, decision.assignments, now,
-                            {pair: levels[pair].version for pair in exact_pairs}, levels),
+        reservation,
         repos.stock.count_order({loc: capacity.get(loc) for loc in new_locations}, now.date()),
         repos.orders.save(order, expected),
         repos.events.publish_all(events),
@@ -254,6 +276,9 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     # DynamoDB does not apply a committed transaction twice (moto ignores the token: there the
     # order's version condition refuses the retry, and the loop above finds the order allocated).
     work.commit()
+    if ahead is not None:  # the batch's next orders plan on the stock as this left it
+        ahead.reserved(repos.stock.as_reserved(levels, reservation),
+                       [loc for loc in new_locations if capacity.get(loc) is not None])
     outcome = Outcome.ALLOCATED if decision.complete else Outcome.PARTIALLY_ALLOCATED
     return AllocationResult(outcome, order, available_by_sku)
 

@@ -429,6 +429,8 @@ def test_queue_has_a_dlq_and_a_batch_mapping(resources, function_ids, name):
     spec = FUNCTIONS[name].queue
     mapping = mapping_of(resources, function_ids[name])
     assert mapping["BatchSize"] == spec.batch_size
+    # The wiring's window reaches the mapping (the local runtime's pollers wait for it too).
+    assert mapping.get("MaximumBatchingWindowInSeconds") == (spec.batching_window_s or None)
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping.get("ScalingConfig", {}).get("MaximumConcurrency") == spec.max_concurrency
     queue_id = mapping["EventSourceArn"]["Fn::GetAtt"][0]
