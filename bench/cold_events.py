@@ -112,8 +112,8 @@ def sqs_event(fn) -> dict:
 def stream_event(stream_arn: str) -> dict:
     """One outbox INSERT from the table stream."""
     detail = {"event_id": uuid.uuid4().hex, "occurred_at": WHEN, "sku": UNKNOWN}
-    image = {"pk": {"S": f"EVENT#{detail['event_id']}"}, "sk": {"S": "EVENT"}, "detail_type": {"S": "StockChanged"},
-             "detail": {"S": json.dumps(detail)}, "expires_at": {"N": "1736294400"}}
+    image = {"pk": {"S": f"EVENT#{detail['event_id']}"}, "sk": {"S": "EVENTS"}, "expires_at": {"N": "1736294400"},
+             "events": {"L": [{"M": {"detail_type": {"S": "StockChanged"}, "detail": {"S": json.dumps(detail)}}}]}}
     return {"Records": [{
         "eventID": uuid.uuid4().hex, "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1", "eventSourceARN": stream_arn,

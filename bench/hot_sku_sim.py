@@ -262,12 +262,11 @@ def _promoted_at(repos) -> float | None:
     import json
     from datetime import datetime
 
-    from shared.outbox_format import OUTBOX_PREFIX
+    from shared.outbox_format import OUTBOX_PREFIX, outbox_entries
     from shared.services.hot_stock import PROMOTED
     from tests.factories import NOW
 
-    for item in repos.store.with_prefix(OUTBOX_PREFIX):
-        detail = json.loads(item["detail"]) if "detail" in item else {}
+    for detail in (json.loads(e.detail) for i in repos.store.with_prefix(OUTBOX_PREFIX) for e in outbox_entries(i)):
         if detail.get("cause") == PROMOTED:
             return (datetime.fromisoformat(detail["occurred_at"]) - NOW).total_seconds()
     return None

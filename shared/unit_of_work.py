@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from shared.adapters.expressions import Cond, Delete, Item, KeyQuery, Put, Write
+    from shared.adapters.outbox import OutboxPut
 
 MAX_WRITES = 100  # DynamoDB's TransactWriteItems limit, honoured by both stores
 
@@ -186,14 +187,27 @@ class UnitOfWork:
     def __init__(self, store: Store):
         self._store = store
         self.writes: list[Write] = []
+        self._outbox: OutboxPut | None = None  # the transaction's outbox item, once it has one
 
     def add(self, *writes: Write | Sequence[Write]) -> UnitOfWork:
         for w in writes:
-            if isinstance(w, Sequence):
-                self.writes.extend(w)
-            else:
-                self.writes.append(w)
+            for one in (w if isinstance(w, Sequence) else (w,)):
+                self._append(one)
         return self
+
+    def _append(self, write: Write) -> None:
+        # A transaction's events go out as one outbox item, however many places published them
+        # (a transaction bills each item by the KB, twice: shared/adapters/outbox.py). Imported
+        # here, not above: the outbox module imports this one.
+        from shared.adapters.outbox import OutboxPut
+
+        if isinstance(write, OutboxPut):
+            if self._outbox is not None:
+                at = self.writes.index(self._outbox)
+                self._outbox = self.writes[at] = self._outbox.merged(write)
+                return
+            self._outbox = write
+        self.writes.append(write)
 
     def __len__(self) -> int:
         return len(self.writes)

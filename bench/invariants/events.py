@@ -1,8 +1,8 @@
 """A state change and the event announcing it never diverge: every change recorded in the table has
 exactly one event in the outbox, and every event announces a change the table has.
 
-The outbox (`EVENT#<id>` items, written in the transaction of the change: shared/adapters/outbox.py)
-is read back; an event and the change it announces carry the same moment (`occurred_at` = the
+The outbox (`EVENT#<id>` items, one per transaction holding its events, written with the change:
+shared/adapters/outbox.py, read by shared/outbox_format.py) is read back; an event and the change it announces carry the same moment (`occurred_at` = the
 history entry's `at`), since both come from the one `now` of the use case."""
 
 from __future__ import annotations

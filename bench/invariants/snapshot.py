@@ -21,7 +21,7 @@ from shared.domain.invoices import InvoiceDocument
 from shared.domain.orders import Order
 from shared.domain.returns import Return
 from shared.domain.shipments import Shipment
-from shared.outbox_format import OUTBOX_PREFIX
+from shared.outbox_format import outbox_entries
 
 
 @dataclass(frozen=True)
@@ -176,9 +176,10 @@ def _shipment(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
 
 
 def _event(snap: Snapshot, pk: str, sk: str, item: dict) -> None:
-    detail = json.loads(item["detail"])
-    snap.events.append(Event(pk.removeprefix(OUTBOX_PREFIX), str(item["detail_type"]), detail,
-                             moment(detail["occurred_at"])))
+    # An outbox item holds its transaction's events; each names itself (the item is keyed by the first).
+    for entry in outbox_entries(item):
+        detail = json.loads(entry.detail)
+        snap.events.append(Event(str(detail["event_id"]), entry.detail_type, detail, moment(detail["occurred_at"])))
 
 
 def _return(snap: Snapshot, pk: str, sk: str, item: dict) -> None:

@@ -1,4 +1,8 @@
-"""Table stream -> EventBridge: relays each new outbox item as a domain event.
+"""Table stream -> EventBridge: relays each new outbox item's domain events, in order.
+
+An item holds a transaction's events (shared/outbox_format.py reads both its shape and the
+single-event shape written before it); each event is one PutEvents entry, and entries of several
+items share a call.
 
 Written with the Powertools stream data classes rather than BatchProcessor: BatchProcessor handles
 one record at a time, and PutEvents takes ten, so batching here cuts the relay's calls tenfold.
@@ -11,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from shared.adapters.event_bus import OutboxRecord, publish_to_bus
 from shared.observability import logger, traced
-from shared.outbox_format import OUTBOX_PREFIX
+from shared.outbox_format import OUTBOX_PREFIX, outbox_entries
 
 
 def outbox_records(event: DynamoDBStreamEvent) -> list[OutboxRecord]:
@@ -26,7 +30,8 @@ def outbox_records(event: DynamoDBStreamEvent) -> list[OutboxRecord]:
         if stream.sequence_number is None:
             # Lambda always sends one; without it a failure could not be reported for retry.
             raise ValueError("a DynamoDB stream record without a SequenceNumber")
-        records.append(OutboxRecord(stream.sequence_number, image["detail_type"], image["detail"]))
+        records += [OutboxRecord(stream.sequence_number, entry.detail_type, entry.detail)
+                    for entry in outbox_entries(image)]
     return records
 
 
@@ -37,8 +42,10 @@ def lambda_handler(event: DynamoDBStreamEvent, context) -> dict:
     records = outbox_records(event)
     failed = publish_to_bus(records)
     if failed:
-        # Stream semantics: Lambda retries from the first failed record; events after it may be
-        # sent twice, which consumers tolerate (they are idempotent on event_id / order version).
+        # Stream semantics: Lambda retries from the first failed record (the stream record, that is
+        # the whole outbox item of the first refused entry). Its entries that were accepted, and the
+        # events of the items after it, are then sent twice, which consumers tolerate: they are
+        # idempotent on event_id / order version.
         logger.warning("events not accepted by EventBridge", extra={"count": len(failed)})
         return {"batchItemFailures": [{"itemIdentifier": failed[0].sequence_number}]}
     return {"batchItemFailures": []}

@@ -22,6 +22,26 @@ from shared.repositories import repositories
 from tests.factories import TWO_WAREHOUSES, order_body, seed
 
 
+def outbox_events(repos, detail_type: str) -> list[dict]:
+    """The details of the events of this type in the table's outbox (shared/outbox_format.py reads
+    an item's events), whatever their order."""
+    from shared.adapters.dynamo import from_item
+    from shared.outbox_format import OUTBOX_PREFIX, outbox_entries
+
+    found, start = [], None
+    while True:
+        kwargs = {"TableName": repos.store.name, "FilterExpression": "begins_with(pk, :p)",
+                  "ExpressionAttributeValues": {":p": {"S": OUTBOX_PREFIX}}}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = repos.store.client.scan(**kwargs)
+        found += [json.loads(e.detail) for i in resp["Items"] for e in outbox_entries(from_item(i))
+                  if e.detail_type == detail_type]
+        start = resp.get("LastEvaluatedKey")
+        if not start:
+            return found
+
+
 def people_pool(emulator, monkeypatch, people, locations):
     """The emulator's Cognito pool with these demo people (local/people.py), and the functions' environment
     pointing at it (process caches reset, so the next call reads it)."""

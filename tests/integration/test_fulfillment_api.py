@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from tests.factories import TWO_WAREHOUSES, order_body, seed
-from tests.integration.conftest import sqs_event
+from tests.integration.conftest import outbox_events, sqs_event
 
 
 def pull(api, location, status=None):
@@ -37,9 +35,7 @@ def test_steps_are_idempotent_and_never_go_back(api, allocated):
 
 
 def test_a_redelivered_allocation_creates_nothing_new(api, allocated, functions, repos):
-    outbox = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
-                                     ExpressionAttributeValues={":t": {"S": "OrderAllocated"}})["Items"]
-    detail = json.loads(outbox[0]["detail"]["S"])
+    detail = outbox_events(repos, "OrderAllocated")[0]
     fo_id = pull(api, "BER")[0]["fulfillment_order_id"]
     api("POST", f"/fulfillment-orders/{fo_id}/accept")
 
@@ -74,11 +70,9 @@ def test_a_fulfilment_request_arriving_after_the_cancel_creates_nothing(repos, a
     from tests.factories import NOW
 
     allocate_order(order_id, repos, seed_policy, NOW)
-    outbox = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
-                                     ExpressionAttributeValues={":t": {"S": "OrderAllocated"}})["Items"]
+    detail = outbox_events(repos, "OrderAllocated")[0]
     api("POST", f"/orders/{order_id}/cancel", as_="web")  # before request-fulfillment ran
 
-    detail = json.loads(outbox[0]["detail"]["S"])
     assert functions.invoke("request-fulfillment", sqs_event("OrderAllocated", detail)) == {"batchItemFailures": []}
     assert pull(api, "BER") == []
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
+
+from tests.integration.conftest import outbox_events
 
 LOCATION = {"name": "Berlin", "type": "warehouse", "country": "DE", "lat": 52.52, "lon": 13.40,
             "ships_to": ["DE", "AT"], "priority": 1, "handling_cost": "2.50", "daily_order_capacity": 100}
@@ -103,9 +103,7 @@ def test_stock_of_a_sku_per_location_and_in_total(api, berlin):
 
 def test_a_location_change_is_announced_with_its_write(api, berlin, repos):
     api("PUT", "/locations/BER", json={**LOCATION, "active": False})
-    outbox = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
-                                     ExpressionAttributeValues={":t": {"S": "LocationChanged"}})["Items"]
-    details = sorted((json.loads(i["detail"]["S"]) for i in outbox), key=lambda d: d["occurred_at"])
+    details = sorted(outbox_events(repos, "LocationChanged"), key=lambda d: d["occurred_at"])
     assert [(d["location_id"], d["created"], d["active"]) for d in details] == [("BER", True, True),
                                                                                ("BER", False, False)]
 

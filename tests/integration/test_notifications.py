@@ -25,7 +25,7 @@ from shared.domain.return_events import ReturnApproved
 from shared.domain.returns import Return, ReturnLine, ReturnParcel, ReturnPolicy, ReturnReason
 from shared.domain.shipments import StoredLabel
 from tests.factories import NOW, TWO_WAREHOUSES, location_request, order_body, seed
-from tests.integration.conftest import sqs_event
+from tests.integration.conftest import outbox_events, sqs_event
 
 SENDER = "orders@example.com"
 
@@ -44,10 +44,9 @@ def sent(moment: str) -> list:
 
 
 def outbox_event(repos, detail_type: str) -> dict:
-    items = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
-                                    ExpressionAttributeValues={":t": {"S": detail_type}})["Items"]
-    assert len(items) == 1
-    return json.loads(items[0]["detail"]["S"])
+    found = outbox_events(repos, detail_type)
+    assert len(found) == 1
+    return found[0]
 
 
 def two_copies(detail_type: str, detail: dict) -> dict:

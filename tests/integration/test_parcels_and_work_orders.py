@@ -10,6 +10,7 @@ import requests
 
 from shared.domain.orders import Address
 from tests.factories import TWO_WAREHOUSES, location_request, order_body, seed
+from tests.integration.conftest import outbox_events
 from tests.integration.test_fulfillment_api import packed, pull
 
 SHIPPING_FROM = {
@@ -24,12 +25,6 @@ def capture(api, pump, lines=(("SKU-1", 1),), **kwargs):
     order_id = api("POST", "/orders", as_="web", json=order_body(list(lines), **kwargs)).json["order_id"]
     pump()
     return order_id
-
-
-def outbox_events(repos, detail_type: str) -> list[dict]:
-    items = repos.store.client.scan(TableName=repos.store.name, FilterExpression="detail_type = :t",
-                                    ExpressionAttributeValues={":t": {"S": detail_type}})["Items"]
-    return [json.loads(i["detail"]["S"]) for i in items]
 
 
 # ------------------------------------------------------------------ the ship answer

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from shared.adapters.dynamo import from_item
 from shared.adapters.expressions import KeyQuery
 from shared.adapters.reconciliation_repo import ReconciliationRepository
 from shared.domain.channels import seed_policy
@@ -18,6 +17,7 @@ from shared.domain.tracking import ShipmentStatus, TrackingUpdate
 from shared.services.clock import utc_now
 from shared.services.reconciliation import Budget, reconcile
 from tests.factories import TWO_WAREHOUSES, location_request, order_body, seed
+from tests.integration.conftest import outbox_events
 from tests.integration.test_fulfillment_api import level, packed, pull
 
 STORE = {"PAR": location_request("FR", ships_to=["FR"], lat=48.86, lon=2.34, pickup_enabled=True, type="store")}
@@ -39,17 +39,7 @@ def status(repos, order_id):
 
 def outbox(repos, detail_type):
     """The events written to the outbox, of one type."""
-    client, found, start = repos.store.client, [], None
-    while True:
-        kwargs = {"TableName": repos.store.name, "FilterExpression": "detail_type = :t",
-                  "ExpressionAttributeValues": {":t": {"S": detail_type}}}
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        resp = client.scan(**kwargs)
-        found += [json.loads(from_item(i)["detail"]) for i in resp["Items"]]
-        start = resp.get("LastEvaluatedKey")
-        if not start:
-            return found
+    return outbox_events(repos, detail_type)
 
 
 def phantom_reservation(repos, sku, loc, quantity, order_id="o-crashed"):

@@ -10,7 +10,7 @@ from shared.config import ChannelPolicy
 from shared.domain.channels import seed_policy
 from shared.domain.fulfillment import Action
 from shared.domain.principal import OPERATOR, Principal
-from shared.outbox_format import OUTBOX_PREFIX
+from shared.outbox_format import OUTBOX_PREFIX, outbox_entries
 from shared.services.allocation import allocate_order
 from shared.services.capture import capture_order
 from shared.services.fulfillment import ShipRequest, advance, request_fulfillment, ship
@@ -24,8 +24,10 @@ def policy(channel: str) -> ChannelPolicy:
 
 
 def events(repos, detail_type: str) -> list[dict]:
-    """The details of the events of this type in the outbox, in the order they were written."""
-    return [json.loads(i["detail"]) for i in repos.store.with_prefix(OUTBOX_PREFIX) if i["detail_type"] == detail_type]
+    """The details of the events of this type in the outbox: an item's in the order they were published,
+    items in the order of their keys."""
+    return [json.loads(e.detail) for i in repos.store.with_prefix(OUTBOX_PREFIX) for e in outbox_entries(i)
+            if e.detail_type == detail_type]
 
 
 def fulfil(repos, order_id: str, now: datetime) -> list[str]:

@@ -23,6 +23,7 @@ from shared.domain.payments import PaymentProvider
 from shared.domain.returns import RequestedLine, ReturnReason
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
 from shared.errors import Conflict
+from shared.outbox_format import OUTBOX_PREFIX, OUTBOX_SK, OutboxEntry, outbox_entries
 from shared.repositories import Repositories
 from shared.services import return_refunds, returns
 from shared.services.allocation import allocate_order
@@ -216,32 +217,61 @@ def test_a_return_moving_backwards_is_reported(built):
 
 # --- events ------------------------------------------------------------------------------------------------
 
-def outbox(b: Built, detail_type: str, **match) -> list[tuple[str, str]]:
-    return [(pk, sk) for (pk, sk), i in store_items(b).items() if pk.startswith("EVENT#")
-            and i["detail_type"] == detail_type and all(json.loads(i["detail"]).get(k) == v for k, v in match.items())]
+def outbox(b: Built, detail_type: str, **match) -> list[tuple[tuple[str, str], int]]:
+    """Where the matching events are: (outbox item's key, the event's place in the item)."""
+    return [((pk, sk), n) for (pk, sk), i in store_items(b).items() if pk.startswith(OUTBOX_PREFIX)
+            for n, e in enumerate(outbox_entries(i))
+            if e.detail_type == detail_type and all(json.loads(e.detail).get(k) == v for k, v in match.items())]
+
+
+def entry(b: Built, at: tuple[tuple[str, str], int]) -> OutboxEntry:
+    key, n = at
+    return outbox_entries(store_items(b)[key])[n]
+
+
+def drop(b: Built, at: tuple[tuple[str, str], int]) -> None:
+    """The event gone from its item, the transaction's other events kept."""
+    key, n = at
+    item = store_items(b)[key]
+    item["events"] = [e for m, e in enumerate(item["events"]) if m != n]
+
+
+def add(b: Built, event_id: str, detail_type: str, detail: dict) -> None:
+    """Another outbox item, holding this one event."""
+    store_items(b)[(f"{OUTBOX_PREFIX}{event_id}", OUTBOX_SK)] = {
+        "pk": f"{OUTBOX_PREFIX}{event_id}", "sk": OUTBOX_SK, "expires_at": 0,
+        "events": [{"detail_type": detail_type, "detail": json.dumps(detail)}]}
 
 
 def test_a_status_change_whose_event_is_lost_is_reported(built):
-    del store_items(built)[outbox(built, "OrderCancelled", order_id=built.cancelled)[0]]
+    drop(built, outbox(built, "OrderCancelled", order_id=built.cancelled)[0])
     only(report(built), "event_per_status_change")
 
 
 def test_an_event_for_a_change_that_never_happened_is_reported(built):
-    key = outbox(built, "OrderCancelled", order_id=built.cancelled)[0]
-    ghost = dict(store_items(built)[key], pk="EVENT#ghost")
-    ghost["detail"] = json.dumps(json.loads(ghost["detail"]) | {"event_id": "ghost", "order_id": built.part_cancelled})
-    store_items(built)[("EVENT#ghost", "EVENT")] = ghost
+    cancelled = entry(built, outbox(built, "OrderCancelled", order_id=built.cancelled)[0])
+    add(built, "ghost", "OrderCancelled",
+        json.loads(cancelled.detail) | {"event_id": "ghost", "order_id": built.part_cancelled})
     assert "no_event_without_change" in {v.invariant for v in report(built).violations}
 
 
 def test_a_record_announced_twice_is_reported(built):
-    key = outbox(built, "ShipmentDispatched", shipment_id="S-1")[0]
-    store_items(built)[("EVENT#again", "EVENT")] = dict(store_items(built)[key], pk="EVENT#again")
+    dispatched = entry(built, outbox(built, "ShipmentDispatched", shipment_id="S-1")[0])
+    add(built, "again", "ShipmentDispatched", json.loads(dispatched.detail) | {"event_id": "again"})
+    only(report(built), "one_event_per_record")
+
+
+def test_an_old_single_event_item_is_read_too(built):
+    """Items of the shape written before (sk EVENT, one event) may still be in the table after a deploy."""
+    dispatched = entry(built, outbox(built, "ShipmentDispatched", shipment_id="S-1")[0])
+    store_items(built)[("EVENT#again", "EVENT")] = {
+        "pk": "EVENT#again", "sk": "EVENT", "detail_type": "ShipmentDispatched", "expires_at": 0,
+        "detail": json.dumps(json.loads(dispatched.detail) | {"event_id": "again"})}
     only(report(built), "one_event_per_record")
 
 
 def test_a_parcel_moving_unannounced_is_reported(built):
-    del store_items(built)[outbox(built, "ShipmentTrackingUpdated", shipment_id="S-2", status="IN_TRANSIT")[0]]
+    drop(built, outbox(built, "ShipmentTrackingUpdated", shipment_id="S-2", status="IN_TRANSIT")[0])
     only(report(built), "tracking_events_match")
 
 

@@ -3,7 +3,6 @@ Time passes by handing the run a later `now` than the orders were made at."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from shared.domain.orders import OrderStatus
 from shared.domain.principal import OPERATOR, Principal
 from shared.domain.reconciliation import ExceptionKind, config_from_env
 from shared.domain.routing import Assignment
-from shared.outbox_format import OUTBOX_PREFIX
 from shared.repositories import in_memory
 from shared.services.allocation import allocate_order
 from shared.services.capture import capture_order
@@ -28,6 +26,7 @@ from shared.services.reconciliation import (
     reconcile,
 )
 from tests.factories import NOW, TWO_WAREHOUSES, order_request, seed
+from tests.service.flows import events
 
 pytestmark = pytest.mark.unit
 
@@ -38,11 +37,6 @@ def policy(channel: str):
 
 def run(repos, later=timedelta(0), **kwargs) -> RunReport:
     return reconcile(repos, NOW + later, policy_for=policy, **kwargs)
-
-
-def events(repos, detail_type: str) -> list[dict]:
-    return [json.loads(i["detail"]) for i in repos.store.with_prefix(OUTBOX_PREFIX)
-            if i["detail_type"] == detail_type]
 
 
 def placed(repos, coid: str, lines, **kwargs) -> str:

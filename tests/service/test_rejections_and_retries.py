@@ -3,7 +3,6 @@ Each test failed before its fix."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from shared.services.inventory import adjust_stock
 from shared.services.order_actions import release_order
 from shared.services.rerouting import reject_fulfillment_order
 from tests.factories import NOW, TWO_WAREHOUSES, location_request, order_request, seed
+from tests.service.flows import events
 
 pytestmark = pytest.mark.unit
 OPERATOR = Principal("operator")
@@ -29,10 +29,6 @@ OPERATOR = Principal("operator")
 
 def policy(channel: str):
     return seed_policy(channel)
-
-
-def events(repos, detail_type: str) -> list[dict]:
-    return [json.loads(i["detail"]) for i in repos.store.with_prefix("EVENT#") if i["detail_type"] == detail_type]
 
 
 def capture(repos, coid: str, lines, at=NOW, **kw):
