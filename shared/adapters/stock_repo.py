@@ -25,7 +25,7 @@ buckets in. Bucket `reserved` counters are gross (a shipment takes units off the
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -279,35 +279,36 @@ class StockRepository:
 
     def release_lines(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime,
                       versions: dict[tuple[str, str], int],
-                      levels: dict[tuple[str, str], StockLevel] | None = None) -> list[Patch]:
+                      levels: dict[tuple[str, str], StockLevel] | None = None) -> list[Patch | Delete]:
         """Give back part of an order's reservation at one location (a rejected fulfilment order):
         the reservation record shrinks rather than going, as other parts may share it."""
-        writes: list[Patch] = []
+        writes: list[Patch | Delete] = []
         for sku, quantity in sorted(lines.items()):
             if _bucketed(levels, sku, location_id):
                 writes += self._give_back(order_id, sku, location_id, quantity, at, versions[(sku, location_id)])
                 continue
             writes.append(self._unreserve(sku, location_id, quantity, at, versions[(sku, location_id)]))
-            writes.append(self._shrink_reservation(order_id, sku, location_id, quantity))
+            writes.append(self._take(order_id, sku, location_id, quantity))
         return writes
 
     def release_part(self, order_id: str, units: Iterable[Allocation], at: datetime,
                      versions: dict[tuple[str, str], int],
-                     levels: dict[tuple[str, str], StockLevel] | None = None) -> list[Patch]:
+                     levels: dict[tuple[str, str], StockLevel] | None = None,
+                     spent: Collection[tuple[str, str]] = ()) -> list[Patch | Delete]:
         """Give back some of an order's reserved units, at any of its locations (a line cancellation):
         each level under `reserved >= q` and the version read (the caller's StockChanged carries exactly
-        the counts this write produces), each reservation record shrunk under `quantity >= q`. A record
-        released down to 0 stays, as shipping leaves it (the reconciliation sweeps spent records); the
-        order's remaining allocation still matches it for a later whole-order cancel. One entry per
-        (SKU, location), in that order."""
-        writes: list[Patch] = []
+        the counts this write produces), each reservation record taken down by q (`_take`): deleted when
+        the caller knows this empties it (`spent`, (SKU, location) pairs), else shrunk; the order's
+        remaining allocation still matches it for a later whole-order cancel. By (SKU, location)."""
+        writes: list[Patch | Delete] = []
         for a in sorted(units, key=lambda a: (a.sku, a.location_id)):
+            empties = (a.sku, a.location_id) in spent
             if _bucketed(levels, a.sku, a.location_id):
                 writes += self._give_back(order_id, a.sku, a.location_id, a.quantity, at,
-                                          versions[(a.sku, a.location_id)])
+                                          versions[(a.sku, a.location_id)], whole=empties)
                 continue
             writes.append(self._unreserve(a.sku, a.location_id, a.quantity, at, versions[(a.sku, a.location_id)]))
-            writes.append(self._shrink_reservation(order_id, a.sku, a.location_id, a.quantity))
+            writes.append(self._take(order_id, a.sku, a.location_id, a.quantity, empties))
         return writes
 
     def _unreserve(self, sku: str, location_id: str, quantity: int, at: datetime, version: int) -> Patch:
@@ -353,14 +354,23 @@ class StockRepository:
                                 refused=changed))
         return writes
 
-    def _shrink_reservation(self, order_id: str, sku: str, location_id: str, quantity: int) -> Patch:
+    def _take(self, order_id: str, sku: str, location_id: str, quantity: int, empties: bool = False) -> Patch | Delete:
+        """`quantity` off a reservation record: deleted when the caller's data say this empties it, only
+        while it holds exactly that (a repeated or stale take is refused, never taken twice), so no sweep
+        has to; otherwise shrunk under `quantity >= q`. ReservationChanged when refused, either way."""
+        changed = _reservation_changed(sku, location_id, order_id)
+        if empties:
+            return Delete(stock_pk(sku), reservation_sk(location_id, order_id), when=eq("quantity", quantity),
+                          refused=changed)
         return Patch(stock_pk(sku), reservation_sk(location_id, order_id), Changes(add={"quantity": -quantity}),
-                     when=ge("quantity", quantity), refused=_reservation_changed(sku, location_id, order_id))
+                     when=ge("quantity", quantity), refused=changed)
 
-    def ship(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime) -> list[Patch]:
-        """Shipping consumes the reservation: on hand and reserved both go down, available stays.
+    def ship(self, order_id: str, location_id: str, lines: dict[str, int], at: datetime,
+             spent: Collection[tuple[str, str]] = ()) -> list[Patch | Delete]:
+        """Shipping consumes the reservation: on hand and reserved both go down, available stays; each
+        reservation record taken down (`_take`; `spent`: the (SKU, location) records this empties).
         StockShort when a count left fewer units than this takes."""
-        writes = []
+        writes: list[Patch | Delete] = []
         for sku, quantity in sorted(lines.items()):
             writes.append(Patch(
                 stock_pk(sku), level_sk(location_id),
@@ -371,7 +381,7 @@ class StockRepository:
                 when=(ge("reserved", quantity) | Exists("buckets")) & ge("on_hand", quantity),
                 refused=_short(sku, location_id),
             ))
-            writes.append(self._shrink_reservation(order_id, sku, location_id, quantity))
+            writes.append(self._take(order_id, sku, location_id, quantity, (sku, location_id) in spent))
         return writes
 
     def write_counts(self, level: StockLevel, expected_version: int | None) -> list[Put | Patch]:
@@ -417,9 +427,9 @@ class StockRepository:
         return []
 
     def drop_spent_reservation(self, sku: str, location_id: str, order_id: str) -> None:
-        """Remove a reservation record that holds nothing any more (shipped or released down to 0), only
-        while it still holds 0 (Refused otherwise). One conditional delete, not a transaction of one: the
-        same guard at half the write units, once per shipped line (the reconciliation's sweep)."""
+        """Remove a reservation record left holding 0 (by a rejection's release_lines, or by older code
+        that shrank shipped records), only while it still holds 0 (Refused otherwise): one conditional
+        delete, not a transaction of one, at half the write units (the reconciliation's sweep)."""
         self.store.write(Delete(stock_pk(sku), reservation_sk(location_id, order_id), when=eq("quantity", 0),
                                 refused=_reservation_changed(sku, location_id, order_id)))
 

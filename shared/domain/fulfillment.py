@@ -17,7 +17,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.domain.base import DeferredModel
-from shared.domain.orders import Address
+from shared.domain.orders import Address, Allocation
 
 
 def fulfillment_order_id(allocation_event_id: str, location_id: str) -> str:
@@ -249,3 +249,22 @@ class FulfillmentOrder(DeferredModel):
             self.version += 1
             self.history.append(FulfillmentChange(status=verdict.target, at=at, note=note, by=by))
         return verdict
+
+
+def spent_reservations(allocations: Iterable[Allocation], parts: Iterable[FulfillmentOrder],
+                       taking: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """The (SKU, location) reservation records among `taking` that hold nothing once this change
+    commits, so its transaction deletes them instead of leaving them at 0 units for the
+    reconciliation's sweep. A record holds what the order has allocated at the location less what
+    its fulfilment orders there shipped or handed over, whatever their status (the soak's checker,
+    bench/invariants/stock.py, holds the store to it). `allocations` and `parts`: the order's, all of
+    them, as this change leaves them. A part read stale has shipped at most as much as it says, so it
+    can only make a record look fuller than it is (shrunk to 0, as before); the write's condition
+    that the record holds exactly what is taken refuses the rest."""
+    left: dict[tuple[str, str], int] = {}
+    for a in allocations:
+        left[(a.sku, a.location_id)] = left.get((a.sku, a.location_id), 0) + a.quantity
+    for fo in parts:
+        for line in fo.lines:
+            left[(line.sku, fo.location_id)] = left.get((line.sku, fo.location_id), 0) - line.shipped
+    return frozenset(key for key in taking if left.get(key, 0) == 0)

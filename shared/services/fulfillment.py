@@ -31,6 +31,7 @@ from shared.domain.fulfillment import (
     decide,
     fulfillment_order_id,
     order_progress,
+    spent_reservations,
 )
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.principal import Principal
@@ -214,7 +215,10 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
             # label's reference, so a retry of this loop or of the call gets the same label back.
             label, stored_label = buy_label(_label_request(request.shipment_id, request.label, fo, order, location))
             carrier, service, tracking_code = label.carrier, label.service, label.tracking_code
-        order_events = _follow_parts(order, fo, repos, now, f"fulfilment order {fo.fulfillment_order_id} shipped")
+        parts, missing = _parts(order, fo, repos)
+        order_events = _follow_parts(order, parts, missing, now, f"fulfilment order {fo.fulfillment_order_id} shipped")
+        # A record this parcel empties goes in its transaction, not in a later sweep (docs/data-model.md).
+        spent = spent_reservations(order.allocations, parts, [(sku, fo.location_id) for sku in shipped])
         # Always written, so two locations shipping parts of one order at once are serialised on it
         # and the second sees the first (the order's status follows all its parts).
         order.version += 1
@@ -237,7 +241,7 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
             # With its tracking number: apply-tracking then finds it by key, not by querying an index.
             tracked = [repos.shipments.track(shipment)] if tracking_code else []
             repos.commit(repos.fulfillment.save(fo, expected), repos.shipments.create(shipment), *tracked,
-                         repos.stock.ship(fo.order_id, fo.location_id, shipped, now),
+                         repos.stock.ship(fo.order_id, fo.location_id, shipped, now, spent),
                          repos.orders.save(order, order_expected), repos.events.publish_all(events))
             return Shipped(fo, shipment)
         except CommitFailed as failed:
@@ -248,12 +252,12 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
     raise Busy("the fulfilment order is changing too fast; retry")
 
 
-def _follow_parts(order, fo: FulfillmentOrder, repos: Repositories, now: datetime, note: str,
+def _follow_parts(order, parts: list[FulfillmentOrder], missing: int, now: datetime, note: str,
                   handed_over: bool = False) -> list[DomainEvent]:
-    """Move the order as its parts say (PARTIALLY_SHIPPED, or SHIPPED once every part and no
-    backorder is left) and return the events. A part handed over in the store (`handed_over`) is
+    """Move the order as its parts (`_parts`) say (PARTIALLY_SHIPPED, or SHIPPED once every part and
+    no backorder is left) and return the events. A part handed over in the store (`handed_over`) is
     shipped and delivered in the same moment."""
-    progress = order_progress([fo.status] + _other_parts(order, fo, repos))
+    progress = order_progress([p.status for p in parts] + [FulfillmentStatus.OPEN] * missing)
     if progress is None:
         return []
     shipped = progress == OrderProgress.SHIPPED and not order.backordered
@@ -269,12 +273,13 @@ def _follow_parts(order, fo: FulfillmentOrder, repos: Repositories, now: datetim
     return events
 
 
-def _other_parts(order, fo: FulfillmentOrder, repos: Repositories) -> list[FulfillmentStatus]:
-    """The statuses of the order's other fulfilment orders. One the order names but that does not
-    exist yet (request-fulfillment creates it from an event, a moment later) counts as open."""
+def _parts(order, fo: FulfillmentOrder, repos: Repositories) -> tuple[list[FulfillmentOrder], int]:
+    """The order's fulfilment orders, `fo` as it is now and the others as read (one batch read), and
+    how many it names that do not exist yet (request-fulfillment creates them from an event, a moment
+    later): those count as open, with nothing shipped."""
     wanted = [i for i in order.fulfillment_order_ids if i != fo.fulfillment_order_id]
     found = repos.fulfillment.many(wanted)
-    return [o.status for o in found] + [FulfillmentStatus.OPEN] * (len(set(wanted)) - len(found))
+    return [fo, *found], len(set(wanted)) - len(found)
 
 
 def _refuse_if_stock_short(failed: CommitFailed, location_id: str, stored_label=None) -> None:
@@ -353,12 +358,14 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
         events: list[DomainEvent] = [FulfillmentOrderChanged(
             occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,
             location_id=fo.location_id, status=fo.status.value, previous=previous.value)]
-        events += _follow_parts(order, fo, repos, now, f"fulfilment order {fo.fulfillment_order_id} collected",
+        parts, missing = _parts(order, fo, repos)
+        events += _follow_parts(order, parts, missing, now, f"fulfilment order {fo.fulfillment_order_id} collected",
                                 handed_over=True)
+        spent = spent_reservations(order.allocations, parts, [(sku, fo.location_id) for sku in handed])
         order.version += 1  # serialises with the order's other parts, as ship() does
         try:
             repos.commit(repos.fulfillment.save(fo, expected),
-                         repos.stock.ship(fo.order_id, fo.location_id, handed, now),
+                         repos.stock.ship(fo.order_id, fo.location_id, handed, now, spent),
                          repos.orders.save(order, order_expected), repos.events.publish_all(events))
             return fo
         except CommitFailed as failed:

@@ -31,6 +31,7 @@ from shared.domain.events import (
     OrderShipped,
     StockChanged,
 )
+from shared.domain.fulfillment import spent_reservations
 from shared.domain.orders import CancelledLine, LineCancellation, Order, OrderStatus
 from shared.domain.principal import Principal
 from shared.domain.tracking import ShipmentStatus
@@ -91,13 +92,15 @@ def cancel_order_lines(order_id: str, principal: Principal, cancellation_id: str
         pending = False
         events = _events(order, done, cancellation, repos, now)
         released = done.releases()
+        # A record this empties goes in its transaction, not in a later sweep (docs/data-model.md).
+        spent = spent_reservations(order.allocations, found, [(a.sku, a.location_id) for a in released])
         levels, _ = repos.stock.snapshot({a.sku for a in released}, {a.location_id for a in released}, now.date())
         events += [_stock_changed(levels[(a.sku, a.location_id)], a.quantity, now) for a in released]
         order.version += 1
         writes: list[Write] = [
             *repos.stock.release_part(order.order_id, released, now,
                                       {(a.sku, a.location_id): levels[(a.sku, a.location_id)].version
-                                       for a in released}, levels),
+                                       for a in released}, levels, spent),
             *[repos.fulfillment.save(fo, version) for fo, version, _ in done.changed],
             repos.orders.save(order, expected),
             *repos.events.publish_all(events),

@@ -38,9 +38,11 @@ def drift(run: Run, cursor: Cursor) -> StepResult:
 
 
 def _sweep_spent_reservation(record: ReservationRecord, run: Run) -> None:
-    """A reservation record shipped or released down to 0 units (those writes cannot delete it as
-    they go) is deleted, so the partition stays the size of the live reservations, not of the
-    SKU's history. Only while still 0: a reservation adding to it meanwhile keeps it."""
+    """A reservation record left at 0 units is deleted, so the partition stays the size of the live
+    reservations, not of the SKU's history. A shipment, collection or line cancellation that empties
+    a record deletes it itself (its order and parts say it does: fulfillment.spent_reservations);
+    what is left is a rejected part's release_lines and records older code shrank to 0. Only while
+    still 0: a reservation adding to it meanwhile keeps it."""
     try:
         run.repos.stock.drop_spent_reservation(record.sku, record.location_id, record.order_id)
         run.report.reservations_swept += 1
