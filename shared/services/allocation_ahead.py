@@ -1,6 +1,6 @@
 """What a batch of allocations reads once (issue 15): the batch's orders in one BatchGetItem, then the
 stock levels of every SKU they still need at every location, with the locations' orders today, in
-another (each level once, whatever how many orders want it). `allocate_order` plans each order on
+another (each level once, however many orders want it). `allocate_order` plans each order on
 them in turn instead of reading its own.
 
 The batch's picture is kept current by the batch's own writes: an order's committed reservation is
