@@ -24,10 +24,11 @@ def policy(channel: str) -> ChannelPolicy:
 
 
 def events(repos, detail_type: str) -> list[dict]:
-    """The details of the events of this type in the outbox: an item's in the order they were published,
-    items in the order of their keys."""
-    return [json.loads(e.detail) for i in repos.store.with_prefix(OUTBOX_PREFIX) for e in outbox_entries(i)
-            if e.detail_type == detail_type]
+    """The details of the events of this type in the outbox, in the order they were written (the
+    in-memory store keeps its items in insertion order, and outbox items are never rewritten; their
+    keys are random event ids, so `with_prefix`'s key order would not do for "the latest")."""
+    items = [i for (pk, _), i in repos.store.items.items() if pk.startswith(OUTBOX_PREFIX)]
+    return [json.loads(e.detail) for i in items for e in outbox_entries(i) if e.detail_type == detail_type]
 
 
 def fulfil(repos, order_id: str, now: datetime) -> list[str]:
