@@ -93,3 +93,20 @@ def test_orders_of_a_batch_cannot_oversell_a_level(repos, functions):
     assert [repos.orders.get(o).status for o in (first, second)] == [OrderStatus.ALLOCATED, OrderStatus.BACKORDERED]
     ber = level(repos, "SKU-1", "BER")
     assert (ber.reserved, ber.available) == (2, 1)
+
+
+def test_a_failed_read_ahead_only_costs_the_saving(stocked, functions, monkeypatch):
+    """The batch read is a saving: when it fails, each record reads its own order and stock."""
+    first, second = (capture(stocked, ("SKU-1", 1), coid=c).order_id for c in ("A", "B"))
+    real = type(stocked.store).batch_get
+    calls = {"n": 0}
+
+    def first_read_fails(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("injected read failure")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(stocked.store), "batch_get", first_read_fails)
+    assert functions.invoke("allocate-orders", batch(first, second)) == {"batchItemFailures": []}
+    assert [stocked.orders.get(o).status for o in (first, second)] == [OrderStatus.ALLOCATED] * 2
