@@ -1,6 +1,6 @@
 """DocumentIssued events from the documents queue -> each invoice or credit note rendered as a PDF and
 stored at its own key in the documents bucket (a redelivery writes the same bytes to the same key).
-Failed records return to the queue (partial batch). The PDF holds the buyer's name and address: only
+The batch's documents are read in one request first; failed records return to the queue (partial batch). The PDF holds the buyer's name and address: only
 ids and the number are logged."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import warnings
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, Json
+from pydantic import BaseModel, Json, ValidationError
 
 from shared.adapters.documents import invoice_documents
 from shared.batch import sqs_processor
-from shared.domain.invoices import DocumentKind
+from shared.domain.invoices import DocumentKind, InvoiceDocument
 from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
-from shared.services.invoice_pdfs import pdf_key, render_and_store
+from shared.services.invoice_pdfs import DocumentKey, pdf_key, read_documents, render_and_store
 
 # fpdf2 and fontTools load while the container initialises (Lambda's init runs at full CPU), not in
 # the first record. "Pillow could not be imported" is expected: the documents layer has no Pillow.
@@ -44,9 +44,26 @@ class DocumentRecord(SqsRecordModel):
 processor = sqs_processor(DocumentRecord)
 
 
-def render(record: DocumentRecord) -> None:
+def read_first(records: list[dict]) -> dict[DocumentKey, InvoiceDocument]:
+    """The batch's documents in one read; if it fails, each record reads its own (a saving only)."""
+    wanted = []
+    for raw in records:
+        try:
+            issued = DocumentRecord.model_validate(raw).body.detail
+        except ValidationError:
+            continue  # the processor reports it as the record's failure
+        wanted.append((issued.order_id, issued.kind, issued.covers))
+    try:
+        return read_documents(wanted, repositories())
+    except Exception as e:  # noqa: BLE001 (every record still renders, and fails, on its own)
+        logger.warning("batch read skipped", extra={"error_type": type(e).__name__, "reason": str(e)[:500]})
+        return {}
+
+
+def render(record: DocumentRecord, read: dict[DocumentKey, InvoiceDocument]) -> None:
     issued = record.body.detail
-    doc = render_and_store(issued.order_id, issued.kind, issued.covers, repositories(), invoice_documents())
+    doc = render_and_store(issued.order_id, issued.kind, issued.covers, repositories(), invoice_documents(),
+                           read.get((issued.order_id, issued.kind, issued.covers)))
     count("DocumentsRendered")
     logger.info("document rendered", extra={"order_id": doc.order_id, "kind": doc.kind.value, "number": doc.number,
                                             "key": pdf_key(doc)})
@@ -56,4 +73,6 @@ def render(record: DocumentRecord) -> None:
 @traced
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=render, processor=processor, context=context)
+    read = read_first(event.get("Records", []))
+    return process_partial_response(event=event, record_handler=lambda record: render(record, read),
+                                    processor=processor, context=context)

@@ -1,12 +1,16 @@
 """Invoices and credit notes, and the counters that number them. The only module that knows their keys.
 
 Access patterns (their rows for docs/data-model.md):
-- one document (rendering its PDF): GetItem pk=ORDER#<order id>, sk=DOC#<kind>#<covered id>
+- one document (rendering its PDF): GetItem pk=ORDER#<order id>, sk=DOC#<kind>#<covered id>; a
+  render-documents batch's documents: one BatchGetItem of those keys (`wanted`, Repositories.read)
 - the last number of a series: pk=DOCSERIES#<entity>#<kind>#<year>, sk=COUNTER, `last` (GetItem,
   strongly consistent); missing until the series' first document
 - an order's documents: pk=ORDER#<order id>, sk=DOC#<kind>#<covered id> (the shipment an invoice
   bills, the refund a credit note takes back): one strongly consistent Query, begins_with DOC#
 - how many documents an order has: pk=ORDER#<order id>, sk=DOCUMENTS, `issued`
+- a settle-payments batch's orders with their documents (`orders_and_documents`): one BatchGetItem
+  of each order's ORDER and DOCUMENTS items and the invoice of the shipment it settles; only an
+  order whose count says it has documents the read did not return is read by its own Query
 
 The documents live in the order's partition beside the order item (sk ORDER), which no query of
 the order reads by partition, so they collide with nothing and cost the order's reads nothing.
@@ -24,11 +28,12 @@ its order's count in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from shared.adapters.expressions import NEW, Changes, KeyQuery, Missing, Patch, Put, SortRange, Write, eq
 from shared.adapters.orders_repo import ORDER_SK, order_pk
 from shared.adapters.packed import pack, unpack
+from shared.adapters.reads import Wanted
 from shared.domain.invoices import DocumentKind, DocumentSeries, InvoiceDocument
 from shared.domain.orders import Order
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
@@ -64,6 +69,10 @@ class InvoiceRepository:
         item = self.store.get(order_pk(order_id), document_sk(kind, covers))
         return _document(item) if item else None
 
+    def wanted(self, order_id: str, kind: DocumentKind, covers: str) -> Wanted:
+        """The document, to read beside others (Repositories.read: a batch's documents in one request)."""
+        return Wanted((order_pk(order_id), document_sk(kind, covers)), _document)
+
     def for_order(self, order_id: str) -> list[InvoiceDocument]:
         """The order's invoices and credit notes, in the order they were issued."""
         items = self.store.query_all(KeyQuery(order_pk(order_id), SortRange.prefix(DOC_PREFIX)), consistent=True)
@@ -77,6 +86,36 @@ class InvoiceRepository:
         order = next((unpack(Order, i) for i in items if i["sk"] == ORDER_SK), None)
         documents = (_document(i) for i in items if i["sk"].startswith(DOC_PREFIX))
         return order, sorted(documents, key=lambda d: (d.issued_at, d.kind, d.sequence))
+
+    def orders_and_documents(self, invoicing: Iterable[tuple[str, str]]
+                             ) -> dict[str, tuple[Order | None, list[InvoiceDocument]]]:
+        """For each (order id, what its invoice would cover): the order and its documents as
+        `order_and_documents` answers them, the batch's in one strongly consistent BatchGetItem of each
+        order's item, its document count and that invoice. Most orders have no other document (a
+        first shipment's, or its redelivery): the count says so. An order whose count is more than
+        the read found is read by its own Query. A document issued between the reads of the count
+        and of the documents is caught by the count's condition when anything is issued on this
+        picture (StaleVersion): the read cannot make a document be numbered or issued twice."""
+        pairs = list(dict.fromkeys(invoicing))
+        order_ids = list(dict.fromkeys(order_id for order_id, _ in pairs))
+        keys = ([(order_pk(o), sk) for o in order_ids for sk in (ORDER_SK, DOCUMENTS_SK)]
+                + [(order_pk(o), document_sk(DocumentKind.INVOICE, covers)) for o, covers in pairs])
+        items = {(i["pk"], i["sk"]): i for i in self.store.batch_get(keys)} if keys else {}
+        found: dict[str, list[InvoiceDocument]] = {o: [] for o in order_ids}
+        for o, covers in pairs:
+            item = items.get((order_pk(o), document_sk(DocumentKind.INVOICE, covers)))
+            if item is not None:
+                found[o].append(_document(item))
+        answer: dict[str, tuple[Order | None, list[InvoiceDocument]]] = {}
+        for o in order_ids:
+            count = items.get((order_pk(o), DOCUMENTS_SK))
+            if (int(count["issued"]) if count else 0) != len(found[o]):
+                answer[o] = self.order_and_documents(o)  # documents the read did not ask for
+                continue
+            order = items.get((order_pk(o), ORDER_SK))
+            answer[o] = (unpack(Order, order) if order else None,
+                         sorted(found[o], key=lambda d: (d.issued_at, d.kind, d.sequence)))
+        return answer
 
     def issue(self, document: InvoiceDocument, expected_counter: int, known_documents: int) -> list[Write]:
         """Number `document` and store it, in one transaction: the series' counter from

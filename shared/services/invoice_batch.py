@@ -8,6 +8,9 @@ by the block, every invoice and its order's document count and its DocumentIssue
 gapless: they are taken in the very transaction that writes their invoices, all or none (a refusal
 writes nothing; a stale counter is read again and the whole block renumbered).
 
+The batch's orders and their documents are read in one request (InvoiceRepository.orders_and_documents:
+an order with documents from earlier shipments is read by its own Query), not a Query per order.
+
 Whatever this does not invoice (a handover already invoiced is only found again; an order's second
 handover in the batch, a refused block, a shipment whose lines cannot be invoiced) is left to the
 record's own settlement, which issues its invoice one at a time as before: this is a saving, never
@@ -60,12 +63,13 @@ def invoice_handovers(handovers: Sequence[Handover], repos: Repositories, now: d
     invoiced now or found invoiced already. The rest are the caller's to settle one by one."""
     done: dict[tuple[str, str], Invoiced] = {}
     pending: list[tuple[Handover, Order, list[InvoiceDocument]]] = []
-    seen: set[str] = set()
+    # One document per order in a transaction: an order's second handover goes alone.
+    firsts: dict[str, Handover] = {}
     for h in handovers:
-        if h.order_id in seen:  # one document per order in a transaction: the second goes alone
-            continue
-        seen.add(h.order_id)
-        order, documents = repos.invoices.order_and_documents(h.order_id)
+        firsts.setdefault(h.order_id, h)
+    read = repos.invoices.orders_and_documents((h.order_id, h.handover_id) for h in firsts.values())  # one request
+    for h in firsts.values():
+        order, documents = read[h.order_id]
         if order is None:
             continue
         if any(d.kind is DocumentKind.INVOICE and d.covers == h.handover_id for d in documents):

@@ -185,7 +185,7 @@ def test_a_shipment_invoiced_by_a_concurrent_delivery_after_the_read_is_not_invo
     stale = {o.order_id: repos.invoices.order_and_documents(o.order_id) for o in orders}
     # Another delivery of the first shipment invoices it between the batch's read and its commit.
     issue_invoice(orders[0], f"s-{orders[0].order_id}", {"SKU-1": 1}, repos, NOW, SETTINGS)
-    monkeypatch.setattr(repos.invoices, "order_and_documents", lambda order_id: stale[order_id])
+    monkeypatch.setattr(repos.invoices, "orders_and_documents", lambda pairs: {o: stale[o] for o, _ in pairs})
     invoiced = invoice_handovers(handovers(orders), repos, NOW, SETTINGS)
     assert invoiced == {}  # the block was refused whole: each record issues its own
     assert all_numbers(repos, orders) == [1]
