@@ -384,8 +384,10 @@ FUNCTIONS: tuple[Function, ...] = (
                     "credits return refunds",
         queue=QueueSpec(name="payment-settlement", event_patterns=(on.SETTLEMENT_MOMENTS, on.PICKUP_COLLECTED, on.COD_DELIVERED),
                         # 2 batches at once (the minimum): a batch's invoices take their series' next numbers as one
-                        # block (one counter item), so more batches only collide there and retry.
-                        visibility_timeout_s=360, max_concurrency=2),
+                        # block (one counter item), so more batches only collide there and retry. Up to 1 s to
+                        # fill a batch: its reads, counter and invoices' transaction are shared by more shipments
+                        # (issue 15: 0.96 -> 0.53 of those requests an order at 100 in flight).
+                        visibility_timeout_s=360, max_concurrency=2, batching_window_s=1),
         table_access="write",
         reads_payment_secret=True,
         # Up to three provider calls per record (capture, release, refund), each with a 30 s read
