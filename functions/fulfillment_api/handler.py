@@ -21,7 +21,8 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="OMS API", security_schemes=API_KEY_SCHEME, security=[{"apiKey": []}])
 install(app)
 
-FulfillmentOrderId = Annotated[str, Path(pattern=r"^f[0-9a-f]{24}$")]
+# f<12 hex>.<order id>.<location id>, or f<24 hex> made before ids named their order (shared/domain/fulfillment.py).
+FulfillmentOrderId = Annotated[str, Path(pattern=r"^f([0-9a-f]{24}|[0-9a-f]{12}\.o[0-9a-f]{24}\.[A-Za-z0-9][A-Za-z0-9._\-]{0,63})$")]
 STEP_ERRORS = (403, 404, 409, 422, 503)  # not an operator, no such fulfilment order, not from its status
 BODY_ERRORS = (400, *STEP_ERRORS, 413, 415)  # and a body: unparseable, too large, not JSON
 

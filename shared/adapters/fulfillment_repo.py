@@ -1,7 +1,8 @@
 """Fulfilment orders. The only module that knows their keys.
 
 Access patterns (docs/data-model.md):
-- fulfilment order by id: pk=FULFILLMENT#<id>, sk=FULFILLMENT
+- fulfilment order by id: pk=FULFILLMENT#<id>, sk=FULFILLMENT; a ship or collect reads it with its
+  order (and location) in one BatchGetItem when the id names them (`wanted`)
 - a location's fulfilment orders by status, oldest first: gsi1 (LOCATION_FO#<location>,
   <status>#<created_at>#<id>)
 - an order's fulfilment orders: by id, from the order's `fulfillment_order_ids` (BatchGetItem). Items
@@ -15,6 +16,7 @@ from shared.adapters.cursors import decode_cursor, encode_cursor
 from shared.adapters.expressions import NEW, Check, KeyQuery, Put, SortRange, eq
 from shared.adapters.index_reads import items_behind
 from shared.adapters.packed import pack, unpack
+from shared.adapters.reads import Wanted
 from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
 from shared.unit_of_work import AlreadyExists, StaleVersion, Store
 
@@ -32,6 +34,10 @@ class FulfillmentRepository:
     def get(self, fulfillment_order_id: str) -> FulfillmentOrder | None:
         item = self.store.get(fulfillment_pk(fulfillment_order_id), SK)
         return unpack(FulfillmentOrder, item) if item else None
+
+    def wanted(self, fulfillment_order_id: str) -> Wanted:
+        """The fulfilment order, to read beside its order (Repositories.read: a ship's one read)."""
+        return Wanted((fulfillment_pk(fulfillment_order_id), SK), lambda item: unpack(FulfillmentOrder, item))
 
     def create(self, fo: FulfillmentOrder) -> Put:
         """New only: a redelivered request finds it there (AlreadyExists) and creates nothing."""

@@ -9,6 +9,7 @@ backwards: a repeated or late call answers the current state instead (see `decid
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,11 +20,28 @@ from pydantic import Field
 from shared.domain.base import DeferredModel
 from shared.domain.orders import Address, Allocation
 
+# f<12 hex of the allocation step>.<order id>.<location id>: a fulfilment order's id names its order
+# and location, so a ship or collect reads all three in one request (docs/data-model.md). Ids made
+# before this (f<24 hex>, `legacy_fulfillment_order_id`) name neither and are read in two steps.
+FULFILLMENT_ORDER_ID = re.compile(r"f[0-9a-f]{12}\.(o[0-9a-f]{24})\.([A-Za-z0-9][A-Za-z0-9._\-]{0,63})")
 
-def fulfillment_order_id(allocation_event_id: str, location_id: str) -> str:
+
+def fulfillment_order_id(allocation_event_id: str, location_id: str, order_id: str) -> str:
     """Derived from the allocation event: the order knows its fulfilment orders' ids when it is
     allocated, and a redelivered event names the same ones."""
+    step = hashlib.sha256(f"{allocation_event_id}:{location_id}".encode()).hexdigest()[:12]
+    return f"f{step}.{order_id}.{location_id}"
+
+
+def legacy_fulfillment_order_id(allocation_event_id: str, location_id: str) -> str:
+    """The id the code before `fulfillment_order_id` gave: orders allocated then name these."""
     return "f" + hashlib.sha256(f"{allocation_event_id}:{location_id}".encode()).hexdigest()[:24]
+
+
+def named_by(fulfillment_order_id: str) -> tuple[str, str] | None:
+    """(order id, location id) a fulfilment order's id names, or None for a legacy id."""
+    found = FULFILLMENT_ORDER_ID.fullmatch(fulfillment_order_id)
+    return (found.group(1), found.group(2)) if found else None
 
 
 class FulfillmentStatus(StrEnum):

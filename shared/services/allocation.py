@@ -256,7 +256,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         previous=previous.value,
     )]
     events += stock_low
-    order.fulfillment_order_ids += [fulfillment_order_id(events[0].event_id, loc) for loc in decision.locations]
+    order.fulfillment_order_ids += [fulfillment_order_id(events[0].event_id, loc, order.order_id) for loc in decision.locations]
     assigned = {(a.sku, a.location_id) for a in decision.assignments}
     # Exact versions where counts matter: a StockLow event reports them, and a level we leave
     # an order waiting on must not have been restocked meanwhile.

@@ -30,6 +30,8 @@ from shared.domain.fulfillment import (
     ShipmentTooLarge,
     decide,
     fulfillment_order_id,
+    legacy_fulfillment_order_id,
+    named_by,
     order_progress,
     spent_reservations,
 )
@@ -68,7 +70,7 @@ def request_fulfillment(event_id: str, order_id: str, channel: str, allocations:
         if ship_to.name is None:
             ship_to = ship_to.model_copy(update={"name": request.customer.name})
     orders = [FulfillmentOrder(
-        fulfillment_order_id=fulfillment_order_id(event_id, location), order_id=order_id, channel=channel,
+        fulfillment_order_id=_id_named(order, event_id, location), order_id=order_id, channel=channel,
         location_id=location, pickup=pickup, lines=lines, created_at=now, updated_at=now,
         # The customer shows this at the store; a redelivery's new code is discarded with its put.
         pickup_code=f"{secrets.randbelow(10**6):06d}" if pickup else None,
@@ -93,6 +95,14 @@ def request_fulfillment(event_id: str, order_id: str, channel: str, allocations:
             raise
         return [repos.fulfillment.get(fo.fulfillment_order_id) or fo for fo in orders]
     return orders
+
+
+def _id_named(order: Order, event_id: str, location_id: str) -> str:
+    """The id the order names for this step's part at the location: one allocated by the code before
+    ids named their order names the legacy id (an event of then, handled by the code of now)."""
+    legacy = legacy_fulfillment_order_id(event_id, location_id)
+    return legacy if legacy in order.fulfillment_order_ids else fulfillment_order_id(event_id, location_id,
+                                                                                      order.order_id)
 
 
 def get_fulfillment_order(fulfillment_order_id: str, principal: Principal, repos: Repositories) -> FulfillmentOrder:
@@ -189,7 +199,7 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
     shipment record and the order's status, in one transaction. The caller's shipment_id makes a
     retried call a no-op (it answers the shipment the first call created)."""
     for _ in range(ATTEMPTS):
-        fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
+        fo, order, location = _part_and_order(fulfillment_order_id, principal, repos, request.label is not None)
         verdict = decide(fo.status, Action.SHIP, fo.pickup)
         if verdict.decision != Decision.APPLY:
             if done := _already_shipped(fulfillment_order_id, request, repos):
@@ -203,7 +213,6 @@ def ship_parcel(fulfillment_order_id: str, request: ShipRequest, principal: Prin
             if done := _already_shipped(fulfillment_order_id, request, repos):  # a retry of a partial shipment
                 return Shipped(get_fulfillment_order(fulfillment_order_id, principal, repos), done)
             raise InvalidInput(str(too_large), field="lines") from None
-        order, location = _order_and_location(fo, repos, request.label is not None)
         # A retried call: the order names every shipment committed (in the shipment's transaction), so
         # no label is bought again for one. Otherwise the shipment's attribute_not_exists is the guard.
         if request.shipment_id in order.shipment_ids and (done := _already_shipped(fulfillment_order_id, request, repos)):
@@ -278,7 +287,7 @@ def _parts(order, fo: FulfillmentOrder, repos: Repositories) -> tuple[list[Fulfi
     how many it names that do not exist yet (request-fulfillment creates them from an event, a moment
     later): those count as open, with nothing shipped."""
     wanted = [i for i in order.fulfillment_order_ids if i != fo.fulfillment_order_id]
-    found = repos.fulfillment.many(wanted)
+    found = repos.fulfillment.many(wanted) if wanted else []
     return [fo, *found], len(set(wanted)) - len(found)
 
 
@@ -311,6 +320,29 @@ def _order_of(fo: FulfillmentOrder, repos: Repositories) -> Order:
     return order
 
 
+def _part_and_order(fulfillment_order_id: str, principal: Principal, repos: Repositories, with_location: bool
+                    ) -> tuple[FulfillmentOrder, Order, Location | None]:
+    """The fulfilment order, its order and, for a label, its location (the sender's address). An id
+    that names its order and location (`named_by`) reads them all in one request; a legacy id reads
+    the fulfilment order first, then the others."""
+    _require_operator(principal)
+    named = named_by(fulfillment_order_id)
+    if named is None:
+        fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
+        return fo, *_order_and_location(fo, repos, with_location)
+    order_id, location_id = named
+    wanted = [repos.fulfillment.wanted(fulfillment_order_id), repos.orders.wanted(order_id)]
+    found, order, *location = repos.read(*wanted, *([repos.locations.wanted(location_id)] if with_location else []))
+    # A warehouse person sees their own locations' fulfilment orders only, and learns nothing of others'.
+    if found is None or not principal.may_work_at(found.location_id):
+        raise NotFound(f"fulfilment order {fulfillment_order_id} not found", field="fulfillment_order_id")
+    if found.order_id != order_id or found.location_id != location_id:  # not one we made: read what it says
+        return found, *_order_and_location(found, repos, with_location)
+    if order is None:  # cannot happen while fulfilment orders only come from allocations
+        raise Conflict(f"order {found.order_id} of this fulfilment order is gone", field="order_id")
+    return found, order, location[0] if location else None
+
+
 def _order_and_location(fo: FulfillmentOrder, repos: Repositories, with_location: bool
                         ) -> tuple[Order, Location | None]:
     """The fulfilment order's order and, for a label, its location (the sender's address): one read."""
@@ -340,7 +372,7 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
     stock (on hand and reserved both down) and the order (delivered, when this was all of it) in
     one transaction."""
     for _ in range(ATTEMPTS):
-        fo = get_fulfillment_order(fulfillment_order_id, principal, repos)
+        fo, order, _ = _part_and_order(fulfillment_order_id, principal, repos, with_location=False)
         verdict = decide(fo.status, Action.COLLECT, fo.pickup)
         if verdict.decision == Decision.ALREADY:
             return fo
@@ -353,7 +385,6 @@ def collect(fulfillment_order_id: str, pickup_code: str, principal: Principal, r
         fo.apply(Action.COLLECT, now, "collected by the customer", by=principal.name)
         for line in fo.lines:
             line.shipped = line.quantity
-        order = _order_of(fo, repos)
         order_expected = order.version
         events: list[DomainEvent] = [FulfillmentOrderChanged(
             occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=fo.order_id,

@@ -168,7 +168,7 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
             backordered=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in order.backordered],
             pickup=req.fulfillment.type == "pickup", previous=order.status.value)
         events.append(allocated)
-        order.fulfillment_order_ids += [fulfillment_order_id(allocated.event_id, loc) for loc in decision.locations]
+        order.fulfillment_order_ids += [fulfillment_order_id(allocated.event_id, loc, order.order_id) for loc in decision.locations]
     events += stock_low
 
     if order.status != OrderStatus.PARTIALLY_SHIPPED:  # parts already gone stay gone
