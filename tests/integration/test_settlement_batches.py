@@ -11,7 +11,6 @@ from shared.domain.payments import MovementKind
 from tests.integration.conftest import sqs_event
 from tests.integration.test_tracking import ship_parcels
 
-
 PAID = ["paid-at-checkout"]
 
 
