@@ -95,6 +95,12 @@ class OmsStack(Stack):
             add_triggers(fn, table=table, bus=bus)
             functions[spec.name] = fn.invoke_target
             built.append(fn)
+        # Wiring `deployed_first`: every other function's code is updated after it (DependsOn between the
+        # functions alone, so roles and triggers keep their own order).
+        for first in [fn for fn in built if fn.spec.deployed_first]:
+            for fn in built:
+                if fn is not first:
+                    fn.function.node.default_child.add_dependency(first.function.node.default_child)
         # Direct sends (wiring `sends_to`): the sender may send to that queue and nothing else.
         queues = {t.spec.name: t.queue for fn in built for t in fn.node.children if isinstance(t, QueueTrigger)}
         for fn in built:

@@ -43,10 +43,9 @@ READERS = (CS, FIN, VIEW)  # orders, returns, invoices, settings: every office r
 
 METRICS_NAMESPACE = "OMS"
 DOCUMENTS_LAYER = "documents"
-# Memory of the queue and stream consumers of an order's life: their time is mostly waiting for
-# DynamoDB, SQS or EventBridge, which Lambda bills by memory, while their CPU time costs the same at
-# any size up to 1,769 MB (one vCPU; below it CPU shrinks with memory). 256 MB holds them (about 65 MB
-# at peak, bench/cold_start.py) at half the price of their wait; API functions keep the default
+# Memory of the order's queue and stream consumers: mostly waiting on DynamoDB, SQS or EventBridge,
+# billed by memory, while CPU time costs the same at any size up to 1,769 MB (one vCPU). 256 MB holds
+# them (~65 MB at peak, bench/cold_start.py) at half the price of their wait; API functions keep
 # 512 MB for their callers' latency and cold starts (docs/cost.md).
 CONSUMER_MB = 256
 
@@ -324,6 +323,7 @@ FUNCTIONS: tuple[Function, ...] = (
         queue=QueueSpec(name="fulfillment-requests", event_patterns=(on.ORDER_ALLOCATIONS,), batching_window_s=1),
         table_access="write",
         memory_mb=CONSUMER_MB,
+        deployed_first=True,  # it makes the parts under the ids the allocating functions name (docs/data-model.md)
     ),
     Function(
         name="fulfillment-api",
@@ -384,9 +384,8 @@ FUNCTIONS: tuple[Function, ...] = (
                     "credits return refunds",
         queue=QueueSpec(name="payment-settlement", event_patterns=(on.SETTLEMENT_MOMENTS, on.PICKUP_COLLECTED, on.COD_DELIVERED),
                         # 2 batches at once (the minimum): a batch's invoices take their series' next numbers as one
-                        # block (one counter item), so more batches only collide there and retry. Up to 1 s to
-                        # fill a batch: its reads, counter and invoices' transaction are shared by more shipments
-                        # (issue 15: 0.96 -> 0.53 of those requests an order at 100 in flight).
+                        # block (one counter item), so more batches only collide there and retry. Up to 1 s to fill
+                        # a batch: its reads, counter and invoices' transaction serve more shipments (docs/cost.md).
                         visibility_timeout_s=360, max_concurrency=2, batching_window_s=1),
         table_access="write",
         reads_payment_secret=True,

@@ -129,6 +129,9 @@ class Function:
     # Manage the operator pool's people (list, invite, change groups, disable and enable): the admin routes.
     manages_people: bool = False
     metric_alarms: tuple[MetricAlarm, ...] = ()
+    # Updated before every other function in a deploy: a consumer that must understand what the new
+    # producers write before any of them writes it (CloudFormation otherwise updates functions in any order).
+    deployed_first: bool = False
 
 
 @dataclass(frozen=True)

@@ -680,6 +680,16 @@ def test_settings_from_cdk_json_reach_every_function(resources, function_ids):
         assert {k: env.get(k) for k in settings} == settings
 
 
+def test_the_function_that_makes_the_parts_is_updated_before_every_function_that_names_them(resources, function_ids):
+    # A fulfilment order's id names its order and location since issue 15; the request-fulfillment of
+    # before made other ids, so it must run the new code before any allocating function names new ids.
+    first = function_ids["request-fulfillment"]
+    assert [f.name for f in wiring.FUNCTIONS if f.deployed_first] == ["request-fulfillment"]
+    for name, logical_id in function_ids.items():
+        depends = resources[logical_id].get("DependsOn", [])
+        assert (first in depends) == (name != "request-fulfillment"), name
+
+
 def test_the_tests_run_on_the_functions_python():
     """make test and make run use the interpreter version the functions are deployed with."""
     import re
