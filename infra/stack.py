@@ -4,8 +4,9 @@ stream and schedule comes from a loop over the wiring, never from a per-function
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
-from aws_cdk import AssetHashType, BundlingOptions, CfnOutput, DockerImage, Stack
+from aws_cdk import AssetHashType, BundlingOptions, CfnOutput, CfnResource, DockerImage, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -100,7 +101,8 @@ class OmsStack(Stack):
         for first in [fn for fn in built if fn.spec.deployed_first]:
             for fn in built:
                 if fn is not first:
-                    fn.function.node.default_child.add_dependency(first.function.node.default_child)
+                    cast(CfnResource, fn.function.node.default_child).add_dependency(
+                        cast(CfnResource, first.function.node.default_child))
         # Direct sends (wiring `sends_to`): the sender may send to that queue and nothing else.
         queues = {t.spec.name: t.queue for fn in built for t in fn.node.children if isinstance(t, QueueTrigger)}
         for fn in built:
