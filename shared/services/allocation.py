@@ -124,6 +124,9 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
     remaining = order.remaining_lines()
     skus, location_ids = {ln.sku for ln in remaining}, [loc.location_id for loc in locations]
     seen = ahead.stock(skus, location_ids, now.date()) if ahead is not None and first else None
+    # A hold is conditioned on the order's version only: nothing would refuse one decided on the batch's
+    # picture after a level was created or restocked. Decided there, it is decided again on a fresh read.
+    recheck_hold = seen is not None
     if seen is None:
         seen = repos.stock.snapshot(skus, location_ids, now.date())
         if ahead is not None:
@@ -135,6 +138,8 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
 
     if order.status == OrderStatus.RECEIVED:
         holds = verify(order, {sku for sku, _ in levels}, locations, allow_cod=policy.allow_cod)
+        if holds and recheck_hold:
+            return _attempt(order, repos, policy, now, ahead, first=False)
         if holds:
             _hold(order, holds, repos, now)
             return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)
@@ -150,6 +155,8 @@ def _attempt(order: Order, repos: Repositories, policy: ChannelPolicy, now: date
     if decision.hold:
         if order.status != OrderStatus.RECEIVED:
             return AllocationResult(Outcome.STILL_WAITING, order, available_by_sku)
+        if recheck_hold:
+            return _attempt(order, repos, policy, now, ahead, first=False)
         order.routing.append(record)
         _hold(order, [(HoldReason.ROUTING_SHORTFALL, f"routing strategy {strategy.strategy_id} (version "
                                                      f"{strategy.version}) holds what it cannot fill: "

@@ -180,3 +180,27 @@ def test_orders_of_a_batch_for_a_hot_level_draw_on_its_buckets_as_left(repos):
     assert (stored.available, stored.reserved) == (seen.available, seen.reserved) == (0, 8)
     assert stored.bucket_available == seen.bucket_available
     assert stored.bucket_versions == seen.bucket_versions
+
+
+def test_a_hold_decided_on_the_batch_picture_is_decided_again_on_a_fresh_read(repos):
+    """Guard: a hold commits under the order's version alone, so nothing refuses one planned on a stale
+    picture. Here the SKU's first level is created after the batch read: on the picture the SKU is
+    unknown (UNKNOWN_SKU hold), on a fresh read it is there and the order allocates."""
+    seed(repos, ONE_WAREHOUSE, {})
+    order_id = capture(repos, ("SKU-NEW", 1), coid="A").order_id
+    ahead = read_ahead([order_id], repos, NOW)
+    assert ("SKU-NEW", "BER") not in ahead.levels
+    set_stock("SKU-NEW", "BER", SetStockRequest(on_hand=3), repos, NOW)
+
+    assert allocate_order(order_id, repos, policy, NOW, ahead).outcome == Outcome.ALLOCATED
+    assert repos.orders.get(order_id).status == OrderStatus.ALLOCATED
+    assert level(repos, "SKU-NEW", "BER").reserved == 1
+
+
+def test_a_hold_the_fresh_read_confirms_is_placed(repos):
+    seed(repos, ONE_WAREHOUSE, {})
+    order_id = capture(repos, ("SKU-NOWHERE", 1), coid="A").order_id
+    ahead = read_ahead([order_id], repos, NOW)
+
+    assert allocate_order(order_id, repos, policy, NOW, ahead).outcome == Outcome.ON_HOLD
+    assert repos.orders.get(order_id).status == OrderStatus.ON_HOLD
