@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
-from shared.observability import logger
+from shared.observability import failure_reason, logger
 
 
 class LoggingBatchProcessor(BatchProcessor):
@@ -16,7 +16,7 @@ class LoggingBatchProcessor(BatchProcessor):
         _, error, _ = exception
         logger.warning("record failed; it will be retried, then dead-lettered",
                        extra={"message_id": getattr(record, "message_id", None),
-                              "error_type": type(error).__name__, "reason": str(error)[:500]})
+                              "error_type": type(error).__name__, "reason": failure_reason(error)})
         return super().failure_handler(record, exception)
 
 

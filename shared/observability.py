@@ -37,3 +37,13 @@ def traced(handler):
     from aws_lambda_powertools import Tracer
 
     return Tracer(service="oms").capture_lambda_handler(handler)
+
+
+def failure_reason(error: BaseException, limit: int = 500) -> str:
+    """Why something failed, for a log line. A pydantic validation error's own text quotes the input
+    (a stored order's address or email, a customer's message): its fields and messages only, then."""
+    errors = getattr(error, "errors", None)
+    if type(error).__module__.startswith("pydantic") and callable(errors):
+        found = errors(include_input=False, include_url=False)
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in found)[:limit]
+    return str(error)[:limit]

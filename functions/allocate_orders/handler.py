@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 
 from shared.batch import sqs_processor
 from shared.events_in import OrderEventRecord
-from shared.observability import count, logger, metrics, traced
+from shared.observability import count, failure_reason, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.allocation import allocate_order
 from shared.services.allocation_ahead import Ahead, read_ahead
@@ -50,5 +50,5 @@ def ahead(event: dict) -> Ahead | None:
     try:
         return read_ahead(ids, repositories(), utc_now())
     except Exception as error:  # noqa: BLE001 - only a saving: each record then reads for itself
-        logger.warning("allocation read-ahead failed; orders read one by one", extra={"reason": str(error)[:300]})
+        logger.warning("allocation read-ahead failed; orders read one by one", extra={"reason": failure_reason(error, 300)})
         return None

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from shared.batch import sqs_processor
-from shared.observability import count, logger, metrics, traced
+from shared.observability import count, failure_reason, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
 from shared.services.tracking import Known, Outcome, QueuedUpdate, apply_update, read_ahead
@@ -55,5 +55,5 @@ def ahead(records: list[dict]) -> Known | None:
     try:
         return read_ahead(codes, repositories())
     except Exception as error:  # noqa: BLE001 - only a saving: each record then reads for itself
-        logger.warning("tracking read-ahead failed; records read one by one", extra={"reason": str(error)[:300]})
+        logger.warning("tracking read-ahead failed; records read one by one", extra={"reason": failure_reason(error, 300)})
         return None

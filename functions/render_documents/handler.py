@@ -15,7 +15,7 @@ from pydantic import BaseModel, Json, ValidationError
 from shared.adapters.documents import invoice_documents
 from shared.batch import sqs_processor
 from shared.domain.invoices import DocumentKind, InvoiceDocument
-from shared.observability import count, logger, metrics, traced
+from shared.observability import count, failure_reason, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.invoice_pdfs import DocumentKey, pdf_key, read_documents, render_and_store
 
@@ -56,7 +56,7 @@ def read_first(records: list[dict]) -> dict[DocumentKey, InvoiceDocument]:
     try:
         return read_documents(wanted, repositories())
     except Exception as e:  # noqa: BLE001 (every record still renders, and fails, on its own)
-        logger.warning("batch read skipped", extra={"error_type": type(e).__name__, "reason": str(e)[:500]})
+        logger.warning("batch read skipped", extra={"error_type": type(e).__name__, "reason": failure_reason(e)})
         return {}
 
 

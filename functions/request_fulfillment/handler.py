@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 
 from shared.batch import sqs_processor
 from shared.events_in import AllocatedEventRecord
-from shared.observability import logger, metrics, traced
+from shared.observability import failure_reason, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
 from shared.services.fulfillment import request_fulfillment
@@ -45,5 +45,5 @@ def ahead(event: dict) -> dict:
     try:
         return {o.order_id: o for o in repositories().orders.many(ids)} if ids else {}
     except Exception as error:  # noqa: BLE001 - only a saving: each record then reads its own order
-        logger.warning("order read-ahead failed; records read one by one", extra={"reason": str(error)[:300]})
+        logger.warning("order read-ahead failed; records read one by one", extra={"reason": failure_reason(error, 300)})
         return {}

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, Json, ValidationError
 
 from shared.batch import sqs_processor
 from shared.config import settings
-from shared.observability import count, logger, metrics, traced
+from shared.observability import count, failure_reason, logger, metrics, traced
 from shared.payments.credentials import payment_provider
 from shared.repositories import repositories
 from shared.services.clock import utc_now
@@ -55,7 +55,7 @@ def invoiced_first(records: list[dict]) -> dict[tuple[str, str], Invoiced]:
     try:
         return invoice_shipments(events, repositories(), utc_now(), invoicing())
     except Exception as e:  # noqa: BLE001 (a saving only: every record still settles, and fails, on its own)
-        logger.warning("batch invoicing skipped", extra={"error_type": type(e).__name__, "reason": str(e)[:500]})
+        logger.warning("batch invoicing skipped", extra={"error_type": type(e).__name__, "reason": failure_reason(e)})
         return {}
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from shared.adapters.notification_claims import ClaimKey, Found, NotificationClaims, claim_key
 from shared.domain.notifications import Medium, Notification, TextMessage
-from shared.observability import count, logger
+from shared.observability import count, failure_reason, logger
 from shared.services.notifications import Skipped, messages_for, moment_for
 from shared.unit_of_work import CommitFailed
 
@@ -65,7 +65,7 @@ def notify_batch(batch: list[Incoming], repos, claims: NotificationClaims, sende
     try:
         found = claims.claim([o.key for o in outgoing], now, deadline_ms)
     except CommitFailed as error:  # a twin claimed one of these at the same moment: retry them all
-        logger.warning("claims contended; the batch's messages are retried", extra={"reason": str(error)[:300]})
+        logger.warning("claims contended; the batch's messages are retried", extra={"reason": failure_reason(error, 300)})
         return failed | {o.record_id for o in outgoing}
     completed: dict[ClaimKey, dict] = {}
     released: list[ClaimKey] = []
@@ -98,7 +98,7 @@ def notify_batch(batch: list[Incoming], repos, claims: NotificationClaims, sende
     try:
         claims.finish(completed, released, now)
     except Exception as error:  # noqa: BLE001 - sent is sent: a retry would send it twice
-        logger.error("sent, but the claims could not be completed", extra={"reason": str(error)[:300]})
+        logger.error("sent, but the claims could not be completed", extra={"reason": failure_reason(error, 300)})
         count("NotificationClaimNotFinished")
         failed |= {o.record_id for o in outgoing if o.key in released}
     return failed
@@ -131,4 +131,4 @@ def _duplicate(outcome) -> None:
 
 def _failed(record_id: str, error: Exception) -> None:
     logger.warning("record failed; it will be retried, then dead-lettered",
-                   extra={"message_id": record_id, "error_type": type(error).__name__, "reason": str(error)[:500]})
+                   extra={"message_id": record_id, "error_type": type(error).__name__, "reason": failure_reason(error)})
