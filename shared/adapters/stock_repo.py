@@ -8,11 +8,9 @@ Access patterns (docs/data-model.md):
 - orders taken by a location on a UTC day: pk=CAPACITY#<location>, sk=<yyyy-mm-dd>
 - a stock adjustment applied once per id: pk=ADJUSTMENT#<adjustment id>, sk=ADJUSTMENT
 - every (SKU, location) with a level: gsi4, STOCK_SHARDS partitions (keys only)
-- a hot SKU's buckets at a location: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (nn < the level's `buckets`);
-  their shape and recount writes are in shared/adapters/stock_buckets_repo.py, their keys in stock_keys.py
+- a hot SKU's buckets at a location: pk=STOCK#<sku>, sk=BKT#<location>#<nn> (stock_buckets_repo.py)
 
-Invariant kept by conditions, not by reads: a reservation moves `available` and `reserved` in one
-update whose condition is `available >= :q`, so no interleaving of requests can oversell.
+Kept by conditions, not reads: a reservation moves `available` and `reserved` under `available >= :q`.
 
 Hot SKUs (docs/architecture.md, "Hot SKUs: bucketed stock"): a level with `buckets = N` keeps its
 available units in N bucket items and what is left on the level item (the pool); a reservation takes
