@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 
 import boto3
 import pytest
@@ -160,3 +161,18 @@ def sqs_event(detail_type: str, detail: dict, message_id: str = "m-1") -> dict:
         "ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
         "ApproximateFirstReceiveTimestamp": "0"}, "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:allocation", "awsRegion": "us-east-1"}]}
+
+
+def count_store_calls(monkeypatch, repos, methods: tuple[str, ...]) -> Counter:
+    """The table requests of these store methods a handler makes, by method (for the tests that a
+    batch, or a ship, reads as few times as it claims)."""
+    calls: Counter = Counter()
+    for name in methods:
+        real = getattr(type(repos.store), name)
+
+        def counted(self, *args, _real=real, _name=name, **kwargs):
+            calls[_name] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(repos.store), name, counted)
+    return calls

@@ -4,13 +4,11 @@ a batch is reserved once. The use case's guards are tested in tests/service/test
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from shared.domain.orders import OrderStatus
 from tests.factories import TWO_WAREHOUSES, capture, level, reservations, seed
-from tests.integration.conftest import sqs_event
+from tests.integration.conftest import count_store_calls, sqs_event
 
 
 @pytest.fixture
@@ -26,24 +24,12 @@ def batch(*order_ids: str) -> dict:
     return {"Records": records}
 
 
-def count_store_calls(monkeypatch, repos) -> Counter:
-    """The table requests the handler makes of its store (reads and transactions), by method."""
-    calls: Counter = Counter()
-    for name in ("get", "batch_get", "transact"):
-        real = getattr(type(repos.store), name)
-
-        def counted(self, *args, _real=real, _name=name, **kwargs):
-            calls[_name] += 1
-            return _real(self, *args, **kwargs)
-
-        monkeypatch.setattr(type(repos.store), name, counted)
-    return calls
 
 
 def test_a_batch_reads_its_orders_and_stock_once_and_writes_each_order(stocked, functions, monkeypatch):
     orders = [capture(stocked, ("SKU-1", 1), ("SKU-2", 1), coid=f"CO-{n}").order_id for n in range(4)]
     functions.invoke("allocate-orders", batch(capture(stocked, ("SKU-1", 1), coid="WARM").order_id))  # caches filled
-    calls = count_store_calls(monkeypatch, stocked)
+    calls = count_store_calls(monkeypatch, stocked, ("get", "batch_get", "transact"))
 
     assert functions.invoke("allocate-orders", batch(*orders)) == {"batchItemFailures": []}
 

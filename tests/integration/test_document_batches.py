@@ -4,8 +4,6 @@ record, when the read fails) reads its own, and a record that fails returns alon
 
 from __future__ import annotations
 
-from collections import Counter
-
 import boto3
 import pytest
 
@@ -13,7 +11,7 @@ from infra import wiring
 from shared.services.invoice_batch import invoice_handovers
 from tests.contract.test_invoice_numbers import SETTINGS, handovers, stored_orders
 from tests.factories import NOW
-from tests.integration.conftest import sqs_event
+from tests.integration.conftest import count_store_calls, sqs_event
 
 BUCKET = wiring.DEFAULTS.documents_bucket
 
@@ -45,21 +43,10 @@ def expected(docs) -> list[str]:
     return sorted(f"invoices/{d.order_id}/{d.number}.pdf" for d in docs)
 
 
-def count_store_calls(monkeypatch, repos) -> Counter:
-    calls: Counter = Counter()
-    for name in ("get", "batch_get"):
-        real = getattr(type(repos.store), name)
-
-        def counted(self, *args, _real=real, _name=name, **kwargs):
-            calls[_name] += 1
-            return _real(self, *args, **kwargs)
-
-        monkeypatch.setattr(type(repos.store), name, counted)
-    return calls
 
 
 def test_a_batch_reads_its_documents_once(invoices, repos, functions, monkeypatch):
-    calls = count_store_calls(monkeypatch, repos)
+    calls = count_store_calls(monkeypatch, repos, ("get", "batch_get"))
 
     assert functions.invoke("render-documents", batch(*of(invoices))) == {"batchItemFailures": []}
 
@@ -74,7 +61,7 @@ def test_a_record_the_batch_read_missed_reads_its_own(invoices, repos, functions
         return [i for i in real(self, keys, consistent) if i["pk"] != f"ORDER#{invoices[0].order_id}"]
 
     monkeypatch.setattr(type(repos.store), "batch_get", misses_the_first)
-    calls = count_store_calls(monkeypatch, repos)
+    calls = count_store_calls(monkeypatch, repos, ("get", "batch_get"))
 
     assert functions.invoke("render-documents", batch(*of(invoices))) == {"batchItemFailures": []}
 
@@ -87,7 +74,7 @@ def test_a_failed_batch_read_leaves_each_record_to_read_its_own(invoices, repos,
         raise RuntimeError("injected throttling")
 
     monkeypatch.setattr(type(repos.store), "batch_get", fails)
-    calls = count_store_calls(monkeypatch, repos)
+    calls = count_store_calls(monkeypatch, repos, ("get", "batch_get"))
 
     assert functions.invoke("render-documents", batch(*of(invoices))) == {"batchItemFailures": []}
 
@@ -97,7 +84,7 @@ def test_a_failed_batch_read_leaves_each_record_to_read_its_own(invoices, repos,
 
 def test_a_document_that_does_not_exist_fails_only_its_record(invoices, repos, functions, monkeypatch):
     first, second, third = of(invoices)
-    calls = count_store_calls(monkeypatch, repos)
+    calls = count_store_calls(monkeypatch, repos, ("get", "batch_get"))
     missing = (second[0], "S-404", "INV-2026-999999")
 
     answer = functions.invoke("render-documents", batch(first, missing, third))

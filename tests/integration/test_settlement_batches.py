@@ -5,10 +5,8 @@ read is tested on both stores in tests/contract/test_invoice_batch_reads.py."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from shared.domain.payments import MovementKind
-from tests.integration.conftest import sqs_event
+from tests.integration.conftest import count_store_calls, sqs_event
 from tests.integration.test_tracking import ship_parcels
 
 PAID = ["paid-at-checkout"]
@@ -19,17 +17,6 @@ def dispatched(order_id: str, shipment_id: str, message_id: str) -> dict:
                                             "lines": [{"sku": "SKU-1", "quantity": 1}]}, message_id)
 
 
-def count_store_calls(monkeypatch, repos) -> Counter:
-    calls: Counter = Counter()
-    for name in ("batch_get", "query"):
-        real = getattr(type(repos.store), name)
-
-        def counted(self, *args, _real=real, _name=name, **kwargs):
-            calls[_name] += 1
-            return _real(self, *args, **kwargs)
-
-        monkeypatch.setattr(type(repos.store), name, counted)
-    return calls
 
 
 def settled(repos, order_id: str) -> tuple[list[str], list[str]]:
@@ -41,7 +28,7 @@ def settled(repos, order_id: str) -> tuple[list[str], list[str]]:
 
 def test_a_batch_reads_its_orders_and_documents_once(api, repos, pump, functions, monkeypatch):
     order_id = ship_parcels(api, repos, pump, ["TRK-SB-1"])  # shipped; its event not delivered yet
-    calls = count_store_calls(monkeypatch, repos)
+    calls = count_store_calls(monkeypatch, repos, ("batch_get", "query"))
 
     assert functions.invoke("settle-payments", dispatched(order_id, "S-1", "m-1")) == {"batchItemFailures": []}
 
@@ -56,7 +43,7 @@ def test_a_failed_batch_read_leaves_each_record_to_read_its_own(api, repos, pump
         raise RuntimeError("injected throttling")
 
     monkeypatch.setattr(type(repos.store), "batch_get", fails)
-    calls = count_store_calls(monkeypatch, repos)
+    calls = count_store_calls(monkeypatch, repos, ("batch_get", "query"))
 
     assert functions.invoke("settle-payments", dispatched(order_id, "S-1", "m-1")) == {"batchItemFailures": []}
 

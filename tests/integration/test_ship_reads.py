@@ -5,7 +5,7 @@ A retried ship answers the same parcel and takes nothing twice. The ids: tests/s
 from __future__ import annotations
 
 from tests.factories import seed
-from tests.integration.test_allocation_batches import count_store_calls
+from tests.integration.conftest import count_store_calls
 from tests.integration.test_fulfillment_api import level, packed
 from tests.integration.test_fulfillment_flows import STORE
 from tests.integration.test_parcels_and_work_orders import PARCEL, SHIPPING_FROM, capture
@@ -15,7 +15,7 @@ def test_a_ship_with_a_bought_label_reads_once_and_a_retry_takes_nothing_twice(r
     seed(repos, SHIPPING_FROM, {("SKU-1", "BER"): 3})
     order_id = capture(api, pump, [("SKU-1", 2)])
     fo_id = packed(api, "BER")
-    calls = count_store_calls(monkeypatch, repos)
+    calls = count_store_calls(monkeypatch, repos, ("get", "batch_get", "transact"))
 
     shipped = api("POST", f"/fulfillment-orders/{fo_id}/ship", json={"shipment_id": "P-1", "label": {"parcel": PARCEL}})
 
@@ -43,7 +43,7 @@ def test_a_collect_reads_its_part_and_order_once(repos, api, pump, monkeypatch):
     fo_id = packed(api, "PAR")
     api("POST", f"/fulfillment-orders/{fo_id}/ready")
     code = repos.fulfillment.get(fo_id).pickup_code
-    calls = count_store_calls(monkeypatch, repos)
+    calls = count_store_calls(monkeypatch, repos, ("get", "batch_get", "transact"))
 
     assert api("POST", f"/fulfillment-orders/{fo_id}/collect", json={"pickup_code": code}).status_code == 200
 
