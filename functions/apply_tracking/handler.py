@@ -15,7 +15,8 @@ from shared.batch import sqs_processor
 from shared.observability import count, failure_reason, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
-from shared.services.tracking import Known, Outcome, QueuedUpdate, apply_update, read_ahead
+from shared.services.tracking import Known, Outcome, QueuedUpdate, Result, apply_update, read_ahead
+from shared.services.tracking_batch import apply_together
 
 
 class TrackingRecord(SqsRecordModel):
@@ -25,9 +26,11 @@ class TrackingRecord(SqsRecordModel):
 processor = sqs_processor(TrackingRecord)
 
 
-def apply(record: TrackingRecord, known: Known | None = None) -> None:
+def apply(record: TrackingRecord, known: Known | None = None, settled: dict[str, list[Result]] | None = None) -> None:
     queued = record.body
-    results = apply_update(queued.update(), queued.received_at, repositories(), utc_now(), known)
+    results = (settled or {}).get(record.messageId)  # committed with the batch's other parcels
+    if results is None:
+        results = apply_update(queued.update(), queued.received_at, repositories(), utc_now(), known)
     if any(r.outcome == Outcome.UNKNOWN for r in results):
         count("TrackingNumberUnknown")
     logger.info("tracking update applied", extra={
@@ -40,8 +43,26 @@ def apply(record: TrackingRecord, known: Known | None = None) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     known = ahead(event.get("Records", []))
-    return process_partial_response(event=event, record_handler=partial(apply, known=known), processor=processor,
-                                    context=context)
+    settled = together(event.get("Records", []), known)
+    return process_partial_response(event=event, record_handler=partial(apply, known=known, settled=settled),
+                                    processor=processor, context=context)
+
+
+def together(records: list[dict], known: Known | None) -> dict[str, list[Result]]:
+    """The updates of different parcels and orders in as few transactions as they fit, by message id
+    (shared/services/tracking_batch.py); the others, and any it could not commit, go one by one."""
+    updates = {}
+    for r in records:
+        try:
+            updates[str(r["messageId"])] = QueuedUpdate.model_validate_json(r["body"])
+        except (ValueError, KeyError, TypeError):
+            continue  # not an update: the processor fails its record
+    try:
+        return apply_together(updates, repositories(), utc_now(), known)
+    except Exception as error:  # noqa: BLE001 - only a saving: each record then applies on its own
+        logger.warning("tracking updates not combined; records applied one by one",
+                       extra={"reason": failure_reason(error, 300)})
+        return {}
 
 
 def ahead(records: list[dict]) -> Known | None:

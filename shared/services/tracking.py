@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from shared.domain.orders import Order
     from shared.domain.shipments import Shipment, TrackingEntry
     from shared.repositories import Repositories
+    from shared.unit_of_work import UnitOfWork
 
 TRACKING_QUEUE = "tracking-updates"  # infra/wiring.py TRACKING_UPDATES
 ATTEMPTS = 5
@@ -188,10 +189,20 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
             now: datetime, order: Order | None = None) -> Outcome:
     """One try on the shipment (and its order, when read already) as read; CommitFailed when it (or
     its order) changed since."""
+    outcome, work = planned(shipment, update, received_at, repos, now, order)
+    if work is not None:
+        work.commit()
+    return outcome
+
+
+def planned(shipment: Shipment, update: TrackingUpdate, received_at: datetime, repos: Repositories,
+            now: datetime, order: Order | None = None) -> tuple[Outcome, UnitOfWork | None]:
+    """What one try would write (None for a duplicate), uncommitted: `attempt` commits it alone, a
+    batch (shared/services/tracking_batch.py) with other parcels' writes. Changes `shipment` and `order`."""
     from shared.domain.events import ShipmentTrackingUpdated
 
     if shipment.has_seen(update.provider, update.provider_event_id):
-        return Outcome.DUPLICATE
+        return Outcome.DUPLICATE, None
     expected, previous, previous_estimate = shipment.version, shipment.status, shipment.estimated_delivery
     applies = supersedes(shipment.status, shipment.status_at, update)
     shipment.record(tracking_entry(update, received_at, applies))
@@ -223,8 +234,8 @@ def attempt(shipment: Shipment, update: TrackingUpdate, received_at: datetime, r
         from shared.domain.reconciliation import late_record
 
         work.add(repos.reconciliation.raise_exception(late_record(shipment, late, now)))
-    work.add(repos.events.publish_all(events)).commit()
-    return Outcome.APPLIED if applies else Outcome.KEPT
+    work.add(repos.events.publish_all(events))
+    return Outcome.APPLIED if applies else Outcome.KEPT, work
 
 
 def tracking_entry(update: TrackingUpdate, received_at: datetime, applied: bool) -> TrackingEntry:
