@@ -213,7 +213,9 @@ try {
   await shot("inventory");
 
   step("fulfilment: the released order's fulfilment order is open at its location");
+  // The page first: until the link's navigation renders it, "Location" is still the inventory page's select.
   await page.getByRole("link", { name: "Fulfilment" }).click();
+  await page.getByRole("heading", { name: "Fulfilment", level: 1 }).waitFor({ timeout: WAIT });
   await page.getByLabel("Location", { exact: true }).selectOption("WH-DE-BER");
   await page.getByRole("row", { name: new RegExp(orderId) }).getByText("OPEN").waitFor({ timeout: WAIT });
   await shot("fulfilment");
@@ -429,6 +431,7 @@ try {
   check(!(await page.getByRole("row", { name: new RegExp(orderId) }).count()), "an order without a late parcel is listed as late");
   await shot("orders-late");
   await page.getByRole("link", { name: "Exceptions" }).click();
+  await page.getByRole("heading", { name: "Exceptions", level: 1 }).waitFor({ timeout: WAIT });
   await page.getByLabel("Kind").selectOption("LATE_SHIPMENT");
   await page.getByRole("row", { name: new RegExp(`LATE_SHIPMENT ${paid}.*carrier reports EXCEPTION: parcel damaged`) }).waitFor({ timeout: WAIT });
   await page.goto(`${base}/dashboard/#/orders`);
@@ -447,6 +450,7 @@ try {
   await shot("error-role");
   check((await api("GET", `/orders/${orderId}`, "demo-operator-key")).body.status !== "CANCELLED", "the viewer cancelled the order");
   await page.getByRole("link", { name: "Fulfilment" }).click();
+  await page.getByRole("heading", { name: "Fulfilment", level: 1 }).waitFor({ timeout: WAIT });
   await page.getByLabel("Location", { exact: true }).selectOption("WH-DE-BER");
   const accept = page.getByRole("row", { name: new RegExp(orderId) }).getByRole("button", { name: /^Accept / });
   await accept.waitFor({ timeout: WAIT });
@@ -527,6 +531,7 @@ try {
   const pickupEmail = `pickup-${Date.now()}@example.com`;
   const { id: pickupId, fo: pickupFo } = await pickupOrder(pickupEmail);
   await page.getByRole("link", { name: "Fulfilment" }).click();
+  await page.getByRole("heading", { name: "Fulfilment", level: 1 }).waitFor({ timeout: WAIT });
   await page.getByLabel("Location", { exact: true }).selectOption("STORE-FR-PAR");
   await page.getByLabel("Status", { exact: true }).selectOption("OPEN");
   const pickupRow = page.getByRole("row", { name: new RegExp(pickupId) });
