@@ -14,10 +14,13 @@ A payload that is signed but is not an order at all (not JSON, no id, no line it
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from shared.domain.orders import OrderRequest
 from shared.errors import InvalidInput, Unauthenticated
@@ -87,6 +90,25 @@ class UnreadableOrder(InvalidInput):
     body is kept for an operator (GET /admin/exceptions)."""
 
     code = "unreadable_channel_order"
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """A validation error's location as the channel's JSON spells it: ('line_items', 2, 'sku') ->
+    'line_items[2].sku'."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def validate_payload[M: BaseModel](model: type[M], document: dict[str, Any], what: str) -> M:
+    """A channel's payload read as `model`, or UnreadableOrder naming the first field it fails on."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        detail = error.errors()[0]
+        field = field_path(detail["loc"]) or "body"
+        raise UnreadableOrder(f"not {what}: {field}: {detail['msg']}", field=field) from None
 
 
 class WebhookSignatureInvalid(Unauthenticated):

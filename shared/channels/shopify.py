@@ -36,9 +36,16 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-from shared.channels.intake import ChannelOrder, IntakeAction, SkuMap, UnreadableOrder, WebhookSignatureInvalid
+from shared.channels.intake import (
+    ChannelOrder,
+    IntakeAction,
+    SkuMap,
+    UnreadableOrder,
+    WebhookSignatureInvalid,
+    validate_payload,
+)
 from shared.channels.shopify_mapping import map_order
-from shared.channels.shopify_payload import LineItem, Order, OrderHead, Refund, parse_json, validate
+from shared.channels.shopify_payload import LineItem, Order, OrderHead, Refund, parse_json
 from shared.domain.orders import OrderRequest
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
@@ -82,9 +89,9 @@ def read(topic: str, raw_body: bytes, sku_map: SkuMap) -> ChannelOrder:
         raise UnreadableOrder(f"not a Shopify topic we read: {str(topic)[:100]!r}", field=TOPIC_HEADER)
     document = parse_json(raw_body)
     if action is IntakeAction.ACKNOWLEDGE:
-        refund = validate(Refund, document, "a Shopify refund")
+        refund = validate_payload(Refund, document, "a Shopify refund")
         return ChannelOrder(action=action, channel_order_id=str(refund.order_id), revision=refund.created_at)
-    head = validate(OrderHead, document, "a Shopify order")
+    head = validate_payload(OrderHead, document, "a Shopify order")
     # The topic header is not signed: the signed body decides. An order is cancelled when its
     # cancelled_at says so, whatever topic it came under; orders/cancelled without it is no cancellation.
     if action is IntakeAction.CANCEL and head.cancelled_at is None:
@@ -93,7 +100,7 @@ def read(topic: str, raw_body: bytes, sku_map: SkuMap) -> ChannelOrder:
     reason = head.cancel_reason
     request: OrderRequest | None
     try:
-        order = validate(Order, document, "a Shopify order")
+        order = validate_payload(Order, document, "a Shopify order")
         if action is IntakeAction.UPSERT and not any(_units(item) for item in order.line_items):
             # Every line removed or refunded before anything shipped: nothing is left to send.
             action, reason = IntakeAction.CANCEL, "every line was removed or refunded in Shopify"

@@ -65,6 +65,7 @@ from shared.channels.intake import (
     MappingProblem,
     SkuMap,
     UnreadableOrder,
+    field_path,
     placeholder_sku,
 )
 from shared.channels.shopify_payload import (
@@ -74,7 +75,6 @@ from shared.channels.shopify_payload import (
     MoneySet,
     Order,
     ShopifyCustomer,
-    field_path,
 )
 from shared.domain.money import ISO_4217, ZERO, Amount, quantum
 from shared.domain.orders import ID_PATTERN, MAX_LINES, Customer, OrderRequest

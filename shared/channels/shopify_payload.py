@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, Strict, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, Strict
 
 from shared.channels.intake import UnreadableOrder
 from shared.domain.bounds import AwareMoment, Flag
@@ -168,18 +167,3 @@ def parse_json(raw_body: bytes) -> dict[str, Any]:
     return document
 
 
-def field_path(loc: Sequence[int | str]) -> str:
-    """('line_items', 2, 'sku') -> 'line_items[2].sku'."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def validate[M: BaseModel](model: type[M], document: dict[str, Any], what: str) -> M:
-    try:
-        return model.model_validate(document)
-    except ValidationError as error:
-        detail = error.errors()[0]
-        field = field_path(detail["loc"]) or "body"
-        raise UnreadableOrder(f"not {what}: {field}: {detail['msg']}", field=field) from None

@@ -49,9 +49,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from shared.channels.intake import ChannelOrder, IntakeAction, SkuMap, UnreadableOrder, WebhookSignatureInvalid
+from shared.channels.intake import (
+    ChannelOrder,
+    IntakeAction,
+    SkuMap,
+    UnreadableOrder,
+    WebhookSignatureInvalid,
+    validate_payload,
+)
 from shared.channels.woocommerce_mapping import map_order
-from shared.channels.woocommerce_payload import Deleted, Head, Order, parse_json, plain_status, validate
+from shared.channels.woocommerce_payload import Deleted, Head, Order, parse_json, plain_status
 from shared.domain.bounds import LATEST
 
 CHANNEL = "woocommerce"
@@ -112,10 +119,10 @@ def read(topic: str, raw_body: bytes, sku_map: SkuMap) -> ChannelOrder:
     if not isinstance(document, dict):
         raise UnreadableOrder("not a WooCommerce order: the body is not a JSON object", field="body")
     if name == "order.deleted":
-        deleted = validate(Deleted, document)
+        deleted = validate_payload(Deleted, document, "a WooCommerce order")
         return ChannelOrder(action=IntakeAction.CANCEL, channel_order_id=str(deleted.id), revision=LATEST,
                             cancel_reason="deleted in WooCommerce")
-    head = validate(Head, document)
+    head = validate_payload(Head, document, "a WooCommerce order")
     revision = head.date_modified_gmt or head.date_created_gmt
     if revision is None:
         raise UnreadableOrder("not a WooCommerce order: no date_modified_gmt (nor date_created_gmt)",
@@ -129,6 +136,6 @@ def read(topic: str, raw_body: bytes, sku_map: SkuMap) -> ChannelOrder:
         return ChannelOrder(action=IntakeAction.CANCEL, cancel_reason=CANCELLING[status], **common)
     if status in ACKNOWLEDGED:
         return ChannelOrder(action=IntakeAction.ACKNOWLEDGE, **common)
-    order = validate(Order, document)
+    order = validate_payload(Order, document, "a WooCommerce order")
     request, problems = map_order(order, sku_map)
     return ChannelOrder(action=IntakeAction.UPSERT, request=request, problems=tuple(problems), **common)

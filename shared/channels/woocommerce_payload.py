@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, NoReturn
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
-from shared.channels.intake import UnreadableOrder
 from shared.domain.bounds import EARLIEST, LATEST
 from shared.domain.money import ZERO
 from shared.errors import MalformedBody
@@ -209,17 +207,3 @@ def parse_json(raw_body: bytes) -> Any:
                             field="body") from None
 
 
-def field_path(loc: Sequence[int | str]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def validate[M: BaseModel](model: type[M], document: dict[str, Any]) -> M:
-    try:
-        return model.model_validate(document)
-    except ValidationError as error:
-        detail = error.errors()[0]
-        field = field_path(detail["loc"]) or "body"
-        raise UnreadableOrder(f"not a WooCommerce order: {field}: {detail['msg']}", field=field) from None
