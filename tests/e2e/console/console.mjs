@@ -4,7 +4,7 @@
 import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { WAIT, base, check, openPage, signIn, step } from "./harness.mjs";
+import { WAIT, base, check, openPage, runSteps, signIn, step } from "./harness.mjs";
 
 async function api(method, path, key, body) {
   const response = await fetch(base + path, { method, headers: { "x-api-key": key, "Content-Type": "application/json" },
@@ -107,7 +107,8 @@ async function pickupCode(email) {
 const onHand = async (sku, location) =>
   (await api("GET", `/inventory/${sku}`, "demo-operator-key")).body.locations.find((l) => l.location_id === location)?.on_hand ?? 0;
 
-const { browser, page, pageErrors, shot, banner } = await openPage();
+const opened = await openPage();
+const { page, shot, banner } = opened;
 // The sign-in screen's second form: the local runtime's demo operator key, filled in.
 async function useOperatorKey() {
   await page.getByRole("button", { name: "Use this credential" }).click();
@@ -120,7 +121,7 @@ async function signOut() {
 }
 page.on("dialog", (d) => d.accept()); // "Cancel the whole order?"
 
-try {
+await runSteps(opened, "console e2e", "failure", async () => {
   step("the first screen is the sign-in form (the username has the focus); the local demo operator key is offered too");
   await page.goto(`${base}/dashboard`);
   await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
@@ -563,12 +564,4 @@ try {
     check(width <= 768, `${name}: the page is ${width} px wide`);
     await shot(name);
   }
-  check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
-  console.log("console e2e: all steps passed");
-} catch (e) {
-  await shot("failure").catch(() => undefined);
-  console.error(String(e?.stack ?? e));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

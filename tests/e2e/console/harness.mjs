@@ -29,6 +29,22 @@ export async function openPage() {
   return { browser, page, pageErrors, shot, banner: page.locator("#banner") };
 }
 
+/** A script's steps on the page `openPage` opened: at the end no errors in the page and "<name>: all steps
+ * passed"; on a failure a screenshot `<failureShot>.png`, the error, and exit status 1; the browser closed either way. */
+export async function runSteps({ browser, pageErrors, shot }, name, failureShot, steps) {
+  try {
+    await steps();
+    check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
+    console.log(`${name}: all steps passed`);
+  } catch (e) {
+    await shot(failureShot).catch(() => undefined);
+    console.error(String(e?.stack ?? e));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
 /** Sign in on the console's form as a demo person (their password follows the local runtime's pattern). */
 export async function signIn(page, username) {
   await page.getByLabel("Username").fill(username);

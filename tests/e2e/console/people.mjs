@@ -3,14 +3,15 @@
 // changes their roles, disables and enables them; a viewer is told the page is admin's. Exits non-zero
 // on the first failed step; screenshots land in SCREENSHOTS as people*.png. Then the viewer's sign-in is
 // renewed with its refresh token as the token nears expiry, and after a 401.
-import { WAIT, base, check, openPage, signIn, step } from "./harness.mjs";
+import { WAIT, base, check, openPage, runSteps, signIn, step } from "./harness.mjs";
 
 const people = async () => (await (await fetch(`${base}/people`, { headers: { "x-api-key": "demo-operator-key" } })).json()).people;
 
-const { browser, page, pageErrors, shot, banner } = await openPage();
+const opened = await openPage();
+const { page, shot, banner } = opened;
 const signInAs = (username) => signIn(page, username);
 
-try {
+await runSteps(opened, "people e2e", "people-failure", async () => {
   step("an admin signs in and opens People: everyone with their roles");
   await page.goto(`${base}/dashboard/#/people`);
   await page.getByRole("heading", { name: "Sign in", level: 1 }).waitFor({ timeout: WAIT });
@@ -104,12 +105,4 @@ try {
   check(refused >= 2 && refreshes.length === 2, `refused ${refused}, renewals ${refreshes.length}`);
   check(await banner.getByText("expired").count() === 0, "the 401 reached the banner");
   await page.unroute("**/orders?**");
-  check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
-  console.log("people e2e: all steps passed");
-} catch (e) {
-  await shot("people-failure").catch(() => undefined);
-  console.error(String(e?.stack ?? e));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

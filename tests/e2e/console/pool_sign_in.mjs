@@ -4,12 +4,13 @@
 // request must carry an S256 challenge, the token request the verifier that hashes to it, and the tokens
 // answered are the emulator pool's real ones, which the API then takes. A forged return is refused.
 import { createHash } from "node:crypto";
-import { WAIT, base, check, openPage, step } from "./harness.mjs";
+import { WAIT, base, check, openPage, runSteps, step } from "./harness.mjs";
 
 const DOMAIN = "auth.oms.test";
-const { browser, page, pageErrors, shot, banner } = await openPage();
+const opened = await openPage();
+const { page, shot, banner } = opened;
 
-try {
+await runSteps(opened, "pool sign-in e2e", "sign-in-pool-failure", async () => {
   step("the deployed config names the pool's domain: the sign-in screen offers the pool's sign-in");
   await page.route(`${base}/dashboard/config.json`, async (route) => {
     const local = await (await route.fetch()).json();
@@ -55,12 +56,4 @@ try {
   await page.goto(`${base}/dashboard/?code=stolen&state=forged`);
   await banner.getByText("this sign-in was not started here").waitFor({ timeout: WAIT });
   await page.getByRole("button", { name: "Sign in with the operator pool" }).waitFor({ timeout: WAIT });
-  check(pageErrors.length === 0, `errors in the page: ${pageErrors.join("; ")}`);
-  console.log("pool sign-in e2e: all steps passed");
-} catch (e) {
-  await shot("sign-in-pool-failure").catch(() => undefined);
-  console.error(String(e?.stack ?? e));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});
