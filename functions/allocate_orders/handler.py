@@ -6,15 +6,14 @@ each record's order is allocated in turn; a failed record alone returns to the q
 
 from __future__ import annotations
 
-import json
 from functools import partial
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-from shared.batch import sqs_processor
+from shared.batch import batch_saving, event_order_id, sqs_processor
 from shared.events_in import OrderEventRecord
-from shared.observability import count, failure_reason, logger, metrics, traced
+from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.allocation import allocate_order
 from shared.services.allocation_ahead import Ahead, read_ahead
@@ -39,16 +38,6 @@ def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
 
 
 def ahead(event: dict) -> Ahead | None:
-    """The batch's orders and their stock in one read each (a record that is no order event is left
-    to the processor, which fails it)."""
-    ids = []
-    for r in event.get("Records", []):
-        try:
-            ids.append(str(json.loads(r["body"])["detail"]["order_id"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    try:
-        return read_ahead(ids, repositories(), utc_now())
-    except Exception as error:  # noqa: BLE001 - only a saving: each record then reads for itself
-        logger.warning("allocation read-ahead failed; orders read one by one", extra={"reason": failure_reason(error, 300)})
-        return None
+    """The batch's orders and their stock in one read each."""
+    return batch_saving(event.get("Records", []), event_order_id, lambda ids: read_ahead(ids, repositories(), utc_now()),
+                        None, "allocation read-ahead")

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
-from shared.batch import sqs_processor
-from shared.observability import count, failure_reason, logger, metrics, traced
+from shared.batch import batch_saving, sqs_processor
+from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
 from shared.services.tracking import Known, Outcome, QueuedUpdate, Result, apply_update, read_ahead
@@ -51,30 +51,12 @@ def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
 def together(records: list[dict], known: Known | None) -> dict[str, list[Result]]:
     """The updates of different parcels and orders in as few transactions as they fit, by message id
     (shared/services/tracking_batch.py); the others, and any it could not commit, go one by one."""
-    updates = {}
-    for r in records:
-        try:
-            updates[str(r["messageId"])] = QueuedUpdate.model_validate_json(r["body"])
-        except (ValueError, KeyError, TypeError):
-            continue  # not an update: the processor fails its record
-    try:
-        return apply_together(updates, repositories(), utc_now(), known)
-    except Exception as error:  # noqa: BLE001 - only a saving: each record then applies on its own
-        logger.warning("tracking updates not combined; records applied one by one",
-                       extra={"reason": failure_reason(error, 300)})
-        return {}
+    return batch_saving(records, lambda r: (str(r["messageId"]), QueuedUpdate.model_validate_json(r["body"])),
+                        lambda updates: apply_together(dict(updates), repositories(), utc_now(), known), {},
+                        "combining tracking updates")
 
 
 def ahead(records: list[dict]) -> Known | None:
-    """The batch's shipments and orders in one read (a record that is no update is left to the processor)."""
-    codes = []
-    for r in records:
-        try:
-            codes.append(str(json.loads(r["body"])["tracking_code"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    try:
-        return read_ahead(codes, repositories())
-    except Exception as error:  # noqa: BLE001 - only a saving: each record then reads for itself
-        logger.warning("tracking read-ahead failed; records read one by one", extra={"reason": failure_reason(error, 300)})
-        return None
+    """The batch's shipments and orders in one read."""
+    return batch_saving(records, lambda r: str(json.loads(r["body"])["tracking_code"]),
+                        lambda codes: read_ahead(codes, repositories()), None, "tracking read-ahead")

@@ -10,12 +10,12 @@ import warnings
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, Json, ValidationError
+from pydantic import BaseModel, Json
 
 from shared.adapters.documents import invoice_documents
-from shared.batch import sqs_processor
+from shared.batch import batch_saving, sqs_processor
 from shared.domain.invoices import DocumentKind, InvoiceDocument
-from shared.observability import count, failure_reason, logger, metrics, traced
+from shared.observability import count, logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.invoice_pdfs import DocumentKey, pdf_key, read_documents, render_and_store
 
@@ -45,19 +45,12 @@ processor = sqs_processor(DocumentRecord)
 
 
 def read_first(records: list[dict]) -> dict[DocumentKey, InvoiceDocument]:
-    """The batch's documents in one read; if it fails, each record reads its own (a saving only)."""
-    wanted = []
-    for raw in records:
-        try:
-            issued = DocumentRecord.model_validate(raw).body.detail
-        except ValidationError:
-            continue  # the processor reports it as the record's failure
-        wanted.append((issued.order_id, issued.kind, issued.covers))
-    try:
-        return read_documents(wanted, repositories())
-    except Exception as e:  # noqa: BLE001 (every record still renders, and fails, on its own)
-        logger.warning("batch read skipped", extra={"error_type": type(e).__name__, "reason": failure_reason(e)})
-        return {}
+    """The batch's documents in one read."""
+    def wanted(raw: dict) -> DocumentKey:
+        issued = DocumentRecord.model_validate(raw).body.detail
+        return issued.order_id, issued.kind, issued.covers
+
+    return batch_saving(records, wanted, lambda keys: read_documents(keys, repositories()), {}, "document read-ahead")
 
 
 def render(record: DocumentRecord, read: dict[DocumentKey, InvoiceDocument]) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from functools import partial
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-from shared.batch import sqs_processor
+from shared.batch import batch_saving, event_order_id, sqs_processor
 from shared.events_in import AllocatedEventRecord
-from shared.observability import failure_reason, logger, metrics, traced
+from shared.observability import logger, metrics, traced
 from shared.repositories import repositories
 from shared.services.clock import utc_now
 from shared.services.fulfillment import request_fulfillment
@@ -36,14 +35,6 @@ def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
 
 def ahead(event: dict) -> dict:
     """The batch's orders in one read, each used by one record (a second record of an order reads it again)."""
-    ids = []
-    for r in event.get("Records", []):
-        try:
-            ids.append(str(json.loads(r["body"])["detail"]["order_id"]))
-        except (ValueError, KeyError, TypeError):
-            continue  # the processor fails the record
-    try:
-        return {o.order_id: o for o in repositories().orders.many(ids)} if ids else {}
-    except Exception as error:  # noqa: BLE001 - only a saving: each record then reads its own order
-        logger.warning("order read-ahead failed; records read one by one", extra={"reason": failure_reason(error, 300)})
-        return {}
+    return batch_saving(event.get("Records", []), event_order_id,
+                        lambda ids: {o.order_id: o for o in repositories().orders.many(ids)} if ids else {}, {},
+                        "order read-ahead")

@@ -10,11 +10,11 @@ from functools import cache
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, Field, Json, ValidationError
+from pydantic import BaseModel, Field, Json
 
-from shared.batch import sqs_processor
+from shared.batch import batch_saving, sqs_processor
 from shared.config import settings
-from shared.observability import count, failure_reason, logger, metrics, traced
+from shared.observability import count, logger, metrics, traced
 from shared.payments.credentials import payment_provider
 from shared.repositories import repositories
 from shared.services.clock import utc_now
@@ -45,18 +45,12 @@ def invoicing() -> InvoicingSettings:
 def invoiced_first(records: list[dict]) -> dict[tuple[str, str], Invoiced]:
     """The batch's shipments invoiced together, their numbers one block (one counter update, not one
     per invoice); whatever this leaves out, or if it fails, each record invoices its own as it settles."""
-    events = []
-    for raw in records:
-        try:
-            event = SettlementRecord.model_validate(raw).body
-        except ValidationError:
-            continue  # the processor reports it as the record's failure
-        events.append((event.detail_type, event.detail))
-    try:
-        return invoice_shipments(events, repositories(), utc_now(), invoicing())
-    except Exception as e:  # noqa: BLE001 (a saving only: every record still settles, and fails, on its own)
-        logger.warning("batch invoicing skipped", extra={"error_type": type(e).__name__, "reason": failure_reason(e)})
-        return {}
+    def event(raw: dict) -> tuple[str, Detail]:
+        body = SettlementRecord.model_validate(raw).body
+        return body.detail_type, body.detail
+
+    return batch_saving(records, event, lambda events: invoice_shipments(events, repositories(), utc_now(), invoicing()),
+                        {}, "batch invoicing")
 
 
 def settle(record: SettlementRecord, invoiced: dict[tuple[str, str], Invoiced]) -> None:
