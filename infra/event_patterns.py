@@ -6,7 +6,10 @@ from __future__ import annotations
 from shared.outbox_format import EVENT_SOURCE
 
 ORDER_EVENTS_FOR_ALLOCATION = {"source": [EVENT_SOURCE], "detail-type": ["OrderReceived", "OrderReleased"]}
-ORDER_ALLOCATIONS = {"source": [EVENT_SOURCE], "detail-type": ["OrderAllocated"]}
+# Allocations whose fulfilment orders are still to open: an allocation opens its own (`parts_opened`),
+# so only events of an earlier version, in flight or replayed across an upgrade, reach request-fulfillment.
+ORDER_ALLOCATIONS = {"source": [EVENT_SOURCE], "detail-type": ["OrderAllocated"],
+                     "detail": {"parts_opened": [{"exists": False}]}}
 # The moments a customer hears about (shared/domain/notifications.py). RefundIssued comes from the
 # returns flow or any system that refunds; ready-for-pickup is a fulfilment order's status change.
 CUSTOMER_MOMENTS = {

@@ -318,7 +318,9 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="request-fulfillment",
         module="request_fulfillment.handler",
-        description="Turns each allocation into one fulfilment order per location",
+        # Allocation opens its own fulfilment orders; this opens those of an allocation made by an
+        # earlier version (its events in flight or replayed across an upgrade).
+        description="Opens fulfilment orders for allocations made by an earlier version",
         # Up to 1 s to fill a batch: a location pulls its list, nobody waits on the second.
         queue=QueueSpec(name="fulfillment-requests", event_patterns=(on.ORDER_ALLOCATIONS,), batching_window_s=1),
         table_access="write",

@@ -21,6 +21,8 @@ from shared.outbox_format import OUTBOX_PREFIX, OUTBOX_SK
 from shared.unit_of_work import AlreadyExists
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from shared.domain.events import DomainEvent
 
 RETENTION = timedelta(days=7)
@@ -59,6 +61,6 @@ class EventOutbox:
         """The event, written with the change it announces (merged with the transaction's others)."""
         return _item((event,))
 
-    def publish_all(self, events: list[DomainEvent]) -> list[Put]:
+    def publish_all(self, events: Sequence[DomainEvent]) -> list[Put]:
         """The events as one item, in order (none for no events)."""
         return [_item(tuple(events))] if events else []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,6 +79,10 @@ class OrderAllocated(DomainEvent):
     pickup: bool = Field(default=False, description="click-and-collect: the location hands the order over")
     previous: str = Field(description="the order's status before this step: RECEIVED when verification has just "
                                       "passed (its first allocation step, after capture or a release)")
+    # Required, and only ever true: the rule that feeds request-fulfillment matches its absence.
+    parts_opened: Literal[True] = Field(description="this step's fulfilment orders were opened in the same "
+                                                    "transaction (a FulfillmentRequested each). Absent on events "
+                                                    "of earlier versions, whose parts request-fulfillment opens")
 
 
 class OrderBackordered(DomainEvent):

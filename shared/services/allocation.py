@@ -30,7 +30,6 @@ from shared.domain.events import (
     OrderOnHold,
     StockLow,
 )
-from shared.domain.fulfillment import fulfillment_order_id
 from shared.domain.orders import (
     Allocation,
     BackorderedLine,
@@ -49,6 +48,7 @@ from shared.domain.verification import verify
 from shared.errors import Busy
 from shared.repositories import Repositories
 from shared.services.allocation_ahead import Ahead
+from shared.services.fulfillment_parts import announcements, parts_of
 from shared.unit_of_work import CommitFailed
 
 MAX_ATTEMPTS = 6
@@ -229,7 +229,9 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     merged = merge_allocations(order.allocations, decision)
     stock_low = stock_low_events(decision, levels, now)
     new_locations = {loc for loc in decision.locations if loc not in already_at}
-    actions_needed = 2 * len(decision.assignments) + len(new_locations) + len(stock_low) + 2
+    # Per assignment a level and a reservation record, per new location its count, per location its
+    # part, the order and the outbox item (counting each StockLow as an action too, to spare).
+    actions_needed = 2 * len(decision.assignments) + len(new_locations) + len(decision.locations) + len(stock_low) + 2
     locations_after = len(already_at | set(decision.locations))
     fulfillment_orders_after = len(order.fulfillment_order_ids) + len(decision.locations)
     if actions_needed > MAX_TRANSACTION_ACTIONS or _cancel_actions(len(merged), fulfillment_orders_after) > \
@@ -253,7 +255,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     order.version += 1
 
     capacity = {loc.location_id: loc.daily_order_capacity for loc in locations}
-    events: list[DomainEvent] = [OrderAllocated(
+    allocated = OrderAllocated(
         occurred_at=now, order_id=order.order_id, channel=order.channel,
         allocations=[AllocatedLine(location_id=a.location_id, sku=a.sku, quantity=a.quantity)
                      for a in decision.assignments],
@@ -261,9 +263,12 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         backordered=[LineQuantity(sku=u.sku, quantity=u.quantity) for u in decision.unfilled],
         pickup=order.request.fulfillment.type == "pickup",
         previous=previous.value,
-    )]
-    events += stock_low
-    order.fulfillment_order_ids += [fulfillment_order_id(events[0].event_id, loc, order.order_id) for loc in decision.locations]
+        parts_opened=True,
+    )
+    # The parts open with the reservation: an allocated order is never without them (a cancel or a
+    # ship in between finds them), and no second transaction per order makes them.
+    parts = parts_of(allocated, order, now)
+    events: list[DomainEvent] = [allocated, *announcements(parts, now), *stock_low]
     assigned = {(a.sku, a.location_id) for a in decision.assignments}
     # Exact versions where counts matter: a StockLow event reports them, and a level we leave
     # an order waiting on must not have been restocked meanwhile.
@@ -274,6 +279,7 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
         reservation,
         repos.stock.count_order({loc: capacity.get(loc) for loc in new_locations}, now.date()),
         repos.orders.save(order, expected),
+        [repos.fulfillment.create(fo) for fo in parts],
         repos.events.publish_all(events),
     )
     if order.backordered:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import secrets
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -13,7 +11,6 @@ from shared.carriers.adapter import CHEAPEST, LabelFormat, LabelRequest, Parcel
 from shared.domain.events import (
     DomainEvent,
     FulfillmentOrderChanged,
-    FulfillmentRequested,
     LineQuantity,
     OrderDelivered,
     OrderShipped,
@@ -22,8 +19,6 @@ from shared.domain.events import (
 from shared.domain.fulfillment import (
     Action,
     Decision,
-    FulfillmentChange,
-    FulfillmentLine,
     FulfillmentOrder,
     FulfillmentStatus,
     OrderProgress,
@@ -41,6 +36,7 @@ from shared.domain.shipments import Shipment
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.observability import count, logger
 from shared.repositories import Repositories
+from shared.services.fulfillment_parts import announcements, open_parts
 from shared.services.labels import buy_label
 from shared.unit_of_work import AlreadyExists, CommitFailed, OrderClosed, Refused, ReservationChanged, StockShort
 
@@ -60,30 +56,10 @@ def request_fulfillment(event_id: str, order_id: str, channel: str, allocations:
     order = order if order is not None and order.order_id == order_id else repos.orders.get(order_id)
     if order is None or order.status == OrderStatus.CANCELLED:
         return []
-    by_location: dict[str, list[FulfillmentLine]] = defaultdict(list)
-    for a in allocations:
-        by_location[a["location_id"]].append(FulfillmentLine(sku=a["sku"], quantity=int(a["quantity"])))
-    request = order.request
-    ship_to = None
-    if not pickup:
-        ship_to = request.shipping_address
-        if ship_to.name is None:
-            ship_to = ship_to.model_copy(update={"name": request.customer.name})
-    orders = [FulfillmentOrder(
-        fulfillment_order_id=_id_named(order, event_id, location), order_id=order_id, channel=channel,
-        location_id=location, pickup=pickup, lines=lines, created_at=now, updated_at=now,
-        # The customer shows this at the store; a redelivery's new code is discarded with its put.
-        pickup_code=f"{secrets.randbelow(10**6):06d}" if pickup else None,
-        history=[FulfillmentChange(status=FulfillmentStatus.OPEN, at=now)],
-        customer_name=request.customer.name, ship_to=ship_to, promised_by=request.promised_by,
-        customer_note=request.note,
-    ) for location, lines in sorted(by_location.items())]
-    work = repos.unit_of_work()
-    for fo in orders:
-        work.add(repos.fulfillment.create(fo), repos.events.publish(FulfillmentRequested(
-            occurred_at=now, fulfillment_order_id=fo.fulfillment_order_id, order_id=order_id, channel=channel,
-            location_id=fo.location_id, pickup=pickup,
-            lines=[LineQuantity(sku=line.sku, quantity=line.quantity) for line in fo.lines])))
+    orders = open_parts(order, ((a["location_id"], a["sku"], int(a["quantity"])) for a in allocations), pickup, now,
+                        lambda location: _id_named(order, event_id, location))
+    work = repos.unit_of_work().add([repos.fulfillment.create(fo) for fo in orders],
+                                    repos.events.publish_all(announcements(orders, now)))
     # Not for an order cancelled meanwhile: its cancel could not see these yet.
     work.add(repos.orders.still_open(order_id))
     try:

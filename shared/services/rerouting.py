@@ -3,8 +3,8 @@
 One transaction: the fulfilment order REJECTED, its reservation at that location released, the
 lines re-planned without that location (and without any other that rejected this order before),
 the new reservation made, and the order updated, with their events. The new allocation is
-announced by `OrderAllocated`, so `request-fulfillment` opens the new fulfilment order exactly as
-for a first allocation. What no location can take waits as a backorder (and the order goes back to
+announced by `OrderAllocated`, and its fulfilment orders open in the same transaction, as a first
+allocation's do. What no location can take waits as a backorder (and the order goes back to
 BACKORDERED when nothing of it is allocated any more).
 
 A click-and-collect order's pickup store is the one place it can go: when that store rejects it,
@@ -34,7 +34,7 @@ from shared.domain.events import (
     OrderOnHold,
     StockChanged,
 )
-from shared.domain.fulfillment import Action, Decision, FulfillmentOrder, fulfillment_order_id
+from shared.domain.fulfillment import Action, Decision, FulfillmentOrder
 from shared.domain.orders import (
     Allocation,
     BackorderedLine,
@@ -59,6 +59,7 @@ from shared.services.allocation import (
     strategy_for,
 )
 from shared.services.fulfillment import ATTEMPTS, get_fulfillment_order
+from shared.services.fulfillment_parts import announcements, parts_of
 from shared.unit_of_work import CommitFailed, UnitOfWork
 
 
@@ -159,6 +160,7 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
             on_hand=before.on_hand, reserved=before.reserved - q, safety_stock=before.safety_stock,
             available=before.available + q, available_before=before.available, available_increased=True))
     stock_low = stock_low_events(decision, levels, now)
+    parts: list[FulfillmentOrder] = []
     if decision.assignments:
         allocated = OrderAllocated(
             occurred_at=now, order_id=order.order_id, channel=order.channel,
@@ -166,9 +168,9 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
                          for a in decision.assignments],
             partial=bool(order.backordered),
             backordered=[LineQuantity(sku=b.sku, quantity=b.quantity) for b in order.backordered],
-            pickup=req.fulfillment.type == "pickup", previous=order.status.value)
-        events.append(allocated)
-        order.fulfillment_order_ids += [fulfillment_order_id(allocated.event_id, loc, order.order_id) for loc in decision.locations]
+            pickup=req.fulfillment.type == "pickup", previous=order.status.value, parts_opened=True)
+        parts = parts_of(allocated, order, now)  # opened here, as a first allocation's are
+        events += [allocated, *announcements(parts, now)]
     events += stock_low
 
     if order.status != OrderStatus.PARTIALLY_SHIPPED:  # parts already gone stay gone
@@ -192,6 +194,7 @@ def _reroute(order: Order, fo: FulfillmentOrder, reason: str, repos: Repositorie
                             levels),
         repos.stock.count_order({loc: capacity.get(loc) for loc in new_locations}, now.date()),
         repos.orders.save(order, expected),
+        [repos.fulfillment.create(fo) for fo in parts],
         repos.events.publish_all(events),
     )
     if decision.unfilled:

@@ -62,7 +62,12 @@ def test_cancelling_the_order_cancels_its_fulfilment_orders(api, allocated):
     assert api("POST", f"/fulfillment-orders/{ber}/pick").status_code == 409
 
 
-def test_a_fulfilment_request_arriving_after_the_cancel_creates_nothing(repos, api, functions):
+def test_a_fulfilment_request_arriving_after_the_cancel_creates_nothing(repos, api, functions, monkeypatch):
+    """An allocation of an earlier version left its parts to request-fulfillment: cancelled before
+    that ran, the order gets none."""
+    from tests.service.flows import allocating_as_before
+
+    allocating_as_before(monkeypatch)
     seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2})
     order_id = api("POST", "/orders", as_="web", json=order_body([("SKU-1", 1)])).json["order_id"]
     from shared.domain.channels import seed_policy

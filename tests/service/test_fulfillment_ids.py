@@ -18,7 +18,15 @@ from shared.services.allocation import allocate_order
 from shared.services.capture import capture_order
 from shared.services.fulfillment import advance
 from tests.factories import NOW, TWO_WAREHOUSES, order_request, seed
-from tests.service.flows import OPERATOR_PRINCIPAL, events, fulfil, placed_and_packed, policy, ship_lines
+from tests.service.flows import (
+    OPERATOR_PRINCIPAL,
+    allocating_as_before,
+    events,
+    fulfil,
+    placed_and_packed,
+    policy,
+    ship_lines,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -44,10 +52,11 @@ def test_an_order_ships_by_the_id_its_allocation_named(repos):
     assert repos.orders.get(order_id).status == OrderStatus.SHIPPED
 
 
-def test_an_order_allocated_before_ids_named_their_order_gets_and_ships_the_legacy_id(repos):
+def test_an_order_allocated_before_ids_named_their_order_gets_and_ships_the_legacy_id(repos, monkeypatch):
     """Guard: request-fulfillment takes the id the order names (`_id_named`). An order allocated by the
     older code names the legacy id; without the guard its part was made under the new id, the order
     named a part that never came, and shipping everything left it PARTIALLY_SHIPPED."""
+    allocating_as_before(monkeypatch)
     seed(repos, TWO_WAREHOUSES, {("SKU-1", "BER"): 2})
     order_id = capture_order(order_request([("SKU-1", 1)]), "web", repos, NOW).order.order_id
     allocate_order(order_id, repos, policy, NOW)

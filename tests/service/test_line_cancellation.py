@@ -23,7 +23,16 @@ from shared.services.line_cancellation import CancelRequest, cancel, cancel_orde
 from shared.services.order_actions import cancel_order
 from shared.services.tracking import apply_update
 from tests.factories import NOW, TWO_WAREHOUSES, order_request, reservations, seed
-from tests.service.flows import OPERATOR_PRINCIPAL, events, fulfil, interleave, placed_and_packed, policy, ship_lines
+from tests.service.flows import (
+    OPERATOR_PRINCIPAL,
+    allocating_as_before,
+    events,
+    fulfil,
+    interleave,
+    placed_and_packed,
+    policy,
+    ship_lines,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -279,9 +288,11 @@ def test_a_channel_cancels_lines_of_its_own_orders_only(stocked):
     assert lines_cancel(repos, order_id, "C-1", {"SKU-1": 1}, principal=WEB).cancellations[0].by == "web"
 
 
-def test_fulfilment_orders_not_created_yet_make_the_cancel_busy_not_wrong(stocked):
-    """Guard: allocated, but request-fulfillment has not made the fulfilment order yet. Its units cannot be
-    taken off a fulfilment order that is not there (it would later be made with them): 503, retry."""
+def test_fulfilment_orders_not_created_yet_make_the_cancel_busy_not_wrong(stocked, monkeypatch):
+    """Guard: allocated by an earlier version, and request-fulfillment has not made the fulfilment order
+    yet. Its units cannot be taken off a fulfilment order that is not there (it would later be made
+    with them): 503, retry."""
+    allocating_as_before(monkeypatch)
     repos = stocked
     order_id, _ = placed(repos, [("SKU-1", 2)], fulfilled=False)
 
