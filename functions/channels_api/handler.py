@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from shared.adapters.api_keys import api_keys
 from shared.domain.channels import Channel, ChannelSettings
-from shared.domain.orders import Sku
+from shared.domain.identifiers import Sku
 from shared.errors import NotFound
 from shared.http.api import API_KEY_SCHEME, api_handler, install, principal, require_operator
 from shared.http.channel_views import ChannelStock, ChannelWritten, RejectedPayload

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
-from shared.domain.orders import Address
+from shared.domain.address import Address
 from shared.domain.tracking import TrackingUpdate
 
 LabelFormat = Literal["PDF", "ZPL"]

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from shared.adapters.outbound import HttpsTransport
 from shared.carriers.adapter import CHEAPEST, FASTEST, CarrierError, Label, LabelRequest, Parcel
-from shared.domain.orders import Address
+from shared.domain.address import Address
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
 from shared.observability import logger
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from shared.carriers.adapter import CHEAPEST, FASTEST, CarrierError, Label, LabelRequest
-from shared.domain.orders import Address
+from shared.domain.address import Address
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate
 
 CARRIER = "SANDBOX"

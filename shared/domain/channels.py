@@ -22,8 +22,8 @@ from pydantic import ConfigDict, Field, model_validator
 from shared.config import ChannelPolicy
 from shared.domain.base import DeferredModel
 from shared.domain.bounds import Flag, Integer
+from shared.domain.identifiers import Sku
 from shared.domain.money import CurrencyCode
-from shared.domain.orders import Sku
 
 ChannelId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", examples=["shopify-eu"],
                                  description="Lower-case letters, digits and hyphens, at most 40")]

@@ -14,11 +14,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from shared.domain.address import Address
 from shared.domain.base import DeferredModel
-from shared.domain.orders import Address, Allocation
+
+if TYPE_CHECKING:  # annotation only: the fulfilment API and the exceptions list don't load the order aggregate
+    from shared.domain.orders import Allocation
 
 # f<12 hex of the allocation step>.<order id>.<location id>: a fulfilment order's id names its order
 # and location, so a ship or collect reads all three in one request (docs/data-model.md). Ids made

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import ConfigDict, Field, field_validator
 
+from shared.domain.address import Address
 from shared.domain.base import DeferredModel
 from shared.domain.bounds import Flag, Integer, Number
 from shared.domain.countries import Country
 from shared.domain.money import ZERO, Amount
-from shared.domain.orders import Address
-from shared.domain.routing_types import Candidate
 from shared.domain.shipping_profile import TransportMode, ZoneName
+
+if TYPE_CHECKING:
+    from shared.domain.routing_types import Candidate
 
 TransitDays = Annotated[Integer, Field(ge=0, le=60)]
 
@@ -68,6 +70,9 @@ class Location(LocationRequest):
     updated_by: str | None = Field(default=None, description="Who last changed it: operator or user:<username>")
 
     def candidate(self, orders_today: int) -> Candidate:
+        # Only routing asks for a candidate: the locations API and stock reads don't load routing's types.
+        from shared.domain.routing_types import Candidate
+
         cap = self.daily_order_capacity
         return Candidate(
             location_id=self.location_id,

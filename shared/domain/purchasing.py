@@ -31,7 +31,7 @@ from pydantic import ConfigDict, Field, Strict, model_validator
 
 from shared.domain.base import DeferredModel
 from shared.domain.bounds import Integer
-from shared.domain.orders import ID_PATTERN, ExternalId, LocationId, Sku
+from shared.domain.identifiers import ID_PATTERN, ExternalId, LocationId, Sku
 from shared.errors import Conflict, InvalidInput
 
 SupplierId = Annotated[str, Field(pattern=ID_PATTERN, examples=["ACME-TEXTILES"])]

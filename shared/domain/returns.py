@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import ConfigDict, Field
 
 from shared.domain.base import DeferredModel
+from shared.domain.identifiers import ExternalId, Sku
 from shared.domain.money import Amount
-from shared.domain.orders import ExternalId, Sku
 from shared.domain.shipments import StoredLabel, TrackingEntry, has_seen, recorded
 from shared.domain.tracking import ShipmentStatus
 from shared.errors import Conflict

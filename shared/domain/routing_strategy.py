@@ -16,16 +16,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.domain.base import DeferredModel
 from shared.domain.bounds import Flag, Integer
 from shared.domain.channels import ChannelId
+from shared.domain.identifiers import LocationId
 from shared.domain.locations import Country, LocationType
 from shared.domain.money import Amount, CurrencyCode
-from shared.domain.orders import LocationId, Order
+
+if TYPE_CHECKING:  # annotation only: reading strategies doesn't load the order aggregate
+    from shared.domain.orders import Order
 
 StrategyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", examples=["eu-stores-first"])]
 SkuPattern = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._*?\[\]!-]+$",

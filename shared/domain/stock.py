@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field
 
 from shared.domain.base import DeferredModel
 from shared.domain.bounds import Integer
-from shared.domain.orders import ExternalId, LocationId, Sku
+from shared.domain.identifiers import ExternalId, LocationId, Sku
 
 Quantity = Annotated[Integer, Field(ge=0, le=100_000_000)]
 CsvQuantity = Annotated[int, Field(ge=0, le=100_000_000)]  # a CSV cell is text: "5" is 5 there

@@ -11,8 +11,8 @@ from pydantic import ConfigDict, Field, model_validator
 from shared.domain.base import DeferredModel
 from shared.domain.bounds import Integer
 from shared.domain.fulfillment import FulfillmentOrder
+from shared.domain.identifiers import MAX_LINES, Sku
 from shared.domain.notifications import tracking_url
-from shared.domain.orders import MAX_LINES, Sku
 from shared.domain.shipments import Shipment
 
 if TYPE_CHECKING:

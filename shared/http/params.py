@@ -9,7 +9,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from shared.domain.orders import ID_PATTERN, ORDER_ID_PATTERN
+from shared.domain.identifiers import ID_PATTERN, ORDER_ID_PATTERN
 
 SkuPath = Annotated[str, Path(pattern=ID_PATTERN)]
 PageLimit = Annotated[int, Query(ge=1, le=200)]

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import Field
 
 from shared.domain.base import DeferredModel
-from shared.domain.orders import ID_PATTERN
+from shared.domain.identifiers import ID_PATTERN
 from shared.domain.purchasing import PurchaseOrder, PurchaseOrderStatus, Receipt, Supplier
 from shared.domain.replenishment import Suggestion
 

@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.events import DomainEvent
-from shared.domain.orders import ExternalId, LocationId, Sku
+from shared.domain.identifiers import ExternalId, LocationId, Sku
 from shared.domain.principal import Principal
 from shared.domain.return_events import ReturnInspected, ReturnReceived
 from shared.domain.returns import Condition, Disposition, Receipt, Return, ReturnLine, ReturnStatus

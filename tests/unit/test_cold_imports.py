@@ -78,3 +78,13 @@ def test_a_deferred_model_keeps_its_own_config_and_validates_on_first_use():
     assert _Line.__pydantic_complete__
     with pytest.raises(ValidationError, match="extra_forbidden"):
         _Line(sku="A", price="1", colour="red")
+
+
+def test_stock_locations_channels_and_strategies_load_no_order_aggregate():
+    """The identifier shapes and the address live apart from `shared.domain.orders` (identifiers.py,
+    address.py), and a location builds routing's `Candidate` only when routing asks for one."""
+    readers = ("functions.locations_api.handler, functions.inventory_api.handler, functions.channels_api.handler, "
+               "functions.purchasing_api.handler, functions.routing_api.handler, shared.domain.fulfillment")
+    loaded = _after_importing(readers, "[m for m in ('shared.domain.orders', 'shared.domain.routing_types') "
+                                       "if m in sys.modules]")
+    assert loaded == []
