@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.adapters.api_keys import IssuedKey
 from shared.domain.channels import SEED_CHANNELS, Channel, ChannelSettings
-from shared.domain.events import ChannelChanged
 from shared.domain.principal import CONSOLE, OPERATOR
 from shared.errors import Busy, Conflict, InvalidInput, NotFound
 from shared.repositories import Repositories
 from shared.unit_of_work import AlreadyExists, Contention, Refused, StaleVersion
+
+if TYPE_CHECKING:
+    from shared.domain.events import ChannelChanged
 
 
 class KeyIssuer(Protocol):
@@ -153,6 +155,9 @@ def list_channels(repos: Repositories, now: datetime) -> list[Channel]:
 
 
 def _announce(channel: Channel, created: bool, rotated: bool = False) -> ChannelChanged:
+    # Imported by the writes that announce: a read of channels-api loads no event model (cold start).
+    from shared.domain.events import ChannelChanged
+
     return ChannelChanged(occurred_at=channel.updated_at, channel_id=channel.channel_id, kind=channel.kind.value,
                           created=created, active=channel.settings.active, stock_buffer=channel.settings.stock_buffer,
                           api_key_id=channel.api_key_id, key_rotated=rotated)

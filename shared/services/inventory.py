@@ -6,17 +6,19 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 
 from shared.adapters.expressions import Write
-from shared.domain.events import DomainEvent, LocationChanged, StockChanged, StockLow
 from shared.domain.locations import Location, LocationRequest
 from shared.domain.stock import Adjustment, SetStockRequest, StockLevel, StockRow
 from shared.errors import Busy, Conflict, InvalidInput, NotFound, OmsError
 from shared.repositories import Repositories
 from shared.unit_of_work import AlreadyApplied, CommitFailed, Refused
+
+if TYPE_CHECKING:
+    from shared.domain.events import DomainEvent
 
 ATTEMPTS = 6
 MAX_IMPORT_ROWS = 1000
@@ -26,6 +28,9 @@ def put_location(location_id: str, request: LocationRequest, by: str, repos: Rep
                  now: datetime) -> Location:
     """Create or replace a location; the write and its LocationChanged event in one transaction. `by`: the
     caller's principal name (`operator` or `user:<username>`), kept as who last changed it."""
+    # Imported by the writes that publish: a stock or location read loads no event model (cold start).
+    from shared.domain.events import LocationChanged
+
     location = Location(location_id=location_id, updated_at=now, updated_by=by, **request.model_dump())
     event = LocationChanged(
         occurred_at=now, location_id=location_id, created=repos.locations.get(location_id) is None,
@@ -148,6 +153,8 @@ def stock_change_writes(before: StockLevel, after: StockLevel, exists: bool, cau
                         now: datetime, by: str | None = None) -> list[Write]:
     """A level written under the version read (new when it did not exist), with its StockChanged (and
     StockLow on the crossing below its threshold): for a caller's transaction."""
+    from shared.domain.events import StockChanged, StockLow  # as in put_location
+
     events: list[DomainEvent] = [StockChanged(
         occurred_at=now, sku=after.sku, location_id=after.location_id, cause=cause, on_hand=after.on_hand,
         reserved=after.reserved, safety_stock=after.safety_stock, available=after.available,
