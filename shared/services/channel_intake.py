@@ -21,11 +21,11 @@ from shared.adapters.expressions import Write
 from shared.channels.intake import ChannelOrder, IntakeAction, MappingProblem
 from shared.domain.channels import Channel
 from shared.domain.events import ChannelOrderUpdated, DomainEvent, OrderReleased
+from shared.domain.exception_records import ExceptionKind, ExceptionRecord
 from shared.domain.orders import ChannelRecord, HoldReason, IntakeProblem, Order, OrderRequest, OrderStatus
 from shared.domain.payment_events import apply_provider_event
 from shared.domain.payments import PaymentMethod, PaymentProvider
 from shared.domain.principal import Principal
-from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
 from shared.errors import Busy, Conflict, OmsError
 from shared.payments.provider import ProviderEvent, ProviderEventKind
 from shared.repositories import Repositories

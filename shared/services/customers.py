@@ -27,9 +27,9 @@ from shared.domain.customers import (
     order_exceptions,
     still_open,
 )
+from shared.domain.exception_records import ExceptionKind
 from shared.domain.orders import Order
 from shared.domain.principal import Principal
-from shared.domain.reconciliation import ExceptionKind
 from shared.domain.returns import Return
 from shared.errors import AccessDenied, Conflict, InvalidInput
 from shared.unit_of_work import AlreadyExists, Refused

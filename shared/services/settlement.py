@@ -33,13 +33,13 @@ from shared.domain.events import (
     PaymentRefunded,
     PaymentVoided,
 )
+from shared.domain.exception_records import ExceptionKind, ExceptionRecord
 from shared.domain.fulfillment import FulfillmentStatus
 from shared.domain.invoices import InvoiceDocument
 from shared.domain.money import ZERO
 from shared.domain.orders import Order, OrderStatus
 from shared.domain.payment_events import payment_event
 from shared.domain.payments import Movement, MovementKind, Payment, PaymentMethod, PaymentProvider, check_forward
-from shared.domain.reconciliation import ExceptionKind, ExceptionRecord
 from shared.errors import Busy
 from shared.payments.provider import PaymentDeclined
 from shared.payments.provider import PaymentProvider as Gateway

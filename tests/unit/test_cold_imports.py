@@ -94,3 +94,10 @@ def test_stock_location_and_channel_reads_load_no_event_model():
     """inventory and channels import their event models in the writes that publish them."""
     readers = "functions.inventory_api.handler, functions.locations_api.handler, functions.channels_api.handler"
     assert _after_importing(readers, "'shared.domain.events' in sys.modules") is False
+
+
+def test_channel_intake_and_settlement_load_no_reconciliation_rules():
+    """They raise an exception record on a side branch: its kind and record live apart from the rules
+    (shared/domain/exception_records.py), which import the order, fulfilment, stock and shipment domains."""
+    flows = "shared.services.channel_intake, shared.services.settlement"
+    assert _after_importing(flows, "'shared.domain.reconciliation' in sys.modules") is False
