@@ -13,52 +13,54 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Final
 
 
-@dataclass(frozen=True)
 class Environment:
-    """Names the functions read from their environment."""
+    """Names the functions read from their environment. Constants (`Final`) rather than a frozen
+    dataclass: every function imports this module, and defining a dataclass of this many fields
+    costs each cold start a millisecond or two (docs/performance.md)."""
 
-    table: str = "OMS_TABLE_NAME"
-    bus: str = "OMS_EVENT_BUS_NAME"
-    principals: str = "OMS_API_PRINCIPALS"
+    table: Final = "OMS_TABLE_NAME"
+    bus: Final = "OMS_EVENT_BUS_NAME"
+    principals: Final = "OMS_API_PRINCIPALS"
     # The REST API and stage channel keys are issued on (channels-api).
-    api_id: str = "OMS_API_ID"
-    api_stage: str = "OMS_API_STAGE"
-    label_bucket: str = "OMS_LABEL_BUCKET"
+    api_id: Final = "OMS_API_ID"
+    api_stage: Final = "OMS_API_STAGE"
+    label_bucket: Final = "OMS_LABEL_BUCKET"
     # Invoice and credit note PDFs (kept for the legal retention period: no expiry).
-    documents_bucket: str = "OMS_DOCUMENTS_BUCKET"
-    carrier_secret: str = "OMS_CARRIER_SECRET"
+    documents_bucket: Final = "OMS_DOCUMENTS_BUCKET"
+    carrier_secret: Final = "OMS_CARRIER_SECRET"
     # Which adapter buys labels: sandbox (default) or easypost (its API key in the carrier secret).
-    label_carrier: str = "OMS_LABEL_CARRIER"
-    email_sender: str = "OMS_EMAIL_SENDER"
+    label_carrier: Final = "OMS_LABEL_CARRIER"
+    email_sender: Final = "OMS_EMAIL_SENDER"
     # Local runtime only: write customer messages as files here instead of sending them via SES.
-    local_outbox: str = "OMS_LOCAL_OUTBOX"
+    local_outbox: Final = "OMS_LOCAL_OUTBOX"
     # SMS (AWS End User Messaging SMS), both optional: the phone number, sender ID, pool (id or ARN)
     # texts are sent from, and the configuration set whose event destinations record deliveries.
-    sms_origination_identity: str = "OMS_SMS_ORIGINATION_IDENTITY"
-    sms_configuration_set: str = "OMS_SMS_CONFIGURATION_SET"
+    sms_origination_identity: Final = "OMS_SMS_ORIGINATION_IDENTITY"
+    sms_configuration_set: Final = "OMS_SMS_CONFIGURATION_SET"
     # Which provider moves the money of an order that names an intent but no provider: sandbox or stripe.
-    payment_provider: str = "OMS_PAYMENT_PROVIDER"
+    payment_provider: Final = "OMS_PAYMENT_PROVIDER"
     # The Secrets Manager secret with stripe_secret_key and stripe_webhook_secret.
-    payment_secret: str = "OMS_PAYMENT_SECRET"
+    payment_secret: Final = "OMS_PAYMENT_SECRET"
     # Failed payment attempts after which an order awaiting payment is cancelled.
-    payment_max_failures: str = "OMS_PAYMENT_MAX_FAILURES"
+    payment_max_failures: Final = "OMS_PAYMENT_MAX_FAILURES"
     # The selling entity printed on invoices (JSON: entity_id, name, address, vat_id).
-    seller: str = "OMS_SELLER"
+    seller: Final = "OMS_SELLER"
     # Tax rates by destination country and date, and each channel's price basis (shared/domain/tax.py).
-    tax_rates: str = "OMS_TAX_RATES"
+    tax_rates: Final = "OMS_TAX_RATES"
     # The currency reports convert amounts into (ISO 4217; cdk.json `oms:baseCurrency`).
-    base_currency: str = "OMS_BASE_CURRENCY"
+    base_currency: Final = "OMS_BASE_CURRENCY"
     # The operator user pool people sign in with (shared/http/tokens.py): its issuer URL, the app
     # client ids its tokens may be issued to (comma-separated), and where its signing keys are
     # (default: the issuer's /.well-known/jwks.json; locally the emulator's).
-    user_pool_issuer: str = "OMS_USER_POOL_ISSUER"
-    user_pool_client_ids: str = "OMS_USER_POOL_CLIENT_IDS"
-    user_pool_jwks_url: str = "OMS_USER_POOL_JWKS_URL"
+    user_pool_issuer: Final = "OMS_USER_POOL_ISSUER"
+    user_pool_client_ids: Final = "OMS_USER_POOL_CLIENT_IDS"
+    user_pool_jwks_url: Final = "OMS_USER_POOL_JWKS_URL"
     # The roles each of the function's routes admits besides admin (JSON {"GET /orders": ["viewer", ...]}),
     # from the wiring's route declarations (infra/wiring.py route_roles).
-    route_roles: str = "OMS_ROUTE_ROLES"
+    route_roles: Final = "OMS_ROUTE_ROLES"
 
 
 ENV = Environment()
@@ -69,23 +71,24 @@ def queue_url_env(queue_name: str) -> str:
     return f"OMS_QUEUE_{queue_name.upper().replace('-', '_')}_URL"
 
 
-@dataclass(frozen=True)
 class Defaults:
-    table_name: str = "oms"
-    bus_name: str = "oms-events"
-    label_bucket: str = "oms-labels"
-    documents_bucket: str = "oms-documents"
-    carrier_secret: str = "oms/carriers"
-    label_carrier: str = "sandbox"
-    email_sender: str = "orders@example.com"
-    payment_provider: str = "sandbox"
-    payment_secret: str = "oms/payments"
-    payment_max_failures: int = 3
-    base_currency: str = "USD"
+    """The defaults of the settings below; constants, as `Environment`."""
+
+    table_name: Final = "oms"
+    bus_name: Final = "oms-events"
+    label_bucket: Final = "oms-labels"
+    documents_bucket: Final = "oms-documents"
+    carrier_secret: Final = "oms/carriers"
+    label_carrier: Final = "sandbox"
+    email_sender: Final = "orders@example.com"
+    payment_provider: Final = "sandbox"
+    payment_secret: Final = "oms/payments"
+    payment_max_failures: Final = 3
+    base_currency: Final = "USD"
     # Demo values for the local runtime: a merchant sets both (cdk.json `oms:environment`).
-    seller: str = ('{"entity_id": "DEMO", "name": "OMS Demo Shop GmbH", "vat_id": "DE000000000", "address": '
+    seller: Final = ('{"entity_id": "DEMO", "name": "OMS Demo Shop GmbH", "vat_id": "DE000000000", "address": '
                    '{"line1": "Demostrasse 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}}')
-    tax_rates: str = ('{"default": "0.19", "rates": ['
+    tax_rates: Final = ('{"default": "0.19", "rates": ['
                       '{"country": "FR", "rate": "0.20", "valid_from": "2014-01-01"}, '
                       '{"country": "NL", "rate": "0.21", "valid_from": "2012-10-01"}, '
                       '{"country": "AT", "rate": "0.20", "valid_from": "2016-01-01"}, '
