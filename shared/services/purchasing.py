@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.adapters.purchasing_repo import OrderWithReceipts
-from shared.domain.events import LineQuantity
 from shared.domain.principal import Principal
 from shared.domain.purchasing import (
     MAX_PO_LINES,
@@ -35,13 +34,6 @@ from shared.domain.purchasing import (
     SupplierRequest,
     cancel,
     receive,
-)
-from shared.domain.purchasing_events import (
-    PurchaseOrderCancelled,
-    PurchaseOrderCreated,
-    PurchaseOrderReceived,
-    ReceivedUnits,
-    SupplierChanged,
 )
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound
 from shared.repositories import Repositories
@@ -78,6 +70,9 @@ class SupplierWritten:
 def put_supplier(supplier_id: str, body: SupplierRequest, principal: Principal, repos: Repositories,
                  now: datetime) -> SupplierWritten:
     """Create or change a supplier (a body equal to the current one writes nothing)."""
+    # Each write imports the events it publishes: the reads of purchasing-api load no event model (cold start).
+    from shared.domain.purchasing_events import SupplierChanged
+
     _operator(principal)
 
     def attempt() -> SupplierWritten:
@@ -122,6 +117,9 @@ class OrderWritten:
 def create_purchase_order(body: PurchaseOrderRequest, principal: Principal, repos: Repositories,
                           now: datetime) -> OrderWritten:
     """Place an order with a supplier: once per `purchase_order_id` (see PurchaseOrderRequest)."""
+    from shared.domain.events import LineQuantity  # as in put_supplier
+    from shared.domain.purchasing_events import PurchaseOrderCreated
+
     _operator(principal)
     fingerprint = body.model_dump_json()
     if body.purchase_order_id is not None:
@@ -208,6 +206,9 @@ class Cancelled:
 def cancel_purchase_order(purchase_order_id: str, body: CancelRequest, principal: Principal, repos: Repositories,
                           now: datetime) -> Cancelled:
     """Cancel an order nothing was received against (shared/domain/purchasing.py, rule 5); again: as it is."""
+    from shared.domain.events import LineQuantity  # as in put_supplier
+    from shared.domain.purchasing_events import PurchaseOrderCancelled
+
     _operator(principal)
 
     def attempt() -> Cancelled:  # a receipt (or another cancel) committing first: decide on what it left
@@ -239,6 +240,8 @@ class Received:
 def receive_purchase_order(purchase_order_id: str, body: ReceiptRequest, principal: Principal, repos: Repositories,
                            now: datetime) -> Received:
     """Receive goods once per receipt id (the module docstring)."""
+    from shared.domain.purchasing_events import PurchaseOrderReceived, ReceivedUnits  # as in put_supplier
+
     _operator(principal)
     fingerprint = body.model_dump_json()
 

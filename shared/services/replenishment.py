@@ -29,7 +29,6 @@ from itertools import islice
 from typing import Any, Protocol
 
 from shared.adapters.replenishment_repo import Plan, Planned
-from shared.domain.events import StockLow
 from shared.domain.forecast import HISTORY_DAYS, forecast_demand
 from shared.domain.principal import Principal
 from shared.domain.purchasing import Supplier, supplier_for
@@ -121,6 +120,9 @@ def settle_pair(level: StockLevel, stored: Planned | None, supplier: Supplier | 
     write = repos.replenishment.record(sku, location_id, plan, now)
     try:
         if change is LowChange.FELL:
+            # Imported on a crossing only: the suggestions and purchasing-api's reads load no event model.
+            from shared.domain.events import StockLow
+
             assert point is not None and supplier is not None
             advice = suggest(sku, location_id, level.available, stored.on_order, forecast, supplier)
             event = StockLow(occurred_at=now, sku=sku, location_id=location_id, available=level.available,
