@@ -10,20 +10,21 @@ records its reason and moves no stock. Units beyond what the line still awaits a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.events import DomainEvent
 from shared.domain.identifiers import ExternalId, LocationId, Sku
 from shared.domain.principal import Principal
-from shared.domain.return_events import ReturnInspected, ReturnReceived
 from shared.domain.returns import Condition, Disposition, Receipt, Return, ReturnLine, ReturnStatus
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput
 from shared.repositories import Repositories
 from shared.services.inventory import restock_writes
 from shared.services.returns import get_return
 from shared.unit_of_work import CommitFailed
+
+if TYPE_CHECKING:
+    from shared.domain.events import DomainEvent
 
 ATTEMPTS = 5
 RECEIVABLE = frozenset({ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT, ReturnStatus.RECEIVED})
@@ -53,6 +54,9 @@ class ReceiveBody(BaseModel):
 
 def receive_return(rma_id: str, body: ReceiveBody, principal: Principal, repos: Repositories, now: datetime
                    ) -> Return:
+    # Imported by the write: returns-api's reads load no event model (cold start).
+    from shared.domain.return_events import ReturnInspected, ReturnReceived
+
     if not principal.is_operator:
         raise AccessDenied("only an operator (the receiving location) receives returns", field="rma_id")
     for _ in range(ATTEMPTS):

@@ -11,19 +11,12 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.orders import MAX_LINES, ExternalId, Order, OrderStatus
 from shared.domain.principal import Principal
-from shared.domain.return_events import (
-    ReturnApproved,
-    ReturnClosed,
-    ReturnDeclined,
-    ReturnedUnits,
-    ReturnRequested,
-)
 from shared.domain.returns import (
     ExchangeLine,
     RefundMethod,
@@ -39,6 +32,9 @@ from shared.domain.tracking import ShipmentStatus
 from shared.errors import AccessDenied, Busy, Conflict, InvalidInput, NotFound, OmsError
 from shared.repositories import Repositories
 from shared.unit_of_work import AlreadyExists, CommitFailed, Refused, StaleVersion
+
+if TYPE_CHECKING:
+    from shared.domain.return_events import ReturnClosed, ReturnDeclined, ReturnedUnits
 
 ATTEMPTS = 5
 # The box a return label is bought for when nobody weighed it: a carrier re-rates an underweighed
@@ -135,7 +131,10 @@ def request_return(order_id: str, body: ReturnRequestBody, principal: Principal,
     """A new RMA if the policy allows it (else InvalidInput naming the rule and the field), approved
     at once when the policy approves returns worth this much. The same request id answers the
     same RMA; the same id with another body is a Conflict."""
+    # Each write imports what it needs, the events it publishes too: the reads of returns- and
+    # return-policies-api load none of them (cold start).
     from shared.domain.refunds import quote_refund
+    from shared.domain.return_events import ReturnRequested
     from shared.domain.return_policy import auto_approves, check_return
     from shared.services.return_exchanges import exchange_prices
 
@@ -282,6 +281,8 @@ def approve_return(rma_id: str, principal: Principal, repos: Repositories, now: 
     country, with a prepaid return label when the merchant pays for the reason (else the customer
     sends it with the RMA number). Approving an approved return answers it as it is. (An exchange is
     made when the return is settled: shared/services/return_exchanges.py.)"""
+    from shared.domain.return_events import ReturnApproved  # as in request_return
+
     if not (principal.is_operator or by_policy):
         raise AccessDenied("only an operator approves returns", field="rma_id")
     for _ in range(ATTEMPTS):
@@ -316,6 +317,7 @@ def decline_return(rma_id: str, principal: Principal, note: str | None, repos: R
     if not principal.is_operator:
         raise AccessDenied("only an operator declines returns", field="rma_id")
     reason = note or "declined by an operator"
+    from shared.domain.return_events import ReturnDeclined  # as in request_return
 
     def change(ret: Return) -> ReturnDeclined | None:
         if ret.status is ReturnStatus.DECLINED:
@@ -333,6 +335,7 @@ def close_return(rma_id: str, principal: Principal, note: str | None, repos: Rep
     What was received may still be refunded, or exchanged."""
     if not principal.is_operator:
         raise AccessDenied("only an operator closes returns", field="rma_id")
+    from shared.domain.return_events import ReturnClosed  # as in request_return
 
     def change(ret: Return) -> ReturnClosed | None:
         if ret.status is ReturnStatus.CLOSED:
@@ -392,4 +395,6 @@ def _change(status: ReturnStatus, at: datetime, by: str, note: str | None):
 
 
 def _units(ret: Return) -> list[ReturnedUnits]:
+    from shared.domain.return_events import ReturnedUnits  # as in request_return
+
     return [ReturnedUnits(line=ln.line, sku=ln.sku, quantity=ln.quantity) for ln in ret.lines]

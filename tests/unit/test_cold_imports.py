@@ -90,11 +90,11 @@ def test_stock_locations_channels_and_strategies_load_no_order_aggregate():
     assert loaded == []
 
 
-def test_stock_location_channel_and_purchasing_reads_load_no_event_model():
-    """inventory, channels, purchasing and replenishment import their event models in the writes that
-    publish them."""
+def test_the_reads_of_stock_locations_channels_purchasing_and_returns_load_no_event_model():
+    """inventory, channels, purchasing, replenishment and returns import their event models in the writes
+    that publish them."""
     readers = ("functions.inventory_api.handler, functions.locations_api.handler, functions.channels_api.handler, "
-               "functions.purchasing_api.handler")
+               "functions.purchasing_api.handler, functions.returns_api.handler, functions.return_policies_api.handler")
     assert _after_importing(readers, "'shared.domain.events' in sys.modules") is False
 
 
