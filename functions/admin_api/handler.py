@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
-from shared.domain.reconciliation import ExceptionKind, SettingsError
+from shared.domain.exception_records import ExceptionKind
 from shared.errors import Conflict, OmsError, Unavailable
 from shared.http import people_routes
 from shared.http.api import API_KEY_SCHEME, api_handler, install, require_operator
@@ -37,6 +37,7 @@ class ExceptionsPage(BaseModel):
           **described(ADMIN, 200, 403, 409, 503))
 def run_now() -> RunReport:
     # The run's machinery loads with its route: a cold start that lists the exceptions pays for none of it.
+    from shared.domain.reconciliation import SettingsError
     from shared.services.reconciliation import run_reconciliation
 
     require_operator(app)

@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -45,16 +45,19 @@ from shared.adapters.expressions import (
 )
 from shared.adapters.index_reads import BATCH
 from shared.adapters.packed import unpack
-from shared.adapters.shipments_repo import SHIPMENT_SK, shipment_pk
 from shared.adapters.stock_keys import RESERVATION_PREFIX, STOCK_SHARDS, shard_pk, stock_pk
-from shared.adapters.stock_repo import levels_of_partition
-from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus
-from shared.domain.orders import Order, OrderStatus
-from shared.domain.reconciliation import ExceptionKind, ExceptionRecord, ReservationRecord, StockPartition
-from shared.domain.shipments import Shipment
-from shared.domain.stock import StockLevel
+from shared.domain.exception_records import ExceptionKind, ExceptionRecord
 from shared.unit_of_work import AlreadyExists, Refused, Store
 from shared.unit_of_work import LeaseLost as LeaseLostOutcome
+
+# The run's reads import the domains they read when they run: the operator's list of open exceptions
+# (admin-api) reads exception records only, and its cold start loads none of them.
+if TYPE_CHECKING:
+    from shared.domain.fulfillment import FulfillmentOrder
+    from shared.domain.orders import Order, OrderStatus
+    from shared.domain.reconciliation import StockPartition
+    from shared.domain.shipments import Shipment
+    from shared.domain.stock import StockLevel
 
 STATE_PK, STATE_SK = "RECONCILE", "STATE"
 EXCEPTION_PK = "RECONCILE_EXCEPTION"
@@ -201,6 +204,8 @@ class ReconciliationRepository:
         """(position, order) of the orders in `status` created up to `upto`, oldest first, strictly
         after the position `after`. `waiting_only`: those waiting for stock. The index may lag the
         order, which is read after it (eventually consistent): it may have moved on since."""
+        from shared.domain.orders import Order  # as the run's other reads: see TYPE_CHECKING above
+
         low, high = after or LOWEST, f"{upto.isoformat()}{HIGHEST}" if upto else HIGHEST
         if low > high:
             return  # a cursor past the bound (a limit raised since it was saved): nothing left here
@@ -213,6 +218,8 @@ class ReconciliationRepository:
                          ) -> Iterator[tuple[str, FulfillmentOrder | ValueError]]:
         """(position, fulfilment order) of a location's fulfilment orders READY_FOR_PICKUP created
         up to `upto`, oldest first (the index's copy)."""
+        from shared.domain.fulfillment import FulfillmentOrder, FulfillmentStatus  # as orders_in_status
+
         prefix = f"{FulfillmentStatus.READY_FOR_PICKUP.value}#"
         low, high = after or prefix, f"{prefix}{upto.isoformat()}{HIGHEST}"
         if low > high:
@@ -222,6 +229,9 @@ class ReconciliationRepository:
         yield from _walk_behind(self.store, entries, "gsi1sk", after, FulfillmentOrder)
 
     def shipments(self, ids: list[str]) -> list[Shipment]:
+        from shared.adapters.shipments_repo import SHIPMENT_SK, shipment_pk  # as orders_in_status
+        from shared.domain.shipments import Shipment
+
         items = self.store.batch_get([(shipment_pk(i), SHIPMENT_SK) for i in ids])
         return [unpack(Shipment, i) for i in items]
 
@@ -319,6 +329,9 @@ def _doc[M: BaseModel](model: type[M], item: dict) -> M:
 
 
 def _partition(sku: str, items) -> StockPartition:
+    from shared.adapters.stock_repo import levels_of_partition  # as orders_in_status
+    from shared.domain.reconciliation import ReservationRecord, StockPartition
+
     items = list(items)
     levels, reservations = levels_of_partition(items), []
     for item in items:

@@ -103,3 +103,12 @@ def test_channel_intake_and_settlement_load_no_reconciliation_rules():
     (shared/domain/exception_records.py), which import the order, fulfilment, stock and shipment domains."""
     flows = "shared.services.channel_intake, shared.services.settlement"
     assert _after_importing(flows, "'shared.domain.reconciliation' in sys.modules") is False
+
+
+def test_listing_exceptions_loads_none_of_the_domains_the_run_reads():
+    """admin-api's handler and the reconciliation repository (which serves the listing) import the
+    order, fulfilment, stock, shipment and reconciliation-rule domains only in the run's reads."""
+    loaded = _after_importing("functions.admin_api.handler, shared.adapters.reconciliation_repo",
+                              "[m for m in ('shared.domain.orders', 'shared.domain.fulfillment', 'shared.domain.stock', "
+                              "'shared.domain.shipments', 'shared.domain.reconciliation') if m in sys.modules]")
+    assert loaded == []

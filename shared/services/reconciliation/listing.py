@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.domain.reconciliation import ExceptionKind
+from shared.domain.exception_records import ExceptionKind
 from shared.repositories import Repositories
 
 
