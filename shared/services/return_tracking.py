@@ -18,8 +18,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.domain.events import DomainEvent
-from shared.domain.return_events import ReturnInTransit
 from shared.domain.returns import ReturnStatus
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate, moves_forward, supersedes
 from shared.errors import Busy
@@ -27,6 +25,7 @@ from shared.services.tracking import ATTEMPTS, Outcome, Result, tracking_entry
 from shared.unit_of_work import CommitFailed
 
 if TYPE_CHECKING:
+    from shared.domain.events import DomainEvent
     from shared.domain.returns import Return
     from shared.repositories import Repositories
 
@@ -73,6 +72,9 @@ def attempt(ret: Return, update: TrackingUpdate, received_at: datetime, repos: R
         parcel.status, parcel.status_at = update.status, update.occurred_at
     events: list[DomainEvent] = []
     if ret.status is ReturnStatus.APPROVED and carrier_has_it(parcel.status):
+        # Only a return parcel's first scan publishes: apply-tracking loads no event model before one (cold start).
+        from shared.domain.return_events import ReturnInTransit
+
         ret.move_to(ReturnStatus.IN_TRANSIT, now, "carrier",
                     note=f"{update.carrier or update.provider} reports {parcel.status.value}")
         events.append(ReturnInTransit(occurred_at=now, rma_id=ret.rma_id, order_id=ret.order_id, channel=ret.channel,

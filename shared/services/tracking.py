@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel
 
-from shared.carriers.webhooks import parse, verify
 from shared.domain.tracking import ShipmentStatus, TrackingUpdate, lateness, supersedes
 from shared.errors import Busy
 
@@ -92,6 +91,10 @@ def receive_webhook(provider: str, raw_body: bytes, headers: Mapping[str, str], 
                     send: Callable[[list[str]], None] = send_to_queue) -> int:
     """Verify, read, queue; the number of updates queued (0 for an event that is not one).
     WebhookRejected (401) before the body is even parsed, and nothing is queued."""
+    # The carriers' webhook formats load with the webhook: apply-tracking, which imports this module for
+    # the updates it applies, loads none of their models (cold start).
+    from shared.carriers.webhooks import parse, verify
+
     verify(provider, raw_body, headers, secret_for(provider) or "", now)
     updates = parse(provider, raw_body)
     if updates:

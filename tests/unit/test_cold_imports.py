@@ -112,3 +112,11 @@ def test_listing_exceptions_loads_none_of_the_domains_the_run_reads():
                               "[m for m in ('shared.domain.orders', 'shared.domain.fulfillment', 'shared.domain.stock', "
                               "'shared.domain.shipments', 'shared.domain.reconciliation') if m in sys.modules]")
     assert loaded == []
+
+
+def test_applying_tracking_updates_loads_no_carrier_webhook_format_nor_event_model_at_import():
+    """The carriers' webhook parsers load with the webhook (carrier-webhooks), the events with the
+    updates that publish them (shared/services/tracking.py, return_tracking.py)."""
+    loaded = _after_importing("functions.apply_tracking.handler",
+                              "[m for m in ('shared.carriers.webhooks', 'shared.domain.events') if m in sys.modules]")
+    assert loaded == []
