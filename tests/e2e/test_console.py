@@ -52,11 +52,13 @@ def test_the_console_shows_orders_as_they_come_and_the_operator_releases_a_hold_
     # The runtime serves the build and offers the demo operator key on its own origin only.
     assert requests.get(oms.url + "/dashboard", allow_redirects=False, timeout=10).headers["Location"] == "/dashboard/"
     assert requests.get(oms.url + "/dashboard/config.json", timeout=10).json()["demoOperatorKey"] == oms.key("operator")
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    # Only this test's screenshots: the people tests (another worker under -n) write theirs to the same folder.
+    for name in PAGES:
+        (SCREENSHOTS / f"{name}.png").unlink(missing_ok=True)
     run = subprocess.run(["node", str(SCRIPT)], cwd=REPO, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "OMS_URL": oms.url, "CHROMIUM": CHROMIUM, "SCREENSHOTS": str(SCREENSHOTS),
                               "OUTBOX": str(outbox)})
     print(run.stdout)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert "all steps passed" in run.stdout
-    assert sorted(p.stem for p in SCREENSHOTS.glob("*.png")) == sorted(PAGES)
+    assert [name for name in PAGES if not (SCREENSHOTS / f"{name}.png").is_file()] == []
