@@ -142,3 +142,14 @@ def test_the_claim_key_is_the_one_powertools_idempotency_wrote_before():
     layer.configure(IdempotencyConfig(event_key_jmespath="detail.event_id"), key_prefix="notify-customers-sms")
     expected = layer._get_hashed_idempotency_key({"detail": {"event_id": "ev-42"}})
     assert claim_key("notify-customers-sms", "ev-42") == ("IDEMPOTENCY#notify-customers", expected)
+
+
+def test_a_full_batch_of_the_queue_claims_in_one_transaction():
+    """Guard: the notifications queue hands over at most `batch_size` records, each an email and an
+    SMS at most; their claims must fit one transaction (DynamoDB's 100 items), or a full batch fails."""
+    from infra.wiring import FUNCTIONS
+    from shared.services.allocation import MAX_TRANSACTION_ACTIONS
+
+    [notifier] = [f for f in FUNCTIONS if f.name == "notify-customers"]
+    assert notifier.queue is not None
+    assert notifier.queue.batch_size * len(Medium) <= MAX_TRANSACTION_ACTIONS
