@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from shared.domain.base import DeferredModel
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import Tag
@@ -56,12 +58,13 @@ def tags() -> list[Tag | str]:
     ]
 
 
-class ProblemDetail(BaseModel):
+# Deferred (shared/domain/base.py): only the OpenAPI document builds them, never a request.
+class ProblemDetail(DeferredModel):
     field: str = Field(description="Dotted path of the offending field, e.g. lines.0.quantity")
     problem: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(DeferredModel):
     """Every error the OMS answers has this shape (API Gateway's own answers, such as a missing key's
     403 or a throttled 429, have only `message`)."""
 
@@ -74,7 +77,7 @@ class ErrorBody(BaseModel):
     correlation_id: str | None = Field(default=None, description="internal_error only: the id of the log line")
 
 
-class GatewayError(BaseModel):
+class GatewayError(DeferredModel):
     """API Gateway's own answer, given before any function runs: a missing or unknown x-api-key (403),
     a body over its 10 MB limit (413)."""
 

@@ -59,6 +59,14 @@ def test_the_models_an_api_function_imports_are_not_built_at_import():
     assert built == {"Order": False, "OrderRequest": False, "OrderView": False, "OrderPage": False}
 
 
+def test_the_documented_error_bodies_are_not_built_at_import():
+    """ErrorBody and its parts only describe the answers in the OpenAPI document: they defer."""
+    built = _built_at_import("functions.orders_api.handler", [
+        ("shared.http.openapi", "ErrorBody"), ("shared.http.openapi", "ProblemDetail"),
+        ("shared.http.openapi", "GatewayError")])
+    assert built == {"ErrorBody": False, "ProblemDetail": False, "GatewayError": False}
+
+
 def test_admin_api_builds_no_people_model_at_import():
     built = _built_at_import("functions.admin_api.handler", [
         ("shared.domain.people", "Person"), ("shared.domain.people", "Invitation"),
