@@ -8,9 +8,10 @@ Access patterns (their rows for docs/data-model.md):
 - an order's documents: pk=ORDER#<order id>, sk=DOC#<kind>#<covered id> (the shipment an invoice
   bills, the refund a credit note takes back): one strongly consistent Query, begins_with DOC#
 - how many documents an order has: pk=ORDER#<order id>, sk=DOCUMENTS, `issued`
-- a settle-payments batch's orders with their documents (`orders_and_documents`): one BatchGetItem
-  of each order's ORDER and DOCUMENTS items and the invoice of the shipment it settles; only an
-  order whose count says it has documents the read did not return is read by its own Query
+- a settle-payments batch's orders with their documents (`batch_picture`): one BatchGetItem
+  of each order's ORDER and DOCUMENTS items, the invoice of the shipment it settles and the invoice
+  series' counter; only an order whose count says it has documents the read did not return is read
+  by its own Query
 
 The documents live in the order's partition beside the order item (sk ORDER), which no query of
 the order reads by partition, so they collide with nothing and cost the order's reads nothing.
@@ -29,6 +30,7 @@ its order's count in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from shared.adapters.expressions import NEW, Changes, KeyQuery, Missing, Patch, Put, SortRange, Write, eq
 from shared.adapters.orders_repo import ORDER_SK, order_pk
@@ -41,6 +43,15 @@ from shared.unit_of_work import AlreadyExists, StaleVersion, Store
 COUNTER_SK = "COUNTER"
 DOCUMENTS_SK = "DOCUMENTS"
 DOC_PREFIX = "DOC#"
+
+
+@dataclass(frozen=True)
+class BatchPicture:
+    """What a settle-payments batch invoices on, read at once: per order the order and its documents,
+    and the series' last number when one was asked for."""
+
+    orders: dict[str, tuple[Order | None, list[InvoiceDocument]]]
+    last_number: int | None = None
 
 
 def series_pk(series: DocumentSeries) -> str:
@@ -89,17 +100,25 @@ class InvoiceRepository:
 
     def orders_and_documents(self, invoicing: Iterable[tuple[str, str]]
                              ) -> dict[str, tuple[Order | None, list[InvoiceDocument]]]:
+        """`batch_picture` without a series."""
+        return self.batch_picture(invoicing, None).orders
+
+    def batch_picture(self, invoicing: Iterable[tuple[str, str]], series: DocumentSeries | None) -> BatchPicture:
         """For each (order id, what its invoice would cover): the order and its documents as
         `order_and_documents` answers them, the batch's in one strongly consistent BatchGetItem of each
         order's item, its document count and that invoice. Most orders have no other document (a
         first shipment's, or its redelivery): the count says so. An order whose count is more than
         the read found is read by its own Query. A document issued between the reads of the count
         and of the documents is caught by the count's condition when anything is issued on this
-        picture (StaleVersion): the read cannot make a document be numbered or issued twice."""
+        picture (StaleVersion): the read cannot make a document be numbered or issued twice.
+        With `series`, the same read takes its last number too (`last_number`'s answer, as stale as
+        that one may be by the time it is used: the counter's condition refuses a block numbered on it)."""
         pairs = list(dict.fromkeys(invoicing))
         order_ids = list(dict.fromkeys(order_id for order_id, _ in pairs))
         keys = ([(order_pk(o), sk) for o in order_ids for sk in (ORDER_SK, DOCUMENTS_SK)]
                 + [(order_pk(o), document_sk(DocumentKind.INVOICE, covers)) for o, covers in pairs])
+        if series is not None:
+            keys.append((series_pk(series), COUNTER_SK))
         items = {(i["pk"], i["sk"]): i for i in self.store.batch_get(keys)} if keys else {}
         found: dict[str, list[InvoiceDocument]] = {o: [] for o in order_ids}
         for o, covers in pairs:
@@ -115,7 +134,10 @@ class InvoiceRepository:
             order = items.get((order_pk(o), ORDER_SK))
             answer[o] = (unpack(Order, order) if order else None,
                          sorted(found[o], key=lambda d: (d.issued_at, d.kind, d.sequence)))
-        return answer
+        if series is None:
+            return BatchPicture(answer)
+        counter = items.get((series_pk(series), COUNTER_SK))
+        return BatchPicture(answer, int(counter["last"]) if counter else 0)
 
     def issue(self, document: InvoiceDocument, expected_counter: int, known_documents: int) -> list[Write]:
         """Number `document` and store it, in one transaction: the series' counter from

@@ -3,13 +3,14 @@
 Every invoice takes the next number of its series, one counter item. With the event relay's
 window, shipments reach settle-payments in bursts, and two batches numbering their invoices one by
 one kept colliding on that item (1.47 transactions an order instead of one). Here a batch's
-shipments are invoiced together: one read of the counter, then one transaction of the counter moved
+shipments are invoiced together: one read of the counter (with the orders), then one transaction of the counter moved
 by the block, every invoice and its order's document count and its DocumentIssued. Numbers stay
 gapless: they are taken in the very transaction that writes their invoices, all or none (a refusal
 writes nothing; a stale counter is read again and the whole block renumbered).
 
-The batch's orders and their documents are read in one request (InvoiceRepository.orders_and_documents:
-an order with documents from earlier shipments is read by its own Query), not a Query per order.
+The batch's orders and their documents, and the series' last number, are read in one request
+(InvoiceRepository.batch_picture: an order with documents from earlier shipments is read by its own
+Query), not a Query per order and a GetItem of the counter.
 
 Whatever this does not invoice (a handover already invoiced is only found again; an order's second
 handover in the batch, a refused block, a shipment whose lines cannot be invoiced) is left to the
@@ -67,7 +68,10 @@ def invoice_handovers(handovers: Sequence[Handover], repos: Repositories, now: d
     firsts: dict[str, Handover] = {}
     for h in handovers:
         firsts.setdefault(h.order_id, h)
-    read = repos.invoices.orders_and_documents((h.order_id, h.handover_id) for h in firsts.values())  # one request
+    series = DocumentSeries.of(settings.seller.entity_id, DocumentKind.INVOICE, now)
+    # One request: the orders, their documents and the series' last number.
+    picture = repos.invoices.batch_picture(((h.order_id, h.handover_id) for h in firsts.values()), series)
+    read, last = picture.orders, picture.last_number
     for h in firsts.values():
         order, documents = read[h.order_id]
         if order is None:
@@ -77,13 +81,16 @@ def invoice_handovers(handovers: Sequence[Handover], repos: Repositories, now: d
             continue
         pending.append((h, order, documents))
     for start in range(0, len(pending), BLOCK):
-        done.update(_issue_block(pending[start:start + BLOCK], repos, now, settings))
+        issued, last = _issue_block(pending[start:start + BLOCK], repos, now, settings, series, last)
+        done.update(issued)
     return done
 
 
 def _issue_block(block: list[tuple[Handover, Order, list[InvoiceDocument]]], repos: Repositories, now: datetime,
-                 settings: InvoicingSettings) -> dict[tuple[str, str], Invoiced]:
-    series = DocumentSeries.of(settings.seller.entity_id, DocumentKind.INVOICE, now)
+                 settings: InvoicingSettings, series: DocumentSeries, last: int | None
+                 ) -> tuple[dict[tuple[str, str], Invoiced], int | None]:
+    """The block's invoices, and the series' last number after them (None: unknown, read it).
+    `last`: as read with the batch (None: read it here); stale, the counter's condition refuses it."""
     drafts = []
     for h, order, documents in block:
         try:
@@ -92,8 +99,9 @@ def _issue_block(block: list[tuple[Handover, Order, list[InvoiceDocument]]], rep
             continue  # the record's own settlement says why
     for attempt in range(ATTEMPTS):
         if not drafts:
-            return {}
-        last = repos.invoices.last_number(series)
+            return {}, last
+        if last is None:
+            last = repos.invoices.last_number(series)
         invoices = [document(DocumentKind.INVOICE, last + n, now, order, h.handover_id, settings.seller,
                              settings.taxes.basis_for(order.channel), lines)
                     for n, (h, order, _, lines) in enumerate(drafts, start=1)]
@@ -103,11 +111,12 @@ def _issue_block(block: list[tuple[Handover, Order, list[InvoiceDocument]]], rep
                                                    in zip(invoices, drafts, strict=True)]))
         except Refused as refused:
             if not all(isinstance(o, StaleVersion) and o.entity == "document_series" for o in refused.outcomes):
-                return {}  # an order's documents moved (a concurrent delivery): each record issues its own
+                return {}, None  # an order's documents moved (a concurrent delivery): each record issues its own
         except Contention:
             pass
         else:
             return {(h.order_id, h.handover_id): Invoiced(order, [*docs, d])
-                    for d, (h, order, docs, _) in zip(invoices, drafts, strict=True)}
+                    for d, (h, order, docs, _) in zip(invoices, drafts, strict=True)}, last + len(invoices)
+        last = None
         time.sleep(random.uniform(0, 0.002 * 2 ** attempt))  # another batch took the numbers: read again
-    return {}
+    return {}, None

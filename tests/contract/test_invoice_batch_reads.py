@@ -46,8 +46,9 @@ def test_a_batch_of_first_shipments_is_read_in_one_request_and_invoiced_in_one_t
 
     invoiced = invoice_handovers(handovers(orders), repos, NOW, SETTINGS)
 
-    # The orders with their documents once (no Query per order), the counter once, one transaction.
-    assert calls == {"batch_get": 1, "get": 1, "transact": 1}
+    # The orders with their documents and the series' counter in one read (no Query per order, no
+    # GetItem of the counter), one transaction.
+    assert calls == {"batch_get": 1, "transact": 1}
     assert sorted(invoiced) == sorted((o.order_id, f"s-{o.order_id}") for o in orders)
     assert all(inv.order == repos.orders.get(oid) and [d.covers for d in inv.documents] == [h]
                for (oid, h), inv in invoiced.items())

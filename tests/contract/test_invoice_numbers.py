@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from shared.adapters.expressions import Put
-from shared.adapters.invoices_repo import InvoiceRepository
+from shared.adapters.invoices_repo import BatchPicture, InvoiceRepository
 from shared.domain.invoices import DocumentKind, InvoiceDocument, document, invoice_lines
 from shared.domain.tax import PriceBasis, TaxTable
 from shared.errors import Busy
@@ -150,21 +150,23 @@ def test_a_block_with_one_document_issued_already_takes_no_number(store):
     assert repo.last_number(block[0].series) == 1 and repo.for_order(block[0].order_id) == []
 
 
-def test_a_batch_s_shipments_are_invoiced_with_one_counter_read(store, monkeypatch):
+def test_a_counter_read_stale_with_the_batch_is_read_again_and_no_number_is_skipped(store, monkeypatch):
+    """Guard: the counter's condition. Another issuer took number 1 after the batch read 0: the block
+    is refused, the counter read again, and the block numbered from 2."""
     repos = Repositories.on(store)
-    orders = stored_orders(repos, 5)
-    reads = []
-    last_number = repos.invoices.last_number
+    orders = stored_orders(repos, 4)
+    other, batch = orders[0], orders[1:]
+    read = repos.invoices.batch_picture
 
-    def counted(series):
-        reads.append(series)
-        return last_number(series)
+    def then_another_issues(pairs, series):
+        picture = read(pairs, series)
+        issue_invoice(other, f"s-{other.order_id}", {"SKU-1": 1}, repos, NOW, SETTINGS)
+        return picture
 
-    monkeypatch.setattr(repos.invoices, "last_number", counted)
-    invoiced = invoice_handovers(handovers(orders), repos, NOW, SETTINGS)
-    assert len(reads) == 1
-    assert sorted(i.documents[-1].sequence for i in invoiced.values()) == [1, 2, 3, 4, 5]
-    assert all_numbers(repos, orders) == [1, 2, 3, 4, 5]
+    monkeypatch.setattr(repos.invoices, "batch_picture", then_another_issues)
+    invoiced = invoice_handovers(handovers(batch), repos, NOW, SETTINGS)
+    assert sorted(i.documents[-1].sequence for i in invoiced.values()) == [2, 3, 4]
+    assert all_numbers(repos, orders) == [1, 2, 3, 4]
 
 
 def test_a_redelivered_batch_is_answered_its_invoices_and_takes_no_number(store):
@@ -185,7 +187,8 @@ def test_a_shipment_invoiced_by_a_concurrent_delivery_after_the_read_is_not_invo
     stale = {o.order_id: repos.invoices.order_and_documents(o.order_id) for o in orders}
     # Another delivery of the first shipment invoices it between the batch's read and its commit.
     issue_invoice(orders[0], f"s-{orders[0].order_id}", {"SKU-1": 1}, repos, NOW, SETTINGS)
-    monkeypatch.setattr(repos.invoices, "orders_and_documents", lambda pairs: {o: stale[o] for o, _ in pairs})
+    monkeypatch.setattr(repos.invoices, "batch_picture",
+                        lambda pairs, series: BatchPicture({o: stale[o] for o, _ in pairs}, 0))
     invoiced = invoice_handovers(handovers(orders), repos, NOW, SETTINGS)
     assert invoiced == {}  # the block was refused whole: each record issues its own
     assert all_numbers(repos, orders) == [1]
