@@ -14,6 +14,7 @@ medium is shared/services/notification_sending.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,10 @@ from shared.unit_of_work import CommitFailed
 
 # The email's prefix is the one used before SMS existed: records written then still count.
 KEY_PREFIX = {Medium.EMAIL: "notify-customers", Medium.SMS: "notify-customers-sms"}
+# No send starts closer than this to the invocation's deadline (one provider call at the clients'
+# read timeout, and the batch write after it): a claim lapses at the deadline, so a send the timeout
+# cut short, or sent but never recorded, would be sent again by the retry. A full batch is 50 sends.
+SEND_MARGIN_MS = 6_000
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,9 @@ Sender = Callable[[dict, Notification | TextMessage], dict]
 
 def notify_batch(batch: list[Incoming], repos, claims: NotificationClaims, senders: Mapping[Medium, Sender],
                  now: datetime, deadline_ms: int) -> set[str]:
-    """Send what the batch's events say, once each; the ids of the records to retry."""
+    """Send what the batch's events say, once each; the ids of the records to retry. `deadline_ms`:
+    when the invocation ends, as of `now` (its claims lapse then)."""
+    started, budget_ms = time.monotonic(), deadline_ms - int(now.timestamp() * 1000) - SEND_MARGIN_MS
     failed: set[str] = set()
     wanted = {i.detail["order_id"] for i in batch
               if moment_for(i.detail_type, i.detail) and isinstance(i.detail.get("order_id"), str)}
@@ -87,6 +94,10 @@ def notify_batch(batch: list[Incoming], repos, claims: NotificationClaims, sende
         if claim.found is Found.IN_PROGRESS:
             logger.info("another invocation is sending this message; retried later",
                         extra={"order_id": o.message.order_id, "medium": o.medium.value})
+            failed.add(o.record_id)
+            continue
+        if (time.monotonic() - started) * 1000 > budget_ms:  # too near the deadline: released, for the retry
+            released.append(o.key)
             failed.add(o.record_id)
             continue
         try:

@@ -11,7 +11,7 @@ import pytest
 from shared.adapters.notification_claims import COMPLETED, INPROGRESS, Found, NotificationClaims, claim_key
 from shared.domain.notifications import Medium
 from shared.repositories import Repositories, in_memory
-from shared.services.notification_batch import KEY_PREFIX, Incoming, notify_batch
+from shared.services.notification_batch import KEY_PREFIX, SEND_MARGIN_MS, Incoming, notify_batch
 from tests.factories import NOW, capture
 
 pytestmark = pytest.mark.unit
@@ -64,11 +64,12 @@ def confirmed(order_id: str, event_id: str, record_id: str) -> Incoming:
     return Incoming(record_id, "OrderAllocated", {"event_id": event_id, "order_id": order_id, "previous": "RECEIVED"})
 
 
-def run(repos, batch, outbox, now=NOW):
+def run(repos, batch, outbox, now=NOW, seconds_left: float = 10):
     store = Counted(repos.store)
     counted = Repositories.on(store)  # type: ignore[arg-type]
     claims = NotificationClaims(store, KEEP)  # type: ignore[arg-type]
-    return notify_batch(batch, counted, claims, outbox.senders(), now, DEADLINE_MS), store.calls
+    deadline_ms = int((now + timedelta(seconds=seconds_left)).timestamp() * 1000)
+    return notify_batch(batch, counted, claims, outbox.senders(), now, deadline_ms), store.calls
 
 
 def test_a_batch_reads_its_orders_once_claims_once_and_records_once(orders):
@@ -128,6 +129,21 @@ def test_a_message_another_invocation_is_sending_is_retried_not_sent_until_its_c
     # The twin died: once its deadline passed, the retry takes the claim and sends.
     later = NOW + timedelta(seconds=11)
     assert run(repos, [confirmed(ids[0], "ev-0", "m-9")], outbox, now=later)[0] == set()
+    assert outbox.sent == [("email", "ev-0")]
+
+
+def test_no_send_starts_near_the_deadline_its_claim_is_released_for_the_retry(orders):
+    """Guard: a claim lapses with the invocation. A send started just before a timeout (a full batch is
+    50 provider calls) would leave its claim in progress, and the retry, finding it lapsed, would send
+    it again: near the deadline the message is released and its record retried instead."""
+    repos, ids = orders
+    outbox = Outbox()
+
+    failed, _ = run(repos, [confirmed(ids[0], "ev-0", "m-0")], outbox, seconds_left=SEND_MARGIN_MS / 1000 - 1)
+
+    assert failed == {"m-0"} and outbox.sent == []
+    assert repos.store.get(*claim_key(KEY_PREFIX[Medium.EMAIL], "ev-0")) is None  # released, not in progress
+    assert run(repos, [confirmed(ids[0], "ev-0", "m-0")], outbox)[0] == set()
     assert outbox.sent == [("email", "ev-0")]
 
 
