@@ -49,7 +49,7 @@ from shared.errors import Busy
 from shared.repositories import Repositories
 from shared.services.allocation_ahead import Ahead
 from shared.services.fulfillment_parts import announcements, parts_of
-from shared.unit_of_work import CommitFailed
+from shared.unit_of_work import CommitFailed, Refused, StaleVersion
 
 MAX_ATTEMPTS = 6
 MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's TransactWriteItems limit
@@ -229,21 +229,14 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     merged = merge_allocations(order.allocations, decision)
     stock_low = stock_low_events(decision, levels, now)
     new_locations = {loc for loc in decision.locations if loc not in already_at}
-    # Per assignment a level and a reservation record, per new location its count, per location its
-    # part, the order and the outbox item (counting each StockLow as an action too, to spare).
-    actions_needed = 2 * len(decision.assignments) + len(new_locations) + len(decision.locations) + len(stock_low) + 2
+    # A first estimate, before anything is built: the writes themselves are counted below.
+    actions_needed = 2 * len(decision.assignments) + len(new_locations) + len(stock_low) + 2
     locations_after = len(already_at | set(decision.locations))
     fulfillment_orders_after = len(order.fulfillment_order_ids) + len(decision.locations)
     if actions_needed > MAX_TRANSACTION_ACTIONS or _cancel_actions(len(merged), fulfillment_orders_after) > \
             MAX_TRANSACTION_ACTIONS:
         # One atomic reservation (and later one atomic cancel) could not hold this plan.
-        if order.status != OrderStatus.RECEIVED:
-            return AllocationResult(Outcome.STILL_WAITING, order, available_by_sku)
-        _hold(order, [(HoldReason.TOO_LARGE, f"the plan needs {len(merged)} stock allocations over "
-                                             f"{locations_after} locations: more than one transaction can "
-                                             "reserve, and later cancel, atomically. Split or reject the order.")],
-              repos, now)
-        return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)
+        return _too_large(order, len(merged), locations_after, repos, now, available_by_sku)
     order.allocations = merged
     order.backordered = [BackorderedLine(sku=u.sku, quantity=u.quantity) for u in decision.unfilled]
     order.routing.append(record)
@@ -285,6 +278,13 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
     if order.backordered:
         work.add(still_short_checks(order, locations, levels, repos, room=MAX_TRANSACTION_ACTIONS - len(work),
                                     skip=assigned))
+    if len(work) > MAX_TRANSACTION_ACTIONS:
+        # A hot SKU's line draws from up to 24 buckets, each a write: the estimate above missed them.
+        # The order as read, not as this plan changed it, is what goes on hold.
+        fresh = repos.orders.get(order.order_id)
+        if fresh is None or fresh.version != expected:
+            raise Refused([StaleVersion("order", order.order_id)])  # moved meanwhile: read again, plan again
+        return _too_large(fresh, len(merged), locations_after, repos, now, available_by_sku, writes=len(work))
     # An SDK retry after a timeout reuses the ClientRequestToken botocore fills in for this call, so
     # DynamoDB does not apply a committed transaction twice (moto ignores the token: there the
     # order's version condition refuses the retry, and the loop above finds the order allocated).
@@ -294,6 +294,19 @@ def _reserve(order, expected, decision: RoutingDecision, record, levels, locatio
                        [loc for loc in new_locations if capacity.get(loc) is not None])
     outcome = Outcome.ALLOCATED if decision.complete else Outcome.PARTIALLY_ALLOCATED
     return AllocationResult(outcome, order, available_by_sku)
+
+
+def _too_large(order: Order, allocations: int, locations: int, repos: Repositories, now: datetime,
+               available_by_sku: dict[str, int], writes: int | None = None) -> AllocationResult:
+    """A plan one transaction cannot reserve (or later cancel) atomically: a new order waits for a
+    person on hold; one already allocated in part keeps waiting for what it has."""
+    if order.status != OrderStatus.RECEIVED:
+        return AllocationResult(Outcome.STILL_WAITING, order, available_by_sku)
+    needs = f" ({writes} writes)" if writes is not None else ""
+    _hold(order, [(HoldReason.TOO_LARGE, f"the plan needs {allocations} stock allocations over {locations} "
+                                         f"locations{needs}: more than one transaction can reserve, and later "
+                                         "cancel, atomically. Split or reject the order.")], repos, now)
+    return AllocationResult(Outcome.ON_HOLD, order, available_by_sku)
 
 
 def _waiting_pairs(order: Order, locations) -> set[tuple[str, str]]:

@@ -12,7 +12,7 @@ import pytest
 from shared.adapters import stock_repo
 from shared.adapters.expressions import KeyQuery, SortRange
 from shared.adapters.stock_repo import StockRepository, bucket_sk, stock_pk
-from shared.domain.orders import OrderStatus
+from shared.domain.orders import HoldReason, OrderStatus
 from shared.domain.stock import Adjustment, AdjustmentReason, SetStockRequest
 from shared.services import allocation
 from shared.services.allocation import Outcome, allocate_order
@@ -277,3 +277,23 @@ def test_the_soaks_invariant_checker_reads_a_bucketed_level_as_its_sum(hot, monk
     hot.store.items[(stock_pk("HOT"), bucket_sk("BER", 0))]["available"] = -1
     found = check(load(hot.store.items.values()), only=STOCK_RULES).violations
     assert {v.invariant for v in found} >= {"stock_never_negative", "stock_available_formula"}
+
+
+def test_an_order_whose_bucket_draws_outgrow_one_transaction_goes_on_hold_whole(repos):
+    """Guard: the writes the plan really needs are counted (`len(work)` in `_reserve`). Six hot lines,
+    each drawn from all 16 of its one-unit buckets, are 6 x 17 writes: more than a transaction takes.
+    Without the count the commit failed outright on every delivery and the order stayed RECEIVED
+    until its message went to the DLQ; now it waits on hold for a person, nothing reserved."""
+    seed(repos, ONE_WAREHOUSE, {})
+    skus = [f"HOT-{n}" for n in range(6)]
+    for sku in skus:
+        set_stock(sku, "BER", SetStockRequest(on_hand=16, buckets=16), repos, NOW)
+    order = capture(repos, *[(sku, 16) for sku in skus])
+
+    result = allocate_order(order.order_id, repos, policy, NOW)
+
+    stored = repos.orders.get(order.order_id)
+    assert result.outcome == Outcome.ON_HOLD
+    assert stored.status == OrderStatus.ON_HOLD and stored.holds[0].reason == HoldReason.TOO_LARGE
+    assert "writes" in stored.holds[0].detail and stored.fulfillment_order_ids == []
+    assert all(sum(buckets(repos, sku)) == 16 for sku in skus)  # nothing reserved
