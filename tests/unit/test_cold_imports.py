@@ -128,3 +128,20 @@ def test_applying_tracking_updates_loads_no_carrier_webhook_format_nor_event_mod
     loaded = _after_importing("functions.apply_tracking.handler",
                               "[m for m in ('shared.carriers.webhooks', 'shared.domain.events') if m in sys.modules]")
     assert loaded == []
+
+
+def test_an_event_loads_only_its_own_area_of_the_catalogue():
+    """shared.domain.events imports an area module when one of its names is first asked for: an order
+    event defines none of the payment, fulfilment, stock or reconciliation events."""
+    loaded = _after_importing("shared.domain.events",
+                              "[sys.modules['shared.domain.events'].OrderAllocated.__name__, "
+                              "sorted(m for m in sys.modules if m.startswith('shared.domain.events_'))]")
+    assert loaded == ["OrderAllocated", ["shared.domain.events_base", "shared.domain.events_orders"]]
+
+
+def test_queue_functions_load_only_the_event_areas_they_publish():
+    """allocate-orders publishes order, stock and fulfilment events, settle-payments payment ones (and
+    the order's release): neither defines the other's, nor the reconciliation run's."""
+    areas = "sorted(m.rsplit('_', 1)[1] for m in sys.modules if m.startswith('shared.domain.events_'))"
+    assert _after_importing("functions.allocate_orders.handler", areas) == ["base", "fulfilment", "orders", "stock"]
+    assert _after_importing("functions.settle_payments.handler", areas) == ["base", "orders", "payments"]
