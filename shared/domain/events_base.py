@@ -13,6 +13,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.base import DeferredModel
+
 
 class DomainEvent(BaseModel):
     # Built on first use, not at import: most invocations publish one or two of these types.
@@ -24,7 +26,9 @@ class DomainEvent(BaseModel):
     occurred_at: datetime
 
 
-class LineQuantity(BaseModel):
+# The lines defer too (as return_events' and purchasing_events' do): built with the first event that
+# carries them, not by every function that imports an event.
+class LineQuantity(DeferredModel):
     sku: str
     quantity: int
 
@@ -33,6 +37,6 @@ class AllocatedLine(LineQuantity):
     location_id: str
 
 
-class HoldInfo(BaseModel):
+class HoldInfo(DeferredModel):
     reason: str
     detail: str
