@@ -411,7 +411,8 @@ FUNCTIONS: tuple[Function, ...] = (
         module="notify_customers.handler",
         description="Tells the customer about their order (confirmed, shipped, ready, delayed, delivered, ...)",
         # Up to 5 s to fill a batch of 25: one read of the batch's orders, one transaction of its claims
-        # (two a record at most, email and SMS: 50 of a transaction's 100) and one batch write a batch.
+        # (two a record at most, email and SMS: 50 of a transaction's 100) and its records in batch writes
+        # of 25 (one, or two when more than 25 messages went out).
         queue=QueueSpec(name="notifications", event_patterns=(on.CUSTOMER_MOMENTS, on.ORDER_CONFIRMED, on.READY_FOR_PICKUP),
                         batch_size=25, batching_window_s=5),
         table_access="write",  # reads orders; writes the once-per-event idempotency records

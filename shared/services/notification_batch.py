@@ -3,8 +3,8 @@ and medium.
 
 Per batch, not per record: the batch's orders are read in one BatchGetItem, every message about to
 be sent is claimed in one transaction (shared/adapters/notification_claims.py), and what was sent
-is recorded (and what failed released) in one batch write. Per message that is three requests a
-batch instead of three a message; the guard is the same: a message is sent only under a claim
+is recorded (and what failed released) in batch writes of 25 (one for most batches). Per message
+that is three or four requests a batch instead of three a message; the guard is the same: a message is sent only under a claim
 nobody else holds, a duplicate finds it completed and sends nothing, a failed send is released so
 the record's retry sends it (and only it: email first, then SMS, as before).
 
