@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from infra import event_patterns as on  # which events each consumer hears
+from infra.wiring_shapes import CS, FIN, READERS, VIEW, WH  # the people's roles a route names
 from infra.wiring_shapes import Access as Access
 from infra.wiring_shapes import ChannelSpec as ChannelSpec
 from infra.wiring_shapes import Function as Function
@@ -26,18 +27,10 @@ from shared.config import ENV as ENV
 from shared.config import queue_url_env as queue_url_env
 from shared.domain.principal import CONSOLE as PRINCIPAL_CONSOLE
 from shared.domain.principal import OPERATOR as PRINCIPAL_OPERATOR
-from shared.domain.principal import Role
 
 # The functions' Python (a SnapStart-capable Lambda runtime). The Makefile runs the tests and the
 # local runtime on the same version (PYTHON_VERSION there; a test keeps the two equal).
 LAMBDA_PYTHON = "3.13"
-
-# ---------------------------------------------------------------- people's roles
-
-# Who of the operator's people may call a route besides admin (Route.roles; shared/http/api.py
-# enforces it, 403 naming the missing role). Reading is the viewer's too, writing never.
-CS, WH, FIN, VIEW = Role.CUSTOMER_SERVICE.value, Role.WAREHOUSE.value, Role.FINANCE.value, Role.VIEWER.value
-READERS = (CS, FIN, VIEW)  # orders, returns, invoices, settings: every office role reads them
 
 # ---------------------------------------------------------------- functions
 
@@ -318,8 +311,6 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="request-fulfillment",
         module="request_fulfillment.handler",
-        # Allocation opens its own fulfilment orders; this opens those of an allocation made by an
-        # earlier version (its events in flight or replayed across an upgrade).
         description="Opens fulfilment orders for allocations made by an earlier version",
         # Up to 1 s to fill a batch: a location pulls its list, nobody waits on the second.
         queue=QueueSpec(name="fulfillment-requests", event_patterns=(on.ORDER_ALLOCATIONS,), batching_window_s=1),

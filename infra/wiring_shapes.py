@@ -8,7 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shared.domain.principal import Role
+
 Access = Literal["read", "write"]
+
+# Who of the operator's people may call a route besides admin (Route.roles; shared/http/api.py
+# enforces it, 403 naming the missing role). Reading is the viewer's too, writing never.
+CS, WH, FIN, VIEW = Role.CUSTOMER_SERVICE.value, Role.WAREHOUSE.value, Role.FINANCE.value, Role.VIEWER.value
+READERS = (CS, FIN, VIEW)  # orders, returns, invoices, settings: every office role reads them
 
 
 @dataclass(frozen=True)

@@ -163,9 +163,9 @@ def test_the_claim_key_is_the_one_powertools_idempotency_wrote_before():
 def test_a_full_batch_of_the_queue_claims_in_one_transaction():
     """Guard: the notifications queue hands over at most `batch_size` records, each an email and an
     SMS at most; their claims must fit one transaction (DynamoDB's 100 items), or a full batch fails."""
-    from infra.wiring import FUNCTIONS
+    from infra import wiring
     from shared.unit_of_work import MAX_WRITES
 
-    [notifier] = [f for f in FUNCTIONS if f.name == "notify-customers"]
+    notifier = wiring.function("notify-customers")
     assert notifier.queue is not None
     assert notifier.queue.batch_size * len(Medium) <= MAX_WRITES
