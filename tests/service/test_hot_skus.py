@@ -297,3 +297,30 @@ def test_an_order_whose_bucket_draws_outgrow_one_transaction_goes_on_hold_whole(
     assert stored.status == OrderStatus.ON_HOLD and stored.holds[0].reason == HoldReason.TOO_LARGE
     assert "writes" in stored.holds[0].detail and stored.fulfillment_order_ids == []
     assert all(sum(buckets(repos, sku)) == 16 for sku in skus)  # nothing reserved
+
+
+def test_an_order_changed_while_its_oversized_plan_was_built_is_planned_again_not_held(repos, monkeypatch):
+    """Guard: the hold for an oversized plan goes on the order as planned (its version), not on a newer
+    one. Here the customer cuts every line to 1 unit between the plan and the check: the order is read
+    and planned again, and now fits. Holding the newer order instead held one that fits."""
+    from shared.services.line_cancellation import cancel_order_lines
+
+    seed(repos, ONE_WAREHOUSE, {})
+    skus = [f"HOT-{n}" for n in range(6)]
+    for sku in skus:
+        set_stock(sku, "BER", SetStockRequest(on_hand=16, buckets=16), repos, NOW)
+    order = capture(repos, *[(sku, 16) for sku in skus])
+    reads = []
+    real_get = type(repos.orders).get
+
+    def get(self, order_id):
+        reads.append(order_id)
+        if len(reads) == 2:  # the check's read, after the plan: the customer's cut lands first
+            cancel_order_lines(order_id, OPERATOR_PRINCIPAL, "C-1", {sku: 15 for sku in skus}, "fewer", repos, NOW)
+        return real_get(self, order_id)
+
+    monkeypatch.setattr(type(repos.orders), "get", get)
+    result = allocate_order(order.order_id, repos, policy, NOW)
+
+    assert result.outcome == Outcome.ALLOCATED
+    assert repos.orders.get(order.order_id).status == OrderStatus.ALLOCATED
