@@ -4,14 +4,16 @@ a 4xx naming the field; FX rates are validated."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from tests.factories import TWO_WAREHOUSES, order_body, seed
 
-TODAY = datetime.now(UTC).date()
-RANGE = {"from": TODAY.isoformat(), "to": TODAY.isoformat()}
+
+@pytest.fixture
+def today_only(today: date) -> dict:
+    return {"from": today.isoformat(), "to": today.isoformat()}
 
 
 @pytest.fixture
@@ -33,35 +35,35 @@ def traded(repos, api, pump):
     return shipped
 
 
-def test_the_sales_report_follows_the_orders_through_their_events(api, traded):
-    answer = api("GET", "/reports/sales", query_string={**RANGE, "group_by": "day"})
+def test_the_sales_report_follows_the_orders_through_their_events(api, traded, today, today_only):
+    answer = api("GET", "/reports/sales", query_string={**today_only, "group_by": "day"})
 
     assert answer.status_code == 200
     [row] = answer.json["rows"]
-    assert (row["group"], row["orders"], row["units"]) == (TODAY.isoformat(), 2, 5)
+    assert (row["group"], row["orders"], row["units"]) == (today.isoformat(), 2, 5)
     assert row["gross"] == {"EUR": "20.00", "USD": "15.00"} and row["net"] == {"EUR": "20.00", "USD": "15.00"}
     assert row["base"]["gross"] is None  # no EUR rate for today yet
-    assert answer.json["fx_missing"] == [{"date": TODAY.isoformat(), "currency": "EUR"}]
+    assert answer.json["fx_missing"] == [{"date": today.isoformat(), "currency": "EUR"}]
 
-    put = api("PUT", f"/fx-rates/{TODAY.isoformat()}", json={"rates": {"EUR": "1.10"}})
+    put = api("PUT", f"/fx-rates/{today.isoformat()}", json={"rates": {"EUR": "1.10"}})
     assert put.status_code == 200 and put.json["rates"] == {"EUR": "1.10"} and put.json["base"] == "USD"
-    again = api("GET", "/reports/sales", query_string={**RANGE, "group_by": "channel"}).json
+    again = api("GET", "/reports/sales", query_string={**today_only, "group_by": "channel"}).json
     assert again["rows"][0]["base"] == {"gross": "37.00", "discounts": "0.00", "refunds": "0.00", "net": "37.00"}
     assert again["fx_missing"] == []
 
 
-def test_fulfilment_and_returns_reports_and_csv(api, traded):
-    fulfilment = api("GET", "/reports/fulfillment", query_string={**RANGE, "group_by": "location"}).json
+def test_fulfilment_and_returns_reports_and_csv(api, traded, today_only):
+    fulfilment = api("GET", "/reports/fulfillment", query_string={**today_only, "group_by": "location"}).json
     ber = next(r for r in fulfilment["rows"] if r["group"] == "BER")
     assert (ber["orders"], ber["shipped"], ber["capture_to_shipment"]["count"]) == (2, 1, 1)
     assert fulfilment["totals"]["cancellation_rate"] == round(1 / 3, 4)
 
-    csv = api("GET", "/reports/sales", query_string={**RANGE, "group_by": "sku"}, headers={"Accept": "text/csv"})
+    csv = api("GET", "/reports/sales", query_string={**today_only, "group_by": "sku"}, headers={"Accept": "text/csv"})
     assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
     header, *lines = csv.get_data(as_text=True).splitlines()
     assert header.startswith("group,orders,units,gross_EUR,gross_USD") and lines[0].startswith("SKU-1,2,5,20.00,15.00")
 
-    returns = api("GET", "/reports/returns", query_string={**RANGE, "group_by": "sku"}).json
+    returns = api("GET", "/reports/returns", query_string={**today_only, "group_by": "sku"}).json
     assert returns["rows"][0]["units_sold"] == 5 and returns["rows"][0]["return_rate"] == 0.0
 
 
@@ -85,9 +87,9 @@ def test_a_group_the_report_does_not_have_names_group_by(api):
     assert "day, channel, country, location" in answer.json["message"]
 
 
-def test_reports_and_rates_are_the_operators(api):
-    assert api("GET", "/reports/sales", as_="web", query_string={**RANGE, "group_by": "day"}).status_code == 403
-    assert api("PUT", f"/fx-rates/{TODAY}", as_="web", json={"rates": {"EUR": "1.1"}}).status_code == 403
+def test_reports_and_rates_are_the_operators(api, today, today_only):
+    assert api("GET", "/reports/sales", as_="web", query_string={**today_only, "group_by": "day"}).status_code == 403
+    assert api("PUT", f"/fx-rates/{today}", as_="web", json={"rates": {"EUR": "1.1"}}).status_code == 403
 
 
 @pytest.mark.parametrize(("rates", "field"), [
@@ -98,21 +100,21 @@ def test_reports_and_rates_are_the_operators(api):
     ({}, "rates"),
     ({"USD": "1"}, "rates.USD"),
 ])
-def test_fx_rates_are_iso_codes_with_positive_decimal_rates(api, rates, field):
-    answer = api("PUT", f"/fx-rates/{TODAY}", json={"rates": rates})
+def test_fx_rates_are_iso_codes_with_positive_decimal_rates(api, today, rates, field):
+    answer = api("PUT", f"/fx-rates/{today}", json={"rates": rates})
     assert answer.status_code == 422 and answer.json["field"] == field, answer.json
 
 
-def test_rates_for_a_day_not_begun_are_refused_and_unknown_days_are_not_found(api):
-    later = TODAY + timedelta(days=3)
+def test_rates_for_a_day_not_begun_are_refused_and_unknown_days_are_not_found(api, today):
+    later = today + timedelta(days=3)
     assert api("PUT", f"/fx-rates/{later}", json={"rates": {"EUR": "1.1"}}).json["field"] == "date"
     assert api("GET", "/fx-rates/2020-01-01").status_code == 404
 
 
-def test_the_rebuild_command_checks_and_rebuilds_the_emulators_table(traded, capsys):
+def test_the_rebuild_command_checks_and_rebuilds_the_emulators_table(traded, today, capsys):
     from local.rebuild_reports import main
 
-    month = TODAY.strftime("%Y-%m")
+    month = today.strftime("%Y-%m")
     assert main(["check", "--from", month, "--to", month]) == 0
     assert "3 orders" in capsys.readouterr().out and main(["rebuild", "--from", month, "--to", month]) == 0
     assert "generation 2: 3 orders" in capsys.readouterr().out
