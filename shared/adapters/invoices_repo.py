@@ -98,11 +98,6 @@ class InvoiceRepository:
         documents = (_document(i) for i in items if i["sk"].startswith(DOC_PREFIX))
         return order, sorted(documents, key=lambda d: (d.issued_at, d.kind, d.sequence))
 
-    def orders_and_documents(self, invoicing: Iterable[tuple[str, str]]
-                             ) -> dict[str, tuple[Order | None, list[InvoiceDocument]]]:
-        """`batch_picture` without a series."""
-        return self.batch_picture(invoicing, None).orders
-
     def batch_picture(self, invoicing: Iterable[tuple[str, str]], series: DocumentSeries | None) -> BatchPicture:
         """For each (order id, what its invoice would cover): the order and its documents as
         `order_and_documents` answers them, the batch's in one strongly consistent BatchGetItem of each

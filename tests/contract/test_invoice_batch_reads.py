@@ -1,5 +1,5 @@
 """A settle-payments batch reads its orders and their documents in one request (issue 15), on both
-stores: InvoiceRepository.orders_and_documents answers what `order_and_documents` would, order by
+stores: InvoiceRepository.batch_picture answers what `order_and_documents` would, order by
 order, from one BatchGetItem, and only an order with documents that read did not ask for (an earlier
 shipment's invoice, a credit note) is read by its own Query, so a second shipment is still billed
 only what is left."""
@@ -94,7 +94,7 @@ def test_an_order_with_a_credit_note_beside_the_invoice_read_is_read_whole(repos
     issue_credit_note(repos.orders.get(order_id), "re_1", repos, NOW, items={"SKU-1": 1},
                       invoice_number=invoice.number)
 
-    read = repos.invoices.orders_and_documents([(order_id, f"s-{order_id}"), ("o" + "f" * 24, "s-x")])
+    read = repos.invoices.batch_picture([(order_id, f"s-{order_id}"), ("o" + "f" * 24, "s-x")], None).orders
 
     assert read[order_id] == repos.invoices.order_and_documents(order_id)
     assert {d.kind for d in read[order_id][1]} == {DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE}
